@@ -1,0 +1,241 @@
+//! Executable memory for compiled code, linking, and the process-wide
+//! registry that maps a pc to the trap code and function it belongs to.
+//!
+//! Code is written into an anonymous read-write `memmap2` mapping, linked
+//! (relocations patched), then turned read+execute in place. It is never
+//! writable and executable at once, and never writable again.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::ir::TrapCode;
+
+use crate::compile::{CompiledFunction, RelocTarget};
+
+unsafe extern "C" {
+    fn wasm_jit_flush_icache(start: *mut u8, end: *mut u8);
+}
+
+/// A compiled function placed in a [`CodeMemory`].
+#[derive(Clone, Debug)]
+struct FuncRange {
+    start: u32,
+    end: u32,
+    /// Wasm function index, or `None` for trampolines.
+    wasm_index: Option<u32>,
+}
+
+/// Where a Wasm frame was: which function of which module, and the offset
+/// of the instruction within the compiled function.
+#[derive(Clone, Debug)]
+pub struct FrameInfo {
+    /// Wasm function index.
+    pub func_index: u32,
+    /// Name from the name section, if any.
+    pub func_name: Option<String>,
+    /// Name of the module, if it has one.
+    pub module_name: Option<String>,
+}
+
+/// Names of functions, for backtraces.
+#[derive(Clone, Debug, Default)]
+pub struct CodeNames {
+    /// Module name.
+    pub module: Option<String>,
+    /// Function names by index.
+    pub funcs: std::collections::HashMap<u32, String>,
+}
+
+struct Registered {
+    end: usize,
+    traps: Vec<(u32, TrapCode)>,
+    funcs: Vec<FuncRange>,
+    names: Arc<CodeNames>,
+}
+
+/// Code regions by start address. Read by the signal handler with
+/// `try_read`, so a fault while a thread holds the write lock (registering
+/// code) is never mistaken for a trap and cannot deadlock.
+static REGISTRY: RwLock<BTreeMap<usize, Registered>> = RwLock::new(BTreeMap::new());
+
+/// The trap code of the trap site at `pc`, if `pc` is one in Wasm code.
+pub(crate) fn lookup_trap(pc: usize) -> Option<TrapCode> {
+    let reg = REGISTRY.try_read().ok()?;
+    let (start, r) = reg.range(..=pc).next_back()?;
+    if pc >= r.end {
+        return None;
+    }
+    let off = (pc - start) as u32;
+    r.traps
+        .binary_search_by_key(&off, |t| t.0)
+        .ok()
+        .map(|i| r.traps[i].1)
+}
+
+/// Whether `pc` lies in registered code.
+pub(crate) fn is_wasm_pc(pc: usize) -> bool {
+    let Ok(reg) = REGISTRY.try_read() else {
+        return false;
+    };
+    match reg.range(..=pc).next_back() {
+        Some((_, r)) => pc < r.end,
+        None => false,
+    }
+}
+
+/// Describes the Wasm frames among `pcs` (trampolines are skipped).
+pub(crate) fn frames(pcs: &[usize]) -> Vec<FrameInfo> {
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    for &pc in pcs {
+        let Some((start, r)) = reg.range(..=pc).next_back() else {
+            continue;
+        };
+        if pc >= r.end {
+            continue;
+        }
+        let off = (pc - start) as u32;
+        let i = r.funcs.partition_point(|f| f.start <= off);
+        if i == 0 {
+            continue;
+        }
+        let f = &r.funcs[i - 1];
+        if off >= f.end {
+            continue;
+        }
+        if let Some(index) = f.wasm_index {
+            out.push(FrameInfo {
+                func_index: index,
+                func_name: r.names.funcs.get(&index).cloned(),
+                module_name: r.names.module.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Compiled code of one module (or one trampoline), mapped executable.
+pub struct CodeMemory {
+    mmap: memmap2::Mmap,
+    func_starts: Vec<u32>,
+}
+
+impl std::fmt::Debug for CodeMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeMemory")
+            .field("len", &self.mmap.len())
+            .finish()
+    }
+}
+
+const FUNC_ALIGN: usize = 16;
+
+impl CodeMemory {
+    /// Lays out, links and publishes `funcs`. Function `i` of `funcs` is the
+    /// target of relocations naming `RelocTarget::Func(wasm_index)` through
+    /// `index_of`, which maps a Wasm function index to a position in `funcs`.
+    pub fn new(
+        funcs: &[CompiledFunction],
+        index_of: impl Fn(u32) -> Option<usize>,
+        names: Arc<CodeNames>,
+    ) -> Result<CodeMemory, String> {
+        let mut starts = Vec::with_capacity(funcs.len());
+        let mut size = 0usize;
+        for f in funcs {
+            size = size.next_multiple_of(FUNC_ALIGN);
+            starts.push(size as u32);
+            size += f.code.len();
+        }
+        let mut map = memmap2::MmapMut::map_anon(size.max(1))
+            .map_err(|e| format!("cannot map code memory: {e}"))?;
+        for (f, &start) in funcs.iter().zip(&starts) {
+            map[start as usize..start as usize + f.code.len()].copy_from_slice(&f.code);
+        }
+        let base = map.as_ptr() as usize;
+        for (f, &start) in funcs.iter().zip(&starts) {
+            for r in &f.relocs {
+                let site = start as usize + r.offset as usize;
+                let target = match r.target {
+                    RelocTarget::Func(index) => {
+                        let i = index_of(index)
+                            .ok_or_else(|| format!("relocation to unknown function {index}"))?;
+                        base + starts[i] as usize
+                    }
+                    RelocTarget::Host(addr) => addr,
+                };
+                let value = (target as i64).wrapping_add(r.addend);
+                match r.kind {
+                    Reloc::Abs8 => {
+                        map[site..site + 8].copy_from_slice(&(value as u64).to_le_bytes());
+                    }
+                    Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+                        let rel = value - (base + site) as i64;
+                        let rel = i32::try_from(rel)
+                            .map_err(|_| "call displacement out of range".to_string())?;
+                        map[site..site + 4].copy_from_slice(&rel.to_le_bytes());
+                    }
+                    Reloc::Arm64Call => {
+                        let rel = (value - (base + site) as i64) >> 2;
+                        if !(-(1 << 25)..(1 << 25)).contains(&rel) {
+                            return Err("call displacement out of range".to_string());
+                        }
+                        let mut word = u32::from_le_bytes(map[site..site + 4].try_into().unwrap());
+                        word |= (rel as u32) & 0x03ff_ffff;
+                        map[site..site + 4].copy_from_slice(&word.to_le_bytes());
+                    }
+                    other => return Err(format!("unsupported relocation kind {other:?}")),
+                }
+            }
+        }
+        let mmap = map
+            .make_exec()
+            .map_err(|e| format!("cannot make code executable: {e}"))?;
+        // SAFETY: the range is exactly the mapping just made executable.
+        unsafe {
+            let start = mmap.as_ptr() as *mut u8;
+            wasm_jit_flush_icache(start, start.add(mmap.len()));
+        }
+
+        let mut traps = Vec::new();
+        let mut ranges = Vec::new();
+        for (f, &start) in funcs.iter().zip(&starts) {
+            traps.extend(f.traps.iter().map(|&(o, c)| (start + o, c)));
+            ranges.push(FuncRange {
+                start,
+                end: start + f.code.len() as u32,
+                wasm_index: f.wasm_index,
+            });
+        }
+        traps.sort_by_key(|t| t.0);
+        let code_base = mmap.as_ptr() as usize;
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(
+            code_base,
+            Registered {
+                end: code_base + size,
+                traps,
+                funcs: ranges,
+                names,
+            },
+        );
+        Ok(CodeMemory {
+            mmap,
+            func_starts: starts,
+        })
+    }
+
+    /// Address of the `i`th function given to [`CodeMemory::new`].
+    pub fn func_ptr(&self, i: usize) -> *const u8 {
+        // SAFETY: every start lies inside the mapping.
+        unsafe { self.mmap.as_ptr().add(self.func_starts[i] as usize) }
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        REGISTRY
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(self.mmap.as_ptr() as usize));
+    }
+}

@@ -1,0 +1,371 @@
+//! Compiling Cranelift IR to machine code: Wasm functions (in parallel) and
+//! the trampolines that connect host and Wasm calling conventions.
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    self, AbiParam, ExternalName, InstBuilder, LibCall, MemFlagsData, StackSlotData, StackSlotKind,
+    TrapCode, UserExternalName, UserFuncName, types,
+};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use rayon::prelude::*;
+use wasm_jit_frontend::module::FunctionInput;
+use wasm_jit_frontend::translate::{
+    FUNC_NAMESPACE, TranslationEnv, translate_function, wasm_signature,
+};
+use wasm_jit_frontend::trap::HOST_TRAP;
+use wasm_jit_frontend::{FrontendError, FuncType};
+
+use crate::vm::VAL_RAW_SIZE;
+
+/// Where a relocation points.
+#[derive(Clone, Copy, Debug)]
+pub enum RelocTarget {
+    /// A Wasm function of the same module, by function index.
+    Func(u32),
+    /// A fixed host address (runtime support function).
+    Host(usize),
+}
+
+/// One relocation of a compiled function.
+#[derive(Clone, Debug)]
+pub struct Relocation {
+    /// Offset in the function's code.
+    pub offset: u32,
+    /// Kind of patch.
+    pub kind: Reloc,
+    /// Target.
+    pub target: RelocTarget,
+    /// Addend.
+    pub addend: i64,
+}
+
+/// Machine code of one function, before placement.
+#[derive(Clone, Debug)]
+pub struct CompiledFunction {
+    /// The code bytes.
+    pub code: Vec<u8>,
+    /// Relocations to apply when placed.
+    pub relocs: Vec<Relocation>,
+    /// Trap sites: offset and code.
+    pub traps: Vec<(u32, TrapCode)>,
+    /// Wasm function index, `None` for trampolines.
+    pub wasm_index: Option<u32>,
+}
+
+/// Code generation options.
+#[derive(Clone, Debug)]
+pub struct CompilerOptions {
+    /// Cranelift `opt_level`: "none", "speed" or "speed_and_size".
+    pub opt_level: &'static str,
+    /// Run Cranelift's IR verifier (slow; for tests).
+    pub verify: bool,
+}
+
+impl Default for CompilerOptions {
+    fn default() -> Self {
+        CompilerOptions {
+            opt_level: "speed",
+            verify: false,
+        }
+    }
+}
+
+/// A Cranelift code generator for the host.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+}
+
+impl std::fmt::Debug for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiler")
+            .field("triple", &self.isa.triple().to_string())
+            .finish()
+    }
+}
+
+impl Compiler {
+    /// A compiler for the machine we run on.
+    pub fn new(options: &CompilerOptions) -> Result<Compiler, String> {
+        let mut flags = settings::builder();
+        let set = |b: &mut settings::Builder, k: &str, v: &str| {
+            b.set(k, v)
+                .map_err(|e| format!("cranelift setting {k}={v}: {e}"))
+        };
+        set(&mut flags, "opt_level", options.opt_level)?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if options.verify { "true" } else { "false" },
+        )?;
+        // Frame pointers let the trap handler walk Wasm frames.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        // More than two results are returned through a hidden pointer.
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        // The prologue's stack-limit check makes probing unnecessary.
+        set(&mut flags, "enable_probestack", "false")?;
+        set(&mut flags, "unwind_info", "false")?;
+        let isa_builder = cranelift_native::builder().map_err(|e| e.to_string())?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| e.to_string())?;
+        Ok(Compiler { isa })
+    }
+
+    /// The target's frontend configuration (pointer width, calling convention).
+    pub fn frontend_config(&self) -> cranelift_codegen::isa::TargetFrontendConfig {
+        self.isa.frontend_config()
+    }
+
+    /// The target triple.
+    pub fn triple(&self) -> String {
+        self.isa.triple().to_string()
+    }
+
+    fn finish(
+        &self,
+        ctx: &mut Context,
+        wasm_index: Option<u32>,
+    ) -> Result<CompiledFunction, FrontendError> {
+        let compiled = ctx
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|e| {
+                FrontendError::Unsupported(format!("code generation failed: {:?}", e.inner))
+            })?;
+        let buffer = &compiled.buffer;
+        let code = buffer.data().to_vec();
+        let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
+        let raw_relocs = buffer.relocs().to_vec();
+        let names = ctx.func.params.user_named_funcs();
+        let mut relocs = Vec::new();
+        for r in &raw_relocs {
+            let target = match &r.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                    let UserExternalName { namespace, index } = names[*name].clone();
+                    debug_assert_eq!(namespace, FUNC_NAMESPACE);
+                    RelocTarget::Func(index)
+                }
+                FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
+                    RelocTarget::Host(libcall_address(*lc).ok_or_else(|| {
+                        FrontendError::Unsupported(format!("runtime library call {lc:?}"))
+                    })?)
+                }
+                other => {
+                    return Err(FrontendError::Unsupported(format!(
+                        "relocation target {other:?}"
+                    )));
+                }
+            };
+            relocs.push(Relocation {
+                offset: r.offset,
+                kind: r.kind,
+                target,
+                addend: r.addend,
+            });
+        }
+        Ok(CompiledFunction {
+            code,
+            relocs,
+            traps,
+            wasm_index,
+        })
+    }
+
+    /// Validates, translates and compiles one function body.
+    pub fn compile_function(
+        &self,
+        env: &TranslationEnv<'_>,
+        input: FunctionInput<'_>,
+        fctx: &mut FunctionBuilderContext,
+        ctx: &mut Context,
+    ) -> Result<CompiledFunction, FrontendError> {
+        let mut validator = input.validator.into_validator(Default::default());
+        validator.validate(&input.body)?;
+        let func = translate_function(env, input.index, &input.body, fctx)?;
+        ctx.clear();
+        ctx.func = func;
+        self.finish(ctx, Some(input.index))
+    }
+
+    /// Compiles every function body, in parallel when `parallel` is set. The
+    /// first error in function order wins, so messages are deterministic.
+    pub fn compile_functions(
+        &self,
+        env: &TranslationEnv<'_>,
+        inputs: Vec<FunctionInput<'_>>,
+        parallel: bool,
+    ) -> Result<Vec<CompiledFunction>, FrontendError> {
+        let results: Vec<Result<CompiledFunction, FrontendError>> = if parallel {
+            inputs
+                .into_par_iter()
+                .map_init(
+                    || (FunctionBuilderContext::new(), Context::new()),
+                    |(fctx, ctx), input| self.compile_function(env, input, fctx, ctx),
+                )
+                .collect()
+        } else {
+            let (mut fctx, mut ctx) = (FunctionBuilderContext::new(), Context::new());
+            inputs
+                .into_iter()
+                .map(|input| self.compile_function(env, input, &mut fctx, &mut ctx))
+                .collect()
+        };
+        results.into_iter().collect()
+    }
+
+    /// A trampoline `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`
+    /// that calls Wasm code of type `ty` with arguments read from `values`
+    /// (16 bytes each) and writes the results back there.
+    pub fn array_trampoline(&self, ty: &FuncType) -> Result<CompiledFunction, FrontendError> {
+        let cfg = self.isa.frontend_config();
+        let ptr = cfg.pointer_type();
+        let mut sig = ir::Signature::new(cfg.default_call_conv);
+        for _ in 0..4 {
+            sig.params.push(AbiParam::new(ptr));
+        }
+        let mut func = ir::Function::with_name_signature(UserFuncName::default(), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let p = b.block_params(block).to_vec();
+        let (callee_vmctx, caller_vmctx, code, values) = (p[0], p[1], p[2], p[3]);
+        let mut args = vec![callee_vmctx, caller_vmctx];
+        for (i, t) in ty.params().iter().enumerate() {
+            let v = b.ins().load(
+                t.to_clif(ptr),
+                MemFlagsData::trusted(),
+                values,
+                (i * VAL_RAW_SIZE) as i32,
+            );
+            args.push(v);
+        }
+        let wasm_sig = b.import_signature(wasm_signature(ty, cfg.default_call_conv, ptr));
+        let call = b.ins().call_indirect(wasm_sig, code, &args);
+        let results = b.inst_results(call).to_vec();
+        for (i, r) in results.into_iter().enumerate() {
+            b.ins().store(
+                MemFlagsData::trusted(),
+                r,
+                values,
+                (i * VAL_RAW_SIZE) as i32,
+            );
+        }
+        b.ins().return_(&[]);
+        b.finalize(cfg);
+        let mut ctx = Context::for_function(func);
+        self.finish(&mut ctx, None)
+    }
+
+    /// A trampoline with the Wasm signature of `ty` that stores its arguments
+    /// in a stack array and calls the host entry point found at offset 0 of
+    /// its context (`extern "C" fn(host_ctx, caller_vmctx, values) -> u32`);
+    /// a non-zero return becomes a trap.
+    pub fn host_trampoline(&self, ty: &FuncType) -> Result<CompiledFunction, FrontendError> {
+        let cfg = self.isa.frontend_config();
+        let ptr = cfg.pointer_type();
+        let sig = wasm_signature(ty, cfg.default_call_conv, ptr);
+        let mut func = ir::Function::with_name_signature(UserFuncName::default(), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let p = b.block_params(block).to_vec();
+        let (host_ctx, caller_vmctx) = (p[0], p[1]);
+        let slots = ty.params().len().max(ty.results().len()).max(1);
+        let slot = b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (slots * VAL_RAW_SIZE) as u32,
+            4,
+        ));
+        let values = b.ins().stack_addr(ptr, slot, 0);
+        for (i, v) in p[2..].iter().enumerate() {
+            b.ins().store(
+                MemFlagsData::trusted(),
+                *v,
+                values,
+                (i * VAL_RAW_SIZE) as i32,
+            );
+        }
+        let mut entry_sig = ir::Signature::new(cfg.default_call_conv);
+        entry_sig.params.push(AbiParam::new(ptr));
+        entry_sig.params.push(AbiParam::new(ptr));
+        entry_sig.params.push(AbiParam::new(ptr));
+        entry_sig.returns.push(AbiParam::new(types::I32));
+        let entry_sig = b.import_signature(entry_sig);
+        let entry = b.ins().load(ptr, MemFlagsData::trusted(), host_ctx, 0);
+        let call = b
+            .ins()
+            .call_indirect(entry_sig, entry, &[host_ctx, caller_vmctx, values]);
+        let failed = b.inst_results(call)[0];
+        b.ins().trapnz(failed, HOST_TRAP);
+        let mut results = Vec::new();
+        for (i, t) in ty.results().iter().enumerate() {
+            results.push(b.ins().load(
+                t.to_clif(ptr),
+                MemFlagsData::trusted(),
+                values,
+                (i * VAL_RAW_SIZE) as i32,
+            ));
+        }
+        b.ins().return_(&results);
+        b.finalize(cfg);
+        let mut ctx = Context::for_function(func);
+        self.finish(&mut ctx, None)
+    }
+}
+
+/// Host implementations of the library calls Cranelift may emit (rounding
+/// on CPUs without SSE4.1, fused multiply-add without FMA).
+fn libcall_address(lc: LibCall) -> Option<usize> {
+    extern "C" fn ceil_f32(x: f32) -> f32 {
+        x.ceil()
+    }
+    extern "C" fn ceil_f64(x: f64) -> f64 {
+        x.ceil()
+    }
+    extern "C" fn floor_f32(x: f32) -> f32 {
+        x.floor()
+    }
+    extern "C" fn floor_f64(x: f64) -> f64 {
+        x.floor()
+    }
+    extern "C" fn trunc_f32(x: f32) -> f32 {
+        x.trunc()
+    }
+    extern "C" fn trunc_f64(x: f64) -> f64 {
+        x.trunc()
+    }
+    extern "C" fn nearest_f32(x: f32) -> f32 {
+        x.round_ties_even()
+    }
+    extern "C" fn nearest_f64(x: f64) -> f64 {
+        x.round_ties_even()
+    }
+    extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+    Some(match lc {
+        LibCall::CeilF32 => ceil_f32 as *const () as usize,
+        LibCall::CeilF64 => ceil_f64 as *const () as usize,
+        LibCall::FloorF32 => floor_f32 as *const () as usize,
+        LibCall::FloorF64 => floor_f64 as *const () as usize,
+        LibCall::TruncF32 => trunc_f32 as *const () as usize,
+        LibCall::TruncF64 => trunc_f64 as *const () as usize,
+        LibCall::NearestF32 => nearest_f32 as *const () as usize,
+        LibCall::NearestF64 => nearest_f64 as *const () as usize,
+        LibCall::FmaF32 => fma_f32 as *const () as usize,
+        LibCall::FmaF64 => fma_f64 as *const () as usize,
+        _ => return None,
+    })
+}

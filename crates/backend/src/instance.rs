@@ -1,0 +1,496 @@
+//! Instances: the `VMContext` of one instantiation of a compiled module,
+//! the memories, tables and globals it defines, its segments, and the
+//! builtins that compiled code calls for operations too large to inline.
+
+use std::sync::Arc;
+
+use wasm_jit_frontend::TrapKind;
+use wasm_jit_frontend::module::{ConstExpr, ConstOp, SegmentMode};
+use wasm_jit_frontend::vmoffsets::{self, Builtin};
+
+use crate::memory::LinearMemory;
+use crate::module::CompiledModule;
+use crate::traps::{TrapReason, set_pending};
+use crate::vm::{Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
+
+/// What an instance imports, in the module's import order per kind.
+#[derive(Debug, Default)]
+pub struct Imports {
+    /// Functions.
+    pub funcs: Vec<*const VMFuncRef>,
+    /// Tables.
+    pub tables: Vec<*mut Table>,
+    /// Memories.
+    pub memories: Vec<*mut LinearMemory>,
+    /// Globals.
+    pub globals: Vec<*mut VMGlobal>,
+}
+
+/// Caps on what an instance may allocate.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceLimits {
+    /// Most pages any memory may have.
+    pub memory_pages: u64,
+    /// Most elements any table may have.
+    pub table_elements: u64,
+}
+
+/// One instance. Owned (boxed) by a store; its address is in its context.
+pub struct Instance {
+    module: Arc<CompiledModule>,
+    vmctx: Box<[usize]>,
+    memories: Vec<*mut LinearMemory>,
+    tables: Vec<*mut Table>,
+    globals: Vec<*mut VMGlobal>,
+    funcs: Vec<*const VMFuncRef>,
+    _owned_memories: Vec<Box<LinearMemory>>,
+    _owned_tables: Vec<Box<Table>>,
+    _owned_globals: Vec<Box<VMGlobal>>,
+    _owned_funcrefs: Box<[VMFuncRef]>,
+    /// Element segments evaluated to references; `None` once dropped.
+    elems: Vec<Option<Vec<usize>>>,
+    dropped_data: Vec<bool>,
+}
+
+// SAFETY: an instance and everything it points to belong to one store, which
+// is used by one thread at a time.
+unsafe impl Send for Instance {}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance").finish_non_exhaustive()
+    }
+}
+
+struct BuiltinTable([*const (); Builtin::COUNT]);
+// SAFETY: function addresses are immutable and valid on every thread.
+unsafe impl Sync for BuiltinTable {}
+
+static BUILTINS: BuiltinTable = BuiltinTable([
+    memory_grow as *const (),
+    memory_fill as *const (),
+    memory_copy as *const (),
+    memory_init as *const (),
+    data_drop as *const (),
+    table_grow as *const (),
+    table_fill as *const (),
+    table_copy as *const (),
+    table_init as *const (),
+    elem_drop as *const (),
+]);
+
+impl Instance {
+    /// Allocates an instance: creates its memories, tables and globals,
+    /// evaluates global initialisers and element segments, and fills the
+    /// context. Segments are not applied yet: see [`Instance::initialize`].
+    ///
+    /// # Safety
+    /// Every import must be valid for the instance's lifetime and match the
+    /// module's import types; `limits` and `store` must outlive the instance.
+    pub unsafe fn new(
+        module: Arc<CompiledModule>,
+        imports: Imports,
+        limits: *mut VMLimits,
+        store: *mut u8,
+        caps: InstanceLimits,
+    ) -> Result<Box<Instance>, String> {
+        let info = &module.info;
+        let offsets = module.offsets;
+        let mut inst = Box::new(Instance {
+            vmctx: vec![0usize; offsets.size() / 8].into_boxed_slice(),
+            memories: imports.memories,
+            tables: imports.tables,
+            globals: imports.globals,
+            funcs: imports.funcs,
+            _owned_memories: Vec::new(),
+            _owned_tables: Vec::new(),
+            _owned_globals: Vec::new(),
+            _owned_funcrefs: Box::new([]),
+            elems: Vec::new(),
+            dropped_data: vec![false; info.datas.len()],
+            module: module.clone(),
+        });
+        let vmctx = inst.vmctx.as_mut_ptr() as *mut u8;
+
+        // Functions: one VMFuncRef per defined function.
+        let funcrefs: Box<[VMFuncRef]> = (info.num_imported_funcs..info.funcs.len() as u32)
+            .map(|i| VMFuncRef {
+                func_ptr: module.func_ptr(i),
+                type_id: module.type_ids[info.funcs[i as usize] as usize],
+                vmctx,
+            })
+            .collect();
+        inst._owned_funcrefs = funcrefs;
+        let defined: Vec<*const VMFuncRef> = inst
+            ._owned_funcrefs
+            .iter()
+            .map(|f| f as *const VMFuncRef)
+            .collect();
+        inst.funcs.extend(defined);
+
+        // Globals, in order: an initialiser may read earlier globals.
+        for init in &info.global_inits {
+            let value = inst.eval(init);
+            let mut g = Box::new(VMGlobal { value });
+            inst.globals.push(&mut *g);
+            inst._owned_globals.push(g);
+        }
+
+        // Memories.
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            let mut m = Box::new(LinearMemory::new(
+                ty,
+                module.memory_style,
+                caps.memory_pages,
+            )?);
+            inst.memories.push(&mut *m);
+            inst._owned_memories.push(m);
+        }
+
+        // Tables.
+        for (i, ty) in info.tables[info.num_imported_tables as usize..]
+            .iter()
+            .enumerate()
+        {
+            let init = match &info.table_inits[i] {
+                Some(e) => inst.eval(e).get_ref(),
+                None => 0,
+            };
+            let mut t = Box::new(Table::new(*ty, init, caps.table_elements)?);
+            inst.tables.push(&mut *t);
+            inst._owned_tables.push(t);
+        }
+
+        // Element segments, evaluated once.
+        let elems: Vec<Option<Vec<usize>>> = info
+            .elems
+            .iter()
+            .map(|seg| Some(seg.items.iter().map(|e| inst.eval(e).get_ref()).collect()))
+            .collect();
+        inst.elems = elems;
+
+        // The context.
+        inst.vmctx[(vmoffsets::VMCTX_INSTANCE / 8) as usize] = &*inst as *const Instance as usize;
+        inst.vmctx[(vmoffsets::VMCTX_BUILTINS / 8) as usize] = BUILTINS.0.as_ptr() as usize;
+        inst.vmctx[(vmoffsets::VMCTX_LIMITS / 8) as usize] = limits as usize;
+        inst.vmctx[(vmoffsets::VMCTX_STORE / 8) as usize] = store as usize;
+        for i in 0..inst.memories.len() {
+            // SAFETY: imported memories are valid (caller's contract), defined
+            // ones are owned by the instance.
+            let def = unsafe { (*inst.memories[i]).definition() };
+            inst.vmctx[offsets.memory(i as u32) as usize / 8] = def as usize;
+        }
+        for i in 0..inst.tables.len() {
+            // SAFETY: as for memories.
+            let def = unsafe { (*inst.tables[i]).definition() };
+            inst.vmctx[offsets.table(i as u32) as usize / 8] = def as usize;
+        }
+        for i in 0..inst.globals.len() {
+            inst.vmctx[offsets.global(i as u32) as usize / 8] = inst.globals[i] as usize;
+        }
+        for i in 0..inst.funcs.len() {
+            inst.vmctx[offsets.funcref(i as u32) as usize / 8] = inst.funcs[i] as usize;
+        }
+        Ok(inst)
+    }
+
+    /// Evaluates a constant expression.
+    fn eval(&self, expr: &ConstExpr) -> ValRaw {
+        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+        for op in &expr.0 {
+            let v = match *op {
+                ConstOp::I32(v) => ValRaw::i32(v),
+                ConstOp::I64(v) => ValRaw::i64(v),
+                ConstOp::F32(b) => ValRaw::f32(b),
+                ConstOp::F64(b) => ValRaw::f64(b),
+                ConstOp::RefNull(_) => ValRaw::reference(0),
+                ConstOp::RefFunc(f) => ValRaw::reference(self.funcs[f as usize] as usize),
+                // SAFETY: global pointers are valid for the instance's life.
+                ConstOp::GlobalGet(g) => unsafe { (*self.globals[g as usize]).value },
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let b = stack.pop().unwrap().get_i32();
+                    let a = stack.pop().unwrap().get_i32();
+                    ValRaw::i32(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let b = stack.pop().unwrap().get_i64();
+                    let a = stack.pop().unwrap().get_i64();
+                    ValRaw::i64(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(v);
+        }
+        stack.pop().unwrap_or_default()
+    }
+
+    /// Applies active element and data segments in order, as instantiation
+    /// requires. On a trap, the writes made before it stay (Wasm 2.0).
+    pub fn initialize(&mut self) -> Result<(), TrapKind> {
+        let module = self.module.clone();
+        for (i, seg) in module.info.elems.iter().enumerate() {
+            match &seg.mode {
+                SegmentMode::Active { index, offset } => {
+                    let dst = self.eval(offset).get_i32() as u32 as u64;
+                    let len = self.elems[i].as_ref().map_or(0, |e| e.len()) as u32;
+                    self.table_init(*index, i as u32, dst, 0, len)?;
+                    self.elems[i] = None;
+                }
+                SegmentMode::Declared => self.elems[i] = None,
+                SegmentMode::Passive => {}
+            }
+        }
+        for (i, seg) in module.info.datas.iter().enumerate() {
+            if let SegmentMode::Active { index, offset } = &seg.mode {
+                let dst = self.eval(offset).get_i32() as u32 as u64;
+                self.memory_init(*index, i as u32, dst, 0, seg.data.len() as u32)?;
+                self.dropped_data[i] = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The compiled module.
+    pub fn module(&self) -> &Arc<CompiledModule> {
+        &self.module
+    }
+
+    /// The context pointer.
+    pub fn vmctx(&self) -> *mut u8 {
+        self.vmctx.as_ptr() as *mut u8
+    }
+
+    /// Function `index` (imported or defined).
+    pub fn func(&self, index: u32) -> *const VMFuncRef {
+        self.funcs[index as usize]
+    }
+
+    /// Memory `index`.
+    pub fn memory(&self, index: u32) -> *mut LinearMemory {
+        self.memories[index as usize]
+    }
+
+    /// Table `index`.
+    pub fn table(&self, index: u32) -> *mut Table {
+        self.tables[index as usize]
+    }
+
+    /// Global `index`.
+    pub fn global(&self, index: u32) -> *mut VMGlobal {
+        self.globals[index as usize]
+    }
+
+    fn mem(&mut self, index: u32) -> &mut LinearMemory {
+        // SAFETY: memory pointers are valid for the instance's life, and
+        // builtins run with no other reference to the memory alive.
+        unsafe { &mut *self.memories[index as usize] }
+    }
+
+    fn tab(&mut self, index: u32) -> &mut Table {
+        // SAFETY: as for `mem`.
+        unsafe { &mut *self.tables[index as usize] }
+    }
+
+    fn memory_init(
+        &mut self,
+        mem: u32,
+        data: u32,
+        dst: u64,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapKind> {
+        let module = self.module.clone();
+        let bytes: &[u8] = if self.dropped_data[data as usize] {
+            &[]
+        } else {
+            &module.info.datas[data as usize].data
+        };
+        let memory = self.mem(mem).data_mut();
+        let src_end = src as u64 + len as u64;
+        let dst_end = dst + len as u64;
+        if src_end > bytes.len() as u64 || dst_end > memory.len() as u64 {
+            return Err(TrapKind::MemoryOutOfBounds);
+        }
+        memory[dst as usize..dst_end as usize]
+            .copy_from_slice(&bytes[src as usize..src_end as usize]);
+        Ok(())
+    }
+
+    fn table_init(
+        &mut self,
+        table: u32,
+        elem: u32,
+        dst: u64,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapKind> {
+        let items: &[usize] = self.elems[elem as usize].as_deref().unwrap_or(&[]);
+        // SAFETY: the table is a separate allocation, valid for the
+        // instance's life, with no other reference alive.
+        let t = unsafe { &mut *self.tables[table as usize] }.elements_mut();
+        let src_end = src as u64 + len as u64;
+        let dst_end = dst + len as u64;
+        if src_end > items.len() as u64 || dst_end > t.len() as u64 {
+            return Err(TrapKind::TableOutOfBounds);
+        }
+        t[dst as usize..dst_end as usize].copy_from_slice(&items[src as usize..src_end as usize]);
+        Ok(())
+    }
+}
+
+/// The instance whose context is `vmctx`.
+///
+/// # Safety
+/// `vmctx` must be the context of a live instance, and no other reference to
+/// that instance may be in use (true while its Wasm code runs a builtin).
+unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
+    // SAFETY: per the contract, slot 0 holds the instance pointer.
+    unsafe { &mut **(vmctx.add(vmoffsets::VMCTX_INSTANCE as usize) as *mut *mut Instance) }
+}
+
+fn trap_flag(r: Result<(), TrapKind>) -> u32 {
+    match r {
+        Ok(()) => 0,
+        Err(kind) => {
+            set_pending(TrapReason::Wasm(kind));
+            1
+        }
+    }
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    inst.mem(mem).grow(delta).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    let data = inst.mem(mem).data_mut();
+    trap_flag(match dst.checked_add(len) {
+        Some(end) if end <= data.len() as u64 => {
+            data[dst as usize..end as usize].fill(val as u8);
+            Ok(())
+        }
+        _ => Err(TrapKind::MemoryOutOfBounds),
+    })
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    let (dst_len, dst_base) = {
+        let m = inst.mem(dst_mem);
+        (m.byte_size() as u64, m.data_mut().as_mut_ptr())
+    };
+    let (src_len, src_base) = {
+        let m = inst.mem(src_mem);
+        (m.byte_size() as u64, m.data_mut().as_mut_ptr())
+    };
+    if src + len > src_len || dst + len > dst_len {
+        return trap_flag(Err(TrapKind::MemoryOutOfBounds));
+    }
+    // SAFETY: both ranges were checked against their memories; `copy`
+    // handles overlap when both are in the same memory.
+    unsafe {
+        std::ptr::copy(
+            src_base.add(src as usize),
+            dst_base.add(dst as usize),
+            len as usize,
+        )
+    };
+    0
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    mem: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    trap_flag(inst.memory_init(mem, data, dst, src, len))
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    inst.dropped_data[data as usize] = true;
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    inst.tab(table).grow(delta, init).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, val: usize, len: u64) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    let t = inst.tab(table).elements_mut();
+    trap_flag(match dst.checked_add(len) {
+        Some(end) if end <= t.len() as u64 => {
+            t[dst as usize..end as usize].fill(val);
+            Ok(())
+        }
+        _ => Err(TrapKind::TableOutOfBounds),
+    })
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    let src_len = inst.tab(src_table).elements().len() as u64;
+    let dst_len = inst.tab(dst_table).elements().len() as u64;
+    if src + len > src_len || dst + len > dst_len {
+        return trap_flag(Err(TrapKind::TableOutOfBounds));
+    }
+    let items: Vec<usize> =
+        inst.tab(src_table).elements()[src as usize..(src + len) as usize].to_vec();
+    inst.tab(dst_table).elements_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&items);
+    0
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    trap_flag(inst.table_init(table, elem, dst, src, len))
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    inst.elems[elem as usize] = None;
+}

@@ -1,0 +1,31 @@
+//! The back of the pipeline: Cranelift IR to machine code in executable
+//! memory, and the runtime that code runs in.
+//!
+//! - [`compile`]: Cranelift code generation for functions and trampolines.
+//! - [`code`]: executable memory, linking, and the pc → trap registry.
+//! - [`module`]: a compiled module, the type registry, trampoline cache.
+//! - [`instance`]: instances, their context, and the builtins.
+//! - [`memory`]: linear memory reservations and guard pages.
+//! - [`vm`]: structures compiled code reads (layout from the frontend).
+//! - [`traps`]: entering Wasm and getting traps back.
+//! - `sys`: the platform code (signal handlers, the C jump helper).
+//!
+//! `unsafe` is confined to `code`, `memory`, `vm`, `instance`, `traps`,
+//! `module` (trampoline pointers) and `sys`.
+
+pub mod code;
+pub mod compile;
+pub mod instance;
+pub mod memory;
+pub mod module;
+mod sys;
+pub mod traps;
+pub mod vm;
+
+pub use code::FrameInfo;
+pub use compile::{Compiler, CompilerOptions};
+pub use instance::{Imports, Instance, InstanceLimits};
+pub use memory::LinearMemory;
+pub use module::{CompiledModule, Trampolines, TypeRegistry};
+pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};
+pub use vm::{Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};

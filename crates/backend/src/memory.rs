@@ -1,0 +1,227 @@
+//! Linear memory: an address-space reservation whose accessible prefix
+//! grows by changing page protection.
+//!
+//! In the guarded style a memory reserves 4 GiB plus a guard region up
+//! front, so its base never moves and compiled code may rely on faults
+//! instead of bounds checks. In the explicit style it reserves only what it
+//! needs (rounded up) and moves to a larger reservation when a `memory.grow`
+//! does not fit; compiled code then checks every access and reloads the base.
+
+use wasm_jit_frontend::translate::MemoryStyle;
+use wasm_jit_frontend::types::{MemoryType, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+
+use crate::vm::VMMemoryDefinition;
+
+/// A linear memory. Its [`VMMemoryDefinition`] is what compiled code reads;
+/// the structure is boxed by its owner so that address stays fixed.
+#[derive(Debug)]
+pub struct LinearMemory {
+    def: VMMemoryDefinition,
+    /// Start of the whole mapping (a guard page precedes `def.base`).
+    mapping: *mut u8,
+    mapping_len: usize,
+    /// Bytes after `def.base` that belong to the reservation (excluding guard).
+    reserved: usize,
+    maximum_pages: u64,
+    declared_maximum: Option<u64>,
+    style: MemoryStyle,
+}
+
+// SAFETY: the mapping is owned exclusively by this value; it has no thread
+// affinity. Access is synchronised by the owner (a store).
+unsafe impl Send for LinearMemory {}
+// SAFETY: as above; shared references only read `def`.
+unsafe impl Sync for LinearMemory {}
+
+const HOST_PAGE: usize = 4096;
+const FOUR_GIB: usize = 1 << 32;
+
+impl LinearMemory {
+    /// Creates a memory of `ty.minimum` pages, refusing to ever grow past
+    /// `limit_pages` (in addition to the type's own maximum).
+    pub fn new(ty: &MemoryType, style: MemoryStyle, limit_pages: u64) -> Result<Self, String> {
+        let maximum_pages = ty
+            .maximum
+            .unwrap_or(WASM32_MAX_PAGES)
+            .min(WASM32_MAX_PAGES)
+            .min(limit_pages);
+        if ty.minimum > maximum_pages {
+            return Err(format!(
+                "memory minimum of {} pages exceeds the limit of {maximum_pages} pages",
+                ty.minimum
+            ));
+        }
+        let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
+        let (reserved, guard) = match style {
+            MemoryStyle::Guarded { guard_bytes } => (FOUR_GIB, guard_bytes as usize),
+            MemoryStyle::Explicit => (
+                initial
+                    .max(WASM_PAGE_SIZE as usize)
+                    .next_multiple_of(HOST_PAGE),
+                HOST_PAGE,
+            ),
+        };
+        let mut m = LinearMemory {
+            def: VMMemoryDefinition {
+                base: std::ptr::null_mut(),
+                length: 0,
+            },
+            mapping: std::ptr::null_mut(),
+            mapping_len: 0,
+            reserved,
+            maximum_pages,
+            declared_maximum: ty.maximum,
+            style,
+        };
+        m.map(reserved, guard, initial)?;
+        Ok(m)
+    }
+
+    /// Maps a reservation of `reserved + guard` bytes (plus one leading
+    /// guard page), makes the first `accessible` bytes read-write, and
+    /// points `def` at it. The previous mapping, if any, is left to the caller.
+    fn map(&mut self, reserved: usize, guard: usize, accessible: usize) -> Result<(), String> {
+        let len = HOST_PAGE + reserved + guard;
+        // SAFETY: a fresh anonymous PROT_NONE reservation; MAP_NORESERVE so
+        // the untouched part costs no memory.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(format!(
+                "cannot reserve {} MiB of address space for a linear memory",
+                len >> 20
+            ));
+        }
+        let base = (ptr as *mut u8).wrapping_add(HOST_PAGE);
+        if accessible > 0 {
+            // SAFETY: [base, base + accessible) lies inside the reservation.
+            let rc = unsafe {
+                libc::mprotect(
+                    base as *mut libc::c_void,
+                    accessible,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if rc != 0 {
+                // SAFETY: unmapping the reservation made above.
+                unsafe { libc::munmap(ptr, len) };
+                return Err("cannot commit linear memory".to_string());
+            }
+        }
+        self.mapping = ptr as *mut u8;
+        self.mapping_len = len;
+        self.reserved = reserved;
+        self.def.base = base;
+        self.def.length = accessible;
+        Ok(())
+    }
+
+    /// The structure compiled code reads.
+    pub fn definition(&mut self) -> *mut VMMemoryDefinition {
+        &mut self.def
+    }
+
+    /// Current size in bytes.
+    pub fn byte_size(&self) -> usize {
+        self.def.length
+    }
+
+    /// Current size in pages.
+    pub fn pages(&self) -> u64 {
+        self.def.length as u64 / WASM_PAGE_SIZE
+    }
+
+    /// The memory's type as import matching sees it: the current size as
+    /// minimum and the declared maximum.
+    pub fn ty(&self) -> MemoryType {
+        MemoryType {
+            minimum: self.pages(),
+            maximum: self.declared_maximum,
+        }
+    }
+
+    /// The largest size in pages this memory may grow to.
+    pub fn maximum_pages(&self) -> u64 {
+        self.maximum_pages
+    }
+
+    /// The accessible bytes.
+    pub fn data(&self) -> &[u8] {
+        if self.def.length == 0 {
+            return &[];
+        }
+        // SAFETY: [base, base + length) is mapped read-write and owned by self.
+        unsafe { std::slice::from_raw_parts(self.def.base, self.def.length) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        if self.def.length == 0 {
+            return &mut [];
+        }
+        // SAFETY: [base, base + length) is mapped read-write and owned by self.
+        unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length) }
+    }
+
+    /// Grows by `delta` pages. Returns the old size in pages, or `None` when
+    /// the memory cannot grow that far (the state is then unchanged).
+    pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old_pages = self.pages();
+        let new_pages = old_pages.checked_add(delta)?;
+        if new_pages > self.maximum_pages {
+            return None;
+        }
+        if delta == 0 {
+            return Some(old_pages);
+        }
+        let old_len = self.def.length;
+        let new_len = (new_pages * WASM_PAGE_SIZE) as usize;
+        if new_len <= self.reserved {
+            // SAFETY: [base + old_len, base + new_len) is inside the reservation.
+            let rc = unsafe {
+                libc::mprotect(
+                    self.def.base.add(old_len) as *mut libc::c_void,
+                    new_len - old_len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if rc != 0 {
+                return None;
+            }
+            self.def.length = new_len;
+            return Some(old_pages);
+        }
+        // Explicit style only: move to a larger reservation.
+        debug_assert_eq!(self.style, MemoryStyle::Explicit);
+        let max_len = (self.maximum_pages * WASM_PAGE_SIZE) as usize;
+        let reserve = (new_len.saturating_mul(2)).min(max_len).max(new_len);
+        let (old_mapping, old_mapping_len, old_base) =
+            (self.mapping, self.mapping_len, self.def.base);
+        if self.map(reserve, HOST_PAGE, new_len).is_err() {
+            return None;
+        }
+        // SAFETY: both ranges are mapped and distinct; the old one is then released.
+        unsafe {
+            std::ptr::copy_nonoverlapping(old_base, self.def.base, old_len);
+            libc::munmap(old_mapping as *mut libc::c_void, old_mapping_len);
+        }
+        Some(old_pages)
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        if !self.mapping.is_null() {
+            // SAFETY: the mapping is owned by self and no longer used.
+            unsafe { libc::munmap(self.mapping as *mut libc::c_void, self.mapping_len) };
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! A compiled module (code plus description), the engine-wide type
+//! registry, and the trampoline cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
+use wasm_jit_frontend::vmoffsets::VMOffsets;
+use wasm_jit_frontend::{FrontendError, FuncType, ModuleInfo, ParsedModule};
+
+use crate::code::{CodeMemory, CodeNames};
+use crate::compile::Compiler;
+use crate::traps::ArrayTrampoline;
+
+/// Gives each distinct function type an engine-wide id, so `call_indirect`
+/// compares two integers.
+#[derive(Debug, Default)]
+pub struct TypeRegistry {
+    inner: Mutex<(HashMap<FuncType, u32>, Vec<FuncType>)>,
+}
+
+impl TypeRegistry {
+    /// The id of `ty`, assigning one if new.
+    pub fn intern(&self, ty: &FuncType) -> u32 {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&id) = g.0.get(ty) {
+            return id;
+        }
+        let id = g.1.len() as u32;
+        g.1.push(ty.clone());
+        g.0.insert(ty.clone(), id);
+        id
+    }
+
+    /// The type with id `id`.
+    pub fn get(&self, id: u32) -> FuncType {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.1[id as usize].clone()
+    }
+}
+
+/// A module compiled to native code. Instances share it through an `Arc`.
+#[derive(Debug)]
+pub struct CompiledModule {
+    /// Description of the module.
+    pub info: ModuleInfo,
+    /// Context layout of its instances.
+    pub offsets: VMOffsets,
+    /// Engine-wide id of each module type.
+    pub type_ids: Vec<u32>,
+    /// Memory style the code was compiled for.
+    pub memory_style: MemoryStyle,
+    code: CodeMemory,
+}
+
+impl CompiledModule {
+    /// Validates and compiles every function of `parsed`.
+    pub fn compile(
+        compiler: &Compiler,
+        parsed: ParsedModule<'_>,
+        types: &TypeRegistry,
+        memory_style: MemoryStyle,
+        parallel: bool,
+        name: Option<String>,
+    ) -> Result<CompiledModule, FrontendError> {
+        let ParsedModule { info, functions } = parsed;
+        let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
+        let offsets = VMOffsets::new(&info);
+        let env = TranslationEnv {
+            info: &info,
+            offsets,
+            type_ids: &type_ids,
+            frontend_config: compiler.frontend_config(),
+            memory_style,
+        };
+        let compiled = compiler.compile_functions(&env, functions, parallel)?;
+        let imported = info.num_imported_funcs;
+        let names = Arc::new(CodeNames {
+            module: name,
+            funcs: info.func_names.clone(),
+        });
+        let code = CodeMemory::new(
+            &compiled,
+            |index| index.checked_sub(imported).map(|i| i as usize),
+            names,
+        )
+        .map_err(FrontendError::Unsupported)?;
+        Ok(CompiledModule {
+            info,
+            offsets,
+            type_ids,
+            memory_style,
+            code,
+        })
+    }
+
+    /// Code of defined function `index` (a function index, not imported).
+    pub fn func_ptr(&self, index: u32) -> *const u8 {
+        self.code
+            .func_ptr((index - self.info.num_imported_funcs) as usize)
+    }
+}
+
+/// Trampolines compiled on demand, one per function type, kept for the
+/// engine's lifetime.
+#[derive(Debug, Default)]
+pub struct Trampolines {
+    array: Mutex<HashMap<FuncType, Arc<CodeMemory>>>,
+    host: Mutex<HashMap<FuncType, Arc<CodeMemory>>>,
+}
+
+// SAFETY: code memory is immutable once published.
+unsafe impl Send for Trampolines {}
+// SAFETY: as above; the maps are behind mutexes.
+unsafe impl Sync for Trampolines {}
+
+impl Trampolines {
+    /// The host-to-Wasm trampoline for `ty`.
+    pub fn array(&self, compiler: &Compiler, ty: &FuncType) -> Result<ArrayTrampoline, String> {
+        let code = Self::get(&self.array, ty, || compiler.array_trampoline(ty))?;
+        // SAFETY: the code was compiled with exactly this signature and lives
+        // as long as the engine that owns `self`.
+        Ok(unsafe { std::mem::transmute::<*const u8, ArrayTrampoline>(code) })
+    }
+
+    /// The Wasm-to-host trampoline for `ty`.
+    pub fn host(&self, compiler: &Compiler, ty: &FuncType) -> Result<*const u8, String> {
+        Self::get(&self.host, ty, || compiler.host_trampoline(ty))
+    }
+
+    fn get(
+        map: &Mutex<HashMap<FuncType, Arc<CodeMemory>>>,
+        ty: &FuncType,
+        compile: impl FnOnce() -> Result<crate::compile::CompiledFunction, FrontendError>,
+    ) -> Result<*const u8, String> {
+        let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(code) = map.get(ty) {
+            return Ok(code.func_ptr(0));
+        }
+        let f = compile().map_err(|e| e.to_string())?;
+        let code = CodeMemory::new(&[f], |_| None, Arc::new(CodeNames::default()))?;
+        let ptr = code.func_ptr(0);
+        map.insert(ty.clone(), Arc::new(code));
+        Ok(ptr)
+    }
+}

@@ -1,0 +1,5 @@
+//! Platform-specific code. Only Unix-like systems are supported today; another
+//! OS is a new module here with the same interface.
+
+#[cfg(unix)]
+pub mod signals;

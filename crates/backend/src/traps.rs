@@ -1,0 +1,145 @@
+//! How a trap travels from a faulting instruction back to the host call that
+//! entered Wasm.
+//!
+//! 1. [`call_wasm`] enters compiled code through `wasm_jit_call` (in
+//!    `sys/unwind.c`), which records a jump point for this thread.
+//! 2. A trap is a hardware fault: a load or store in a guard page (SIGSEGV or
+//!    SIGBUS), a trap instruction for an explicit check (SIGILL), or a
+//!    division (SIGFPE). The handler (`sys::signals`) asks the
+//!    [code registry](crate::code::lookup_trap) whether the faulting pc is a
+//!    known trap site of Wasm code, records the trap and the Wasm frames for
+//!    this thread, and jumps back to the entry point.
+//! 3. Builtins and host functions that fail record their error here
+//!    ([`set_pending`]) and return a flag; compiled code then executes a
+//!    `HOST_TRAP` trap instruction, which takes the same path.
+//! 4. [`call_wasm`] returns the recorded [`Trap`].
+//!
+//! A fault anywhere else is not ours: the handler passes it on to whichever
+//! handler was installed before (by default: the process dies).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+
+use wasm_jit_frontend::TrapKind;
+
+use crate::code::{self, FrameInfo};
+use crate::sys;
+use crate::vm::{VMLimits, ValRaw};
+
+/// Most Wasm frames recorded for a backtrace.
+pub const MAX_FRAMES: usize = 64;
+
+/// Why Wasm stopped.
+pub enum TrapReason {
+    /// A Wasm trap.
+    Wasm(TrapKind),
+    /// An error returned by a host function, passed through unchanged.
+    Host(Box<dyn Any + Send>),
+}
+
+impl std::fmt::Debug for TrapReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrapReason::Wasm(k) => write!(f, "Wasm({k:?})"),
+            TrapReason::Host(_) => write!(f, "Host(..)"),
+        }
+    }
+}
+
+/// A trap caught by [`call_wasm`].
+#[derive(Debug)]
+pub struct Trap {
+    /// Why.
+    pub reason: TrapReason,
+    /// Wasm frames, innermost first.
+    pub frames: Vec<FrameInfo>,
+}
+
+/// What the signal handler writes: plain data only, no allocation.
+#[derive(Clone, Copy)]
+pub(crate) struct TrapRecord {
+    pub(crate) code: Option<cranelift_codegen::ir::TrapCode>,
+    pub(crate) pcs: [usize; MAX_FRAMES],
+    pub(crate) num_pcs: usize,
+}
+
+thread_local! {
+    /// Jump buffer of the innermost active `wasm_jit_call`, or null.
+    pub(crate) static JMP_BUF: Cell<*mut u8> = const { Cell::new(std::ptr::null_mut()) };
+    /// The last trap caught by the signal handler on this thread.
+    pub(crate) static RECORD: Cell<Option<TrapRecord>> = const { Cell::new(None) };
+    /// An error recorded by a builtin or host function before it returned
+    /// its failure flag.
+    static PENDING: RefCell<Option<TrapReason>> = const { RefCell::new(None) };
+}
+
+/// Records why a builtin or host function is about to report failure.
+pub fn set_pending(reason: TrapReason) {
+    PENDING.with(|p| *p.borrow_mut() = Some(reason));
+}
+
+unsafe extern "C" {
+    fn wasm_jit_call(
+        f: unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw),
+        a: *mut u8,
+        b: *mut u8,
+        c: *const u8,
+        d: *mut ValRaw,
+        slot: *mut *mut u8,
+    ) -> i32;
+    pub(crate) fn wasm_jit_unwind(buf: *mut u8) -> !;
+}
+
+/// The signature of an array-call trampoline: `(callee_vmctx, caller_vmctx,
+/// code, values)`. It reads the arguments from `values` and writes the
+/// results back there.
+pub type ArrayTrampoline = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
+
+/// Calls Wasm code through an array trampoline, catching traps.
+///
+/// `limits` is the store's; its stack limit is set from the current stack
+/// pointer minus `max_wasm_stack` when this is the outermost Wasm entry.
+///
+/// # Safety
+/// `trampoline` must be a trampoline for the callee's signature, `code` and
+/// `callee_vmctx` a valid function and its context, `values` large enough for
+/// the parameters and results, and `limits` valid for the whole call.
+pub unsafe fn call_wasm(
+    trampoline: ArrayTrampoline,
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    code: *const u8,
+    values: *mut ValRaw,
+    limits: *mut VMLimits,
+    max_wasm_stack: usize,
+) -> Result<(), Trap> {
+    sys::signals::init();
+    let slot = JMP_BUF.with(|c| c.as_ptr());
+    // SAFETY: `limits` is valid for the call (caller's contract).
+    let limits = unsafe { &mut *limits };
+    let outermost = limits.stack_limit == usize::MAX;
+    if outermost {
+        let here = &outermost as *const bool as usize;
+        limits.stack_limit = here.saturating_sub(max_wasm_stack);
+    }
+    // SAFETY: the trampoline and its arguments are valid (caller's contract);
+    // `slot` is this thread's jump-buffer cell, which outlives the call.
+    let ok = unsafe { wasm_jit_call(trampoline, callee_vmctx, caller_vmctx, code, values, slot) };
+    if outermost {
+        limits.stack_limit = usize::MAX;
+    }
+    if ok != 0 {
+        return Ok(());
+    }
+    let record = RECORD
+        .with(|r| r.take())
+        .expect("a trap jumped back without a record");
+    let frames = code::frames(&record.pcs[..record.num_pcs]);
+    let reason = match record.code.and_then(TrapKind::from_code) {
+        Some(kind) => TrapReason::Wasm(kind),
+        None => PENDING
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or(TrapReason::Wasm(TrapKind::Unreachable)),
+    };
+    Err(Trap { reason, frames })
+}

@@ -1,0 +1,247 @@
+//! Runtime structures that compiled code reads and writes, with the layout
+//! given by `wasm_jit_frontend::vmoffsets`, plus tables.
+
+use wasm_jit_frontend::TableType;
+use wasm_jit_frontend::vmoffsets;
+
+/// Size of one slot of a value array (parameters and results of array calls).
+pub const VAL_RAW_SIZE: usize = 16;
+
+/// One untyped value in an array call: the value's little-endian bytes at
+/// the start, zeros after. References are pointer-sized.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub struct ValRaw([u8; 16]);
+
+impl std::fmt::Debug for ValRaw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValRaw({:#x})", u128::from_le_bytes(self.0))
+    }
+}
+
+impl ValRaw {
+    /// From an `i32`.
+    pub fn i32(v: i32) -> Self {
+        Self::u64(v as u32 as u64)
+    }
+    /// From an `i64`.
+    pub fn i64(v: i64) -> Self {
+        Self::u64(v as u64)
+    }
+    /// From the bits of an `f32`.
+    pub fn f32(bits: u32) -> Self {
+        Self::u64(bits as u64)
+    }
+    /// From the bits of an `f64`.
+    pub fn f64(bits: u64) -> Self {
+        Self::u64(bits)
+    }
+    /// From a reference (pointer-sized).
+    pub fn reference(r: usize) -> Self {
+        Self::u64(r as u64)
+    }
+    /// From a v128.
+    pub fn v128(v: u128) -> Self {
+        ValRaw(v.to_le_bytes())
+    }
+    fn u64(v: u64) -> Self {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&v.to_le_bytes());
+        ValRaw(b)
+    }
+    /// As an `i32`.
+    pub fn get_i32(&self) -> i32 {
+        i32::from_le_bytes(self.0[..4].try_into().unwrap())
+    }
+    /// As an `i64`.
+    pub fn get_i64(&self) -> i64 {
+        i64::from_le_bytes(self.0[..8].try_into().unwrap())
+    }
+    /// As `f32` bits.
+    pub fn get_f32(&self) -> u32 {
+        self.get_i32() as u32
+    }
+    /// As `f64` bits.
+    pub fn get_f64(&self) -> u64 {
+        self.get_i64() as u64
+    }
+    /// As a reference.
+    pub fn get_ref(&self) -> usize {
+        self.get_i64() as usize
+    }
+    /// As a v128.
+    pub fn get_v128(&self) -> u128 {
+        u128::from_le_bytes(self.0)
+    }
+}
+
+/// Limits shared by everything running in one store.
+#[derive(Debug)]
+#[repr(C)]
+pub struct VMLimits {
+    /// Lowest stack address Wasm may use; `usize::MAX` outside Wasm.
+    pub stack_limit: usize,
+}
+
+impl Default for VMLimits {
+    fn default() -> Self {
+        VMLimits {
+            stack_limit: usize::MAX,
+        }
+    }
+}
+
+const _: () =
+    assert!(std::mem::offset_of!(VMLimits, stack_limit) == vmoffsets::limits::STACK_LIMIT as usize);
+
+/// The part of a linear memory compiled code reads.
+#[derive(Debug)]
+#[repr(C)]
+pub struct VMMemoryDefinition {
+    /// First byte of the memory.
+    pub base: *mut u8,
+    /// Accessible length in bytes.
+    pub length: usize,
+}
+
+const _: () =
+    assert!(std::mem::offset_of!(VMMemoryDefinition, base) == vmoffsets::memory::BASE as usize);
+const _: () =
+    assert!(std::mem::offset_of!(VMMemoryDefinition, length) == vmoffsets::memory::LENGTH as usize);
+
+/// The part of a table compiled code reads.
+#[derive(Debug)]
+#[repr(C)]
+pub struct VMTableDefinition {
+    /// First element.
+    pub base: *mut usize,
+    /// Number of elements.
+    pub length: usize,
+}
+
+const _: () =
+    assert!(std::mem::offset_of!(VMTableDefinition, base) == vmoffsets::table::BASE as usize);
+const _: () =
+    assert!(std::mem::offset_of!(VMTableDefinition, length) == vmoffsets::table::LENGTH as usize);
+
+/// What a `funcref` points to.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct VMFuncRef {
+    /// Code with the Wasm calling convention.
+    pub func_ptr: *const u8,
+    /// Engine-wide canonical type id.
+    pub type_id: u32,
+    /// Context passed as the callee's first argument.
+    pub vmctx: *mut u8,
+}
+
+const _: () =
+    assert!(std::mem::offset_of!(VMFuncRef, func_ptr) == vmoffsets::funcref::FUNC_PTR as usize);
+const _: () =
+    assert!(std::mem::offset_of!(VMFuncRef, type_id) == vmoffsets::funcref::TYPE_ID as usize);
+const _: () = assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmoffsets::funcref::VMCTX as usize);
+const _: () = assert!(std::mem::size_of::<VMFuncRef>() == vmoffsets::funcref::SIZE);
+
+/// Storage of one global.
+#[derive(Debug, Default)]
+#[repr(C, align(16))]
+pub struct VMGlobal {
+    /// The value.
+    pub value: ValRaw,
+}
+
+const _: () = assert!(std::mem::size_of::<VMGlobal>() == vmoffsets::GLOBAL_SIZE);
+
+/// A table of references. Boxed by its owner so its definition stays put.
+#[derive(Debug)]
+pub struct Table {
+    def: VMTableDefinition,
+    elements: Vec<usize>,
+    ty: TableType,
+    maximum: u64,
+}
+
+// SAFETY: the table owns its elements; references are plain addresses whose
+// targets are owned by the same store.
+unsafe impl Send for Table {}
+// SAFETY: as above.
+unsafe impl Sync for Table {}
+
+impl Table {
+    /// A table of `ty.minimum` elements set to `init`, never growing past
+    /// `limit` elements.
+    pub fn new(ty: TableType, init: usize, limit: u64) -> Result<Self, String> {
+        let maximum = ty.maximum.unwrap_or(u32::MAX as u64).min(limit);
+        if ty.minimum > maximum {
+            return Err(format!(
+                "table minimum of {} elements exceeds the limit of {maximum}",
+                ty.minimum
+            ));
+        }
+        let mut elements = Vec::new();
+        elements
+            .try_reserve_exact(ty.minimum as usize)
+            .map_err(|_| "cannot allocate table".to_string())?;
+        elements.resize(ty.minimum as usize, init);
+        let mut t = Table {
+            def: VMTableDefinition {
+                base: std::ptr::null_mut(),
+                length: 0,
+            },
+            elements,
+            ty,
+            maximum,
+        };
+        t.sync();
+        Ok(t)
+    }
+
+    fn sync(&mut self) {
+        self.def.base = self.elements.as_mut_ptr();
+        self.def.length = self.elements.len();
+    }
+
+    /// The structure compiled code reads.
+    pub fn definition(&mut self) -> *mut VMTableDefinition {
+        &mut self.def
+    }
+
+    /// The table's type as import matching sees it: the current size as
+    /// minimum and the declared maximum.
+    pub fn ty(&self) -> TableType {
+        TableType {
+            minimum: self.elements.len() as u64,
+            ..self.ty
+        }
+    }
+
+    /// The largest size this table may grow to.
+    pub fn maximum(&self) -> u64 {
+        self.maximum
+    }
+
+    /// Elements.
+    pub fn elements(&self) -> &[usize] {
+        &self.elements
+    }
+
+    /// Elements, mutably.
+    pub fn elements_mut(&mut self) -> &mut [usize] {
+        &mut self.elements
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size or
+    /// `None` when it cannot.
+    pub fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
+        let old = self.elements.len() as u64;
+        let new = old.checked_add(delta)?;
+        if new > self.maximum {
+            return None;
+        }
+        self.elements.try_reserve(delta as usize).ok()?;
+        self.elements.resize(new as usize, init);
+        self.sync();
+        Some(old)
+    }
+}

@@ -1,0 +1,595 @@
+//! Reading a module: validation with wasmparser and the module description
+//! ([`ModuleInfo`]) that the backend and runtime work from.
+
+use std::collections::HashMap;
+
+use wasmparser::{
+    ElementItems, ElementKind, FuncToValidate, FunctionBody, KnownCustom, Name, Parser, Payload,
+    TableInit, ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
+
+use crate::error::{FrontendError, unsupported};
+use crate::types::{FuncType, GlobalType, MemoryType, TableType, WasmType};
+
+/// One operation of a constant expression (global initialisers, segment
+/// offsets, element items), evaluated by a small stack machine at instantiation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConstOp {
+    /// `i32.const`
+    I32(i32),
+    /// `i64.const`
+    I64(i64),
+    /// `f32.const`, as bits.
+    F32(u32),
+    /// `f64.const`, as bits.
+    F64(u64),
+    /// `ref.null` of a reference type.
+    RefNull(WasmType),
+    /// `ref.func` of a function index.
+    RefFunc(u32),
+    /// `global.get` of a global index.
+    GlobalGet(u32),
+    /// `i32.add` (extended constant expressions)
+    I32Add,
+    /// `i32.sub`
+    I32Sub,
+    /// `i32.mul`
+    I32Mul,
+    /// `i64.add`
+    I64Add,
+    /// `i64.sub`
+    I64Sub,
+    /// `i64.mul`
+    I64Mul,
+}
+
+/// A constant expression.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ConstExpr(pub Vec<ConstOp>);
+
+impl ConstExpr {
+    fn parse(expr: &wasmparser::ConstExpr<'_>) -> Result<Self, FrontendError> {
+        use wasmparser::Operator as O;
+        let mut ops = Vec::new();
+        let mut reader = expr.get_operators_reader();
+        while !reader.eof() {
+            let op = reader.read()?;
+            ops.push(match op {
+                O::I32Const { value } => ConstOp::I32(value),
+                O::I64Const { value } => ConstOp::I64(value),
+                O::F32Const { value } => ConstOp::F32(value.bits()),
+                O::F64Const { value } => ConstOp::F64(value.bits()),
+                O::RefNull { hty } => ConstOp::RefNull(WasmType::from_ref_type(
+                    wasmparser::RefType::new(true, hty)
+                        .ok_or_else(|| unsupported("reference type in constant expression"))?,
+                )?),
+                O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                O::I32Add => ConstOp::I32Add,
+                O::I32Sub => ConstOp::I32Sub,
+                O::I32Mul => ConstOp::I32Mul,
+                O::I64Add => ConstOp::I64Add,
+                O::I64Sub => ConstOp::I64Sub,
+                O::I64Mul => ConstOp::I64Mul,
+                O::End => break,
+                O::V128Const { .. } => return Err(unsupported("SIMD (v128 constant)")),
+                other => {
+                    return Err(unsupported(format!(
+                        "constant expression operator {other:?}"
+                    )));
+                }
+            });
+        }
+        Ok(ConstExpr(ops))
+    }
+
+    /// The single `ref.func` index of an expression, if it is just that.
+    pub fn as_ref_func(&self) -> Option<u32> {
+        match self.0.as_slice() {
+            [ConstOp::RefFunc(f)] => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+/// What an import brings in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImportKind {
+    /// A function of the given module type index.
+    Func(u32),
+    /// A table.
+    Table(TableType),
+    /// A linear memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// One import of a module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported.
+    pub kind: ImportKind,
+}
+
+/// The kind of an exported item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExternKind {
+    /// A function.
+    Func,
+    /// A table.
+    Table,
+    /// A memory.
+    Memory,
+    /// A global.
+    Global,
+}
+
+/// One export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Export {
+    /// Export name.
+    pub name: String,
+    /// Kind of item.
+    pub kind: ExternKind,
+    /// Index in the module's index space of that kind.
+    pub index: u32,
+}
+
+/// How an element segment is used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SegmentMode {
+    /// Available to `table.init` / `memory.init`.
+    Passive,
+    /// Copied into a table or memory at instantiation, then dropped.
+    Active {
+        /// Table or memory index.
+        index: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ElemSegment {
+    /// Mode.
+    pub mode: SegmentMode,
+    /// Element type.
+    pub ty: WasmType,
+    /// One expression per element.
+    pub items: Vec<ConstExpr>,
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSegment {
+    /// Mode (`Declared` never occurs).
+    pub mode: SegmentMode,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Everything about a module except its function bodies.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleInfo {
+    /// Function types by type index.
+    pub types: Vec<FuncType>,
+    /// Type index of every function, imported ones first.
+    pub funcs: Vec<u32>,
+    /// Every table, imported ones first.
+    pub tables: Vec<TableType>,
+    /// Initialiser of each defined table (`None`: null).
+    pub table_inits: Vec<Option<ConstExpr>>,
+    /// Every memory, imported ones first.
+    pub memories: Vec<MemoryType>,
+    /// Every global, imported ones first.
+    pub globals: Vec<GlobalType>,
+    /// Initialiser of each defined global.
+    pub global_inits: Vec<ConstExpr>,
+    /// Imports in declaration order.
+    pub imports: Vec<Import>,
+    /// Exports in declaration order.
+    pub exports: Vec<Export>,
+    /// Start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// Data segments.
+    pub datas: Vec<DataSegment>,
+    /// Function names from the name section.
+    pub func_names: HashMap<u32, String>,
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Byte offset of each function body in the module (for backtraces).
+    pub body_offsets: Vec<u32>,
+}
+
+impl ModuleInfo {
+    /// The type of function `index`.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.types[self.funcs[index as usize] as usize]
+    }
+
+    /// Number of functions defined (not imported) by the module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.funcs.len() as u32 - self.num_imported_funcs
+    }
+
+    /// Whether function `index` is imported.
+    pub fn is_imported_func(&self, index: u32) -> bool {
+        index < self.num_imported_funcs
+    }
+
+    /// A function's name for messages: the name section's, or `<index>`.
+    pub fn func_display_name(&self, index: u32) -> String {
+        match self.func_names.get(&index) {
+            Some(n) => n.clone(),
+            None => format!("<wasm function {index}>"),
+        }
+    }
+}
+
+/// A function body that still has to be validated and translated.
+pub struct FunctionInput<'a> {
+    /// Function index in the module's function index space.
+    pub index: u32,
+    /// The body's bytes.
+    pub body: FunctionBody<'a>,
+    /// The validator for this body.
+    pub validator: FuncToValidate<ValidatorResources>,
+}
+
+/// The result of reading a module: its description plus the bodies left to
+/// validate and translate (done per function, in parallel, by the backend).
+pub struct ParsedModule<'a> {
+    /// The description.
+    pub info: ModuleInfo,
+    /// Function bodies in order.
+    pub functions: Vec<FunctionInput<'a>>,
+}
+
+/// Reads and validates the module-level structure of `bytes` with the
+/// given feature set.
+pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, FrontendError> {
+    let mut validator = Validator::new_with_features(features);
+    let mut info = ModuleInfo::default();
+    let mut functions = Vec::new();
+    // Unsupported features are remembered and reported only once the whole
+    // module validated: an invalid module must say it is invalid.
+    let mut unsupported_err: Option<FrontendError> = None;
+    let mut note = |e: FrontendError| {
+        if unsupported_err.is_none() {
+            unsupported_err = Some(e);
+        }
+    };
+
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Func(validator, body) => {
+                let index = info.num_imported_funcs + functions.len() as u32;
+                info.body_offsets.push(body.range().start as u32);
+                functions.push(FunctionInput {
+                    index,
+                    body,
+                    validator,
+                });
+                continue;
+            }
+            ValidPayload::Parser(_) => return Err(unsupported("component model")),
+            ValidPayload::Ok | ValidPayload::End(_) => {}
+        }
+        match payload {
+            Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            } => return Err(unsupported("component model")),
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    let group = group?;
+                    if group.is_explicit_rec_group() {
+                        note(unsupported("recursive type groups (GC)"));
+                    }
+                    for sub in group.into_types() {
+                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                            note(unsupported("subtyping (GC)"));
+                        }
+                        match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                match FuncType::from_wasmparser(f) {
+                                    Ok(t) => info.types.push(t),
+                                    Err(e) => {
+                                        note(e);
+                                        info.types.push(FuncType::new([], []));
+                                    }
+                                }
+                            }
+                            _ => {
+                                note(unsupported("struct and array types (GC)"));
+                                info.types.push(FuncType::new([], []));
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let kind = match import.ty {
+                        wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                            info.funcs.push(t);
+                            info.num_imported_funcs += 1;
+                            ImportKind::Func(t)
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            let t = table_type(&t).unwrap_or_else(|e| {
+                                note(e);
+                                dummy_table()
+                            });
+                            info.tables.push(t);
+                            info.num_imported_tables += 1;
+                            ImportKind::Table(t)
+                        }
+                        wasmparser::TypeRef::Memory(m) => {
+                            let m = memory_type(&m).unwrap_or_else(|e| {
+                                note(e);
+                                MemoryType {
+                                    minimum: 0,
+                                    maximum: None,
+                                }
+                            });
+                            info.memories.push(m);
+                            info.num_imported_memories += 1;
+                            ImportKind::Memory(m)
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            let g = global_type(&g).unwrap_or_else(|e| {
+                                note(e);
+                                dummy_global()
+                            });
+                            info.globals.push(g);
+                            info.num_imported_globals += 1;
+                            ImportKind::Global(g)
+                        }
+                        wasmparser::TypeRef::Tag(_) => {
+                            note(unsupported("exception handling (tags)"));
+                            continue;
+                        }
+                    };
+                    info.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    info.funcs.push(ty?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    info.tables.push(table_type(&table.ty).unwrap_or_else(|e| {
+                        note(e);
+                        dummy_table()
+                    }));
+                    info.table_inits.push(match table.init {
+                        TableInit::RefNull => None,
+                        TableInit::Expr(e) => Some(ConstExpr::parse(&e).unwrap_or_else(|e| {
+                            note(e);
+                            ConstExpr::default()
+                        })),
+                    });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for mem in reader {
+                    let m = memory_type(&mem?).unwrap_or_else(|e| {
+                        note(e);
+                        MemoryType {
+                            minimum: 0,
+                            maximum: None,
+                        }
+                    });
+                    info.memories.push(m);
+                }
+            }
+            Payload::TagSection(_) => note(unsupported("exception handling (tags)")),
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    info.globals
+                        .push(global_type(&global.ty).unwrap_or_else(|e| {
+                            note(e);
+                            dummy_global()
+                        }));
+                    info.global_inits
+                        .push(ConstExpr::parse(&global.init_expr).unwrap_or_else(|e| {
+                            note(e);
+                            ConstExpr::default()
+                        }));
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let kind = match export.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            ExternKind::Func
+                        }
+                        wasmparser::ExternalKind::Table => ExternKind::Table,
+                        wasmparser::ExternalKind::Memory => ExternKind::Memory,
+                        wasmparser::ExternalKind::Global => ExternKind::Global,
+                        wasmparser::ExternalKind::Tag => {
+                            note(unsupported("exception handling (tags)"));
+                            continue;
+                        }
+                    };
+                    info.exports.push(Export {
+                        name: export.name.to_string(),
+                        kind,
+                        index: export.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    match elem_segment(elem?) {
+                        Ok(seg) => info.elems.push(seg),
+                        Err(e) => {
+                            note(e);
+                            info.elems.push(ElemSegment {
+                                mode: SegmentMode::Passive,
+                                ty: WasmType::FuncRef,
+                                items: Vec::new(),
+                            });
+                        }
+                    }
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let mode = match data.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: ConstExpr::parse(&offset_expr).unwrap_or_else(|e| {
+                                note(e);
+                                ConstExpr::default()
+                            }),
+                        },
+                    };
+                    info.datas.push(DataSegment {
+                        mode,
+                        data: data.data.to_vec(),
+                    });
+                }
+            }
+            Payload::CustomSection(c) => {
+                // Malformed custom sections are ignored, as the spec requires.
+                if let KnownCustom::Name(reader) = c.as_known() {
+                    for name in reader.into_iter().flatten() {
+                        if let Name::Function(map) = name {
+                            for naming in map.into_iter().flatten() {
+                                info.func_names
+                                    .insert(naming.index, naming.name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(e) = unsupported_err {
+        return Err(e);
+    }
+    Ok(ParsedModule { info, functions })
+}
+
+fn dummy_table() -> TableType {
+    TableType {
+        element: WasmType::FuncRef,
+        minimum: 0,
+        maximum: None,
+    }
+}
+
+fn dummy_global() -> GlobalType {
+    GlobalType {
+        content: WasmType::I32,
+        mutable: false,
+    }
+}
+
+fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
+    if t.table64 {
+        return Err(unsupported("64-bit tables (memory64)"));
+    }
+    if t.shared {
+        return Err(unsupported("shared tables (threads)"));
+    }
+    Ok(TableType {
+        element: WasmType::from_ref_type(t.element_type)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
+}
+
+fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, FrontendError> {
+    if m.memory64 {
+        return Err(unsupported("64-bit memories (memory64)"));
+    }
+    if m.shared {
+        return Err(unsupported("shared memories (threads)"));
+    }
+    if m.page_size_log2.is_some() {
+        return Err(unsupported("custom page sizes"));
+    }
+    Ok(MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+    })
+}
+
+fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, FrontendError> {
+    if g.shared {
+        return Err(unsupported("shared globals (threads)"));
+    }
+    Ok(GlobalType {
+        content: WasmType::from_wasmparser(g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment, FrontendError> {
+    let mode = match elem.kind {
+        ElementKind::Passive => SegmentMode::Passive,
+        ElementKind::Declared => SegmentMode::Declared,
+        ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => SegmentMode::Active {
+            index: table_index.unwrap_or(0),
+            offset: ConstExpr::parse(&offset_expr)?,
+        },
+    };
+    let (ty, items) = match elem.items {
+        ElementItems::Functions(reader) => {
+            let mut items = Vec::new();
+            for f in reader {
+                items.push(ConstExpr(vec![ConstOp::RefFunc(f?)]));
+            }
+            (WasmType::FuncRef, items)
+        }
+        ElementItems::Expressions(ty, reader) => {
+            let ty = WasmType::from_ref_type(ty)?;
+            let mut items = Vec::new();
+            for e in reader {
+                items.push(ConstExpr::parse(&e?)?);
+            }
+            (ty, items)
+        }
+    };
+    Ok(ElemSegment { mode, ty, items })
+}

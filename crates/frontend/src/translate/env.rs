@@ -1,0 +1,264 @@
+//! What the translator asks about the instance: where memories, globals,
+//! tables and builtins are, and how to reach them. The only part of the
+//! translator that knows the `VMContext` layout.
+
+use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+
+use super::FuncTranslator;
+use crate::module::ModuleInfo;
+use crate::trap::{HOST_TRAP, TrapKind};
+use crate::vmoffsets::{self, Builtin, VMOffsets};
+
+/// How linear memory accesses are kept inside the memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryStyle {
+    /// Memories reserve 4 GiB of address space plus `guard_bytes` of
+    /// inaccessible pages after it, and never move: an access whose static
+    /// offset plus size fits in the guard needs no check; the hardware
+    /// faults and the fault becomes a trap.
+    Guarded {
+        /// Inaccessible bytes after the 4 GiB reservation.
+        guard_bytes: u64,
+    },
+    /// Every access is compared with the current length; memories may move
+    /// when they grow.
+    Explicit,
+}
+
+/// Everything the translator needs to know beyond the function body.
+pub struct TranslationEnv<'a> {
+    /// The module.
+    pub info: &'a ModuleInfo,
+    /// Its context layout.
+    pub offsets: VMOffsets,
+    /// Engine-wide canonical id of each module type (for `call_indirect`).
+    pub type_ids: &'a [u32],
+    /// Pointer width and calling convention of the target.
+    pub frontend_config: TargetFrontendConfig,
+    /// Bounds-checking strategy.
+    pub memory_style: MemoryStyle,
+}
+
+impl TranslationEnv<'_> {
+    /// Pointer type of the target.
+    pub fn pointer_type(&self) -> ir::Type {
+        self.frontend_config.pointer_type()
+    }
+
+    /// Calling convention of Wasm functions and builtins on the target.
+    pub fn call_conv(&self) -> CallConv {
+        self.frontend_config.default_call_conv
+    }
+
+    /// Whether an access of `size` bytes at static `offset` needs an
+    /// explicit bounds check.
+    pub fn needs_bounds_check(&self, offset: u64, size: u32) -> bool {
+        match self.memory_style {
+            MemoryStyle::Guarded { guard_bytes } => offset + size as u64 > guard_bytes,
+            MemoryStyle::Explicit => true,
+        }
+    }
+}
+
+/// Flags for loads of context fields that never change for an instance.
+pub(super) fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+impl FuncTranslator<'_, '_> {
+    fn ptr(&self) -> ir::Type {
+        self.env.pointer_type()
+    }
+
+    /// Loads a pointer stored at `vmctx + offset`.
+    pub(super) fn vmctx_load(&mut self, offset: i32) -> Value {
+        let ptr = self.ptr();
+        self.builder.ins().load(ptr, readonly(), self.vmctx, offset)
+    }
+
+    /// The `VMMemoryDefinition` of memory `index`.
+    pub(super) fn memory_def(&mut self, index: u32) -> Value {
+        self.vmctx_load(self.env.offsets.memory(index))
+    }
+
+    /// The base address of memory `index`.
+    pub(super) fn memory_base(&mut self, def: Value) -> Value {
+        let flags = match self.env.memory_style {
+            // Guarded memories never move.
+            MemoryStyle::Guarded { .. } => readonly(),
+            MemoryStyle::Explicit => MemFlagsData::trusted(),
+        };
+        let ptr = self.ptr();
+        self.builder
+            .ins()
+            .load(ptr, flags, def, vmoffsets::memory::BASE)
+    }
+
+    /// The current length in bytes of memory `index`.
+    pub(super) fn memory_length(&mut self, def: Value) -> Value {
+        let ptr = self.ptr();
+        self.builder
+            .ins()
+            .load(ptr, MemFlagsData::trusted(), def, vmoffsets::memory::LENGTH)
+    }
+
+    /// The address of an access of `size` bytes at `index + offset` in
+    /// memory `mem`, with the bounds check the memory style needs. Returns
+    /// an address and a static offset to put in the load or store.
+    pub(super) fn heap_addr(
+        &mut self,
+        mem: u32,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> (Value, i32) {
+        let def = self.memory_def(mem);
+        let base = self.memory_base(def);
+        let index = self.builder.ins().uextend(types::I64, index);
+        if self.env.needs_bounds_check(offset, size) {
+            let length = self.memory_length(def);
+            // index + offset + size cannot overflow 64 bits: both are < 2^33.
+            let end = self
+                .builder
+                .ins()
+                .iadd_imm_u(index, (offset + size as u64) as i64);
+            let oob =
+                self.builder
+                    .ins()
+                    .icmp(ir::condcodes::IntCC::UnsignedGreaterThan, end, length);
+            self.builder
+                .ins()
+                .trapnz(oob, TrapKind::MemoryOutOfBounds.code());
+        }
+        let addr = self.builder.ins().iadd(base, index);
+        match i32::try_from(offset) {
+            Ok(off) => (addr, off),
+            Err(_) => {
+                let addr = self.builder.ins().iadd_imm_u(addr, offset as i64);
+                (addr, 0)
+            }
+        }
+    }
+
+    /// The address of global `index`'s storage cell.
+    pub(super) fn global_addr(&mut self, index: u32) -> Value {
+        self.vmctx_load(self.env.offsets.global(index))
+    }
+
+    pub(super) fn global_get(&mut self, index: u32) -> Value {
+        let g = self.env.info.globals[index as usize];
+        let ty = g.content.to_clif(self.ptr());
+        let addr = self.global_addr(index);
+        let flags = if g.mutable {
+            MemFlagsData::trusted()
+        } else {
+            readonly()
+        };
+        self.builder.ins().load(ty, flags, addr, 0)
+    }
+
+    pub(super) fn global_set(&mut self, index: u32, v: Value) {
+        let addr = self.global_addr(index);
+        self.builder
+            .ins()
+            .store(MemFlagsData::trusted(), v, addr, 0);
+    }
+
+    /// The `VMTableDefinition` of table `index`.
+    pub(super) fn table_def(&mut self, index: u32) -> Value {
+        self.vmctx_load(self.env.offsets.table(index))
+    }
+
+    /// The current number of elements of a table.
+    pub(super) fn table_length(&mut self, def: Value) -> Value {
+        self.builder.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            def,
+            vmoffsets::table::LENGTH,
+        )
+    }
+
+    /// The address of element `index` of table `table`, trapping with
+    /// `trap` when it is out of bounds.
+    pub(super) fn table_elem_addr(&mut self, table: u32, index: Value, trap: TrapKind) -> Value {
+        let def = self.table_def(table);
+        let length = self.table_length(def);
+        let index = self.builder.ins().uextend(types::I64, index);
+        let oob = self.builder.ins().icmp(
+            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
+            index,
+            length,
+        );
+        self.builder.ins().trapnz(oob, trap.code());
+        let ptr = self.ptr();
+        let base =
+            self.builder
+                .ins()
+                .load(ptr, MemFlagsData::trusted(), def, vmoffsets::table::BASE);
+        let scaled = self.builder.ins().imul_imm_u(index, vmoffsets::PTR as i64);
+        self.builder.ins().iadd(base, scaled)
+    }
+
+    /// Calls a runtime builtin. Builtins that report failure return a
+    /// non-zero flag, turned here into a trap.
+    pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
+        let ptr = self.ptr();
+        let sig = match self.builtin_sigs.get(&builtin) {
+            Some(s) => *s,
+            None => {
+                let mut sig = ir::Signature::new(self.env.call_conv());
+                sig.params.push(AbiParam::new(ptr));
+                for a in args {
+                    let ty = self.builder.func.dfg.value_type(*a);
+                    sig.params.push(AbiParam::new(ty));
+                }
+                match builtin_return(builtin) {
+                    BuiltinReturn::None => {}
+                    BuiltinReturn::TrapFlag => sig.returns.push(AbiParam::new(types::I32)),
+                    BuiltinReturn::Value(t) => sig.returns.push(AbiParam::new(t)),
+                }
+                let s = self.builder.import_signature(sig);
+                self.builtin_sigs.insert(builtin, s);
+                s
+            }
+        };
+        let table = self.vmctx_load(vmoffsets::VMCTX_BUILTINS);
+        let fptr = self
+            .builder
+            .ins()
+            .load(ptr, readonly(), table, builtin.offset());
+        let mut call_args = Vec::with_capacity(args.len() + 1);
+        call_args.push(self.vmctx);
+        call_args.extend_from_slice(args);
+        let inst = self.builder.ins().call_indirect(sig, fptr, &call_args);
+        let result = self.builder.inst_results(inst).first().copied();
+        match builtin_return(builtin) {
+            BuiltinReturn::TrapFlag => {
+                self.builder.ins().trapnz(result.unwrap(), HOST_TRAP);
+                None
+            }
+            _ => result,
+        }
+    }
+}
+
+enum BuiltinReturn {
+    None,
+    TrapFlag,
+    Value(ir::Type),
+}
+
+fn builtin_return(b: Builtin) -> BuiltinReturn {
+    match b {
+        Builtin::MemoryGrow | Builtin::TableGrow => BuiltinReturn::Value(types::I64),
+        Builtin::DataDrop | Builtin::ElemDrop => BuiltinReturn::None,
+        Builtin::MemoryFill
+        | Builtin::MemoryCopy
+        | Builtin::MemoryInit
+        | Builtin::TableFill
+        | Builtin::TableCopy
+        | Builtin::TableInit => BuiltinReturn::TrapFlag,
+    }
+}

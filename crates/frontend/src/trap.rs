@@ -1,0 +1,117 @@
+//! Wasm trap kinds and the Cranelift trap codes that stand for them in
+//! compiled code.
+
+use std::fmt;
+
+use cranelift_codegen::ir::TrapCode;
+
+/// Why Wasm execution stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrapKind {
+    /// A load or store outside linear memory.
+    MemoryOutOfBounds,
+    /// A table access outside the table.
+    TableOutOfBounds,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// Signed division overflow, or a float too large to convert.
+    IntegerOverflow,
+    /// NaN converted to an integer.
+    BadConversionToInteger,
+    /// The `unreachable` instruction.
+    Unreachable,
+    /// `call_indirect` to a function of another type.
+    IndirectCallTypeMismatch,
+    /// `call_indirect` with an index outside the table.
+    UndefinedElement,
+    /// `call_indirect` through a null table entry.
+    UninitializedElement,
+    /// Dereference of a null reference.
+    NullReference,
+    /// The Wasm stack budget was used up.
+    StackOverflow,
+    /// The store ran out of fuel.
+    OutOfFuel,
+    /// Execution was interrupted by the embedder.
+    Interrupted,
+}
+
+/// Trap code used after a builtin or host function reported a failure that is
+/// already recorded for the current thread.
+pub const HOST_TRAP: TrapCode = TrapCode::unwrap_user(1);
+const UNREACHABLE: TrapCode = TrapCode::unwrap_user(2);
+const TABLE_OOB: TrapCode = TrapCode::unwrap_user(3);
+const BAD_SIGNATURE: TrapCode = TrapCode::unwrap_user(4);
+const UNDEFINED_ELEMENT: TrapCode = TrapCode::unwrap_user(5);
+const UNINITIALIZED_ELEMENT: TrapCode = TrapCode::unwrap_user(6);
+const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(7);
+const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(8);
+const INTERRUPTED: TrapCode = TrapCode::unwrap_user(9);
+
+impl TrapKind {
+    /// The trap code compiled code uses for this kind.
+    pub fn code(self) -> TrapCode {
+        match self {
+            TrapKind::MemoryOutOfBounds => TrapCode::HEAP_OUT_OF_BOUNDS,
+            TrapKind::TableOutOfBounds => TABLE_OOB,
+            TrapKind::IntegerDivisionByZero => TrapCode::INTEGER_DIVISION_BY_ZERO,
+            TrapKind::IntegerOverflow => TrapCode::INTEGER_OVERFLOW,
+            TrapKind::BadConversionToInteger => TrapCode::BAD_CONVERSION_TO_INTEGER,
+            TrapKind::Unreachable => UNREACHABLE,
+            TrapKind::IndirectCallTypeMismatch => BAD_SIGNATURE,
+            TrapKind::UndefinedElement => UNDEFINED_ELEMENT,
+            TrapKind::UninitializedElement => UNINITIALIZED_ELEMENT,
+            TrapKind::NullReference => NULL_REFERENCE,
+            TrapKind::StackOverflow => TrapCode::STACK_OVERFLOW,
+            TrapKind::OutOfFuel => OUT_OF_FUEL,
+            TrapKind::Interrupted => INTERRUPTED,
+        }
+    }
+
+    /// The kind a trap code stands for; `None` for [`HOST_TRAP`] and unknown codes.
+    pub fn from_code(code: TrapCode) -> Option<TrapKind> {
+        const ALL: [TrapKind; 13] = [
+            TrapKind::MemoryOutOfBounds,
+            TrapKind::TableOutOfBounds,
+            TrapKind::IntegerDivisionByZero,
+            TrapKind::IntegerOverflow,
+            TrapKind::BadConversionToInteger,
+            TrapKind::Unreachable,
+            TrapKind::IndirectCallTypeMismatch,
+            TrapKind::UndefinedElement,
+            TrapKind::UninitializedElement,
+            TrapKind::NullReference,
+            TrapKind::StackOverflow,
+            TrapKind::OutOfFuel,
+            TrapKind::Interrupted,
+        ];
+        ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The message the Wasm specification uses for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapKind::MemoryOutOfBounds => "out of bounds memory access",
+            TrapKind::TableOutOfBounds => "out of bounds table access",
+            TrapKind::IntegerDivisionByZero => "integer divide by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::BadConversionToInteger => "invalid conversion to integer",
+            TrapKind::Unreachable => "unreachable",
+            TrapKind::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapKind::UndefinedElement => "undefined element",
+            TrapKind::UninitializedElement => "uninitialized element",
+            TrapKind::NullReference => "null reference",
+            TrapKind::StackOverflow => "call stack exhausted",
+            TrapKind::OutOfFuel => "all fuel consumed",
+            TrapKind::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wasm trap: {}", self.message())
+    }
+}
+
+impl std::error::Error for TrapKind {}

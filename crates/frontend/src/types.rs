@@ -1,0 +1,184 @@
+//! Wasm types as the rest of the engine sees them: small, owned, hashable.
+
+use std::fmt;
+
+use cranelift_codegen::ir::{self, types};
+
+use crate::error::{FrontendError, unsupported};
+
+/// A value type the engine can hold in a local, global, table or on the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WasmType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+    /// 128-bit vector (SIMD). Described so it can be refused with a clear message.
+    V128,
+    /// Nullable reference to a function.
+    FuncRef,
+    /// Nullable reference to a host value.
+    ExternRef,
+}
+
+impl WasmType {
+    /// Converts a wasmparser value type, refusing the ones we do not run yet.
+    pub fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, FrontendError> {
+        Ok(match ty {
+            wasmparser::ValType::I32 => WasmType::I32,
+            wasmparser::ValType::I64 => WasmType::I64,
+            wasmparser::ValType::F32 => WasmType::F32,
+            wasmparser::ValType::F64 => WasmType::F64,
+            wasmparser::ValType::V128 => WasmType::V128,
+            wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
+        })
+    }
+
+    /// Converts a wasmparser reference type: only `funcref` and `externref` for now.
+    pub fn from_ref_type(r: wasmparser::RefType) -> Result<Self, FrontendError> {
+        if r == wasmparser::RefType::FUNCREF {
+            Ok(WasmType::FuncRef)
+        } else if r == wasmparser::RefType::EXTERNREF {
+            Ok(WasmType::ExternRef)
+        } else {
+            Err(unsupported(format!(
+                "reference type `{r}` (typed function references / GC)"
+            )))
+        }
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+    }
+
+    /// The Cranelift type that carries a value of this type in compiled code.
+    /// References are pointer-sized: a `*const VMFuncRef` or an extern handle.
+    pub fn to_clif(self, pointer: ir::Type) -> ir::Type {
+        match self {
+            WasmType::I32 => types::I32,
+            WasmType::I64 => types::I64,
+            WasmType::F32 => types::F32,
+            WasmType::F64 => types::F64,
+            WasmType::V128 => types::I8X16,
+            WasmType::FuncRef | WasmType::ExternRef => pointer,
+        }
+    }
+}
+
+impl fmt::Display for WasmType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WasmType::I32 => "i32",
+            WasmType::I64 => "i64",
+            WasmType::F32 => "f32",
+            WasmType::F64 => "f64",
+            WasmType::V128 => "v128",
+            WasmType::FuncRef => "funcref",
+            WasmType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params: Box<[WasmType]>,
+    results: Box<[WasmType]>,
+}
+
+impl FuncType {
+    /// Builds a function type from its parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = WasmType>,
+        results: impl IntoIterator<Item = WasmType>,
+    ) -> Self {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[WasmType] {
+        &self.params
+    }
+
+    /// Result types.
+    pub fn results(&self) -> &[WasmType] {
+        &self.results
+    }
+
+    pub(crate) fn from_wasmparser(ty: &wasmparser::FuncType) -> Result<Self, FrontendError> {
+        let params = ty
+            .params()
+            .iter()
+            .map(|t| WasmType::from_wasmparser(*t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = ty
+            .results()
+            .iter()
+            .map(|t| WasmType::from_wasmparser(*t))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FuncType::new(params, results))
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(func")?;
+        if !self.params.is_empty() {
+            write!(f, " (param")?;
+            for p in self.params.iter() {
+                write!(f, " {p}")?;
+            }
+            write!(f, ")")?;
+        }
+        if !self.results.is_empty() {
+            write!(f, " (result")?;
+            for r in self.results.iter() {
+                write!(f, " {r}")?;
+            }
+            write!(f, ")")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// Limits and element type of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    /// `FuncRef` or `ExternRef`.
+    pub element: WasmType,
+    /// Initial number of elements.
+    pub minimum: u64,
+    /// Maximum number of elements, if declared.
+    pub maximum: Option<u64>,
+}
+
+/// Limits of a linear memory, in 64 KiB pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    /// Initial size in pages.
+    pub minimum: u64,
+    /// Maximum size in pages, if declared.
+    pub maximum: Option<u64>,
+}
+
+/// Type and mutability of a global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    /// Value type.
+    pub content: WasmType,
+    /// Whether `global.set` may change it.
+    pub mutable: bool,
+}
+
+/// Size of a Wasm page in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+/// The largest number of pages a 32-bit memory can have (4 GiB).
+pub const WASM32_MAX_PAGES: u64 = 65536;

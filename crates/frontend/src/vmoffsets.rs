@@ -1,0 +1,173 @@
+//! The layout of the per-instance context (`VMContext`) and of the small
+//! runtime structures compiled code reads. Both the translator and the
+//! runtime take every offset from here, so they cannot disagree.
+//!
+//! ```text
+//! VMContext (all slots pointer-sized)
+//!   +0   instance     *mut Instance        (runtime back-pointer, used by builtins)
+//!   +8   builtins     *const [fn; N]       (table of runtime functions, see `Builtin`)
+//!   +16  limits       *mut VMLimits        (stack limit, fuel; shared by a store)
+//!   +24  store        *mut ()              (embedder's store, for host calls)
+//!   +32  memories     [*mut VMMemoryDefinition; num_memories]
+//!   ...  tables       [*mut VMTableDefinition; num_tables]
+//!   ...  globals      [*mut VMGlobal; num_globals]
+//!   ...  funcrefs     [*const VMFuncRef; num_funcs]
+//! ```
+//!
+//! Every memory, table, global and function is reached through a pointer, so
+//! imported and defined items look alike to compiled code, and one compiled
+//! module serves any number of instances.
+
+use crate::module::ModuleInfo;
+
+/// Size of a pointer on the target, in bytes.
+pub const PTR: u32 = 8;
+
+/// `VMMemoryDefinition { base: *mut u8, length: usize }`.
+pub mod memory {
+    /// Offset of the base pointer.
+    pub const BASE: i32 = 0;
+    /// Offset of the current length in bytes.
+    pub const LENGTH: i32 = 8;
+}
+
+/// `VMTableDefinition { base: *mut usize, length: usize }`.
+pub mod table {
+    /// Offset of the element array pointer.
+    pub const BASE: i32 = 0;
+    /// Offset of the current number of elements.
+    pub const LENGTH: i32 = 8;
+}
+
+/// `VMFuncRef { func_ptr, type_id: u32, vmctx }`: what a `funcref` points to.
+pub mod funcref {
+    /// Offset of the native code pointer (Wasm calling convention).
+    pub const FUNC_PTR: i32 = 0;
+    /// Offset of the engine-wide canonical type id (u32).
+    pub const TYPE_ID: i32 = 8;
+    /// Offset of the callee's context pointer.
+    pub const VMCTX: i32 = 16;
+    /// Size of the structure.
+    pub const SIZE: usize = 24;
+}
+
+/// `VMLimits { stack_limit: usize, fuel: i64 }`.
+pub mod limits {
+    /// Offset of the lowest stack address Wasm code may use.
+    pub const STACK_LIMIT: i32 = 0;
+}
+
+/// Size of a global's storage cell (large enough for a v128).
+pub const GLOBAL_SIZE: usize = 16;
+
+/// Offset of the instance back-pointer.
+pub const VMCTX_INSTANCE: i32 = 0;
+/// Offset of the builtin function table pointer.
+pub const VMCTX_BUILTINS: i32 = 8;
+/// Offset of the limits pointer.
+pub const VMCTX_LIMITS: i32 = 16;
+/// Offset of the embedder's store pointer.
+pub const VMCTX_STORE: i32 = 24;
+const HEADER: u32 = 32;
+
+/// Offsets of the variable-length parts of one module's `VMContext`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VMOffsets {
+    num_memories: u32,
+    num_tables: u32,
+    num_globals: u32,
+    num_funcs: u32,
+}
+
+impl VMOffsets {
+    /// The layout for a module.
+    pub fn new(info: &ModuleInfo) -> Self {
+        VMOffsets {
+            num_memories: info.memories.len() as u32,
+            num_tables: info.tables.len() as u32,
+            num_globals: info.globals.len() as u32,
+            num_funcs: info.funcs.len() as u32,
+        }
+    }
+
+    fn memories_start(&self) -> u32 {
+        HEADER
+    }
+    fn tables_start(&self) -> u32 {
+        self.memories_start() + self.num_memories * PTR
+    }
+    fn globals_start(&self) -> u32 {
+        self.tables_start() + self.num_tables * PTR
+    }
+    fn funcrefs_start(&self) -> u32 {
+        self.globals_start() + self.num_globals * PTR
+    }
+
+    /// Slot holding `*mut VMMemoryDefinition` of memory `index`.
+    pub fn memory(&self, index: u32) -> i32 {
+        debug_assert!(index < self.num_memories);
+        (self.memories_start() + index * PTR) as i32
+    }
+
+    /// Slot holding `*mut VMTableDefinition` of table `index`.
+    pub fn table(&self, index: u32) -> i32 {
+        debug_assert!(index < self.num_tables);
+        (self.tables_start() + index * PTR) as i32
+    }
+
+    /// Slot holding `*mut VMGlobal` of global `index`.
+    pub fn global(&self, index: u32) -> i32 {
+        debug_assert!(index < self.num_globals);
+        (self.globals_start() + index * PTR) as i32
+    }
+
+    /// Slot holding `*const VMFuncRef` of function `index`.
+    pub fn funcref(&self, index: u32) -> i32 {
+        debug_assert!(index < self.num_funcs);
+        (self.funcrefs_start() + index * PTR) as i32
+    }
+
+    /// Total size of the context in bytes.
+    pub fn size(&self) -> usize {
+        (self.funcrefs_start() + self.num_funcs * PTR) as usize
+    }
+}
+
+/// Runtime functions that compiled code calls through the builtins table.
+/// Each returns a value documented here; the ones that can trap return a
+/// non-zero `u32` after recording the trap, and the caller then executes
+/// a `HOST_TRAP` trap instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Builtin {
+    /// `(vmctx, mem: i32, delta: i64) -> i64`: old size in pages or -1.
+    MemoryGrow = 0,
+    /// `(vmctx, mem: i32, dst: i64, val: i32, len: i64) -> i32` trap flag.
+    MemoryFill,
+    /// `(vmctx, dst_mem: i32, src_mem: i32, dst: i64, src: i64, len: i64) -> i32` trap flag.
+    MemoryCopy,
+    /// `(vmctx, mem: i32, data: i32, dst: i64, src: i32, len: i32) -> i32` trap flag.
+    MemoryInit,
+    /// `(vmctx, data: i32)`.
+    DataDrop,
+    /// `(vmctx, table: i32, init: ptr, delta: i64) -> i64`: old size or -1.
+    TableGrow,
+    /// `(vmctx, table: i32, dst: i64, val: ptr, len: i64) -> i32` trap flag.
+    TableFill,
+    /// `(vmctx, dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64) -> i32` trap flag.
+    TableCopy,
+    /// `(vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32) -> i32` trap flag.
+    TableInit,
+    /// `(vmctx, elem: i32)`.
+    ElemDrop,
+}
+
+impl Builtin {
+    /// Number of builtins.
+    pub const COUNT: usize = 10;
+
+    /// Offset of this builtin's pointer in the builtins table.
+    pub fn offset(self) -> i32 {
+        self as i32 * PTR as i32
+    }
+}

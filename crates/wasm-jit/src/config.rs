@@ -1,0 +1,114 @@
+//! Engine configuration.
+
+use wasmparser::WasmFeatures;
+
+/// How hard Cranelift optimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OptLevel {
+    /// No optimisation: fastest compilation.
+    None,
+    /// Optimise for speed (the default).
+    #[default]
+    Speed,
+    /// Optimise for speed and code size.
+    SpeedAndSize,
+}
+
+/// Settings of an [`Engine`](crate::Engine). Fixed once the engine exists.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) opt_level: OptLevel,
+    pub(crate) features: WasmFeatures,
+    pub(crate) guard_bytes: u64,
+    pub(crate) explicit_bounds_checks: bool,
+    pub(crate) parallel_compilation: bool,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) max_memory_pages: u64,
+    pub(crate) max_table_elements: u64,
+    pub(crate) cranelift_verifier: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            opt_level: OptLevel::Speed,
+            features: WasmFeatures::WASM2,
+            guard_bytes: 2 << 30,
+            explicit_bounds_checks: false,
+            parallel_compilation: true,
+            max_wasm_stack: 512 * 1024,
+            max_memory_pages: 65536,
+            max_table_elements: 10_000_000,
+            cranelift_verifier: false,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration: Wasm 2.0 features, optimised code, 4 GiB
+    /// memory reservations with a 2 GiB guard, parallel compilation.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Sets the optimisation level.
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
+        self
+    }
+
+    /// Runs Cranelift's IR verifier on every function (slow; for testing).
+    pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
+        self.cranelift_verifier = enable;
+        self
+    }
+
+    /// Sets the exact set of Wasm features modules may use. Features the
+    /// engine cannot run yet still validate, but loading a module that uses
+    /// them fails with "not supported yet: ...".
+    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
+        self.features = features;
+        self
+    }
+
+    /// Size of the inaccessible region after each memory's 4 GiB
+    /// reservation. Accesses whose static offset fits in it need no bounds
+    /// check.
+    pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.guard_bytes = bytes;
+        self
+    }
+
+    /// Check every memory access explicitly instead of relying on a large
+    /// reservation and guard pages (uses far less address space).
+    pub fn explicit_bounds_checks(&mut self, enable: bool) -> &mut Self {
+        self.explicit_bounds_checks = enable;
+        self
+    }
+
+    /// Compile functions of a module on several threads.
+    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
+        self.parallel_compilation = enable;
+        self
+    }
+
+    /// Most native stack Wasm may use before it traps with "call stack
+    /// exhausted".
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Most 64 KiB pages any memory may grow to (beyond this, `memory.grow`
+    /// returns -1).
+    pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
+        self.max_memory_pages = pages;
+        self
+    }
+
+    /// Most elements any table may grow to.
+    pub fn max_table_elements(&mut self, elements: u64) -> &mut Self {
+        self.max_table_elements = elements;
+        self
+    }
+}

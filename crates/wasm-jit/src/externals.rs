@@ -1,0 +1,315 @@
+//! Memories, tables, globals, and the `Extern` that holds any importable item.
+
+use anyhow::{Result, anyhow, bail};
+use wasm_jit_backend::{LinearMemory, Table as RawTable, VMGlobal};
+
+use crate::Func;
+use crate::store::{AsContext, AsContextMut, Stored};
+use crate::types::{ExternType, GlobalType, MemoryType, TableType, ValType};
+use crate::values::Val;
+
+/// Any item an instance can import or export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A table.
+    Table(Table),
+    /// A linear memory.
+    Memory(Memory),
+    /// A global.
+    Global(Global),
+}
+
+impl Extern {
+    /// The function, if it is one.
+    pub fn into_func(self) -> Option<Func> {
+        match self {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+    /// The table, if it is one.
+    pub fn into_table(self) -> Option<Table> {
+        match self {
+            Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// The memory, if it is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        match self {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// The global, if it is one.
+    pub fn into_global(self) -> Option<Global> {
+        match self {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The item's type.
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(&store)),
+            Extern::Table(t) => ExternType::Table(t.ty(&store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
+            Extern::Global(g) => ExternType::Global(g.ty(&store)),
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+
+/// A linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory(pub(crate) Stored);
+
+impl Memory {
+    /// A new memory owned by the store.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let config = s.engine.config();
+        let mut m = Box::new(
+            LinearMemory::new(&ty, s.engine.memory_style(), config.max_memory_pages)
+                .map_err(|e| anyhow!(e))?,
+        );
+        let ptr: *mut LinearMemory = &mut *m;
+        s.owned_memories.push(m);
+        Ok(Memory(s.memory_for_ptr(ptr)))
+    }
+
+    /// The memory's type: current size as minimum, declared maximum.
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        let s = &store.as_context().0.opaque;
+        s.memory(s.check(self.0)).ty()
+    }
+
+    /// Current size in pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        let s = &store.as_context().0.opaque;
+        s.memory(s.check(self.0)).pages()
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        let s = &store.as_context().0.opaque;
+        s.memory(s.check(self.0)).byte_size()
+    }
+
+    /// The memory's bytes.
+    pub fn data<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> &'a [u8] {
+        let s = &store.into().0.opaque;
+        s.memory(s.check(self.0)).data()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
+        let s = &mut store.into().0.opaque;
+        let i = s.check(self.0);
+        s.memory_mut(i).data_mut()
+    }
+
+    /// Copies `buf.len()` bytes at `offset` into `buf`.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let s = &store.as_context().0.opaque;
+        let data = s.memory(s.check(self.0)).data();
+        let end = offset
+            .checked_add(buf.len())
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| anyhow!("out of bounds memory access"))?;
+        buf.copy_from_slice(&data[offset..end]);
+        Ok(())
+    }
+
+    /// Copies `buf` into the memory at `offset`.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        let data = s.memory_mut(i).data_mut();
+        let end = offset
+            .checked_add(buf.len())
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| anyhow!("out of bounds memory access"))?;
+        data[offset..end].copy_from_slice(buf);
+        Ok(())
+    }
+
+    /// Grows by `delta` pages, returning the old size in pages.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        s.memory_mut(i)
+            .grow(delta)
+            .ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::StoreContextMut<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::StoreContextMut(&mut s.inner)
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::StoreContextMut<'a, T> {
+    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
+        crate::StoreContextMut(c.store)
+    }
+}
+
+/// A table of references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table(pub(crate) Stored);
+
+fn ref_to_raw(s: &crate::store::StoreOpaque, ty: ValType, init: Val) -> Result<usize> {
+    init.check_type(ty, "table element")?;
+    Ok(init.to_raw(s).get_ref())
+}
+
+impl Table {
+    /// A new table owned by the store, filled with `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let raw = ref_to_raw(s, ty.element, init)?;
+        let limit = s.engine.config().max_table_elements;
+        let mut t = Box::new(RawTable::new(ty, raw, limit).map_err(|e| anyhow!(e))?);
+        let ptr: *mut RawTable = &mut *t;
+        s.owned_tables.push(t);
+        Ok(Table(s.table_for_ptr(ptr)))
+    }
+
+    /// The table's type: current size as minimum, declared maximum.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let s = &store.as_context().0.opaque;
+        s.table(s.check(self.0)).ty()
+    }
+
+    /// Current number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        let s = &store.as_context().0.opaque;
+        s.table(s.check(self.0)).elements().len() as u64
+    }
+
+    /// Element `index`, or `None` when out of bounds.
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        let t = s.table(i);
+        let ty = t.ty().element;
+        let raw = *t.elements().get(index as usize)?;
+        Some(Val::from_raw(
+            s,
+            wasm_jit_backend::ValRaw::reference(raw),
+            ty,
+        ))
+    }
+
+    /// Sets element `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        let raw = ref_to_raw(s, s.table(i).ty().element, val)?;
+        match s.table_mut(i).elements_mut().get_mut(index as usize) {
+            Some(slot) => {
+                *slot = raw;
+                Ok(())
+            }
+            None => bail!("out of bounds table access"),
+        }
+    }
+
+    /// Grows by `delta` elements set to `init`, returning the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        let raw = ref_to_raw(s, s.table(i).ty().element, init)?;
+        s.table_mut(i)
+            .grow(delta, raw)
+            .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
+    }
+}
+
+/// A global variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global(pub(crate) Stored);
+
+impl Global {
+    /// A new global owned by the store.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        val.check_type(ty.content, "global initialiser")?;
+        let mut g = Box::new(VMGlobal {
+            value: val.to_raw(s),
+        });
+        let ptr: *mut VMGlobal = &mut *g;
+        s.owned_globals.push(g);
+        Ok(Global(s.global_for_ptr(ptr, ty)))
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        let s = &store.as_context().0.opaque;
+        s.globals[s.check(self.0)].ty
+    }
+
+    /// The current value.
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let g = &s.globals[s.check(self.0)];
+        let ty = g.ty.content;
+        // SAFETY: global pointers stay valid while the store lives.
+        let raw = unsafe { (*g.ptr).value };
+        Val::from_raw(s, raw, ty)
+    }
+
+    /// Sets the value of a mutable global.
+    pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let g = &s.globals[s.check(self.0)];
+        if !g.ty.mutable {
+            bail!("cannot set an immutable global");
+        }
+        val.check_type(g.ty.content, "global")?;
+        let ptr = g.ptr;
+        let raw = val.to_raw(s);
+        // SAFETY: global pointers stay valid while the store lives; `&mut`
+        // on the store rules out concurrent access.
+        unsafe { (*ptr).value = raw };
+        Ok(())
+    }
+}

@@ -1,0 +1,229 @@
+//! Functions: calling Wasm from the host, and host functions Wasm can call.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use wasm_jit_backend::{TrapReason, VMFuncRef, ValRaw, call_wasm, set_pending};
+
+use crate::store::{AsContext, AsContextMut, Caller, FuncData, StoreInner, StoreOpaque, Stored};
+use crate::trap::{HostPanic, into_error};
+use crate::types::FuncType;
+use crate::values::Val;
+
+/// The closure behind a host function.
+pub(crate) type HostFn<T> =
+    dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static;
+
+/// A Wasm or host function in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func(pub(crate) Stored);
+
+/// The context of a host function, reached by compiled code through a
+/// `VMFuncRef` whose `vmctx` points here. `entry` must stay the first field:
+/// the Wasm-to-host trampoline loads it from offset 0.
+#[repr(C)]
+pub(crate) struct HostFuncCtx<T: 'static> {
+    entry: unsafe extern "C" fn(*mut HostFuncCtx<T>, *mut u8, *mut ValRaw) -> u32,
+    funcref: VMFuncRef,
+    store: *mut StoreInner<T>,
+    ty: FuncType,
+    func: Arc<HostFn<T>>,
+}
+
+/// Runs a host function for compiled code: reads the arguments from
+/// `values`, calls the closure, writes the results back. Returns 0, or 1
+/// after recording the error (or panic) for the trap path.
+unsafe extern "C" fn host_entry<T: 'static>(
+    ctx: *mut HostFuncCtx<T>,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+) -> u32 {
+    // SAFETY: `ctx` is the context this trampoline was created with; it
+    // lives in its store, which is alive and otherwise unused while Wasm
+    // code runs (the host call that entered Wasm gave up its borrow).
+    let ctx = unsafe { &*ctx };
+    // SAFETY: as above, the store outlives its host functions.
+    let store = unsafe { &mut *ctx.store };
+    let nparams = ctx.ty.params().len();
+    let nresults = ctx.ty.results().len();
+    // SAFETY: the trampoline's value array has max(params, results) slots.
+    let raw = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults).max(1)) };
+    let params: Vec<Val> = ctx
+        .ty
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], *t))
+        .collect();
+    let mut results: Vec<Val> = ctx
+        .ty
+        .results()
+        .iter()
+        .map(|t| Val::default_for(*t))
+        .collect();
+    let caller = if caller_vmctx.is_null() {
+        None
+    } else {
+        store
+            .opaque
+            .instance_by_vmctx
+            .get(&(caller_vmctx as usize))
+            .copied()
+    };
+    let func = ctx.func.clone();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        func(
+            Caller {
+                store: &mut *store,
+                caller,
+            },
+            &params,
+            &mut results,
+        )
+    }));
+    let outcome = match outcome {
+        Ok(Ok(())) => check_results(&ctx.ty, &results),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => {
+            set_pending(TrapReason::Host(Box::new(HostPanic(panic))));
+            return 1;
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            for (i, r) in results.iter().enumerate() {
+                raw[i] = r.to_raw(&store.opaque);
+            }
+            0
+        }
+        Err(e) => {
+            set_pending(TrapReason::Host(Box::new(e)));
+            1
+        }
+    }
+}
+
+fn check_results(ty: &FuncType, results: &[Val]) -> Result<()> {
+    for (r, t) in results.iter().zip(ty.results()) {
+        r.check_type(*t, "host function result")?;
+    }
+    Ok(())
+}
+
+impl Func {
+    /// A host function of type `ty` that runs `f`. Returning an error from
+    /// `f` stops the Wasm code that called it; the error reaches the
+    /// embedder's call unchanged.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        Func::from_arc(store.as_context_mut().0, ty, Arc::new(f))
+            .expect("cannot create a trampoline for a host function")
+    }
+
+    pub(crate) fn from_arc<T: 'static>(
+        store: &mut StoreInner<T>,
+        ty: FuncType,
+        f: Arc<HostFn<T>>,
+    ) -> Result<Func> {
+        let engine = store.opaque.engine.clone();
+        let trampoline = engine.host_trampoline(&ty)?;
+        let type_id = engine.inner().types.intern(&ty);
+        let mut ctx = Box::new(HostFuncCtx {
+            entry: host_entry::<T>,
+            funcref: VMFuncRef {
+                func_ptr: trampoline,
+                type_id,
+                vmctx: std::ptr::null_mut(),
+            },
+            store: store as *mut StoreInner<T>,
+            ty: ty.clone(),
+            func: f,
+        });
+        ctx.funcref.vmctx = &mut *ctx as *mut HostFuncCtx<T> as *mut u8;
+        let funcref = &ctx.funcref as *const VMFuncRef;
+        let s = &mut store.opaque;
+        s.host_funcs.push(ctx);
+        s.funcs.push(FuncData { funcref, ty });
+        let index = s.funcs.len() - 1;
+        s.func_by_ref.insert(funcref as usize, index);
+        Ok(Func(s.stored(index)))
+    }
+
+    /// The function's type.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let s = &store.as_context().0.opaque;
+        s.funcs[s.check(self.0)].ty.clone()
+    }
+
+    /// Calls the function with `params`, writing `results`. Traps and host
+    /// errors come back as `Err`; the store stays usable.
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let index = s.check(self.0);
+        let ty = s.funcs[index].ty.clone();
+        if params.len() != ty.params().len() {
+            bail!(
+                "function of type {ty} expects {} arguments, got {}",
+                ty.params().len(),
+                params.len()
+            );
+        }
+        if results.len() != ty.results().len() {
+            bail!(
+                "function of type {ty} has {} results, but {} were expected",
+                ty.results().len(),
+                results.len()
+            );
+        }
+        let mut raw = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
+        for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
+            p.check_type(*t, "argument")?;
+            raw[i] = p.to_raw(s);
+        }
+        let funcref = s.funcs[index].funcref;
+        call_raw(s, funcref, &ty, &mut raw)?;
+        for (i, t) in ty.results().iter().enumerate() {
+            results[i] = Val::from_raw(s, raw[i], *t);
+        }
+        Ok(())
+    }
+}
+
+/// Calls `funcref` (of type `ty`) with arguments and results in `raw`.
+pub(crate) fn call_raw(
+    store: &mut StoreOpaque,
+    funcref: *const VMFuncRef,
+    ty: &FuncType,
+    raw: &mut [ValRaw],
+) -> Result<()> {
+    let trampoline = store.engine.array_trampoline(ty)?;
+    let max_stack = store.engine.config().max_wasm_stack;
+    let limits: *mut _ = &mut *store.limits;
+    // SAFETY: `funcref` belongs to this store and is live; the trampoline
+    // matches `ty`; `raw` has room for parameters and results; `limits` is
+    // the store's. The store is not touched through `store` until the call
+    // returns: host functions reach it through their own pointer.
+    let result = unsafe {
+        let f = &*funcref;
+        call_wasm(
+            trampoline,
+            f.vmctx,
+            std::ptr::null_mut(),
+            f.func_ptr,
+            raw.as_mut_ptr(),
+            limits,
+            max_stack,
+        )
+    };
+    result.map_err(into_error)
+}

@@ -1,0 +1,253 @@
+//! Instantiation and exports.
+
+use anyhow::{Result, anyhow, bail};
+use wasm_jit_backend::{Imports, Instance as RawInstance, InstanceLimits};
+use wasm_jit_frontend::module::{ExternKind, ImportKind};
+
+use crate::externals::{Extern, Global, Memory, Table};
+use crate::func::{Func, call_raw};
+use crate::module::Module;
+use crate::store::{AsContextMut, StoreOpaque, Stored};
+use crate::types::{ExternType, GlobalType, MemoryType, TableType};
+
+/// An instantiated module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance(pub(crate) Stored);
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min
+        && match max {
+            None => true,
+            Some(m) => actual_max.is_some_and(|am| am <= m),
+        }
+}
+
+fn table_matches(actual: &TableType, expected: &TableType) -> bool {
+    actual.element == expected.element
+        && limits_match(
+            actual.minimum,
+            actual.maximum,
+            expected.minimum,
+            expected.maximum,
+        )
+}
+
+fn memory_matches(actual: &MemoryType, expected: &MemoryType) -> bool {
+    limits_match(
+        actual.minimum,
+        actual.maximum,
+        expected.minimum,
+        expected.maximum,
+    )
+}
+
+fn global_matches(actual: &GlobalType, expected: &GlobalType) -> bool {
+    actual == expected
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import
+    /// order, running its start function.
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        let ctx = store.as_context_mut();
+        let inner = ctx.0;
+        let store_ptr = inner as *mut _ as *mut u8;
+        instantiate(&mut inner.opaque, store_ptr, module, imports)
+    }
+
+    /// The export named `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let ctx = store.as_context_mut();
+        export(&mut ctx.0.opaque, *self, name)
+    }
+
+    /// The exported function named `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported memory named `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported table named `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported global named `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// All exports, in declaration order.
+    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        let names: Vec<String> = s.instances[i]
+            .module()
+            .info
+            .exports
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|n| export(s, *self, &n).map(|e| (n, e)))
+            .collect()
+    }
+}
+
+pub(crate) fn export(s: &mut StoreOpaque, instance: Instance, name: &str) -> Option<Extern> {
+    let i = s.check(instance.0);
+    let raw = &s.instances[i];
+    let module = raw.module().clone();
+    let e = module.info.exports.iter().find(|e| e.name == name)?;
+    Some(match e.kind {
+        ExternKind::Func => {
+            let f = raw.func(e.index);
+            Extern::Func(Func(s.func_for_ref(f)))
+        }
+        ExternKind::Memory => {
+            let m = raw.memory(e.index);
+            Extern::Memory(Memory(s.memory_for_ptr(m)))
+        }
+        ExternKind::Table => {
+            let t = raw.table(e.index);
+            Extern::Table(Table(s.table_for_ptr(t)))
+        }
+        ExternKind::Global => {
+            let g = raw.global(e.index);
+            let ty = module.info.globals[e.index as usize];
+            Extern::Global(Global(s.global_for_ptr(g, ty)))
+        }
+    })
+}
+
+fn instantiate(
+    s: &mut StoreOpaque,
+    store_ptr: *mut u8,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
+    if !crate::Engine::same(module.engine(), &s.engine) {
+        bail!("cannot instantiate a module compiled by another engine");
+    }
+    let compiled = module.compiled().clone();
+    let info = &compiled.info;
+    if imports.len() != info.imports.len() {
+        bail!(
+            "the module expects {} imports, {} were given",
+            info.imports.len(),
+            imports.len()
+        );
+    }
+    let mut raw = Imports::default();
+    for (import, ext) in info.imports.iter().zip(imports) {
+        let mismatch = |actual: ExternType| {
+            anyhow!(
+                "incompatible import type for `{}::{}`: expected {}, found {}",
+                import.module,
+                import.name,
+                describe(&import.kind, info),
+                describe_extern(&actual)
+            )
+        };
+        match (&import.kind, ext) {
+            (ImportKind::Func(t), Extern::Func(f)) => {
+                let data = &s.funcs[s.check(f.0)];
+                if data.ty != info.types[*t as usize] {
+                    return Err(mismatch(ExternType::Func(data.ty.clone())));
+                }
+                raw.funcs.push(data.funcref);
+            }
+            (ImportKind::Table(t), Extern::Table(tab)) => {
+                let i = s.check(tab.0);
+                let actual = s.table(i).ty();
+                if !table_matches(&actual, t) {
+                    return Err(mismatch(ExternType::Table(actual)));
+                }
+                raw.tables.push(s.tables[i]);
+            }
+            (ImportKind::Memory(m), Extern::Memory(mem)) => {
+                let i = s.check(mem.0);
+                let actual = s.memory(i).ty();
+                if !memory_matches(&actual, m) {
+                    return Err(mismatch(ExternType::Memory(actual)));
+                }
+                raw.memories.push(s.memories[i]);
+            }
+            (ImportKind::Global(g), Extern::Global(glob)) => {
+                let data = &s.globals[s.check(glob.0)];
+                if !global_matches(&data.ty, g) {
+                    return Err(mismatch(ExternType::Global(data.ty)));
+                }
+                raw.globals.push(data.ptr);
+            }
+            (_, other) => {
+                let actual = other_type(s, other);
+                return Err(mismatch(actual));
+            }
+        }
+    }
+    let config = s.engine.config();
+    let caps = InstanceLimits {
+        memory_pages: config.max_memory_pages,
+        table_elements: config.max_table_elements,
+    };
+    let limits: *mut _ = &mut *s.limits;
+    // SAFETY: every import was checked to belong to this store (`check`) and
+    // to have the type the module expects; the store owns them and the
+    // instance, and `limits` and the store pointer outlive both.
+    let mut inst = unsafe { RawInstance::new(compiled.clone(), raw, limits, store_ptr, caps) }
+        .map_err(|e| anyhow!("cannot instantiate: {e}"))?;
+    let vmctx = inst.vmctx() as usize;
+    let init = inst.initialize();
+    // The instance is kept even if initialisation traps: segments written
+    // into imported tables may refer to its functions.
+    s.instances.push(inst);
+    let index = s.instances.len() - 1;
+    s.instance_by_vmctx.insert(vmctx, index);
+    let instance = Instance(s.stored(index));
+    init.map_err(anyhow::Error::new)?;
+    if let Some(start) = info.start {
+        let f = s.instances[index].func(start);
+        let ty = info.func_type(start).clone();
+        let mut vals = [wasm_jit_backend::ValRaw::default()];
+        call_raw(s, f, &ty, &mut vals)?;
+    }
+    Ok(instance)
+}
+
+fn other_type(s: &StoreOpaque, e: &Extern) -> ExternType {
+    match e {
+        Extern::Func(f) => ExternType::Func(s.funcs[s.check(f.0)].ty.clone()),
+        Extern::Table(t) => ExternType::Table(s.table(s.check(t.0)).ty()),
+        Extern::Memory(m) => ExternType::Memory(s.memory(s.check(m.0)).ty()),
+        Extern::Global(g) => ExternType::Global(s.globals[s.check(g.0)].ty),
+    }
+}
+
+fn describe(kind: &ImportKind, info: &wasm_jit_frontend::ModuleInfo) -> String {
+    match kind {
+        ImportKind::Func(t) => format!("function {}", info.types[*t as usize]),
+        ImportKind::Table(t) => format!("table {t:?}"),
+        ImportKind::Memory(m) => format!("memory {m:?}"),
+        ImportKind::Global(g) => format!("global {g:?}"),
+    }
+}
+
+fn describe_extern(t: &ExternType) -> String {
+    match t {
+        ExternType::Func(f) => format!("function {f}"),
+        ExternType::Table(t) => format!("table {t:?}"),
+        ExternType::Memory(m) => format!("memory {m:?}"),
+        ExternType::Global(g) => format!("global {g:?}"),
+    }
+}

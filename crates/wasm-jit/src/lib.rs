@@ -1,0 +1,53 @@
+//! wasm-jit: a WebAssembly engine that compiles Wasm to native code with
+//! Cranelift.
+//!
+//! The API follows Wasmtime's: an [`Engine`] compiles [`Module`]s; a
+//! [`Store`] owns instances and the embedder's data; a [`Linker`] resolves
+//! imports by name; [`Func::call`] runs Wasm, and traps come back as errors
+//! that downcast to [`Trap`].
+//!
+//! ```
+//! use wasm_jit::{Engine, Module, Store, Linker, Val};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+//! let add = instance.get_func(&mut store, "add").unwrap();
+//! let mut out = [Val::I32(0)];
+//! add.call(&mut store, &[Val::I32(2), Val::I32(3)], &mut out)?;
+//! assert_eq!(out[0], Val::I32(5));
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod config;
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod trap;
+mod types;
+mod values;
+
+pub use config::{Config, OptLevel};
+pub use engine::Engine;
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::Func;
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::{ExportType, ImportType, Module};
+pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
+pub use trap::{Trap, WasmBacktrace};
+pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+pub use values::{ExternRef, Val};
+pub use wasm_jit_backend::FrameInfo;
+pub use wasmparser::WasmFeatures;
+
+/// Result type of the API.
+pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

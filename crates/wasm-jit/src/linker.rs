@@ -1,0 +1,152 @@
+//! Name-based linking of imports.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use crate::Engine;
+use crate::externals::Extern;
+use crate::func::{Func, HostFn};
+use crate::instance::Instance;
+use crate::module::Module;
+use crate::store::{AsContextMut, Caller};
+use crate::types::FuncType;
+use crate::values::Val;
+
+enum Definition<T: 'static> {
+    Extern(Extern),
+    /// A host function not yet placed in a store: created in the store at
+    /// instantiation, so one linker serves many stores.
+    HostFunc(FuncType, Arc<HostFn<T>>),
+}
+
+impl<T> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
+        }
+    }
+}
+
+/// Resolves a module's imports by module and field name.
+pub struct Linker<T: 'static> {
+    engine: Engine,
+    defs: HashMap<(String, String), Definition<T>>,
+    allow_shadowing: bool,
+}
+
+impl<T: 'static> std::fmt::Debug for Linker<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Linker")
+            .field("definitions", &self.defs.len())
+            .finish()
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker.
+    pub fn new(engine: &Engine) -> Linker<T> {
+        Linker {
+            engine: engine.clone(),
+            defs: HashMap::new(),
+            allow_shadowing: false,
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Whether a later definition may replace an earlier one of the same name.
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<()> {
+        let key = (module.to_string(), name.to_string());
+        if !self.allow_shadowing && self.defs.contains_key(&key) {
+            bail!("import `{module}::{name}` is already defined");
+        }
+        self.defs.insert(key, def);
+        Ok(())
+    }
+
+    /// Defines `module::name` as `item`.
+    pub fn define(
+        &mut self,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
+        self.insert(module, name, Definition::Extern(item.into()))?;
+        Ok(self)
+    }
+
+    /// Defines `module::name` as a host function of type `ty`.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        self.insert(module, name, Definition::HostFunc(ty, Arc::new(f)))?;
+        Ok(self)
+    }
+
+    /// Defines every export of `instance` under the module name `module`.
+    pub fn instance(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
+        for (name, item) in instance.exports(&mut store) {
+            self.insert(module, &name, Definition::Extern(item))?;
+        }
+        Ok(self)
+    }
+
+    /// The item defined as `module::name`, placing a host function in
+    /// `store` if that is what it is.
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        match self.defs.get(&(module.to_string(), name.to_string()))? {
+            Definition::Extern(e) => Some(*e),
+            Definition::HostFunc(ty, f) => {
+                let ctx = store.as_context_mut();
+                Func::from_arc(ctx.0, ty.clone(), f.clone())
+                    .ok()
+                    .map(Extern::Func)
+            }
+        }
+    }
+
+    /// Instantiates `module`, resolving each import by name.
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
+        let mut imports = Vec::with_capacity(module.imports().len());
+        for import in module.imports() {
+            match self.get(&mut store, import.module(), import.name()) {
+                Some(e) => imports.push(e),
+                None => bail!(
+                    "unknown import: `{}::{}` has not been defined",
+                    import.module(),
+                    import.name()
+                ),
+            }
+        }
+        Instance::new(store, module, &imports)
+    }
+}

@@ -1,0 +1,153 @@
+//! Compiled modules.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, anyhow};
+use wasm_jit_backend::CompiledModule;
+use wasm_jit_frontend::module::{ExternKind, ImportKind};
+use wasm_jit_frontend::{FrontendError, parse};
+
+use crate::Engine;
+use crate::types::ExternType;
+
+/// A validated, compiled module, ready to be instantiated any number of
+/// times. Cheap to clone; `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct Module(Arc<ModuleInner>);
+
+#[derive(Debug)]
+struct ModuleInner {
+    engine: Engine,
+    compiled: Arc<CompiledModule>,
+}
+
+/// Turns a frontend error into the message users see.
+fn load_error(e: FrontendError) -> anyhow::Error {
+    match e {
+        FrontendError::Invalid(msg) => anyhow!("invalid module: {msg}"),
+        unsupported => anyhow!("{unsupported}"),
+    }
+}
+
+impl Module {
+    /// Compiles a module from its binary or text (`.wat`) form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let binary =
+            wat::parse_bytes(bytes).map_err(|e| anyhow!("cannot parse module text: {e}"))?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let config = engine.config();
+        let parsed = parse(bytes, config.features).map_err(load_error)?;
+        let compiled = CompiledModule::compile(
+            &engine.inner().compiler,
+            parsed,
+            &engine.inner().types,
+            engine.memory_style(),
+            config.parallel_compilation,
+            None,
+        )
+        .map_err(load_error)?;
+        Ok(Module(Arc::new(ModuleInner {
+            engine: engine.clone(),
+            compiled: Arc::new(compiled),
+        })))
+    }
+
+    /// Reads and compiles a module file (binary or text).
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Module::new(engine, bytes)
+    }
+
+    /// Checks that `bytes` is a valid module the engine can run, without
+    /// keeping the compiled code.
+    pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
+        Module::from_binary(engine, bytes).map(|_| ())
+    }
+
+    /// The engine the module was compiled by.
+    pub fn engine(&self) -> &Engine {
+        &self.0.engine
+    }
+
+    /// The module's imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
+        let info = &self.0.compiled.info;
+        info.imports.iter().map(move |i| ImportType {
+            module: &i.module,
+            name: &i.name,
+            ty: match &i.kind {
+                ImportKind::Func(t) => ExternType::Func(info.types[*t as usize].clone()),
+                ImportKind::Table(t) => ExternType::Table(*t),
+                ImportKind::Memory(m) => ExternType::Memory(*m),
+                ImportKind::Global(g) => ExternType::Global(*g),
+            },
+        })
+    }
+
+    /// The module's exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
+        let info = &self.0.compiled.info;
+        info.exports.iter().map(move |e| ExportType {
+            name: &e.name,
+            ty: match e.kind {
+                ExternKind::Func => ExternType::Func(info.func_type(e.index).clone()),
+                ExternKind::Table => ExternType::Table(info.tables[e.index as usize]),
+                ExternKind::Memory => ExternType::Memory(info.memories[e.index as usize]),
+                ExternKind::Global => ExternType::Global(info.globals[e.index as usize]),
+            },
+        })
+    }
+
+    pub(crate) fn compiled(&self) -> &Arc<CompiledModule> {
+        &self.0.compiled
+    }
+}
+
+/// One import of a module.
+#[derive(Clone, Debug)]
+pub struct ImportType<'a> {
+    module: &'a str,
+    name: &'a str,
+    ty: ExternType,
+}
+
+impl<'a> ImportType<'a> {
+    /// The module name.
+    pub fn module(&self) -> &'a str {
+        self.module
+    }
+    /// The field name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+    /// The expected type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// One export of a module.
+#[derive(Clone, Debug)]
+pub struct ExportType<'a> {
+    name: &'a str,
+    ty: ExternType,
+}
+
+impl<'a> ExportType<'a> {
+    /// The export name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+    /// The exported item's type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}

@@ -1,0 +1,380 @@
+//! Stores: the owner of every instance, memory, table, global and function
+//! created in it, plus the embedder's data.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wasm_jit_backend::{
+    Instance as RawInstance, LinearMemory, Table as RawTable, VMFuncRef, VMGlobal, VMLimits,
+};
+
+use crate::Engine;
+use crate::types::{FuncType, GlobalType};
+
+/// A handle's position in a store, with the store's id to catch mixing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Stored {
+    pub(crate) store_id: u64,
+    pub(crate) index: usize,
+}
+
+pub(crate) struct FuncData {
+    pub(crate) funcref: *const VMFuncRef,
+    pub(crate) ty: FuncType,
+}
+
+pub(crate) struct GlobalData {
+    pub(crate) ptr: *mut VMGlobal,
+    pub(crate) ty: GlobalType,
+}
+
+/// Everything of a store that does not depend on the data type `T`.
+pub struct StoreOpaque {
+    pub(crate) id: u64,
+    pub(crate) engine: Engine,
+    pub(crate) limits: Box<VMLimits>,
+    pub(crate) instances: Vec<Box<RawInstance>>,
+    pub(crate) instance_by_vmctx: HashMap<usize, usize>,
+    pub(crate) funcs: Vec<FuncData>,
+    pub(crate) func_by_ref: HashMap<usize, usize>,
+    pub(crate) memories: Vec<*mut LinearMemory>,
+    pub(crate) memory_by_ptr: HashMap<usize, usize>,
+    pub(crate) tables: Vec<*mut RawTable>,
+    pub(crate) table_by_ptr: HashMap<usize, usize>,
+    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) global_by_ptr: HashMap<usize, usize>,
+    pub(crate) owned_memories: Vec<Box<LinearMemory>>,
+    pub(crate) owned_tables: Vec<Box<RawTable>>,
+    pub(crate) owned_globals: Vec<Box<VMGlobal>>,
+    /// Host function contexts (`HostFuncCtx<T>`), kept alive and addressable.
+    pub(crate) host_funcs: Vec<Box<dyn Any>>,
+    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for StoreOpaque {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("id", &self.id)
+            .field("instances", &self.instances.len())
+            .finish_non_exhaustive()
+    }
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl StoreOpaque {
+    pub(crate) fn check(&self, s: Stored) -> usize {
+        assert_eq!(
+            s.store_id, self.id,
+            "wasm-jit: object used with a store it does not belong to"
+        );
+        s.index
+    }
+
+    pub(crate) fn stored(&self, index: usize) -> Stored {
+        Stored {
+            store_id: self.id,
+            index,
+        }
+    }
+
+    /// The store index of the function whose `VMFuncRef` is `funcref`.
+    pub(crate) fn func_for_ref(&mut self, funcref: *const VMFuncRef) -> Stored {
+        if let Some(&i) = self.func_by_ref.get(&(funcref as usize)) {
+            return self.stored(i);
+        }
+        // SAFETY: non-null funcrefs handed out by this store's code point to
+        // live VMFuncRefs owned by the store.
+        let type_id = unsafe { (*funcref).type_id };
+        let ty = self.engine.inner().types.get(type_id);
+        self.funcs.push(FuncData { funcref, ty });
+        let i = self.funcs.len() - 1;
+        self.func_by_ref.insert(funcref as usize, i);
+        self.stored(i)
+    }
+
+    pub(crate) fn memory_for_ptr(&mut self, ptr: *mut LinearMemory) -> Stored {
+        let i = *self.memory_by_ptr.entry(ptr as usize).or_insert_with(|| {
+            self.memories.push(ptr);
+            self.memories.len() - 1
+        });
+        self.stored(i)
+    }
+
+    pub(crate) fn table_for_ptr(&mut self, ptr: *mut RawTable) -> Stored {
+        let i = *self.table_by_ptr.entry(ptr as usize).or_insert_with(|| {
+            self.tables.push(ptr);
+            self.tables.len() - 1
+        });
+        self.stored(i)
+    }
+
+    pub(crate) fn global_for_ptr(&mut self, ptr: *mut VMGlobal, ty: GlobalType) -> Stored {
+        let i = *self.global_by_ptr.entry(ptr as usize).or_insert_with(|| {
+            self.globals.push(GlobalData { ptr, ty });
+            self.globals.len() - 1
+        });
+        self.stored(i)
+    }
+
+    pub(crate) fn memory(&self, index: usize) -> &LinearMemory {
+        // SAFETY: memory pointers stay valid while the store lives.
+        unsafe { &*self.memories[index] }
+    }
+
+    pub(crate) fn memory_mut(&mut self, index: usize) -> &mut LinearMemory {
+        // SAFETY: as above; `&mut self` rules out other references.
+        unsafe { &mut *self.memories[index] }
+    }
+
+    pub(crate) fn table(&self, index: usize) -> &RawTable {
+        // SAFETY: table pointers stay valid while the store lives.
+        unsafe { &*self.tables[index] }
+    }
+
+    pub(crate) fn table_mut(&mut self, index: usize) -> &mut RawTable {
+        // SAFETY: as above; `&mut self` rules out other references.
+        unsafe { &mut *self.tables[index] }
+    }
+}
+
+/// A store with its embedder data. Kept boxed so host functions can find it.
+pub struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+/// The owner of all Wasm objects of one embedding context, and of the
+/// embedder's data `T`. A store is used by one thread at a time; dropping it
+/// frees every instance, memory and mapping it owns.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.opaque.fmt(f)
+    }
+}
+
+impl<T> Store<T> {
+    /// A new empty store holding `data`.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        Store {
+            inner: Box::new(StoreInner {
+                opaque: StoreOpaque {
+                    id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+                    engine: engine.clone(),
+                    limits: Box::default(),
+                    instances: Vec::new(),
+                    instance_by_vmctx: HashMap::new(),
+                    funcs: Vec::new(),
+                    func_by_ref: HashMap::new(),
+                    memories: Vec::new(),
+                    memory_by_ptr: HashMap::new(),
+                    tables: Vec::new(),
+                    table_by_ptr: HashMap::new(),
+                    globals: Vec::new(),
+                    global_by_ptr: HashMap::new(),
+                    owned_memories: Vec::new(),
+                    owned_tables: Vec::new(),
+                    owned_globals: Vec::new(),
+                    host_funcs: Vec::new(),
+                    externrefs: Vec::new(),
+                },
+                data,
+            }),
+        }
+    }
+
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Consumes the store, returning its data.
+    pub fn into_data(self) -> T {
+        let Store { inner } = self;
+        let StoreInner { opaque, data } = *inner;
+        drop(opaque);
+        data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+}
+
+/// A shared borrow of a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.0.opaque.engine
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.0.opaque.engine
+    }
+}
+
+impl<'a, T> From<&'a Store<T>> for StoreContext<'a, T> {
+    fn from(s: &'a Store<T>) -> Self {
+        StoreContext(&s.inner)
+    }
+}
+
+impl<'a, T> From<&'a mut Store<T>> for StoreContext<'a, T> {
+    fn from(s: &'a mut Store<T>) -> Self {
+        StoreContext(&s.inner)
+    }
+}
+
+impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(s: &'a Caller<'_, T>) -> Self {
+        StoreContext(s.store)
+    }
+}
+
+impl<'a, T> From<&'a StoreContextMut<'_, T>> for StoreContext<'a, T> {
+    fn from(s: &'a StoreContextMut<'_, T>) -> Self {
+        StoreContext(s.0)
+    }
+}
+
+/// Anything that can lend a store for reading: [`Store`], [`Caller`],
+/// contexts, and references to them.
+pub trait AsContext {
+    /// The store's data type.
+    type Data;
+    /// Borrows the store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Anything that can lend a store for writing.
+pub trait AsContextMut: AsContext {
+    /// Borrows the store exclusively.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &mut C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContextMut + ?Sized> AsContextMut for &mut C {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+/// What a host function receives: the store, and the instance that called it.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    pub(crate) caller: Option<usize>,
+}
+
+impl<T> Caller<'_, T> {
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.store.opaque.engine
+    }
+
+    /// An export of the calling instance (typically its memory), or `None`
+    /// when there is no such export or the caller is not an instance.
+    pub fn get_export(&mut self, name: &str) -> Option<crate::Extern> {
+        let index = self.caller?;
+        crate::instance::Instance(self.store.opaque.stored(index)).get_export(&mut *self, name)
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
+}

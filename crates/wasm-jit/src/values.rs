@@ -1,0 +1,182 @@
+//! Wasm values as the host sees them.
+
+use std::any::Any;
+
+use anyhow::{Result, bail};
+use wasm_jit_backend::{VMFuncRef, ValRaw};
+
+use crate::Func;
+use crate::store::{AsContextMut, StoreContext, StoreOpaque, Stored};
+use crate::types::ValType;
+
+/// A reference to a host value, created with [`ExternRef::new`]. It lives as
+/// long as its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExternRef(pub(crate) Stored);
+
+impl ExternRef {
+    /// Wraps `value` so Wasm can hold it as an `externref`.
+    pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> ExternRef {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        s.externrefs.push(Box::new(value));
+        ExternRef(s.stored(s.externrefs.len() - 1))
+    }
+
+    /// The wrapped value.
+    pub fn data<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContext<'a, T>>,
+    ) -> &'a (dyn Any + Send + Sync) {
+        let s: &'a StoreOpaque = &store.into().0.opaque;
+        &*s.externrefs[s.check(self.0)]
+    }
+
+    fn to_raw(self, store: &StoreOpaque) -> usize {
+        store.check(self.0) + 1
+    }
+}
+
+/// A Wasm value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    /// `i32`
+    I32(i32),
+    /// `i64`
+    I64(i64),
+    /// `f32`, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// `f64`, as its bits.
+    F64(u64),
+    /// `v128`
+    V128(u128),
+    /// `funcref`, `None` for null.
+    FuncRef(Option<Func>),
+    /// `externref`, `None` for null.
+    ExternRef(Option<ExternRef>),
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero (or null) value of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// The `i32`, if it is one.
+    pub fn i32(&self) -> Option<i32> {
+        match self {
+            Val::I32(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `i64`, if it is one.
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Val::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `f32`, if it is one.
+    pub fn f32(&self) -> Option<f32> {
+        match self {
+            Val::F32(v) => Some(f32::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The `f64`, if it is one.
+    pub fn f64(&self) -> Option<f64> {
+        match self {
+            Val::F64(v) => Some(f64::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// Checks the value has type `ty`.
+    pub(crate) fn check_type(&self, ty: ValType, what: &str) -> Result<()> {
+        if self.ty() != ty {
+            bail!(
+                "type mismatch: {what} expected a value of type {ty}, got {}",
+                self.ty()
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        match self {
+            Val::I32(v) => ValRaw::i32(v),
+            Val::I64(v) => ValRaw::i64(v),
+            Val::F32(b) => ValRaw::f32(b),
+            Val::F64(b) => ValRaw::f64(b),
+            Val::V128(v) => ValRaw::v128(v),
+            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::reference(0),
+            Val::FuncRef(Some(f)) => {
+                ValRaw::reference(store.funcs[store.check(f.0)].funcref as usize)
+            }
+            Val::ExternRef(Some(e)) => ValRaw::reference(e.to_raw(store)),
+        }
+    }
+
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_f32()),
+            ValType::F64 => Val::F64(raw.get_f64()),
+            ValType::V128 => Val::V128(raw.get_v128()),
+            ValType::FuncRef => Val::FuncRef(match raw.get_ref() {
+                0 => None,
+                p => Some(Func(store.func_for_ref(p as *const VMFuncRef))),
+            }),
+            ValType::ExternRef => Val::ExternRef(match raw.get_ref() {
+                0 => None,
+                h => Some(ExternRef(store.stored(h - 1))),
+            }),
+        }
+    }
+}
