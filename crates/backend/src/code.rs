@@ -54,14 +54,48 @@ struct Registered {
     names: Arc<CodeNames>,
 }
 
-/// Code regions by start address. Read by the signal handler with
-/// `try_read`, so a fault while a thread holds the write lock (registering
-/// code) is never mistaken for a trap and cannot deadlock.
+/// Code regions by start address.
+///
+/// The signal handler reads it too. A thread faulting in Wasm code holds no
+/// lock of its own (it is running Wasm), so the handler may wait for
+/// another thread's writer. A thread that faults while it holds the lock
+/// itself (a fault in the engine, never a Wasm trap) is recognised by
+/// `LOCK_DEPTH` and not treated as a trap, so it cannot deadlock.
 static REGISTRY: RwLock<BTreeMap<usize, Registered>> = RwLock::new(BTreeMap::new());
+
+thread_local! {
+    static LOCK_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+fn with_registry<R>(f: impl FnOnce(&BTreeMap<usize, Registered>) -> R) -> R {
+    LOCK_DEPTH.with(|d| d.set(d.get() + 1));
+    let r = f(&REGISTRY.read().unwrap_or_else(|e| e.into_inner()));
+    LOCK_DEPTH.with(|d| d.set(d.get() - 1));
+    r
+}
+
+fn with_registry_mut<R>(f: impl FnOnce(&mut BTreeMap<usize, Registered>) -> R) -> R {
+    LOCK_DEPTH.with(|d| d.set(d.get() + 1));
+    let r = f(&mut REGISTRY.write().unwrap_or_else(|e| e.into_inner()));
+    LOCK_DEPTH.with(|d| d.set(d.get() - 1));
+    r
+}
+
+/// Reads the registry from the signal handler; `None` when this thread
+/// already holds the lock.
+fn with_registry_in_handler<R>(f: impl FnOnce(&BTreeMap<usize, Registered>) -> R) -> Option<R> {
+    if LOCK_DEPTH.with(|d| d.get()) != 0 {
+        return None;
+    }
+    Some(with_registry(f))
+}
 
 /// The trap code of the trap site at `pc`, if `pc` is one in Wasm code.
 pub(crate) fn lookup_trap(pc: usize) -> Option<TrapCode> {
-    let reg = REGISTRY.try_read().ok()?;
+    with_registry_in_handler(|reg| trap_at(reg, pc)).flatten()
+}
+
+fn trap_at(reg: &BTreeMap<usize, Registered>, pc: usize) -> Option<TrapCode> {
     let (start, r) = reg.range(..=pc).next_back()?;
     if pc >= r.end {
         return None;
@@ -73,20 +107,21 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<TrapCode> {
         .map(|i| r.traps[i].1)
 }
 
-/// Whether `pc` lies in registered code.
+/// Whether `pc` lies in registered code (for the signal handler).
 pub(crate) fn is_wasm_pc(pc: usize) -> bool {
-    let Ok(reg) = REGISTRY.try_read() else {
-        return false;
-    };
-    match reg.range(..=pc).next_back() {
+    with_registry_in_handler(|reg| match reg.range(..=pc).next_back() {
         Some((_, r)) => pc < r.end,
         None => false,
-    }
+    })
+    .unwrap_or(false)
 }
 
 /// Describes the Wasm frames among `pcs` (trampolines are skipped).
 pub(crate) fn frames(pcs: &[usize]) -> Vec<FrameInfo> {
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    with_registry(|reg| frames_in(reg, pcs))
+}
+
+fn frames_in(reg: &BTreeMap<usize, Registered>, pcs: &[usize]) -> Vec<FrameInfo> {
     let mut out = Vec::new();
     for &pc in pcs {
         let Some((start, r)) = reg.range(..=pc).next_back() else {
@@ -209,15 +244,17 @@ impl CodeMemory {
         }
         traps.sort_by_key(|t| t.0);
         let code_base = mmap.as_ptr() as usize;
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(
-            code_base,
-            Registered {
-                end: code_base + size,
-                traps,
-                funcs: ranges,
-                names,
-            },
-        );
+        with_registry_mut(|reg| {
+            reg.insert(
+                code_base,
+                Registered {
+                    end: code_base + size,
+                    traps,
+                    funcs: ranges,
+                    names,
+                },
+            )
+        });
         Ok(CodeMemory {
             mmap,
             func_starts: starts,
@@ -233,9 +270,6 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(self.mmap.as_ptr() as usize));
+        with_registry_mut(|reg| reg.remove(&(self.mmap.as_ptr() as usize)));
     }
 }

@@ -184,7 +184,15 @@ impl Compiler {
     ) -> Result<CompiledFunction, FrontendError> {
         let mut validator = input.validator.into_validator(Default::default());
         validator.validate(&input.body)?;
-        let func = translate_function(env, input.index, &input.body, fctx)?;
+        let func = match translate_function(env, input.index, &input.body, fctx) {
+            Ok(f) => f,
+            Err(e) => {
+                // A translation that stopped midway leaves the builder
+                // context dirty; start the next function from a clean one.
+                *fctx = FunctionBuilderContext::new();
+                return Err(e);
+            }
+        };
         ctx.clear();
         ctx.func = func;
         self.finish(ctx, Some(input.index))

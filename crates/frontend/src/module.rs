@@ -276,7 +276,11 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
         }
     };
 
-    for payload in Parser::new(0).parse_all(bytes) {
+    // The parser must know the features too: some encodings (such as
+    // 64-bit memory limits) are only well-formed with a feature enabled.
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(bytes) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {

@@ -33,7 +33,7 @@ impl WasmType {
             wasmparser::ValType::I64 => WasmType::I64,
             wasmparser::ValType::F32 => WasmType::F32,
             wasmparser::ValType::F64 => WasmType::F64,
-            wasmparser::ValType::V128 => WasmType::V128,
+            wasmparser::ValType::V128 => return Err(unsupported("SIMD (v128)")),
             wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
         })
     }

@@ -1,0 +1,456 @@
+//! The spec-script (`.wast`) runner shared by `wasm-jit wast` and the test
+//! suite.
+//!
+//! Every directive of the official testsuite is understood. Each
+//! module-defining or asserting directive counts as one check that passes or
+//! fails; a failure never stops the file (later checks still run), and a
+//! panic inside the engine is caught and reported as a failure of that check.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use wasm_jit::{
+    Config, Engine, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker, Memory,
+    MemoryType, Module, Store, Table, TableType, Trap, Val, ValType, WasmFeatures,
+};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::token::{F32, F64};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+/// What running one script found.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Checks that held.
+    pub passed: usize,
+    /// Checks that did not hold.
+    pub failed: usize,
+    /// One line per failed check: `line:col: what went wrong`.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    fn fail(&mut self, line: String) {
+        self.failed += 1;
+        self.failures.push(line);
+    }
+}
+
+/// The features of a published version of the specification (1, 2 or 3).
+pub fn spec_version_features(version: u32) -> Option<WasmFeatures> {
+    match version {
+        1 => Some(WasmFeatures::WASM1),
+        2 => Some(WasmFeatures::WASM2),
+        3 => Some(WasmFeatures::WASM3),
+        _ => None,
+    }
+}
+
+/// Everything the engine can run today: Wasm 2.0 plus multi-memory and
+/// extended constant expressions.
+pub fn supported_features() -> WasmFeatures {
+    WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST
+}
+
+/// The feature flag of a proposal folder of the testsuite.
+pub fn proposal_feature(name: &str) -> Option<WasmFeatures> {
+    Some(match name {
+        "annotations" | "mutable-global" | "multi-value" => WasmFeatures::empty(),
+        "bulk-memory" => WasmFeatures::BULK_MEMORY,
+        "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
+        "custom-descriptors" => {
+            WasmFeatures::CUSTOM_DESCRIPTORS | WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES
+        }
+        "exceptions" => WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS,
+        "extended-const" => WasmFeatures::EXTENDED_CONST,
+        "function-references" => WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL,
+        "gc" => WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL,
+        "memory64" => WasmFeatures::MEMORY64,
+        "multi-memory" => WasmFeatures::MULTI_MEMORY,
+        "nontrapping-float-to-int-conversions" => WasmFeatures::SATURATING_FLOAT_TO_INT,
+        "reference-types" => WasmFeatures::REFERENCE_TYPES,
+        "relaxed-simd" => WasmFeatures::RELAXED_SIMD,
+        "sign-extension-ops" => WasmFeatures::SIGN_EXTENSION,
+        "simd" => WasmFeatures::SIMD,
+        "tail-call" => WasmFeatures::TAIL_CALL,
+        "threads" => WasmFeatures::THREADS,
+        "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
+        _ => return None,
+    })
+}
+
+/// The features a script at `path` runs with: its spec version's for a file
+/// inside `wasm-v1`, `wasm-v2` or `wasm-v3`; 2.0 plus the proposal for a file
+/// inside `proposals/<name>`; otherwise everything supported.
+pub fn features_for_path(path: &Path) -> WasmFeatures {
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    for (i, part) in parts.iter().enumerate().rev() {
+        match part.as_str() {
+            "wasm-v1" => return WasmFeatures::WASM1,
+            "wasm-v2" => return WasmFeatures::WASM2,
+            "wasm-v3" | "wasm-latest" => return WasmFeatures::WASM3,
+            "proposals" => {
+                if let Some(f) = parts.get(i + 1).and_then(|n| proposal_feature(n)) {
+                    return WasmFeatures::WASM2 | f;
+                }
+            }
+            _ => {}
+        }
+    }
+    supported_features()
+}
+
+/// Runs the script in `path` (features from [`features_for_path`] unless given).
+pub fn run_file(path: &Path, features: Option<WasmFeatures>) -> Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let features = features.unwrap_or_else(|| features_for_path(path));
+    run_text(&text, features)
+}
+
+/// Runs a script given as text. `Err` only when the script itself cannot be
+/// parsed; every check's outcome is in the [`Report`].
+pub fn run_text(text: &str, features: WasmFeatures) -> Result<Report> {
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| anyhow!("{e}"))?;
+    let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
+    let mut runner = Runner::new(features)?;
+    let mut report = Report::default();
+    for directive in wast.directives {
+        let span = directive.span();
+        let (line, col) = span.linecol_in(text);
+        let outcome = catch_unwind(AssertUnwindSafe(|| runner.directive(directive)));
+        match outcome {
+            Ok(Ok(())) => report.passed += 1,
+            Ok(Err(e)) => report.fail(format!("{}:{}: {:#}", line + 1, col + 1, e)),
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                report.fail(format!("{}:{}: engine panicked: {msg}", line + 1, col + 1));
+            }
+        }
+    }
+    Ok(report)
+}
+
+struct Runner {
+    engine: Engine,
+    store: Store<()>,
+    linker: Linker<()>,
+    current: Option<Instance>,
+    instances: HashMap<String, Instance>,
+    definitions: HashMap<String, Module>,
+}
+
+fn quote_name(q: &QuoteWat<'_>) -> Option<String> {
+    q.name().map(|id| id.name().to_string())
+}
+
+fn matches_message(actual: &str, expected: &str) -> bool {
+    actual.starts_with(expected) || expected.starts_with(actual)
+}
+
+impl Runner {
+    fn new(features: WasmFeatures) -> Result<Runner> {
+        let mut config = Config::new();
+        config.wasm_features(features);
+        // Files run in parallel already; one thread per compilation avoids
+        // oversubscribing the machine.
+        config.parallel_compilation(false);
+        let engine = Engine::new(&config)?;
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker.allow_shadowing(true);
+        define_spectest(&mut store, &mut linker)?;
+        Ok(Runner {
+            engine,
+            store,
+            linker,
+            current: None,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+        })
+    }
+
+    fn compile(&self, q: &mut QuoteWat<'_>) -> Result<Module> {
+        if matches!(
+            q,
+            QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
+        ) {
+            bail!("not supported yet: component model");
+        }
+        let bytes = q.encode().map_err(|e| anyhow!("{e}"))?;
+        Module::from_binary(&self.engine, &bytes)
+    }
+
+    fn instantiate(&mut self, module: &Module, name: Option<String>) -> Result<()> {
+        let instance = self.linker.instantiate(&mut self.store, module)?;
+        self.current = Some(instance);
+        if let Some(name) = name {
+            self.instances.insert(name, instance);
+        }
+        Ok(())
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance> {
+        match id {
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| anyhow!("no instance named ${}", id.name())),
+            None => self
+                .current
+                .ok_or_else(|| anyhow!("no module instantiated")),
+        }
+    }
+
+    fn directive(&mut self, directive: WastDirective<'_>) -> Result<()> {
+        match directive {
+            WastDirective::Module(mut q) => {
+                let name = quote_name(&q);
+                let module = self.compile(&mut q)?;
+                self.instantiate(&module, name)
+            }
+            WastDirective::ModuleDefinition(mut q) => {
+                let name = quote_name(&q);
+                let module = self.compile(&mut q)?;
+                if let Some(name) = name {
+                    self.definitions.insert(name, module);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                let def = module
+                    .and_then(|m| self.definitions.get(m.name()).cloned())
+                    .ok_or_else(|| anyhow!("unknown module definition"))?;
+                self.instantiate(&def, instance.map(|i| i.name().to_string()))
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(module)?;
+                self.linker.instance(&mut self.store, name, instance)?;
+                Ok(())
+            }
+            WastDirective::Invoke(invoke) => self.invoke(&invoke).map(|_| ()),
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let actual = self.execute(exec)?;
+                self.check_results(&actual, &results)
+            }
+            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
+                Ok(vals) => bail!("expected trap `{message}`, got {vals:?}"),
+                Err(e) => check_trap(&e, message),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
+                Ok(vals) => bail!("expected `{message}`, got {vals:?}"),
+                Err(e) => check_trap(&e, message),
+            },
+            WastDirective::AssertInvalid {
+                mut module,
+                message,
+                ..
+            }
+            | WastDirective::AssertMalformed {
+                mut module,
+                message,
+                ..
+            } => match self.compile(&mut module) {
+                Ok(_) => bail!("expected the module to be rejected ({message}), but it loaded"),
+                Err(_) => Ok(()),
+            },
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let bytes = module.encode().map_err(|e| anyhow!("{e}"))?;
+                let m = Module::from_binary(&self.engine, &bytes)?;
+                match self.linker.instantiate(&mut self.store, &m) {
+                    Ok(_) => bail!("expected linking to fail ({message}), but it succeeded"),
+                    Err(_) => Ok(()),
+                }
+            }
+            WastDirective::AssertMalformedCustom { .. }
+            | WastDirective::AssertInvalidCustom { .. } => {
+                bail!("not supported yet: custom section annotations")
+            }
+            WastDirective::AssertException { .. } => bail!("not supported yet: exception handling"),
+            WastDirective::AssertSuspension { .. } => bail!("not supported yet: stack switching"),
+            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
+                bail!("not supported yet: threads in scripts")
+            }
+        }
+    }
+
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Vec<Val>> {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(&invoke),
+            WastExecute::Wat(mut wat) => {
+                let bytes = wat.encode().map_err(|e| anyhow!("{e}"))?;
+                let module = Module::from_binary(&self.engine, &bytes)?;
+                self.linker.instantiate(&mut self.store, &module)?;
+                Ok(Vec::new())
+            }
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(module)?;
+                let g = instance
+                    .get_global(&mut self.store, global)
+                    .ok_or_else(|| anyhow!("no global export `{global}`"))?;
+                Ok(vec![g.get(&mut self.store)])
+            }
+        }
+    }
+
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Vec<Val>> {
+        let instance = self.instance(invoke.module)?;
+        let func = instance
+            .get_func(&mut self.store, invoke.name)
+            .ok_or_else(|| anyhow!("no function export `{}`", invoke.name))?;
+        let mut args = Vec::new();
+        for a in &invoke.args {
+            args.push(self.arg(a)?);
+        }
+        let ty = func.ty(&self.store);
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        func.call(&mut self.store, &args, &mut results)?;
+        Ok(results)
+    }
+
+    fn arg(&mut self, arg: &WastArg<'_>) -> Result<Val> {
+        let WastArg::Core(arg) = arg else {
+            bail!("not supported yet: component values");
+        };
+        Ok(match arg {
+            WastArgCore::I32(v) => Val::I32(*v),
+            WastArgCore::I64(v) => Val::I64(*v),
+            WastArgCore::F32(f) => Val::F32(f.bits),
+            WastArgCore::F64(f) => Val::F64(f.bits),
+            WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty: AbstractHeapType::Func,
+                ..
+            }) => Val::FuncRef(None),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty: AbstractHeapType::Extern,
+                ..
+            }) => Val::ExternRef(None),
+            WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n))),
+            other => bail!("not supported yet: argument {other:?}"),
+        })
+    }
+
+    fn check_results(&self, actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
+        if actual.len() != expected.len() {
+            bail!("expected {} results, got {}", expected.len(), actual.len());
+        }
+        for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+            let WastRet::Core(e) = e else {
+                bail!("not supported yet: component values");
+            };
+            if !self.matches(a, e) {
+                bail!("result {i}: expected {e:?}, got {a:?}");
+            }
+        }
+        Ok(())
+    }
+
+    fn matches(&self, actual: &Val, expected: &WastRetCore<'_>) -> bool {
+        match (actual, expected) {
+            (Val::I32(a), WastRetCore::I32(e)) => a == e,
+            (Val::I64(a), WastRetCore::I64(e)) => a == e,
+            (Val::F32(a), WastRetCore::F32(p)) => match p {
+                NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+                NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+                NanPattern::Value(F32 { bits }) => a == bits,
+            },
+            (Val::F64(a), WastRetCore::F64(p)) => match p {
+                NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+                NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+                NanPattern::Value(F64 { bits }) => a == bits,
+            },
+            (Val::FuncRef(None) | Val::ExternRef(None), WastRetCore::RefNull(_)) => true,
+            (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
+            (Val::ExternRef(Some(_)), WastRetCore::RefExtern(None)) => true,
+            (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => {
+                r.data(&self.store).downcast_ref::<u32>() == Some(n)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn check_trap(err: &anyhow::Error, expected: &str) -> Result<()> {
+    match err.downcast_ref::<Trap>() {
+        Some(trap) if matches_message(trap.message(), expected) => Ok(()),
+        Some(trap) => bail!("expected trap `{expected}`, got `{}`", trap.message()),
+        None => bail!("expected trap `{expected}`, got error: {err:#}"),
+    }
+}
+
+/// Defines the `spectest` module every script may import.
+fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()> {
+    let prints: [(&str, Vec<ValType>); 7] = [
+        ("print", vec![]),
+        ("print_i32", vec![ValType::I32]),
+        ("print_i64", vec![ValType::I64]),
+        ("print_f32", vec![ValType::F32]),
+        ("print_f64", vec![ValType::F64]),
+        ("print_i32_f32", vec![ValType::I32, ValType::F32]),
+        ("print_f64_f64", vec![ValType::F64, ValType::F64]),
+    ];
+    for (name, params) in prints {
+        linker.func_new(
+            "spectest",
+            name,
+            FuncType::new(params, []),
+            |_, _, _| Ok(()),
+        )?;
+    }
+    let globals = [
+        ("global_i32", ValType::I32, Val::I32(666)),
+        ("global_i64", ValType::I64, Val::I64(666)),
+        ("global_f32", ValType::F32, Val::F32(666.6f32.to_bits())),
+        ("global_f64", ValType::F64, Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, ty, val) in globals {
+        let g = Global::new(
+            &mut *store,
+            GlobalType {
+                content: ty,
+                mutable: false,
+            },
+            val,
+        )?;
+        linker.define("spectest", name, g)?;
+    }
+    let table = Table::new(
+        &mut *store,
+        TableType {
+            element: ValType::FuncRef,
+            minimum: 10,
+            maximum: Some(20),
+        },
+        Val::FuncRef(None),
+    )?;
+    linker.define("spectest", "table", table)?;
+    let memory = Memory::new(
+        &mut *store,
+        MemoryType {
+            minimum: 1,
+            maximum: Some(2),
+        },
+    )?;
+    linker.define("spectest", "memory", Extern::Memory(memory))?;
+    Ok(())
+}
