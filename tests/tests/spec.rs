@@ -6,20 +6,40 @@
 //! and no script may panic the engine.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use wasm_jit::Config;
 use wasm_jit_tests::{all_files, expected_failures, feature_path};
-use wasm_jit_wast::{features_for_path, run_text};
+use wasm_jit_wast::{features_for_path, run_text_with_config};
 
 fn main() {
     let args = Arguments::from_args();
     let expected = expected_failures();
-    let trials = all_files()
-        .into_iter()
-        .map(|file| {
+    let mut trials = Vec::new();
+    for file in all_files() {
+        // Wasm 1.0 and 2.0 also run with explicit bounds checks instead of
+        // guard pages, so both memory strategies are held to the suite.
+        let explicit_too = file.name.starts_with("wasm-v1/") || file.name.starts_with("wasm-v2/");
+        let modes: &[bool] = if explicit_too {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        for &explicit in modes {
             let reason = expected.get(&file.name).cloned();
-            let name = file.name.clone();
-            Trial::test(name, move || {
-                let features = features_for_path(&feature_path(&file));
-                let report = run_text(file.text, features).map_err(|e| Failed::from(format!("{e:#}")))?;
+            let file = wasm_jit_tests::SpecFile {
+                name: file.name.clone(),
+                text: file.text,
+            };
+            let name = if explicit {
+                format!("explicit-bounds-checks/{}", file.name)
+            } else {
+                file.name.clone()
+            };
+            trials.push(Trial::test(name, move || {
+                let mut config = Config::new();
+                config.wasm_features(features_for_path(&feature_path(&file)));
+                config.explicit_bounds_checks(explicit);
+                let report = run_text_with_config(file.text, config)
+                    .map_err(|e| Failed::from(format!("{e:#}")))?;
                 if let Some(panic) = report.failures.iter().find(|f| f.contains("engine panicked")) {
                     return Err(format!("{}: {panic}", file.name).into());
                 }
@@ -41,8 +61,8 @@ fn main() {
                         Err(msg.into())
                     }
                 }
-            })
-        })
-        .collect();
+            }));
+        }
+    }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -90,6 +90,13 @@ impl std::fmt::Debug for Compiler {
 impl Compiler {
     /// A compiler for the machine we run on.
     pub fn new(options: &CompilerOptions) -> Result<Compiler, String> {
+        // Trap handling reads registers from signal contexts, which is
+        // written for these two architectures only.
+        let host = target_lexicon::Triple::host();
+        match host.architecture {
+            target_lexicon::Architecture::X86_64 | target_lexicon::Architecture::Aarch64(_) => {}
+            other => return Err(format!("not supported yet: {other} hosts")),
+        }
         let mut flags = settings::builder();
         let set = |b: &mut settings::Builder, k: &str, v: &str| {
             b.set(k, v)

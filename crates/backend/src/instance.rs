@@ -36,6 +36,7 @@ pub struct InstanceLimits {
 }
 
 /// One instance. Owned (boxed) by a store; its address is in its context.
+#[allow(clippy::vec_box)]
 pub struct Instance {
     module: Arc<CompiledModule>,
     vmctx: Box<[usize]>,
@@ -43,6 +44,8 @@ pub struct Instance {
     tables: Vec<*mut Table>,
     globals: Vec<*mut VMGlobal>,
     funcs: Vec<*const VMFuncRef>,
+    // Boxed so the addresses stored in the context stay valid as the
+    // vectors grow.
     _owned_memories: Vec<Box<LinearMemory>>,
     _owned_tables: Vec<Box<Table>>,
     _owned_globals: Vec<Box<VMGlobal>>,

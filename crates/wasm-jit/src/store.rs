@@ -30,6 +30,10 @@ pub(crate) struct GlobalData {
 }
 
 /// Everything of a store that does not depend on the data type `T`.
+///
+/// Instances, memories, tables and globals are boxed: compiled code holds
+/// their addresses, which must not change as the vectors grow.
+#[allow(clippy::vec_box)]
 pub struct StoreOpaque {
     pub(crate) id: u64,
     pub(crate) engine: Engine,

@@ -114,14 +114,25 @@ pub fn run_file(path: &Path, features: Option<WasmFeatures>) -> Result<Report> {
     run_text(&text, features)
 }
 
-/// Runs a script given as text. `Err` only when the script itself cannot be
-/// parsed; every check's outcome is in the [`Report`].
+/// Runs a script given as text with the default engine configuration and
+/// `features`. `Err` only when the script itself cannot be parsed; every
+/// check's outcome is in the [`Report`].
 pub fn run_text(text: &str, features: WasmFeatures) -> Result<Report> {
+    let mut config = Config::new();
+    config.wasm_features(features);
+    run_text_with_config(text, config)
+}
+
+/// Runs a script given as text with an engine built from `config`.
+pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| anyhow!("{e}"))?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
-    let mut runner = Runner::new(features)?;
+    // Files run in parallel already; one thread per compilation avoids
+    // oversubscribing the machine.
+    config.parallel_compilation(false);
+    let mut runner = Runner::new(&config)?;
     let mut report = Report::default();
     for directive in wast.directives {
         let span = directive.span();
@@ -161,13 +172,8 @@ fn matches_message(actual: &str, expected: &str) -> bool {
 }
 
 impl Runner {
-    fn new(features: WasmFeatures) -> Result<Runner> {
-        let mut config = Config::new();
-        config.wasm_features(features);
-        // Files run in parallel already; one thread per compilation avoids
-        // oversubscribing the machine.
-        config.parallel_compilation(false);
-        let engine = Engine::new(&config)?;
+    fn new(config: &Config) -> Result<Runner> {
+        let engine = Engine::new(config)?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
@@ -219,6 +225,9 @@ impl Runner {
         match directive {
             WastDirective::Module(mut q) => {
                 let name = quote_name(&q);
+                // Until this module is instantiated, unnamed invocations
+                // have no target (rather than silently using an older one).
+                self.current = None;
                 let module = self.compile(&mut q)?;
                 self.instantiate(&module, name)
             }

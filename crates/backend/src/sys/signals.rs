@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use crate::code;
 use crate::traps::{JMP_BUF, MAX_FRAMES, RECORD, TrapRecord, wasm_jit_unwind};
@@ -14,7 +14,7 @@ use crate::traps::{JMP_BUF, MAX_FRAMES, RECORD, TrapRecord, wasm_jit_unwind};
 const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
 /// The handlers that were installed before ours, to pass foreign faults on.
-static mut PREVIOUS: [MaybeUninit<libc::sigaction>; 4] = [MaybeUninit::uninit(); 4];
+static PREVIOUS: OnceLock<[libc::sigaction; 4]> = OnceLock::new();
 static INSTALL: Once = Once::new();
 
 /// Size of the alternate signal stack we give threads whose stack is smaller.
@@ -24,21 +24,23 @@ const ALT_STACK_SIZE: usize = 64 * 1024;
 /// has an alternate signal stack, so that a stack overflow can be handled.
 pub fn init() {
     INSTALL.call_once(|| {
+        let mut previous = [MaybeUninit::<libc::sigaction>::uninit(); 4];
         for (i, &sig) in SIGNALS.iter().enumerate() {
-            // SAFETY: a zeroed sigaction is a valid value to fill in; the
-            // handler has the SA_SIGINFO signature; PREVIOUS is written only
-            // here, inside `Once`, before any handler of ours can run.
+            // SAFETY: a zeroed sigaction is a valid value to fill in, and the
+            // handler has the SA_SIGINFO signature.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = handler as *const () as usize;
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
                 libc::sigemptyset(&mut action.sa_mask);
-                let prev = &raw mut PREVIOUS[i];
-                if libc::sigaction(sig, &action, (*prev).as_mut_ptr()) != 0 {
+                if libc::sigaction(sig, &action, previous[i].as_mut_ptr()) != 0 {
                     panic!("wasm-jit: cannot install the handler for signal {sig}");
                 }
             }
         }
+        // SAFETY: every element was written by a successful sigaction call.
+        let previous = previous.map(|p| unsafe { p.assume_init() });
+        let _ = PREVIOUS.set(previous);
     });
     ALT_STACK.with(|s| {
         if s.borrow().is_none() {
@@ -197,9 +199,12 @@ unsafe fn walk_frames(mut fp: usize, record: &mut TrapRecord) {
 /// Must be called from the handler with the kernel's arguments.
 unsafe fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     let i = SIGNALS.iter().position(|&s| s == sig).unwrap_or(0);
-    // SAFETY: PREVIOUS[i] was initialised by `init` before our handler was
-    // installed.
-    let prev = unsafe { (*(&raw const PREVIOUS[i])).assume_init_ref() };
+    let Some(prev) = PREVIOUS.get().map(|p| &p[i]) else {
+        // Not recorded yet (a fault while installing): die as by default.
+        // SAFETY: resetting a signal to its default action.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        return;
+    };
     if prev.sa_flags & libc::SA_SIGINFO != 0 {
         // SAFETY: the previous handler was installed with this signature.
         unsafe {

@@ -56,7 +56,7 @@ impl FuncTranslator<'_, '_> {
         };
     }
 
-    fn to_i64(&mut self, v: Value) -> Value {
+    fn extend_to_i64(&mut self, v: Value) -> Value {
         self.builder.ins().uextend(types::I64, v)
     }
 
@@ -103,7 +103,7 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::MemoryGrow { mem } => {
                 let delta = self.pop();
-                let delta = self.to_i64(delta);
+                let delta = self.extend_to_i64(delta);
                 let mem = self.builder.ins().iconst(I32, *mem as i64);
                 let old = self
                     .call_builtin(Builtin::MemoryGrow, &[mem, delta])
@@ -115,7 +115,7 @@ impl FuncTranslator<'_, '_> {
                 let len = self.pop();
                 let val = self.pop();
                 let dst = self.pop();
-                let (dst, len) = (self.to_i64(dst), self.to_i64(len));
+                let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
                 let mem = self.builder.ins().iconst(I32, *mem as i64);
                 self.call_builtin(Builtin::MemoryFill, &[mem, dst, val, len]);
             }
@@ -123,7 +123,11 @@ impl FuncTranslator<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (dst, src, len) = (self.to_i64(dst), self.to_i64(src), self.to_i64(len));
+                let (dst, src, len) = (
+                    self.extend_to_i64(dst),
+                    self.extend_to_i64(src),
+                    self.extend_to_i64(len),
+                );
                 let dm = self.builder.ins().iconst(I32, *dst_mem as i64);
                 let sm = self.builder.ins().iconst(I32, *src_mem as i64);
                 self.call_builtin(Builtin::MemoryCopy, &[dm, sm, dst, src, len]);
@@ -132,7 +136,7 @@ impl FuncTranslator<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.extend_to_i64(dst);
                 let m = self.builder.ins().iconst(I32, *mem as i64);
                 let d = self.builder.ins().iconst(I32, *data_index as i64);
                 self.call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len]);

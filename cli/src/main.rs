@@ -1,0 +1,73 @@
+//! The `wasm-jit` command line.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod run;
+mod wast;
+
+/// Runs WebAssembly with a Cranelift-based JIT compiler.
+#[derive(Parser, Debug)]
+#[command(name = "wasm-jit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs a WebAssembly module (binary or text).
+    Run(run::RunCommand),
+    /// Runs WebAssembly spec scripts (.wast) and reports pass/fail per file.
+    Wast(wast::WastCommand),
+}
+
+/// Exit status for a Wasm trap, as Wasmtime uses: what a native program
+/// that aborted would report (128 + SIGABRT), without dying of a signal.
+const TRAP_EXIT: u8 = 134;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: Result<ExitCode> = match cli.command {
+        Command::Run(cmd) => cmd.execute(),
+        Command::Wast(cmd) => cmd.execute(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", report(&e));
+            if e.downcast_ref::<wasm_jit::Trap>().is_some() {
+                ExitCode::from(TRAP_EXIT)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Formats an error and its causes as anyhow's `{:?}` does, without the
+/// Rust backtrace (which says where the engine was, not the guest).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = format!("Error: {e}");
+    let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+    if !causes.is_empty() {
+        out.push_str("\n\nCaused by:");
+        for (i, c) in causes.iter().enumerate() {
+            let c = c.replace('\n', "\n       ");
+            if causes.len() == 1 {
+                out.push_str(&format!("\n    {c}"));
+            } else {
+                out.push_str(&format!("\n    {i}: {c}"));
+            }
+        }
+    }
+    out
+}
+
+/// A path given on the command line, shown as given in messages.
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,227 @@
+//! End-to-end runs of the `wasm-jit` binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn wasm_jit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("the wasm-jit binary runs")
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A trap must end the process with Wasmtime's trap status (134), printed
+/// by the process itself, never by dying of a signal.
+fn assert_trap(o: &Output, message: &str) {
+    assert_eq!(o.status.code(), Some(134), "stderr: {}", stderr(o));
+    let err = stderr(o);
+    assert!(
+        err.contains(&format!("wasm trap: {message}")),
+        "stderr: {err}"
+    );
+    assert!(o.stdout.is_empty(), "stdout: {}", stdout(o));
+}
+
+#[test]
+fn invoke_prints_results() {
+    let o = wasm_jit(&["run", "--invoke", "fib", "examples/wat/traps.wat", "20"]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "6765\n");
+    let o = wasm_jit(&[
+        "run",
+        "--invoke",
+        "div",
+        "examples/wat/traps.wat",
+        "--",
+        "-9",
+        "2",
+    ]);
+    assert_eq!(stdout(&o), "-4\n", "stderr: {}", stderr(&o));
+}
+
+#[test]
+fn invoke_multiple_results_one_per_line() {
+    let dir = tempdir();
+    let path = dir.join("multi.wat");
+    std::fs::write(
+        &path,
+        r#"(module (func (export "f") (param f32) (result i32 i64 f32 f64)
+            i32.const -1 i64.const 1234567890123 local.get 0 f64.const 0.25))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", "--invoke", "f", path.to_str().unwrap(), "1.5"]);
+    assert_eq!(
+        stdout(&o),
+        "-1\n1234567890123\n1.5\n0.25\n",
+        "stderr: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn divide_by_zero_is_a_trap() {
+    let o = wasm_jit(&["run", "--invoke", "div", "examples/wat/traps.wat", "1", "0"]);
+    assert_trap(&o, "integer divide by zero");
+    let o = wasm_jit(&[
+        "run",
+        "--invoke",
+        "div",
+        "examples/wat/traps.wat",
+        "-2147483648",
+        "-1",
+    ]);
+    assert_trap(&o, "integer overflow");
+}
+
+#[test]
+fn out_of_bounds_load_is_a_trap() {
+    let o = wasm_jit(&["run", "--invoke", "load", "examples/wat/traps.wat", "65535"]);
+    assert_trap(&o, "out of bounds memory access");
+    let o = wasm_jit(&[
+        "run",
+        "--explicit-bounds-checks",
+        "--invoke",
+        "load",
+        "examples/wat/traps.wat",
+        "4294967295",
+    ]);
+    assert_trap(&o, "out of bounds memory access");
+}
+
+#[test]
+fn infinite_recursion_is_a_trap() {
+    let o = wasm_jit(&["run", "--invoke", "recurse", "examples/wat/traps.wat", "0"]);
+    assert_trap(&o, "call stack exhausted");
+    assert!(
+        stderr(&o).contains("wasm backtrace"),
+        "stderr: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_inputs_get_one_clear_error() {
+    let dir = tempdir();
+    let garbage = dir.join("garbage.wasm");
+    std::fs::write(&garbage, b"\0asm\x01\0\0\0\x01\x04\x01\x60\0").unwrap();
+    let o = wasm_jit(&["run", garbage.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid module: unexpected end-of-file (at offset 0xa)"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wasm_jit(&["run", "does-not-exist.wasm"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read `does-not-exist.wasm`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let imports = dir.join("imports.wat");
+    std::fs::write(&imports, r#"(module (import "env" "f" (func)))"#).unwrap();
+    let o = wasm_jit(&["run", imports.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown import: `env::f` has not been defined"),
+        "{}",
+        stderr(&o)
+    );
+
+    let simd = dir.join("simd.wat");
+    std::fs::write(
+        &simd,
+        r#"(module (func (result v128) v128.const i32x4 1 2 3 4))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", simd.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not supported yet: SIMD"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wasm_jit(&["run", "--invoke", "nope", "examples/wat/traps.wat"]);
+    assert!(
+        stderr(&o).contains("no exported function named `nope`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
+    let dir = tempdir();
+    let good = dir.join("good.wast");
+    std::fs::write(
+        &good,
+        r#"(module (func (export "f") (result i32) i32.const 7))
+           (assert_return (invoke "f") (i32.const 7))
+           (assert_trap (module (func $s unreachable) (start $s)) "unreachable")"#,
+    )
+    .unwrap();
+    let bad = dir.join("bad.wast");
+    std::fs::write(
+        &bad,
+        r#"(module (func (export "f") (result i32) i32.const 7))
+           (assert_return (invoke "f") (i32.const 8))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["wast", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("good.wast: 3 passed, 0 failed"),
+        "{}",
+        stdout(&o)
+    );
+    let o = wasm_jit(&["wast", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("bad.wast: 1 passed, 1 failed"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("total: 4 passed, 1 failed"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn the_example_script_in_the_readme_passes() {
+    let o = wasm_jit(&["wast", "examples/wast/basics.wast"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(
+        stdout(&o),
+        "examples/wast/basics.wast: 7 passed, 0 failed\n"
+    );
+}
+
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "wasm-jit-cli-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

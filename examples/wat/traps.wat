@@ -1,0 +1,15 @@
+;; Small functions that show how wasm-jit reports Wasm traps.
+(module
+  (memory 1)
+  (func $fib (export "fib") (param $n i32) (result i64)
+    (if (result i64) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (i64.extend_i32_u (local.get $n)))
+      (else (i64.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+  (func (export "div") (param i32 i32) (result i32)
+    (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "load") (param i32) (result i32)
+    (i32.load (local.get 0)))
+  (func $forever (export "recurse") (param i32) (result i32)
+    (call $forever (i32.add (local.get 0) (i32.const 1))))
+)
