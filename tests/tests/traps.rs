@@ -233,3 +233,79 @@ fn host_errors_and_panics_pass_through() {
     run.call(&mut store, &[Val::I32(0)], &mut []).unwrap();
     assert_eq!(*store.data(), 3);
 }
+
+#[test]
+fn deep_recursion_on_a_small_thread_is_a_trap() {
+    // A 256 KiB thread is smaller than the default 512 KiB Wasm stack
+    // budget: the limit must follow the real stack, not overflow it.
+    let engine = Engine::default();
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let (mut store, instance) = instantiate(&engine);
+            let t = trap_of(call(&mut store, instance, "recurse", &[Val::I32(0)]));
+            let fib = call(&mut store, instance, "fib", &[Val::I32(15)]).unwrap();
+            (t, fib)
+        })
+        .unwrap();
+    let (t, fib) = handle.join().unwrap();
+    assert_eq!(t, Trap::StackOverflow);
+    assert_eq!(fib, [Val::I32(610)]);
+}
+
+/// A fault in host code, even while Wasm is on the stack, is not a Wasm
+/// trap: it must reach the previous handler and end the process as it
+/// would have without wasm-jit. Runs itself as a child process.
+#[test]
+fn a_fault_outside_wasm_is_not_swallowed() {
+    use std::os::unix::process::ExitStatusExt;
+    const CHILD: &str = "WASM_JIT_FOREIGN_FAULT_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let engine = Engine::default();
+        let module = Module::new(
+            &engine,
+            r#"(module (import "h" "crash" (func $c)) (func (export "run") call $c))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_new("h", "crash", FuncType::new([], []), |_, _, _| {
+                // A real fault in host code: a read of an inaccessible page.
+                // SAFETY: none; this child process exists to die of it.
+                unsafe {
+                    let page = libc::mmap(
+                        std::ptr::null_mut(),
+                        4096,
+                        libc::PROT_NONE,
+                        libc::MAP_PRIVATE | libc::MAP_ANON,
+                        -1,
+                        0,
+                    );
+                    std::ptr::read_volatile(page as *const u8);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance.get_func(&mut store, "run").unwrap();
+        let _ = run.call(&mut store, &[], &mut []);
+        // Only reached if the signal was swallowed.
+        std::process::exit(0);
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_fault_outside_wasm_is_not_swallowed",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGSEGV),
+        "child ended with {status:?}"
+    );
+}

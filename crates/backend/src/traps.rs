@@ -26,6 +26,9 @@ use crate::code::{self, FrameInfo};
 use crate::sys;
 use crate::vm::{VMLimits, ValRaw};
 
+/// Native stack kept free below Wasm's limit for host functions it calls.
+const HOST_STACK_HEADROOM: usize = 128 * 1024;
+
 /// Most Wasm frames recorded for a backtrace.
 pub const MAX_FRAMES: usize = 64;
 
@@ -120,7 +123,14 @@ pub unsafe fn call_wasm(
     let outermost = limits.stack_limit == usize::MAX;
     if outermost {
         let here = &outermost as *const bool as usize;
-        limits.stack_limit = here.saturating_sub(max_wasm_stack);
+        // Never let Wasm run into the thread's real guard page, even on a
+        // thread whose stack is smaller than the budget: keep headroom for
+        // the host functions Wasm calls.
+        let floor = match sys::stack::stack_low() {
+            0 => 0,
+            low => low + HOST_STACK_HEADROOM,
+        };
+        limits.stack_limit = here.saturating_sub(max_wasm_stack).max(floor);
     }
     // SAFETY: the trampoline and its arguments are valid (caller's contract);
     // `slot` is this thread's jump-buffer cell, which outlives the call.

@@ -3,3 +3,5 @@
 
 #[cfg(unix)]
 pub mod signals;
+#[cfg(unix)]
+pub mod stack;
