@@ -1,11 +1,14 @@
-//! `wasm-jit run`: runs a module, or one of its exports with `--invoke`.
+//! `wasm-jit run`: runs a WASI program (its `_start`), or one export of a
+//! module with `--invoke`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use wasm_jit::{Config, Engine, Func, Linker, Module, Store, Val, ValType};
+use wasm_jit::{Config, Engine, Func, Linker, Module, Store, Trap, Val, ValType};
+use wasm_jit_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 
 /// Options of `wasm-jit run`.
 #[derive(Args, Debug)]
@@ -14,13 +17,32 @@ pub struct RunCommand {
     /// according to its parameter types, and print its results one per line.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// Give the guest access to host directory HOST, under the name GUEST
+    /// (default: the same path). Nothing outside it is reachable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Pass an environment variable: NAME=VALUE, or NAME to pass the host's value.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// Instantiate another module first and make its exports importable
+    /// under module name NAME.
+    #[arg(long = "preload", value_name = "NAME=PATH")]
+    preloads: Vec<String>,
+    /// Stop the guest after this much wall-clock time (e.g. 500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Largest size any linear memory may grow to (e.g. 65536, 64KiB, 16MiB, 1GiB);
+    /// `memory.grow` beyond it returns -1.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
     /// Check every memory access explicitly instead of relying on guard pages.
     #[arg(long)]
     explicit_bounds_checks: bool,
     /// The module to run (`.wasm` binary or `.wat` text).
     #[arg(value_name = "MODULE")]
     module: PathBuf,
-    /// Arguments for the invoked function.
+    /// Arguments for the program (or for the invoked function). Put them
+    /// after `--` if they start with a dash.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -29,40 +51,155 @@ pub struct RunCommand {
     args: Vec<String>,
 }
 
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration `{s}`"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "us" => n / 1e6,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "invalid duration `{s}`: use a unit of ms, s, m or h"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
+    let mult = match unit {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "invalid size `{s}`: use a suffix of KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size `{s}` is too large"))
+}
+
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = Config::new();
         config.explicit_bounds_checks(self.explicit_bounds_checks);
+        config.epoch_interruption(self.timeout.is_some());
+        if let Some(bytes) = self.max_memory {
+            config.max_memory_pages(bytes / 65536);
+        }
         let engine = Engine::new(&config)?;
-        let name = crate::display(&self.module);
-        let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;
-        let module =
-            Module::new(&engine, &bytes).with_context(|| format!("failed to compile `{name}`"))?;
-        let mut store = Store::new(&engine, ());
-        let linker = Linker::new(&engine);
+        let module = load(&engine, &self.module)?;
+
+        let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+        wasm_jit_wasi::add_to_linker(&mut linker, |cx| cx)?;
+        let mut store = Store::new(&engine, self.wasi_ctx()?);
+        if let Some(timeout) = self.timeout {
+            store.set_epoch_deadline(1);
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout);
+                engine.increment_epoch();
+            });
+        }
+
+        let result = self.run(&engine, &module, &mut linker, &mut store);
+        match result {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                // The guest's exit status is ours (truncated as a native
+                // process's would be).
+                Some(I32Exit(code)) => Ok(ExitCode::from(*code as u8)),
+                None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupted) => {
+                    let t = self.timeout.unwrap_or_default();
+                    Err(e.context(format!("the guest ran longer than the timeout of {t:?}")))
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    fn wasi_ctx(&self) -> Result<WasiCtx> {
+        let name = self.module.display().to_string();
+        let argv = std::iter::once(name).chain(self.args.iter().cloned());
+        let mut b = WasiCtxBuilder::new().args(argv).inherit_stdio();
+        for e in &self.envs {
+            b = match e.split_once('=') {
+                Some((k, v)) => b.env(k, v),
+                None => match std::env::var(e) {
+                    Ok(v) => b.env(e, v),
+                    Err(_) => b,
+                },
+            };
+        }
+        for d in &self.dirs {
+            let (host, guest) = d.split_once("::").unwrap_or((d, d));
+            b = b.preopened_dir(host, guest)?;
+        }
+        Ok(b.build())
+    }
+
+    fn run(
+        &self,
+        engine: &Engine,
+        module: &Module,
+        linker: &mut Linker<WasiCtx>,
+        store: &mut Store<WasiCtx>,
+    ) -> Result<()> {
+        for p in &self.preloads {
+            let (name, path) = p
+                .split_once('=')
+                .ok_or_else(|| anyhow!("invalid --preload `{p}`: expected NAME=PATH"))?;
+            let m = load(engine, Path::new(path))?;
+            let instance = linker
+                .instantiate(&mut *store, &m)
+                .with_context(|| format!("failed to instantiate `{path}`"))?;
+            linker.instance(&mut *store, name, instance)?;
+        }
+        let name = self.module.display();
         let instance = linker
-            .instantiate(&mut store, &module)
+            .instantiate(&mut *store, module)
             .with_context(|| format!("failed to instantiate `{name}`"))?;
         match &self.invoke {
             Some(export) => {
-                let func = instance
-                    .get_func(&mut store, export)
-                    .ok_or_else(|| anyhow!("`{name}` has no exported function named `{export}`"))?;
-                invoke(&mut store, func, export, &self.args)?;
-            }
-            None => {
-                if let Some(start) = instance.get_func(&mut store, "_start") {
-                    start
-                        .call(&mut store, &[], &mut [])
-                        .context("failed to run `_start`")?;
+                if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+                    init.call(&mut *store, &[], &mut [])
+                        .context("failed to run `_initialize`")?;
                 }
+                let func = instance
+                    .get_func(&mut *store, export)
+                    .ok_or_else(|| anyhow!("`{name}` has no exported function named `{export}`"))?;
+                invoke(store, func, export, &self.args)
             }
+            None => match instance.get_func(&mut *store, "_start") {
+                Some(start) => start
+                    .call(&mut *store, &[], &mut [])
+                    .with_context(|| format!("failed to run `{name}`")),
+                None => Ok(()),
+            },
         }
-        Ok(ExitCode::SUCCESS)
     }
 }
 
-fn invoke(store: &mut Store<()>, func: Func, export: &str, args: &[String]) -> Result<()> {
+fn load(engine: &Engine, path: &Path) -> Result<Module> {
+    let name = path.display();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{name}`"))?;
+    let short = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Module::new_with_name(engine, &bytes, short.as_deref())
+        .with_context(|| format!("failed to compile `{name}`"))
+}
+
+fn invoke(store: &mut Store<WasiCtx>, func: Func, export: &str, args: &[String]) -> Result<()> {
     let ty = func.ty(&*store);
     if args.len() != ty.params().len() {
         bail!(

@@ -24,6 +24,8 @@ struct FuncRange {
     end: u32,
     /// Wasm function index, or `None` for trampolines.
     wasm_index: Option<u32>,
+    /// Code offset (relative to the region) → module byte offset.
+    srclocs: Vec<(u32, u32)>,
 }
 
 /// Where a Wasm frame was: which function of which module, and the offset
@@ -36,6 +38,8 @@ pub struct FrameInfo {
     pub func_name: Option<String>,
     /// Name of the module, if it has one.
     pub module_name: Option<String>,
+    /// Byte offset in the module of the instruction executing in this frame.
+    pub module_offset: Option<u32>,
 }
 
 /// Names of functions, for backtraces.
@@ -140,10 +144,12 @@ fn frames_in(reg: &BTreeMap<usize, Registered>, pcs: &[usize]) -> Vec<FrameInfo>
             continue;
         }
         if let Some(index) = f.wasm_index {
+            let i = f.srclocs.partition_point(|&(start, _)| start <= off);
             out.push(FrameInfo {
                 func_index: index,
                 func_name: r.names.funcs.get(&index).cloned(),
                 module_name: r.names.module.clone(),
+                module_offset: i.checked_sub(1).map(|i| f.srclocs[i].1),
             });
         }
     }
@@ -240,6 +246,7 @@ impl CodeMemory {
                 start,
                 end: start + f.code.len() as u32,
                 wasm_index: f.wasm_index,
+                srclocs: f.srclocs.iter().map(|&(o, l)| (start + o, l)).collect(),
             });
         }
         traps.sort_by_key(|t| t.0);

@@ -54,6 +54,8 @@ pub struct CompiledFunction {
     pub traps: Vec<(u32, TrapCode)>,
     /// Wasm function index, `None` for trampolines.
     pub wasm_index: Option<u32>,
+    /// Code offset → Wasm module byte offset, sorted by code offset.
+    pub srclocs: Vec<(u32, u32)>,
 }
 
 /// Code generation options.
@@ -146,6 +148,12 @@ impl Compiler {
         let code = buffer.data().to_vec();
         let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
         let raw_relocs = buffer.relocs().to_vec();
+        let srclocs = buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|l| !l.loc.is_default())
+            .map(|l| (l.start, l.loc.bits()))
+            .collect();
         let names = ctx.func.params.user_named_funcs();
         let mut relocs = Vec::new();
         for r in &raw_relocs {
@@ -178,6 +186,7 @@ impl Compiler {
             relocs,
             traps,
             wasm_index,
+            srclocs,
         })
     }
 

@@ -60,6 +60,7 @@ impl CompiledModule {
         parsed: ParsedModule<'_>,
         types: &TypeRegistry,
         memory_style: MemoryStyle,
+        epoch_interruption: bool,
         parallel: bool,
         name: Option<String>,
     ) -> Result<CompiledModule, FrontendError> {
@@ -72,6 +73,7 @@ impl CompiledModule {
             type_ids: &type_ids,
             frontend_config: compiler.frontend_config(),
             memory_style,
+            epoch_interruption,
         };
         let compiled = compiler.compile_functions(&env, functions, parallel)?;
         let imported = info.num_imported_funcs;

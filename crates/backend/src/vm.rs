@@ -81,18 +81,30 @@ impl ValRaw {
 pub struct VMLimits {
     /// Lowest stack address Wasm may use; `usize::MAX` outside Wasm.
     pub stack_limit: usize,
+    /// The engine's epoch counter (another thread may advance it).
+    pub epoch_ptr: *const std::sync::atomic::AtomicU64,
+    /// Wasm compiled with epoch checks traps once the epoch reaches this.
+    pub epoch_deadline: u64,
 }
 
-impl Default for VMLimits {
-    fn default() -> Self {
+impl VMLimits {
+    /// Limits reading the epoch counter at `epoch_ptr`, with no deadline.
+    pub fn new(epoch_ptr: *const std::sync::atomic::AtomicU64) -> Self {
         VMLimits {
             stack_limit: usize::MAX,
+            epoch_ptr,
+            epoch_deadline: u64::MAX,
         }
     }
 }
 
 const _: () =
     assert!(std::mem::offset_of!(VMLimits, stack_limit) == vmoffsets::limits::STACK_LIMIT as usize);
+const _: () =
+    assert!(std::mem::offset_of!(VMLimits, epoch_ptr) == vmoffsets::limits::EPOCH_PTR as usize);
+const _: () = assert!(
+    std::mem::offset_of!(VMLimits, epoch_deadline) == vmoffsets::limits::EPOCH_DEADLINE as usize
+);
 
 /// The part of a linear memory compiled code reads.
 #[derive(Debug)]

@@ -6,7 +6,7 @@
 //! VMContext (all slots pointer-sized)
 //!   +0   instance     *mut Instance        (runtime back-pointer, used by builtins)
 //!   +8   builtins     *const [fn; N]       (table of runtime functions, see `Builtin`)
-//!   +16  limits       *mut VMLimits        (stack limit, fuel; shared by a store)
+//!   +16  limits       *mut VMLimits        (stack limit, epoch deadline; one per store)
 //!   +24  store        *mut ()              (embedder's store, for host calls)
 //!   +32  memories     [*mut VMMemoryDefinition; num_memories]
 //!   ...  tables       [*mut VMTableDefinition; num_tables]
@@ -51,10 +51,14 @@ pub mod funcref {
     pub const SIZE: usize = 24;
 }
 
-/// `VMLimits { stack_limit: usize, fuel: i64 }`.
+/// `VMLimits { stack_limit: usize, epoch_ptr: *const AtomicU64, epoch_deadline: u64 }`.
 pub mod limits {
     /// Offset of the lowest stack address Wasm code may use.
     pub const STACK_LIMIT: i32 = 0;
+    /// Offset of the pointer to the engine's epoch counter.
+    pub const EPOCH_PTR: i32 = 8;
+    /// Offset of the epoch at which the store's Wasm code traps.
+    pub const EPOCH_DEADLINE: i32 = 16;
 }
 
 /// Size of a global's storage cell (large enough for a v128).

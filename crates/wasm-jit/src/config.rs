@@ -26,6 +26,7 @@ pub struct Config {
     pub(crate) max_memory_pages: u64,
     pub(crate) max_table_elements: u64,
     pub(crate) cranelift_verifier: bool,
+    pub(crate) epoch_interruption: bool,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             max_memory_pages: 65536,
             max_table_elements: 10_000_000,
             cranelift_verifier: false,
+            epoch_interruption: false,
         }
     }
 }
@@ -103,6 +105,16 @@ impl Config {
     /// returns -1).
     pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
         self.max_memory_pages = pages;
+        self
+    }
+
+    /// Compile epoch checks into function entries and loop headers, so that
+    /// [`Engine::increment_epoch`](crate::Engine::increment_epoch) (from any
+    /// thread) stops Wasm running in stores whose deadline
+    /// ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline)) it
+    /// reaches, with an `Interrupted` trap.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
         self
     }
 

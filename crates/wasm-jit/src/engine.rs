@@ -1,6 +1,7 @@
 //! The engine: configuration, code generator, type registry, trampolines.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Result, anyhow};
 use wasm_jit_backend::{ArrayTrampoline, Compiler, CompilerOptions, Trampolines, TypeRegistry};
@@ -19,6 +20,9 @@ pub(crate) struct EngineInner {
     pub(crate) compiler: Compiler,
     pub(crate) types: TypeRegistry,
     pub(crate) trampolines: Trampolines,
+    /// The epoch counter compiled code compares with store deadlines. Boxed
+    /// so its address, which stores hand to compiled code, never changes.
+    pub(crate) epoch: Box<AtomicU64>,
 }
 
 impl Default for Engine {
@@ -44,12 +48,21 @@ impl Engine {
             compiler,
             types: TypeRegistry::default(),
             trampolines: Trampolines::default(),
+            epoch: Box::new(AtomicU64::new(0)),
         })))
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.0.config
+    }
+
+    /// Advances the epoch by one. Wasm running in a store whose deadline this
+    /// reaches traps with `Interrupted` at its next function entry or loop
+    /// iteration (only with [`Config::epoch_interruption`]). Safe to call from
+    /// any thread, for example a watchdog timer.
+    pub fn increment_epoch(&self) {
+        self.0.epoch.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Whether two handles are the same engine.

@@ -136,6 +136,20 @@ impl Memory {
         s.memory_mut(i).data_mut()
     }
 
+    /// The memory's bytes and the store's data, both mutably (what a host
+    /// function needs to serve a guest request).
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let inner = store.into().0;
+        let i = inner.opaque.check(self.0);
+        // SAFETY: memory pointers stay valid while the store lives, and the
+        // memory's bytes are a separate allocation from the store's data.
+        let memory = unsafe { &mut *inner.opaque.memories[i] };
+        (memory.data_mut(), &mut inner.data)
+    }
+
     /// Copies `buf.len()` bytes at `offset` into `buf`.
     pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
         let s = &store.as_context().0.opaque;

@@ -33,14 +33,32 @@ fn load_error(e: FrontendError) -> anyhow::Error {
 impl Module {
     /// Compiles a module from its binary or text (`.wat`) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        Module::new_with_name(engine, bytes, None)
+    }
+
+    /// Like [`Module::new`], naming the module in backtraces.
+    pub fn new_with_name(
+        engine: &Engine,
+        bytes: impl AsRef<[u8]>,
+        name: Option<&str>,
+    ) -> Result<Module> {
         let bytes = bytes.as_ref();
-        let binary =
-            wat::parse_bytes(bytes).map_err(|e| anyhow!("cannot parse module text: {e}"))?;
-        Module::from_binary(engine, &binary)
+        let binary = wat::parse_bytes(bytes).map_err(|e| {
+            if bytes.starts_with(b"\0asm") {
+                anyhow!("{e}")
+            } else {
+                anyhow!("not a Wasm binary (no `\\0asm` header), and not valid module text: {e}")
+            }
+        })?;
+        Module::compile(engine, &binary, name)
     }
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        Module::compile(engine, bytes, None)
+    }
+
+    fn compile(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
         let config = engine.config();
         let parsed = parse(bytes, config.features).map_err(load_error)?;
         let compiled = CompiledModule::compile(
@@ -48,8 +66,9 @@ impl Module {
             parsed,
             &engine.inner().types,
             engine.memory_style(),
+            config.epoch_interruption,
             config.parallel_compilation,
-            None,
+            name.map(str::to_string),
         )
         .map_err(load_error)?;
         Ok(Module(Arc::new(ModuleInner {
@@ -62,8 +81,9 @@ impl Module {
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Module::new(engine, bytes)
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        Module::new_with_name(engine, bytes, name.as_deref())
     }
 
     /// Checks that `bytes` is a valid module the engine can run, without

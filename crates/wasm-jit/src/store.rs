@@ -170,7 +170,7 @@ impl<T> Store<T> {
                 opaque: StoreOpaque {
                     id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                     engine: engine.clone(),
-                    limits: Box::default(),
+                    limits: Box::new(VMLimits::new(&*engine.inner().epoch)),
                     instances: Vec::new(),
                     instance_by_vmctx: HashMap::new(),
                     funcs: Vec::new(),
@@ -213,6 +213,21 @@ impl<T> Store<T> {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// Makes Wasm in this store trap with `Interrupted` once the engine's
+    /// epoch has advanced `ticks_beyond_current` more times (with
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)).
+    /// Without a deadline, Wasm is never interrupted.
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let now = self
+            .inner
+            .opaque
+            .engine
+            .inner()
+            .epoch
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.inner.opaque.limits.epoch_deadline = now.saturating_add(ticks_beyond_current);
     }
 }
 

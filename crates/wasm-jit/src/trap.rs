@@ -28,7 +28,11 @@ impl fmt::Display for WasmBacktrace {
                 Some(n) => n.clone(),
                 None => format!("<wasm function {}>", frame.func_index),
             };
-            write!(f, "    {i:>2}: {name}")?;
+            let module = frame.module_name.as_deref().unwrap_or("<unknown>");
+            match frame.module_offset {
+                Some(off) => write!(f, "    {i:>4}: {off:#8x} - {module}!{name}")?,
+                None => write!(f, "    {i:>4}: {:>8} - {module}!{name}", "")?,
+            }
             if i + 1 < self.frames.len() {
                 writeln!(f)?;
             }

@@ -38,6 +38,9 @@ pub struct TranslationEnv<'a> {
     pub frontend_config: TargetFrontendConfig,
     /// Bounds-checking strategy.
     pub memory_style: MemoryStyle,
+    /// Check the engine's epoch against the store's deadline at every
+    /// function entry and loop header, trapping when it has passed.
+    pub epoch_interruption: bool,
 }
 
 impl TranslationEnv<'_> {
@@ -199,6 +202,37 @@ impl FuncTranslator<'_, '_> {
                 .load(ptr, MemFlagsData::trusted(), def, vmoffsets::table::BASE);
         let scaled = self.builder.ins().imul_imm_u(index, vmoffsets::PTR as i64);
         self.builder.ins().iadd(base, scaled)
+    }
+
+    /// Traps with `Interrupted` once the engine's epoch reaches the store's
+    /// deadline.
+    pub(super) fn epoch_check(&mut self) {
+        let ptr = self.ptr();
+        let limits = self.vmctx_load(vmoffsets::VMCTX_LIMITS);
+        let epoch_ptr =
+            self.builder
+                .ins()
+                .load(ptr, readonly(), limits, vmoffsets::limits::EPOCH_PTR);
+        // Atomic, so that the load is never merged with an earlier one: the
+        // counter changes under our feet.
+        let epoch = self
+            .builder
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
+        let deadline = self.builder.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            limits,
+            vmoffsets::limits::EPOCH_DEADLINE,
+        );
+        let passed = self.builder.ins().icmp(
+            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
+            epoch,
+            deadline,
+        );
+        self.builder
+            .ins()
+            .trapnz(passed, TrapKind::Interrupted.code());
     }
 
     /// Calls a runtime builtin. Builtins that report failure return a

@@ -196,8 +196,14 @@ pub fn translate_function(
         next_reachable: false,
     });
 
+    if env.epoch_interruption {
+        t.epoch_check();
+    }
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
+        // Source locations are module byte offsets, for backtraces.
+        let offset = reader.original_position() as u32;
+        t.builder.set_srcloc(ir::SourceLoc::new(offset));
         let op = reader.read()?;
         t.op(op)?;
     }
@@ -319,6 +325,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.pop_n(params.len());
                 let height = self.stack.len();
                 self.enter_with_params(header);
+                if self.env.epoch_interruption {
+                    self.epoch_check();
+                }
                 self.control.push(Frame {
                     kind: FrameKind::Loop(header),
                     next,

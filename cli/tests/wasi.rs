@@ -1,0 +1,384 @@
+//! WASI programs from `tests/programs` (C compiled with clang for
+//! wasm32-wasi) run under `wasm-jit run`: stdout, stderr, exit status and
+//! files are checked, and compared with the same C compiled natively with
+//! gcc where that applies.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn program(name: &str) -> String {
+    root()
+        .join("tests/programs")
+        .join(format!("{name}.wasm"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn tempdir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "wasm-jit-wasi-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs a command with `stdin` as input.
+fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the command starts");
+    // Feed stdin from another thread: a large input would otherwise fill
+    // the pipe while the child waits for us to read its output.
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn wasm_jit(args: &[&str], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-jit"));
+    cmd.args(args).env_clear();
+    run(cmd, stdin)
+}
+
+/// The program compiled natively with gcc, or `None` where gcc is absent
+/// (the checks against literal expectations still run then).
+fn native(name: &str) -> Option<PathBuf> {
+    let out = tempdir().join(name);
+    let src = root().join("tests/programs").join(format!("{name}.c"));
+    let ok = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    ok.then_some(out)
+}
+
+fn native_run(name: &str, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Option<Output> {
+    let mut cmd = Command::new(native(name)?);
+    cmd.args(args).env_clear().envs(env.iter().copied());
+    Some(run(cmd, stdin))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn hello_world() {
+    let o = wasm_jit(&["run", &program("hello")], b"");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "Hello, world!\n");
+    assert!(o.stderr.is_empty());
+    if let Some(n) = native_run("hello", &[], &[], b"") {
+        assert_eq!(o.stdout, n.stdout);
+    }
+}
+
+#[test]
+fn arguments_and_only_the_environment_given() {
+    let o = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args([
+            "run",
+            "--env",
+            "GREETING=hi there",
+            "--env",
+            "INHERITED",
+            "--env",
+            "ABSENT",
+        ])
+        .arg(program("args_env"))
+        .args(["--", "one", "-two", "three four"])
+        .env_clear()
+        .env("INHERITED", "from host")
+        .env("SECRET", "must not leak")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
+    let expected = "argc=4\nargv[1]=one\nargv[2]=-two\nargv[3]=three four\nenvc=2\nenv GREETING=hi there\nenv INHERITED=from host\n";
+    assert_eq!(text(&o.stdout), expected);
+    if let Some(n) = native_run(
+        "args_env",
+        &["one", "-two", "three four"],
+        &[("GREETING", "hi there"), ("INHERITED", "from host")],
+        b"",
+    ) {
+        assert_eq!(text(&o.stdout), text(&n.stdout));
+    }
+}
+
+#[test]
+fn cat_copies_stdin() {
+    let input: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let o = wasm_jit(&["run", &program("cat")], &input);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
+    assert_eq!(o.stdout, input);
+    if let Some(n) = native_run("cat", &[], &[], &input) {
+        assert_eq!(o.stdout, n.stdout);
+    }
+}
+
+#[test]
+fn files_in_a_preopened_directory() {
+    let dir = tempdir();
+    let guest_dir = format!("{}::/sandbox", dir.display());
+    let o = wasm_jit(
+        &["run", "--dir", &guest_dir, &program("files"), "/sandbox"],
+        b"",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let expected =
+        "size=900 regular=1\nat 42: line 042\nfirst: LINE 000\nsub: . .. moved.txt\nok\n";
+    assert_eq!(text(&o.stdout), expected);
+    // What the program left behind: only kept.txt.
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["kept.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kept.txt")).unwrap(),
+        "kept\n"
+    );
+
+    let native_dir = tempdir();
+    if let Some(n) = native_run("files", &[native_dir.to_str().unwrap()], &[], b"") {
+        assert_eq!(text(&o.stdout), text(&n.stdout));
+    }
+}
+
+#[test]
+fn clocks_and_sleep() {
+    let o = wasm_jit(&["run", &program("clock")], b"");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().count(), 5, "{out}");
+    for line in out.lines() {
+        assert!(line.ends_with(": 1"), "{line}");
+    }
+}
+
+#[test]
+fn random_bytes_differ_between_runs() {
+    let a = wasm_jit(&["run", &program("random")], b"");
+    let b = wasm_jit(&["run", &program("random")], b"");
+    assert_eq!(a.status.code(), Some(0));
+    let (a, b) = (text(&a.stdout), text(&b.stdout));
+    assert!(a.ends_with("all zero: 0\n"), "{a}");
+    assert_eq!(a.lines().next().unwrap().len(), 64);
+    assert_ne!(a, b);
+}
+
+#[test]
+fn exit_status_is_the_guests() {
+    for code in ["0", "7", "255"] {
+        let o = wasm_jit(&["run", &program("exit"), code], b"");
+        assert_eq!(o.status.code(), Some(code.parse().unwrap()));
+        assert_eq!(text(&o.stdout), format!("exiting with {code}\n"));
+        assert_eq!(text(&o.stderr), "stderr before exit\n");
+        if let Some(n) = native_run("exit", &[code], &[], b"") {
+            assert_eq!(o.status.code(), n.status.code());
+            assert_eq!(o.stdout, n.stdout);
+            assert_eq!(o.stderr, n.stderr);
+        }
+    }
+}
+
+/// Everything under `dir`: path → (contents or link target, modification time).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let md = std::fs::symlink_metadata(&p).unwrap();
+        let content = if md.is_symlink() {
+            std::fs::read_link(&p)
+                .unwrap()
+                .to_string_lossy()
+                .as_bytes()
+                .to_vec()
+        } else if md.is_dir() {
+            out.extend(snapshot(&p));
+            Vec::new()
+        } else {
+            std::fs::read(&p).unwrap()
+        };
+        out.insert(p, (content, md.modified().unwrap()));
+    }
+    out
+}
+
+#[test]
+fn escape_attempts_fail_and_touch_nothing_outside() {
+    let outer = tempdir();
+    let sandbox = outer.join("sandbox");
+    std::fs::create_dir(&sandbox).unwrap();
+    std::fs::write(outer.join("outside.txt"), "secret outside\n").unwrap();
+    std::fs::write(sandbox.join("inside.txt"), "inside\n").unwrap();
+    std::os::unix::fs::symlink("../outside.txt", sandbox.join("link-out")).unwrap();
+    std::os::unix::fs::symlink(outer.join("outside.txt"), sandbox.join("abs-link")).unwrap();
+    // Everything outside the sandbox, before.
+    let before: BTreeMap<_, _> = snapshot(&outer)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&sandbox))
+        .collect();
+
+    let dir = format!("{}::/sandbox", sandbox.display());
+    let o = wasm_jit(&["run", "--dir", &dir, &program("escape"), "/sandbox"], b"");
+    let out = text(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {out}\nstderr: {}",
+        text(&o.stderr)
+    );
+    assert!(out.ends_with("escapes: 0\n"), "{out}");
+    assert_eq!(out.matches(": refused (errno ").count(), 12, "{out}");
+    assert!(!out.contains("secret"), "{out}");
+
+    let after: BTreeMap<_, _> = snapshot(&outer)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&sandbox))
+        .collect();
+    assert_eq!(before, after, "something outside the sandbox changed");
+    assert_eq!(
+        std::fs::read_to_string(sandbox.join("inside.txt")).unwrap(),
+        "inside\n"
+    );
+}
+
+#[test]
+fn a_trap_prints_a_backtrace_with_names_and_offsets() {
+    let o = wasm_jit(&["run", &program("trap"), "0"], b"");
+    assert_eq!(o.status.code(), Some(134));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("Error: failed to run `"), "{err}");
+    assert!(err.contains("wasm backtrace:"), "{err}");
+    assert!(err.contains(" - trap.wasm!divide\n"), "{err}");
+    assert!(err.contains(" - trap.wasm!main\n"), "{err}");
+    assert!(err.contains("wasm trap: integer divide by zero"), "{err}");
+    let o = wasm_jit(&["run", &program("trap"), "4"], b"");
+    assert_eq!(text(&o.stdout), "25\n");
+}
+
+#[test]
+fn timeout_stops_a_runaway_guest() {
+    let dir = tempdir();
+    let path = dir.join("spin.wat");
+    std::fs::write(&path, r#"(module (func (export "_start") (loop br 0)))"#).unwrap();
+    let start = std::time::Instant::now();
+    let o = wasm_jit(&["run", "--timeout", "300ms", path.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(134), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("the guest ran longer than the timeout of 300ms"),
+        "{err}"
+    );
+    assert!(err.contains("wasm trap: interrupted"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn max_memory_caps_memory_grow() {
+    let dir = tempdir();
+    let path = dir.join("grow.wat");
+    std::fs::write(
+        &path,
+        r#"(module (memory 1) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let o = wasm_jit(
+        &["run", "--max-memory", "4MiB", "--invoke", "grow", p, "63"],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "1\n", "{}", text(&o.stderr));
+    let o = wasm_jit(
+        &["run", "--max-memory", "4MiB", "--invoke", "grow", p, "64"],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "-1\n", "{}", text(&o.stderr));
+}
+
+#[test]
+fn preload_makes_a_module_importable() {
+    let dir = tempdir();
+    let lib = dir.join("lib.wat");
+    std::fs::write(&lib, r#"(module (func (export "twice") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))"#).unwrap();
+    let main = dir.join("main.wat");
+    std::fs::write(
+        &main,
+        r#"(module (import "mylib" "twice" (func $t (param i32) (result i32)))
+                   (func (export "run") (param i32) (result i32) local.get 0 call $t))"#,
+    )
+    .unwrap();
+    let preload = format!("mylib={}", lib.display());
+    let o = wasm_jit(
+        &[
+            "run",
+            "--preload",
+            &preload,
+            "--invoke",
+            "run",
+            main.to_str().unwrap(),
+            "21",
+        ],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "42\n", "{}", text(&o.stderr));
+    let o = wasm_jit(
+        &["run", "--invoke", "run", main.to_str().unwrap(), "21"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("unknown import: `mylib::twice` has not been defined"));
+}
+
+#[test]
+fn host_side_errors_are_one_clear_line() {
+    let o = wasm_jit(
+        &["run", "--dir", "/definitely/not/here", &program("hello")],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("cannot open directory `/definitely/not/here`"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let dir = tempdir();
+    let notwasm = dir.join("notes.txt");
+    std::fs::write(&notwasm, "just some text\n").unwrap();
+    let o = wasm_jit(&["run", notwasm.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("not a Wasm binary"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -1,0 +1,733 @@
+//! Descriptors, files and paths: the `fd_*` and `path_*` functions.
+//!
+//! Paths are resolved only through `cap_std::fs::Dir`, which refuses any
+//! path (with `..`, an absolute path, or a symlink) that would leave the
+//! directory; no path checks are written by hand here.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, FileTypeExt as _, MetadataExt as _};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cap_fs_ext::{
+    DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, SystemTimeSpec,
+};
+use cap_std::fs::{Dir, MetadataExt as _, OpenOptions};
+use std::os::unix::fs::DirEntryExt as _;
+
+use crate::memory::GuestMemory;
+use crate::types::{
+    Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
+};
+use crate::{Descriptor, DirDesc, FileDesc, WasiCtx};
+
+type R = Result<(), Errno>;
+
+fn io(e: std::io::Error) -> Errno {
+    Errno::from_io(&e)
+}
+
+/// `filestat` fields, in specification order.
+struct Filestat {
+    dev: u64,
+    ino: u64,
+    filetype: u8,
+    nlink: u64,
+    size: u64,
+    atim: u64,
+    mtim: u64,
+    ctim: u64,
+}
+
+impl Filestat {
+    fn write(&self, m: &mut GuestMemory<'_>, at: u32) -> R {
+        m.write(at, &[0; 64])?;
+        m.write_u64(at, self.dev)?;
+        m.write_u64(at + 8, self.ino)?;
+        m.write_u8(at + 16, self.filetype)?;
+        m.write_u64(at + 24, self.nlink)?;
+        m.write_u64(at + 32, self.size)?;
+        m.write_u64(at + 40, self.atim)?;
+        m.write_u64(at + 48, self.mtim)?;
+        m.write_u64(at + 56, self.ctim)
+    }
+}
+
+fn ts(sec: i64, nsec: i64) -> u64 {
+    (sec.max(0) as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsec.max(0) as u64)
+}
+
+fn std_filetype(t: std::fs::FileType) -> u8 {
+    if t.is_file() {
+        filetype::REGULAR_FILE
+    } else if t.is_dir() {
+        filetype::DIRECTORY
+    } else if t.is_symlink() {
+        filetype::SYMBOLIC_LINK
+    } else if t.is_char_device() {
+        filetype::CHARACTER_DEVICE
+    } else if t.is_block_device() {
+        filetype::BLOCK_DEVICE
+    } else if t.is_socket() {
+        filetype::SOCKET_STREAM
+    } else {
+        filetype::UNKNOWN
+    }
+}
+
+fn cap_filetype(t: cap_std::fs::FileType) -> u8 {
+    use cap_std::fs::FileTypeExt;
+    if t.is_file() {
+        filetype::REGULAR_FILE
+    } else if t.is_dir() {
+        filetype::DIRECTORY
+    } else if t.is_symlink() {
+        filetype::SYMBOLIC_LINK
+    } else if t.is_char_device() {
+        filetype::CHARACTER_DEVICE
+    } else if t.is_block_device() {
+        filetype::BLOCK_DEVICE
+    } else if t.is_socket() {
+        filetype::SOCKET_STREAM
+    } else {
+        filetype::UNKNOWN
+    }
+}
+
+fn std_stat(md: &std::fs::Metadata) -> Filestat {
+    Filestat {
+        dev: md.dev(),
+        ino: md.ino(),
+        filetype: std_filetype(md.file_type()),
+        nlink: md.nlink(),
+        size: md.len(),
+        atim: ts(md.atime(), md.atime_nsec()),
+        mtim: ts(md.mtime(), md.mtime_nsec()),
+        ctim: ts(md.ctime(), md.ctime_nsec()),
+    }
+}
+
+fn cap_stat(md: &cap_std::fs::Metadata) -> Filestat {
+    Filestat {
+        dev: md.dev(),
+        ino: md.ino(),
+        filetype: cap_filetype(md.file_type()),
+        nlink: md.nlink(),
+        size: md.len(),
+        atim: ts(md.atime(), md.atime_nsec()),
+        mtim: ts(md.mtime(), md.mtime_nsec()),
+        ctim: ts(md.ctime(), md.ctime_nsec()),
+    }
+}
+
+/// The host file behind a standard stream, for `fstat`.
+fn stream_stat(d: &Descriptor) -> Result<Filestat, Errno> {
+    use std::os::fd::AsFd;
+    let fd = match d {
+        Descriptor::Stdin => std::io::stdin().as_fd().try_clone_to_owned(),
+        Descriptor::Stdout => std::io::stdout().as_fd().try_clone_to_owned(),
+        _ => std::io::stderr().as_fd().try_clone_to_owned(),
+    }
+    .map_err(io)?;
+    let md = std::fs::File::from(fd).metadata().map_err(io)?;
+    Ok(std_stat(&md))
+}
+
+pub(crate) fn fd_advise(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64, advice: u32) -> R {
+    use crate::types::advice as a;
+    use rustix::fs::Advice;
+    let f = cx.file(fd)?;
+    let advice = match advice as u8 {
+        a::NORMAL => Advice::Normal,
+        a::SEQUENTIAL => Advice::Sequential,
+        a::RANDOM => Advice::Random,
+        a::WILLNEED => Advice::WillNeed,
+        a::DONTNEED => Advice::DontNeed,
+        a::NOREUSE => Advice::NoReuse,
+        _ => return Err(Errno::INVAL),
+    };
+    rustix::fs::fadvise(&f.file, offset, std::num::NonZeroU64::new(len), advice)
+        .map_err(|e| Errno::from_host(e.raw_os_error()))
+}
+
+pub(crate) fn fd_allocate(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> R {
+    let f = cx.file(fd)?;
+    let end = offset.checked_add(len).ok_or(Errno::FBIG)?;
+    let size = f.file.metadata().map_err(io)?.len();
+    if end > size {
+        f.file.set_len(end).map_err(io)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn fd_close(cx: &mut WasiCtx, fd: u32) -> R {
+    cx.fds.remove(&fd).map(|_| ()).ok_or(Errno::BADF)
+}
+
+pub(crate) fn fd_sync(cx: &mut WasiCtx, fd: u32, data_only: bool) -> R {
+    match cx.get(fd)? {
+        Descriptor::File(f) if data_only => f.file.sync_data().map_err(io),
+        Descriptor::File(f) => f.file.sync_all().map_err(io),
+        Descriptor::Dir(_) => Ok(()),
+        _ => Err(Errno::INVAL),
+    }
+}
+
+pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+    let (ftype, flags, base, inheriting) = match cx.get(fd)? {
+        Descriptor::File(f) => {
+            let mut r = rights::FILE;
+            if !f.readable {
+                r &= !rights::FD_READ;
+            }
+            if !f.writable {
+                r &= !(rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE);
+            }
+            let t = std_filetype(f.file.metadata().map_err(io)?.file_type());
+            (t, if f.append { fdflags::APPEND } else { 0 }, r, 0)
+        }
+        Descriptor::Dir(_) => (
+            filetype::DIRECTORY,
+            0,
+            rights::DIRECTORY,
+            rights::DIRECTORY | rights::FILE,
+        ),
+        d => {
+            let t = stream_stat(d)
+                .map(|s| s.filetype)
+                .unwrap_or(filetype::UNKNOWN);
+            (t, 0, rights::STDIO, 0)
+        }
+    };
+    m.write(out, &[0; 24])?;
+    m.write_u8(out, ftype)?;
+    m.write_u16(out + 2, flags)?;
+    m.write_u64(out + 8, base)?;
+    m.write_u64(out + 16, inheriting)
+}
+
+pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
+    use rustix::fs::OFlags;
+    let flags = flags as u16;
+    let Descriptor::File(f) = cx.get_mut(fd)? else {
+        return Err(Errno::NOTSUP);
+    };
+    if flags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
+        // Changing synchronisation after opening is not possible on Linux.
+        return Err(Errno::NOTSUP);
+    }
+    let mut of = OFlags::empty();
+    if flags & fdflags::APPEND != 0 {
+        of |= OFlags::APPEND;
+    }
+    if flags & fdflags::NONBLOCK != 0 {
+        of |= OFlags::NONBLOCK;
+    }
+    rustix::fs::fcntl_setfl(&f.file, of).map_err(|e| Errno::from_host(e.raw_os_error()))?;
+    f.append = flags & fdflags::APPEND != 0;
+    Ok(())
+}
+
+pub(crate) fn fd_fdstat_set_rights(cx: &mut WasiCtx, fd: u32) -> R {
+    // Rights only ever shrink and are not used to grant anything here.
+    cx.get(fd).map(|_| ())
+}
+
+pub(crate) fn fd_filestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+    let stat = match cx.get(fd)? {
+        Descriptor::File(f) => std_stat(&f.file.metadata().map_err(io)?),
+        Descriptor::Dir(d) => cap_stat(&d.dir.dir_metadata().map_err(io)?),
+        d => stream_stat(d)?,
+    };
+    stat.write(m, out)
+}
+
+pub(crate) fn fd_filestat_set_size(cx: &mut WasiCtx, fd: u32, size: u64) -> R {
+    let f = cx.file(fd)?;
+    if !f.writable {
+        return Err(Errno::BADF);
+    }
+    f.file.set_len(size).map_err(io)
+}
+
+fn time_spec(ns: u64, set: bool, now: bool) -> Result<Option<SystemTimeSpec>, Errno> {
+    match (set, now) {
+        (true, true) => Err(Errno::INVAL),
+        (true, false) => Ok(Some(SystemTimeSpec::Absolute(
+            cap_std::time::SystemTime::from_std(UNIX_EPOCH + Duration::from_nanos(ns)),
+        ))),
+        (false, true) => Ok(Some(SystemTimeSpec::SymbolicNow)),
+        (false, false) => Ok(None),
+    }
+}
+
+fn times(
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+) -> Result<(Option<SystemTimeSpec>, Option<SystemTimeSpec>), Errno> {
+    let flags = flags as u16;
+    Ok((
+        time_spec(
+            atim,
+            flags & fstflags::ATIM != 0,
+            flags & fstflags::ATIM_NOW != 0,
+        )?,
+        time_spec(
+            mtim,
+            flags & fstflags::MTIM != 0,
+            flags & fstflags::MTIM_NOW != 0,
+        )?,
+    ))
+}
+
+fn std_time(t: SystemTimeSpec) -> SystemTime {
+    match t {
+        SystemTimeSpec::SymbolicNow => SystemTime::now(),
+        SystemTimeSpec::Absolute(t) => t.into_std(),
+    }
+}
+
+pub(crate) fn fd_filestat_set_times(
+    cx: &mut WasiCtx,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+) -> R {
+    let (a, mt) = times(atim, mtim, flags)?;
+    match cx.get(fd)? {
+        Descriptor::File(f) => {
+            let mut t = std::fs::FileTimes::new();
+            if let Some(a) = a {
+                t = t.set_accessed(std_time(a));
+            }
+            if let Some(mt) = mt {
+                t = t.set_modified(std_time(mt));
+            }
+            f.file.set_times(t).map_err(io)
+        }
+        Descriptor::Dir(d) => d.dir.set_times(".", a, mt).map_err(io),
+        _ => Err(Errno::NOTSUP),
+    }
+}
+
+pub(crate) fn fd_pread(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    n: u32,
+    offset: u64,
+    out: u32,
+) -> R {
+    let f = cx.file(fd)?;
+    if !f.readable {
+        return Err(Errno::BADF);
+    }
+    let mut total = 0u64;
+    for (buf, len) in m.iovecs(iovs, n)? {
+        let dst = m.slice_mut(buf, len)?;
+        let got = f.file.read_at(dst, offset + total).map_err(io)?;
+        total += got as u64;
+        if got < len as usize {
+            break;
+        }
+    }
+    m.write_u32(out, total as u32)
+}
+
+pub(crate) fn fd_pwrite(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    n: u32,
+    offset: u64,
+    out: u32,
+) -> R {
+    let f = cx.file(fd)?;
+    if !f.writable {
+        return Err(Errno::BADF);
+    }
+    let mut total = 0u64;
+    for (buf, len) in m.iovecs(iovs, n)? {
+        let src = m.slice(buf, len)?;
+        f.file.write_all_at(src, offset + total).map_err(io)?;
+        total += len as u64;
+    }
+    m.write_u32(out, total as u32)
+}
+
+pub(crate) fn fd_read(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    n: u32,
+    out: u32,
+) -> R {
+    let vecs = m.iovecs(iovs, n)?;
+    let mut total = 0usize;
+    match cx.get_mut(fd)? {
+        Descriptor::File(f) => {
+            if !f.readable {
+                return Err(Errno::BADF);
+            }
+            for (buf, len) in vecs {
+                let got = f.file.read(m.slice_mut(buf, len)?).map_err(io)?;
+                total += got;
+                if got < len as usize {
+                    break;
+                }
+            }
+        }
+        Descriptor::Stdin => {
+            // One read per call, like read(2) on a terminal or pipe.
+            if let Some(&(buf, len)) = vecs.iter().find(|v| v.1 > 0) {
+                total = std::io::stdin()
+                    .lock()
+                    .read(m.slice_mut(buf, len)?)
+                    .map_err(io)?;
+            }
+        }
+        Descriptor::Dir(_) => return Err(Errno::ISDIR),
+        _ => return Err(Errno::BADF),
+    }
+    m.write_u32(out, total as u32)
+}
+
+pub(crate) fn fd_write(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    n: u32,
+    out: u32,
+) -> R {
+    let vecs = m.iovecs(iovs, n)?;
+    let mut total = 0usize;
+    let mut write_all = |w: &mut dyn Write| -> R {
+        for &(buf, len) in &vecs {
+            w.write_all(m.slice(buf, len)?).map_err(io)?;
+            total += len as usize;
+        }
+        w.flush().map_err(io)
+    };
+    match cx.get_mut(fd)? {
+        Descriptor::File(f) => {
+            if !f.writable {
+                return Err(Errno::BADF);
+            }
+            write_all(&mut f.file)?;
+        }
+        Descriptor::Stdout => write_all(&mut std::io::stdout().lock())?,
+        Descriptor::Stderr => write_all(&mut std::io::stderr().lock())?,
+        Descriptor::Dir(_) => return Err(Errno::ISDIR),
+        Descriptor::Stdin => return Err(Errno::BADF),
+    }
+    m.write_u32(out, total as u32)
+}
+
+pub(crate) fn fd_prestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+    match cx.get(fd)? {
+        Descriptor::Dir(DirDesc {
+            preopen: Some(name),
+            ..
+        }) => {
+            m.write(out, &[0; 8])?;
+            m.write_u32(out + 4, name.len() as u32)
+        }
+        _ => Err(Errno::BADF),
+    }
+}
+
+pub(crate) fn fd_prestat_dir_name(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    len: u32,
+) -> R {
+    match cx.get(fd)? {
+        Descriptor::Dir(DirDesc {
+            preopen: Some(name),
+            ..
+        }) => {
+            if (len as usize) < name.len() {
+                return Err(Errno::NAMETOOLONG);
+            }
+            m.write(path, name.as_bytes())
+        }
+        _ => Err(Errno::BADF),
+    }
+}
+
+pub(crate) fn fd_readdir(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    out: u32,
+) -> R {
+    let dir = cx.dir(fd)?;
+    let this = dir.dir_metadata().map_err(io)?;
+    let mut entries: Vec<(u64, u8, Vec<u8>)> = vec![
+        (this.ino(), filetype::DIRECTORY, b".".to_vec()),
+        (this.ino(), filetype::DIRECTORY, b"..".to_vec()),
+    ];
+    for e in dir.entries().map_err(io)? {
+        let e = e.map_err(io)?;
+        let t = e.file_type().map(cap_filetype).unwrap_or(filetype::UNKNOWN);
+        use std::os::unix::ffi::OsStrExt;
+        entries.push((e.ino(), t, e.file_name().as_bytes().to_vec()));
+    }
+    // Serialise from `cookie` on; the last entry may be cut off, which tells
+    // the guest the buffer was too small and it should call again.
+    let mut bytes = Vec::new();
+    for (i, (ino, t, name)) in entries
+        .iter()
+        .enumerate()
+        .skip(cookie.min(usize::MAX as u64) as usize)
+    {
+        let mut header = [0u8; 24];
+        header[0..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+        header[8..16].copy_from_slice(&ino.to_le_bytes());
+        header[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+        header[20] = *t;
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(name);
+        if bytes.len() >= buf_len as usize {
+            break;
+        }
+    }
+    let used = bytes.len().min(buf_len as usize);
+    m.write(buf, &bytes[..used])?;
+    m.write_u32(out, used as u32)
+}
+
+pub(crate) fn fd_renumber(cx: &mut WasiCtx, from: u32, to: u32) -> R {
+    cx.get(from)?;
+    cx.get(to)?;
+    if from != to {
+        let d = cx.fds.remove(&from).ok_or(Errno::BADF)?;
+        cx.fds.insert(to, d);
+    }
+    Ok(())
+}
+
+pub(crate) fn fd_seek(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: i64,
+    wh: u32,
+    out: u32,
+) -> R {
+    let pos = match cx.get_mut(fd)? {
+        Descriptor::File(f) => {
+            let from = match wh as u8 {
+                whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::INVAL)?),
+                whence::CUR => SeekFrom::Current(offset),
+                whence::END => SeekFrom::End(offset),
+                _ => return Err(Errno::INVAL),
+            };
+            f.file.seek(from).map_err(io)?
+        }
+        Descriptor::Dir(_) => return Err(Errno::BADF),
+        _ => return Err(Errno::SPIPE),
+    };
+    m.write_u64(out, pos)
+}
+
+fn path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    m.str(ptr, len)
+}
+
+pub(crate) fn path_create_directory(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    p: u32,
+    len: u32,
+) -> R {
+    cx.dir(fd)?.create_dir(path(m, p, len)?).map_err(io)
+}
+
+pub(crate) fn path_filestat_get(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    p: u32,
+    len: u32,
+    out: u32,
+) -> R {
+    let dir = cx.dir(fd)?;
+    let p = path(m, p, len)?;
+    let md = if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+        dir.metadata(p)
+    } else {
+        dir.symlink_metadata(p)
+    }
+    .map_err(io)?;
+    cap_stat(&md).write(m, out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn path_filestat_set_times(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    p: u32,
+    len: u32,
+    atim: u64,
+    mtim: u64,
+    fst: u32,
+) -> R {
+    let dir = cx.dir(fd)?;
+    let p = path(m, p, len)?;
+    let (a, mt) = times(atim, mtim, fst)?;
+    if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+        dir.set_times(p, a, mt)
+    } else {
+        dir.set_symlink_times(p, a, mt)
+    }
+    .map_err(io)
+}
+
+/// `[old_fd, old_flags, old_path, old_len, new_fd, new_path, new_len]`
+pub(crate) fn path_link(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 7]) -> R {
+    let old_dir = cx.dir(a[0])?;
+    let new_dir = cx.dir(a[4])?;
+    if a[1] & LOOKUP_SYMLINK_FOLLOW != 0 {
+        // Linking the target of a symlink is not offered by the sandbox.
+        return Err(Errno::NOTSUP);
+    }
+    old_dir
+        .hard_link(path(m, a[2], a[3])?, new_dir, path(m, a[5], a[6])?)
+        .map_err(io)
+}
+
+/// The arguments of `path_open`.
+pub(crate) struct OpenArgs {
+    pub(crate) fd: u32,
+    pub(crate) dirflags: u32,
+    pub(crate) path: u32,
+    pub(crate) path_len: u32,
+    pub(crate) oflags: u16,
+    pub(crate) rights_base: u64,
+    pub(crate) fdflags: u16,
+    pub(crate) result: u32,
+}
+
+pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) -> R {
+    let dir = cx.dir(a.fd)?;
+    let p = path(m, a.path, a.path_len)?;
+    let follow = if a.dirflags & LOOKUP_SYMLINK_FOLLOW != 0 {
+        FollowSymlinks::Yes
+    } else {
+        FollowSymlinks::No
+    };
+    let descriptor = if a.oflags & oflags::DIRECTORY != 0 {
+        if a.oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
+            return Err(Errno::INVAL);
+        }
+        let d = match follow {
+            FollowSymlinks::Yes => dir.open_dir(p),
+            FollowSymlinks::No => dir.open_dir_nofollow(p),
+        }
+        .map_err(io)?;
+        Descriptor::Dir(DirDesc {
+            dir: d,
+            preopen: None,
+        })
+    } else {
+        let append = a.fdflags & fdflags::APPEND != 0;
+        let write = a.rights_base
+            & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
+            != 0
+            || append
+            || a.oflags & oflags::TRUNC != 0;
+        let read = a.rights_base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
+        let mut opts = OpenOptions::new();
+        opts.read(read)
+            .write(write && !append)
+            .append(append)
+            .create(a.oflags & oflags::CREAT != 0)
+            .create_new(a.oflags & oflags::CREAT != 0 && a.oflags & oflags::EXCL != 0)
+            .truncate(a.oflags & oflags::TRUNC != 0);
+        opts.follow(follow);
+        // Opening a directory read-only is how some guests list it.
+        opts.maybe_dir(!write);
+        let file = dir.open_with(p, &opts).map_err(io)?.into_std();
+        if file.metadata().map_err(io)?.is_dir() {
+            Descriptor::Dir(DirDesc {
+                dir: Dir::from_std_file(file),
+                preopen: None,
+            })
+        } else {
+            Descriptor::File(FileDesc {
+                file,
+                readable: read,
+                writable: write,
+                append,
+            })
+        }
+    };
+    let fd = cx.insert(descriptor)?;
+    m.write_u32(a.result, fd)
+}
+
+/// `[fd, path, path_len, buf, buf_len, bufused]`
+pub(crate) fn path_readlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
+    use std::os::unix::ffi::OsStrExt;
+    let target = cx
+        .dir(a[0])?
+        .read_link_contents(path(m, a[1], a[2])?)
+        .map_err(io)?;
+    let bytes = target.as_os_str().as_bytes();
+    let n = bytes.len().min(a[4] as usize);
+    m.write(a[3], &bytes[..n])?;
+    m.write_u32(a[5], n as u32)
+}
+
+pub(crate) fn path_remove_directory(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    p: u32,
+    len: u32,
+) -> R {
+    cx.dir(fd)?.remove_dir(path(m, p, len)?).map_err(io)
+}
+
+/// `[fd, old_path, old_len, new_fd, new_path, new_len]`
+pub(crate) fn path_rename(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
+    let old_dir = cx.dir(a[0])?;
+    let new_dir = cx.dir(a[3])?;
+    old_dir
+        .rename(path(m, a[1], a[2])?, new_dir, path(m, a[4], a[5])?)
+        .map_err(io)
+}
+
+/// `[old_path, old_len, fd, new_path, new_len]`
+pub(crate) fn path_symlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 5]) -> R {
+    cx.dir(a[2])?
+        .symlink(path(m, a[0], a[1])?, path(m, a[3], a[4])?)
+        .map_err(io)
+}
+
+pub(crate) fn path_unlink_file(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    p: u32,
+    len: u32,
+) -> R {
+    cx.dir(fd)?.remove_file(path(m, p, len)?).map_err(io)
+}

@@ -1,0 +1,307 @@
+//! Registers the WASI functions with a [`Linker`].
+
+use anyhow::Result;
+use wasm_jit::{Caller, Extern, FuncType, Linker, Val, ValType};
+
+use crate::memory::GuestMemory;
+use crate::types::Errno;
+use crate::{I32Exit, WasiCtx, fs, misc};
+
+const MODULE: &str = "wasi_snapshot_preview1";
+
+fn u32a(a: &[Val], i: usize) -> u32 {
+    a[i].i32().expect("checked by the function type") as u32
+}
+
+fn u64a(a: &[Val], i: usize) -> u64 {
+    a[i].i64().expect("checked by the function type") as u64
+}
+
+type WasiFn = fn(&mut WasiCtx, &mut GuestMemory<'_>, &[Val]) -> Result<(), Errno>;
+
+/// Defines every `wasi_snapshot_preview1` function in `linker`. `get` finds
+/// the [`WasiCtx`] in the store's data.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> Result<()> {
+    use ValType::{I32, I64};
+    let funcs: &[(&str, &[ValType], WasiFn)] = &[
+        ("args_get", &[I32, I32], |cx, m, a| {
+            misc::args_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("args_sizes_get", &[I32, I32], |cx, m, a| {
+            misc::args_sizes_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("environ_get", &[I32, I32], |cx, m, a| {
+            misc::environ_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("environ_sizes_get", &[I32, I32], |cx, m, a| {
+            misc::environ_sizes_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("clock_res_get", &[I32, I32], |_, m, a| {
+            misc::clock_res_get(m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("clock_time_get", &[I32, I64, I32], |_, m, a| {
+            misc::clock_time_get(m, u32a(a, 0), u64a(a, 1), u32a(a, 2))
+        }),
+        ("random_get", &[I32, I32], |_, m, a| {
+            misc::random_get(m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("sched_yield", &[], |_, _, _| misc::sched_yield()),
+        ("poll_oneoff", &[I32, I32, I32, I32], |cx, m, a| {
+            misc::poll_oneoff(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        ("proc_raise", &[I32], |_, _, _| Err(Errno::NOTSUP)),
+        ("sock_accept", &[I32, I32, I32], |_, _, _| {
+            Err(Errno::NOTSUP)
+        }),
+        ("sock_recv", &[I32, I32, I32, I32, I32, I32], |_, _, _| {
+            Err(Errno::NOTSUP)
+        }),
+        ("sock_send", &[I32, I32, I32, I32, I32], |_, _, _| {
+            Err(Errno::NOTSUP)
+        }),
+        ("sock_shutdown", &[I32, I32], |_, _, _| Err(Errno::NOTSUP)),
+        ("fd_advise", &[I32, I64, I64, I32], |cx, _, a| {
+            fs::fd_advise(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2), u32a(a, 3))
+        }),
+        ("fd_allocate", &[I32, I64, I64], |cx, _, a| {
+            fs::fd_allocate(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2))
+        }),
+        ("fd_close", &[I32], |cx, _, a| fs::fd_close(cx, u32a(a, 0))),
+        ("fd_datasync", &[I32], |cx, _, a| {
+            fs::fd_sync(cx, u32a(a, 0), true)
+        }),
+        ("fd_sync", &[I32], |cx, _, a| {
+            fs::fd_sync(cx, u32a(a, 0), false)
+        }),
+        ("fd_fdstat_get", &[I32, I32], |cx, m, a| {
+            fs::fd_fdstat_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("fd_fdstat_set_flags", &[I32, I32], |cx, _, a| {
+            fs::fd_fdstat_set_flags(cx, u32a(a, 0), u32a(a, 1))
+        }),
+        ("fd_fdstat_set_rights", &[I32, I64, I64], |cx, _, a| {
+            fs::fd_fdstat_set_rights(cx, u32a(a, 0))
+        }),
+        ("fd_filestat_get", &[I32, I32], |cx, m, a| {
+            fs::fd_filestat_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("fd_filestat_set_size", &[I32, I64], |cx, _, a| {
+            fs::fd_filestat_set_size(cx, u32a(a, 0), u64a(a, 1))
+        }),
+        (
+            "fd_filestat_set_times",
+            &[I32, I64, I64, I32],
+            |cx, _, a| {
+                fs::fd_filestat_set_times(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2), u32a(a, 3))
+            },
+        ),
+        ("fd_pread", &[I32, I32, I32, I64, I32], |cx, m, a| {
+            fs::fd_pread(
+                cx,
+                m,
+                u32a(a, 0),
+                u32a(a, 1),
+                u32a(a, 2),
+                u64a(a, 3),
+                u32a(a, 4),
+            )
+        }),
+        ("fd_pwrite", &[I32, I32, I32, I64, I32], |cx, m, a| {
+            fs::fd_pwrite(
+                cx,
+                m,
+                u32a(a, 0),
+                u32a(a, 1),
+                u32a(a, 2),
+                u64a(a, 3),
+                u32a(a, 4),
+            )
+        }),
+        ("fd_read", &[I32, I32, I32, I32], |cx, m, a| {
+            fs::fd_read(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        ("fd_write", &[I32, I32, I32, I32], |cx, m, a| {
+            fs::fd_write(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        ("fd_prestat_get", &[I32, I32], |cx, m, a| {
+            fs::fd_prestat_get(cx, m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("fd_prestat_dir_name", &[I32, I32, I32], |cx, m, a| {
+            fs::fd_prestat_dir_name(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2))
+        }),
+        ("fd_readdir", &[I32, I32, I32, I64, I32], |cx, m, a| {
+            fs::fd_readdir(
+                cx,
+                m,
+                u32a(a, 0),
+                u32a(a, 1),
+                u32a(a, 2),
+                u64a(a, 3),
+                u32a(a, 4),
+            )
+        }),
+        ("fd_renumber", &[I32, I32], |cx, _, a| {
+            fs::fd_renumber(cx, u32a(a, 0), u32a(a, 1))
+        }),
+        ("fd_seek", &[I32, I64, I32, I32], |cx, m, a| {
+            fs::fd_seek(cx, m, u32a(a, 0), u64a(a, 1) as i64, u32a(a, 2), u32a(a, 3))
+        }),
+        ("fd_tell", &[I32, I32], |cx, m, a| {
+            fs::fd_seek(cx, m, u32a(a, 0), 0, 1, u32a(a, 1))
+        }),
+        ("path_create_directory", &[I32, I32, I32], |cx, m, a| {
+            fs::path_create_directory(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2))
+        }),
+        (
+            "path_filestat_get",
+            &[I32, I32, I32, I32, I32],
+            |cx, m, a| {
+                fs::path_filestat_get(
+                    cx,
+                    m,
+                    u32a(a, 0),
+                    u32a(a, 1),
+                    u32a(a, 2),
+                    u32a(a, 3),
+                    u32a(a, 4),
+                )
+            },
+        ),
+        (
+            "path_filestat_set_times",
+            &[I32, I32, I32, I32, I64, I64, I32],
+            |cx, m, a| {
+                fs::path_filestat_set_times(
+                    cx,
+                    m,
+                    u32a(a, 0),
+                    u32a(a, 1),
+                    u32a(a, 2),
+                    u32a(a, 3),
+                    u64a(a, 4),
+                    u64a(a, 5),
+                    u32a(a, 6),
+                )
+            },
+        ),
+        (
+            "path_link",
+            &[I32, I32, I32, I32, I32, I32, I32],
+            |cx, m, a| {
+                fs::path_link(
+                    cx,
+                    m,
+                    [
+                        u32a(a, 0),
+                        u32a(a, 1),
+                        u32a(a, 2),
+                        u32a(a, 3),
+                        u32a(a, 4),
+                        u32a(a, 5),
+                        u32a(a, 6),
+                    ],
+                )
+            },
+        ),
+        (
+            "path_open",
+            &[I32, I32, I32, I32, I32, I64, I64, I32, I32],
+            |cx, m, a| {
+                fs::path_open(
+                    cx,
+                    m,
+                    fs::OpenArgs {
+                        fd: u32a(a, 0),
+                        dirflags: u32a(a, 1),
+                        path: u32a(a, 2),
+                        path_len: u32a(a, 3),
+                        oflags: u32a(a, 4) as u16,
+                        rights_base: u64a(a, 5),
+                        fdflags: u32a(a, 7) as u16,
+                        result: u32a(a, 8),
+                    },
+                )
+            },
+        ),
+        (
+            "path_readlink",
+            &[I32, I32, I32, I32, I32, I32],
+            |cx, m, a| {
+                fs::path_readlink(
+                    cx,
+                    m,
+                    [
+                        u32a(a, 0),
+                        u32a(a, 1),
+                        u32a(a, 2),
+                        u32a(a, 3),
+                        u32a(a, 4),
+                        u32a(a, 5),
+                    ],
+                )
+            },
+        ),
+        ("path_remove_directory", &[I32, I32, I32], |cx, m, a| {
+            fs::path_remove_directory(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2))
+        }),
+        (
+            "path_rename",
+            &[I32, I32, I32, I32, I32, I32],
+            |cx, m, a| {
+                fs::path_rename(
+                    cx,
+                    m,
+                    [
+                        u32a(a, 0),
+                        u32a(a, 1),
+                        u32a(a, 2),
+                        u32a(a, 3),
+                        u32a(a, 4),
+                        u32a(a, 5),
+                    ],
+                )
+            },
+        ),
+        ("path_symlink", &[I32, I32, I32, I32, I32], |cx, m, a| {
+            fs::path_symlink(
+                cx,
+                m,
+                [u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3), u32a(a, 4)],
+            )
+        }),
+        ("path_unlink_file", &[I32, I32, I32], |cx, m, a| {
+            fs::path_unlink_file(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2))
+        }),
+    ];
+    for &(name, params, f) in funcs {
+        linker.func_new(
+            MODULE,
+            name,
+            FuncType::new(params.iter().copied(), [ValType::I32]),
+            move |mut caller: Caller<'_, T>, args, results| {
+                let errno = match caller.get_export("memory") {
+                    Some(Extern::Memory(memory)) => {
+                        let (bytes, data) = memory.data_and_store_mut(&mut caller);
+                        f(get(data), &mut GuestMemory(bytes), args)
+                    }
+                    _ => f(get(caller.data_mut()), &mut GuestMemory(&mut []), args),
+                };
+                results[0] = Val::I32(match errno {
+                    Ok(()) => 0,
+                    Err(e) => e.0 as i32,
+                });
+                Ok(())
+            },
+        )?;
+    }
+    linker.func_new(
+        MODULE,
+        "proc_exit",
+        FuncType::new([I32], []),
+        |_, args, _| Err(I32Exit(args[0].i32().expect("checked by the function type")).into()),
+    )?;
+    Ok(())
+}

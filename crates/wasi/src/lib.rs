@@ -1,0 +1,242 @@
+//! WASI preview1 (`wasi_snapshot_preview1`) for wasm-jit.
+//!
+//! The guest sees only what a [`WasiCtx`] gives it: its arguments, the
+//! environment variables passed explicitly, the standard streams, and the
+//! directories preopened with [`WasiCtxBuilder::preopened_dir`]. Every path
+//! is resolved by `cap-std` inside the directory it is relative to, so `..`,
+//! absolute paths and symlinks cannot lead outside a preopen: such attempts
+//! fail in the guest with a WASI errno.
+//!
+//! ```no_run
+//! use wasm_jit::{Engine, Linker, Module, Store};
+//! use wasm_jit_wasi::{WasiCtx, WasiCtxBuilder, add_to_linker};
+//!
+//! let engine = Engine::default();
+//! let module = Module::from_file(&engine, "program.wasm")?;
+//! let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+//! add_to_linker(&mut linker, |cx| cx)?;
+//! let wasi = WasiCtxBuilder::new().args(["program"]).inherit_stdio().build();
+//! let mut store = Store::new(&engine, wasi);
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let start = instance.get_func(&mut store, "_start").unwrap();
+//! start.call(&mut store, &[], &mut [])?;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod fs;
+mod host;
+mod memory;
+mod misc;
+#[allow(missing_docs)] // the constants carry the specification's own names
+pub mod types;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use cap_std::ambient_authority;
+
+pub use host::add_to_linker;
+pub use types::Errno;
+
+/// The guest called `proc_exit`: the error that ends its execution, with the
+/// exit status. Embedders downcast to it (`err.downcast_ref::<I32Exit>()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct I32Exit(pub i32);
+
+impl std::fmt::Display for I32Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exited with status {}", self.0)
+    }
+}
+
+impl std::error::Error for I32Exit {}
+
+/// What a descriptor refers to.
+pub(crate) enum Descriptor {
+    Stdin,
+    Stdout,
+    Stderr,
+    File(FileDesc),
+    Dir(DirDesc),
+}
+
+pub(crate) struct FileDesc {
+    pub(crate) file: std::fs::File,
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    pub(crate) append: bool,
+}
+
+pub(crate) struct DirDesc {
+    pub(crate) dir: cap_std::fs::Dir,
+    /// The guest-visible name, for preopens.
+    pub(crate) preopen: Option<String>,
+}
+
+/// The state of one WASI program: arguments, environment, descriptors.
+pub struct WasiCtx {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) fds: BTreeMap<u32, Descriptor>,
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args)
+            .field("fds", &self.fds.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiCtx {
+    pub(crate) fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
+        self.fds.get(&fd).ok_or(Errno::BADF)
+    }
+
+    pub(crate) fn get_mut(&mut self, fd: u32) -> Result<&mut Descriptor, Errno> {
+        self.fds.get_mut(&fd).ok_or(Errno::BADF)
+    }
+
+    pub(crate) fn dir(&self, fd: u32) -> Result<&cap_std::fs::Dir, Errno> {
+        match self.get(fd)? {
+            Descriptor::Dir(d) => Ok(&d.dir),
+            _ => Err(Errno::NOTDIR),
+        }
+    }
+
+    pub(crate) fn file(&self, fd: u32) -> Result<&FileDesc, Errno> {
+        match self.get(fd)? {
+            Descriptor::File(f) => Ok(f),
+            Descriptor::Dir(_) => Err(Errno::ISDIR),
+            _ => Err(Errno::BADF),
+        }
+    }
+
+    pub(crate) fn insert(&mut self, d: Descriptor) -> Result<u32, Errno> {
+        // The lowest free number, as POSIX does.
+        let mut fd = 0;
+        for &used in self.fds.keys() {
+            if used != fd {
+                break;
+            }
+            fd += 1;
+        }
+        if fd == u32::MAX {
+            return Err(Errno::MFILE);
+        }
+        self.fds.insert(fd, d);
+        Ok(fd)
+    }
+}
+
+/// Builds a [`WasiCtx`].
+#[derive(Default)]
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdio: bool,
+    preopens: Vec<(cap_std::fs::Dir, String)>,
+}
+
+impl std::fmt::Debug for WasiCtxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtxBuilder")
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiCtxBuilder {
+    /// An empty context: no arguments, no environment, no streams, no files.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the arguments (the first is the program name).
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Gives the guest the host's stdin, stdout and stderr as fds 0, 1, 2.
+    pub fn inherit_stdio(mut self) -> Self {
+        self.stdio = true;
+        self
+    }
+
+    /// Lets the guest use the host directory `host` under the name `guest`.
+    /// Nothing outside it is reachable through it.
+    pub fn preopened_dir(
+        mut self,
+        host: impl AsRef<Path>,
+        guest: impl Into<String>,
+    ) -> Result<Self> {
+        let host = host.as_ref();
+        let dir = cap_std::fs::Dir::open_ambient_dir(host, ambient_authority())
+            .with_context(|| format!("cannot open directory `{}`", host.display()))?;
+        self.preopens.push((dir, guest.into()));
+        Ok(self)
+    }
+
+    /// The context.
+    pub fn build(self) -> WasiCtx {
+        let mut fds = BTreeMap::new();
+        // Descriptors 0-2 are the streams even when not inherited, so that
+        // preopens start at 3 as guests expect; an uninherited stream reads
+        // as empty and discards writes.
+        let streams = if self.stdio {
+            [
+                Some(Descriptor::Stdin),
+                Some(Descriptor::Stdout),
+                Some(Descriptor::Stderr),
+            ]
+        } else {
+            [null_file(false), null_file(true), null_file(true)]
+        };
+        for (fd, d) in streams.into_iter().enumerate() {
+            if let Some(d) = d {
+                fds.insert(fd as u32, d);
+            }
+        }
+        for (n, (dir, guest)) in self.preopens.into_iter().enumerate() {
+            fds.insert(
+                3 + n as u32,
+                Descriptor::Dir(DirDesc {
+                    dir,
+                    preopen: Some(guest),
+                }),
+            );
+        }
+        WasiCtx {
+            args: self.args,
+            env: self.env,
+            fds,
+        }
+    }
+}
+
+/// `/dev/null` opened for reading or writing; without it the descriptor is
+/// simply absent (EBADF).
+fn null_file(write: bool) -> Option<Descriptor> {
+    let file = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .open("/dev/null")
+        .ok()?;
+    Some(Descriptor::File(FileDesc {
+        file,
+        readable: !write,
+        writable: write,
+        append: false,
+    }))
+}

@@ -1,0 +1,322 @@
+//! Arguments, environment, clocks, randomness, scheduling and polling.
+
+use std::time::Duration;
+
+use rustix::time::{ClockId, clock_getres, clock_gettime};
+
+use crate::memory::GuestMemory;
+use crate::types::{Errno, SUBSCRIPTION_CLOCK_ABSTIME, clockid, eventtype};
+use crate::{Descriptor, WasiCtx};
+
+/// Writes `strings` as NUL-terminated bytes at `buf` and their addresses at `ptrs`.
+fn write_strings(
+    m: &mut GuestMemory<'_>,
+    strings: &[String],
+    ptrs: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    let mut at = buf;
+    for (i, s) in strings.iter().enumerate() {
+        m.write_u32(ptrs + 4 * i as u32, at)?;
+        m.write(at, s.as_bytes())?;
+        m.write_u8(at + s.len() as u32, 0)?;
+        at += s.len() as u32 + 1;
+    }
+    Ok(())
+}
+
+fn sizes(m: &mut GuestMemory<'_>, strings: &[String], count: u32, size: u32) -> Result<(), Errno> {
+    m.write_u32(count, strings.len() as u32)?;
+    let total: usize = strings.iter().map(|s| s.len() + 1).sum();
+    m.write_u32(size, u32::try_from(total).map_err(|_| Errno::OVERFLOW)?)
+}
+
+fn env_strings(cx: &WasiCtx) -> Vec<String> {
+    cx.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+pub(crate) fn args_get(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    argv: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    write_strings(m, &cx.args, argv, buf)
+}
+
+pub(crate) fn args_sizes_get(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    count: u32,
+    size: u32,
+) -> Result<(), Errno> {
+    sizes(m, &cx.args, count, size)
+}
+
+pub(crate) fn environ_get(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    env: u32,
+    buf: u32,
+) -> Result<(), Errno> {
+    write_strings(m, &env_strings(cx), env, buf)
+}
+
+pub(crate) fn environ_sizes_get(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    count: u32,
+    size: u32,
+) -> Result<(), Errno> {
+    sizes(m, &env_strings(cx), count, size)
+}
+
+fn clock(id: u32) -> Result<ClockId, Errno> {
+    Ok(match id {
+        clockid::REALTIME => ClockId::Realtime,
+        clockid::MONOTONIC => ClockId::Monotonic,
+        clockid::PROCESS_CPUTIME_ID => ClockId::ProcessCPUTime,
+        clockid::THREAD_CPUTIME_ID => ClockId::ThreadCPUTime,
+        _ => return Err(Errno::INVAL),
+    })
+}
+
+fn nanos(t: rustix::time::Timespec) -> u64 {
+    (t.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as u64)
+}
+
+pub(crate) fn now(id: u32) -> Result<u64, Errno> {
+    Ok(nanos(clock_gettime(clock(id)?)))
+}
+
+pub(crate) fn clock_res_get(m: &mut GuestMemory<'_>, id: u32, out: u32) -> Result<(), Errno> {
+    let res = nanos(clock_getres(clock(id)?));
+    m.write_u64(out, res.max(1))
+}
+
+pub(crate) fn clock_time_get(
+    m: &mut GuestMemory<'_>,
+    id: u32,
+    _precision: u64,
+    out: u32,
+) -> Result<(), Errno> {
+    m.write_u64(out, now(id)?)
+}
+
+pub(crate) fn random_get(m: &mut GuestMemory<'_>, buf: u32, len: u32) -> Result<(), Errno> {
+    let out = m.slice_mut(buf, len)?;
+    let mut filled = 0;
+    while filled < out.len() {
+        match rustix::rand::getrandom(&mut out[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Errno::from_host(e.raw_os_error())),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn sched_yield() -> Result<(), Errno> {
+    std::thread::yield_now();
+    Ok(())
+}
+
+/// One subscription of `poll_oneoff`.
+enum Sub {
+    /// Fires at the given monotonic-or-realtime deadline (ns) of `clock`.
+    Clock {
+        userdata: u64,
+        clock: u32,
+        deadline: u64,
+    },
+    /// Readiness of a descriptor for reading or writing.
+    Fd { userdata: u64, fd: u32, read: bool },
+}
+
+const EVENT_SIZE: u32 = 32;
+const SUBSCRIPTION_SIZE: u32 = 48;
+
+fn write_event(
+    m: &mut GuestMemory<'_>,
+    at: u32,
+    userdata: u64,
+    error: Errno,
+    ty: u8,
+    nbytes: u64,
+) -> Result<(), Errno> {
+    m.write(at, &[0; EVENT_SIZE as usize])?;
+    m.write_u64(at, userdata)?;
+    m.write_u16(at + 8, error.0)?;
+    m.write_u8(at + 10, ty)?;
+    m.write_u64(at + 16, nbytes)
+}
+
+pub(crate) fn poll_oneoff(
+    cx: &mut WasiCtx,
+    m: &mut GuestMemory<'_>,
+    subs_ptr: u32,
+    events_ptr: u32,
+    nsubs: u32,
+    nevents_ptr: u32,
+) -> Result<(), Errno> {
+    if nsubs == 0 {
+        return Err(Errno::INVAL);
+    }
+    let mut subs = Vec::new();
+    for i in 0..nsubs {
+        let at = subs_ptr
+            .checked_add(i.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::FAULT)?)
+            .ok_or(Errno::FAULT)?;
+        let userdata = m.read_u64(at)?;
+        match m.read_u8(at + 8)? {
+            eventtype::CLOCK => {
+                let clock = m.read_u32(at + 16)?;
+                let timeout = m.read_u64(at + 24)?;
+                let flags = m.read_u16(at + 40)?;
+                let deadline = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
+                    timeout
+                } else {
+                    now(clock)?.saturating_add(timeout)
+                };
+                subs.push(Sub::Clock {
+                    userdata,
+                    clock,
+                    deadline,
+                });
+            }
+            t @ (eventtype::FD_READ | eventtype::FD_WRITE) => {
+                let fd = m.read_u32(at + 16)?;
+                subs.push(Sub::Fd {
+                    userdata,
+                    fd,
+                    read: t == eventtype::FD_READ,
+                });
+            }
+            _ => return Err(Errno::INVAL),
+        }
+    }
+
+    // Descriptors: files and directories are always ready; the streams are
+    // asked with poll(2), waiting at most until the earliest clock.
+    let mut events: Vec<(u64, Errno, u8, u64)> = Vec::new();
+    let mut stream_waits: Vec<(u64, bool, i32)> = Vec::new();
+    for s in &subs {
+        if let Sub::Fd { userdata, fd, read } = *s {
+            let ty = if read {
+                eventtype::FD_READ
+            } else {
+                eventtype::FD_WRITE
+            };
+            match cx.get(fd) {
+                Err(e) => events.push((userdata, e, ty, 0)),
+                Ok(Descriptor::File(f)) => {
+                    let left = if read {
+                        use std::io::Seek;
+                        let len = f.file.metadata().map(|md| md.len()).unwrap_or(0);
+                        let pos = (&f.file).stream_position().unwrap_or(len);
+                        len.saturating_sub(pos)
+                    } else {
+                        0
+                    };
+                    events.push((userdata, Errno::SUCCESS, ty, left));
+                }
+                Ok(Descriptor::Dir(_)) => events.push((userdata, Errno::BADF, ty, 0)),
+                Ok(Descriptor::Stdin) => stream_waits.push((userdata, read, 0)),
+                Ok(Descriptor::Stdout) => stream_waits.push((userdata, read, 1)),
+                Ok(Descriptor::Stderr) => stream_waits.push((userdata, read, 2)),
+            }
+        }
+    }
+    let earliest = subs
+        .iter()
+        .filter_map(|s| match *s {
+            Sub::Clock {
+                clock, deadline, ..
+            } => Some(deadline.saturating_sub(now(clock).unwrap_or(deadline))),
+            _ => None,
+        })
+        .min();
+    if events.is_empty() && !stream_waits.is_empty() {
+        events.extend(poll_streams(&stream_waits, earliest)?);
+    }
+    if events.is_empty() {
+        // Only clocks (or streams that did not become ready): sleep until
+        // the earliest deadline and report the clocks that have passed.
+        if let Some(wait) = earliest {
+            std::thread::sleep(Duration::from_nanos(wait));
+        }
+        for s in &subs {
+            if let Sub::Clock {
+                userdata,
+                clock,
+                deadline,
+            } = *s
+                && now(clock)? >= deadline
+            {
+                events.push((userdata, Errno::SUCCESS, eventtype::CLOCK, 0));
+            }
+        }
+    }
+    for (i, (userdata, error, ty, nbytes)) in events.iter().enumerate() {
+        write_event(
+            m,
+            events_ptr + i as u32 * EVENT_SIZE,
+            *userdata,
+            *error,
+            *ty,
+            *nbytes,
+        )?;
+    }
+    m.write_u32(nevents_ptr, events.len() as u32)
+}
+
+fn poll_streams(
+    waits: &[(u64, bool, i32)],
+    timeout_ns: Option<u64>,
+) -> Result<Vec<(u64, Errno, u8, u64)>, Errno> {
+    use rustix::event::{PollFd, PollFlags, poll};
+    use std::os::fd::{AsFd, BorrowedFd};
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let fds: Vec<BorrowedFd<'_>> = waits
+        .iter()
+        .map(|w| match w.2 {
+            0 => stdin.as_fd(),
+            1 => stdout.as_fd(),
+            _ => stderr.as_fd(),
+        })
+        .collect();
+    let mut pollfds: Vec<PollFd<'_>> = waits
+        .iter()
+        .zip(&fds)
+        .map(|(w, fd)| PollFd::new(fd, if w.1 { PollFlags::IN } else { PollFlags::OUT }))
+        .collect();
+    let timeout = timeout_ns.map(|ns| rustix::time::Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    });
+    match poll(&mut pollfds, timeout.as_ref()) {
+        Ok(_) => {}
+        Err(rustix::io::Errno::INTR) => return Ok(Vec::new()),
+        Err(e) => return Err(Errno::from_host(e.raw_os_error())),
+    }
+    Ok(waits
+        .iter()
+        .zip(&pollfds)
+        .filter(|(_, p)| !p.revents().is_empty())
+        .map(|(w, p)| {
+            let ty = if w.1 {
+                eventtype::FD_READ
+            } else {
+                eventtype::FD_WRITE
+            };
+            let error = if p.revents().contains(PollFlags::ERR) {
+                Errno::IO
+            } else {
+                Errno::SUCCESS
+            };
+            (w.0, error, ty, 1)
+        })
+        .collect())
+}
