@@ -382,3 +382,137 @@ fn host_side_errors_are_one_clear_line() {
         text(&o.stderr)
     );
 }
+
+/// Deterministic text that compresses like real data would.
+fn sample_text(len: usize) -> Vec<u8> {
+    let words = [
+        "wasm",
+        "engine",
+        "cranelift",
+        "memory",
+        "table",
+        "trap",
+        "guard",
+        "page",
+        "stack",
+        "module",
+        "instance",
+        "store",
+        "linker",
+        "global",
+        "function",
+        "\n",
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(words[(x % words.len() as u64) as usize].as_bytes());
+        out.push(if x & 0x30 == 0 { b',' } else { b' ' });
+    }
+    out.truncate(len);
+    out
+}
+
+/// bzip2 built natively from the same Debian sources as `bzip2.wasm`.
+fn native_bzip2() -> Option<PathBuf> {
+    let src = root().join("tests/programs/bzip2/src");
+    let out = tempdir().join("bzip2");
+    let files = [
+        "blocksort.c",
+        "huffman.c",
+        "crctable.c",
+        "randtable.c",
+        "compress.c",
+        "decompress.c",
+        "bzlib.c",
+        "bzip2.c",
+    ];
+    let ok = Command::new("gcc")
+        .args(["-O2", "-w", "-o"])
+        .arg(&out)
+        .args(files.iter().map(|f| src.join(f)))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    ok.then_some(out)
+}
+
+#[test]
+fn bzip2_from_debian_sources_matches_the_native_build() {
+    let bzip2 = root().join("tests/programs/bzip2/bzip2.wasm");
+    let bzip2 = bzip2.to_str().unwrap();
+    let input = sample_text(600_000);
+
+    // Streams: compress stdin to stdout, then back.
+    let packed = wasm_jit(&["run", bzip2, "--", "-c", "-9"], &input);
+    assert_eq!(packed.status.code(), Some(0), "{}", text(&packed.stderr));
+    assert!(packed.stdout.starts_with(b"BZh9"));
+    assert!(packed.stdout.len() < input.len() / 3);
+    let unpacked = wasm_jit(&["run", bzip2, "--", "-d", "-c"], &packed.stdout);
+    assert_eq!(
+        unpacked.status.code(),
+        Some(0),
+        "{}",
+        text(&unpacked.stderr)
+    );
+    assert!(unpacked.stdout == input, "round trip changed the data");
+
+    // Files in a preopened directory: `bzip2 -k` writes input.txt.bz2 beside it.
+    let dir = tempdir();
+    std::fs::write(dir.join("input.txt"), &input).unwrap();
+    let guest = format!("{}::/data", dir.display());
+    let o = wasm_jit(
+        &[
+            "run",
+            "--dir",
+            &guest,
+            bzip2,
+            "--",
+            "-k",
+            "-9",
+            "/data/input.txt",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let file_packed = std::fs::read(dir.join("input.txt.bz2")).unwrap();
+    assert_eq!(file_packed, packed.stdout);
+
+    // A missing input is reported by bzip2 itself, with its exit status 1.
+    let o = wasm_jit(
+        &[
+            "run",
+            "--dir",
+            &guest,
+            bzip2,
+            "--",
+            "-d",
+            "/data/missing.bz2",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("Can't open input file /data/missing.bz2"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    if let Some(native) = native_bzip2() {
+        let mut cmd = Command::new(&native);
+        cmd.args(["-c", "-9"]);
+        let n = run(cmd, &input);
+        assert_eq!(n.status.code(), Some(0));
+        assert!(
+            n.stdout == packed.stdout,
+            "compressed output differs from the native build"
+        );
+        let mut cmd = Command::new(&native);
+        cmd.args(["-d", "-c"]);
+        let n = run(cmd, &packed.stdout);
+        assert!(n.stdout == input);
+    }
+}

@@ -30,8 +30,8 @@ impl fmt::Display for WasmBacktrace {
             };
             let module = frame.module_name.as_deref().unwrap_or("<unknown>");
             match frame.module_offset {
-                Some(off) => write!(f, "    {i:>4}: {off:#8x} - {module}!{name}")?,
-                None => write!(f, "    {i:>4}: {:>8} - {module}!{name}", "")?,
+                Some(off) => write!(f, "{i:>4}: {off:#8x} - {module}!{name}")?,
+                None => write!(f, "{i:>4}: {:>8} - {module}!{name}", "")?,
             }
             if i + 1 < self.frames.len() {
                 writeln!(f)?;
