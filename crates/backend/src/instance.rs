@@ -11,7 +11,7 @@ use wasm_jit_frontend::vmoffsets::{self, Builtin};
 use crate::memory::LinearMemory;
 use crate::module::CompiledModule;
 use crate::traps::{TrapReason, set_pending};
-use crate::vm::{Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
+use crate::vm::{ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
 
 /// What an instance imports, in the module's import order per kind.
 #[derive(Debug, Default)]
@@ -139,8 +139,17 @@ impl Instance {
             inst._owned_globals.push(g);
         }
 
+        // SAFETY: `limits` outlives the instance (caller's contract).
+        let lim = unsafe { &*limits };
         // Memories.
         for ty in &info.memories[info.num_imported_memories as usize..] {
+            let bytes = (ty.minimum * 65536) as usize;
+            let max = ty.maximum.map(|m| (m * 65536) as usize);
+            if !lim.allows(ResourceKind::Memory, 0, bytes, max) {
+                return Err(format!(
+                    "a memory of {bytes} bytes exceeds the store's limits"
+                ));
+            }
             let mut m = Box::new(LinearMemory::new(
                 ty,
                 module.memory_style,
@@ -159,6 +168,12 @@ impl Instance {
                 Some(e) => inst.eval(e).get_ref(),
                 None => 0,
             };
+            let (min, max) = (ty.minimum as usize, ty.maximum.map(|m| m as usize));
+            if !lim.allows(ResourceKind::Table, 0, min, max) {
+                return Err(format!(
+                    "a table of {min} elements exceeds the store's limits"
+                ));
+            }
             let mut t = Box::new(Table::new(*ty, init, caps.table_elements)?);
             inst.tables.push(&mut *t);
             inst._owned_tables.push(t);
@@ -368,10 +383,46 @@ fn trap_flag(r: Result<(), TrapKind>) -> u32 {
     }
 }
 
+/// The store's limits, from an instance context.
+///
+/// # Safety
+/// `vmctx` must be the context of a live instance.
+unsafe fn limits<'a>(vmctx: *mut u8) -> &'a VMLimits {
+    // SAFETY: per the contract, the limits slot holds the store's limits.
+    unsafe { &**(vmctx.add(vmoffsets::VMCTX_LIMITS as usize) as *const *const VMLimits) }
+}
+
+/// Grows a memory if the embedder allows it: old size in pages, or -1.
+pub fn grow_memory(memory: &mut LinearMemory, limits: &VMLimits, delta: u64) -> Option<u64> {
+    let current = memory.byte_size();
+    let desired = delta
+        .checked_mul(65536)
+        .and_then(|d| d.checked_add(current as u64))
+        .filter(|&d| d <= memory.maximum_pages() * 65536)?;
+    let max = memory.ty().maximum.map(|m| (m * 65536) as usize);
+    if delta > 0 && !limits.allows(ResourceKind::Memory, current, desired as usize, max) {
+        return None;
+    }
+    memory.grow(delta)
+}
+
+/// Grows a table if the embedder allows it: old size, or -1.
+pub fn grow_table(table: &mut Table, limits: &VMLimits, delta: u64, init: usize) -> Option<u64> {
+    let current = table.elements().len();
+    let desired = (current as u64)
+        .checked_add(delta)
+        .filter(|&d| d <= table.maximum())?;
+    let max = table.ty().maximum.map(|m| m as usize);
+    if delta > 0 && !limits.allows(ResourceKind::Table, current, desired as usize, max) {
+        return None;
+    }
+    table.grow(delta, init)
+}
+
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own context.
-    let inst = unsafe { instance(vmctx) };
-    inst.mem(mem).grow(delta).unwrap_or(u64::MAX)
+    let (inst, limits) = unsafe { (instance(vmctx), limits(vmctx)) };
+    grow_memory(inst.mem(mem), limits, delta).unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
@@ -441,8 +492,8 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own context.
-    let inst = unsafe { instance(vmctx) };
-    inst.tab(table).grow(delta, init).unwrap_or(u64::MAX)
+    let (inst, limits) = unsafe { (instance(vmctx), limits(vmctx)) };
+    grow_table(inst.tab(table), limits, delta, init).unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, val: usize, len: u64) -> u32 {

@@ -24,8 +24,8 @@ pub mod vm;
 
 pub use code::FrameInfo;
 pub use compile::{Compiler, CompilerOptions};
-pub use instance::{Imports, Instance, InstanceLimits};
+pub use instance::{Imports, Instance, InstanceLimits, grow_memory, grow_table};
 pub use memory::LinearMemory;
-pub use module::{CompiledModule, Trampolines, TypeRegistry};
+pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};
 pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};
-pub use vm::{Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
+pub use vm::{GrowthHook, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};

@@ -39,6 +39,19 @@ impl TypeRegistry {
     }
 }
 
+/// How a module's code is generated.
+#[derive(Clone, Copy, Debug)]
+pub struct ModuleOptions {
+    /// Bounds-checking strategy.
+    pub memory_style: MemoryStyle,
+    /// Emit epoch checks at function entries and loop headers.
+    pub epoch_interruption: bool,
+    /// Emit fuel metering.
+    pub consume_fuel: bool,
+    /// Compile functions on several threads.
+    pub parallel: bool,
+}
+
 /// A module compiled to native code. Instances share it through an `Arc`.
 #[derive(Debug)]
 pub struct CompiledModule {
@@ -59,11 +72,10 @@ impl CompiledModule {
         compiler: &Compiler,
         parsed: ParsedModule<'_>,
         types: &TypeRegistry,
-        memory_style: MemoryStyle,
-        epoch_interruption: bool,
-        parallel: bool,
+        options: &ModuleOptions,
         name: Option<String>,
     ) -> Result<CompiledModule, FrontendError> {
+        let memory_style = options.memory_style;
         let ParsedModule { info, functions } = parsed;
         let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
         let offsets = VMOffsets::new(&info);
@@ -73,9 +85,10 @@ impl CompiledModule {
             type_ids: &type_ids,
             frontend_config: compiler.frontend_config(),
             memory_style,
-            epoch_interruption,
+            epoch_interruption: options.epoch_interruption,
+            consume_fuel: options.consume_fuel,
         };
-        let compiled = compiler.compile_functions(&env, functions, parallel)?;
+        let compiled = compiler.compile_functions(&env, functions, options.parallel)?;
         let imported = info.num_imported_funcs;
         let names = Arc::new(CodeNames {
             module: name,

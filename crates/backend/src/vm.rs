@@ -85,6 +85,61 @@ pub struct VMLimits {
     pub epoch_ptr: *const std::sync::atomic::AtomicU64,
     /// Wasm compiled with epoch checks traps once the epoch reaches this.
     pub epoch_deadline: u64,
+    /// Fuel left for Wasm compiled with fuel metering.
+    pub fuel: i64,
+    /// The embedder's veto over growth and allocation (not read by compiled
+    /// code).
+    pub growth: Option<GrowthHook>,
+}
+
+/// What a [`GrowthHook`] is asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// A memory growing (sizes in bytes).
+    Memory,
+    /// A table growing (sizes in elements).
+    Table,
+    /// The store's number of instances growing by one.
+    Instances,
+    /// The store's number of memories growing by one.
+    Memories,
+    /// The store's number of tables growing by one.
+    Tables,
+}
+
+/// Asks the embedder whether something may grow from `current` to `desired`
+/// (up to `maximum` if it has one). `false` refuses: `memory.grow` and
+/// `table.grow` then return -1, and creation fails.
+#[derive(Clone, Copy, Debug)]
+pub struct GrowthHook {
+    /// The question.
+    pub func: unsafe fn(
+        store: *mut u8,
+        ResourceKind,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> bool,
+    /// The store it is asked of.
+    pub store: *mut u8,
+}
+
+impl VMLimits {
+    /// Whether the embedder allows a growth (always, without a hook).
+    pub fn allows(
+        &self,
+        kind: ResourceKind,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> bool {
+        match self.growth {
+            // SAFETY: the hook and its store were installed together by the
+            // store that owns these limits, and live as long as it.
+            Some(h) => unsafe { (h.func)(h.store, kind, current, desired, maximum) },
+            None => true,
+        }
+    }
 }
 
 impl VMLimits {
@@ -94,6 +149,8 @@ impl VMLimits {
             stack_limit: usize::MAX,
             epoch_ptr,
             epoch_deadline: u64::MAX,
+            fuel: 0,
+            growth: None,
         }
     }
 }
@@ -105,6 +162,7 @@ const _: () =
 const _: () = assert!(
     std::mem::offset_of!(VMLimits, epoch_deadline) == vmoffsets::limits::EPOCH_DEADLINE as usize
 );
+const _: () = assert!(std::mem::offset_of!(VMLimits, fuel) == vmoffsets::limits::FUEL as usize);
 
 /// The part of a linear memory compiled code reads.
 #[derive(Debug)]

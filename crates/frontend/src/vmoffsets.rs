@@ -51,7 +51,7 @@ pub mod funcref {
     pub const SIZE: usize = 24;
 }
 
-/// `VMLimits { stack_limit: usize, epoch_ptr: *const AtomicU64, epoch_deadline: u64 }`.
+/// `VMLimits { stack_limit: usize, epoch_ptr: *const AtomicU64, epoch_deadline: u64, fuel: i64 }`.
 pub mod limits {
     /// Offset of the lowest stack address Wasm code may use.
     pub const STACK_LIMIT: i32 = 0;
@@ -59,6 +59,8 @@ pub mod limits {
     pub const EPOCH_PTR: i32 = 8;
     /// Offset of the epoch at which the store's Wasm code traps.
     pub const EPOCH_DEADLINE: i32 = 16;
+    /// Offset of the store's remaining fuel (i64; Wasm traps below zero).
+    pub const FUEL: i32 = 24;
 }
 
 /// Size of a global's storage cell (large enough for a v128).

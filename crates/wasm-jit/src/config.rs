@@ -27,6 +27,7 @@ pub struct Config {
     pub(crate) max_table_elements: u64,
     pub(crate) cranelift_verifier: bool,
     pub(crate) epoch_interruption: bool,
+    pub(crate) consume_fuel: bool,
 }
 
 impl Default for Config {
@@ -42,6 +43,7 @@ impl Default for Config {
             max_table_elements: 10_000_000,
             cranelift_verifier: false,
             epoch_interruption: false,
+            consume_fuel: false,
         }
     }
 }
@@ -115,6 +117,14 @@ impl Config {
     /// reaches, with an `Interrupted` trap.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
+        self
+    }
+
+    /// Meter execution: every Wasm operator costs one unit of the store's
+    /// fuel ([`Store::set_fuel`](crate::Store::set_fuel)); when it runs out,
+    /// Wasm traps with `OutOfFuel`. A store starts with no fuel.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
         self
     }
 

@@ -181,8 +181,9 @@ impl Memory {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
-        s.memory_mut(i)
-            .grow(delta)
+        // SAFETY: memory pointers stay valid while the store lives.
+        let memory = unsafe { &mut *s.memories[i] };
+        wasm_jit_backend::grow_memory(memory, &s.limits, delta)
             .ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
     }
 }
@@ -269,8 +270,9 @@ impl Table {
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
         let raw = ref_to_raw(s, s.table(i).ty().element, init)?;
-        s.table_mut(i)
-            .grow(delta, raw)
+        // SAFETY: table pointers stay valid while the store lives.
+        let table = unsafe { &mut *s.tables[i] };
+        wasm_jit_backend::grow_table(table, &s.limits, delta, raw)
             .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
     }
 }

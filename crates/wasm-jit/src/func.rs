@@ -225,5 +225,11 @@ pub(crate) fn call_raw(
             max_stack,
         )
     };
+    if let Err(trap) = &result
+        && matches!(trap.reason, TrapReason::Wasm(crate::Trap::OutOfFuel))
+    {
+        // The trapping code could not write its fuel back: it is all used.
+        store.limits.fuel = 0;
+    }
     result.map_err(into_error)
 }

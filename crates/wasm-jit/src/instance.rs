@@ -1,13 +1,14 @@
 //! Instantiation and exports.
 
 use anyhow::{Result, anyhow, bail};
-use wasm_jit_backend::{Imports, Instance as RawInstance, InstanceLimits};
+use wasm_jit_backend::{Imports, Instance as RawInstance, InstanceLimits, ResourceKind};
 use wasm_jit_frontend::module::{ExternKind, ImportKind};
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{Func, call_raw};
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreOpaque, Stored};
+use crate::typed::{TypedFunc, WasmList};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 
 /// An instantiated module.
@@ -68,6 +69,18 @@ impl Instance {
     /// The exported function named `name`.
     pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function named `name`, with static types.
+    pub fn get_typed_func<P: WasmList, R: WasmList>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| anyhow!("no exported function named `{name}`"))?;
+        f.typed(&store)
     }
 
     /// The exported memory named `name`.
@@ -194,6 +207,28 @@ fn instantiate(
                 let actual = other_type(s, other);
                 return Err(mismatch(actual));
             }
+        }
+    }
+    let defined_memories = info.memories.len() - info.num_imported_memories as usize;
+    let defined_tables = info.tables.len() - info.num_imported_tables as usize;
+    let counts = [
+        (ResourceKind::Instances, s.instances.len(), 1, "instances"),
+        (
+            ResourceKind::Memories,
+            s.memory_count(),
+            defined_memories,
+            "memories",
+        ),
+        (
+            ResourceKind::Tables,
+            s.table_count(),
+            defined_tables,
+            "tables",
+        ),
+    ];
+    for (kind, current, more, what) in counts {
+        if more > 0 && !s.limits.allows(kind, current, current + more, None) {
+            bail!("cannot instantiate: the store's limit on {what} was reached");
         }
     }
     let config = s.engine.config();

@@ -11,6 +11,7 @@ use crate::func::{Func, HostFn};
 use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{AsContextMut, Caller};
+use crate::typed::IntoFunc;
 use crate::types::FuncType;
 use crate::values::Val;
 
@@ -95,6 +96,19 @@ impl<T: 'static> Linker<T> {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
         self.insert(module, name, Definition::HostFunc(ty, Arc::new(f)))?;
+        Ok(self)
+    }
+
+    /// Defines `module::name` as a host function written as a Rust closure,
+    /// its Wasm type taken from the closure's parameter and result types.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self> {
+        let (ty, f) = f.into_host_fn();
+        self.insert(module, name, Definition::HostFunc(ty, f))?;
         Ok(self)
     }
 

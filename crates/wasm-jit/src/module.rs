@@ -65,9 +65,12 @@ impl Module {
             &engine.inner().compiler,
             parsed,
             &engine.inner().types,
-            engine.memory_style(),
-            config.epoch_interruption,
-            config.parallel_compilation,
+            &wasm_jit_backend::ModuleOptions {
+                memory_style: engine.memory_style(),
+                epoch_interruption: config.epoch_interruption,
+                consume_fuel: config.consume_fuel,
+                parallel: config.parallel_compilation,
+            },
             name.map(str::to_string),
         )
         .map_err(load_error)?;

@@ -56,6 +56,11 @@ pub struct StoreOpaque {
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
 }
 
+// SAFETY: the raw pointers in a store point to objects the store owns (or
+// to its engine's epoch counter, which is `Sync`); nothing in it is tied to
+// the thread that created it, and a store is used by one thread at a time.
+unsafe impl Send for StoreOpaque {}
+
 impl std::fmt::Debug for StoreOpaque {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
@@ -122,6 +127,32 @@ impl StoreOpaque {
         self.stored(i)
     }
 
+    /// Memories the store owns, directly or through its instances.
+    pub(crate) fn memory_count(&self) -> usize {
+        let in_instances: usize = self
+            .instances
+            .iter()
+            .map(|i| {
+                let info = &i.module().info;
+                info.memories.len() - info.num_imported_memories as usize
+            })
+            .sum();
+        self.owned_memories.len() + in_instances
+    }
+
+    /// Tables the store owns, directly or through its instances.
+    pub(crate) fn table_count(&self) -> usize {
+        let in_instances: usize = self
+            .instances
+            .iter()
+            .map(|i| {
+                let info = &i.module().info;
+                info.tables.len() - info.num_imported_tables as usize
+            })
+            .sum();
+        self.owned_tables.len() + in_instances
+    }
+
     pub(crate) fn memory(&self, index: usize) -> &LinearMemory {
         // SAFETY: memory pointers stay valid while the store lives.
         unsafe { &*self.memories[index] }
@@ -147,6 +178,7 @@ impl StoreOpaque {
 pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
+    pub(crate) limiter: Option<crate::limits::LimiterFn<T>>,
 }
 
 /// The owner of all Wasm objects of one embedding context, and of the
@@ -188,6 +220,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                 },
                 data,
+                limiter: None,
             }),
         }
     }
@@ -205,7 +238,7 @@ impl<T> Store<T> {
     /// Consumes the store, returning its data.
     pub fn into_data(self) -> T {
         let Store { inner } = self;
-        let StoreInner { opaque, data } = *inner;
+        let StoreInner { opaque, data, .. } = *inner;
         drop(opaque);
         data
     }
@@ -213,6 +246,41 @@ impl<T> Store<T> {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// Installs a limiter, found in the store's data by `get`, that caps the
+    /// growth of this store's memories and tables and the number of its
+    /// instances, memories and tables.
+    pub fn limiter(
+        &mut self,
+        get: impl (FnMut(&mut T) -> &mut dyn crate::ResourceLimiter) + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        let inner: &mut StoreInner<T> = &mut self.inner;
+        inner.limiter = Some(Box::new(get));
+        inner.opaque.limits.growth = Some(wasm_jit_backend::GrowthHook {
+            func: crate::limits::growth_hook::<T>,
+            store: inner as *mut StoreInner<T> as *mut u8,
+        });
+    }
+
+    /// Sets the fuel available to Wasm in this store (with
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel)).
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        if !self.inner.opaque.engine.config().consume_fuel {
+            anyhow::bail!("fuel is not enabled: use Config::consume_fuel(true)");
+        }
+        self.inner.opaque.limits.fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    /// The fuel left (with [`Config::consume_fuel`](crate::Config::consume_fuel)).
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        if !self.inner.opaque.engine.config().consume_fuel {
+            anyhow::bail!("fuel is not enabled: use Config::consume_fuel(true)");
+        }
+        Ok(self.inner.opaque.limits.fuel.max(0) as u64)
     }
 
     /// Makes Wasm in this store trap with `Interrupted` once the engine's

@@ -41,6 +41,9 @@ pub struct TranslationEnv<'a> {
     /// Check the engine's epoch against the store's deadline at every
     /// function entry and loop header, trapping when it has passed.
     pub epoch_interruption: bool,
+    /// Count executed operators against the store's fuel, trapping with
+    /// `OutOfFuel` when it runs out.
+    pub consume_fuel: bool,
 }
 
 impl TranslationEnv<'_> {
@@ -233,6 +236,98 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(passed, TrapKind::Interrupted.code());
+    }
+
+    fn fuel_addr(&mut self) -> Value {
+        self.vmctx_load(vmoffsets::VMCTX_LIMITS)
+    }
+
+    /// Loads the store's remaining fuel into the fuel variable.
+    pub(super) fn fuel_init(&mut self) {
+        let var = self.builder.declare_var(types::I64);
+        self.fuel_var = Some(var);
+        self.fuel_load();
+    }
+
+    fn fuel_load(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        let limits = self.fuel_addr();
+        let fuel = self.builder.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            limits,
+            vmoffsets::limits::FUEL,
+        );
+        self.builder.def_var(var, fuel);
+    }
+
+    /// Charges the operators counted so far to the fuel variable.
+    fn fuel_flush(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        if self.fuel_pending == 0 {
+            return;
+        }
+        let fuel = self.builder.use_var(var);
+        let fuel = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
+        self.builder.def_var(var, fuel);
+        self.fuel_pending = 0;
+    }
+
+    /// Writes the fuel variable back to the store (before calls and returns).
+    pub(super) fn fuel_save(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        self.fuel_flush();
+        let fuel = self.builder.use_var(var);
+        let limits = self.fuel_addr();
+        self.builder.ins().store(
+            MemFlagsData::trusted(),
+            fuel,
+            limits,
+            vmoffsets::limits::FUEL,
+        );
+    }
+
+    /// Traps with `OutOfFuel` when the fuel is used up.
+    pub(super) fn fuel_check(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        self.fuel_flush();
+        let fuel = self.builder.use_var(var);
+        let out = self
+            .builder
+            .ins()
+            .icmp_imm_s(ir::condcodes::IntCC::SignedLessThan, fuel, 0);
+        self.builder.ins().trapnz(out, TrapKind::OutOfFuel.code());
+    }
+
+    /// Counts one operator, charging the count before anything that leaves
+    /// the current block, and saving it around calls (the callee uses the
+    /// same fuel).
+    pub(super) fn fuel_account(&mut self, op: &wasmparser::Operator<'_>) {
+        use wasmparser::Operator as O;
+        if !matches!(
+            op,
+            O::Nop | O::Drop | O::Block { .. } | O::Loop { .. } | O::End | O::Else
+        ) {
+            self.fuel_pending += 1;
+        }
+        match op {
+            O::Block { .. }
+            | O::Loop { .. }
+            | O::If { .. }
+            | O::Else
+            | O::End
+            | O::Br { .. }
+            | O::BrIf { .. }
+            | O::BrTable { .. }
+            | O::Unreachable => self.fuel_flush(),
+            O::Call { .. } | O::CallIndirect { .. } => self.fuel_save(),
+            _ => {}
+        }
+    }
+
+    /// After a call returns: the callee may have used fuel.
+    pub(super) fn fuel_after_call(&mut self) {
+        self.fuel_load();
     }
 
     /// Calls a runtime builtin. Builtins that report failure return a

@@ -100,6 +100,10 @@ struct FuncTranslator<'a, 'f> {
     sigs: HashMap<u32, ir::SigRef>,
     funcs: HashMap<u32, ir::FuncRef>,
     builtin_sigs: HashMap<vmoffsets::Builtin, ir::SigRef>,
+    /// Remaining fuel while this function runs (with fuel metering on).
+    fuel_var: Option<Variable>,
+    /// Operators executed since `fuel_var` was last updated.
+    fuel_pending: i64,
 }
 
 /// Translates function `index` of the module described by `env`.
@@ -157,6 +161,8 @@ pub fn translate_function(
         sigs: HashMap::new(),
         funcs: HashMap::new(),
         builtin_sigs: HashMap::new(),
+        fuel_var: None,
+        fuel_pending: 0,
     };
 
     for (i, wt) in ty.params().iter().enumerate() {
@@ -199,6 +205,10 @@ pub fn translate_function(
     if env.epoch_interruption {
         t.epoch_check();
     }
+    if env.consume_fuel {
+        t.fuel_init();
+        t.fuel_check();
+    }
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         // Source locations are module byte offsets, for backtraces.
@@ -209,6 +219,7 @@ pub fn translate_function(
     }
     // The final `end` switched to `exit`; return its parameters.
     if t.reachable {
+        t.fuel_save();
         let vals = t.stack.split_off(t.stack.len() - results.len());
         t.builder.ins().return_(&vals);
     }
@@ -299,6 +310,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if !self.reachable {
             return self.dead_op(op);
         }
+        if self.fuel_var.is_some() {
+            self.fuel_account(&op);
+        }
         match op {
             Operator::Nop => {}
             Operator::Unreachable => {
@@ -327,6 +341,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.enter_with_params(header);
                 if self.env.epoch_interruption {
                     self.epoch_check();
+                }
+                if self.fuel_var.is_some() {
+                    self.fuel_check();
                 }
                 self.control.push(Frame {
                     kind: FrameKind::Loop(header),
@@ -405,6 +422,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.reachable = false;
             }
             Operator::Return => {
+                self.fuel_save();
                 let n = self.control[0].num_results;
                 let vals = self.peek_n(n).to_vec();
                 self.builder.ins().return_(&vals);
@@ -576,6 +594,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn push_call_results(&mut self, inst: ir::Inst) {
         let results = self.builder.inst_results(inst).to_vec();
         self.stack.extend(results);
+        self.fuel_after_call();
     }
 }
 

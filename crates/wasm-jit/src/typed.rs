@@ -1,0 +1,286 @@
+//! Statically typed calls: [`TypedFunc`] for calling Wasm, and
+//! [`IntoFunc`] for host functions written as ordinary Rust closures.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use wasm_jit_backend::ValRaw;
+
+use crate::func::{Func, HostFn, call_raw};
+use crate::store::{AsContext, AsContextMut, Caller, StoreOpaque};
+use crate::types::{FuncType, ValType};
+use crate::values::{ExternRef, Val};
+
+/// A Rust type that is one Wasm value type.
+pub trait WasmTy: Copy + Send + Sync + 'static {
+    /// The Wasm type.
+    fn valtype() -> ValType;
+    /// As a dynamically typed value.
+    fn into_val(self) -> Val;
+    /// From a dynamically typed value of type [`WasmTy::valtype`].
+    fn from_val(v: Val) -> Self;
+}
+
+macro_rules! wasm_ty {
+    ($t:ty, $vt:ident, $to:expr, $from:pat => $back:expr) => {
+        impl WasmTy for $t {
+            fn valtype() -> ValType {
+                ValType::$vt
+            }
+            #[allow(clippy::redundant_closure_call)]
+            fn into_val(self) -> Val {
+                ($to)(self)
+            }
+            fn from_val(v: Val) -> Self {
+                match v {
+                    $from => $back,
+                    other => unreachable!("checked by the function type: {other:?}"),
+                }
+            }
+        }
+    };
+}
+
+wasm_ty!(i32, I32, Val::I32, Val::I32(x) => x);
+wasm_ty!(u32, I32, |x: u32| Val::I32(x as i32), Val::I32(x) => x as u32);
+wasm_ty!(i64, I64, Val::I64, Val::I64(x) => x);
+wasm_ty!(u64, I64, |x: u64| Val::I64(x as i64), Val::I64(x) => x as u64);
+wasm_ty!(f32, F32, |x: f32| Val::F32(x.to_bits()), Val::F32(b) => f32::from_bits(b));
+wasm_ty!(f64, F64, |x: f64| Val::F64(x.to_bits()), Val::F64(b) => f64::from_bits(b));
+wasm_ty!(Option<Func>, FuncRef, Val::FuncRef, Val::FuncRef(f) => f);
+wasm_ty!(Option<ExternRef>, ExternRef, Val::ExternRef, Val::ExternRef(e) => e);
+
+/// A list of Wasm values with static types: `()`, one [`WasmTy`], or a
+/// tuple of them. Used for parameters and results.
+pub trait WasmList: Send + Sync + Sized + 'static {
+    /// The Wasm types, in order.
+    fn types() -> Vec<ValType>;
+    /// Writes the values into `out` (as many as [`WasmList::types`]).
+    fn into_vals(self, out: &mut Vec<Val>);
+    /// Reads the values from `vals`.
+    fn from_vals(vals: &[Val]) -> Self;
+}
+
+impl<T: WasmTy> WasmList for T {
+    fn types() -> Vec<ValType> {
+        vec![T::valtype()]
+    }
+    fn into_vals(self, out: &mut Vec<Val>) {
+        out.push(self.into_val());
+    }
+    fn from_vals(vals: &[Val]) -> Self {
+        T::from_val(vals[0])
+    }
+}
+
+macro_rules! wasm_list_tuple {
+    ($($t:ident),*) => {
+        #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments, clippy::unused_unit)]
+        impl<$($t: WasmTy),*> WasmList for ($($t,)*) {
+            fn types() -> Vec<ValType> {
+                vec![$($t::valtype()),*]
+            }
+            fn into_vals(self, out: &mut Vec<Val>) {
+                let ($($t,)*) = self;
+                $(out.push($t.into_val());)*
+            }
+            fn from_vals(vals: &[Val]) -> Self {
+                let mut i = 0;
+                $(let $t = $t::from_val(vals[i]); i += 1;)*
+                ($($t,)*)
+            }
+        }
+    };
+}
+
+wasm_list_tuple!();
+wasm_list_tuple!(A);
+wasm_list_tuple!(A, B);
+wasm_list_tuple!(A, B, C);
+wasm_list_tuple!(A, B, C, D);
+wasm_list_tuple!(A, B, C, D, E);
+wasm_list_tuple!(A, B, C, D, E, F);
+wasm_list_tuple!(A, B, C, D, E, F, G);
+wasm_list_tuple!(A, B, C, D, E, F, G, H);
+
+/// What a host closure may return: results, or `Result` of them (an `Err`
+/// stops the calling Wasm and reaches the embedder unchanged).
+pub trait HostReturn: Send + Sync + 'static {
+    /// The results' list type.
+    type Results: WasmList;
+    /// The results, or the error.
+    fn into_result(self) -> Result<Self::Results>;
+}
+
+impl<R: WasmList> HostReturn for R {
+    type Results = R;
+    fn into_result(self) -> Result<R> {
+        Ok(self)
+    }
+}
+
+impl<R: WasmList> HostReturn for Result<R> {
+    type Results = R;
+    fn into_result(self) -> Result<R> {
+        self
+    }
+}
+
+/// Marks host closures that take a [`Caller`] first.
+pub struct WithCaller<T>(PhantomData<fn(T)>);
+
+/// A Rust closure usable as a host function: `Fn(A, B, ...) -> R` or
+/// `Fn(Caller<'_, T>, A, B, ...) -> R`, where the arguments are [`WasmTy`]s
+/// and `R` is a [`HostReturn`]. See [`Func::wrap`] and
+/// [`Linker::func_wrap`](crate::Linker::func_wrap).
+pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
+    /// The function type and its dynamically typed implementation.
+    #[doc(hidden)]
+    fn into_host_fn(self) -> (FuncType, Arc<HostFn<T>>);
+}
+
+macro_rules! into_func {
+    ($($a:ident),*) => {
+        #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments)]
+        impl<T: 'static, Fun, R, $($a: WasmTy),*> IntoFunc<T, ($($a,)*), R> for Fun
+        where
+            Fun: Fn($($a),*) -> R + Send + Sync + 'static,
+            R: HostReturn,
+        {
+            fn into_host_fn(self) -> (FuncType, Arc<HostFn<T>>) {
+                let ty = FuncType::new([$($a::valtype()),*], R::Results::types());
+                let f = move |_caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| -> Result<()> {
+                    let mut i = 0;
+                    $(let $a = $a::from_val(params[i]); i += 1;)*
+                    let r = self($($a),*).into_result()?;
+                    store_results(r, results);
+                    Ok(())
+                };
+                (ty, Arc::new(f))
+            }
+        }
+
+        #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments)]
+        impl<T: 'static, Fun, R, $($a: WasmTy),*> IntoFunc<T, (WithCaller<T>, $($a,)*), R> for Fun
+        where
+            Fun: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
+            R: HostReturn,
+        {
+            fn into_host_fn(self) -> (FuncType, Arc<HostFn<T>>) {
+                let ty = FuncType::new([$($a::valtype()),*], R::Results::types());
+                let f = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| -> Result<()> {
+                    let mut i = 0;
+                    $(let $a = $a::from_val(params[i]); i += 1;)*
+                    let r = self(caller, $($a),*).into_result()?;
+                    store_results(r, results);
+                    Ok(())
+                };
+                (ty, Arc::new(f))
+            }
+        }
+    };
+}
+
+fn store_results<R: WasmList>(r: R, results: &mut [Val]) {
+    let mut vals = Vec::with_capacity(results.len());
+    r.into_vals(&mut vals);
+    results.copy_from_slice(&vals);
+}
+
+into_func!();
+into_func!(A);
+into_func!(A, B);
+into_func!(A, B, C);
+into_func!(A, B, C, D);
+into_func!(A, B, C, D, E);
+into_func!(A, B, C, D, E, F);
+into_func!(A, B, C, D, E, F, G);
+into_func!(A, B, C, D, E, F, G, H);
+
+impl Func {
+    /// A host function from a Rust closure whose parameter and result types
+    /// give the function type.
+    pub fn wrap<T: 'static, Params, Results>(
+        mut store: impl AsContextMut<Data = T>,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, f) = f.into_host_fn();
+        Func::from_arc(store.as_context_mut().0, ty, f)
+            .expect("cannot create a trampoline for a host function")
+    }
+
+    /// This function with static types, checked against its Wasm type once.
+    pub fn typed<P: WasmList, R: WasmList>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty(&store);
+        let (params, results) = (P::types(), R::types());
+        if ty.params() != params.as_slice() || ty.results() != results.as_slice() {
+            bail!(
+                "type mismatch: the function has type {ty}, not {}",
+                FuncType::new(params, results)
+            );
+        }
+        Ok(TypedFunc {
+            func: *self,
+            ty,
+            _marker: PhantomData,
+        })
+    }
+}
+
+/// A function with static parameter and result types, from [`Func::typed`].
+pub struct TypedFunc<Params, Results> {
+    func: Func,
+    ty: FuncType,
+    _marker: PhantomData<fn(Params) -> Results>,
+}
+
+impl<P, R> Clone for TypedFunc<P, R> {
+    fn clone(&self) -> Self {
+        TypedFunc {
+            func: self.func,
+            ty: self.ty.clone(),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TypedFunc({})", self.ty)
+    }
+}
+
+impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    /// The untyped function.
+    pub fn func(&self) -> Func {
+        self.func
+    }
+
+    /// Calls the function. Traps and host errors come back as `Err`.
+    pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
+        let ctx = store.as_context_mut();
+        let s: &mut StoreOpaque = &mut ctx.0.opaque;
+        let index = s.check(self.func.0);
+        let funcref = s.funcs[index].funcref;
+        let mut vals = Vec::with_capacity(self.ty.params().len());
+        params.into_vals(&mut vals);
+        let n = self.ty.params().len().max(self.ty.results().len()).max(1);
+        let mut raw = vec![ValRaw::default(); n];
+        for (slot, v) in raw.iter_mut().zip(vals) {
+            *slot = v.to_raw(s);
+        }
+        call_raw(s, funcref, &self.ty, &mut raw)?;
+        let results: Vec<Val> = self
+            .ty
+            .results()
+            .iter()
+            .zip(&raw)
+            .map(|(t, r)| Val::from_raw(s, *r, *t))
+            .collect();
+        Ok(R::from_vals(&results))
+    }
+}

@@ -1,0 +1,223 @@
+//! The embedding API: typed calls, host closures, threads, and the limits a
+//! host relies on (fuel, epoch interruption, resource limits).
+
+use std::time::Duration;
+
+use anyhow::Result;
+use wasm_jit::{
+    Caller, Config, Engine, Extern, Func, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
+    Trap, Val,
+};
+
+const LOOPS: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "spin") (loop br 0))
+  (func (export "count") (param i32) (result i32) (local i32)
+    block loop
+      local.get 0 i32.eqz br_if 1
+      local.get 0 i32.const 1 i32.sub local.set 0
+      local.get 1 i32.const 1 i32.add local.set 1
+      br 0
+    end end
+    local.get 1)
+  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+)
+"#;
+
+#[test]
+fn engine_and_module_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Engine>();
+    check::<Module>();
+    fn send<T: Send>() {}
+    send::<Store<()>>();
+}
+
+#[test]
+fn typed_calls_and_typed_host_functions() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "add" (func $add (param i32 i64) (result i64)))
+             (import "host" "divmod" (func $divmod (param i32 i32) (result i32 i32)))
+             (import "host" "count" (func $count))
+             (func (export "run") (param i32) (result i64)
+               call $count
+               local.get 0 i64.const 40 call $add)
+             (func (export "split") (param i32 i32) (result i32 i32)
+               local.get 0 local.get 1 call $divmod))"#,
+    )?;
+    let mut store = Store::new(&engine, 0u32);
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "add", |a: i32, b: i64| a as i64 + b)?;
+    linker.func_wrap("host", "divmod", |a: i32, b: i32| -> Result<(i32, i32)> {
+        if b == 0 {
+            anyhow::bail!("division by zero in the host");
+        }
+        Ok((a / b, a % b))
+    })?;
+    linker.func_wrap("host", "count", |mut caller: Caller<'_, u32>| {
+        *caller.data_mut() += 1;
+    })?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<i32, i64>(&mut store, "run")?;
+    assert_eq!(run.call(&mut store, 2)?, 42);
+    assert_eq!(run.call(&mut store, -2)?, 38);
+    assert_eq!(*store.data(), 2);
+    let split = instance.get_typed_func::<(i32, i32), (i32, i32)>(&mut store, "split")?;
+    assert_eq!(split.call(&mut store, (17, 5))?, (3, 2));
+    let err = split.call(&mut store, (1, 0)).unwrap_err();
+    assert_eq!(err.to_string(), "division by zero in the host");
+    // A wrong static type is refused once, when the typed function is made.
+    let wrong = instance
+        .get_typed_func::<i64, i64>(&mut store, "run")
+        .unwrap_err();
+    assert!(wrong.to_string().contains("type mismatch"), "{wrong}");
+    // Func::wrap works outside a linker too.
+    let f = Func::wrap(&mut store, |x: f64| x * 2.0);
+    let mut out = [Val::F64(0)];
+    f.call(&mut store, &[Val::F64(1.25f64.to_bits())], &mut out)?;
+    assert_eq!(out[0].f64(), Some(2.5));
+    Ok(())
+}
+
+#[test]
+fn one_module_eight_threads_a_thousand_calls_each() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, LOOPS)?;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (engine, module) = (engine.clone(), module.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut store = Store::new(&engine, ());
+                let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+                let count = instance.get_typed_func::<i32, i32>(&mut store, "count")?;
+                for i in 0..1000 {
+                    let n = t * 1000 + i;
+                    assert_eq!(count.call(&mut store, n)?, n);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap()?;
+    }
+    Ok(())
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop_and_the_store_stays_usable() -> Result<()> {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, LOOPS)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
+    let count = instance.get_typed_func::<i32, i32>(&mut store, "count")?;
+
+    store.set_fuel(100_000)?;
+    let err = spin.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel));
+    assert_eq!(store.get_fuel()?, 0);
+
+    store.set_fuel(1_000_000)?;
+    assert_eq!(count.call(&mut store, 1000)?, 1000);
+    let left = store.get_fuel()?;
+    assert!(
+        left < 1_000_000 - 1000 * 10 && left > 1_000_000 - 1000 * 30,
+        "fuel left: {left}"
+    );
+    // Not enough fuel for a longer count.
+    let err = count.call(&mut store, 1_000_000).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel));
+
+    let plain = Store::new(&Engine::default(), ());
+    assert!(plain.get_fuel().is_err());
+    Ok(())
+}
+
+#[test]
+fn an_epoch_tick_from_another_thread_interrupts_a_loop() -> Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, LOOPS)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
+    let count = instance.get_typed_func::<i32, i32>(&mut store, "count")?;
+
+    for _ in 0..3 {
+        store.set_epoch_deadline(1);
+        let ticker = {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                engine.increment_epoch();
+            })
+        };
+        let err = spin.call(&mut store, ()).unwrap_err();
+        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Interrupted));
+        ticker.join().unwrap();
+    }
+    // With a fresh deadline the store runs normal code again.
+    store.set_epoch_deadline(1000);
+    assert_eq!(count.call(&mut store, 10_000)?, 10_000);
+    Ok(())
+}
+
+struct Data {
+    limits: StoreLimits,
+}
+
+#[test]
+fn memory_and_table_limits() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, LOOPS)?;
+    let mut store = Store::new(
+        &engine,
+        Data {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(4 << 16)
+                .table_elements(100)
+                .instances(2)
+                .build(),
+        },
+    );
+    store.limiter(|d| &mut d.limits);
+    let linker = Linker::new(&engine);
+    let instance = linker.instantiate(&mut store, &module)?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
+    // One page to start with; three more fit, a fifth page does not.
+    assert_eq!(grow.call(&mut store, 3)?, 1);
+    assert_eq!(grow.call(&mut store, 1)?, -1);
+    assert_eq!(grow.call(&mut store, 0)?, 4);
+    let Some(Extern::Memory(memory)) = instance.get_export(&mut store, "memory") else {
+        panic!("no memory export")
+    };
+    assert!(memory.grow(&mut store, 1).is_err());
+    assert_eq!(memory.size(&store), 4);
+
+    // Initial sizes beyond the limits fail to instantiate, with a message.
+    let big = Module::new(&engine, "(module (memory 5))")?;
+    let err = linker.instantiate(&mut store, &big).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("exceeds the store's limits"),
+        "{err:#}"
+    );
+    let table = Module::new(
+        &engine,
+        r#"(module (table 10 funcref) (func (export "g") (result i32) ref.null func i32.const 200 table.grow))"#,
+    )?;
+    let t = linker.instantiate(&mut store, &table)?;
+    let g = t.get_typed_func::<(), i32>(&mut store, "g")?;
+    assert_eq!(g.call(&mut store, ())?, -1);
+    // The instance limit (2) is now reached.
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(format!("{err:#}").contains("limit on instances"), "{err:#}");
+    Ok(())
+}
