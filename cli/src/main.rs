@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod codegen;
+mod compile;
 mod run;
 mod wast;
 
@@ -21,6 +23,8 @@ struct Cli {
 enum Command {
     /// Runs a WebAssembly module (binary or text).
     Run(run::RunCommand),
+    /// Validates and compiles a module to machine code, without running it.
+    Compile(compile::CompileCommand),
     /// Runs WebAssembly spec scripts (.wast) and reports pass/fail per file.
     Wast(wast::WastCommand),
 }
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<ExitCode> = match cli.command {
         Command::Run(cmd) => cmd.execute(),
+        Command::Compile(cmd) => cmd.execute(),
         Command::Wast(cmd) => cmd.execute(),
     };
     match result {

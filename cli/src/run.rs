@@ -38,6 +38,8 @@ pub struct RunCommand {
     /// Check every memory access explicitly instead of relying on guard pages.
     #[arg(long)]
     explicit_bounds_checks: bool,
+    #[command(flatten)]
+    codegen: crate::codegen::CodegenOptions,
     /// The module to run (`.wasm` binary or `.wat` text).
     #[arg(value_name = "MODULE")]
     module: PathBuf,
@@ -93,6 +95,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = Config::new();
+        self.codegen.apply(&mut config)?;
         config.explicit_bounds_checks(self.explicit_bounds_checks);
         config.epoch_interruption(self.timeout.is_some());
         if let Some(bytes) = self.max_memory {

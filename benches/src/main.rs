@@ -1,0 +1,720 @@
+//! The comparison runner: runs every benchmark under native code, wasm-jit,
+//! Wasmtime and Node (V8), interleaved, and writes `docs/performance.md`
+//! and `docs/performance.svg`.
+//!
+//! ```text
+//! cargo build --release -p wasm-jit-cli
+//! cargo run --release -p wasm-jit-benches -- compare [--runs 5] [--only NAME]
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+mod measure;
+
+use measure::{Sample, run_measured};
+
+/// The benchmarks: name, and how to build the native program (sources
+/// relative to the repository root, extra gcc flags).
+struct Bench {
+    name: &'static str,
+    kind: &'static str,
+    sources: Vec<String>,
+    flags: Vec<&'static str>,
+}
+
+fn benches() -> Vec<Bench> {
+    let kernel = |name: &'static str| Bench {
+        name,
+        kind: "kernel",
+        sources: vec![format!("benches/programs/{name}.c")],
+        flags: vec![],
+    };
+    let bz = "tests/programs/bzip2/src";
+    let z = "benches/programs/zlib";
+    let s = "benches/programs/sqlite";
+    vec![
+        kernel("binary_trees"),
+        kernel("fannkuch"),
+        kernel("mandelbrot"),
+        kernel("matmul"),
+        kernel("nbody"),
+        kernel("quicksort"),
+        kernel("sha256"),
+        kernel("sieve"),
+        kernel("spectral_norm"),
+        Bench {
+            name: "bzip2",
+            kind: "Debian bzip2 1.0.8",
+            sources: [
+                "blocksort",
+                "huffman",
+                "crctable",
+                "randtable",
+                "compress",
+                "decompress",
+                "bzlib",
+            ]
+            .iter()
+            .map(|f| format!("{bz}/{f}.c"))
+            .chain(["benches/programs/bzip2/bzip2_bench.c".to_string()])
+            .collect(),
+            flags: vec!["-w", "-Itests/programs/bzip2/src"],
+        },
+        Bench {
+            name: "zlib",
+            kind: "Debian zlib 1.2.13",
+            sources: [
+                "adler32",
+                "compress",
+                "crc32",
+                "deflate",
+                "inffast",
+                "inflate",
+                "inftrees",
+                "trees",
+                "uncompr",
+                "zutil",
+                "zlib_bench",
+            ]
+            .iter()
+            .map(|f| format!("{z}/{f}.c"))
+            .collect(),
+            flags: vec!["-Ibenches/programs/zlib"],
+        },
+        Bench {
+            name: "sqlite",
+            kind: "Debian sqlite3 3.40.1",
+            sources: ["sqlite3", "memvfs", "sqlite_bench"]
+                .iter()
+                .map(|f| format!("{s}/{f}.c"))
+                .collect(),
+            flags: vec![
+                "-DSQLITE_OS_OTHER=1",
+                "-DSQLITE_TEMP_STORE=3",
+                "-DSQLITE_THREADSAFE=0",
+                "-DSQLITE_OMIT_LOAD_EXTENSION",
+                "-DSQLITE_OMIT_SHARED_CACHE",
+                "-DSQLITE_DEFAULT_MEMSTATUS=0",
+            ],
+        },
+    ]
+}
+
+/// An engine (or native code) and how to run a module with it.
+struct Engine {
+    name: &'static str,
+    /// Program and leading arguments; `None` when not installed.
+    run: Option<Vec<String>>,
+    version: String,
+    install: &'static str,
+}
+
+fn find_in_path(exe: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(h) = home {
+        dirs.push(h.join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(exe)).find(|p| p.is_file())
+}
+
+fn version_of(cmd: &Path, arg: &str) -> String {
+    Command::new(cmd)
+        .arg(arg)
+        .output()
+        .ok()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+struct Options {
+    runs: usize,
+    only: Option<String>,
+    root: PathBuf,
+}
+
+fn parse_args() -> Result<Options> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("compare") => {}
+        _ => bail!("usage: wasm-jit-benches compare [--runs N] [--only NAME]"),
+    }
+    let mut opts = Options {
+        runs: 5,
+        only: None,
+        root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => opts.runs = args.next().context("--runs needs a number")?.parse()?,
+            "--only" => opts.only = Some(args.next().context("--only needs a name")?),
+            other => bail!("unknown argument `{other}`"),
+        }
+    }
+    Ok(opts)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = s.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// Spread as (max - min) / median, in percent.
+fn spread(v: &[f64]) -> f64 {
+    let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    (max - min) / median(v) * 100.0
+}
+
+fn geomean(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+}
+
+#[derive(Default)]
+struct Row {
+    samples: Vec<Vec<Sample>>, // per engine
+    compile: [Vec<f64>; 2],    // wasm-jit, wasmtime compile wall times
+}
+
+fn main() -> Result<()> {
+    let opts = parse_args()?;
+    let root = &opts.root;
+    let target = root.join("target");
+    let wasm_jit = target.join("release/wasm-jit");
+    if !wasm_jit.is_file() {
+        bail!(
+            "{} is missing: build it first with `cargo build --release -p wasm-jit-cli`",
+            wasm_jit.display()
+        );
+    }
+    let native_dir = target.join("bench-native");
+    std::fs::create_dir_all(&native_dir)?;
+    let wasmtime = find_in_path("wasmtime");
+    let node = find_in_path("node");
+    let engines = vec![
+        Engine {
+            name: "native",
+            run: Some(vec![]),
+            version: version_of(Path::new("gcc"), "--version"),
+            install: "apt-get install gcc",
+        },
+        Engine {
+            name: "wasm-jit",
+            run: Some(vec![wasm_jit.display().to_string(), "run".into()]),
+            version: version_of(&wasm_jit, "--version"),
+            install: "cargo build --release -p wasm-jit-cli",
+        },
+        Engine {
+            name: "wasmtime",
+            run: wasmtime.as_ref().map(|w| {
+                vec![
+                    w.display().to_string(),
+                    "run".into(),
+                    "-C".into(),
+                    "cache=n".into(),
+                ]
+            }),
+            version: wasmtime
+                .as_ref()
+                .map(|w| version_of(w, "--version"))
+                .unwrap_or_default(),
+            install: "cargo install --locked wasmtime-cli@48.0.8",
+        },
+        Engine {
+            name: "node",
+            run: node.as_ref().map(|n| {
+                vec![
+                    n.display().to_string(),
+                    "--no-warnings".into(),
+                    root.join("benches/node-wasi.mjs").display().to_string(),
+                ]
+            }),
+            version: node
+                .as_ref()
+                .map(|n| version_of(n, "--version"))
+                .unwrap_or_default(),
+            install: "apt-get install nodejs (Node 20 or newer)",
+        },
+    ];
+    for e in &engines {
+        match &e.run {
+            Some(_) => eprintln!("{}: {}", e.name, e.version),
+            None => eprintln!("{}: MISSING — install with `{}`", e.name, e.install),
+        }
+    }
+
+    let mut all = benches();
+    if let Some(only) = &opts.only {
+        all.retain(|b| &b.name == only);
+    }
+    let mut rows: Vec<(String, String, Row)> = Vec::new();
+    for b in &all {
+        eprintln!("== {} ({})", b.name, b.kind);
+        let native_bin = native_dir.join(b.name);
+        let status = Command::new("gcc")
+            .current_dir(root)
+            .arg("-O2")
+            .args(&b.flags)
+            .args(&b.sources)
+            .arg("-lm")
+            .arg("-o")
+            .arg(&native_bin)
+            .status()
+            .context("gcc")?;
+        if !status.success() {
+            bail!("native build of {} failed", b.name);
+        }
+        let wasm = root.join("benches/wasm").join(format!("{}.wasm", b.name));
+        let cmds: Vec<Option<Vec<String>>> = engines
+            .iter()
+            .map(|e| {
+                e.run.as_ref().map(|prefix| {
+                    if e.name == "native" {
+                        vec![native_bin.display().to_string()]
+                    } else {
+                        let mut c = prefix.clone();
+                        c.push(wasm.display().to_string());
+                        c
+                    }
+                })
+            })
+            .collect();
+        let mut row = Row {
+            samples: vec![Vec::new(); engines.len()],
+            ..Row::default()
+        };
+        let mut expected: Option<Vec<u8>> = None;
+        // One warm-up round, then interleaved counted rounds: A B C D A B C D ...
+        for round in 0..=opts.runs {
+            for (i, cmd) in cmds.iter().enumerate() {
+                let Some(cmd) = cmd else { continue };
+                let (sample, out) = run_measured(cmd)?;
+                match &expected {
+                    None => expected = Some(out),
+                    Some(exp) if *exp != out => bail!(
+                        "{} printed a different checksum under {}:\n{}\nexpected:\n{}",
+                        b.name,
+                        engines[i].name,
+                        String::from_utf8_lossy(&out),
+                        String::from_utf8_lossy(exp)
+                    ),
+                    _ => {}
+                }
+                if round > 0 {
+                    row.samples[i].push(sample);
+                }
+            }
+        }
+        // Compilation alone.
+        for round in 0..=opts.runs {
+            let t = time_cmd(&[
+                wasm_jit.display().to_string(),
+                "compile".into(),
+                wasm.display().to_string(),
+            ])?;
+            if round > 0 {
+                row.compile[0].push(t);
+            }
+            if let Some(w) = &wasmtime {
+                let out = target.join("bench-native/out.cwasm");
+                let t = time_cmd(&[
+                    w.display().to_string(),
+                    "compile".into(),
+                    "-C".into(),
+                    "cache=n".into(),
+                    wasm.display().to_string(),
+                    "-o".into(),
+                    out.display().to_string(),
+                ])?;
+                if round > 0 {
+                    row.compile[1].push(t);
+                }
+            }
+        }
+        for (i, e) in engines.iter().enumerate() {
+            if !row.samples[i].is_empty() {
+                let w: Vec<f64> = row.samples[i].iter().map(|s| s.wall).collect();
+                eprintln!(
+                    "   {:<9} {:>8.3} s ±{:>4.1}%",
+                    e.name,
+                    median(&w),
+                    spread(&w)
+                );
+            }
+        }
+        rows.push((b.name.to_string(), b.kind.to_string(), row));
+    }
+
+    let startup = startup_measurements(&opts, &wasm_jit, wasmtime.as_deref())?;
+    let report = render(&opts, &engines, &rows, &startup)?;
+    std::fs::write(root.join("docs/performance.md"), report)?;
+    std::fs::write(root.join("docs/performance.svg"), chart(&rows))?;
+    eprintln!("wrote docs/performance.md and docs/performance.svg");
+    Ok(())
+}
+
+fn time_cmd(cmd: &[String]) -> Result<f64> {
+    let start = Instant::now();
+    let status = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("`{}` failed", cmd.join(" "));
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Median wall times of `hello.wasm` end to end and of instantiating a
+/// module with a 1 MiB data segment, for wasm-jit and Wasmtime.
+struct Startup {
+    hello: [Option<f64>; 2],
+    data: [Option<f64>; 2],
+}
+
+fn startup_measurements(
+    opts: &Options,
+    wasm_jit: &Path,
+    wasmtime: Option<&Path>,
+) -> Result<Startup> {
+    let hello = opts.root.join("tests/programs/hello.wasm");
+    let data = opts.root.join("target/bench-native/data1mib.wasm");
+    let wat = format!(
+        r#"(module (memory (export "memory") 17) (data (i32.const 65536) "{}")
+             (func (export "run") (result i32) i32.const 600000 i32.load8_u))"#,
+        "\\07".repeat(1 << 20)
+    );
+    std::fs::write(&data, wat::parse_str(&wat).map_err(|e| anyhow!("{e}"))?)?;
+    let runs = (opts.runs * 4).max(10);
+    let mut out = Startup {
+        hello: [None, None],
+        data: [None, None],
+    };
+    let cmds: [Option<Vec<String>>; 2] = [
+        Some(vec![wasm_jit.display().to_string(), "run".into()]),
+        wasmtime.map(|w| {
+            vec![
+                w.display().to_string(),
+                "run".into(),
+                "-C".into(),
+                "cache=n".into(),
+            ]
+        }),
+    ];
+    for (i, c) in cmds.iter().enumerate() {
+        let Some(c) = c else { continue };
+        let mut h = Vec::new();
+        let mut d = Vec::new();
+        for _ in 0..runs {
+            let mut hc = c.clone();
+            hc.push(hello.display().to_string());
+            h.push(time_cmd(&hc)?);
+            let mut dc = c.clone();
+            dc.extend([
+                "--invoke".to_string(),
+                "run".to_string(),
+                data.display().to_string(),
+            ]);
+            d.push(time_cmd(&dc)?);
+        }
+        out.hello[i] = Some(median(&h));
+        out.data[i] = Some(median(&d));
+    }
+    Ok(out)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores, {} GiB RAM", mem / 1024 / 1024)
+}
+
+fn shell(cmd: &str) -> String {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn render(
+    opts: &Options,
+    engines: &[Engine],
+    rows: &[(String, String, Row)],
+    startup: &Startup,
+) -> Result<String> {
+    let mut md = String::new();
+    let date = shell("date -u +%Y-%m-%d");
+    let rev = shell("git rev-parse --short HEAD");
+    writeln!(md, "# Performance\n")?;
+    writeln!(
+        md,
+        "Measured on {date} by `cargo build --release -p wasm-jit-cli && cargo run --release -p wasm-jit-benches -- compare --runs {}` \
+         (wasm-jit at commit {rev}), on {}.\n",
+        opts.runs,
+        machine()
+    )?;
+    writeln!(md, "| engine | version |\n|---|---|")?;
+    for e in engines {
+        match &e.run {
+            Some(_) => writeln!(md, "| {} | {} |", e.name, e.version)?,
+            None => writeln!(
+                md,
+                "| {} | **missing** — install with `{}` |",
+                e.name, e.install
+            )?,
+        }
+    }
+    writeln!(
+        md,
+        "\nEach benchmark is a C program compiled natively with `gcc -O2` and to wasm32-wasi with \
+         `clang -O2` (`benches/build.sh`); every engine must print the native build's output. \
+         Runs are interleaved (native, wasm-jit, Wasmtime, Node, native, ...) after one warm-up round; \
+         {} counted runs each. Times are medians; ± is (max − min) / median. Wasmtime runs with \
+         `-C cache=n` and Node with `node:wasi`, so every engine compiles the module on every run. \
+         *exec* subtracts the median `compile` time (`wasm-jit compile`, `wasmtime compile`) from the \
+         median run time.\n",
+        opts.runs
+    )?;
+    let idx = |name: &str| engines.iter().position(|e| e.name == name).unwrap();
+    let (n, j, w, v) = (idx("native"), idx("wasm-jit"), idx("wasmtime"), idx("node"));
+    writeln!(
+        md,
+        "| benchmark | source | native s | wasm-jit s | wasmtime s | node s | wasm-jit / wasmtime (exec) | wasm-jit / native | compile ms wasm-jit / wasmtime | CPU s wasm-jit / wasmtime | peak RSS MiB native / wasm-jit / wasmtime / node |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+    let mut exec_ratios = Vec::new();
+    let mut native_ratios = Vec::new();
+    for (name, kind, row) in rows {
+        let wall = |i: usize| -> Option<(f64, f64)> {
+            let s: Vec<f64> = row.samples[i].iter().map(|s| s.wall).collect();
+            (!s.is_empty()).then(|| (median(&s), spread(&s)))
+        };
+        let cpu = |i: usize| -> Option<f64> {
+            let s: Vec<f64> = row.samples[i].iter().map(|s| s.cpu).collect();
+            (!s.is_empty()).then(|| median(&s))
+        };
+        let rss = |i: usize| -> String {
+            let s: Vec<f64> = row.samples[i]
+                .iter()
+                .map(|s| s.max_rss_kib as f64 / 1024.0)
+                .collect();
+            if s.is_empty() {
+                "–".into()
+            } else {
+                format!("{:.0}", median(&s))
+            }
+        };
+        let fmt = |x: Option<(f64, f64)>| match x {
+            Some((m, sp)) => format!("{m:.3} ±{sp:.0}%"),
+            None => "–".into(),
+        };
+        let cj = median(&row.compile[0]);
+        let cw = if row.compile[1].is_empty() {
+            f64::NAN
+        } else {
+            median(&row.compile[1])
+        };
+        let exec_ratio = match (wall(j), wall(w)) {
+            (Some((a, _)), Some((b, _))) => {
+                let r = (a - cj) / (b - cw);
+                exec_ratios.push((name.clone(), r));
+                format!("{r:.2}x")
+            }
+            _ => "–".into(),
+        };
+        let nat_ratio = match (wall(j), wall(n)) {
+            (Some((a, _)), Some((b, _))) => {
+                native_ratios.push(a / b);
+                format!("{:.2}x", a / b)
+            }
+            _ => "–".into(),
+        };
+        writeln!(
+            md,
+            "| {name} | {kind} | {} | {} | {} | {} | {exec_ratio} | {nat_ratio} | {:.0} / {} | {} / {} | {} / {} / {} / {} |",
+            fmt(wall(n)),
+            fmt(wall(j)),
+            fmt(wall(w)),
+            fmt(wall(v)),
+            cj * 1e3,
+            if cw.is_nan() {
+                "–".into()
+            } else {
+                format!("{:.0}", cw * 1e3)
+            },
+            cpu(j).map(|c| format!("{c:.2}")).unwrap_or("–".into()),
+            cpu(w).map(|c| format!("{c:.2}")).unwrap_or("–".into()),
+            rss(n),
+            rss(j),
+            rss(w),
+            rss(v),
+        )?;
+    }
+    writeln!(
+        md,
+        "\n![wasm-jit execution time relative to Wasmtime](performance.svg)\n"
+    )?;
+    writeln!(md, "## Summary\n")?;
+    if !exec_ratios.is_empty() {
+        let g = geomean(&exec_ratios.iter().map(|r| r.1).collect::<Vec<_>>());
+        let worst = exec_ratios
+            .iter()
+            .cloned()
+            .fold(("".to_string(), 0.0), |a, b| if b.1 > a.1 { b } else { a });
+        writeln!(
+            md,
+            "- Execution time, geometric mean of wasm-jit / Wasmtime: **{g:.3}x**; worst: {} at **{:.2}x**.",
+            worst.0, worst.1
+        )?;
+    } else {
+        writeln!(md, "- Wasmtime is missing: no ratios to it.")?;
+    }
+    if !native_ratios.is_empty() {
+        writeln!(
+            md,
+            "- End-to-end time, geometric mean of wasm-jit / native: **{:.3}x**.",
+            geomean(&native_ratios)
+        )?;
+    }
+    if let Some((_, _, row)) = rows.iter().find(|r| r.0 == "sqlite") {
+        let cj = median(&row.compile[0]) * 1e3;
+        if !row.compile[1].is_empty() {
+            let cw = median(&row.compile[1]) * 1e3;
+            writeln!(
+                md,
+                "- Compile time of the largest module (sqlite.wasm, 1 MiB), both using all {} cores: wasm-jit **{cj:.0} ms**, Wasmtime **{cw:.0} ms** ({:.2}x).",
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+                cj / cw
+            )?;
+        } else {
+            writeln!(
+                md,
+                "- Compile time of the largest module (sqlite.wasm): wasm-jit **{cj:.0} ms**."
+            )?;
+        }
+    }
+    let pair = |x: [Option<f64>; 2]| match x {
+        [Some(a), Some(b)] => format!(
+            "wasm-jit **{:.1} ms**, Wasmtime **{:.1} ms** ({:.2}x)",
+            a * 1e3,
+            b * 1e3,
+            a / b
+        ),
+        [Some(a), None] => format!("wasm-jit **{:.1} ms** (Wasmtime missing)", a * 1e3),
+        _ => "not measured".into(),
+    };
+    writeln!(
+        md,
+        "- `run tests/programs/hello.wasm` end to end (process start, compile, run): {}.",
+        pair(startup.hello)
+    )?;
+    writeln!(
+        md,
+        "- `run --invoke run` of a module with a 1 MiB data segment (process start, compile, instantiate, call): {}. \
+         Instantiation alone, in process, is measured by the `instantiate_1mib_data` microbenchmark (`cargo bench -p wasm-jit-benches`).",
+        pair(startup.data)
+    )?;
+    Ok(md)
+}
+
+/// A horizontal bar chart of execution-time ratios to Wasmtime.
+fn chart(rows: &[(String, String, Row)]) -> String {
+    let ratios: Vec<(String, f64)> = rows
+        .iter()
+        .filter_map(|(name, _, row)| {
+            let med = |i: usize| {
+                let s: Vec<f64> = row.samples.get(i)?.iter().map(|s| s.wall).collect();
+                (!s.is_empty()).then(|| median(&s))
+            };
+            let (j, w) = (med(1)?, med(2)?);
+            let cw = if row.compile[1].is_empty() {
+                return None;
+            } else {
+                median(&row.compile[1])
+            };
+            Some((name.clone(), (j - median(&row.compile[0])) / (w - cw)))
+        })
+        .collect();
+    let (bar_h, left, width) = (22.0, 120.0, 420.0);
+    let max = ratios.iter().map(|r| r.1).fold(1.5f64, f64::max);
+    let height = 40.0 + bar_h * ratios.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"10\" y=\"16\">wasm-jit execution time / Wasmtime's (lower is better)</text>\n",
+        left + width + 60.0
+    );
+    for (i, (name, r)) in ratios.iter().enumerate() {
+        let y = 28.0 + i as f64 * bar_h;
+        let w = r / max * width;
+        let color = if *r <= 1.05 {
+            "#3a7"
+        } else if *r <= 1.25 {
+            "#db3"
+        } else {
+            "#c44"
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{name}</text><rect x=\"{left}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\">{r:.2}x</text>",
+            left - 6.0,
+            y + 14.0,
+            bar_h - 6.0,
+            left + w + 4.0,
+            y + 14.0
+        );
+    }
+    let x1 = left + width / max;
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{x1:.1}\" y1=\"24\" x2=\"{x1:.1}\" y2=\"{}\" stroke=\"#000\" stroke-dasharray=\"4 3\"/>\n</svg>",
+        height - 4.0
+    );
+    svg
+}

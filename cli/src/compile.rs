@@ -1,0 +1,44 @@
+//! `wasm-jit compile`: validation and code generation only, for checking a
+//! module and for measuring compile time.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use wasm_jit::{Config, Engine, Module};
+
+use crate::codegen::CodegenOptions;
+
+/// Options of `wasm-jit compile`.
+#[derive(Args, Debug)]
+pub struct CompileCommand {
+    #[command(flatten)]
+    codegen: CodegenOptions,
+    /// Print how long compilation took.
+    #[arg(long)]
+    time: bool,
+    /// The module (`.wasm` binary or `.wat` text).
+    #[arg(value_name = "MODULE")]
+    module: PathBuf,
+}
+
+impl CompileCommand {
+    pub fn execute(self) -> Result<ExitCode> {
+        let mut config = Config::new();
+        self.codegen.apply(&mut config)?;
+        let engine = Engine::new(&config)?;
+        let name = crate::display(&self.module);
+        let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;
+        let start = Instant::now();
+        Module::new(&engine, &bytes).with_context(|| format!("failed to compile `{name}`"))?;
+        if self.time {
+            eprintln!(
+                "compiled `{name}` in {:.1} ms",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
