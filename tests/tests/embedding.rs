@@ -221,3 +221,44 @@ fn memory_and_table_limits() -> Result<()> {
     assert!(format!("{err:#}").contains("limit on instances"), "{err:#}");
     Ok(())
 }
+
+#[test]
+fn instances_sharing_a_memory_image_stay_independent() -> Result<()> {
+    for explicit in [false, true] {
+        let mut config = Config::new();
+        config.explicit_bounds_checks(explicit);
+        let engine = Engine::new(&config)?;
+        // Large enough (and at a constant offset) to be mapped copy-on-write.
+        let wat = format!(
+            r#"(module (memory 4) (data (i32.const 1000) "{}")
+                 (func (export "get") (param i32) (result i32) local.get 0 i32.load8_u)
+                 (func (export "set") (param i32 i32) local.get 0 local.get 1 i32.store8)
+                 (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"#,
+            "\\05".repeat(100_000)
+        );
+        let module = Module::new(&engine, wat)?;
+        let linker = Linker::new(&engine);
+        let mut store = Store::new(&engine, ());
+        let a = linker.instantiate(&mut store, &module)?;
+        let b = linker.instantiate(&mut store, &module)?;
+        let get_a = a.get_typed_func::<i32, i32>(&mut store, "get")?;
+        let set_a = a.get_typed_func::<(i32, i32), ()>(&mut store, "set")?;
+        let get_b = b.get_typed_func::<i32, i32>(&mut store, "get")?;
+        let grow_a = a.get_typed_func::<i32, i32>(&mut store, "grow")?;
+        assert_eq!(get_a.call(&mut store, 50_000)?, 5);
+        assert_eq!(get_a.call(&mut store, 999)?, 0);
+        assert_eq!(get_a.call(&mut store, 101_000)?, 0);
+        set_a.call(&mut store, (50_000, 9))?;
+        assert_eq!(get_a.call(&mut store, 50_000)?, 9);
+        assert_eq!(get_b.call(&mut store, 50_000)?, 5, "explicit={explicit}");
+        // Growing (and, with explicit checks, moving) keeps the contents.
+        assert_eq!(grow_a.call(&mut store, 100)?, 4);
+        assert_eq!(get_a.call(&mut store, 50_000)?, 9);
+        assert_eq!(get_a.call(&mut store, 60_000)?, 5);
+        // A new instance starts from the image again.
+        let c = linker.instantiate(&mut store, &module)?;
+        let get_c = c.get_typed_func::<i32, i32>(&mut store, "get")?;
+        assert_eq!(get_c.call(&mut store, 50_000)?, 5);
+    }
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! memory they used. Alone in its test binary so that no other test maps or
 //! frees memory while it measures.
 
-use wasm_jit::{Engine, Linker, Module, Store};
+use wasm_jit::{Config, Engine, Linker, Module, Store};
 
 fn mapping_count() -> usize {
     std::fs::read_to_string("/proc/self/maps")
@@ -19,7 +19,11 @@ fn resident_kib() -> u64 {
 
 #[test]
 fn ten_thousand_instances_leave_nothing_behind() {
-    let engine = Engine::default();
+    // Compile on this thread: a compilation thread pool would create its
+    // threads' stacks and malloc arenas lazily, in the middle of the count.
+    let mut config = Config::new();
+    config.parallel_compilation(false);
+    let engine = Engine::new(&config).unwrap();
     // 1 MiB of memory (16 pages), all of it written at instantiation by a
     // data segment, plus a function that touches it.
     let data = "\\2a".repeat(1 << 20);
@@ -42,11 +46,14 @@ fn ten_thousand_instances_leave_nothing_behind() {
     // Warm up: trampolines, the signal stack, allocator arenas.
     round(50);
     let (maps, rss) = (mapping_count(), resident_kib());
+    let before = std::fs::read_to_string("/proc/self/maps").unwrap();
     round(10_000);
+    let after = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let new: Vec<&str> = after.lines().filter(|l| !before.contains(*l)).collect();
     let (maps_after, rss_after) = (mapping_count(), resident_kib());
     assert_eq!(
         maps_after, maps,
-        "mappings: {maps} before, {maps_after} after"
+        "mappings: {maps} before, {maps_after} after; new: {new:#?}"
     );
     // 10,000 MiB were touched in total; what stays must be noise.
     assert!(

@@ -155,6 +155,11 @@ impl Instance {
                 module.memory_style,
                 caps.memory_pages,
             )?);
+            if inst._owned_memories.is_empty()
+                && let Some((image, _)) = &module.memory_image
+            {
+                m.map_image(image)?;
+            }
             inst.memories.push(&mut *m);
             inst._owned_memories.push(m);
         }
@@ -265,7 +270,13 @@ impl Instance {
                 SegmentMode::Passive => {}
             }
         }
+        let in_image = module.memory_image.as_ref().map(|(_, covered)| covered);
         for (i, seg) in module.info.datas.iter().enumerate() {
+            if in_image.is_some_and(|c| c[i]) {
+                // Already there: the memory was mapped from the image.
+                self.dropped_data[i] = true;
+                continue;
+            }
             if let SegmentMode::Active { index, offset } = &seg.mode {
                 let dst = self.eval(offset).get_i32() as u32 as u64;
                 self.memory_init(*index, i as u32, dst, 0, seg.data.len() as u32)?;

@@ -217,6 +217,81 @@ impl LinearMemory {
     }
 }
 
+/// The initial contents of a module's memory 0, in a memory file that
+/// instances map copy-on-write: instantiating copies no data, and untouched
+/// pages are shared between instances.
+#[derive(Debug)]
+pub struct MemoryImage {
+    fd: std::os::fd::OwnedFd,
+    len: usize,
+}
+
+impl MemoryImage {
+    /// An image of `len` bytes (a multiple of the host page size) with
+    /// `segments` (offset, bytes) written in order.
+    pub fn new(len: usize, segments: &[(usize, &[u8])]) -> Result<MemoryImage, String> {
+        use std::os::fd::FromRawFd;
+        debug_assert_eq!(len % HOST_PAGE, 0);
+        // SAFETY: memfd_create with a static name has no preconditions; the
+        // returned descriptor is owned from here on.
+        let fd =
+            unsafe { libc::memfd_create(c"wasm-jit-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err("cannot create a memory image".into());
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let file = std::fs::File::from(fd);
+        file.set_len(len as u64).map_err(|e| e.to_string())?;
+        for (offset, bytes) in segments {
+            std::os::unix::fs::FileExt::write_all_at(&file, bytes, *offset as u64)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(MemoryImage {
+            fd: std::os::fd::OwnedFd::from(file),
+            len,
+        })
+    }
+
+    /// Size of the image in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the image is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl LinearMemory {
+    /// Maps `image` copy-on-write over the start of this memory, which must
+    /// be at least as large and not yet written.
+    pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), String> {
+        use std::os::fd::AsRawFd;
+        if image.len > self.def.length {
+            return Err("memory image larger than the memory".into());
+        }
+        // SAFETY: [base, base + image.len) lies inside this memory's
+        // accessible region, which this memory owns; MAP_FIXED replaces
+        // those pages with a private (copy-on-write) view of the image.
+        let p = unsafe {
+            libc::mmap(
+                self.def.base as *mut libc::c_void,
+                image.len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                image.fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err("cannot map the memory image".into());
+        }
+        Ok(())
+    }
+}
+
 impl Drop for LinearMemory {
     fn drop(&mut self) {
         if !self.mapping.is_null() {

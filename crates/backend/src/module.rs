@@ -10,6 +10,7 @@ use wasm_jit_frontend::{FrontendError, FuncType, ModuleInfo, ParsedModule};
 
 use crate::code::{CodeMemory, CodeNames};
 use crate::compile::Compiler;
+use crate::memory::MemoryImage;
 use crate::traps::ArrayTrampoline;
 
 /// Gives each distinct function type an engine-wide id, so `call_indirect`
@@ -63,6 +64,9 @@ pub struct CompiledModule {
     pub type_ids: Vec<u32>,
     /// Memory style the code was compiled for.
     pub memory_style: MemoryStyle,
+    /// Initial contents of memory 0, mapped copy-on-write at instantiation,
+    /// and which data segments it already contains.
+    pub memory_image: Option<(MemoryImage, Vec<bool>)>,
     code: CodeMemory,
 }
 
@@ -100,11 +104,13 @@ impl CompiledModule {
             names,
         )
         .map_err(FrontendError::Unsupported)?;
+        let memory_image = memory_image(&info);
         Ok(CompiledModule {
             info,
             offsets,
             type_ids,
             memory_style,
+            memory_image,
             code,
         })
     }
@@ -114,6 +120,54 @@ impl CompiledModule {
         self.code
             .func_ptr((index - self.info.num_imported_funcs) as usize)
     }
+}
+
+/// The image of memory 0, when instantiating can never observe the
+/// difference from applying the data segments one by one: memory 0 is
+/// defined by the module, every data segment for it is active at a constant
+/// offset inside its initial size (so none can trap), and no active element
+/// segment writes to an imported table (so if one traps, nothing outside the
+/// failed instance can reach this memory).
+fn memory_image(info: &ModuleInfo) -> Option<(MemoryImage, Vec<bool>)> {
+    use wasm_jit_frontend::module::{ConstOp, SegmentMode};
+    if info.num_imported_memories != 0 || info.memories.is_empty() {
+        return None;
+    }
+    let initial = info.memories[0].minimum.checked_mul(65536)? as usize;
+    let elems_safe = info.elems.iter().all(|e| match &e.mode {
+        SegmentMode::Active { index, .. } => *index >= info.num_imported_tables,
+        _ => true,
+    });
+    if !elems_safe {
+        return None;
+    }
+    let mut segments = Vec::new();
+    let mut covered = vec![false; info.datas.len()];
+    let mut end = 0usize;
+    for (i, d) in info.datas.iter().enumerate() {
+        let SegmentMode::Active { index: 0, offset } = &d.mode else {
+            continue;
+        };
+        let [ConstOp::I32(at)] = offset.0.as_slice() else {
+            return None;
+        };
+        let at = *at as u32 as usize;
+        let seg_end = at.checked_add(d.data.len())?;
+        if seg_end > initial {
+            return None;
+        }
+        end = end.max(seg_end);
+        segments.push((at, d.data.as_slice()));
+        covered[i] = true;
+    }
+    // Small images are cheaper to copy than to map.
+    if end < 64 * 1024 {
+        return None;
+    }
+    let len = end.next_multiple_of(4096);
+    MemoryImage::new(len, &segments)
+        .ok()
+        .map(|img| (img, covered))
 }
 
 /// Trampolines compiled on demand, one per function type, kept for the
