@@ -4,7 +4,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use wasm_jit_backend::{TrapReason, VMFuncRef, ValRaw, call_wasm, set_pending};
+use wasm_jit_backend::{ArrayTrampoline, TrapReason, VMFuncRef, ValRaw, call_wasm, set_pending};
 
 use crate::store::{AsContext, AsContextMut, Caller, FuncData, StoreInner, StoreOpaque, Stored};
 use crate::trap::{HostPanic, into_error};
@@ -147,7 +147,11 @@ impl Func {
         let funcref = &ctx.funcref as *const VMFuncRef;
         let s = &mut store.opaque;
         s.host_funcs.push(ctx);
-        s.funcs.push(FuncData { funcref, ty });
+        s.funcs.push(FuncData {
+            funcref,
+            ty,
+            trampoline: None,
+        });
         let index = s.funcs.len() - 1;
         s.func_by_ref.insert(funcref as usize, index);
         Ok(Func(s.stored(index)))
@@ -191,7 +195,8 @@ impl Func {
             raw[i] = p.to_raw(s);
         }
         let funcref = s.funcs[index].funcref;
-        call_raw(s, funcref, &ty, &mut raw)?;
+        let trampoline = s.trampoline(index)?;
+        call_raw(s, funcref, trampoline, &mut raw)?;
         for (i, t) in ty.results().iter().enumerate() {
             results[i] = Val::from_raw(s, raw[i], *t);
         }
@@ -199,14 +204,14 @@ impl Func {
     }
 }
 
-/// Calls `funcref` (of type `ty`) with arguments and results in `raw`.
+/// Calls `funcref` through `trampoline` (made for its type) with arguments
+/// and results in `raw`.
 pub(crate) fn call_raw(
     store: &mut StoreOpaque,
     funcref: *const VMFuncRef,
-    ty: &FuncType,
+    trampoline: ArrayTrampoline,
     raw: &mut [ValRaw],
 ) -> Result<()> {
-    let trampoline = store.engine.array_trampoline(ty)?;
     let max_stack = store.engine.config().max_wasm_stack;
     let limits: *mut _ = &mut *store.limits;
     // SAFETY: `funcref` belongs to this store and is live; the trampoline

@@ -255,7 +255,8 @@ fn instantiate(
         let f = s.instances[index].func(start);
         let ty = info.func_type(start).clone();
         let mut vals = [wasm_jit_backend::ValRaw::default()];
-        call_raw(s, f, &ty, &mut vals)?;
+        let trampoline = s.engine.array_trampoline(&ty)?;
+        call_raw(s, f, trampoline, &mut vals)?;
     }
     Ok(instance)
 }

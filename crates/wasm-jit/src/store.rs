@@ -22,6 +22,8 @@ pub(crate) struct Stored {
 pub(crate) struct FuncData {
     pub(crate) funcref: *const VMFuncRef,
     pub(crate) ty: FuncType,
+    /// The host-to-Wasm trampoline for `ty`, looked up on first call.
+    pub(crate) trampoline: Option<wasm_jit_backend::ArrayTrampoline>,
 }
 
 pub(crate) struct GlobalData {
@@ -97,7 +99,11 @@ impl StoreOpaque {
         // live VMFuncRefs owned by the store.
         let type_id = unsafe { (*funcref).type_id };
         let ty = self.engine.inner().types.get(type_id);
-        self.funcs.push(FuncData { funcref, ty });
+        self.funcs.push(FuncData {
+            funcref,
+            ty,
+            trampoline: None,
+        });
         let i = self.funcs.len() - 1;
         self.func_by_ref.insert(funcref as usize, i);
         self.stored(i)
@@ -125,6 +131,19 @@ impl StoreOpaque {
             self.globals.len() - 1
         });
         self.stored(i)
+    }
+
+    /// The trampoline that calls function `index` of the store from the host.
+    pub(crate) fn trampoline(
+        &mut self,
+        index: usize,
+    ) -> anyhow::Result<wasm_jit_backend::ArrayTrampoline> {
+        if let Some(t) = self.funcs[index].trampoline {
+            return Ok(t);
+        }
+        let t = self.engine.array_trampoline(&self.funcs[index].ty)?;
+        self.funcs[index].trampoline = Some(t);
+        Ok(t)
     }
 
     /// Memories the store owns, directly or through its instances.

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use wasm_jit_backend::ValRaw;
+use wasm_jit_backend::{ArrayTrampoline, ValRaw};
 
 use crate::func::{Func, HostFn, call_raw};
 use crate::store::{AsContext, AsContextMut, Caller, StoreOpaque};
@@ -223,9 +223,12 @@ impl Func {
                 FuncType::new(params, results)
             );
         }
+        let ctx = store.as_context();
+        let trampoline = ctx.0.opaque.engine.array_trampoline(&ty)?;
         Ok(TypedFunc {
             func: *self,
             ty,
+            trampoline,
             _marker: PhantomData,
         })
     }
@@ -235,6 +238,7 @@ impl Func {
 pub struct TypedFunc<Params, Results> {
     func: Func,
     ty: FuncType,
+    trampoline: ArrayTrampoline,
     _marker: PhantomData<fn(Params) -> Results>,
 }
 
@@ -243,6 +247,7 @@ impl<P, R> Clone for TypedFunc<P, R> {
         TypedFunc {
             func: self.func,
             ty: self.ty.clone(),
+            trampoline: self.trampoline,
             _marker: PhantomData,
         }
     }
@@ -268,17 +273,26 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         let funcref = s.funcs[index].funcref;
         let mut vals = Vec::with_capacity(self.ty.params().len());
         params.into_vals(&mut vals);
+        // Small signatures (nearly all) need no heap allocation for the
+        // value array.
         let n = self.ty.params().len().max(self.ty.results().len()).max(1);
-        let mut raw = vec![ValRaw::default(); n];
+        let mut small = [ValRaw::default(); 8];
+        let mut large = Vec::new();
+        let raw: &mut [ValRaw] = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            large.resize(n, ValRaw::default());
+            &mut large
+        };
         for (slot, v) in raw.iter_mut().zip(vals) {
             *slot = v.to_raw(s);
         }
-        call_raw(s, funcref, &self.ty, &mut raw)?;
+        call_raw(s, funcref, self.trampoline, raw)?;
         let results: Vec<Val> = self
             .ty
             .results()
             .iter()
-            .zip(&raw)
+            .zip(raw.iter())
             .map(|(t, r)| Val::from_raw(s, *r, *t))
             .collect();
         Ok(R::from_vals(&results))
