@@ -58,67 +58,61 @@ fn ts(sec: i64, nsec: i64) -> u64 {
         .saturating_add(nsec.max(0) as u64)
 }
 
+/// The WASI file type from the host's answers (std's and cap-std's file
+/// types and metadata have the same methods, so one macro serves both).
+macro_rules! filetype {
+    ($t:expr) => {{
+        let t = $t;
+        if t.is_file() {
+            filetype::REGULAR_FILE
+        } else if t.is_dir() {
+            filetype::DIRECTORY
+        } else if t.is_symlink() {
+            filetype::SYMBOLIC_LINK
+        } else if t.is_char_device() {
+            filetype::CHARACTER_DEVICE
+        } else if t.is_block_device() {
+            filetype::BLOCK_DEVICE
+        } else if t.is_socket() {
+            filetype::SOCKET_STREAM
+        } else {
+            filetype::UNKNOWN
+        }
+    }};
+}
+
+macro_rules! filestat {
+    ($md:expr) => {{
+        let md = $md;
+        Filestat {
+            dev: md.dev(),
+            ino: md.ino(),
+            filetype: filetype!(md.file_type()),
+            nlink: md.nlink(),
+            size: md.len(),
+            atim: ts(md.atime(), md.atime_nsec()),
+            mtim: ts(md.mtime(), md.mtime_nsec()),
+            ctim: ts(md.ctime(), md.ctime_nsec()),
+        }
+    }};
+}
+
 fn std_filetype(t: std::fs::FileType) -> u8 {
-    if t.is_file() {
-        filetype::REGULAR_FILE
-    } else if t.is_dir() {
-        filetype::DIRECTORY
-    } else if t.is_symlink() {
-        filetype::SYMBOLIC_LINK
-    } else if t.is_char_device() {
-        filetype::CHARACTER_DEVICE
-    } else if t.is_block_device() {
-        filetype::BLOCK_DEVICE
-    } else if t.is_socket() {
-        filetype::SOCKET_STREAM
-    } else {
-        filetype::UNKNOWN
-    }
+    filetype!(t)
 }
 
 fn cap_filetype(t: cap_std::fs::FileType) -> u8 {
     use cap_std::fs::FileTypeExt;
-    if t.is_file() {
-        filetype::REGULAR_FILE
-    } else if t.is_dir() {
-        filetype::DIRECTORY
-    } else if t.is_symlink() {
-        filetype::SYMBOLIC_LINK
-    } else if t.is_char_device() {
-        filetype::CHARACTER_DEVICE
-    } else if t.is_block_device() {
-        filetype::BLOCK_DEVICE
-    } else if t.is_socket() {
-        filetype::SOCKET_STREAM
-    } else {
-        filetype::UNKNOWN
-    }
+    filetype!(t)
 }
 
 fn std_stat(md: &std::fs::Metadata) -> Filestat {
-    Filestat {
-        dev: md.dev(),
-        ino: md.ino(),
-        filetype: std_filetype(md.file_type()),
-        nlink: md.nlink(),
-        size: md.len(),
-        atim: ts(md.atime(), md.atime_nsec()),
-        mtim: ts(md.mtime(), md.mtime_nsec()),
-        ctim: ts(md.ctime(), md.ctime_nsec()),
-    }
+    filestat!(md)
 }
 
 fn cap_stat(md: &cap_std::fs::Metadata) -> Filestat {
-    Filestat {
-        dev: md.dev(),
-        ino: md.ino(),
-        filetype: cap_filetype(md.file_type()),
-        nlink: md.nlink(),
-        size: md.len(),
-        atim: ts(md.atime(), md.atime_nsec()),
-        mtim: ts(md.mtime(), md.mtime_nsec()),
-        ctim: ts(md.ctime(), md.ctime_nsec()),
-    }
+    use cap_std::fs::FileTypeExt;
+    filestat!(md)
 }
 
 /// The host file behind a standard stream, for `fstat`.
