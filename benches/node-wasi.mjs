@@ -7,4 +7,4 @@ const [path, ...args] = process.argv.slice(2);
 const wasi = new WASI({ version: 'preview1', args: [path, ...args], env: {}, preopens: {}, returnOnExit: true });
 const module = await WebAssembly.compile(await readFile(path));
 const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-process.exitCode = wasi.start(instance);
+process.exit(wasi.start(instance));

@@ -40,8 +40,11 @@ pub fn run_measured(cmd: &[String]) -> Result<(Sample, Vec<u8>)> {
     if rc != pid {
         bail!("wait4 failed for `{}`", cmd.join(" "));
     }
+    if libc::WIFSIGNALED(status) {
+        bail!("died of signal {}", libc::WTERMSIG(status));
+    }
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        bail!("`{}` failed (wait status {status:#x})", cmd.join(" "));
+        bail!("exited with status {}", libc::WEXITSTATUS(status));
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Ok((
