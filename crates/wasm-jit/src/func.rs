@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use wasm_jit_backend::{ArrayTrampoline, TrapReason, VMFuncRef, ValRaw, call_wasm, set_pending};
 
-use crate::store::{AsContext, AsContextMut, Caller, FuncData, StoreInner, StoreOpaque, Stored};
+use crate::store::{AsContext, AsContextMut, Caller, StoreInner, StoreOpaque, Stored};
 use crate::trap::{HostPanic, into_error};
 use crate::types::FuncType;
 use crate::values::Val;
@@ -147,14 +147,7 @@ impl Func {
         let funcref = &ctx.funcref as *const VMFuncRef;
         let s = &mut store.opaque;
         s.host_funcs.push(ctx);
-        s.funcs.push(FuncData {
-            funcref,
-            ty,
-            trampoline: None,
-        });
-        let index = s.funcs.len() - 1;
-        s.func_by_ref.insert(funcref as usize, index);
-        Ok(Func(s.stored(index)))
+        Ok(Func(s.add_func(funcref, ty)))
     }
 
     /// The function's type.

@@ -99,6 +99,11 @@ impl StoreOpaque {
         // live VMFuncRefs owned by the store.
         let type_id = unsafe { (*funcref).type_id };
         let ty = self.engine.inner().types.get(type_id);
+        self.add_func(funcref, ty)
+    }
+
+    /// Records a function of type `ty` whose `VMFuncRef` is `funcref`.
+    pub(crate) fn add_func(&mut self, funcref: *const VMFuncRef, ty: FuncType) -> Stored {
         self.funcs.push(FuncData {
             funcref,
             ty,
