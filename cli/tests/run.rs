@@ -214,6 +214,49 @@ fn the_example_script_in_the_readme_passes() {
     );
 }
 
+#[test]
+fn compile_checks_a_module_without_running_it() {
+    let o = wasm_jit(&[
+        "compile",
+        "-C",
+        "parallel-compilation=n",
+        "examples/wat/traps.wat",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let o = wasm_jit(&["compile", "--time", "tests/programs/hello.wasm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("compiled `tests/programs/hello.wasm` in "),
+        "{}",
+        stderr(&o)
+    );
+
+    let dir = tempdir();
+    let bad = dir.join("bad.wat");
+    std::fs::write(&bad, "(module (func (result i32) i64.const 1))").unwrap();
+    let o = wasm_jit(&["compile", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid module: type mismatch"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wasm_jit(&[
+        "compile",
+        "-C",
+        "no-such-option=1",
+        "examples/wat/traps.wat",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown -C option `no-such-option`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
