@@ -388,10 +388,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
             Operator::BrIf { relative_depth } => {
                 let cond = self.pop();
-                let depth = self.control.len() - 1 - relative_depth as usize;
-                self.control[depth].next_reachable |=
-                    !matches!(self.control[depth].kind, FrameKind::Loop(_));
-                let (target, n) = self.control[depth].branch_target();
+                let (target, n) = self.branch_to(relative_depth);
                 let args = block_args(self.peek_n(n));
                 let cont = self.builder.create_block();
                 self.builder.ins().brif(cond, target, &args, cont, &[]);
@@ -406,10 +403,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 }
                 let default = targets.default();
                 let make_call = |this: &mut Self, rel: u32| {
-                    let depth = this.control.len() - 1 - rel as usize;
-                    this.control[depth].next_reachable |=
-                        !matches!(this.control[depth].kind, FrameKind::Loop(_));
-                    let (target, n) = this.control[depth].branch_target();
+                    let (target, n) = this.branch_to(rel);
                     let args = block_args(this.peek_n(n));
                     this.builder.func.dfg.block_call(target, &args)
                 };
@@ -491,11 +485,17 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         Ok(())
     }
 
-    fn br(&mut self, relative_depth: u32) {
+    /// The block a branch to label `relative_depth` goes to and how many
+    /// operands it carries, noting that the label's exit is now reachable.
+    fn branch_to(&mut self, relative_depth: u32) -> (ir::Block, usize) {
         let depth = self.control.len() - 1 - relative_depth as usize;
-        self.control[depth].next_reachable |=
-            !matches!(self.control[depth].kind, FrameKind::Loop(_));
-        let (target, n) = self.control[depth].branch_target();
+        let frame = &mut self.control[depth];
+        frame.next_reachable |= !matches!(frame.kind, FrameKind::Loop(_));
+        frame.branch_target()
+    }
+
+    fn br(&mut self, relative_depth: u32) {
+        let (target, n) = self.branch_to(relative_depth);
         self.jump_with_top(target, n);
     }
 
