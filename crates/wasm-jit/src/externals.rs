@@ -53,11 +53,15 @@ impl Extern {
 
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
+        self.ty_in(&store.as_context().0.opaque)
+    }
+
+    pub(crate) fn ty_in(&self, s: &crate::store::StoreOpaque) -> ExternType {
         match self {
-            Extern::Func(f) => ExternType::Func(f.ty(&store)),
-            Extern::Table(t) => ExternType::Table(t.ty(&store)),
-            Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
-            Extern::Global(g) => ExternType::Global(g.ty(&store)),
+            Extern::Func(f) => ExternType::Func(s.funcs[s.check(f.0)].ty.clone()),
+            Extern::Table(t) => ExternType::Table(s.table(s.check(t.0)).ty()),
+            Extern::Memory(m) => ExternType::Memory(s.memory(s.check(m.0)).ty()),
+            Extern::Global(g) => ExternType::Global(s.globals[s.check(g.0)].ty),
         }
     }
 }

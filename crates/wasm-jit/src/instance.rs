@@ -168,8 +168,8 @@ fn instantiate(
                 "incompatible import type for `{}::{}`: expected {}, found {}",
                 import.module,
                 import.name,
-                describe(&import.kind, info),
-                describe_extern(&actual)
+                ExternType::of_import(&import.kind, info),
+                actual
             )
         };
         match (&import.kind, ext) {
@@ -204,8 +204,7 @@ fn instantiate(
                 raw.globals.push(data.ptr);
             }
             (_, other) => {
-                let actual = other_type(s, other);
-                return Err(mismatch(actual));
+                return Err(mismatch(other.ty_in(s)));
             }
         }
     }
@@ -259,31 +258,4 @@ fn instantiate(
         call_raw(s, f, trampoline, &mut vals)?;
     }
     Ok(instance)
-}
-
-fn other_type(s: &StoreOpaque, e: &Extern) -> ExternType {
-    match e {
-        Extern::Func(f) => ExternType::Func(s.funcs[s.check(f.0)].ty.clone()),
-        Extern::Table(t) => ExternType::Table(s.table(s.check(t.0)).ty()),
-        Extern::Memory(m) => ExternType::Memory(s.memory(s.check(m.0)).ty()),
-        Extern::Global(g) => ExternType::Global(s.globals[s.check(g.0)].ty),
-    }
-}
-
-fn describe(kind: &ImportKind, info: &wasm_jit_frontend::ModuleInfo) -> String {
-    match kind {
-        ImportKind::Func(t) => format!("function {}", info.types[*t as usize]),
-        ImportKind::Table(t) => format!("table {t:?}"),
-        ImportKind::Memory(m) => format!("memory {m:?}"),
-        ImportKind::Global(g) => format!("global {g:?}"),
-    }
-}
-
-fn describe_extern(t: &ExternType) -> String {
-    match t {
-        ExternType::Func(f) => format!("function {f}"),
-        ExternType::Table(t) => format!("table {t:?}"),
-        ExternType::Memory(m) => format!("memory {m:?}"),
-        ExternType::Global(g) => format!("global {g:?}"),
-    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow};
 use wasm_jit_backend::CompiledModule;
-use wasm_jit_frontend::module::{ExternKind, ImportKind};
+use wasm_jit_frontend::module::ExternKind;
 use wasm_jit_frontend::{FrontendError, parse};
 
 use crate::Engine;
@@ -106,12 +106,7 @@ impl Module {
         info.imports.iter().map(move |i| ImportType {
             module: &i.module,
             name: &i.name,
-            ty: match &i.kind {
-                ImportKind::Func(t) => ExternType::Func(info.types[*t as usize].clone()),
-                ImportKind::Table(t) => ExternType::Table(*t),
-                ImportKind::Memory(m) => ExternType::Memory(*m),
-                ImportKind::Global(g) => ExternType::Global(*g),
-            },
+            ty: ExternType::of_import(&i.kind, info),
         })
     }
 

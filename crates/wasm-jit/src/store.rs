@@ -151,30 +151,30 @@ impl StoreOpaque {
         Ok(t)
     }
 
-    /// Memories the store owns, directly or through its instances.
-    pub(crate) fn memory_count(&self) -> usize {
-        let in_instances: usize = self
-            .instances
+    /// How many items its instances define, given a module's (all, imported) counts.
+    fn defined_in_instances(
+        &self,
+        counts: impl Fn(&wasm_jit_frontend::ModuleInfo) -> (usize, u32),
+    ) -> usize {
+        self.instances
             .iter()
             .map(|i| {
-                let info = &i.module().info;
-                info.memories.len() - info.num_imported_memories as usize
+                let (all, imported) = counts(&i.module().info);
+                all - imported as usize
             })
-            .sum();
-        self.owned_memories.len() + in_instances
+            .sum()
+    }
+
+    /// Memories the store owns, directly or through its instances.
+    pub(crate) fn memory_count(&self) -> usize {
+        self.owned_memories.len()
+            + self.defined_in_instances(|m| (m.memories.len(), m.num_imported_memories))
     }
 
     /// Tables the store owns, directly or through its instances.
     pub(crate) fn table_count(&self) -> usize {
-        let in_instances: usize = self
-            .instances
-            .iter()
-            .map(|i| {
-                let info = &i.module().info;
-                info.tables.len() - info.num_imported_tables as usize
-            })
-            .sum();
-        self.owned_tables.len() + in_instances
+        self.owned_tables.len()
+            + self.defined_in_instances(|m| (m.tables.len(), m.num_imported_tables))
     }
 
     pub(crate) fn memory(&self, index: usize) -> &LinearMemory {

@@ -18,6 +18,20 @@ pub enum ExternType {
 }
 
 impl ExternType {
+    /// The type of an import as the module declares it.
+    pub(crate) fn of_import(
+        kind: &wasm_jit_frontend::module::ImportKind,
+        info: &wasm_jit_frontend::ModuleInfo,
+    ) -> ExternType {
+        use wasm_jit_frontend::module::ImportKind;
+        match kind {
+            ImportKind::Func(t) => ExternType::Func(info.types[*t as usize].clone()),
+            ImportKind::Table(t) => ExternType::Table(*t),
+            ImportKind::Memory(m) => ExternType::Memory(*m),
+            ImportKind::Global(g) => ExternType::Global(*g),
+        }
+    }
+
     /// A short name of the kind, for messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -25,6 +39,17 @@ impl ExternType {
             ExternType::Table(_) => "table",
             ExternType::Memory(_) => "memory",
             ExternType::Global(_) => "global",
+        }
+    }
+}
+
+impl std::fmt::Display for ExternType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExternType::Func(t) => write!(f, "function {t}"),
+            ExternType::Table(t) => write!(f, "table {t:?}"),
+            ExternType::Memory(m) => write!(f, "memory {m:?}"),
+            ExternType::Global(g) => write!(f, "global {g:?}"),
         }
     }
 }
