@@ -10,8 +10,19 @@ fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// SQLite's benchmark module, fetched and built by `scripts/third-party.sh`.
+fn sqlite_wasm() -> Vec<u8> {
+    let status = std::process::Command::new("bash")
+        .arg(root().join("scripts/third-party.sh"))
+        .arg("sqlite")
+        .status()
+        .expect("bash runs scripts/third-party.sh");
+    assert!(status.success(), "scripts/third-party.sh sqlite failed");
+    std::fs::read(root().join("target/third-party/sqlite/bench.wasm")).unwrap()
+}
+
 fn compile(c: &mut Criterion) {
-    let bytes = std::fs::read(root().join("benches/wasm/sqlite.wasm")).unwrap();
+    let bytes = sqlite_wasm();
     let mut g = c.benchmark_group("compile_sqlite");
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.sample_size(10);

@@ -18,91 +18,91 @@ mod measure;
 
 use measure::{Sample, run_measured};
 
-/// The benchmarks: name, and how to build the native program (sources
-/// relative to the repository root, extra gcc flags).
+/// The benchmarks: our C kernels, built here, and real programs that
+/// `scripts/third-party.sh` fetches as pinned packages and builds.
 struct Bench {
     name: &'static str,
-    kind: &'static str,
-    sources: Vec<String>,
-    flags: Vec<&'static str>,
+    /// "kernel", or the program and the package it came from.
+    kind: String,
+    /// The wasm32-wasi module and the native program.
+    wasm: PathBuf,
+    native: PathBuf,
 }
 
-fn benches() -> Vec<Bench> {
-    let kernel = |name: &'static str| Bench {
-        name,
-        kind: "kernel",
-        sources: vec![format!("benches/programs/{name}.c")],
-        flags: vec![],
-    };
-    let bz = "tests/programs/bzip2/src";
-    let z = "benches/programs/zlib";
-    let s = "benches/programs/sqlite";
-    vec![
-        kernel("binary_trees"),
-        kernel("fannkuch"),
-        kernel("mandelbrot"),
-        kernel("matmul"),
-        kernel("nbody"),
-        kernel("quicksort"),
-        kernel("sha256"),
-        kernel("sieve"),
-        kernel("spectral_norm"),
-        Bench {
-            name: "bzip2",
-            kind: "Debian bzip2 1.0.8",
-            sources: [
-                "blocksort",
-                "huffman",
-                "crctable",
-                "randtable",
-                "compress",
-                "decompress",
-                "bzlib",
-            ]
-            .iter()
-            .map(|f| format!("{bz}/{f}.c"))
-            .chain(["benches/programs/bzip2/bzip2_bench.c".to_string()])
-            .collect(),
-            flags: vec!["-w", "-Itests/programs/bzip2/src"],
-        },
-        Bench {
-            name: "zlib",
-            kind: "Debian zlib 1.2.13",
-            sources: [
-                "adler32",
-                "compress",
-                "crc32",
-                "deflate",
-                "inffast",
-                "inflate",
-                "inftrees",
-                "trees",
-                "uncompr",
-                "zutil",
-                "zlib_bench",
-            ]
-            .iter()
-            .map(|f| format!("{z}/{f}.c"))
-            .collect(),
-            flags: vec!["-Ibenches/programs/zlib"],
-        },
-        Bench {
-            name: "sqlite",
-            kind: "Debian sqlite3 3.40.1",
-            sources: ["sqlite3", "memvfs", "sqlite_bench"]
-                .iter()
-                .map(|f| format!("{s}/{f}.c"))
-                .collect(),
-            flags: vec![
-                "-DSQLITE_OS_OTHER=1",
-                "-DSQLITE_TEMP_STORE=3",
-                "-DSQLITE_THREADSAFE=0",
-                "-DSQLITE_OMIT_LOAD_EXTENSION",
-                "-DSQLITE_OMIT_SHARED_CACHE",
-                "-DSQLITE_DEFAULT_MEMSTATUS=0",
-            ],
-        },
-    ]
+const KERNELS: [&str; 9] = [
+    "binary_trees",
+    "fannkuch",
+    "mandelbrot",
+    "matmul",
+    "nbody",
+    "quicksort",
+    "sha256",
+    "sieve",
+    "spectral_norm",
+];
+const THIRD_PARTY: [&str; 3] = ["bzip2", "zlib", "sqlite"];
+
+/// Builds the native kernels with gcc -O2 (their modules are committed in
+/// `benches/wasm`) and the third-party programs with the script, for the
+/// benchmarks named in `only` (all when `None`).
+fn benches(root: &Path, only: Option<&str>) -> Result<Vec<Bench>> {
+    let native_dir = root.join("target/bench-native");
+    std::fs::create_dir_all(&native_dir)?;
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    let mut out = Vec::new();
+    for name in KERNELS.into_iter().filter(|n| wanted(n)) {
+        let native = native_dir.join(name);
+        let status = Command::new("gcc")
+            .current_dir(root)
+            .args(["-O2", &format!("benches/programs/{name}.c"), "-lm", "-o"])
+            .arg(&native)
+            .status()
+            .context("gcc (install it with `apt-get install gcc`)")?;
+        if !status.success() {
+            bail!("native build of {name} failed");
+        }
+        out.push(Bench {
+            name,
+            kind: "kernel".into(),
+            wasm: root.join(format!("benches/wasm/{name}.wasm")),
+            native,
+        });
+    }
+    let programs: Vec<&str> = THIRD_PARTY.into_iter().filter(|n| wanted(n)).collect();
+    build_third_party(root, &programs)?;
+    for name in programs {
+        let dir = root.join("target/third-party").join(name);
+        let kind = std::fs::read_to_string(dir.join("VERSION"))?
+            .trim()
+            .to_string();
+        out.push(Bench {
+            name,
+            kind,
+            wasm: dir.join("bench.wasm"),
+            native: dir.join("bench"),
+        });
+    }
+    if out.is_empty() {
+        bail!("no benchmark is named `{}`", only.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// Fetches and builds third-party programs into `target/third-party/NAME`
+/// (a no-op for those already built from the pinned version).
+fn build_third_party(root: &Path, programs: &[&str]) -> Result<()> {
+    if programs.is_empty() {
+        return Ok(());
+    }
+    let status = Command::new("bash")
+        .arg(root.join("scripts/third-party.sh"))
+        .args(programs)
+        .status()
+        .context("bash")?;
+    if !status.success() {
+        bail!("scripts/third-party.sh could not build {programs:?} (see above)");
+    }
+    Ok(())
 }
 
 /// An engine (or native code) and how to run a module with it.
@@ -210,8 +210,6 @@ fn main() -> Result<()> {
             wasm_jit.display()
         );
     }
-    let native_dir = target.join("bench-native");
-    std::fs::create_dir_all(&native_dir)?;
     let wasmtime = find_in_path("wasmtime");
     let node = find_in_path("node");
     let engines = vec![
@@ -266,28 +264,12 @@ fn main() -> Result<()> {
         }
     }
 
-    let mut all = benches();
-    if let Some(only) = &opts.only {
-        all.retain(|b| &b.name == only);
-    }
+    let all = benches(root, opts.only.as_deref())?;
     let mut rows: Vec<(String, String, Row)> = Vec::new();
     for b in &all {
         eprintln!("== {} ({})", b.name, b.kind);
-        let native_bin = native_dir.join(b.name);
-        let status = Command::new("gcc")
-            .current_dir(root)
-            .arg("-O2")
-            .args(&b.flags)
-            .args(&b.sources)
-            .arg("-lm")
-            .arg("-o")
-            .arg(&native_bin)
-            .status()
-            .context("gcc")?;
-        if !status.success() {
-            bail!("native build of {} failed", b.name);
-        }
-        let wasm = root.join("benches/wasm").join(format!("{}.wasm", b.name));
+        let native_bin = &b.native;
+        let wasm = &b.wasm;
         let cmds: Vec<Option<Vec<String>>> = engines
             .iter()
             .map(|e| {
@@ -429,9 +411,10 @@ fn startup_measurements(
         data: [None, None],
         compile_one_thread: [None, None],
     };
+    build_third_party(&opts.root, &["sqlite"])?;
     let sqlite = opts
         .root
-        .join("benches/wasm/sqlite.wasm")
+        .join("target/third-party/sqlite/bench.wasm")
         .display()
         .to_string();
     let cwasm = opts
@@ -570,7 +553,9 @@ fn render(
     writeln!(
         md,
         "\nEach benchmark is a C program compiled natively with `gcc -O2` and to wasm32-wasi with \
-         `clang -O2` (`benches/build.sh`); every engine must print the native build's output. \
+         `clang -O2`: our kernels from `benches/programs` (`benches/build.sh`), and real programs \
+         from the crates.io packages named in the *source* column, with our harnesses, by \
+         `scripts/third-party.sh`. Every engine must print the native build's output. \
          Runs are interleaved (native, wasm-jit, Wasmtime, Node, native, ...) after one warm-up round; \
          {} counted runs each. Times are medians; ± is (max − min) / median. Wasmtime runs with \
          `-C cache=n` and Node with `node:wasi`, so every engine compiles the module on every run. \

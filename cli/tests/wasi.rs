@@ -416,33 +416,29 @@ fn sample_text(len: usize) -> Vec<u8> {
     out
 }
 
-/// bzip2 built natively from the same Debian sources as `bzip2.wasm`.
-fn native_bzip2() -> Option<PathBuf> {
-    let src = root().join("tests/programs/bzip2/src");
-    let out = tempdir().join("bzip2");
-    let files = [
-        "blocksort.c",
-        "huffman.c",
-        "crctable.c",
-        "randtable.c",
-        "compress.c",
-        "decompress.c",
-        "bzlib.c",
-        "bzip2.c",
-    ];
-    let ok = Command::new("gcc")
-        .args(["-O2", "-w", "-o"])
-        .arg(&out)
-        .args(files.iter().map(|f| src.join(f)))
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    ok.then_some(out)
+/// bzip2 1.0.8 from its crates.io package, built to wasm32-wasi and
+/// natively by `scripts/third-party.sh` (cached under target/third-party):
+/// the paths of the Wasm module and of the native program. Fails, with what
+/// to install, when the script cannot fetch or build it.
+fn third_party_bzip2() -> (PathBuf, PathBuf) {
+    let script = root().join("scripts/third-party.sh");
+    let o = Command::new("bash")
+        .arg(&script)
+        .arg("bzip2")
+        .output()
+        .expect("bash runs scripts/third-party.sh");
+    assert!(
+        o.status.success(),
+        "scripts/third-party.sh bzip2 failed:\n{}",
+        text(&o.stderr)
+    );
+    let dir = root().join("target/third-party/bzip2");
+    (dir.join("bzip2.wasm"), dir.join("bzip2"))
 }
 
 #[test]
-fn bzip2_from_debian_sources_matches_the_native_build() {
-    let bzip2 = root().join("tests/programs/bzip2/bzip2.wasm");
+fn bzip2_matches_the_native_build() {
+    let (bzip2, native) = third_party_bzip2();
     let bzip2 = bzip2.to_str().unwrap();
     let input = sample_text(600_000);
 
@@ -501,18 +497,16 @@ fn bzip2_from_debian_sources_matches_the_native_build() {
         text(&o.stderr)
     );
 
-    if let Some(native) = native_bzip2() {
-        let mut cmd = Command::new(&native);
-        cmd.args(["-c", "-9"]);
-        let n = run(cmd, &input);
-        assert_eq!(n.status.code(), Some(0));
-        assert!(
-            n.stdout == packed.stdout,
-            "compressed output differs from the native build"
-        );
-        let mut cmd = Command::new(&native);
-        cmd.args(["-d", "-c"]);
-        let n = run(cmd, &packed.stdout);
-        assert!(n.stdout == input);
-    }
+    let mut cmd = Command::new(&native);
+    cmd.args(["-c", "-9"]);
+    let n = run(cmd, &input);
+    assert_eq!(n.status.code(), Some(0));
+    assert!(
+        n.stdout == packed.stdout,
+        "compressed output differs from the native build"
+    );
+    let mut cmd = Command::new(&native);
+    cmd.args(["-d", "-c"]);
+    let n = run(cmd, &packed.stdout);
+    assert!(n.stdout == input);
 }

@@ -1,5 +1,5 @@
-// Compresses and decompresses a generated 8 MiB buffer with libbz2 (the
-// Debian bzip2 1.0.8 sources in tests/programs/bzip2/src) at levels 1 and 9.
+// Compresses and decompresses a generated 8 MiB buffer with libbz2 (bzip2
+// 1.0.8, built by scripts/third-party.sh) at levels 1 and 9.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
