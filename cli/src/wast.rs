@@ -12,7 +12,8 @@ pub struct WastCommand {
     /// Feature set: the Wasm specification version (1, 2 or 3). By default a
     /// file inside a folder named wasm-v1, wasm-v2 or wasm-v3 gets that
     /// version's features, a file in proposals/NAME gets 2.0 plus that
-    /// proposal, and any other file everything wasm-jit supports.
+    /// proposal, and any other file the default feature set of `wasm-jit run`
+    /// (Wasm 3.0).
     #[arg(long, value_name = "N")]
     spec_version: Option<u32>,
     /// Print every failed check, not only the first ten per file.

@@ -268,3 +268,82 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A module the engine cannot run yet is refused with every feature it
+/// needs on one line; an invalid one is called invalid even when an earlier
+/// function uses an unsupported feature (bodies are validated first).
+#[test]
+fn refused_modules_name_their_features_in_one_line() {
+    let dir = tempdir();
+    let needs = dir.join("needs.wat");
+    std::fs::write(
+        &needs,
+        r#"(module
+             (tag $e (param i32))
+             (memory 1 1 shared)
+             (func (param v128) (result i32) i32.const 1 throw $e))"#,
+    )
+    .unwrap();
+    for cmd in ["run", "compile"] {
+        let o = wasm_jit(&[cmd, needs.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let line = stderr(&o)
+            .lines()
+            .find(|l| l.contains("not supported yet:"))
+            .unwrap_or_default()
+            .to_string();
+        for feature in ["exception handling", "threads", "SIMD"] {
+            assert!(line.contains(feature), "`{feature}` missing from: {line}");
+        }
+    }
+
+    let invalid_last = dir.join("invalid_last.wat");
+    std::fs::write(
+        &invalid_last,
+        r#"(module
+             (func (result v128) v128.const i64x2 1 2)
+             (func (result i32) i64.const 1))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["compile", invalid_last.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid module: type mismatch"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `return_call` and `return_call_indirect` reuse the caller's frame: 100
+/// million of them run in the default 512 KiB Wasm stack.
+#[test]
+fn tail_calls_run_in_constant_stack() {
+    let dir = tempdir();
+    let path = dir.join("loop.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+             (type $t (func (param i64 i64) (result i64)))
+             (table funcref (elem $down_indirect))
+             (func $down (export "down") (param $n i64) (param $acc i64) (result i64)
+               (if (result i64) (i64.eqz (local.get $n))
+                 (then (local.get $acc))
+                 (else (return_call $down (i64.sub (local.get $n) (i64.const 1))
+                                          (i64.add (local.get $acc) (i64.const 3))))))
+             (func $down_indirect (export "down_indirect") (param $n i64) (param $acc i64) (result i64)
+               (if (result i64) (i64.eqz (local.get $n))
+                 (then (local.get $acc))
+                 (else (return_call_indirect (type $t)
+                         (i64.sub (local.get $n) (i64.const 1))
+                         (i64.add (local.get $acc) (i64.const 1))
+                         (i32.const 0))))))"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let o = wasm_jit(&["run", "--invoke", "down", p, "100000000", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "300000000\n");
+    let o = wasm_jit(&["run", "--invoke", "down_indirect", p, "100000000", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "100000005\n");
+}

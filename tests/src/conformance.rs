@@ -1,5 +1,7 @@
 //! Writes docs/conformance.md: pass counts per file and per folder of the
 //! official testsuite. Run with `cargo run --release -p wasm-jit-tests --bin conformance`.
+//! With `--expected-failures` it prints `tests/spec-expected-failures.txt`
+//! instead: every failing script with its first failure.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +15,10 @@ fn folder(name: &str) -> String {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--expected-failures") {
+        print_expected_failures();
+        return;
+    }
     let expected = expected_failures();
     let mut per_folder: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
     let mut rows = String::new();
@@ -77,4 +83,31 @@ fn main() {
     println!("| file | checks passing | why not all (expected-failure reason, first failure) |");
     println!("|---|---|---|");
     print!("{rows}");
+}
+
+fn print_expected_failures() {
+    println!("# Spec scripts that are expected to fail, with the first failure of each.");
+    println!("# The list may only shrink: tests/tests/spec.rs fails a listed script that passes.");
+    println!(
+        "# Regenerate it with: cargo run --release -p wasm-jit-tests --bin conformance -- --expected-failures > tests/spec-expected-failures.txt"
+    );
+    println!(
+        "# and the conformance report with: cargo run --release -p wasm-jit-tests --bin conformance > docs/conformance.md"
+    );
+    for file in all_files() {
+        let features = features_for_path(&feature_path(&file));
+        let first = match run_text(file.text, features) {
+            Ok(r) if r.failed == 0 => continue,
+            Ok(r) => r.failures.first().cloned().unwrap_or_default(),
+            Err(e) => format!("script does not parse: {e}"),
+        };
+        let first: String = first
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        println!("{} # {first}", file.name);
+    }
 }

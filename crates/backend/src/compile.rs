@@ -14,10 +14,11 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{
-    FUNC_NAMESPACE, TranslationEnv, translate_function, wasm_signature,
+    FUNC_NAMESPACE, TranslationEnv, translate_function, validate_function, wasm_signature,
 };
 use wasm_jit_frontend::trap::HOST_TRAP;
-use wasm_jit_frontend::{FrontendError, FuncType};
+use wasm_jit_frontend::{FrontendError, FuncType, UnsupportedNotes};
+use wasmparser::FuncValidatorAllocations;
 
 use crate::vm::VAL_RAW_SIZE;
 
@@ -72,6 +73,23 @@ impl Default for CompilerOptions {
         CompilerOptions {
             opt_level: "speed",
             verify: false,
+        }
+    }
+}
+
+/// Per-thread state reused from one function to the next.
+pub struct Scratch {
+    builder: FunctionBuilderContext,
+    context: Context,
+    validator: FuncValidatorAllocations,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            builder: FunctionBuilderContext::new(),
+            context: Context::new(),
+            validator: FuncValidatorAllocations::default(),
         }
     }
 }
@@ -141,9 +159,7 @@ impl Compiler {
     ) -> Result<CompiledFunction, FrontendError> {
         let compiled = ctx
             .compile(&*self.isa, &mut ControlPlane::default())
-            .map_err(|e| {
-                FrontendError::Unsupported(format!("code generation failed: {:?}", e.inner))
-            })?;
+            .map_err(|e| FrontendError::Codegen(format!("{:?}", e.inner)))?;
         let buffer = &compiled.buffer;
         let code = buffer.data().to_vec();
         let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
@@ -165,12 +181,12 @@ impl Compiler {
                 }
                 FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
                     RelocTarget::Host(libcall_address(*lc).ok_or_else(|| {
-                        FrontendError::Unsupported(format!("runtime library call {lc:?}"))
+                        FrontendError::Codegen(format!("no runtime library call {lc:?}"))
                     })?)
                 }
                 other => {
-                    return Err(FrontendError::Unsupported(format!(
-                        "relocation target {other:?}"
+                    return Err(FrontendError::Codegen(format!(
+                        "unexpected relocation target {other:?}"
                     )));
                 }
             };
@@ -190,54 +206,110 @@ impl Compiler {
         })
     }
 
-    /// Validates, translates and compiles one function body.
+    /// Validates, translates and compiles one function body (one pass over
+    /// the body: the translator drives the validator).
     pub fn compile_function(
         &self,
         env: &TranslationEnv<'_>,
         input: FunctionInput<'_>,
-        fctx: &mut FunctionBuilderContext,
-        ctx: &mut Context,
+        scratch: &mut Scratch,
     ) -> Result<CompiledFunction, FrontendError> {
-        let mut validator = input.validator.into_validator(Default::default());
-        validator.validate(&input.body)?;
-        let func = match translate_function(env, input.index, &input.body, fctx) {
+        let mut validator = input
+            .validator
+            .into_validator(std::mem::take(&mut scratch.validator));
+        let result = translate_function(
+            env,
+            input.index,
+            &input.body,
+            &mut validator,
+            &mut scratch.builder,
+        );
+        scratch.validator = validator.into_allocations();
+        let func = match result {
             Ok(f) => f,
             Err(e) => {
                 // A translation that stopped midway leaves the builder
                 // context dirty; start the next function from a clean one.
-                *fctx = FunctionBuilderContext::new();
+                scratch.builder = FunctionBuilderContext::new();
                 return Err(e);
             }
         };
-        ctx.clear();
-        ctx.func = func;
-        self.finish(ctx, Some(input.index))
+        scratch.context.clear();
+        scratch.context.func = func;
+        self.finish(&mut scratch.context, Some(input.index))
     }
 
-    /// Compiles every function body, in parallel when `parallel` is set. The
-    /// first error in function order wins, so messages are deterministic.
+    /// Compiles every function body, in parallel when `parallel` is set.
+    ///
+    /// Errors do not depend on scheduling: the first invalid body in
+    /// function order wins; otherwise every unsupported feature found (in
+    /// `unsupported`, from outside the bodies, and in the bodies) is
+    /// reported together. When `unsupported` is not empty the bodies are
+    /// only validated.
     pub fn compile_functions(
         &self,
         env: &TranslationEnv<'_>,
         inputs: Vec<FunctionInput<'_>>,
+        unsupported: UnsupportedNotes,
         parallel: bool,
     ) -> Result<Vec<CompiledFunction>, FrontendError> {
+        if !unsupported.is_empty() {
+            let validate = |scratch: &mut Scratch, input: FunctionInput<'_>| {
+                let mut v = input
+                    .validator
+                    .into_validator(std::mem::take(&mut scratch.validator));
+                let notes = validate_function(&input.body, &mut v);
+                scratch.validator = v.into_allocations();
+                notes
+            };
+            let results: Vec<_> = if parallel {
+                inputs
+                    .into_par_iter()
+                    .map_init(Scratch::default, validate)
+                    .collect()
+            } else {
+                let mut scratch = Scratch::default();
+                inputs
+                    .into_iter()
+                    .map(|i| validate(&mut scratch, i))
+                    .collect()
+            };
+            let mut all = unsupported;
+            for r in results {
+                all.merge(r?);
+            }
+            return Err(all.into_error().expect("not empty"));
+        }
         let results: Vec<Result<CompiledFunction, FrontendError>> = if parallel {
             inputs
                 .into_par_iter()
-                .map_init(
-                    || (FunctionBuilderContext::new(), Context::new()),
-                    |(fctx, ctx), input| self.compile_function(env, input, fctx, ctx),
-                )
+                .map_init(Scratch::default, |scratch, input| {
+                    self.compile_function(env, input, scratch)
+                })
                 .collect()
         } else {
-            let (mut fctx, mut ctx) = (FunctionBuilderContext::new(), Context::new());
+            let mut scratch = Scratch::default();
             inputs
                 .into_iter()
-                .map(|input| self.compile_function(env, input, &mut fctx, &mut ctx))
+                .map(|input| self.compile_function(env, input, &mut scratch))
                 .collect()
         };
-        results.into_iter().collect()
+        let mut notes = UnsupportedNotes::default();
+        let mut first_other = None;
+        for r in &results {
+            match r {
+                Err(FrontendError::Invalid(_)) => return Err(r.clone().unwrap_err()),
+                Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
+                Err(e) => {
+                    first_other.get_or_insert_with(|| e.clone());
+                }
+                Ok(_) => {}
+            }
+        }
+        if let Some(e) = notes.into_error().or(first_other) {
+            return Err(e);
+        }
+        Ok(results.into_iter().map(Result::unwrap).collect())
     }
 
     /// A trampoline `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`
@@ -269,7 +341,7 @@ impl Compiler {
             );
             args.push(v);
         }
-        let wasm_sig = b.import_signature(wasm_signature(ty, cfg.default_call_conv, ptr));
+        let wasm_sig = b.import_signature(wasm_signature(ty, ptr));
         let call = b.ins().call_indirect(wasm_sig, code, &args);
         let results = b.inst_results(call).to_vec();
         for (i, r) in results.into_iter().enumerate() {
@@ -293,7 +365,7 @@ impl Compiler {
     pub fn host_trampoline(&self, ty: &FuncType) -> Result<CompiledFunction, FrontendError> {
         let cfg = self.isa.frontend_config();
         let ptr = cfg.pointer_type();
-        let sig = wasm_signature(ty, cfg.default_call_conv, ptr);
+        let sig = wasm_signature(ty, ptr);
         let mut func = ir::Function::with_name_signature(UserFuncName::default(), sig);
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);

@@ -69,18 +69,37 @@ struct BuiltinTable([*const (); Builtin::COUNT]);
 // SAFETY: function addresses are immutable and valid on every thread.
 unsafe impl Sync for BuiltinTable {}
 
-static BUILTINS: BuiltinTable = BuiltinTable([
-    memory_grow as *const (),
-    memory_fill as *const (),
-    memory_copy as *const (),
-    memory_init as *const (),
-    data_drop as *const (),
-    table_grow as *const (),
-    table_fill as *const (),
-    table_copy as *const (),
-    table_init as *const (),
-    elem_drop as *const (),
-]);
+macro_rules! rust_type {
+    (i32) => {
+        u32
+    };
+    (i64) => {
+        u64
+    };
+    (ptr) => {
+        usize
+    };
+    (trap) => {
+        u32
+    };
+    (none) => {
+        ()
+    };
+}
+
+/// The runtime table, in the order of `foreach_builtin!`: each entry is the
+/// function of the builtin's name, whose type must match the list.
+macro_rules! builtin_table {
+    ($($name:ident $variant:ident($($arg:ident: $ty:ident),*) -> $ret:ident, $doc:literal;)*) => {
+        static BUILTINS: BuiltinTable = BuiltinTable([
+            $({
+                let f: unsafe extern "C" fn(*mut u8 $(, rust_type!($ty))*) -> rust_type!($ret) = $name;
+                f as *const ()
+            },)*
+        ]);
+    };
+}
+wasm_jit_frontend::foreach_builtin!(builtin_table);
 
 impl Instance {
     /// Allocates an instance: creates its memories, tables and globals,

@@ -80,7 +80,11 @@ impl CompiledModule {
         name: Option<String>,
     ) -> Result<CompiledModule, FrontendError> {
         let memory_style = options.memory_style;
-        let ParsedModule { info, functions } = parsed;
+        let ParsedModule {
+            info,
+            functions,
+            unsupported,
+        } = parsed;
         let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
         let offsets = VMOffsets::new(&info);
         let env = TranslationEnv {
@@ -92,7 +96,8 @@ impl CompiledModule {
             epoch_interruption: options.epoch_interruption,
             consume_fuel: options.consume_fuel,
         };
-        let compiled = compiler.compile_functions(&env, functions, options.parallel)?;
+        let compiled =
+            compiler.compile_functions(&env, functions, unsupported, options.parallel)?;
         let imported = info.num_imported_funcs;
         let names = Arc::new(CodeNames {
             module: name,
@@ -103,7 +108,7 @@ impl CompiledModule {
             |index| index.checked_sub(imported).map(|i| i as usize),
             names,
         )
-        .map_err(FrontendError::Unsupported)?;
+        .map_err(FrontendError::Resource)?;
         let memory_image = memory_image(&info);
         Ok(CompiledModule {
             info,

@@ -6,7 +6,7 @@
 //! 2. A trap is a hardware fault: a load or store in a guard page (SIGSEGV or
 //!    SIGBUS), a trap instruction for an explicit check (SIGILL), or a
 //!    division (SIGFPE). The handler (`sys::signals`) asks the
-//!    [code registry](crate::code::lookup_trap) whether the faulting pc is a
+//!    code registry (`code::lookup_trap`) whether the faulting pc is a
 //!    known trap site of Wasm code, records the trap and the Wasm frames for
 //!    this thread, and jumps back to the entry point.
 //! 3. Builtins and host functions that fail record their error here

@@ -1,4 +1,6 @@
-//! Errors raised while reading, validating or translating a module.
+//! Errors raised while reading, validating, translating or compiling a
+//! module. Each kind is kept apart until the API edge, where it becomes one
+//! clear line.
 
 /// Why a module could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -7,9 +9,18 @@ pub enum FrontendError {
     /// which names the byte offset).
     #[error("{0}")]
     Invalid(String),
-    /// The module is valid but uses something this engine cannot run yet.
+    /// The module is valid but uses something this engine cannot run yet:
+    /// every such feature the module uses, `; `-separated, each as
+    /// `feature (detail)`.
     #[error("not supported yet: {0}")]
     Unsupported(String),
+    /// Cranelift could not compile a function (an engine bug or limit, not
+    /// the module's fault).
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+    /// The host refused a resource (address space, executable memory).
+    #[error("out of resources: {0}")]
+    Resource(String),
 }
 
 impl From<wasmparser::BinaryReaderError> for FrontendError {
@@ -21,4 +32,71 @@ impl From<wasmparser::BinaryReaderError> for FrontendError {
 /// Shorthand for a [`FrontendError::Unsupported`].
 pub fn unsupported(what: impl Into<String>) -> FrontendError {
     FrontendError::Unsupported(what.into())
+}
+
+/// The features a module needs that the engine lacks, each once: notes are
+/// `feature (detail)`; the first note of each feature is kept.
+#[derive(Debug, Default, Clone)]
+pub struct UnsupportedNotes(Vec<String>);
+
+impl UnsupportedNotes {
+    fn feature(note: &str) -> &str {
+        note.split(" (").next().unwrap_or(note)
+    }
+
+    /// Records a note unless its feature is already there.
+    pub fn add(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        if !self
+            .0
+            .iter()
+            .any(|n| Self::feature(n) == Self::feature(&note))
+        {
+            self.0.push(note);
+        }
+    }
+
+    /// Records the notes of an `Unsupported` error (which may list several).
+    pub fn add_error(&mut self, e: &FrontendError) {
+        if let FrontendError::Unsupported(list) = e {
+            for note in list.split("; ") {
+                self.add(note);
+            }
+        }
+    }
+
+    /// Records every note of `other`.
+    pub fn merge(&mut self, other: UnsupportedNotes) {
+        for note in other.0 {
+            self.add(note);
+        }
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `Unsupported` error listing every note, if any.
+    pub fn into_error(self) -> Option<FrontendError> {
+        (!self.0.is_empty()).then(|| FrontendError::Unsupported(self.0.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_keep_one_per_feature() {
+        let mut n = UnsupportedNotes::default();
+        n.add("exception handling (tags)");
+        n.add("SIMD (v128 locals)");
+        n.add("exception handling (throw)");
+        n.add_error(&unsupported("GC (struct.new); SIMD (i8x16_add)"));
+        assert_eq!(
+            n.into_error().unwrap().to_string(),
+            "not supported yet: exception handling (tags); SIMD (v128 locals); GC (struct.new)"
+        );
+    }
 }

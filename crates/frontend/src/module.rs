@@ -8,7 +8,7 @@ use wasmparser::{
     TableInit, ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
-use crate::error::{FrontendError, unsupported};
+use crate::error::{FrontendError, UnsupportedNotes, unsupported};
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, WasmType};
 
 /// One operation of a constant expression (global initialisers, segment
@@ -60,8 +60,9 @@ impl ConstExpr {
                 O::F32Const { value } => ConstOp::F32(value.bits()),
                 O::F64Const { value } => ConstOp::F64(value.bits()),
                 O::RefNull { hty } => ConstOp::RefNull(WasmType::from_ref_type(
-                    wasmparser::RefType::new(true, hty)
-                        .ok_or_else(|| unsupported("reference type in constant expression"))?,
+                    wasmparser::RefType::new(true, hty).ok_or_else(|| {
+                        unsupported("typed function references (ref.null of a concrete type)")
+                    })?,
                 )?),
                 O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -74,8 +75,12 @@ impl ConstExpr {
                 O::End => break,
                 O::V128Const { .. } => return Err(unsupported("SIMD (v128 constant)")),
                 other => {
+                    let feature = crate::proposal::proposal_of(&other)
+                        .unsupported_feature()
+                        .unwrap_or("constant expression");
+                    let name = crate::proposal::operator_name(&other);
                     return Err(unsupported(format!(
-                        "constant expression operator {other:?}"
+                        "{feature} ({name} in a constant expression)"
                     )));
                 }
             });
@@ -259,6 +264,11 @@ pub struct ParsedModule<'a> {
     pub info: ModuleInfo,
     /// Function bodies in order.
     pub functions: Vec<FunctionInput<'a>>,
+    /// Features outside the function bodies that the module uses and the
+    /// engine lacks. When there are any, the bodies are only validated (an
+    /// invalid body still makes the module invalid), then loading fails
+    /// with these and whatever the bodies add.
+    pub unsupported: UnsupportedNotes,
 }
 
 /// Reads and validates the module-level structure of `bytes` with the
@@ -268,13 +278,10 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
     let mut info = ModuleInfo::default();
     let mut functions = Vec::new();
     // Unsupported features are remembered and reported only once the whole
-    // module validated: an invalid module must say it is invalid.
-    let mut unsupported_err: Option<FrontendError> = None;
-    let mut note = |e: FrontendError| {
-        if unsupported_err.is_none() {
-            unsupported_err = Some(e);
-        }
-    };
+    // module, bodies included, validated: an invalid module must say it is
+    // invalid.
+    let mut notes = UnsupportedNotes::default();
+    let mut note = |e: FrontendError| notes.add_error(&e);
 
     // The parser must know the features too: some encodings (such as
     // 64-bit memory limits) are only well-formed with a feature enabled.
@@ -293,23 +300,23 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                 });
                 continue;
             }
-            ValidPayload::Parser(_) => return Err(unsupported("component model")),
+            ValidPayload::Parser(_) => return Err(unsupported("components (component model)")),
             ValidPayload::Ok | ValidPayload::End(_) => {}
         }
         match payload {
             Payload::Version {
                 encoding: wasmparser::Encoding::Component,
                 ..
-            } => return Err(unsupported("component model")),
+            } => return Err(unsupported("components (component model)")),
             Payload::TypeSection(reader) => {
                 for group in reader {
                     let group = group?;
                     if group.is_explicit_rec_group() {
-                        note(unsupported("recursive type groups (GC)"));
+                        note(unsupported("GC (recursive type groups)"));
                     }
                     for sub in group.into_types() {
                         if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                            note(unsupported("subtyping (GC)"));
+                            note(unsupported("GC (subtyping)"));
                         }
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
@@ -322,7 +329,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                                 }
                             }
                             _ => {
-                                note(unsupported("struct and array types (GC)"));
+                                note(unsupported("GC (struct and array types)"));
                                 info.types.push(FuncType::new([], []));
                             }
                         }
@@ -505,10 +512,11 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
             _ => {}
         }
     }
-    if let Some(e) = unsupported_err {
-        return Err(e);
-    }
-    Ok(ParsedModule { info, functions })
+    Ok(ParsedModule {
+        info,
+        functions,
+        unsupported: notes,
+    })
 }
 
 fn dummy_table() -> TableType {
@@ -528,10 +536,10 @@ fn dummy_global() -> GlobalType {
 
 fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
     if t.table64 {
-        return Err(unsupported("64-bit tables (memory64)"));
+        return Err(unsupported("memory64 (64-bit tables)"));
     }
     if t.shared {
-        return Err(unsupported("shared tables (threads)"));
+        return Err(unsupported("threads (shared tables)"));
     }
     Ok(TableType {
         element: WasmType::from_ref_type(t.element_type)?,
@@ -542,10 +550,10 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, FrontendError> {
     if m.memory64 {
-        return Err(unsupported("64-bit memories (memory64)"));
+        return Err(unsupported("memory64 (64-bit memories)"));
     }
     if m.shared {
-        return Err(unsupported("shared memories (threads)"));
+        return Err(unsupported("threads (shared memories)"));
     }
     if m.page_size_log2.is_some() {
         return Err(unsupported("custom page sizes"));
@@ -558,7 +566,7 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, FrontendError> 
 
 fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, FrontendError> {
     if g.shared {
-        return Err(unsupported("shared globals (threads)"));
+        return Err(unsupported("threads (shared globals)"));
     }
     Ok(GlobalType {
         content: WasmType::from_wasmparser(g.content_type)?,

@@ -45,9 +45,20 @@ impl WasmType {
         } else if r == wasmparser::RefType::EXTERNREF {
             Ok(WasmType::ExternRef)
         } else {
-            Err(unsupported(format!(
-                "reference type `{r}` (typed function references / GC)"
-            )))
+            let abs = r.as_non_null();
+            let feature = if abs == wasmparser::RefType::EXN || abs == wasmparser::RefType::NOEXN {
+                "exception handling"
+            } else if r.is_concrete_type_ref()
+                || r.is_func_ref()
+                || r.is_extern_ref()
+                || abs == wasmparser::RefType::NOFUNC
+                || abs == wasmparser::RefType::NOEXTERN
+            {
+                "typed function references"
+            } else {
+                "GC"
+            };
+            Err(unsupported(format!("{feature} (reference type `{r}`)")))
         }
     }
 

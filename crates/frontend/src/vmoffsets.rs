@@ -139,41 +139,4 @@ impl VMOffsets {
     }
 }
 
-/// Runtime functions that compiled code calls through the builtins table.
-/// Each returns a value documented here; the ones that can trap return a
-/// non-zero `u32` after recording the trap, and the caller then executes
-/// a `HOST_TRAP` trap instruction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum Builtin {
-    /// `(vmctx, mem: i32, delta: i64) -> i64`: old size in pages or -1.
-    MemoryGrow = 0,
-    /// `(vmctx, mem: i32, dst: i64, val: i32, len: i64) -> i32` trap flag.
-    MemoryFill,
-    /// `(vmctx, dst_mem: i32, src_mem: i32, dst: i64, src: i64, len: i64) -> i32` trap flag.
-    MemoryCopy,
-    /// `(vmctx, mem: i32, data: i32, dst: i64, src: i32, len: i32) -> i32` trap flag.
-    MemoryInit,
-    /// `(vmctx, data: i32)`.
-    DataDrop,
-    /// `(vmctx, table: i32, init: ptr, delta: i64) -> i64`: old size or -1.
-    TableGrow,
-    /// `(vmctx, table: i32, dst: i64, val: ptr, len: i64) -> i32` trap flag.
-    TableFill,
-    /// `(vmctx, dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64) -> i32` trap flag.
-    TableCopy,
-    /// `(vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32) -> i32` trap flag.
-    TableInit,
-    /// `(vmctx, elem: i32)`.
-    ElemDrop,
-}
-
-impl Builtin {
-    /// Number of builtins.
-    pub const COUNT: usize = 10;
-
-    /// Offset of this builtin's pointer in the builtins table.
-    pub fn offset(self) -> i32 {
-        self as i32 * PTR as i32
-    }
-}
+pub use crate::builtins::Builtin;

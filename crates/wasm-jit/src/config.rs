@@ -34,7 +34,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             opt_level: OptLevel::Speed,
-            features: WasmFeatures::WASM2,
+            features: Config::DEFAULT_FEATURES,
             guard_bytes: 2 << 30,
             explicit_bounds_checks: false,
             parallel_compilation: true,
@@ -49,8 +49,15 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The default configuration: Wasm 2.0 features, optimised code, 4 GiB
-    /// memory reservations with a 2 GiB guard, parallel compilation.
+    /// The features modules are validated with by default: the whole Wasm
+    /// 3.0 standard (which includes threads), as Wasmtime validates. A valid
+    /// module that uses a feature the engine cannot run yet is refused with
+    /// `not supported yet: <feature>`, never called invalid.
+    pub const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM3;
+
+    /// The default configuration: [`Config::DEFAULT_FEATURES`], optimised
+    /// code, 4 GiB memory reservations with a 2 GiB guard, parallel
+    /// compilation.
     pub fn new() -> Config {
         Config::default()
     }
@@ -67,9 +74,10 @@ impl Config {
         self
     }
 
-    /// Sets the exact set of Wasm features modules may use. Features the
-    /// engine cannot run yet still validate, but loading a module that uses
-    /// them fails with "not supported yet: ...".
+    /// Sets the exact set of Wasm features modules are validated with (a
+    /// module using any other is invalid). Features the engine cannot run
+    /// yet still validate, but loading a module that uses them fails with
+    /// "not supported yet: ...".
     pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
         self.features = features;
         self

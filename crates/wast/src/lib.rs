@@ -49,10 +49,10 @@ pub fn spec_version_features(version: u32) -> Option<WasmFeatures> {
     }
 }
 
-/// Everything the engine can run today: Wasm 2.0 plus multi-memory and
-/// extended constant expressions.
-pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST
+/// The features a script outside the testsuite's folders runs with: the
+/// engine's default, the same as `wasm-jit run` uses.
+pub fn default_features() -> WasmFeatures {
+    Config::DEFAULT_FEATURES
 }
 
 /// The feature flag of a proposal folder of the testsuite.
@@ -84,7 +84,7 @@ pub fn proposal_feature(name: &str) -> Option<WasmFeatures> {
 
 /// The features a script at `path` runs with: its spec version's for a file
 /// inside `wasm-v1`, `wasm-v2` or `wasm-v3`; 2.0 plus the proposal for a file
-/// inside `proposals/<name>`; otherwise everything supported.
+/// inside `proposals/<name>`; otherwise [`default_features`].
 pub fn features_for_path(path: &Path) -> WasmFeatures {
     let parts: Vec<String> = path
         .components()
@@ -103,7 +103,7 @@ pub fn features_for_path(path: &Path) -> WasmFeatures {
             _ => {}
         }
     }
-    supported_features()
+    default_features()
 }
 
 /// Runs the script in `path` (features from [`features_for_path`] unless given).

@@ -2,13 +2,14 @@
 //! tables and builtins are, and how to reach them. The only part of the
 //! translator that knows the `VMContext` layout.
 
-use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 
 use super::FuncTranslator;
+use crate::builtins::{Builtin, BuiltinReturn};
 use crate::module::ModuleInfo;
 use crate::trap::{HOST_TRAP, TrapKind};
-use crate::vmoffsets::{self, Builtin, VMOffsets};
+use crate::vmoffsets::{self, VMOffsets};
 
 /// How linear memory accesses are kept inside the memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,9 +53,35 @@ impl TranslationEnv<'_> {
         self.frontend_config.pointer_type()
     }
 
-    /// Calling convention of Wasm functions and builtins on the target.
-    pub fn call_conv(&self) -> CallConv {
+    /// The target's C calling convention, which builtins use (Wasm
+    /// functions use [`super::WASM_CALL_CONV`]).
+    pub fn host_call_conv(&self) -> CallConv {
         self.frontend_config.default_call_conv
+    }
+
+    /// Makes `func`'s prologue check the stack pointer against the store's
+    /// stack limit (`vmctx->limits->stack_limit`), trapping with
+    /// `StackOverflow` below it.
+    pub fn set_stack_limit(&self, func: &mut ir::Function) {
+        let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
+        let readonly = func
+            .dfg
+            .mem_flags
+            .insert_unchecked(MemFlagsData::trusted().with_readonly());
+        let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+        let limits_gv = func.create_global_value(ir::GlobalValueData::Load {
+            base: vmctx_gv,
+            offset: vmoffsets::VMCTX_LIMITS.into(),
+            global_type: self.pointer_type(),
+            flags: readonly,
+        });
+        let limit_gv = func.create_global_value(ir::GlobalValueData::Load {
+            base: limits_gv,
+            offset: vmoffsets::limits::STACK_LIMIT.into(),
+            global_type: self.pointer_type(),
+            flags: trusted,
+        });
+        func.stack_limit = Some(limit_gv);
     }
 
     /// Whether an access of `size` bytes at static `offset` needs an
@@ -203,7 +230,7 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(ptr, MemFlagsData::trusted(), def, vmoffsets::table::BASE);
-        let scaled = self.builder.ins().imul_imm_u(index, vmoffsets::PTR as i64);
+        let scaled = self.builder.ins().imul_imm_u(index, i64::from(ptr.bytes()));
         self.builder.ins().iadd(base, scaled)
     }
 
@@ -319,7 +346,9 @@ impl FuncTranslator<'_, '_> {
             | O::Br { .. }
             | O::BrIf { .. }
             | O::BrTable { .. }
-            | O::Unreachable => self.fuel_flush(),
+            | O::Unreachable
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. } => self.fuel_flush(),
             O::Call { .. } | O::CallIndirect { .. } => self.fuel_save(),
             _ => {}
         }
@@ -337,57 +366,36 @@ impl FuncTranslator<'_, '_> {
         let sig = match self.builtin_sigs.get(&builtin) {
             Some(s) => *s,
             None => {
-                let mut sig = ir::Signature::new(self.env.call_conv());
-                sig.params.push(AbiParam::new(ptr));
-                for a in args {
-                    let ty = self.builder.func.dfg.value_type(*a);
-                    sig.params.push(AbiParam::new(ty));
-                }
-                match builtin_return(builtin) {
-                    BuiltinReturn::None => {}
-                    BuiltinReturn::TrapFlag => sig.returns.push(AbiParam::new(types::I32)),
-                    BuiltinReturn::Value(t) => sig.returns.push(AbiParam::new(t)),
-                }
+                let sig = builtin.signature(ptr, self.env.host_call_conv());
                 let s = self.builder.import_signature(sig);
                 self.builtin_sigs.insert(builtin, s);
                 s
             }
         };
+        debug_assert_eq!(
+            args.iter()
+                .map(|a| self.builder.func.dfg.value_type(*a))
+                .collect::<Vec<_>>(),
+            builtin.params(ptr),
+            "arguments of {}",
+            builtin.name()
+        );
         let table = self.vmctx_load(vmoffsets::VMCTX_BUILTINS);
         let fptr = self
             .builder
             .ins()
-            .load(ptr, readonly(), table, builtin.offset());
+            .load(ptr, readonly(), table, builtin.offset(ptr.bytes()));
         let mut call_args = Vec::with_capacity(args.len() + 1);
         call_args.push(self.vmctx);
         call_args.extend_from_slice(args);
         let inst = self.builder.ins().call_indirect(sig, fptr, &call_args);
         let result = self.builder.inst_results(inst).first().copied();
-        match builtin_return(builtin) {
+        match builtin.returns() {
             BuiltinReturn::TrapFlag => {
                 self.builder.ins().trapnz(result.unwrap(), HOST_TRAP);
                 None
             }
             _ => result,
         }
-    }
-}
-
-enum BuiltinReturn {
-    None,
-    TrapFlag,
-    Value(ir::Type),
-}
-
-fn builtin_return(b: Builtin) -> BuiltinReturn {
-    match b {
-        Builtin::MemoryGrow | Builtin::TableGrow => BuiltinReturn::Value(types::I64),
-        Builtin::DataDrop | Builtin::ElemDrop => BuiltinReturn::None,
-        Builtin::MemoryFill
-        | Builtin::MemoryCopy
-        | Builtin::MemoryInit
-        | Builtin::TableFill
-        | Builtin::TableCopy
-        | Builtin::TableInit => BuiltinReturn::TrapFlag,
     }
 }

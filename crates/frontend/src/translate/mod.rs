@@ -1,6 +1,6 @@
 //! Translation of one function body from Wasm operators to Cranelift IR.
 //!
-//! The driver ([`FuncTranslator::op`]) keeps the operand stack and the
+//! The driver (`FuncTranslator::op`) keeps the operand stack and the
 //! control stack and dispatches each operator to its family:
 //! control flow here, numbers in `numeric.rs`, linear memory in `memory.rs`,
 //! tables, references and calls in `table.rs`. Whatever touches the
@@ -15,16 +15,19 @@ mod table;
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, BlockArg, ExternalName, GlobalValueData, InstBuilder,
-    MemFlagsData, Signature, UserExternalName, UserFuncName, Value, types,
+    self, AbiParam, ArgumentPurpose, BlockArg, ExternalName, InstBuilder, Signature,
+    UserExternalName, UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use wasmparser::{BlockType, FunctionBody, Operator};
+use wasmparser::{
+    BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources,
+};
 
 pub use env::{MemoryStyle, TranslationEnv};
 
-use crate::error::{FrontendError, unsupported};
+use crate::error::{FrontendError, UnsupportedNotes, unsupported};
+use crate::proposal::unsupported_operator;
 use crate::trap::TrapKind;
 use crate::types::{FuncType, WasmType};
 use crate::vmoffsets;
@@ -33,10 +36,15 @@ use crate::vmoffsets;
 /// being compiled (index = function index). The backend resolves them.
 pub const FUNC_NAMESPACE: u32 = 0;
 
+/// The calling convention of every Wasm function: Cranelift's `tail`
+/// convention, which makes `return_call` possible (the callee pops its stack
+/// arguments). The host reaches it only through trampolines.
+pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
+
 /// The Cranelift signature of a Wasm function: callee context, caller
 /// context, then the Wasm parameters; the Wasm results.
-pub fn wasm_signature(ty: &FuncType, call_conv: CallConv, pointer: ir::Type) -> Signature {
-    let mut sig = Signature::new(call_conv);
+pub fn wasm_signature(ty: &FuncType, pointer: ir::Type) -> Signature {
+    let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
         .push(AbiParam::special(pointer, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(pointer));
@@ -106,40 +114,26 @@ struct FuncTranslator<'a, 'f> {
     fuel_pending: i64,
 }
 
-/// Translates function `index` of the module described by `env`.
+/// Validates function `index` of the module described by `env` with
+/// `validator` and translates it, in one pass over the body: each operator
+/// is validated, then translated. An invalid body is reported as invalid
+/// even when something earlier in it is unsupported: after the first
+/// unsupported operator the rest is only validated (and scanned for more
+/// unsupported features).
 pub fn translate_function(
     env: &TranslationEnv<'_>,
     index: u32,
     body: &FunctionBody<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<ir::Function, FrontendError> {
     let ty = env.info.func_type(index);
-    let sig = wasm_signature(ty, env.call_conv(), env.pointer_type());
+    let sig = wasm_signature(ty, env.pointer_type());
     let mut func = ir::Function::with_name_signature(
         UserFuncName::User(UserExternalName::new(FUNC_NAMESPACE, index)),
         sig,
     );
-
-    // Stack limit check in every prologue: vmctx->limits->stack_limit.
-    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
-    let readonly = func
-        .dfg
-        .mem_flags
-        .insert_unchecked(MemFlagsData::trusted().with_readonly());
-    let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
-    let limits_gv = func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: vmoffsets::VMCTX_LIMITS.into(),
-        global_type: env.pointer_type(),
-        flags: readonly,
-    });
-    let limit_gv = func.create_global_value(GlobalValueData::Load {
-        base: limits_gv,
-        offset: vmoffsets::limits::STACK_LIMIT.into(),
-        global_type: env.pointer_type(),
-        flags: trusted,
-    });
-    func.stack_limit = Some(limit_gv);
+    env.set_stack_limit(&mut func);
 
     let mut builder = FunctionBuilder::new(&mut func, fctx);
     let entry = builder.create_block();
@@ -164,6 +158,7 @@ pub fn translate_function(
         fuel_var: None,
         fuel_pending: 0,
     };
+    let mut notes = UnsupportedNotes::default();
 
     for (i, wt) in ty.params().iter().enumerate() {
         let var = t.builder.declare_var(wt.to_clif(env.pointer_type()));
@@ -172,11 +167,19 @@ pub fn translate_function(
     }
     let mut locals_reader = body.get_locals_reader()?;
     for _ in 0..locals_reader.get_count() {
+        let offset = locals_reader.original_position();
         let (count, vt) = locals_reader.read()?;
-        let wt = WasmType::from_wasmparser(vt)?;
-        if wt == WasmType::V128 {
-            return Err(unsupported("SIMD (v128 locals)"));
+        validator.define_locals(offset, count, vt)?;
+        if !notes.is_empty() {
+            continue;
         }
+        let wt = match WasmType::from_wasmparser(vt) {
+            Ok(wt) => wt,
+            Err(e) => {
+                notes.add_error(&e);
+                continue;
+            }
+        };
         let clif = wt.to_clif(env.pointer_type());
         for _ in 0..count {
             let var = t.builder.declare_var(clif);
@@ -209,13 +212,31 @@ pub fn translate_function(
         t.fuel_init();
         t.fuel_check();
     }
-    let mut reader = body.get_operators_reader()?;
+    let mut operators = locals_reader.get_binary_reader();
+    operators.set_features(*validator.features());
+    let mut reader = OperatorsReader::new(operators);
     while !reader.eof() {
-        // Source locations are module byte offsets, for backtraces.
-        let offset = reader.original_position() as u32;
-        t.builder.set_srcloc(ir::SourceLoc::new(offset));
+        let offset = reader.original_position();
         let op = reader.read()?;
-        t.op(op)?;
+        validator.op(offset, &op)?;
+        if !notes.is_empty() {
+            // Only validating now; note what else is missing.
+            if let Some(n) = unsupported_operator(&op) {
+                notes.add(n);
+            }
+            continue;
+        }
+        // Source locations are module byte offsets, for backtraces.
+        t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
+        match t.op(op) {
+            Ok(()) => {}
+            Err(e @ FrontendError::Unsupported(_)) => notes.add_error(&e),
+            Err(e) => return Err(e),
+        }
+    }
+    reader.finish()?;
+    if let Some(e) = notes.into_error() {
+        return Err(e);
     }
     // The final `end` switched to `exit`; return its parameters.
     if t.reachable {
@@ -226,6 +247,37 @@ pub fn translate_function(
     t.builder.seal_all_blocks();
     t.builder.finalize(env.frontend_config);
     Ok(func)
+}
+
+/// Validates a function body without translating it (for modules already
+/// known to be unsupported), returning what it uses that the engine lacks.
+pub fn validate_function(
+    body: &FunctionBody<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
+) -> Result<UnsupportedNotes, FrontendError> {
+    let mut notes = UnsupportedNotes::default();
+    let mut locals_reader = body.get_locals_reader()?;
+    for _ in 0..locals_reader.get_count() {
+        let offset = locals_reader.original_position();
+        let (count, vt) = locals_reader.read()?;
+        validator.define_locals(offset, count, vt)?;
+        if let Err(e) = WasmType::from_wasmparser(vt) {
+            notes.add_error(&e);
+        }
+    }
+    let mut operators = locals_reader.get_binary_reader();
+    operators.set_features(*validator.features());
+    let mut reader = OperatorsReader::new(operators);
+    while !reader.eof() {
+        let offset = reader.original_position();
+        let op = reader.read()?;
+        validator.op(offset, &op)?;
+        if let Some(n) = unsupported_operator(&op) {
+            notes.add(n);
+        }
+    }
+    reader.finish()?;
+    Ok(notes)
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
@@ -454,17 +506,21 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 let v = self.pop();
                 self.global_set(global_index, v);
             }
-            Operator::Call { function_index } => self.call(function_index)?,
+            Operator::Call { function_index } => self.call(function_index, false)?,
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(type_index, table_index)?,
-            Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => {
-                return Err(unsupported("tail calls"));
-            }
+            } => self.call_indirect(type_index, table_index, false)?,
+            Operator::ReturnCall { function_index } => self.call(function_index, true)?,
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, true)?,
             op => {
                 if !self.memory_op(&op)? && !self.table_op(&op)? && !self.numeric_op(&op)? {
-                    return Err(unsupported(describe(&op)));
+                    return Err(unsupported(unsupported_operator(&op).unwrap_or_else(
+                        || format!("operator {}", crate::proposal::operator_name(&op)),
+                    )));
                 }
             }
         }
@@ -564,7 +620,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
         let sig = wasm_signature(
             &self.env.info.types[type_index as usize],
-            self.env.call_conv(),
             self.env.pointer_type(),
         );
         let s = self.builder.import_signature(sig);
@@ -596,35 +651,4 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.stack.extend(results);
         self.fuel_after_call();
     }
-}
-
-/// A short description of an operator for "not supported yet" messages.
-fn describe(op: &Operator<'_>) -> String {
-    let name = format!("{op:?}");
-    let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
-    let family = if name.starts_with("V128")
-        || name.starts_with("I8x16")
-        || name.starts_with("I16x8")
-        || name.starts_with("I32x4")
-        || name.starts_with("I64x2")
-        || name.starts_with("F32x4")
-        || name.starts_with("F64x2")
-    {
-        "SIMD"
-    } else if name.contains("Atomic") || name.contains("Wait") || name.contains("Notify") {
-        "threads"
-    } else if name.starts_with("Struct")
-        || name.starts_with("Array")
-        || name.starts_with("Ref")
-        || name.starts_with("Br")
-        || name.contains("I31")
-        || name.contains("Convert")
-    {
-        "typed references / GC"
-    } else if name.contains("Throw") || name.contains("Try") || name.contains("Catch") {
-        "exception handling"
-    } else {
-        "operator"
-    };
-    format!("{family} ({name})")
 }

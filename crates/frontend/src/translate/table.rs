@@ -5,7 +5,7 @@
 //! Both are pointer-sized in compiled code.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
@@ -15,32 +15,50 @@ use crate::trap::TrapKind;
 use crate::vmoffsets::{self, Builtin};
 
 impl FuncTranslator<'_, '_> {
-    /// `call`: direct to a function of this module, or through the import's
-    /// `VMFuncRef` for an imported one.
-    pub(super) fn call(&mut self, function_index: u32) -> Result<(), FrontendError> {
+    /// `call` (or `return_call` when `tail`): direct to a function of this
+    /// module, or through the import's `VMFuncRef` for an imported one.
+    pub(super) fn call(&mut self, function_index: u32, tail: bool) -> Result<(), FrontendError> {
         let ty = self.env.info.func_type(function_index);
         let args = self.pop_n(ty.params().len());
+        if tail {
+            // The callee uses the same fuel.
+            self.fuel_save();
+        }
         let inst = if self.env.info.is_imported_func(function_index) {
             let offset = self.env.offsets.funcref(function_index);
             let funcref = self.vmctx_load(offset);
             let sig = self.sig_ref(self.env.info.funcs[function_index as usize]);
-            self.call_funcref(sig, funcref, &args)
+            self.call_funcref(sig, funcref, &args, tail)
         } else {
             let f = self.func_ref(function_index);
             let mut call_args = vec![self.vmctx, self.vmctx];
             call_args.extend(args);
-            self.builder.ins().call(f, &call_args)
+            if tail {
+                self.builder.ins().return_call(f, &call_args)
+            } else {
+                self.builder.ins().call(f, &call_args)
+            }
         };
-        self.push_call_results(inst);
+        self.after_call(inst, tail);
         Ok(())
+    }
+
+    /// Pushes a call's results, or ends the block after a tail call.
+    fn after_call(&mut self, inst: ir::Inst, tail: bool) {
+        if tail {
+            self.reachable = false;
+        } else {
+            self.push_call_results(inst);
+        }
     }
 
     fn call_funcref(
         &mut self,
-        sig: cranelift_codegen::ir::SigRef,
-        funcref: cranelift_codegen::ir::Value,
-        args: &[cranelift_codegen::ir::Value],
-    ) -> cranelift_codegen::ir::Inst {
+        sig: ir::SigRef,
+        funcref: ir::Value,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> ir::Inst {
         let ptr = self.env.pointer_type();
         let code = self.builder.ins().load(
             ptr,
@@ -56,14 +74,22 @@ impl FuncTranslator<'_, '_> {
         );
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend_from_slice(args);
-        self.builder.ins().call_indirect(sig, code, &call_args)
+        if tail {
+            self.builder
+                .ins()
+                .return_call_indirect(sig, code, &call_args)
+        } else {
+            self.builder.ins().call_indirect(sig, code, &call_args)
+        }
     }
 
-    /// `call_indirect`: bounds, null and signature checks, then the call.
+    /// `call_indirect` (or `return_call_indirect` when `tail`): bounds,
+    /// null and signature checks, then the call.
     pub(super) fn call_indirect(
         &mut self,
         type_index: u32,
         table_index: u32,
+        tail: bool,
     ) -> Result<(), FrontendError> {
         let index = self.pop();
         let n = self.env.info.types[type_index as usize].params().len();
@@ -91,9 +117,12 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(mismatch, TrapKind::IndirectCallTypeMismatch.code());
+        if tail {
+            self.fuel_save();
+        }
         let sig = self.sig_ref(type_index);
-        let inst = self.call_funcref(sig, funcref, &args);
-        self.push_call_results(inst);
+        let inst = self.call_funcref(sig, funcref, &args, tail);
+        self.after_call(inst, tail);
         Ok(())
     }
 

@@ -1,0 +1,165 @@
+//! The runtime functions compiled code calls (`memory.grow`, `table.copy`,
+//! ...), declared once. [`foreach_builtin!`](crate::foreach_builtin) lists each builtin's name,
+//! parameters and result; from that one list come the [`Builtin`] index, the
+//! Cranelift signature the translator calls it with, and (in the backend)
+//! the runtime table, whose entries are type-checked against the list. A
+//! builtin cannot be added, removed or reordered in one place only.
+//!
+//! Every builtin takes the caller's `vmctx` first (not listed). Parameter
+//! and result types: `i32`, `i64`, `ptr` (pointer-sized); results may also
+//! be `trap` (a `u32` flag: non-zero after the builtin recorded a trap, which
+//! compiled code then raises) or `none`.
+
+use cranelift_codegen::ir::{self, types};
+use cranelift_codegen::isa::CallConv;
+
+/// Calls `$mac!` with the list of builtins:
+/// `rust_name Variant(param: type, ...) -> result, "doc";`.
+#[macro_export]
+macro_rules! foreach_builtin {
+    ($mac:ident) => {
+        $mac! {
+            memory_grow MemoryGrow(mem: i32, delta: i64) -> i64,
+                "`memory.grow`: the old size in pages, or -1 (u64::MAX) when it cannot grow.";
+            memory_fill MemoryFill(mem: i32, dst: i64, val: i32, len: i64) -> trap,
+                "`memory.fill`.";
+            memory_copy MemoryCopy(dst_mem: i32, src_mem: i32, dst: i64, src: i64, len: i64) -> trap,
+                "`memory.copy`, also between two memories.";
+            memory_init MemoryInit(mem: i32, data: i32, dst: i64, src: i32, len: i32) -> trap,
+                "`memory.init` from a passive data segment.";
+            data_drop DataDrop(data: i32) -> none,
+                "`data.drop`.";
+            table_grow TableGrow(table: i32, init: ptr, delta: i64) -> i64,
+                "`table.grow`: the old size, or -1 (u64::MAX) when it cannot grow.";
+            table_fill TableFill(table: i32, dst: i64, val: ptr, len: i64) -> trap,
+                "`table.fill`.";
+            table_copy TableCopy(dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64) -> trap,
+                "`table.copy`, also between two tables.";
+            table_init TableInit(table: i32, elem: i32, dst: i64, src: i32, len: i32) -> trap,
+                "`table.init` from a passive element segment.";
+            elem_drop ElemDrop(elem: i32) -> none,
+                "`elem.drop`.";
+        }
+    };
+}
+
+/// What a builtin returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuiltinReturn {
+    /// Nothing.
+    None,
+    /// A `u32` flag: non-zero when the builtin recorded a trap.
+    TrapFlag,
+    /// A value of this type.
+    Value(ir::Type),
+}
+
+macro_rules! clif_type {
+    (i32, $ptr:expr) => {
+        types::I32
+    };
+    (i64, $ptr:expr) => {
+        types::I64
+    };
+    (ptr, $ptr:expr) => {
+        $ptr
+    };
+}
+
+macro_rules! clif_return {
+    (none) => {
+        BuiltinReturn::None
+    };
+    (trap) => {
+        BuiltinReturn::TrapFlag
+    };
+    (i32) => {
+        BuiltinReturn::Value(types::I32)
+    };
+    (i64) => {
+        BuiltinReturn::Value(types::I64)
+    };
+}
+
+macro_rules! define_builtins {
+    ($($name:ident $variant:ident($($arg:ident: $ty:ident),*) -> $ret:ident, $doc:literal;)*) => {
+        /// A runtime function compiled code calls through the builtins
+        /// table (its index there). See [`foreach_builtin!`](crate::foreach_builtin).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Builtin {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl Builtin {
+            /// Every builtin, in table order.
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$variant),*];
+            /// Number of builtins.
+            pub const COUNT: usize = Builtin::ALL.len();
+
+            /// The builtin's name (its runtime function's).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Builtin::$variant => stringify!($name),)*
+                }
+            }
+
+            /// Parameter types after the `vmctx`, for a target whose
+            /// pointer type is `ptr`.
+            pub fn params(self, ptr: ir::Type) -> Vec<ir::Type> {
+                let _ = ptr;
+                match self {
+                    $(Builtin::$variant => vec![$(clif_type!($ty, ptr)),*],)*
+                }
+            }
+
+            /// What it returns.
+            pub fn returns(self) -> BuiltinReturn {
+                match self {
+                    $(Builtin::$variant => clif_return!($ret),)*
+                }
+            }
+        }
+    };
+}
+foreach_builtin!(define_builtins);
+
+impl Builtin {
+    /// The Cranelift signature of a call to this builtin: `vmctx`, its
+    /// parameters, and its result, in the target's C calling convention.
+    pub fn signature(self, ptr: ir::Type, call_conv: CallConv) -> ir::Signature {
+        let mut sig = ir::Signature::new(call_conv);
+        sig.params.push(ir::AbiParam::new(ptr));
+        sig.params
+            .extend(self.params(ptr).into_iter().map(ir::AbiParam::new));
+        match self.returns() {
+            BuiltinReturn::None => {}
+            BuiltinReturn::TrapFlag => sig.returns.push(ir::AbiParam::new(types::I32)),
+            BuiltinReturn::Value(t) => sig.returns.push(ir::AbiParam::new(t)),
+        }
+        sig
+    }
+
+    /// Offset of this builtin's pointer in the builtins table.
+    pub fn offset(self, pointer_bytes: u32) -> i32 {
+        (self as u32 * pointer_bytes) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_is_the_list_order() {
+        for (i, b) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(*b as usize, i, "{}", b.name());
+        }
+        assert_eq!(Builtin::COUNT, 10);
+        let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
+        assert_eq!(sig.params.len(), 3);
+        assert_eq!(sig.returns[0].value_type, types::I64);
+        assert_eq!(Builtin::TableFill.params(types::I32)[2], types::I32);
+        assert_eq!(Builtin::DataDrop.returns(), BuiltinReturn::None);
+    }
+}

@@ -1,0 +1,150 @@
+//! The default configuration validates with the whole Wasm 3.0 standard: a
+//! valid module that uses a feature the engine cannot run yet is refused by
+//! name (`not supported yet: <feature>`), never called invalid; an invalid
+//! module is called invalid, whatever else it uses.
+
+use wasm_jit::{Config, Engine, Module};
+
+fn load_error(wat: &str) -> String {
+    let engine = Engine::default();
+    match Module::new(&engine, wat) {
+        Ok(_) => panic!("expected an error for {wat}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+fn assert_unsupported(wat: &str, feature: &str) {
+    let e = load_error(wat);
+    assert!(
+        e.starts_with("not supported yet: ") && e.contains(feature),
+        "expected `not supported yet: {feature}`, got: {e}"
+    );
+}
+
+#[test]
+fn unimplemented_feature_families_are_refused_by_name() {
+    // Exception handling: a tag and a throw.
+    assert_unsupported(
+        r#"(module (tag $e) (func (export "f") throw $e))"#,
+        "exception handling",
+    );
+    // Exception handling: try_table in a body, nothing outside it.
+    assert_unsupported(
+        r#"(module (func (block $h (try_table (catch_all $h) (nop)))))"#,
+        "exception handling",
+    );
+    // GC: a struct type and struct.new.
+    assert_unsupported(
+        r#"(module (type $s (struct (field i32)))
+             (func (result (ref $s)) i32.const 1 struct.new $s))"#,
+        "GC",
+    );
+    // Threads: a shared memory and an atomic operator.
+    assert_unsupported(
+        r#"(module (memory 1 1 shared)
+             (func (result i32) i32.const 0 i32.atomic.load))"#,
+        "threads",
+    );
+    assert_unsupported(
+        r#"(module (memory 1 1)
+             (func (result i32) i32.const 0 i32.atomic.load))"#,
+        "threads",
+    );
+    // memory64.
+    assert_unsupported(r#"(module (memory i64 1))"#, "memory64");
+    // SIMD.
+    assert_unsupported(
+        r#"(module (func (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))"#,
+        "SIMD",
+    );
+    // Typed function references.
+    assert_unsupported(
+        r#"(module (type $t (func)) (func (param (ref $t)) local.get 0 call_ref $t))"#,
+        "typed function references",
+    );
+}
+
+#[test]
+fn invalid_in_a_wasm3_way_is_invalid() {
+    // `throw` to a tag that does not exist.
+    let e = load_error(r#"(module (func throw 0))"#);
+    assert!(e.starts_with("invalid module: "), "{e}");
+    assert!(e.contains("tag"), "{e}");
+}
+
+#[test]
+fn invalid_beats_unsupported() {
+    // The first function uses SIMD, the last is invalid: invalid wins, even
+    // though the unsupported one comes first.
+    let e = load_error(
+        r#"(module
+             (func (result v128) v128.const i64x2 1 2)
+             (func)
+             (func (result i32) i64.const 1))"#,
+    );
+    assert!(e.starts_with("invalid module: type mismatch"), "{e}");
+    // The same inside one body: an unsupported operator, then an invalid one.
+    let e = load_error(
+        r#"(module (func (result i32)
+             v128.const i64x2 1 2 drop
+             i64.const 1))"#,
+    );
+    assert!(e.starts_with("invalid module: type mismatch"), "{e}");
+    // Outside the bodies (a tag) and an invalid body.
+    let e = load_error(r#"(module (tag) (func (result i32) f32.const 1))"#);
+    assert!(e.starts_with("invalid module: type mismatch"), "{e}");
+}
+
+#[test]
+fn every_missing_feature_is_listed_once() {
+    let e = load_error(
+        r#"(module
+             (tag $e)
+             (memory 1 1 shared)
+             (func v128.const i32x4 0 0 0 0 drop throw $e)
+             (func v128.const i32x4 0 0 0 0 drop))"#,
+    );
+    let line = e.lines().next().unwrap();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    for feature in ["exception handling", "threads", "SIMD"] {
+        assert_eq!(
+            line.matches(&format!("{feature} (")).count(),
+            1,
+            "{feature} once in: {line}"
+        );
+    }
+}
+
+#[test]
+fn narrowed_features_make_later_standards_invalid() {
+    let mut config = Config::new();
+    config.wasm_features(wasm_jit::WasmFeatures::WASM2);
+    let engine = Engine::new(&config).unwrap();
+    let e = Module::new(&engine, r#"(module (tag))"#).unwrap_err();
+    assert!(format!("{e:#}").starts_with("invalid module: "), "{e:#}");
+}
+
+#[test]
+fn tail_calls_run() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (func $even (export "even") (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0))
+                 (then (i32.const 1))
+                 (else (return_call $odd (i32.sub (local.get 0) (i32.const 1))))))
+             (func $odd (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0))
+                 (then (i32.const 0))
+                 (else (return_call $even (i32.sub (local.get 0) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let mut store = wasm_jit::Store::new(&engine, ());
+    let instance = wasm_jit::Instance::new(&mut store, &module, &[]).unwrap();
+    let even = instance
+        .get_typed_func::<i32, i32>(&mut store, "even")
+        .unwrap();
+    assert_eq!(even.call(&mut store, 1_000_001).unwrap(), 0);
+    assert_eq!(even.call(&mut store, 1_000_000).unwrap(), 1);
+}
