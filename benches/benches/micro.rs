@@ -66,6 +66,10 @@ fn calls(c: &mut Criterion) {
              (import "host" "nop" (func $nop (param i32) (result i32)))
              (memory 1)
              (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+             (func (export "nothing"))
+             (func (export "add4") (param i32 i64 f32 f64) (result f64)
+               local.get 0 f64.convert_i32_s local.get 1 f64.convert_i64_s f64.add
+               local.get 2 f64.promote_f32 f64.add local.get 3 f64.add)
              (func (export "call_host") (param i32) (result i32) (local i32)
                block loop
                  local.get 0 i32.eqz br_if 1
@@ -87,6 +91,20 @@ fn calls(c: &mut Criterion) {
     c.bench_function("host_to_wasm_call", |b| {
         b.iter(|| add.call(&mut store, (1, 2)).unwrap())
     });
+    let nothing = instance
+        .get_typed_func::<(), ()>(&mut store, "nothing")
+        .unwrap();
+    let add4 = instance
+        .get_typed_func::<(i32, i64, f32, f64), f64>(&mut store, "add4")
+        .unwrap();
+    let mut g = c.benchmark_group("host_to_wasm_typed_call");
+    g.bench_function("0_args", |b| {
+        b.iter(|| nothing.call(&mut store, ()).unwrap())
+    });
+    g.bench_function("4_args", |b| {
+        b.iter(|| add4.call(&mut store, (1, 2, 3.0, 4.0)).unwrap())
+    });
+    g.finish();
     let call_host = instance
         .get_typed_func::<i32, i32>(&mut store, "call_host")
         .unwrap();

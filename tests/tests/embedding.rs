@@ -262,3 +262,64 @@ fn instances_sharing_a_memory_image_stay_independent() -> Result<()> {
     }
     Ok(())
 }
+
+/// The store is handed down along every call path: a host function called
+/// from Wasm grows memory through its `Caller` (the limiter is asked), calls
+/// back into Wasm (which grows memory again and calls the host again), and
+/// after all of it the outermost caller's borrow of the store still works.
+#[test]
+fn nested_calls_and_the_limiter_share_one_store() -> Result<()> {
+    struct Nested {
+        limits: StoreLimits,
+        depth_seen: u32,
+    }
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "down" (func $down (param i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "grow_then_down") (param i32) (result i32)
+               (drop (memory.grow (i32.const 1)))
+               (call $down (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(
+        &engine,
+        Nested {
+            limits: StoreLimitsBuilder::new().memory_size(5 << 16).build(),
+            depth_seen: 0,
+        },
+    );
+    store.limiter(|d| &mut d.limits);
+    let mut linker: Linker<Nested> = Linker::new(&engine);
+    linker.func_wrap(
+        "host",
+        "down",
+        |mut caller: Caller<'_, Nested>, n: i32| -> Result<i32> {
+            caller.data_mut().depth_seen += 1;
+            let memory = caller.get_export("memory").unwrap().into_memory().unwrap();
+            // Growth through the caller asks the limiter too.
+            let grown = memory.grow(&mut caller, 1).is_ok();
+            if n == 0 {
+                return Ok(i32::from(grown));
+            }
+            let again = caller
+                .get_export("grow_then_down")
+                .unwrap()
+                .into_func()
+                .unwrap();
+            let mut out = [wasm_jit::Val::I32(0)];
+            again.call(&mut caller, &[wasm_jit::Val::I32(n - 1)], &mut out)?;
+            Ok(out[0].i32().unwrap() + i32::from(grown))
+        },
+    )?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "grow_then_down")?;
+    // Pages: 1 to start; each level grows twice (Wasm, then host) up to the
+    // limit of 5 pages: levels 0 and 1 fit (5 pages), level 2 is refused.
+    assert_eq!(f.call(&mut store, 2)?, 2);
+    assert_eq!(store.data().depth_seen, 3);
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    assert_eq!(memory.size(&store), 5);
+    Ok(())
+}

@@ -65,6 +65,9 @@ impl std::fmt::Debug for Instance {
     }
 }
 
+/// Size of a context slot: a host pointer (the runtime runs on the target).
+const PTR: usize = std::mem::size_of::<usize>();
+
 struct BuiltinTable([*const (); Builtin::COUNT]);
 // SAFETY: function addresses are immutable and valid on every thread.
 unsafe impl Sync for BuiltinTable {}
@@ -108,18 +111,17 @@ impl Instance {
     ///
     /// # Safety
     /// Every import must be valid for the instance's lifetime and match the
-    /// module's import types; `limits` and `store` must outlive the instance.
+    /// module's import types; `limits` must outlive the instance.
     pub unsafe fn new(
         module: Arc<CompiledModule>,
         imports: Imports,
         limits: *mut VMLimits,
-        store: *mut u8,
         caps: InstanceLimits,
     ) -> Result<Box<Instance>, String> {
         let info = &module.info;
         let offsets = module.offsets;
         let mut inst = Box::new(Instance {
-            vmctx: vec![0usize; offsets.size() / 8].into_boxed_slice(),
+            vmctx: vec![0usize; offsets.size() / PTR].into_boxed_slice(),
             memories: imports.memories,
             tables: imports.tables,
             globals: imports.globals,
@@ -212,26 +214,25 @@ impl Instance {
         inst.elems = elems;
 
         // The context.
-        inst.vmctx[(vmoffsets::VMCTX_INSTANCE / 8) as usize] = &*inst as *const Instance as usize;
-        inst.vmctx[(vmoffsets::VMCTX_BUILTINS / 8) as usize] = BUILTINS.0.as_ptr() as usize;
-        inst.vmctx[(vmoffsets::VMCTX_LIMITS / 8) as usize] = limits as usize;
-        inst.vmctx[(vmoffsets::VMCTX_STORE / 8) as usize] = store as usize;
+        inst.vmctx[vmoffsets::VMCTX_INSTANCE as usize / PTR] = &*inst as *const Instance as usize;
+        inst.vmctx[vmoffsets::VMCTX_BUILTINS as usize / PTR] = BUILTINS.0.as_ptr() as usize;
+        inst.vmctx[vmoffsets::VMCTX_LIMITS as usize / PTR] = limits as usize;
         for i in 0..inst.memories.len() {
             // SAFETY: imported memories are valid (caller's contract), defined
             // ones are owned by the instance.
             let def = unsafe { (*inst.memories[i]).definition() };
-            inst.vmctx[offsets.memory(i as u32) as usize / 8] = def as usize;
+            inst.vmctx[offsets.memory(i as u32) as usize / PTR] = def as usize;
         }
         for i in 0..inst.tables.len() {
             // SAFETY: as for memories.
             let def = unsafe { (*inst.tables[i]).definition() };
-            inst.vmctx[offsets.table(i as u32) as usize / 8] = def as usize;
+            inst.vmctx[offsets.table(i as u32) as usize / PTR] = def as usize;
         }
         for i in 0..inst.globals.len() {
-            inst.vmctx[offsets.global(i as u32) as usize / 8] = inst.globals[i] as usize;
+            inst.vmctx[offsets.global(i as u32) as usize / PTR] = inst.globals[i] as usize;
         }
         for i in 0..inst.funcs.len() {
-            inst.vmctx[offsets.funcref(i as u32) as usize / 8] = inst.funcs[i] as usize;
+            inst.vmctx[offsets.funcref(i as u32) as usize / PTR] = inst.funcs[i] as usize;
         }
         Ok(inst)
     }

@@ -28,4 +28,4 @@ pub use instance::{Imports, Instance, InstanceLimits, grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryImage};
 pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};
 pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};
-pub use vm::{GrowthHook, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
+pub use vm::{GrowthFn, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};

@@ -147,9 +147,13 @@ pub unsafe fn call_wasm(
     let frames = code::frames(&record.pcs[..record.num_pcs]);
     let reason = match record.code.and_then(TrapKind::from_code) {
         Some(kind) => TrapReason::Wasm(kind),
-        None => PENDING
-            .with(|p| p.borrow_mut().take())
-            .unwrap_or(TrapReason::Wasm(TrapKind::Unreachable)),
+        None => PENDING.with(|p| p.borrow_mut().take()).unwrap_or_else(|| {
+            // An engine bug, not the guest's doing: say so rather than
+            // invent a trap.
+            TrapReason::Host(Box::new(String::from(
+                "internal error: Wasm stopped without a recorded reason",
+            )))
+        }),
     };
     Err(Trap { reason, frames })
 }

@@ -89,10 +89,18 @@ pub struct VMLimits {
     pub fuel: i64,
     /// The embedder's veto over growth and allocation (not read by compiled
     /// code).
-    pub growth: Option<GrowthHook>,
+    pub growth: Option<GrowthFn>,
+    /// The store calling into the runtime right now, as the embedding layer
+    /// hands it down: for the duration of each call into Wasm (or into the
+    /// runtime, such as a memory growth), a pointer derived from the
+    /// caller's exclusive borrow of its store, restored afterwards; null
+    /// when nobody is calling in. Host functions and the growth hook reach
+    /// the store only through it, never through a pointer kept from
+    /// earlier (not read by compiled code).
+    pub store: *mut u8,
 }
 
-/// What a [`GrowthHook`] is asked about.
+/// What a [`GrowthFn`] is asked about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResourceKind {
     /// A memory growing (sizes in bytes).
@@ -107,22 +115,17 @@ pub enum ResourceKind {
     Tables,
 }
 
-/// Asks the embedder whether something may grow from `current` to `desired`
-/// (up to `maximum` if it has one). `false` refuses: `memory.grow` and
-/// `table.grow` then return -1, and creation fails.
-#[derive(Clone, Copy, Debug)]
-pub struct GrowthHook {
-    /// The question.
-    pub func: unsafe fn(
-        store: *mut u8,
-        ResourceKind,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> bool,
-    /// The store it is asked of.
-    pub store: *mut u8,
-}
+/// Asks the embedder, through `store` ([`VMLimits::store`]), whether
+/// something may grow from `current` to `desired` (up to `maximum` if it
+/// has one). `false` refuses: `memory.grow` and `table.grow` then return
+/// -1, and creation fails.
+pub type GrowthFn = unsafe fn(
+    store: *mut u8,
+    kind: ResourceKind,
+    current: usize,
+    desired: usize,
+    maximum: Option<usize>,
+) -> bool;
 
 impl VMLimits {
     /// Whether the embedder allows a growth (always, without a hook).
@@ -134,10 +137,13 @@ impl VMLimits {
         maximum: Option<usize>,
     ) -> bool {
         match self.growth {
-            // SAFETY: the hook and its store were installed together by the
-            // store that owns these limits, and live as long as it.
-            Some(h) => unsafe { (h.func)(h.store, kind, current, desired, maximum) },
             None => true,
+            // Nobody is calling in, so nobody to ask: refuse.
+            Some(_) if self.store.is_null() => false,
+            // SAFETY: the hook was installed by the store that owns these
+            // limits, and `store` is that store, handed down for the call in
+            // progress (see the field).
+            Some(f) => unsafe { f(self.store, kind, current, desired, maximum) },
         }
     }
 }
@@ -151,6 +157,7 @@ impl VMLimits {
             epoch_deadline: u64::MAX,
             fuel: 0,
             growth: None,
+            store: std::ptr::null_mut(),
         }
     }
 }

@@ -3,12 +3,11 @@
 //! runtime take every offset from here, so they cannot disagree.
 //!
 //! ```text
-//! VMContext (all slots pointer-sized)
+//! VMContext (all slots pointer-sized; offsets for 64-bit targets)
 //!   +0   instance     *mut Instance        (runtime back-pointer, used by builtins)
 //!   +8   builtins     *const [fn; N]       (table of runtime functions, see `Builtin`)
 //!   +16  limits       *mut VMLimits        (stack limit, epoch deadline; one per store)
-//!   +24  store        *mut ()              (embedder's store, for host calls)
-//!   +32  memories     [*mut VMMemoryDefinition; num_memories]
+//!   +24  memories     [*mut VMMemoryDefinition; num_memories]
 //!   ...  tables       [*mut VMTableDefinition; num_tables]
 //!   ...  globals      [*mut VMGlobal; num_globals]
 //!   ...  funcrefs     [*const VMFuncRef; num_funcs]
@@ -20,7 +19,10 @@
 
 use crate::module::ModuleInfo;
 
-/// Size of a pointer on the target, in bytes.
+/// Size of a pointer on the target, in bytes. The engine targets 64-bit
+/// hosts only (x86-64, aarch64; `Compiler::new` refuses others), and the
+/// runtime checks every offset here against its own structures with
+/// `offset_of!` assertions (`backend/src/vm.rs`).
 pub const PTR: u32 = 8;
 
 /// `VMMemoryDefinition { base: *mut u8, length: usize }`.
@@ -72,9 +74,7 @@ pub const VMCTX_INSTANCE: i32 = 0;
 pub const VMCTX_BUILTINS: i32 = 8;
 /// Offset of the limits pointer.
 pub const VMCTX_LIMITS: i32 = 16;
-/// Offset of the embedder's store pointer.
-pub const VMCTX_STORE: i32 = 24;
-const HEADER: u32 = 32;
+const HEADER: u32 = 24;
 
 /// Offsets of the variable-length parts of one module's `VMContext`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -183,11 +183,17 @@ impl Memory {
     /// Grows by `delta` pages, returning the old size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let ctx = store.as_context_mut();
-        let s = &mut ctx.0.opaque;
-        let i = s.check(self.0);
-        // SAFETY: memory pointers stay valid while the store lives.
-        let memory = unsafe { &mut *s.memories[i] };
-        wasm_jit_backend::grow_memory(memory, &s.limits, delta)
+        let i = ctx.0.opaque.check(self.0);
+        ctx.0
+            .enter(|store| {
+                // SAFETY: `store` comes from `enter`; only its `opaque` part is
+                // borrowed here, and the limiter (reached through the handed
+                // down pointer) borrows only `limiter` and `data`.
+                let s = unsafe { &mut (*store).opaque };
+                // SAFETY: memory pointers stay valid while the store lives.
+                let memory = unsafe { &mut *s.memories[i] };
+                wasm_jit_backend::grow_memory(memory, &s.limits, delta)
+            })
             .ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
     }
 }
@@ -274,9 +280,14 @@ impl Table {
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
         let raw = ref_to_raw(s, s.table(i).ty().element, init)?;
-        // SAFETY: table pointers stay valid while the store lives.
-        let table = unsafe { &mut *s.tables[i] };
-        wasm_jit_backend::grow_table(table, &s.limits, delta, raw)
+        ctx.0
+            .enter(|store| {
+                // SAFETY: as in `Memory::grow`.
+                let s = unsafe { &mut (*store).opaque };
+                // SAFETY: table pointers stay valid while the store lives.
+                let table = unsafe { &mut *s.tables[i] };
+                wasm_jit_backend::grow_table(table, &s.limits, delta, raw)
+            })
             .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
     }
 }

@@ -4,10 +4,13 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use wasm_jit_backend::{ArrayTrampoline, TrapReason, VMFuncRef, ValRaw, call_wasm, set_pending};
+use wasm_jit_backend::{
+    ArrayTrampoline, TrapReason, VMFuncRef, VMLimits, ValRaw, call_wasm, set_pending,
+};
 
 use crate::store::{AsContext, AsContextMut, Caller, StoreInner, StoreOpaque, Stored};
 use crate::trap::{HostPanic, into_error};
+use crate::typed::MAX_TYPED;
 use crate::types::FuncType;
 use crate::values::Val;
 
@@ -26,7 +29,8 @@ pub struct Func(pub(crate) Stored);
 pub(crate) struct HostFuncCtx<T: 'static> {
     entry: unsafe extern "C" fn(*mut HostFuncCtx<T>, *mut u8, *mut ValRaw) -> u32,
     funcref: VMFuncRef,
-    store: *mut StoreInner<T>,
+    /// The store's limits, where the store calling in is handed down.
+    limits: *mut VMLimits,
     ty: FuncType,
     func: Arc<HostFn<T>>,
 }
@@ -40,28 +44,41 @@ unsafe extern "C" fn host_entry<T: 'static>(
     values: *mut ValRaw,
 ) -> u32 {
     // SAFETY: `ctx` is the context this trampoline was created with; it
-    // lives in its store, which is alive and otherwise unused while Wasm
-    // code runs (the host call that entered Wasm gave up its borrow).
+    // lives in its store, which is alive while its Wasm code runs.
     let ctx = unsafe { &*ctx };
-    // SAFETY: as above, the store outlives its host functions.
-    let store = unsafe { &mut *ctx.store };
+    // SAFETY: `limits` is the store's, as long-lived as `ctx`.
+    let store = unsafe { (*ctx.limits).store }.cast::<StoreInner<T>>();
+    if store.is_null() {
+        set_pending(TrapReason::Host(Box::new(anyhow::anyhow!(
+            "host function called with no store calling in"
+        ))));
+        return 1;
+    }
+    // SAFETY: `store` was handed down by `StoreInner::enter` of the call that
+    // entered Wasm, derived from its exclusive borrow, and that caller uses
+    // no reference into the store until Wasm returns to it. This is the
+    // only borrow of the store while the host function runs.
+    let store = unsafe { &mut *store };
     let nparams = ctx.ty.params().len();
     let nresults = ctx.ty.results().len();
     // SAFETY: the trampoline's value array has max(params, results) slots.
     let raw = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults).max(1)) };
-    let params: Vec<Val> = ctx
-        .ty
-        .params()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], *t))
-        .collect();
-    let mut results: Vec<Val> = ctx
-        .ty
-        .results()
-        .iter()
-        .map(|t| Val::default_for(*t))
-        .collect();
+    // Values go through stack arrays unless there are many.
+    let mut small = [Val::I32(0); 2 * MAX_TYPED];
+    let mut large = Vec::new();
+    let vals: &mut [Val] = if nparams + nresults <= small.len() {
+        &mut small[..nparams + nresults]
+    } else {
+        large.resize(nparams + nresults, Val::I32(0));
+        &mut large
+    };
+    let (params, results) = vals.split_at_mut(nparams);
+    for ((p, t), r) in params.iter_mut().zip(ctx.ty.params()).zip(raw.iter()) {
+        *p = Val::from_raw(&mut store.opaque, *r, *t);
+    }
+    for (r, t) in results.iter_mut().zip(ctx.ty.results()) {
+        *r = Val::default_for(*t);
+    }
     let caller = if caller_vmctx.is_null() {
         None
     } else {
@@ -78,12 +95,12 @@ unsafe extern "C" fn host_entry<T: 'static>(
                 store: &mut *store,
                 caller,
             },
-            &params,
-            &mut results,
+            params,
+            results,
         )
     }));
     let outcome = match outcome {
-        Ok(Ok(())) => check_results(&ctx.ty, &results),
+        Ok(Ok(())) => check_results(&ctx.ty, results),
         Ok(Err(e)) => Err(e),
         Err(panic) => {
             set_pending(TrapReason::Host(Box::new(HostPanic(panic))));
@@ -139,7 +156,7 @@ impl Func {
                 type_id,
                 vmctx: std::ptr::null_mut(),
             },
-            store: store as *mut StoreInner<T>,
+            limits: store.opaque.limits.as_ptr(),
             ty: ty.clone(),
             func: f,
         });
@@ -189,7 +206,11 @@ impl Func {
         }
         let funcref = s.funcs[index].funcref;
         let trampoline = s.trampoline(index)?;
-        call_raw(s, funcref, trampoline, &mut raw)?;
+        ctx.0.enter(|store| {
+            // SAFETY: `store` comes from `enter`; nothing borrows it here.
+            unsafe { call_raw(&raw mut (*store).opaque, funcref, trampoline, &mut raw) }
+        })?;
+        let s = &mut ctx.0.opaque;
         for (i, t) in ty.results().iter().enumerate() {
             results[i] = Val::from_raw(s, raw[i], *t);
         }
@@ -199,18 +220,30 @@ impl Func {
 
 /// Calls `funcref` through `trampoline` (made for its type) with arguments
 /// and results in `raw`.
-pub(crate) fn call_raw(
-    store: &mut StoreOpaque,
+///
+/// # Safety
+/// `store` must be the `opaque` part of the store pointer handed down by
+/// [`StoreInner::enter`](crate::store::StoreInner::enter), with no reference
+/// into the store live during the call (host functions borrow it then);
+/// `funcref` must belong to that store and `trampoline` match its type.
+pub(crate) unsafe fn call_raw(
+    store: *mut StoreOpaque,
     funcref: *const VMFuncRef,
     trampoline: ArrayTrampoline,
     raw: &mut [ValRaw],
 ) -> Result<()> {
-    let max_stack = store.engine.config().max_wasm_stack;
-    let limits: *mut _ = &mut *store.limits;
+    // SAFETY: short-lived borrows of the store before and after the call,
+    // while nothing else uses it (caller's contract).
+    let (max_stack, limits) = unsafe {
+        (
+            (*store).engine.config().max_wasm_stack,
+            (*store).limits.as_ptr(),
+        )
+    };
     // SAFETY: `funcref` belongs to this store and is live; the trampoline
-    // matches `ty`; `raw` has room for parameters and results; `limits` is
-    // the store's. The store is not touched through `store` until the call
-    // returns: host functions reach it through their own pointer.
+    // matches its type; `raw` has room for parameters and results; `limits`
+    // is the store's. No reference into the store is live during the call:
+    // host functions borrow it through the pointer `enter` handed down.
     let result = unsafe {
         let f = &*funcref;
         call_wasm(
@@ -227,7 +260,8 @@ pub(crate) fn call_raw(
         && matches!(trap.reason, TrapReason::Wasm(crate::Trap::OutOfFuel))
     {
         // The trapping code could not write its fuel back: it is all used.
-        store.limits.fuel = 0;
+        // SAFETY: as above.
+        unsafe { (*limits).fuel = 0 };
     }
     result.map_err(into_error)
 }

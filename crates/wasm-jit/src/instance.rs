@@ -55,9 +55,9 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let ctx = store.as_context_mut();
-        let inner = ctx.0;
-        let store_ptr = inner as *mut _ as *mut u8;
-        instantiate(&mut inner.opaque, store_ptr, module, imports)
+        // SAFETY: `store` comes from `enter`; `instantiate` follows its rules.
+        ctx.0
+            .enter(|store| unsafe { instantiate(&raw mut (*store).opaque, module, imports) })
     }
 
     /// The export named `name`.
@@ -143,12 +143,17 @@ pub(crate) fn export(s: &mut StoreOpaque, instance: Instance, name: &str) -> Opt
     })
 }
 
-fn instantiate(
-    s: &mut StoreOpaque,
-    store_ptr: *mut u8,
+/// # Safety
+/// `store` must be the `opaque` part of the pointer handed down by
+/// `StoreInner::enter`, not otherwise borrowed.
+unsafe fn instantiate(
+    store: *mut StoreOpaque,
     module: &Module,
     imports: &[Extern],
 ) -> Result<Instance> {
+    // SAFETY: per the contract; this borrow ends before the start function
+    // runs (host functions it calls borrow the store then).
+    let s = unsafe { &mut *store };
     if !crate::Engine::same(module.engine(), &s.engine) {
         bail!("cannot instantiate a module compiled by another engine");
     }
@@ -235,11 +240,11 @@ fn instantiate(
         memory_pages: config.max_memory_pages,
         table_elements: config.max_table_elements,
     };
-    let limits: *mut _ = &mut *s.limits;
+    let limits = s.limits.as_ptr();
     // SAFETY: every import was checked to belong to this store (`check`) and
     // to have the type the module expects; the store owns them and the
-    // instance, and `limits` and the store pointer outlive both.
-    let mut inst = unsafe { RawInstance::new(compiled.clone(), raw, limits, store_ptr, caps) }
+    // instance, and `limits` outlives both.
+    let mut inst = unsafe { RawInstance::new(compiled.clone(), raw, limits, caps) }
         .map_err(|e| anyhow!("cannot instantiate: {e}"))?;
     let vmctx = inst.vmctx() as usize;
     let init = inst.initialize();
@@ -255,7 +260,9 @@ fn instantiate(
         let ty = info.func_type(start).clone();
         let mut vals = [wasm_jit_backend::ValRaw::default()];
         let trampoline = s.engine.array_trampoline(&ty)?;
-        call_raw(s, f, trampoline, &mut vals)?;
+        // SAFETY: `s` is not used from here on; `store` is as `enter` handed
+        // it down.
+        unsafe { call_raw(store, f, trampoline, &mut vals) }?;
     }
     Ok(instance)
 }

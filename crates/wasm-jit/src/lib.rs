@@ -47,7 +47,7 @@ pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use trap::{Trap, WasmBacktrace};
-pub use typed::{HostReturn, IntoFunc, TypedFunc, WasmList, WasmTy, WithCaller};
+pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 pub use values::{ExternRef, Val};
 pub use wasm_jit_backend::FrameInfo;

@@ -116,8 +116,14 @@ pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimite
 
 /// The growth hook the runtime calls, for a `Store<T>`.
 ///
+/// It borrows only the store's `limiter` and `data` fields, never the whole
+/// store: whoever is growing something holds `&mut` to the store's
+/// `opaque` part (the memory or table being grown lives there).
+///
 /// # Safety
-/// `store` must be the `StoreInner<T>` that installed this hook.
+/// `store` must be the `StoreInner<T>` that installed this hook, handed down
+/// by [`StoreInner::enter`] for the call in progress, whose caller holds no
+/// borrow of `limiter` or `data`.
 pub(crate) unsafe fn growth_hook<T>(
     store: *mut u8,
     kind: ResourceKind,
@@ -125,10 +131,10 @@ pub(crate) unsafe fn growth_hook<T>(
     desired: usize,
     maximum: Option<usize>,
 ) -> bool {
-    // SAFETY: per the contract; the runtime calls this only while the store
-    // is not otherwise borrowed (from builtins and instantiation).
-    let inner = unsafe { &mut *(store as *mut StoreInner<T>) };
-    let StoreInner { limiter, data, .. } = inner;
+    let inner = store.cast::<StoreInner<T>>();
+    // SAFETY: per the contract, the two fields are not otherwise borrowed;
+    // a place through the raw pointer borrows just the field, not the store.
+    let (limiter, data) = unsafe { (&mut (*inner).limiter, &mut (*inner).data) };
     let Some(get) = limiter else { return true };
     let l = get(data);
     match kind {

@@ -127,21 +127,35 @@ impl<T: 'static> Linker<T> {
 
     /// The item defined as `module::name`, placing a host function in
     /// `store` if that is what it is.
+    /// `None` when nothing is defined under that name (or a host function
+    /// could not be placed; [`Linker::instantiate`] reports why).
     pub fn get(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        self.resolve(store, module, name).ok().flatten()
+    }
+
+    /// Like [`Linker::get`], with the error if a host function could not be
+    /// placed in the store.
+    fn resolve(
         &self,
         mut store: impl AsContextMut<Data = T>,
         module: &str,
         name: &str,
-    ) -> Option<Extern> {
-        match self.defs.get(&(module.to_string(), name.to_string()))? {
-            Definition::Extern(e) => Some(*e),
+    ) -> Result<Option<Extern>> {
+        let Some(def) = self.defs.get(&(module.to_string(), name.to_string())) else {
+            return Ok(None);
+        };
+        Ok(Some(match def {
+            Definition::Extern(e) => *e,
             Definition::HostFunc(ty, f) => {
                 let ctx = store.as_context_mut();
-                Func::from_arc(ctx.0, ty.clone(), f.clone())
-                    .ok()
-                    .map(Extern::Func)
+                Extern::Func(Func::from_arc(ctx.0, ty.clone(), f.clone())?)
             }
-        }
+        }))
     }
 
     /// Instantiates `module`, resolving each import by name.
@@ -152,7 +166,7 @@ impl<T: 'static> Linker<T> {
     ) -> Result<Instance> {
         let mut imports = Vec::with_capacity(module.imports().len());
         for import in module.imports() {
-            match self.get(&mut store, import.module(), import.name()) {
+            match self.resolve(&mut store, import.module(), import.name())? {
                 Some(e) => imports.push(e),
                 None => bail!(
                     "unknown import: `{}::{}` has not been defined",

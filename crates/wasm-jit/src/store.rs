@@ -39,7 +39,7 @@ pub(crate) struct GlobalData {
 pub struct StoreOpaque {
     pub(crate) id: u64,
     pub(crate) engine: Engine,
-    pub(crate) limits: Box<VMLimits>,
+    pub(crate) limits: LimitsBox,
     pub(crate) instances: Vec<Box<RawInstance>>,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
     pub(crate) funcs: Vec<FuncData>,
@@ -73,6 +73,49 @@ impl std::fmt::Debug for StoreOpaque {
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The store's `VMLimits`, owned through a raw pointer rather than a `Box`:
+/// compiled code (through every instance's context) and host function
+/// contexts keep copies of its address, and a `Box` would claim unique
+/// access each time it is used, invalidating them.
+pub(crate) struct LimitsBox(std::ptr::NonNull<VMLimits>);
+
+impl LimitsBox {
+    fn new(limits: VMLimits) -> LimitsBox {
+        LimitsBox(std::ptr::NonNull::from(Box::leak(Box::new(limits))))
+    }
+
+    /// The address compiled code and host function contexts keep.
+    pub(crate) fn as_ptr(&self) -> *mut VMLimits {
+        self.0.as_ptr()
+    }
+}
+
+impl std::ops::Deref for LimitsBox {
+    type Target = VMLimits;
+    fn deref(&self) -> &VMLimits {
+        // SAFETY: allocated in `new`, freed only in `drop`; nothing else
+        // writes it while this shared borrow (of the owning store) lives.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl std::ops::DerefMut for LimitsBox {
+    fn deref_mut(&mut self) -> &mut VMLimits {
+        // SAFETY: as above; the `&mut` of the owning store rules out other
+        // borrows, and compiled code only runs while no such borrow is used.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for LimitsBox {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box` in `new` and freed once, here, when the
+        // store drops; no Wasm runs then, and nothing dropped with the store
+        // (instances, host function contexts) reads the limits.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
 
 impl StoreOpaque {
     pub(crate) fn check(&self, s: Stored) -> usize {
@@ -198,11 +241,30 @@ impl StoreOpaque {
     }
 }
 
-/// A store with its embedder data. Kept boxed so host functions can find it.
+/// A store with its embedder data.
 pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
     pub(crate) limiter: Option<crate::limits::LimiterFn<T>>,
+}
+
+impl<T> StoreInner<T> {
+    /// Runs `f`, which calls into Wasm or the runtime, with this store handed
+    /// down as the one calling in (`VMLimits::store`): host functions and the
+    /// growth hook reached from inside `f` borrow the store through the
+    /// pointer `f` receives, derived from this `&mut`, which `f` must not
+    /// hold a reference from across such a call. The previous store pointer
+    /// (an outer call's) is restored afterwards, so calls nest.
+    pub(crate) fn enter<R>(&mut self, f: impl FnOnce(*mut StoreInner<T>) -> R) -> R {
+        let limits = self.opaque.limits.as_ptr();
+        let this: *mut StoreInner<T> = self;
+        // SAFETY: `limits` is the store's own, live while the store is.
+        let previous = unsafe { std::mem::replace(&mut (*limits).store, this.cast()) };
+        let result = f(this);
+        // SAFETY: as above.
+        unsafe { (*limits).store = previous };
+        result
+    }
 }
 
 /// The owner of all Wasm objects of one embedding context, and of the
@@ -226,7 +288,7 @@ impl<T> Store<T> {
                 opaque: StoreOpaque {
                     id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                     engine: engine.clone(),
-                    limits: Box::new(VMLimits::new(&*engine.inner().epoch)),
+                    limits: LimitsBox::new(VMLimits::new(&*engine.inner().epoch)),
                     instances: Vec::new(),
                     instance_by_vmctx: HashMap::new(),
                     funcs: Vec::new(),
@@ -283,10 +345,7 @@ impl<T> Store<T> {
     {
         let inner: &mut StoreInner<T> = &mut self.inner;
         inner.limiter = Some(Box::new(get));
-        inner.opaque.limits.growth = Some(wasm_jit_backend::GrowthHook {
-            func: crate::limits::growth_hook::<T>,
-            store: inner as *mut StoreInner<T> as *mut u8,
-        });
+        inner.opaque.limits.growth = Some(crate::limits::growth_hook::<T>);
     }
 
     /// Sets the fuel available to Wasm in this store (with

@@ -66,7 +66,10 @@ pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
             };
             match payload.downcast::<anyhow::Error>() {
                 Ok(e) => *e,
-                Err(_) => anyhow::anyhow!("host function failed"),
+                Err(p) => match p.downcast::<String>() {
+                    Ok(msg) => anyhow::anyhow!("{msg}"),
+                    Err(_) => anyhow::anyhow!("host function failed"),
+                },
             }
         }
     }

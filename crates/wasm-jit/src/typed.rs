@@ -52,22 +52,29 @@ wasm_ty!(Option<Func>, FuncRef, Val::FuncRef, Val::FuncRef(f) => f);
 wasm_ty!(Option<ExternRef>, ExternRef, Val::ExternRef, Val::ExternRef(e) => e);
 
 /// A list of Wasm values with static types: `()`, one [`WasmTy`], or a
-/// tuple of them. Used for parameters and results.
+/// tuple of up to [`MAX_TYPED`] of them. Used for parameters and results.
 pub trait WasmList: Send + Sync + Sized + 'static {
+    /// Number of values.
+    const LEN: usize;
     /// The Wasm types, in order.
     fn types() -> Vec<ValType>;
-    /// Writes the values into `out` (as many as [`WasmList::types`]).
-    fn into_vals(self, out: &mut Vec<Val>);
-    /// Reads the values from `vals`.
+    /// Writes the values into `out[..LEN]`.
+    fn into_vals(self, out: &mut [Val]);
+    /// Reads the values from `vals[..LEN]`.
     fn from_vals(vals: &[Val]) -> Self;
 }
 
+/// Most values in a [`WasmList`]: typed calls and closures marshal through a
+/// stack array of this many values, never the heap.
+pub const MAX_TYPED: usize = 8;
+
 impl<T: WasmTy> WasmList for T {
+    const LEN: usize = 1;
     fn types() -> Vec<ValType> {
         vec![T::valtype()]
     }
-    fn into_vals(self, out: &mut Vec<Val>) {
-        out.push(self.into_val());
+    fn into_vals(self, out: &mut [Val]) {
+        out[0] = self.into_val();
     }
     fn from_vals(vals: &[Val]) -> Self {
         T::from_val(vals[0])
@@ -78,12 +85,14 @@ macro_rules! wasm_list_tuple {
     ($($t:ident),*) => {
         #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments, clippy::unused_unit)]
         impl<$($t: WasmTy),*> WasmList for ($($t,)*) {
+            const LEN: usize = <[&str]>::len(&[$(stringify!($t)),*]);
             fn types() -> Vec<ValType> {
                 vec![$($t::valtype()),*]
             }
-            fn into_vals(self, out: &mut Vec<Val>) {
+            fn into_vals(self, out: &mut [Val]) {
                 let ($($t,)*) = self;
-                $(out.push($t.into_val());)*
+                let mut i = 0;
+                $(out[i] = $t.into_val(); i += 1;)*
             }
             fn from_vals(vals: &[Val]) -> Self {
                 let mut i = 0;
@@ -183,9 +192,7 @@ macro_rules! into_func {
 }
 
 fn store_results<R: WasmList>(r: R, results: &mut [Val]) {
-    let mut vals = Vec::with_capacity(results.len());
-    r.into_vals(&mut vals);
-    results.copy_from_slice(&vals);
+    r.into_vals(results);
 }
 
 into_func!();
@@ -266,35 +273,27 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
     }
 
     /// Calls the function. Traps and host errors come back as `Err`.
+    /// Nothing is allocated: values go through arrays on the stack.
     pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
         let ctx = store.as_context_mut();
         let s: &mut StoreOpaque = &mut ctx.0.opaque;
         let index = s.check(self.func.0);
         let funcref = s.funcs[index].funcref;
-        let mut vals = Vec::with_capacity(self.ty.params().len());
-        params.into_vals(&mut vals);
-        // Small signatures (nearly all) need no heap allocation for the
-        // value array.
-        let n = self.ty.params().len().max(self.ty.results().len()).max(1);
-        let mut small = [ValRaw::default(); 8];
-        let mut large = Vec::new();
-        let raw: &mut [ValRaw] = if n <= small.len() {
-            &mut small[..n]
-        } else {
-            large.resize(n, ValRaw::default());
-            &mut large
-        };
-        for (slot, v) in raw.iter_mut().zip(vals) {
+        let mut vals = [Val::I32(0); MAX_TYPED];
+        params.into_vals(&mut vals[..P::LEN]);
+        let mut raw = [ValRaw::default(); MAX_TYPED];
+        for (slot, v) in raw.iter_mut().zip(&vals[..P::LEN]) {
             *slot = v.to_raw(s);
         }
-        call_raw(s, funcref, self.trampoline, raw)?;
-        let results: Vec<Val> = self
-            .ty
-            .results()
-            .iter()
-            .zip(raw.iter())
-            .map(|(t, r)| Val::from_raw(s, *r, *t))
-            .collect();
-        Ok(R::from_vals(&results))
+        let trampoline = self.trampoline;
+        ctx.0.enter(|store| {
+            // SAFETY: `store` comes from `enter`; nothing borrows it here.
+            unsafe { call_raw(&raw mut (*store).opaque, funcref, trampoline, &mut raw) }
+        })?;
+        let s = &mut ctx.0.opaque;
+        for ((v, t), r) in vals.iter_mut().zip(self.ty.results()).zip(&raw) {
+            *v = Val::from_raw(s, *r, *t);
+        }
+        Ok(R::from_vals(&vals[..R::LEN]))
     }
 }
