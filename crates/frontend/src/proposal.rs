@@ -32,17 +32,28 @@ pub enum Proposal {
 }
 
 impl Proposal {
+    /// Whether the translator implements this proposal's operators (the
+    /// list sits beside the dispatch that routes them, `translate/dispatch.rs`).
+    pub fn is_implemented(self) -> bool {
+        crate::translate::IMPLEMENTED.contains(&self)
+    }
+
     /// The feature this proposal brings, as users know it; `None` for the
     /// proposals the translator implements.
     pub fn unsupported_feature(self) -> Option<&'static str> {
+        (!self.is_implemented()).then(|| self.feature_name())
+    }
+
+    /// The feature this proposal brings, as users know it.
+    pub fn feature_name(self) -> &'static str {
         use Proposal::*;
-        Some(match self {
-            mvp
-            | sign_extension
-            | saturating_float_to_int
-            | bulk_memory
-            | reference_types
-            | tail_call => return None,
+        match self {
+            mvp => "Wasm 1.0",
+            sign_extension => "sign-extension operators",
+            saturating_float_to_int => "non-trapping float-to-int conversions",
+            bulk_memory => "bulk memory",
+            reference_types => "reference types",
+            tail_call => "tail calls",
             memory_control => "memory control",
             threads => "threads",
             simd => "SIMD",
@@ -56,7 +67,7 @@ impl Proposal {
             stack_switching => "stack switching",
             wide_arithmetic => "wide arithmetic",
             acquire_release_atomics => "acquire-release atomics (threads)",
-        })
+        }
     }
 }
 

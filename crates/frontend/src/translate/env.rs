@@ -198,6 +198,37 @@ impl FuncTranslator<'_, '_> {
             .store(MemFlagsData::trusted(), v, addr, 0);
     }
 
+    /// The `*const VMFuncRef` of function `index` (`ref.func`, and calls to
+    /// imported functions).
+    pub(super) fn func_ref_value(&mut self, index: u32) -> Value {
+        self.vmctx_load(self.env.offsets.funcref(index))
+    }
+
+    /// The code pointer and context of a non-null `VMFuncRef`.
+    pub(super) fn funcref_code_and_vmctx(&mut self, funcref: Value) -> (Value, Value) {
+        let ptr = self.ptr();
+        let flags = MemFlagsData::trusted().with_readonly();
+        let code = self
+            .builder
+            .ins()
+            .load(ptr, flags, funcref, vmoffsets::funcref::FUNC_PTR);
+        let vmctx = self
+            .builder
+            .ins()
+            .load(ptr, flags, funcref, vmoffsets::funcref::VMCTX);
+        (code, vmctx)
+    }
+
+    /// The canonical type id (i32) of a non-null `VMFuncRef`.
+    pub(super) fn funcref_type_id(&mut self, funcref: Value) -> Value {
+        self.builder.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            funcref,
+            vmoffsets::funcref::TYPE_ID,
+        )
+    }
+
     /// The `VMTableDefinition` of table `index`.
     pub(super) fn table_def(&mut self, index: u32) -> Value {
         self.vmctx_load(self.env.offsets.table(index))
@@ -288,8 +319,9 @@ impl FuncTranslator<'_, '_> {
         self.builder.def_var(var, fuel);
     }
 
-    /// Charges the operators counted so far to the fuel variable.
-    fn fuel_flush(&mut self) {
+    /// Charges the operators counted so far to the fuel variable (before
+    /// anything that leaves the current block).
+    pub(super) fn fuel_flush(&mut self) {
         let Some(var) = self.fuel_var else { return };
         if self.fuel_pending == 0 {
             return;
@@ -324,34 +356,6 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp_imm_s(ir::condcodes::IntCC::SignedLessThan, fuel, 0);
         self.builder.ins().trapnz(out, TrapKind::OutOfFuel.code());
-    }
-
-    /// Counts one operator, charging the count before anything that leaves
-    /// the current block, and saving it around calls (the callee uses the
-    /// same fuel).
-    pub(super) fn fuel_account(&mut self, op: &wasmparser::Operator<'_>) {
-        use wasmparser::Operator as O;
-        if !matches!(
-            op,
-            O::Nop | O::Drop | O::Block { .. } | O::Loop { .. } | O::End | O::Else
-        ) {
-            self.fuel_pending += 1;
-        }
-        match op {
-            O::Block { .. }
-            | O::Loop { .. }
-            | O::If { .. }
-            | O::Else
-            | O::End
-            | O::Br { .. }
-            | O::BrIf { .. }
-            | O::BrTable { .. }
-            | O::Unreachable
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. } => self.fuel_flush(),
-            O::Call { .. } | O::CallIndirect { .. } => self.fuel_save(),
-            _ => {}
-        }
     }
 
     /// After a call returns: the callee may have used fuel.

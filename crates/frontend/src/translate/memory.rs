@@ -2,10 +2,9 @@
 
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use cranelift_codegen::ir::{Endianness, Opcode};
-use wasmparser::{MemArg, Operator};
+use wasmparser::MemArg;
 
-use super::FuncTranslator;
-use crate::error::{FrontendError, unsupported};
+use super::{FuncTranslator, Translated};
 use crate::types::WASM_PAGE_SIZE;
 use crate::vmoffsets::Builtin;
 
@@ -23,7 +22,7 @@ fn heap_flags() -> MemFlagsData {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn load(&mut self, memarg: &MemArg, op: Opcode, ty: ir::Type, size: u32) {
+    fn load(&mut self, memarg: &MemArg, op: Opcode, ty: ir::Type, size: u32) -> Translated {
         let index = self.pop();
         let (addr, offset) = self.heap_addr(memory_index(memarg), index, memarg.offset, size);
         let ins = self.builder.ins();
@@ -39,9 +38,10 @@ impl FuncTranslator<'_, '_> {
             _ => unreachable!(),
         };
         self.push(v);
+        Ok(())
     }
 
-    fn store(&mut self, memarg: &MemArg, op: Opcode, size: u32) {
+    fn store(&mut self, memarg: &MemArg, op: Opcode, size: u32) -> Translated {
         let value = self.pop();
         let index = self.pop();
         let (addr, offset) = self.heap_addr(memory_index(memarg), index, memarg.offset, size);
@@ -54,100 +54,129 @@ impl FuncTranslator<'_, '_> {
             Opcode::Istore32 => ins.istore32(f, value, addr, offset),
             _ => unreachable!(),
         };
+        Ok(())
     }
 
     fn extend_to_i64(&mut self, v: Value) -> Value {
         self.builder.ins().uextend(types::I64, v)
     }
+}
 
-    /// Translates a memory operator; `Ok(false)` if `op` is not one.
-    pub(super) fn memory_op(&mut self, op: &Operator<'_>) -> Result<bool, FrontendError> {
-        use types::{F32, F64, I32, I64};
-        match op {
-            Operator::I32Load { memarg } => self.load(memarg, Opcode::Load, I32, 4),
-            Operator::I64Load { memarg } => self.load(memarg, Opcode::Load, I64, 8),
-            Operator::F32Load { memarg } => self.load(memarg, Opcode::Load, F32, 4),
-            Operator::F64Load { memarg } => self.load(memarg, Opcode::Load, F64, 8),
-            Operator::I32Load8S { memarg } => self.load(memarg, Opcode::Sload8, I32, 1),
-            Operator::I32Load8U { memarg } => self.load(memarg, Opcode::Uload8, I32, 1),
-            Operator::I32Load16S { memarg } => self.load(memarg, Opcode::Sload16, I32, 2),
-            Operator::I32Load16U { memarg } => self.load(memarg, Opcode::Uload16, I32, 2),
-            Operator::I64Load8S { memarg } => self.load(memarg, Opcode::Sload8, I64, 1),
-            Operator::I64Load8U { memarg } => self.load(memarg, Opcode::Uload8, I64, 1),
-            Operator::I64Load16S { memarg } => self.load(memarg, Opcode::Sload16, I64, 2),
-            Operator::I64Load16U { memarg } => self.load(memarg, Opcode::Uload16, I64, 2),
-            Operator::I64Load32S { memarg } => self.load(memarg, Opcode::Sload32, I64, 4),
-            Operator::I64Load32U { memarg } => self.load(memarg, Opcode::Uload32, I64, 4),
-            Operator::I32Store { memarg } | Operator::F32Store { memarg } => {
-                self.store(memarg, Opcode::Store, 4)
-            }
-            Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
-                self.store(memarg, Opcode::Store, 8)
-            }
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
-                self.store(memarg, Opcode::Istore8, 1)
-            }
-            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
-                self.store(memarg, Opcode::Istore16, 2)
-            }
-            Operator::I64Store32 { memarg } => self.store(memarg, Opcode::Istore32, 4),
-            Operator::MemorySize { mem } => {
-                let def = self.memory_def(*mem);
-                let len = self.memory_length(def);
-                let pages = self
-                    .builder
-                    .ins()
-                    .ushr_imm_u(len, WASM_PAGE_SIZE.trailing_zeros() as i64);
-                let pages = self.builder.ins().ireduce(I32, pages);
-                self.push(pages);
-            }
-            Operator::MemoryGrow { mem } => {
-                let delta = self.pop();
-                let delta = self.extend_to_i64(delta);
-                let mem = self.builder.ins().iconst(I32, *mem as i64);
-                let old = self
-                    .call_builtin(Builtin::MemoryGrow, &[mem, delta])
-                    .unwrap();
-                let old = self.builder.ins().ireduce(I32, old);
-                self.push(old);
-            }
-            Operator::MemoryFill { mem } => {
-                let len = self.pop();
-                let val = self.pop();
-                let dst = self.pop();
-                let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
-                let mem = self.builder.ins().iconst(I32, *mem as i64);
-                self.call_builtin(Builtin::MemoryFill, &[mem, dst, val, len]);
-            }
-            Operator::MemoryCopy { dst_mem, src_mem } => {
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
-                let (dst, src, len) = (
-                    self.extend_to_i64(dst),
-                    self.extend_to_i64(src),
-                    self.extend_to_i64(len),
-                );
-                let dm = self.builder.ins().iconst(I32, *dst_mem as i64);
-                let sm = self.builder.ins().iconst(I32, *src_mem as i64);
-                self.call_builtin(Builtin::MemoryCopy, &[dm, sm, dst, src, len]);
-            }
-            Operator::MemoryInit { data_index, mem } => {
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
-                let dst = self.extend_to_i64(dst);
-                let m = self.builder.ins().iconst(I32, *mem as i64);
-                let d = self.builder.ins().iconst(I32, *data_index as i64);
-                self.call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len]);
-            }
-            Operator::DataDrop { data_index } => {
-                let d = self.builder.ins().iconst(I32, *data_index as i64);
-                self.call_builtin(Builtin::DataDrop, &[d]);
-            }
-            Operator::MemoryDiscard { .. } => return Err(unsupported("memory.discard")),
-            _ => return Ok(false),
+/// `visit_*` methods for loads: `(opcode, result type, access size)`.
+macro_rules! loads {
+    ($($visit:ident => $op:ident($ty:ident, $size:expr),)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self, memarg: MemArg) -> Translated {
+                self.load(&memarg, Opcode::$op, types::$ty, $size)
+            })*
         }
-        Ok(true)
+    };
+}
+
+/// `visit_*` methods for stores: `(opcode, access size)`.
+macro_rules! stores {
+    ($($visit:ident => $op:ident($size:expr),)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self, memarg: MemArg) -> Translated {
+                self.store(&memarg, Opcode::$op, $size)
+            })*
+        }
+    };
+}
+
+loads! {
+    visit_i32_load => Load(I32, 4),
+    visit_i64_load => Load(I64, 8),
+    visit_f32_load => Load(F32, 4),
+    visit_f64_load => Load(F64, 8),
+    visit_i32_load8_s => Sload8(I32, 1),
+    visit_i32_load8_u => Uload8(I32, 1),
+    visit_i32_load16_s => Sload16(I32, 2),
+    visit_i32_load16_u => Uload16(I32, 2),
+    visit_i64_load8_s => Sload8(I64, 1),
+    visit_i64_load8_u => Uload8(I64, 1),
+    visit_i64_load16_s => Sload16(I64, 2),
+    visit_i64_load16_u => Uload16(I64, 2),
+    visit_i64_load32_s => Sload32(I64, 4),
+    visit_i64_load32_u => Uload32(I64, 4),
+}
+
+stores! {
+    visit_i32_store => Store(4),
+    visit_f32_store => Store(4),
+    visit_i64_store => Store(8),
+    visit_f64_store => Store(8),
+    visit_i32_store8 => Istore8(1),
+    visit_i64_store8 => Istore8(1),
+    visit_i32_store16 => Istore16(2),
+    visit_i64_store16 => Istore16(2),
+    visit_i64_store32 => Istore32(4),
+}
+
+impl FuncTranslator<'_, '_> {
+    pub(super) fn visit_memory_size(&mut self, mem: u32) -> Translated {
+        let def = self.memory_def(mem);
+        let len = self.memory_length(def);
+        let pages = self
+            .builder
+            .ins()
+            .ushr_imm_u(len, WASM_PAGE_SIZE.trailing_zeros() as i64);
+        let pages = self.builder.ins().ireduce(types::I32, pages);
+        self.push(pages);
+        Ok(())
+    }
+
+    pub(super) fn visit_memory_grow(&mut self, mem: u32) -> Translated {
+        let delta = self.pop();
+        let delta = self.extend_to_i64(delta);
+        let mem = self.builder.ins().iconst(types::I32, mem as i64);
+        let old = self
+            .call_builtin(Builtin::MemoryGrow, &[mem, delta])
+            .unwrap();
+        let old = self.builder.ins().ireduce(types::I32, old);
+        self.push(old);
+        Ok(())
+    }
+
+    pub(super) fn visit_memory_fill(&mut self, mem: u32) -> Translated {
+        let len = self.pop();
+        let val = self.pop();
+        let dst = self.pop();
+        let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
+        let mem = self.builder.ins().iconst(types::I32, mem as i64);
+        self.call_builtin(Builtin::MemoryFill, &[mem, dst, val, len]);
+        Ok(())
+    }
+
+    pub(super) fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> Translated {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let (dst, src, len) = (
+            self.extend_to_i64(dst),
+            self.extend_to_i64(src),
+            self.extend_to_i64(len),
+        );
+        let dm = self.builder.ins().iconst(types::I32, dst_mem as i64);
+        let sm = self.builder.ins().iconst(types::I32, src_mem as i64);
+        self.call_builtin(Builtin::MemoryCopy, &[dm, sm, dst, src, len]);
+        Ok(())
+    }
+
+    pub(super) fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> Translated {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let dst = self.extend_to_i64(dst);
+        let m = self.builder.ins().iconst(types::I32, mem as i64);
+        let d = self.builder.ins().iconst(types::I32, data_index as i64);
+        self.call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len]);
+        Ok(())
+    }
+
+    pub(super) fn visit_data_drop(&mut self, data_index: u32) -> Translated {
+        let d = self.builder.ins().iconst(types::I32, data_index as i64);
+        self.call_builtin(Builtin::DataDrop, &[d]);
+        Ok(())
     }
 }

@@ -1,16 +1,22 @@
 //! Translation of one function body from Wasm operators to Cranelift IR.
 //!
-//! The driver (`FuncTranslator::op`) keeps the operand stack and the
-//! control stack and dispatches each operator to its family:
-//! control flow here, numbers in `numeric.rs`, linear memory in `memory.rs`,
-//! tables, references and calls in `table.rs`. Whatever touches the
-//! instance (memories, globals, tables, builtins) is asked of `env.rs`, which
-//! alone knows the context layout.
+//! The driver here validates each operator and keeps the operand stack and
+//! the control stack; `dispatch.rs` routes every operator wasmparser knows
+//! to its family's `visit_*` method: `control.rs` (blocks, branches),
+//! `variables.rs` (drop, select, locals, globals), `numeric.rs`,
+//! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
+//! tail calls). Whatever touches the instance (memories, globals, tables,
+//! builtins, function references) is asked of `env.rs`, which alone knows
+//! the context layout.
 
+mod calls;
+mod control;
+mod dispatch;
 mod env;
 mod memory;
 mod numeric;
 mod table;
+mod variables;
 
 use std::collections::HashMap;
 
@@ -24,9 +30,10 @@ use wasmparser::{
     BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources,
 };
 
+pub use dispatch::IMPLEMENTED;
 pub use env::{MemoryStyle, TranslationEnv};
 
-use crate::error::{FrontendError, UnsupportedNotes, unsupported};
+use crate::error::{FrontendError, UnsupportedNotes};
 use crate::proposal::unsupported_operator;
 use crate::trap::TrapKind;
 use crate::types::{FuncType, WasmType};
@@ -280,6 +287,9 @@ pub fn validate_function(
     Ok(notes)
 }
 
+/// What translating one operator gives: nothing, or why it could not be.
+type Translated = Result<(), FrontendError>;
+
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
     vals.iter().map(|&v| BlockArg::Value(v)).collect()
 }
@@ -358,258 +368,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.stack.extend(params);
     }
 
-    fn op(&mut self, op: Operator<'_>) -> Result<(), FrontendError> {
-        if !self.reachable {
-            return self.dead_op(op);
-        }
-        if self.fuel_var.is_some() {
-            self.fuel_account(&op);
-        }
-        match op {
-            Operator::Nop => {}
-            Operator::Unreachable => {
-                self.trap(TrapKind::Unreachable);
-                self.reachable = false;
-            }
-            Operator::Block { blockty } => {
-                let (params, results) = self.block_type(blockty)?;
-                let next = self.new_block_with(&results);
-                self.control.push(Frame {
-                    kind: FrameKind::Block,
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    height: self.stack.len() - params.len(),
-                    next_reachable: false,
-                });
-            }
-            Operator::Loop { blockty } => {
-                let (params, results) = self.block_type(blockty)?;
-                let header = self.new_block_with(&params);
-                let next = self.new_block_with(&results);
-                self.jump_with_top(header, params.len());
-                self.pop_n(params.len());
-                let height = self.stack.len();
-                self.enter_with_params(header);
-                if self.env.epoch_interruption {
-                    self.epoch_check();
-                }
-                if self.fuel_var.is_some() {
-                    self.fuel_check();
-                }
-                self.control.push(Frame {
-                    kind: FrameKind::Loop(header),
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    height,
-                    next_reachable: false,
-                });
-            }
-            Operator::If { blockty } => {
-                let cond = self.pop();
-                let (params, results) = self.block_type(blockty)?;
-                let then_block = self.builder.create_block();
-                let else_block = self.builder.create_block();
-                let next = self.new_block_with(&results);
-                self.builder
-                    .ins()
-                    .brif(cond, then_block, &[], else_block, &[]);
-                self.builder.seal_block(then_block);
-                self.builder.seal_block(else_block);
-                self.builder.switch_to_block(then_block);
-                let param_vals = self.peek_n(params.len()).to_vec();
-                self.control.push(Frame {
-                    kind: FrameKind::If {
-                        else_block,
-                        params: param_vals,
-                        has_else: false,
-                    },
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    height: self.stack.len() - params.len(),
-                    next_reachable: false,
-                });
-            }
-            Operator::Else => self.op_else(),
-            Operator::End => self.op_end(),
-            Operator::Br { relative_depth } => {
-                self.br(relative_depth);
-                self.reachable = false;
-            }
-            Operator::BrIf { relative_depth } => {
-                let cond = self.pop();
-                let (target, n) = self.branch_to(relative_depth);
-                let args = block_args(self.peek_n(n));
-                let cont = self.builder.create_block();
-                self.builder.ins().brif(cond, target, &args, cont, &[]);
-                self.builder.seal_block(cont);
-                self.builder.switch_to_block(cont);
-            }
-            Operator::BrTable { targets } => {
-                let index = self.pop();
-                let mut depths = Vec::with_capacity(targets.len() as usize);
-                for t in targets.targets() {
-                    depths.push(t?);
-                }
-                let default = targets.default();
-                let make_call = |this: &mut Self, rel: u32| {
-                    let (target, n) = this.branch_to(rel);
-                    let args = block_args(this.peek_n(n));
-                    this.builder.func.dfg.block_call(target, &args)
-                };
-                let def_call = make_call(self, default);
-                let calls: Vec<_> = depths.iter().map(|&d| make_call(self, d)).collect();
-                let jt = self
-                    .builder
-                    .create_jump_table(ir::JumpTableData::new(def_call, &calls));
-                self.builder.ins().br_table(index, jt);
-                self.reachable = false;
-            }
-            Operator::Return => {
-                self.fuel_save();
-                let n = self.control[0].num_results;
-                let vals = self.peek_n(n).to_vec();
-                self.builder.ins().return_(&vals);
-                self.reachable = false;
-            }
-            Operator::Drop => {
-                self.pop();
-            }
-            Operator::Select | Operator::TypedSelect { .. } => {
-                let cond = self.pop();
-                let (a, b) = self.pop2();
-                let v = self.builder.ins().select(cond, a, b);
-                self.push(v);
-            }
-            Operator::TypedSelectMulti { .. } => {
-                return Err(unsupported("select with multiple results"));
-            }
-            Operator::LocalGet { local_index } => {
-                let v = self.builder.use_var(self.locals[local_index as usize]);
-                self.push(v);
-            }
-            Operator::LocalSet { local_index } => {
-                let v = self.pop();
-                self.builder.def_var(self.locals[local_index as usize], v);
-            }
-            Operator::LocalTee { local_index } => {
-                let v = *self.stack.last().unwrap();
-                self.builder.def_var(self.locals[local_index as usize], v);
-            }
-            Operator::GlobalGet { global_index } => {
-                let v = self.global_get(global_index);
-                self.push(v);
-            }
-            Operator::GlobalSet { global_index } => {
-                let v = self.pop();
-                self.global_set(global_index, v);
-            }
-            Operator::Call { function_index } => self.call(function_index, false)?,
-            Operator::CallIndirect {
-                type_index,
-                table_index,
-            } => self.call_indirect(type_index, table_index, false)?,
-            Operator::ReturnCall { function_index } => self.call(function_index, true)?,
-            Operator::ReturnCallIndirect {
-                type_index,
-                table_index,
-            } => self.call_indirect(type_index, table_index, true)?,
-            op => {
-                if !self.memory_op(&op)? && !self.table_op(&op)? && !self.numeric_op(&op)? {
-                    return Err(unsupported(unsupported_operator(&op).unwrap_or_else(
-                        || format!("operator {}", crate::proposal::operator_name(&op)),
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Handles an operator in unreachable code: only structure matters.
-    fn dead_op(&mut self, op: Operator<'_>) -> Result<(), FrontendError> {
-        match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                self.dead_depth += 1;
-            }
-            Operator::Else if self.dead_depth == 0 => self.op_else(),
-            Operator::End if self.dead_depth == 0 => self.op_end(),
-            Operator::End => self.dead_depth -= 1,
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// The block a branch to label `relative_depth` goes to and how many
-    /// operands it carries, noting that the label's exit is now reachable.
-    fn branch_to(&mut self, relative_depth: u32) -> (ir::Block, usize) {
-        let depth = self.control.len() - 1 - relative_depth as usize;
-        let frame = &mut self.control[depth];
-        frame.next_reachable |= !matches!(frame.kind, FrameKind::Loop(_));
-        frame.branch_target()
-    }
-
-    fn br(&mut self, relative_depth: u32) {
-        let (target, n) = self.branch_to(relative_depth);
-        self.jump_with_top(target, n);
-    }
-
-    fn op_else(&mut self) {
-        let reachable = self.reachable;
-        let frame = self.control.last_mut().expect("validated: else in if");
-        if reachable {
-            frame.next_reachable = true;
-        }
-        let (next, n, height) = (frame.next, frame.num_results, frame.height);
-        let FrameKind::If {
-            else_block,
-            params,
-            has_else,
-        } = &mut frame.kind
-        else {
-            unreachable!("validated: else without if")
-        };
-        *has_else = true;
-        let else_block = *else_block;
-        let params = params.clone();
-        if reachable {
-            self.jump_with_top(next, n);
-        }
-        self.stack.truncate(height);
-        self.stack.extend(params);
-        self.builder.switch_to_block(else_block);
-        self.reachable = true;
-    }
-
-    fn op_end(&mut self) {
-        let frame = self.control.pop().expect("validated: end with a frame");
-        let mut next_reachable = frame.next_reachable;
+    fn op(&mut self, op: Operator<'_>) -> Translated {
         if self.reachable {
-            self.jump_with_top(frame.next, frame.num_results);
-            next_reachable = true;
-        }
-        match frame.kind {
-            FrameKind::Loop(header) => self.builder.seal_block(header),
-            FrameKind::If {
-                else_block,
-                params,
-                has_else: false,
-            } => {
-                // No else: the false edge carries the parameters straight out.
-                self.builder.switch_to_block(else_block);
-                self.builder.ins().jump(frame.next, &block_args(&params));
-                next_reachable = true;
-            }
-            _ => {}
-        }
-        self.stack.truncate(frame.height);
-        self.builder.seal_block(frame.next);
-        if next_reachable {
-            self.enter_with_params(frame.next);
-            self.reachable = true;
+            self.dispatch(op)
         } else {
-            self.reachable = false;
+            self.dead_op(op)
         }
     }
 

@@ -5,12 +5,10 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
-use wasmparser::Operator;
-
 use cranelift_frontend::FuncInstBuilder;
+use wasmparser::{Ieee32, Ieee64};
 
-use super::FuncTranslator;
-use crate::error::FrontendError;
+use super::{FuncTranslator, Translated};
 
 impl FuncTranslator<'_, '_> {
     fn binop(&mut self, f: impl FnOnce(FuncInstBuilder<'_, '_>, Value, Value) -> Value) {
@@ -57,166 +55,275 @@ impl FuncTranslator<'_, '_> {
             t.builder.ins().sextend(to, narrow)
         });
     }
+}
 
-    /// Translates a numeric operator; `Ok(false)` if `op` is not one.
-    pub(super) fn numeric_op(&mut self, op: &Operator<'_>) -> Result<bool, FrontendError> {
-        use types::{F32, F64, I8, I16, I32, I64};
-        match op {
-            Operator::I32Const { value } => {
-                let v = self.builder.ins().iconst(I32, *value as u32 as i64);
-                self.push(v);
-            }
-            Operator::I64Const { value } => {
-                let v = self.builder.ins().iconst(I64, *value);
-                self.push(v);
-            }
-            Operator::F32Const { value } => {
-                let v = self
-                    .builder
-                    .ins()
-                    .f32const(ir::immediates::Ieee32::with_bits(value.bits()));
-                self.push(v);
-            }
-            Operator::F64Const { value } => {
-                let v = self
-                    .builder
-                    .ins()
-                    .f64const(ir::immediates::Ieee64::with_bits(value.bits()));
-                self.push(v);
-            }
-
-            // Integer comparisons.
-            Operator::I32Eqz | Operator::I64Eqz => self.eqz(),
-            Operator::I32Eq | Operator::I64Eq => self.icmp(IntCC::Equal),
-            Operator::I32Ne | Operator::I64Ne => self.icmp(IntCC::NotEqual),
-            Operator::I32LtS | Operator::I64LtS => self.icmp(IntCC::SignedLessThan),
-            Operator::I32LtU | Operator::I64LtU => self.icmp(IntCC::UnsignedLessThan),
-            Operator::I32GtS | Operator::I64GtS => self.icmp(IntCC::SignedGreaterThan),
-            Operator::I32GtU | Operator::I64GtU => self.icmp(IntCC::UnsignedGreaterThan),
-            Operator::I32LeS | Operator::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual),
-            Operator::I32LeU | Operator::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual),
-            Operator::I32GeS | Operator::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual),
-            Operator::I32GeU | Operator::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual),
-
-            // Float comparisons: all ordered except `ne`.
-            Operator::F32Eq | Operator::F64Eq => self.fcmp(FloatCC::Equal),
-            Operator::F32Ne | Operator::F64Ne => self.fcmp(FloatCC::NotEqual),
-            Operator::F32Lt | Operator::F64Lt => self.fcmp(FloatCC::LessThan),
-            Operator::F32Gt | Operator::F64Gt => self.fcmp(FloatCC::GreaterThan),
-            Operator::F32Le | Operator::F64Le => self.fcmp(FloatCC::LessThanOrEqual),
-            Operator::F32Ge | Operator::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual),
-
-            // Integer arithmetic.
-            Operator::I32Clz | Operator::I64Clz => self.unop(|t, a| t.builder.ins().clz(a)),
-            Operator::I32Ctz | Operator::I64Ctz => self.unop(|t, a| t.builder.ins().ctz(a)),
-            Operator::I32Popcnt | Operator::I64Popcnt => {
-                self.unop(|t, a| t.builder.ins().popcnt(a))
-            }
-            Operator::I32Add | Operator::I64Add => self.binop(|i, a, b| i.iadd(a, b)),
-            Operator::I32Sub | Operator::I64Sub => self.binop(|i, a, b| i.isub(a, b)),
-            Operator::I32Mul | Operator::I64Mul => self.binop(|i, a, b| i.imul(a, b)),
-            Operator::I32DivS | Operator::I64DivS => self.binop(|i, a, b| i.sdiv(a, b)),
-            Operator::I32DivU | Operator::I64DivU => self.binop(|i, a, b| i.udiv(a, b)),
-            Operator::I32RemS | Operator::I64RemS => self.binop(|i, a, b| i.srem(a, b)),
-            Operator::I32RemU | Operator::I64RemU => self.binop(|i, a, b| i.urem(a, b)),
-            Operator::I32And | Operator::I64And => self.binop(|i, a, b| i.band(a, b)),
-            Operator::I32Or | Operator::I64Or => self.binop(|i, a, b| i.bor(a, b)),
-            Operator::I32Xor | Operator::I64Xor => self.binop(|i, a, b| i.bxor(a, b)),
-            Operator::I32Shl | Operator::I64Shl => self.binop(|i, a, b| i.ishl(a, b)),
-            Operator::I32ShrS | Operator::I64ShrS => self.binop(|i, a, b| i.sshr(a, b)),
-            Operator::I32ShrU | Operator::I64ShrU => self.binop(|i, a, b| i.ushr(a, b)),
-            Operator::I32Rotl | Operator::I64Rotl => self.binop(|i, a, b| i.rotl(a, b)),
-            Operator::I32Rotr | Operator::I64Rotr => self.binop(|i, a, b| i.rotr(a, b)),
-
-            // Float arithmetic.
-            Operator::F32Abs | Operator::F64Abs => self.unop(|t, a| t.builder.ins().fabs(a)),
-            Operator::F32Neg | Operator::F64Neg => self.unop(|t, a| t.builder.ins().fneg(a)),
-            Operator::F32Ceil | Operator::F64Ceil => self.unop(|t, a| t.builder.ins().ceil(a)),
-            Operator::F32Floor | Operator::F64Floor => self.unop(|t, a| t.builder.ins().floor(a)),
-            Operator::F32Trunc | Operator::F64Trunc => self.unop(|t, a| t.builder.ins().trunc(a)),
-            Operator::F32Nearest | Operator::F64Nearest => {
-                self.unop(|t, a| t.builder.ins().nearest(a))
-            }
-            Operator::F32Sqrt | Operator::F64Sqrt => self.unop(|t, a| t.builder.ins().sqrt(a)),
-            Operator::F32Add | Operator::F64Add => self.binop(|i, a, b| i.fadd(a, b)),
-            Operator::F32Sub | Operator::F64Sub => self.binop(|i, a, b| i.fsub(a, b)),
-            Operator::F32Mul | Operator::F64Mul => self.binop(|i, a, b| i.fmul(a, b)),
-            Operator::F32Div | Operator::F64Div => self.binop(|i, a, b| i.fdiv(a, b)),
-            Operator::F32Min | Operator::F64Min => self.binop(|i, a, b| i.fmin(a, b)),
-            Operator::F32Max | Operator::F64Max => self.binop(|i, a, b| i.fmax(a, b)),
-            Operator::F32Copysign | Operator::F64Copysign => {
-                self.binop(|i, a, b| i.fcopysign(a, b))
-            }
-
-            // Conversions.
-            Operator::I32WrapI64 => self.unop(|t, a| t.builder.ins().ireduce(I32, a)),
-            Operator::I64ExtendI32S => self.unop(|t, a| t.builder.ins().sextend(I64, a)),
-            Operator::I64ExtendI32U => self.unop(|t, a| t.builder.ins().uextend(I64, a)),
-            Operator::I32TruncF32S | Operator::I32TruncF64S => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_sint(I32, a))
-            }
-            Operator::I32TruncF32U | Operator::I32TruncF64U => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_uint(I32, a))
-            }
-            Operator::I64TruncF32S | Operator::I64TruncF64S => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_sint(I64, a))
-            }
-            Operator::I64TruncF32U | Operator::I64TruncF64U => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_uint(I64, a))
-            }
-            Operator::I32TruncSatF32S | Operator::I32TruncSatF64S => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_sint_sat(I32, a))
-            }
-            Operator::I32TruncSatF32U | Operator::I32TruncSatF64U => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_uint_sat(I32, a))
-            }
-            Operator::I64TruncSatF32S | Operator::I64TruncSatF64S => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_sint_sat(I64, a))
-            }
-            Operator::I64TruncSatF32U | Operator::I64TruncSatF64U => {
-                self.unop(|t, a| t.builder.ins().fcvt_to_uint_sat(I64, a))
-            }
-            Operator::F32ConvertI32S | Operator::F32ConvertI64S => {
-                self.unop(|t, a| t.builder.ins().fcvt_from_sint(F32, a))
-            }
-            Operator::F32ConvertI32U | Operator::F32ConvertI64U => {
-                self.unop(|t, a| t.builder.ins().fcvt_from_uint(F32, a))
-            }
-            Operator::F64ConvertI32S | Operator::F64ConvertI64S => {
-                self.unop(|t, a| t.builder.ins().fcvt_from_sint(F64, a))
-            }
-            Operator::F64ConvertI32U | Operator::F64ConvertI64U => {
-                self.unop(|t, a| t.builder.ins().fcvt_from_uint(F64, a))
-            }
-            Operator::F32DemoteF64 => self.unop(|t, a| t.builder.ins().fdemote(F32, a)),
-            Operator::F64PromoteF32 => self.unop(|t, a| t.builder.ins().fpromote(F64, a)),
-            Operator::I32ReinterpretF32 => self.unop(|t, a| {
-                t.builder
-                    .ins()
-                    .bitcast(I32, MemFlagsData::new().with_notrap(), a)
-            }),
-            Operator::I64ReinterpretF64 => self.unop(|t, a| {
-                t.builder
-                    .ins()
-                    .bitcast(I64, MemFlagsData::new().with_notrap(), a)
-            }),
-            Operator::F32ReinterpretI32 => self.unop(|t, a| {
-                t.builder
-                    .ins()
-                    .bitcast(F32, MemFlagsData::new().with_notrap(), a)
-            }),
-            Operator::F64ReinterpretI64 => self.unop(|t, a| {
-                t.builder
-                    .ins()
-                    .bitcast(F64, MemFlagsData::new().with_notrap(), a)
-            }),
-            Operator::I32Extend8S => self.sext_in_place(I8, I32),
-            Operator::I32Extend16S => self.sext_in_place(I16, I32),
-            Operator::I64Extend8S => self.sext_in_place(I8, I64),
-            Operator::I64Extend16S => self.sext_in_place(I16, I64),
-            Operator::I64Extend32S => self.sext_in_place(I32, I64),
-            _ => return Ok(false),
+/// `visit_*` methods that pop two operands and push `ins.$inst(a, b)`.
+macro_rules! binops {
+    ($($visit:ident => $inst:ident,)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self) -> Translated {
+                self.binop(|i, a, b| i.$inst(a, b));
+                Ok(())
+            })*
         }
-        Ok(true)
+    };
+}
+
+/// `visit_*` methods that replace the top operand with `ins.$inst(a)`.
+macro_rules! unops {
+    ($($visit:ident => $inst:ident,)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self) -> Translated {
+                self.unop(|t, a| t.builder.ins().$inst(a));
+                Ok(())
+            })*
+        }
+    };
+}
+
+/// `visit_*` methods for conversions `ins.$inst($ty, a)`.
+macro_rules! conversions {
+    ($($visit:ident => $inst:ident($ty:ident),)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self) -> Translated {
+                self.unop(|t, a| t.builder.ins().$inst(types::$ty, a));
+                Ok(())
+            })*
+        }
+    };
+}
+
+/// `visit_*` methods for comparisons (`icmp` or `fcmp` with a condition).
+macro_rules! comparisons {
+    ($($visit:ident => $cmp:ident($cc:expr),)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self) -> Translated {
+                self.$cmp($cc);
+                Ok(())
+            })*
+        }
+    };
+}
+
+/// `visit_*` methods that reinterpret bits as another type.
+macro_rules! reinterprets {
+    ($($visit:ident => $ty:ident,)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self) -> Translated {
+                self.unop(|t, a| {
+                    t.builder
+                        .ins()
+                        .bitcast(types::$ty, MemFlagsData::new().with_notrap(), a)
+                });
+                Ok(())
+            })*
+        }
+    };
+}
+
+/// `visit_*` methods that sign-extend the low bits in place.
+macro_rules! sign_extensions {
+    ($($visit:ident => $from:ident to $to:ident,)*) => {
+        impl FuncTranslator<'_, '_> {
+            $(pub(super) fn $visit(&mut self) -> Translated {
+                self.sext_in_place(types::$from, types::$to);
+                Ok(())
+            })*
+        }
+    };
+}
+
+impl FuncTranslator<'_, '_> {
+    pub(super) fn visit_i32_const(&mut self, value: i32) -> Translated {
+        let v = self.builder.ins().iconst(types::I32, value as u32 as i64);
+        self.push(v);
+        Ok(())
     }
+
+    pub(super) fn visit_i64_const(&mut self, value: i64) -> Translated {
+        let v = self.builder.ins().iconst(types::I64, value);
+        self.push(v);
+        Ok(())
+    }
+
+    pub(super) fn visit_f32_const(&mut self, value: Ieee32) -> Translated {
+        let v = self
+            .builder
+            .ins()
+            .f32const(ir::immediates::Ieee32::with_bits(value.bits()));
+        self.push(v);
+        Ok(())
+    }
+
+    pub(super) fn visit_f64_const(&mut self, value: Ieee64) -> Translated {
+        let v = self
+            .builder
+            .ins()
+            .f64const(ir::immediates::Ieee64::with_bits(value.bits()));
+        self.push(v);
+        Ok(())
+    }
+
+    pub(super) fn visit_i32_eqz(&mut self) -> Translated {
+        self.eqz();
+        Ok(())
+    }
+
+    pub(super) fn visit_i64_eqz(&mut self) -> Translated {
+        self.eqz();
+        Ok(())
+    }
+}
+
+comparisons! {
+    visit_i32_eq => icmp(IntCC::Equal),
+    visit_i32_ne => icmp(IntCC::NotEqual),
+    visit_i32_lt_s => icmp(IntCC::SignedLessThan),
+    visit_i32_lt_u => icmp(IntCC::UnsignedLessThan),
+    visit_i32_gt_s => icmp(IntCC::SignedGreaterThan),
+    visit_i32_gt_u => icmp(IntCC::UnsignedGreaterThan),
+    visit_i32_le_s => icmp(IntCC::SignedLessThanOrEqual),
+    visit_i32_le_u => icmp(IntCC::UnsignedLessThanOrEqual),
+    visit_i32_ge_s => icmp(IntCC::SignedGreaterThanOrEqual),
+    visit_i32_ge_u => icmp(IntCC::UnsignedGreaterThanOrEqual),
+    visit_i64_eq => icmp(IntCC::Equal),
+    visit_i64_ne => icmp(IntCC::NotEqual),
+    visit_i64_lt_s => icmp(IntCC::SignedLessThan),
+    visit_i64_lt_u => icmp(IntCC::UnsignedLessThan),
+    visit_i64_gt_s => icmp(IntCC::SignedGreaterThan),
+    visit_i64_gt_u => icmp(IntCC::UnsignedGreaterThan),
+    visit_i64_le_s => icmp(IntCC::SignedLessThanOrEqual),
+    visit_i64_le_u => icmp(IntCC::UnsignedLessThanOrEqual),
+    visit_i64_ge_s => icmp(IntCC::SignedGreaterThanOrEqual),
+    visit_i64_ge_u => icmp(IntCC::UnsignedGreaterThanOrEqual),
+    // Float comparisons: all ordered except `ne`.
+    visit_f32_eq => fcmp(FloatCC::Equal),
+    visit_f32_ne => fcmp(FloatCC::NotEqual),
+    visit_f32_lt => fcmp(FloatCC::LessThan),
+    visit_f32_gt => fcmp(FloatCC::GreaterThan),
+    visit_f32_le => fcmp(FloatCC::LessThanOrEqual),
+    visit_f32_ge => fcmp(FloatCC::GreaterThanOrEqual),
+    visit_f64_eq => fcmp(FloatCC::Equal),
+    visit_f64_ne => fcmp(FloatCC::NotEqual),
+    visit_f64_lt => fcmp(FloatCC::LessThan),
+    visit_f64_gt => fcmp(FloatCC::GreaterThan),
+    visit_f64_le => fcmp(FloatCC::LessThanOrEqual),
+    visit_f64_ge => fcmp(FloatCC::GreaterThanOrEqual),
+}
+
+unops! {
+    visit_i32_clz => clz,
+    visit_i32_ctz => ctz,
+    visit_i32_popcnt => popcnt,
+    visit_i64_clz => clz,
+    visit_i64_ctz => ctz,
+    visit_i64_popcnt => popcnt,
+    visit_f32_abs => fabs,
+    visit_f32_neg => fneg,
+    visit_f32_ceil => ceil,
+    visit_f32_floor => floor,
+    visit_f32_trunc => trunc,
+    visit_f32_nearest => nearest,
+    visit_f32_sqrt => sqrt,
+    visit_f64_abs => fabs,
+    visit_f64_neg => fneg,
+    visit_f64_ceil => ceil,
+    visit_f64_floor => floor,
+    visit_f64_trunc => trunc,
+    visit_f64_nearest => nearest,
+    visit_f64_sqrt => sqrt,
+}
+
+binops! {
+    visit_i32_add => iadd,
+    visit_i32_sub => isub,
+    visit_i32_mul => imul,
+    visit_i32_div_s => sdiv,
+    visit_i32_div_u => udiv,
+    visit_i32_rem_s => srem,
+    visit_i32_rem_u => urem,
+    visit_i32_and => band,
+    visit_i32_or => bor,
+    visit_i32_xor => bxor,
+    visit_i32_shl => ishl,
+    visit_i32_shr_s => sshr,
+    visit_i32_shr_u => ushr,
+    visit_i32_rotl => rotl,
+    visit_i32_rotr => rotr,
+    visit_i64_add => iadd,
+    visit_i64_sub => isub,
+    visit_i64_mul => imul,
+    visit_i64_div_s => sdiv,
+    visit_i64_div_u => udiv,
+    visit_i64_rem_s => srem,
+    visit_i64_rem_u => urem,
+    visit_i64_and => band,
+    visit_i64_or => bor,
+    visit_i64_xor => bxor,
+    visit_i64_shl => ishl,
+    visit_i64_shr_s => sshr,
+    visit_i64_shr_u => ushr,
+    visit_i64_rotl => rotl,
+    visit_i64_rotr => rotr,
+    visit_f32_add => fadd,
+    visit_f32_sub => fsub,
+    visit_f32_mul => fmul,
+    visit_f32_div => fdiv,
+    visit_f32_min => fmin,
+    visit_f32_max => fmax,
+    visit_f32_copysign => fcopysign,
+    visit_f64_add => fadd,
+    visit_f64_sub => fsub,
+    visit_f64_mul => fmul,
+    visit_f64_div => fdiv,
+    visit_f64_min => fmin,
+    visit_f64_max => fmax,
+    visit_f64_copysign => fcopysign,
+}
+
+conversions! {
+    visit_i32_wrap_i64 => ireduce(I32),
+    visit_i64_extend_i32_s => sextend(I64),
+    visit_i64_extend_i32_u => uextend(I64),
+    visit_i32_trunc_f32_s => fcvt_to_sint(I32),
+    visit_i32_trunc_f64_s => fcvt_to_sint(I32),
+    visit_i32_trunc_f32_u => fcvt_to_uint(I32),
+    visit_i32_trunc_f64_u => fcvt_to_uint(I32),
+    visit_i64_trunc_f32_s => fcvt_to_sint(I64),
+    visit_i64_trunc_f64_s => fcvt_to_sint(I64),
+    visit_i64_trunc_f32_u => fcvt_to_uint(I64),
+    visit_i64_trunc_f64_u => fcvt_to_uint(I64),
+    visit_i32_trunc_sat_f32_s => fcvt_to_sint_sat(I32),
+    visit_i32_trunc_sat_f64_s => fcvt_to_sint_sat(I32),
+    visit_i32_trunc_sat_f32_u => fcvt_to_uint_sat(I32),
+    visit_i32_trunc_sat_f64_u => fcvt_to_uint_sat(I32),
+    visit_i64_trunc_sat_f32_s => fcvt_to_sint_sat(I64),
+    visit_i64_trunc_sat_f64_s => fcvt_to_sint_sat(I64),
+    visit_i64_trunc_sat_f32_u => fcvt_to_uint_sat(I64),
+    visit_i64_trunc_sat_f64_u => fcvt_to_uint_sat(I64),
+    visit_f32_convert_i32_s => fcvt_from_sint(F32),
+    visit_f32_convert_i64_s => fcvt_from_sint(F32),
+    visit_f32_convert_i32_u => fcvt_from_uint(F32),
+    visit_f32_convert_i64_u => fcvt_from_uint(F32),
+    visit_f64_convert_i32_s => fcvt_from_sint(F64),
+    visit_f64_convert_i64_s => fcvt_from_sint(F64),
+    visit_f64_convert_i32_u => fcvt_from_uint(F64),
+    visit_f64_convert_i64_u => fcvt_from_uint(F64),
+    visit_f32_demote_f64 => fdemote(F32),
+    visit_f64_promote_f32 => fpromote(F64),
+}
+
+reinterprets! {
+    visit_i32_reinterpret_f32 => I32,
+    visit_i64_reinterpret_f64 => I64,
+    visit_f32_reinterpret_i32 => F32,
+    visit_f64_reinterpret_i64 => F64,
+}
+
+sign_extensions! {
+    visit_i32_extend8_s => I8 to I32,
+    visit_i32_extend16_s => I16 to I32,
+    visit_i64_extend8_s => I8 to I64,
+    visit_i64_extend16_s => I16 to I64,
+    visit_i64_extend32_s => I32 to I64,
 }

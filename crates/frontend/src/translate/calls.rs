@@ -1,0 +1,117 @@
+//! Calls: `call`, `call_indirect`, and the tail calls `return_call` and
+//! `return_call_indirect` (Cranelift's `return_call*` in the `tail`
+//! convention, so they run in constant stack).
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
+
+use super::{FuncTranslator, Translated};
+use crate::trap::TrapKind;
+
+impl FuncTranslator<'_, '_> {
+    pub(super) fn visit_call(&mut self, function_index: u32) -> Translated {
+        // The callee uses the same fuel.
+        self.fuel_save();
+        self.call(function_index, false)
+    }
+
+    pub(super) fn visit_return_call(&mut self, function_index: u32) -> Translated {
+        self.fuel_save();
+        self.call(function_index, true)
+    }
+
+    pub(super) fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> Translated {
+        self.fuel_save();
+        self.call_indirect(type_index, table_index, false)
+    }
+
+    pub(super) fn visit_return_call_indirect(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+    ) -> Translated {
+        self.fuel_save();
+        self.call_indirect(type_index, table_index, true)
+    }
+
+    /// `call` (or `return_call` when `tail`): direct to a function of this
+    /// module, or through the import's `VMFuncRef` for an imported one.
+    fn call(&mut self, function_index: u32, tail: bool) -> Translated {
+        let ty = self.env.info.func_type(function_index);
+        let args = self.pop_n(ty.params().len());
+        let inst = if self.env.info.is_imported_func(function_index) {
+            let funcref = self.func_ref_value(function_index);
+            let sig = self.sig_ref(self.env.info.funcs[function_index as usize]);
+            self.call_funcref(sig, funcref, &args, tail)
+        } else {
+            let f = self.func_ref(function_index);
+            let mut call_args = vec![self.vmctx, self.vmctx];
+            call_args.extend(args);
+            if tail {
+                self.builder.ins().return_call(f, &call_args)
+            } else {
+                self.builder.ins().call(f, &call_args)
+            }
+        };
+        self.after_call(inst, tail);
+        Ok(())
+    }
+
+    /// Pushes a call's results, or ends the block after a tail call.
+    fn after_call(&mut self, inst: ir::Inst, tail: bool) {
+        if tail {
+            self.reachable = false;
+        } else {
+            self.push_call_results(inst);
+        }
+    }
+
+    fn call_funcref(
+        &mut self,
+        sig: ir::SigRef,
+        funcref: ir::Value,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> ir::Inst {
+        let (code, callee_vmctx) = self.funcref_code_and_vmctx(funcref);
+        let mut call_args = vec![callee_vmctx, self.vmctx];
+        call_args.extend_from_slice(args);
+        if tail {
+            self.builder
+                .ins()
+                .return_call_indirect(sig, code, &call_args)
+        } else {
+            self.builder.ins().call_indirect(sig, code, &call_args)
+        }
+    }
+
+    /// `call_indirect` (or `return_call_indirect` when `tail`): bounds,
+    /// null and signature checks, then the call.
+    fn call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) -> Translated {
+        let index = self.pop();
+        let n = self.env.info.types[type_index as usize].params().len();
+        let args = self.pop_n(n);
+        let addr = self.table_elem_addr(table_index, index, TrapKind::UndefinedElement);
+        let ptr = self.env.pointer_type();
+        let funcref = self
+            .builder
+            .ins()
+            .load(ptr, MemFlagsData::trusted(), addr, 0);
+        self.builder
+            .ins()
+            .trapz(funcref, TrapKind::UninitializedElement.code());
+        let type_id = self.funcref_type_id(funcref);
+        let expected = self.env.type_ids[type_index as usize];
+        let mismatch = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::NotEqual, type_id, expected as i64);
+        self.builder
+            .ins()
+            .trapnz(mismatch, TrapKind::IndirectCallTypeMismatch.code());
+        let sig = self.sig_ref(type_index);
+        let inst = self.call_funcref(sig, funcref, &args, tail);
+        self.after_call(inst, tail);
+        Ok(())
+    }
+}
