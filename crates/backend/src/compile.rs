@@ -14,7 +14,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{
-    FUNC_NAMESPACE, TranslationEnv, translate_function, validate_function, wasm_signature,
+    FUNC_NAMESPACE, TranslationEnv, clif_type, translate_function, validate_function,
+    wasm_signature,
 };
 use wasm_jit_frontend::trap::HOST_TRAP;
 use wasm_jit_frontend::{FrontendError, FuncType, UnsupportedNotes};
@@ -334,7 +335,7 @@ impl Compiler {
         let mut args = vec![callee_vmctx, caller_vmctx];
         for (i, t) in ty.params().iter().enumerate() {
             let v = b.ins().load(
-                t.to_clif(ptr),
+                clif_type(*t, ptr),
                 MemFlagsData::trusted(),
                 values,
                 (i * VAL_RAW_SIZE) as i32,
@@ -405,7 +406,7 @@ impl Compiler {
         let mut results = Vec::new();
         for (i, t) in ty.results().iter().enumerate() {
             results.push(b.ins().load(
-                t.to_clif(ptr),
+                clif_type(*t, ptr),
                 MemFlagsData::trusted(),
                 values,
                 (i * VAL_RAW_SIZE) as i32,

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use cranelift_codegen::ir::{self, types};
-
 use crate::error::{FrontendError, unsupported};
 
 /// A value type the engine can hold in a local, global, table or on the stack.
@@ -17,7 +15,8 @@ pub enum WasmType {
     F32,
     /// 64-bit IEEE float.
     F64,
-    /// 128-bit vector (SIMD). Described so it can be refused with a clear message.
+    /// 128-bit vector (SIMD). Modules using it are refused for now
+    /// (`not supported yet: SIMD`); host values of this type exist already.
     V128,
     /// Nullable reference to a function.
     FuncRef,
@@ -27,7 +26,7 @@ pub enum WasmType {
 
 impl WasmType {
     /// Converts a wasmparser value type, refusing the ones we do not run yet.
-    pub fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, FrontendError> {
+    pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, FrontendError> {
         Ok(match ty {
             wasmparser::ValType::I32 => WasmType::I32,
             wasmparser::ValType::I64 => WasmType::I64,
@@ -39,7 +38,7 @@ impl WasmType {
     }
 
     /// Converts a wasmparser reference type: only `funcref` and `externref` for now.
-    pub fn from_ref_type(r: wasmparser::RefType) -> Result<Self, FrontendError> {
+    pub(crate) fn from_ref_type(r: wasmparser::RefType) -> Result<Self, FrontendError> {
         if r == wasmparser::RefType::FUNCREF {
             Ok(WasmType::FuncRef)
         } else if r == wasmparser::RefType::EXTERNREF {
@@ -65,19 +64,6 @@ impl WasmType {
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
         matches!(self, WasmType::FuncRef | WasmType::ExternRef)
-    }
-
-    /// The Cranelift type that carries a value of this type in compiled code.
-    /// References are pointer-sized: a `*const VMFuncRef` or an extern handle.
-    pub fn to_clif(self, pointer: ir::Type) -> ir::Type {
-        match self {
-            WasmType::I32 => types::I32,
-            WasmType::I64 => types::I64,
-            WasmType::F32 => types::F32,
-            WasmType::F64 => types::F64,
-            WasmType::V128 => types::I8X16,
-            WasmType::FuncRef | WasmType::ExternRef => pointer,
-        }
     }
 }
 

@@ -257,7 +257,10 @@ pub(crate) unsafe fn call_raw(
         )
     };
     if let Err(trap) = &result
-        && matches!(trap.reason, TrapReason::Wasm(crate::Trap::OutOfFuel))
+        && matches!(
+            trap.reason,
+            TrapReason::Wasm(wasm_jit_frontend::TrapKind::OutOfFuel)
+        )
     {
         // The trapping code could not write its fuel back: it is all used.
         // SAFETY: as above.

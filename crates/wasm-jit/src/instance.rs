@@ -254,7 +254,7 @@ unsafe fn instantiate(
     let index = s.instances.len() - 1;
     s.instance_by_vmctx.insert(vmctx, index);
     let instance = Instance(s.stored(index));
-    init.map_err(anyhow::Error::new)?;
+    init.map_err(|kind| anyhow::Error::new(crate::Trap::from(kind)))?;
     if let Some(start) = info.start {
         let f = s.instances[index].func(start);
         let ty = info.func_type(start).clone();

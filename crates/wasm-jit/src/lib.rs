@@ -46,11 +46,14 @@ pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
-pub use trap::{Trap, WasmBacktrace};
+pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 pub use values::{ExternRef, Val};
-pub use wasm_jit_backend::FrameInfo;
+/// Feature flags of the Wasm standard and its proposals, for
+/// [`Config::wasm_features`]: wasmparser's own type, re-exported on purpose
+/// (wasmparser validates every module), so its flags and their names are
+/// exactly the validator's.
 pub use wasmparser::WasmFeatures;
 
 /// Result type of the API.

@@ -2,9 +2,139 @@
 
 use std::fmt;
 
-use wasm_jit_backend::{FrameInfo, Trap as RawTrap, TrapReason};
+use wasm_jit_backend::{Trap as RawTrap, TrapReason};
+use wasm_jit_frontend::TrapKind;
 
-pub use wasm_jit_frontend::TrapKind as Trap;
+/// Why Wasm stopped with a trap. Trap errors downcast to it:
+/// `err.downcast_ref::<Trap>()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Trap {
+    /// A load or store outside linear memory.
+    MemoryOutOfBounds,
+    /// A table access outside the table.
+    TableOutOfBounds,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// Signed division overflow, or a float too large to convert.
+    IntegerOverflow,
+    /// NaN converted to an integer.
+    BadConversionToInteger,
+    /// The `unreachable` instruction.
+    Unreachable,
+    /// `call_indirect` to a function of another type.
+    IndirectCallTypeMismatch,
+    /// `call_indirect` with an index outside the table.
+    UndefinedElement,
+    /// `call_indirect` through a null table entry.
+    UninitializedElement,
+    /// Dereference of a null reference.
+    NullReference,
+    /// The Wasm stack budget was used up.
+    StackOverflow,
+    /// The store ran out of fuel.
+    OutOfFuel,
+    /// Execution was interrupted by the embedder (epoch deadline).
+    Interrupted,
+}
+
+impl From<TrapKind> for Trap {
+    fn from(k: TrapKind) -> Trap {
+        match k {
+            TrapKind::MemoryOutOfBounds => Trap::MemoryOutOfBounds,
+            TrapKind::TableOutOfBounds => Trap::TableOutOfBounds,
+            TrapKind::IntegerDivisionByZero => Trap::IntegerDivisionByZero,
+            TrapKind::IntegerOverflow => Trap::IntegerOverflow,
+            TrapKind::BadConversionToInteger => Trap::BadConversionToInteger,
+            TrapKind::Unreachable => Trap::Unreachable,
+            TrapKind::IndirectCallTypeMismatch => Trap::IndirectCallTypeMismatch,
+            TrapKind::UndefinedElement => Trap::UndefinedElement,
+            TrapKind::UninitializedElement => Trap::UninitializedElement,
+            TrapKind::NullReference => Trap::NullReference,
+            TrapKind::StackOverflow => Trap::StackOverflow,
+            TrapKind::OutOfFuel => Trap::OutOfFuel,
+            TrapKind::Interrupted => Trap::Interrupted,
+        }
+    }
+}
+
+impl From<Trap> for TrapKind {
+    fn from(t: Trap) -> TrapKind {
+        match t {
+            Trap::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+            Trap::TableOutOfBounds => TrapKind::TableOutOfBounds,
+            Trap::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
+            Trap::IntegerOverflow => TrapKind::IntegerOverflow,
+            Trap::BadConversionToInteger => TrapKind::BadConversionToInteger,
+            Trap::Unreachable => TrapKind::Unreachable,
+            Trap::IndirectCallTypeMismatch => TrapKind::IndirectCallTypeMismatch,
+            Trap::UndefinedElement => TrapKind::UndefinedElement,
+            Trap::UninitializedElement => TrapKind::UninitializedElement,
+            Trap::NullReference => TrapKind::NullReference,
+            Trap::StackOverflow => TrapKind::StackOverflow,
+            Trap::OutOfFuel => TrapKind::OutOfFuel,
+            Trap::Interrupted => TrapKind::Interrupted,
+        }
+    }
+}
+
+impl Trap {
+    /// The trap's message, as the specification's tests spell it (e.g.
+    /// "integer divide by zero").
+    pub fn message(self) -> &'static str {
+        TrapKind::from(self).message()
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&TrapKind::from(*self), f)
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// One Wasm frame of a [`WasmBacktrace`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    func_index: u32,
+    func_name: Option<String>,
+    module_name: Option<String>,
+    module_offset: Option<u32>,
+}
+
+impl FrameInfo {
+    /// The function's index in its module's function index space.
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+
+    /// The function's name from the module's name section, if any.
+    pub fn func_name(&self) -> Option<&str> {
+        self.func_name.as_deref()
+    }
+
+    /// The module's name (its file name, or the name given when compiling).
+    pub fn module_name(&self) -> Option<&str> {
+        self.module_name.as_deref()
+    }
+
+    /// Byte offset in the module of the instruction executing in this frame.
+    pub fn module_offset(&self) -> Option<usize> {
+        self.module_offset.map(|o| o as usize)
+    }
+}
+
+impl From<wasm_jit_backend::FrameInfo> for FrameInfo {
+    fn from(f: wasm_jit_backend::FrameInfo) -> FrameInfo {
+        FrameInfo {
+            func_index: f.func_index,
+            func_name: f.func_name,
+            module_name: f.module_name,
+            module_offset: f.module_offset,
+        }
+    }
+}
 
 /// The Wasm frames active when a trap happened, innermost first. Attached
 /// as context to trap errors: `err.downcast_ref::<WasmBacktrace>()`.
@@ -50,12 +180,12 @@ pub(crate) struct HostPanic(pub(crate) Box<dyn std::any::Any + Send>);
 pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
     match trap.reason {
         TrapReason::Wasm(kind) => {
-            let err = anyhow::Error::new(kind);
+            let err = anyhow::Error::new(Trap::from(kind));
             if trap.frames.is_empty() {
                 err
             } else {
                 err.context(WasmBacktrace {
-                    frames: trap.frames,
+                    frames: trap.frames.into_iter().map(FrameInfo::from).collect(),
                 })
             }
         }

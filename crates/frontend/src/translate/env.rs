@@ -5,7 +5,7 @@
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 
-use super::FuncTranslator;
+use super::{FuncTranslator, clif_type};
 use crate::builtins::{Builtin, BuiltinReturn};
 use crate::module::ModuleInfo;
 use crate::trap::{HOST_TRAP, TrapKind};
@@ -181,7 +181,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn global_get(&mut self, index: u32) -> Value {
         let g = self.env.info.globals[index as usize];
-        let ty = g.content.to_clif(self.ptr());
+        let ty = clif_type(g.content, self.ptr());
         let addr = self.global_addr(index);
         let flags = if g.mutable {
             MemFlagsData::trusted()

@@ -43,6 +43,19 @@ use crate::vmoffsets;
 /// being compiled (index = function index). The backend resolves them.
 pub const FUNC_NAMESPACE: u32 = 0;
 
+/// The Cranelift type that carries a value of type `ty` in compiled code.
+/// References are pointer-sized: a `*const VMFuncRef` or an extern handle.
+pub fn clif_type(ty: WasmType, pointer: ir::Type) -> ir::Type {
+    match ty {
+        WasmType::I32 => types::I32,
+        WasmType::I64 => types::I64,
+        WasmType::F32 => types::F32,
+        WasmType::F64 => types::F64,
+        WasmType::V128 => types::I8X16,
+        WasmType::FuncRef | WasmType::ExternRef => pointer,
+    }
+}
+
 /// The calling convention of every Wasm function: Cranelift's `tail`
 /// convention, which makes `return_call` possible (the callee pops its stack
 /// arguments). The host reaches it only through trampolines.
@@ -58,12 +71,12 @@ pub fn wasm_signature(ty: &FuncType, pointer: ir::Type) -> Signature {
     sig.params.extend(
         ty.params()
             .iter()
-            .map(|t| AbiParam::new(t.to_clif(pointer))),
+            .map(|t| AbiParam::new(clif_type(*t, pointer))),
     );
     sig.returns.extend(
         ty.results()
             .iter()
-            .map(|t| AbiParam::new(t.to_clif(pointer))),
+            .map(|t| AbiParam::new(clif_type(*t, pointer))),
     );
     sig
 }
@@ -168,7 +181,7 @@ pub fn translate_function(
     let mut notes = UnsupportedNotes::default();
 
     for (i, wt) in ty.params().iter().enumerate() {
-        let var = t.builder.declare_var(wt.to_clif(env.pointer_type()));
+        let var = t.builder.declare_var(clif_type(*wt, env.pointer_type()));
         t.builder.def_var(var, params[2 + i]);
         t.locals.push(var);
     }
@@ -187,7 +200,7 @@ pub fn translate_function(
                 continue;
             }
         };
-        let clif = wt.to_clif(env.pointer_type());
+        let clif = clif_type(wt, env.pointer_type());
         for _ in 0..count {
             let var = t.builder.declare_var(clif);
             let zero = t.zero(wt);
@@ -201,7 +214,7 @@ pub fn translate_function(
     let exit = t.builder.create_block();
     for r in &results {
         t.builder
-            .append_block_param(exit, r.to_clif(env.pointer_type()));
+            .append_block_param(exit, clif_type(*r, env.pointer_type()));
     }
     t.control.push(Frame {
         kind: FrameKind::Block,
@@ -350,7 +363,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let b = self.builder.create_block();
         for t in tys {
             self.builder
-                .append_block_param(b, t.to_clif(self.env.pointer_type()));
+                .append_block_param(b, clif_type(*t, self.env.pointer_type()));
         }
         b
     }
