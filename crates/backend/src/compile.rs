@@ -237,7 +237,7 @@ impl Compiler {
         };
         scratch.context.clear();
         scratch.context.func = func;
-        self.finish(&mut scratch.context, Some(input.index))
+        self.finish(&mut scratch.context, Some(input.index.0))
     }
 
     /// Compiles every function body, in parallel when `parallel` is set.

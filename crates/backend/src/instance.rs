@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use wasm_jit_frontend::TrapKind;
 use wasm_jit_frontend::module::{ConstExpr, ConstOp, SegmentMode};
 use wasm_jit_frontend::vmoffsets::{self, Builtin};
+use wasm_jit_frontend::{
+    DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapKind,
+};
 
 use crate::memory::LinearMemory;
 use crate::module::CompiledModule;
@@ -137,11 +139,15 @@ impl Instance {
         let vmctx = inst.vmctx.as_mut_ptr() as *mut u8;
 
         // Functions: one VMFuncRef per defined function.
-        let funcrefs: Box<[VMFuncRef]> = (info.num_imported_funcs..info.funcs.len() as u32)
-            .map(|i| VMFuncRef {
-                func_ptr: module.func_ptr(i),
-                type_id: module.type_ids[info.funcs[i as usize] as usize],
-                vmctx,
+        let funcrefs: Box<[VMFuncRef]> = (0..info.num_defined_funcs())
+            .map(|i| {
+                let defined = DefinedFuncIndex(i);
+                let ty = info.func_type_index(info.func_of_defined(defined));
+                VMFuncRef {
+                    func_ptr: module.func_ptr(defined),
+                    type_id: module.type_ids[ty.index()],
+                    vmctx,
+                }
             })
             .collect();
         inst._owned_funcrefs = funcrefs;
@@ -221,18 +227,20 @@ impl Instance {
             // SAFETY: imported memories are valid (caller's contract), defined
             // ones are owned by the instance.
             let def = unsafe { (*inst.memories[i]).definition() };
-            inst.vmctx[offsets.memory(i as u32) as usize / PTR] = def as usize;
+            inst.vmctx[offsets.memory(MemoryIndex(i as u32)) as usize / PTR] = def as usize;
         }
         for i in 0..inst.tables.len() {
             // SAFETY: as for memories.
             let def = unsafe { (*inst.tables[i]).definition() };
-            inst.vmctx[offsets.table(i as u32) as usize / PTR] = def as usize;
+            inst.vmctx[offsets.table(TableIndex(i as u32)) as usize / PTR] = def as usize;
         }
         for i in 0..inst.globals.len() {
-            inst.vmctx[offsets.global(i as u32) as usize / PTR] = inst.globals[i] as usize;
+            inst.vmctx[offsets.global(GlobalIndex(i as u32)) as usize / PTR] =
+                inst.globals[i] as usize;
         }
         for i in 0..inst.funcs.len() {
-            inst.vmctx[offsets.funcref(i as u32) as usize / PTR] = inst.funcs[i] as usize;
+            inst.vmctx[offsets.funcref(FuncIndex(i as u32)) as usize / PTR] =
+                inst.funcs[i] as usize;
         }
         Ok(inst)
     }
@@ -247,9 +255,9 @@ impl Instance {
                 ConstOp::F32(b) => ValRaw::f32(b),
                 ConstOp::F64(b) => ValRaw::f64(b),
                 ConstOp::RefNull(_) => ValRaw::reference(0),
-                ConstOp::RefFunc(f) => ValRaw::reference(self.funcs[f as usize] as usize),
+                ConstOp::RefFunc(f) => ValRaw::reference(self.funcs[f.index()] as usize),
                 // SAFETY: global pointers are valid for the instance's life.
-                ConstOp::GlobalGet(g) => unsafe { (*self.globals[g as usize]).value },
+                ConstOp::GlobalGet(g) => unsafe { (*self.globals[g.index()]).value },
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let b = stack.pop().unwrap().get_i32();
                     let a = stack.pop().unwrap().get_i32();
@@ -317,23 +325,23 @@ impl Instance {
     }
 
     /// Function `index` (imported or defined).
-    pub fn func(&self, index: u32) -> *const VMFuncRef {
-        self.funcs[index as usize]
+    pub fn func(&self, index: FuncIndex) -> *const VMFuncRef {
+        self.funcs[index.index()]
     }
 
     /// Memory `index`.
-    pub fn memory(&self, index: u32) -> *mut LinearMemory {
-        self.memories[index as usize]
+    pub fn memory(&self, index: MemoryIndex) -> *mut LinearMemory {
+        self.memories[index.index()]
     }
 
     /// Table `index`.
-    pub fn table(&self, index: u32) -> *mut Table {
-        self.tables[index as usize]
+    pub fn table(&self, index: TableIndex) -> *mut Table {
+        self.tables[index.index()]
     }
 
     /// Global `index`.
-    pub fn global(&self, index: u32) -> *mut VMGlobal {
-        self.globals[index as usize]
+    pub fn global(&self, index: GlobalIndex) -> *mut VMGlobal {
+        self.globals[index.index()]
     }
 
     fn mem(&mut self, index: u32) -> &mut LinearMemory {

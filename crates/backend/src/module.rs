@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
 use wasm_jit_frontend::vmoffsets::VMOffsets;
-use wasm_jit_frontend::{FrontendError, FuncType, ModuleInfo, ParsedModule};
+use wasm_jit_frontend::{DefinedFuncIndex, FrontendError, FuncType, ModuleInfo, ParsedModule};
 
 use crate::code::{CodeMemory, CodeNames};
 use crate::compile::Compiler;
@@ -120,10 +120,9 @@ impl CompiledModule {
         })
     }
 
-    /// Code of defined function `index` (a function index, not imported).
-    pub fn func_ptr(&self, index: u32) -> *const u8 {
-        self.code
-            .func_ptr((index - self.info.num_imported_funcs) as usize)
+    /// Code of defined function `index`.
+    pub fn func_ptr(&self, index: DefinedFuncIndex) -> *const u8 {
+        self.code.func_ptr(index.index())
     }
 }
 

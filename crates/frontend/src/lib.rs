@@ -12,6 +12,7 @@
 
 pub mod builtins;
 pub mod error;
+pub mod index;
 pub mod module;
 pub mod proposal;
 pub mod translate;
@@ -20,6 +21,7 @@ pub mod types;
 pub mod vmoffsets;
 
 pub use error::{FrontendError, UnsupportedNotes, unsupported};
+pub use index::{DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex};
 pub use module::{ModuleInfo, ParsedModule, parse};
 pub use trap::TrapKind;
 pub use types::{FuncType, GlobalType, MemoryType, TableType, WasmType};

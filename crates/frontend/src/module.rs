@@ -9,6 +9,7 @@ use wasmparser::{
 };
 
 use crate::error::{FrontendError, UnsupportedNotes, unsupported};
+use crate::index::{DefinedFuncIndex, FuncIndex, GlobalIndex, TypeIndex};
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, WasmType};
 
 /// One operation of a constant expression (global initialisers, segment
@@ -25,10 +26,10 @@ pub enum ConstOp {
     F64(u64),
     /// `ref.null` of a reference type.
     RefNull(WasmType),
-    /// `ref.func` of a function index.
-    RefFunc(u32),
-    /// `global.get` of a global index.
-    GlobalGet(u32),
+    /// `ref.func` of a function.
+    RefFunc(FuncIndex),
+    /// `global.get` of a global.
+    GlobalGet(GlobalIndex),
     /// `i32.add` (extended constant expressions)
     I32Add,
     /// `i32.sub`
@@ -64,8 +65,8 @@ impl ConstExpr {
                         unsupported("typed function references (ref.null of a concrete type)")
                     })?,
                 )?),
-                O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
-                O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex(function_index)),
+                O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex(global_index)),
                 O::I32Add => ConstOp::I32Add,
                 O::I32Sub => ConstOp::I32Sub,
                 O::I32Mul => ConstOp::I32Mul,
@@ -89,7 +90,7 @@ impl ConstExpr {
     }
 
     /// The single `ref.func` index of an expression, if it is just that.
-    pub fn as_ref_func(&self) -> Option<u32> {
+    pub fn as_ref_func(&self) -> Option<FuncIndex> {
         match self.0.as_slice() {
             [ConstOp::RefFunc(f)] => Some(*f),
             _ => None,
@@ -100,8 +101,8 @@ impl ConstExpr {
 /// What an import brings in.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ImportKind {
-    /// A function of the given module type index.
-    Func(u32),
+    /// A function of the given type.
+    Func(TypeIndex),
     /// A table.
     Table(TableType),
     /// A linear memory.
@@ -186,8 +187,8 @@ pub struct DataSegment {
 pub struct ModuleInfo {
     /// Function types by type index.
     pub types: Vec<FuncType>,
-    /// Type index of every function, imported ones first.
-    pub funcs: Vec<u32>,
+    /// Type of every function, imported ones first.
+    pub funcs: Vec<TypeIndex>,
     /// Every table, imported ones first.
     pub tables: Vec<TableType>,
     /// Initialiser of each defined table (`None`: null).
@@ -203,12 +204,12 @@ pub struct ModuleInfo {
     /// Exports in declaration order.
     pub exports: Vec<Export>,
     /// Start function.
-    pub start: Option<u32>,
+    pub start: Option<FuncIndex>,
     /// Element segments.
     pub elems: Vec<ElemSegment>,
     /// Data segments.
     pub datas: Vec<DataSegment>,
-    /// Function names from the name section.
+    /// Function names from the name section, by function index.
     pub func_names: HashMap<u32, String>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
@@ -224,8 +225,26 @@ pub struct ModuleInfo {
 
 impl ModuleInfo {
     /// The type of function `index`.
-    pub fn func_type(&self, index: u32) -> &FuncType {
-        &self.types[self.funcs[index as usize] as usize]
+    pub fn func_type(&self, index: FuncIndex) -> &FuncType {
+        &self.types[self.funcs[index.index()].index()]
+    }
+
+    /// The type index of function `index`.
+    pub fn func_type_index(&self, index: FuncIndex) -> TypeIndex {
+        self.funcs[index.index()]
+    }
+
+    /// The defined function `index` is, or `None` for an import.
+    pub fn defined_func(&self, index: FuncIndex) -> Option<DefinedFuncIndex> {
+        index
+            .0
+            .checked_sub(self.num_imported_funcs)
+            .map(DefinedFuncIndex)
+    }
+
+    /// The function index of defined function `index`.
+    pub fn func_of_defined(&self, index: DefinedFuncIndex) -> FuncIndex {
+        FuncIndex(index.0 + self.num_imported_funcs)
     }
 
     /// Number of functions defined (not imported) by the module.
@@ -234,13 +253,13 @@ impl ModuleInfo {
     }
 
     /// Whether function `index` is imported.
-    pub fn is_imported_func(&self, index: u32) -> bool {
-        index < self.num_imported_funcs
+    pub fn is_imported_func(&self, index: FuncIndex) -> bool {
+        index.0 < self.num_imported_funcs
     }
 
     /// A function's name for messages: the name section's, or `<index>`.
-    pub fn func_display_name(&self, index: u32) -> String {
-        match self.func_names.get(&index) {
+    pub fn func_display_name(&self, index: FuncIndex) -> String {
+        match self.func_names.get(&index.0) {
             Some(n) => n.clone(),
             None => format!("<wasm function {index}>"),
         }
@@ -249,8 +268,8 @@ impl ModuleInfo {
 
 /// A function body that still has to be validated and translated.
 pub struct FunctionInput<'a> {
-    /// Function index in the module's function index space.
-    pub index: u32,
+    /// The function.
+    pub index: FuncIndex,
     /// The body's bytes.
     pub body: FunctionBody<'a>,
     /// The validator for this body.
@@ -291,7 +310,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {
-                let index = info.num_imported_funcs + functions.len() as u32;
+                let index = FuncIndex(info.num_imported_funcs + functions.len() as u32);
                 info.body_offsets.push(body.range().start as u32);
                 functions.push(FunctionInput {
                     index,
@@ -341,9 +360,9 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                     let import = import?;
                     let kind = match import.ty {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
-                            info.funcs.push(t);
+                            info.funcs.push(TypeIndex(t));
                             info.num_imported_funcs += 1;
-                            ImportKind::Func(t)
+                            ImportKind::Func(TypeIndex(t))
                         }
                         wasmparser::TypeRef::Table(t) => {
                             let t = table_type(&t).unwrap_or_else(|e| {
@@ -389,7 +408,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
             }
             Payload::FunctionSection(reader) => {
                 for ty in reader {
-                    info.funcs.push(ty?);
+                    info.funcs.push(TypeIndex(ty?));
                 }
             }
             Payload::TableSection(reader) => {
@@ -458,7 +477,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                     });
                 }
             }
-            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::StartSection { func, .. } => info.start = Some(FuncIndex(func)),
             Payload::ElementSection(reader) => {
                 for elem in reader {
                     match elem_segment(elem?) {
@@ -590,7 +609,7 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment, FrontendEr
         ElementItems::Functions(reader) => {
             let mut items = Vec::new();
             for f in reader {
-                items.push(ConstExpr(vec![ConstOp::RefFunc(f?)]));
+                items.push(ConstExpr(vec![ConstOp::RefFunc(FuncIndex(f?))]));
             }
             (WasmType::FuncRef, items)
         }

@@ -17,6 +17,7 @@
 //! imported and defined items look alike to compiled code, and one compiled
 //! module serves any number of instances.
 
+use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 use crate::module::ModuleInfo;
 
 /// Size of a pointer on the target, in bytes. The engine targets 64-bit
@@ -110,27 +111,27 @@ impl VMOffsets {
     }
 
     /// Slot holding `*mut VMMemoryDefinition` of memory `index`.
-    pub fn memory(&self, index: u32) -> i32 {
-        debug_assert!(index < self.num_memories);
-        (self.memories_start() + index * PTR) as i32
+    pub fn memory(&self, index: MemoryIndex) -> i32 {
+        debug_assert!(index.0 < self.num_memories);
+        (self.memories_start() + index.0 * PTR) as i32
     }
 
     /// Slot holding `*mut VMTableDefinition` of table `index`.
-    pub fn table(&self, index: u32) -> i32 {
-        debug_assert!(index < self.num_tables);
-        (self.tables_start() + index * PTR) as i32
+    pub fn table(&self, index: TableIndex) -> i32 {
+        debug_assert!(index.0 < self.num_tables);
+        (self.tables_start() + index.0 * PTR) as i32
     }
 
     /// Slot holding `*mut VMGlobal` of global `index`.
-    pub fn global(&self, index: u32) -> i32 {
-        debug_assert!(index < self.num_globals);
-        (self.globals_start() + index * PTR) as i32
+    pub fn global(&self, index: GlobalIndex) -> i32 {
+        debug_assert!(index.0 < self.num_globals);
+        (self.globals_start() + index.0 * PTR) as i32
     }
 
     /// Slot holding `*const VMFuncRef` of function `index`.
-    pub fn funcref(&self, index: u32) -> i32 {
-        debug_assert!(index < self.num_funcs);
-        (self.funcrefs_start() + index * PTR) as i32
+    pub fn funcref(&self, index: FuncIndex) -> i32 {
+        debug_assert!(index.0 < self.num_funcs);
+        (self.funcrefs_start() + index.0 * PTR) as i32
     }
 
     /// Total size of the context in bytes.

@@ -3,6 +3,7 @@
 use anyhow::{Result, anyhow, bail};
 use wasm_jit_backend::{Imports, Instance as RawInstance, InstanceLimits, ResourceKind};
 use wasm_jit_frontend::module::{ExternKind, ImportKind};
+use wasm_jit_frontend::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{Func, call_raw};
@@ -124,19 +125,19 @@ pub(crate) fn export(s: &mut StoreOpaque, instance: Instance, name: &str) -> Opt
     let e = module.info.exports.iter().find(|e| e.name == name)?;
     Some(match e.kind {
         ExternKind::Func => {
-            let f = raw.func(e.index);
+            let f = raw.func(FuncIndex(e.index));
             Extern::Func(Func(s.func_for_ref(f)))
         }
         ExternKind::Memory => {
-            let m = raw.memory(e.index);
+            let m = raw.memory(MemoryIndex(e.index));
             Extern::Memory(Memory(s.memory_for_ptr(m)))
         }
         ExternKind::Table => {
-            let t = raw.table(e.index);
+            let t = raw.table(TableIndex(e.index));
             Extern::Table(Table(s.table_for_ptr(t)))
         }
         ExternKind::Global => {
-            let g = raw.global(e.index);
+            let g = raw.global(GlobalIndex(e.index));
             let ty = module.info.globals[e.index as usize];
             Extern::Global(Global(s.global_for_ptr(g, ty)))
         }
@@ -180,7 +181,7 @@ unsafe fn instantiate(
         match (&import.kind, ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
                 let data = &s.funcs[s.check(f.0)];
-                if data.ty != info.types[*t as usize] {
+                if data.ty != info.types[t.index()] {
                     return Err(mismatch(ExternType::Func(data.ty.clone())));
                 }
                 raw.funcs.push(data.funcref);

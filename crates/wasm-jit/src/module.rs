@@ -116,7 +116,10 @@ impl Module {
         info.exports.iter().map(move |e| ExportType {
             name: &e.name,
             ty: match e.kind {
-                ExternKind::Func => ExternType::Func(info.func_type(e.index).clone()),
+                ExternKind::Func => ExternType::Func(
+                    info.func_type(wasm_jit_frontend::FuncIndex(e.index))
+                        .clone(),
+                ),
                 ExternKind::Table => ExternType::Table(info.tables[e.index as usize]),
                 ExternKind::Memory => ExternType::Memory(info.memories[e.index as usize]),
                 ExternKind::Global => ExternType::Global(info.globals[e.index as usize]),

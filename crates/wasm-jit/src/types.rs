@@ -25,7 +25,7 @@ impl ExternType {
     ) -> ExternType {
         use wasm_jit_frontend::module::ImportKind;
         match kind {
-            ImportKind::Func(t) => ExternType::Func(info.types[*t as usize].clone()),
+            ImportKind::Func(t) => ExternType::Func(info.types[t.index()].clone()),
             ImportKind::Table(t) => ExternType::Table(*t),
             ImportKind::Memory(m) => ExternType::Memory(*m),
             ImportKind::Global(g) => ExternType::Global(*g),

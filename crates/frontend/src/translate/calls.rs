@@ -6,23 +6,24 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
 
 use super::{FuncTranslator, Translated};
+use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use crate::trap::TrapKind;
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn visit_call(&mut self, function_index: u32) -> Translated {
         // The callee uses the same fuel.
         self.fuel_save();
-        self.call(function_index, false)
+        self.call(FuncIndex(function_index), false)
     }
 
     pub(super) fn visit_return_call(&mut self, function_index: u32) -> Translated {
         self.fuel_save();
-        self.call(function_index, true)
+        self.call(FuncIndex(function_index), true)
     }
 
     pub(super) fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> Translated {
         self.fuel_save();
-        self.call_indirect(type_index, table_index, false)
+        self.call_indirect(TypeIndex(type_index), TableIndex(table_index), false)
     }
 
     pub(super) fn visit_return_call_indirect(
@@ -31,17 +32,17 @@ impl FuncTranslator<'_, '_> {
         table_index: u32,
     ) -> Translated {
         self.fuel_save();
-        self.call_indirect(type_index, table_index, true)
+        self.call_indirect(TypeIndex(type_index), TableIndex(table_index), true)
     }
 
     /// `call` (or `return_call` when `tail`): direct to a function of this
     /// module, or through the import's `VMFuncRef` for an imported one.
-    fn call(&mut self, function_index: u32, tail: bool) -> Translated {
+    fn call(&mut self, function_index: FuncIndex, tail: bool) -> Translated {
         let ty = self.env.info.func_type(function_index);
         let args = self.pop_n(ty.params().len());
         let inst = if self.env.info.is_imported_func(function_index) {
             let funcref = self.func_ref_value(function_index);
-            let sig = self.sig_ref(self.env.info.funcs[function_index as usize]);
+            let sig = self.sig_ref(self.env.info.func_type_index(function_index));
             self.call_funcref(sig, funcref, &args, tail)
         } else {
             let f = self.func_ref(function_index);
@@ -87,9 +88,14 @@ impl FuncTranslator<'_, '_> {
 
     /// `call_indirect` (or `return_call_indirect` when `tail`): bounds,
     /// null and signature checks, then the call.
-    fn call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) -> Translated {
+    fn call_indirect(
+        &mut self,
+        type_index: TypeIndex,
+        table_index: TableIndex,
+        tail: bool,
+    ) -> Translated {
         let index = self.pop();
-        let n = self.env.info.types[type_index as usize].params().len();
+        let n = self.env.info.types[type_index.index()].params().len();
         let args = self.pop_n(n);
         let addr = self.table_elem_addr(table_index, index, TrapKind::UndefinedElement);
         let ptr = self.env.pointer_type();
@@ -101,7 +107,7 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapz(funcref, TrapKind::UninitializedElement.code());
         let type_id = self.funcref_type_id(funcref);
-        let expected = self.env.type_ids[type_index as usize];
+        let expected = self.env.type_ids[type_index.index()];
         let mismatch = self
             .builder
             .ins()

@@ -7,6 +7,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 
 use super::{FuncTranslator, clif_type};
 use crate::builtins::{Builtin, BuiltinReturn};
+use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 use crate::module::ModuleInfo;
 use crate::trap::{HOST_TRAP, TrapKind};
 use crate::vmoffsets::{self, VMOffsets};
@@ -111,7 +112,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The `VMMemoryDefinition` of memory `index`.
-    pub(super) fn memory_def(&mut self, index: u32) -> Value {
+    pub(super) fn memory_def(&mut self, index: MemoryIndex) -> Value {
         self.vmctx_load(self.env.offsets.memory(index))
     }
 
@@ -141,7 +142,7 @@ impl FuncTranslator<'_, '_> {
     /// an address and a static offset to put in the load or store.
     pub(super) fn heap_addr(
         &mut self,
-        mem: u32,
+        mem: MemoryIndex,
         index: Value,
         offset: u64,
         size: u32,
@@ -175,12 +176,12 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The address of global `index`'s storage cell.
-    pub(super) fn global_addr(&mut self, index: u32) -> Value {
+    pub(super) fn global_addr(&mut self, index: GlobalIndex) -> Value {
         self.vmctx_load(self.env.offsets.global(index))
     }
 
-    pub(super) fn global_get(&mut self, index: u32) -> Value {
-        let g = self.env.info.globals[index as usize];
+    pub(super) fn global_get(&mut self, index: GlobalIndex) -> Value {
+        let g = self.env.info.globals[index.index()];
         let ty = clif_type(g.content, self.ptr());
         let addr = self.global_addr(index);
         let flags = if g.mutable {
@@ -191,7 +192,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().load(ty, flags, addr, 0)
     }
 
-    pub(super) fn global_set(&mut self, index: u32, v: Value) {
+    pub(super) fn global_set(&mut self, index: GlobalIndex, v: Value) {
         let addr = self.global_addr(index);
         self.builder
             .ins()
@@ -200,7 +201,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The `*const VMFuncRef` of function `index` (`ref.func`, and calls to
     /// imported functions).
-    pub(super) fn func_ref_value(&mut self, index: u32) -> Value {
+    pub(super) fn func_ref_value(&mut self, index: FuncIndex) -> Value {
         self.vmctx_load(self.env.offsets.funcref(index))
     }
 
@@ -230,7 +231,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The `VMTableDefinition` of table `index`.
-    pub(super) fn table_def(&mut self, index: u32) -> Value {
+    pub(super) fn table_def(&mut self, index: TableIndex) -> Value {
         self.vmctx_load(self.env.offsets.table(index))
     }
 
@@ -246,7 +247,12 @@ impl FuncTranslator<'_, '_> {
 
     /// The address of element `index` of table `table`, trapping with
     /// `trap` when it is out of bounds.
-    pub(super) fn table_elem_addr(&mut self, table: u32, index: Value, trap: TrapKind) -> Value {
+    pub(super) fn table_elem_addr(
+        &mut self,
+        table: TableIndex,
+        index: Value,
+        trap: TrapKind,
+    ) -> Value {
         let def = self.table_def(table);
         let length = self.table_length(def);
         let index = self.builder.ins().uextend(types::I64, index);

@@ -5,14 +5,15 @@ use cranelift_codegen::ir::{Endianness, Opcode};
 use wasmparser::MemArg;
 
 use super::{FuncTranslator, Translated};
+use crate::index::MemoryIndex;
 use crate::types::WASM_PAGE_SIZE;
 use crate::vmoffsets::Builtin;
 
-fn memory_index(memarg: &MemArg) -> u32 {
+fn memory_index(memarg: &MemArg) -> MemoryIndex {
     match memarg.target {
-        wasmparser::MemArgTarget::Memory(m) => m,
+        wasmparser::MemArgTarget::Memory(m) => MemoryIndex(m),
         // GC array accesses are refused when their operator is met.
-        wasmparser::MemArgTarget::Array(_) => 0,
+        wasmparser::MemArgTarget::Array(_) => MemoryIndex(0),
     }
 }
 
@@ -115,7 +116,7 @@ stores! {
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn visit_memory_size(&mut self, mem: u32) -> Translated {
-        let def = self.memory_def(mem);
+        let def = self.memory_def(MemoryIndex(mem));
         let len = self.memory_length(def);
         let pages = self
             .builder

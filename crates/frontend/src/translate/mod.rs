@@ -34,6 +34,7 @@ pub use dispatch::IMPLEMENTED;
 pub use env::{MemoryStyle, TranslationEnv};
 
 use crate::error::{FrontendError, UnsupportedNotes};
+use crate::index::{FuncIndex, TypeIndex};
 use crate::proposal::unsupported_operator;
 use crate::trap::TrapKind;
 use crate::types::{FuncType, WasmType};
@@ -125,8 +126,8 @@ struct FuncTranslator<'a, 'f> {
     /// Nesting depth of blocks opened in unreachable code (not translated).
     dead_depth: u32,
     locals: Vec<Variable>,
-    sigs: HashMap<u32, ir::SigRef>,
-    funcs: HashMap<u32, ir::FuncRef>,
+    sigs: HashMap<TypeIndex, ir::SigRef>,
+    funcs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<vmoffsets::Builtin, ir::SigRef>,
     /// Remaining fuel while this function runs (with fuel metering on).
     fuel_var: Option<Variable>,
@@ -142,7 +143,7 @@ struct FuncTranslator<'a, 'f> {
 /// unsupported features).
 pub fn translate_function(
     env: &TranslationEnv<'_>,
-    index: u32,
+    index: FuncIndex,
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
     fctx: &mut FunctionBuilderContext,
@@ -150,7 +151,7 @@ pub fn translate_function(
     let ty = env.info.func_type(index);
     let sig = wasm_signature(ty, env.pointer_type());
     let mut func = ir::Function::with_name_signature(
-        UserFuncName::User(UserExternalName::new(FUNC_NAMESPACE, index)),
+        UserFuncName::User(UserExternalName::new(FUNC_NAMESPACE, index.0)),
         sig,
     );
     env.set_stack_limit(&mut func);
@@ -390,12 +391,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     /// The signature reference for module type `type_index`.
-    fn sig_ref(&mut self, type_index: u32) -> ir::SigRef {
+    fn sig_ref(&mut self, type_index: TypeIndex) -> ir::SigRef {
         if let Some(s) = self.sigs.get(&type_index) {
             return *s;
         }
         let sig = wasm_signature(
-            &self.env.info.types[type_index as usize],
+            &self.env.info.types[type_index.index()],
             self.env.pointer_type(),
         );
         let s = self.builder.import_signature(sig);
@@ -403,15 +404,18 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         s
     }
 
-    fn func_ref(&mut self, function_index: u32) -> ir::FuncRef {
+    fn func_ref(&mut self, function_index: FuncIndex) -> ir::FuncRef {
         if let Some(f) = self.funcs.get(&function_index) {
             return *f;
         }
-        let sig = self.sig_ref(self.env.info.funcs[function_index as usize]);
+        let sig = self.sig_ref(self.env.info.func_type_index(function_index));
         let name = self
             .builder
             .func
-            .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, function_index));
+            .declare_imported_user_function(UserExternalName::new(
+                FUNC_NAMESPACE,
+                function_index.0,
+            ));
         let f = self.builder.import_function(ir::ExtFuncData {
             name: ExternalName::user(name),
             signature: sig,

@@ -11,6 +11,7 @@ use wasmparser::{HeapType, ValType};
 use super::{FuncTranslator, Translated};
 use crate::builtins::Builtin;
 use crate::error::unsupported;
+use crate::index::{FuncIndex, TableIndex};
 use crate::trap::TrapKind;
 
 impl FuncTranslator<'_, '_> {
@@ -29,7 +30,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_ref_func(&mut self, function_index: u32) -> Translated {
-        let v = self.func_ref_value(function_index);
+        let v = self.func_ref_value(FuncIndex(function_index));
         self.push(v);
         Ok(())
     }
@@ -45,7 +46,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn visit_table_get(&mut self, table: u32) -> Translated {
         let index = self.pop();
-        let addr = self.table_elem_addr(table, index, TrapKind::TableOutOfBounds);
+        let addr = self.table_elem_addr(TableIndex(table), index, TrapKind::TableOutOfBounds);
         let ptr = self.env.pointer_type();
         let v = self
             .builder
@@ -58,7 +59,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn visit_table_set(&mut self, table: u32) -> Translated {
         let value = self.pop();
         let index = self.pop();
-        let addr = self.table_elem_addr(table, index, TrapKind::TableOutOfBounds);
+        let addr = self.table_elem_addr(TableIndex(table), index, TrapKind::TableOutOfBounds);
         self.builder
             .ins()
             .store(MemFlagsData::trusted(), value, addr, 0);
@@ -66,7 +67,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_table_size(&mut self, table: u32) -> Translated {
-        let def = self.table_def(table);
+        let def = self.table_def(TableIndex(table));
         let len = self.table_length(def);
         let v = self.builder.ins().ireduce(types::I32, len);
         self.push(v);

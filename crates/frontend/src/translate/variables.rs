@@ -3,6 +3,7 @@
 use cranelift_codegen::ir::InstBuilder;
 
 use super::{FuncTranslator, Translated};
+use crate::index::GlobalIndex;
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn visit_drop(&mut self) -> Translated {
@@ -37,14 +38,14 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_global_get(&mut self, global_index: u32) -> Translated {
-        let v = self.global_get(global_index);
+        let v = self.global_get(GlobalIndex(global_index));
         self.push(v);
         Ok(())
     }
 
     pub(super) fn visit_global_set(&mut self, global_index: u32) -> Translated {
         let v = self.pop();
-        self.global_set(global_index, v);
+        self.global_set(GlobalIndex(global_index), v);
         Ok(())
     }
 }
