@@ -1,45 +1,99 @@
-//! `-C key=value` code generation options, named as Wasmtime's are.
+//! `-C key=value` code generation, `-O key=value` optimisation and
+//! `-W key=value` Wasm options, named as Wasmtime's are. An option we do not
+//! support is an error naming it, never ignored.
 
 use anyhow::{Result, bail};
 use clap::Args;
-use wasm_jit::{Config, OptLevel};
+use wasm_jit::{Config, OptLevel, WasmFeatures};
 
 /// Code generation options shared by `run` and `compile`.
 #[derive(Args, Debug, Default)]
 pub struct CodegenOptions {
     /// Code generation option KEY=VALUE: `parallel-compilation=y|n`,
-    /// `opt-level=0|1|2|s`, `cache=n` (accepted; wasm-jit keeps no cache).
+    /// `opt-level=0|1|2|s` (also -O), `cache=n` (accepted; wasm-jit keeps no
+    /// cache).
     #[arg(short = 'C', value_name = "KEY=VALUE")]
     codegen: Vec<String>,
+    /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`.
+    #[arg(short = 'O', value_name = "KEY=VALUE")]
+    optimize: Vec<String>,
+    /// Wasm option KEY=VALUE: a feature toggle such as `tail-call=y|n`,
+    /// `simd=y|n`, `threads=y|n`, `multi-memory=y|n`, `memory64=y|n`,
+    /// `exceptions=y|n`, `gc=y|n`, `function-references=y|n`; with `run`
+    /// also `max-memory-size=SIZE`, `timeout=DURATION`, `fuel=N`,
+    /// `max-wasm-stack=BYTES`.
+    #[arg(short = 'W', value_name = "KEY=VALUE")]
+    pub(crate) wasm: Vec<String>,
 }
 
-fn flag(key: &str, v: &str) -> Result<bool> {
+/// `-W` options that only `run` uses.
+pub(crate) const RUN_ONLY_WASM_OPTIONS: [&str; 4] =
+    ["max-memory-size", "timeout", "fuel", "max-wasm-stack"];
+
+/// The feature a `-W` feature toggle names.
+fn wasm_feature(key: &str) -> Option<WasmFeatures> {
+    Some(match key {
+        "tail-call" => WasmFeatures::TAIL_CALL,
+        "simd" => WasmFeatures::SIMD,
+        "relaxed-simd" => WasmFeatures::RELAXED_SIMD,
+        "threads" => WasmFeatures::THREADS,
+        "shared-everything-threads" => WasmFeatures::SHARED_EVERYTHING_THREADS,
+        "multi-memory" => WasmFeatures::MULTI_MEMORY,
+        "memory64" => WasmFeatures::MEMORY64,
+        "bulk-memory" => WasmFeatures::BULK_MEMORY,
+        "reference-types" => WasmFeatures::REFERENCE_TYPES,
+        "multi-value" => WasmFeatures::MULTI_VALUE,
+        "extended-const" => WasmFeatures::EXTENDED_CONST,
+        "function-references" => WasmFeatures::FUNCTION_REFERENCES,
+        "gc" => WasmFeatures::GC,
+        "exceptions" => WasmFeatures::EXCEPTIONS,
+        "legacy-exceptions" => WasmFeatures::LEGACY_EXCEPTIONS,
+        "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
+        "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
+        "stack-switching" => WasmFeatures::STACK_SWITCHING,
+        _ => return None,
+    })
+}
+
+pub(crate) fn flag(key: &str, v: &str) -> Result<bool> {
     match v {
         "y" | "yes" | "true" | "" => Ok(true),
         "n" | "no" | "false" => Ok(false),
-        _ => bail!("invalid value `{v}` for -C {key}: expected y or n"),
+        _ => bail!("invalid value `{v}` for option {key}: expected y or n"),
     }
+}
+
+/// Splits `KEY=VALUE` (a bare `KEY` means `KEY=y`).
+pub(crate) fn key_value(opt: &str) -> (&str, &str) {
+    opt.split_once('=').unwrap_or((opt, ""))
 }
 
 impl CodegenOptions {
     /// Applies the options to `config`.
     pub fn apply(&self, config: &mut Config) -> Result<()> {
+        let mut features = Config::DEFAULT_FEATURES;
+        for opt in &self.wasm {
+            let (key, value) = key_value(opt);
+            if let Some(f) = wasm_feature(key) {
+                features.set(f, flag(key, value)?);
+            } else if !RUN_ONLY_WASM_OPTIONS.contains(&key) {
+                bail!("unknown -W option `{key}`");
+            }
+        }
+        config.wasm_features(features);
+        for opt in &self.optimize {
+            match key_value(opt) {
+                ("opt-level", value) => set_opt_level(config, value)?,
+                (key, _) => bail!("unknown -O option `{key}`"),
+            }
+        }
         for opt in &self.codegen {
-            let (key, value) = opt.split_once('=').unwrap_or((opt, ""));
+            let (key, value) = key_value(opt);
             match key {
                 "parallel-compilation" => {
                     config.parallel_compilation(flag(key, value)?);
                 }
-                "opt-level" => {
-                    config.cranelift_opt_level(match value {
-                        "0" => OptLevel::None,
-                        "1" | "2" => OptLevel::Speed,
-                        "s" => OptLevel::SpeedAndSize,
-                        _ => {
-                            bail!("invalid value `{value}` for -C opt-level: expected 0, 1, 2 or s")
-                        }
-                    });
-                }
+                "opt-level" => set_opt_level(config, value)?,
                 "cache" => {
                     flag(key, value)?;
                 }
@@ -48,4 +102,14 @@ impl CodegenOptions {
         }
         Ok(())
     }
+}
+
+fn set_opt_level(config: &mut Config, value: &str) -> Result<()> {
+    config.cranelift_opt_level(match value {
+        "0" => OptLevel::None,
+        "1" | "2" => OptLevel::Speed,
+        "s" => OptLevel::SpeedAndSize,
+        _ => bail!("invalid value `{value}` for opt-level: expected 0, 1, 2 or s"),
+    });
+    Ok(())
 }

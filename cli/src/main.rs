@@ -12,6 +12,8 @@ mod run;
 mod wast;
 
 /// Runs WebAssembly with a Cranelift-based JIT compiler.
+///
+/// `wasm-jit [OPTIONS] FILE.wasm [ARGS]...` is `wasm-jit run`.
 #[derive(Parser, Debug)]
 #[command(name = "wasm-jit", version, about)]
 struct Cli {
@@ -22,7 +24,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Runs a WebAssembly module (binary or text).
-    Run(run::RunCommand),
+    Run(Box<run::RunCommand>),
     /// Validates and compiles a module to machine code, without running it.
     Compile(compile::CompileCommand),
     /// Runs WebAssembly spec scripts (.wast) and reports pass/fail per file.
@@ -33,8 +35,19 @@ enum Command {
 /// that aborted would report (128 + SIGABRT), without dying of a signal.
 const TRAP_EXIT: u8 = 134;
 
+/// The subcommands; anything else first (a module, or an option of `run`)
+/// means `run`, as with Wasmtime: `wasm-jit [OPTIONS] FILE.wasm ARGS...`.
+const SUBCOMMANDS: [&str; 4] = ["run", "compile", "wast", "help"];
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(first) = args.get(1).and_then(|a| a.to_str())
+        && !SUBCOMMANDS.contains(&first)
+        && !matches!(first, "-h" | "--help" | "-V" | "--version")
+    {
+        args.insert(1, "run".into());
+    }
+    let cli = Cli::parse_from(args);
     let result: Result<ExitCode> = match cli.command {
         Command::Run(cmd) => cmd.execute(),
         Command::Compile(cmd) => cmd.execute(),

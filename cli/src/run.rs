@@ -10,6 +10,8 @@ use clap::Args;
 use wasm_jit::{Config, Engine, Func, Linker, Module, Store, Trap, Val, ValType};
 use wasm_jit_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 
+use crate::codegen::{flag, key_value};
+
 /// Options of `wasm-jit run`.
 #[derive(Args, Debug)]
 pub struct RunCommand {
@@ -29,15 +31,28 @@ pub struct RunCommand {
     #[arg(long = "preload", value_name = "NAME=PATH")]
     preloads: Vec<String>,
     /// Stop the guest after this much wall-clock time (e.g. 500ms, 2s, 1m).
+    /// Same as -W timeout=DURATION.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
     /// Largest size any linear memory may grow to (e.g. 65536, 64KiB, 16MiB, 1GiB);
-    /// `memory.grow` beyond it returns -1.
+    /// `memory.grow` beyond it returns -1. Same as -W max-memory-size=SIZE.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<u64>,
+    /// Most native stack Wasm may use (e.g. 512KiB) before it traps with
+    /// "call stack exhausted". Same as -W max-wasm-stack=SIZE.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_wasm_stack: Option<u64>,
+    /// Run with this much fuel: every Wasm operator costs one unit, and the
+    /// guest traps ("all fuel consumed") when it runs out. Same as -W fuel=N.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
     /// Check every memory access explicitly instead of relying on guard pages.
     #[arg(long)]
     explicit_bounds_checks: bool,
+    /// WASI option KEY=VALUE: `inherit-env=y` (pass the whole host
+    /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y).
+    #[arg(short = 'S', value_name = "KEY=VALUE")]
+    wasi: Vec<String>,
     #[command(flatten)]
     codegen: crate::codegen::CodegenOptions,
     /// The module to run (`.wasm` binary or `.wat` text).
@@ -92,11 +107,62 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
+/// What `-S` asks of the guest's WASI context.
+#[derive(Default)]
+struct WasiOptions {
+    inherit_env: bool,
+    no_args: bool,
+}
+
 impl RunCommand {
-    pub fn execute(self) -> Result<ExitCode> {
+    /// Folds the `-W` options that only `run` has into the long options
+    /// they alias, and reads `-S`.
+    fn resolve_options(&mut self) -> Result<WasiOptions> {
+        for opt in &self.codegen.wasm {
+            let (key, value) = key_value(opt);
+            match key {
+                "max-memory-size" => {
+                    self.max_memory = Some(parse_size(value).map_err(|e| anyhow!(e))?)
+                }
+                "timeout" => self.timeout = Some(parse_duration(value).map_err(|e| anyhow!(e))?),
+                "fuel" => {
+                    self.fuel = Some(
+                        value
+                            .parse()
+                            .map_err(|_| anyhow!("invalid value `{value}` for -W fuel"))?,
+                    )
+                }
+                "max-wasm-stack" => {
+                    self.max_wasm_stack = Some(parse_size(value).map_err(|e| anyhow!(e))?)
+                }
+                _ => {} // feature toggles: `CodegenOptions::apply`
+            }
+        }
+        let mut wasi = WasiOptions::default();
+        for opt in &self.wasi {
+            let (key, value) = key_value(opt);
+            match key {
+                "inherit-env" => wasi.inherit_env = flag(key, value)?,
+                "inherit-args" => wasi.no_args = !flag(key, value)?,
+                // What we provide anyway: the command-line world of
+                // preview 1.
+                "cli" if flag(key, value)? => {}
+                "preview2" if !flag(key, value)? => {}
+                _ => bail!("unknown or unsupported -S option `{opt}`"),
+            }
+        }
+        Ok(wasi)
+    }
+
+    pub fn execute(mut self) -> Result<ExitCode> {
+        let wasi_options = self.resolve_options()?;
         let mut config = Config::new();
         self.codegen.apply(&mut config)?;
         config.explicit_bounds_checks(self.explicit_bounds_checks);
+        config.consume_fuel(self.fuel.is_some());
+        if let Some(bytes) = self.max_wasm_stack {
+            config.max_wasm_stack(bytes as usize);
+        }
         config.epoch_interruption(self.timeout.is_some());
         if let Some(bytes) = self.max_memory {
             config.max_memory_pages(bytes / 65536);
@@ -106,7 +172,10 @@ impl RunCommand {
 
         let mut linker: Linker<WasiCtx> = Linker::new(&engine);
         wasm_jit_wasi::add_to_linker(&mut linker, |cx| cx)?;
-        let mut store = Store::new(&engine, self.wasi_ctx()?);
+        let mut store = Store::new(&engine, self.wasi_ctx(&wasi_options)?);
+        if let Some(fuel) = self.fuel {
+            store.set_fuel(fuel)?;
+        }
         if let Some(timeout) = self.timeout {
             store.set_epoch_deadline(1);
             let engine = engine.clone();
@@ -132,10 +201,20 @@ impl RunCommand {
         }
     }
 
-    fn wasi_ctx(&self) -> Result<WasiCtx> {
+    fn wasi_ctx(&self, options: &WasiOptions) -> Result<WasiCtx> {
         let name = self.module.display().to_string();
-        let argv = std::iter::once(name).chain(self.args.iter().cloned());
+        let guest_args = if options.no_args {
+            &[][..]
+        } else {
+            &self.args[..]
+        };
+        let argv = std::iter::once(name).chain(guest_args.iter().cloned());
         let mut b = WasiCtxBuilder::new().args(argv).inherit_stdio();
+        if options.inherit_env {
+            for (k, v) in std::env::vars() {
+                b = b.env(k, v);
+            }
+        }
         for e in &self.envs {
             b = match e.split_once('=') {
                 Some((k, v)) => b.env(k, v),

@@ -347,3 +347,141 @@ fn tail_calls_run_in_constant_stack() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "100000005\n");
 }
+
+/// Wasmtime's command line: `wasm-jit FILE ARGS` is `wasm-jit run FILE ARGS`,
+/// and `run` takes `-W`, `-S` and `-O` options; an unknown one is an error
+/// that names it.
+#[test]
+fn wasmtime_style_command_lines() {
+    let same = |a: &[&str], b: &[&str]| {
+        let (x, y) = (wasm_jit(a), wasm_jit(b));
+        assert_eq!(x.status.code(), y.status.code(), "{}", stderr(&x));
+        assert_eq!(stdout(&x), stdout(&y));
+        stdout(&x)
+    };
+    let out = same(
+        &["--env", "K=V", "tests/programs/args_env.wasm", "one"],
+        &["run", "--env", "K=V", "tests/programs/args_env.wasm", "one"],
+    );
+    assert!(
+        out.contains("argv[1]=one") && out.contains("env K=V"),
+        "{out}"
+    );
+    same(
+        &["examples/wat/traps.wat", "--invoke", "fib", "10"],
+        &["run", "--invoke", "fib", "examples/wat/traps.wat", "10"],
+    );
+
+    // -W fuel=N and --fuel: the guest traps when the fuel runs out.
+    for fuel in [&["-W", "fuel=500"][..], &["--fuel", "500"][..]] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(fuel);
+        args.extend(["--invoke", "fib", "examples/wat/traps.wat", "25"]);
+        assert_trap(&wasm_jit(&args), "all fuel consumed");
+    }
+    let o = wasm_jit(&[
+        "-W",
+        "fuel=100000000",
+        "--invoke",
+        "fib",
+        "examples/wat/traps.wat",
+        "10",
+    ]);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+
+    // -W timeout=D stops a guest that loops.
+    let dir = tempdir();
+    let spin = dir.join("spin.wat");
+    std::fs::write(&spin, r#"(module (func (export "spin") (loop (br 0))))"#).unwrap();
+    let o = wasm_jit(&[
+        "-W",
+        "timeout=200ms",
+        "--invoke",
+        "spin",
+        spin.to_str().unwrap(),
+    ]);
+    assert_trap(&o, "interrupted");
+
+    // -W max-memory-size caps growth: memory.grow returns -1 past it.
+    let grow = dir.join("grow.wat");
+    std::fs::write(
+        &grow,
+        r#"(module (memory 1) (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+    )
+    .unwrap();
+    let g = grow.to_str().unwrap();
+    let o = wasm_jit(&["-W", "max-memory-size=64KiB", "--invoke", "grow", g]);
+    assert_eq!(stdout(&o), "-1\n", "{}", stderr(&o));
+    let o = wasm_jit(&["-W", "max-memory-size=128KiB", "--invoke", "grow", g]);
+    assert_eq!(stdout(&o), "1\n", "{}", stderr(&o));
+
+    // -W max-wasm-stack: a tiny stack makes deep recursion trap sooner.
+    let o = wasm_jit(&[
+        "-W",
+        "max-wasm-stack=16KiB",
+        "--invoke",
+        "fib",
+        "examples/wat/traps.wat",
+        "5",
+    ]);
+    assert_eq!(stdout(&o), "5\n", "{}", stderr(&o));
+
+    // -W feature toggles narrow validation.
+    let tail = dir.join("tail.wat");
+    std::fs::write(&tail, r#"(module (func $f (export "f") return_call $f))"#).unwrap();
+    let o = wasm_jit(&["compile", "-W", "tail-call=n", tail.to_str().unwrap()]);
+    assert!(stderr(&o).contains("invalid module"), "{}", stderr(&o));
+    let o = wasm_jit(&["compile", tail.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // -S inherit-env passes the host's environment; -S inherit-args=n
+    // passes no arguments.
+    let o = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args(["-S", "inherit-env=y", "tests/programs/args_env.wasm", "a"])
+        .env("WASM_JIT_TEST_VAR", "here")
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("env WASM_JIT_TEST_VAR=here"),
+        "{}",
+        stdout(&o)
+    );
+    let o = wasm_jit(&["-S", "inherit-args=n", "tests/programs/args_env.wasm", "a"]);
+    assert!(stdout(&o).starts_with("argc=1\n"), "{}", stdout(&o));
+
+    // -O opt-level.
+    let o = wasm_jit(&[
+        "-O",
+        "opt-level=0",
+        "--invoke",
+        "fib",
+        "examples/wat/traps.wat",
+        "10",
+    ]);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+
+    // Unknown options are errors that name them.
+    for (args, name) in [
+        (
+            &["-W", "no-such=1", "tests/programs/hello.wasm"][..],
+            "-W option `no-such`",
+        ),
+        (
+            &["-S", "no-such=y", "tests/programs/hello.wasm"][..],
+            "-S option `no-such=y`",
+        ),
+        (
+            &["-O", "no-such=1", "tests/programs/hello.wasm"][..],
+            "-O option `no-such`",
+        ),
+        (
+            &["compile", "-W", "fuel=1", "tests/programs/hello.wasm"][..],
+            "-W fuel applies to `run`",
+        ),
+    ] {
+        let o = wasm_jit(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(name), "{args:?}: {}", stderr(&o));
+    }
+}
