@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <wasi/api.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +73,27 @@ int main(int argc, char **argv) {
     struct stat st;
     snprintf(path, sizeof path, "%s/../outside.txt", argv[1]);
     attempt("stat ../outside.txt", stat(path, &st) == 0);
+
+    snprintf(path, sizeof path, "%s/link-out/", argv[1]);
+    fd = open(path, O_RDONLY);
+    attempt("read through symlink to outside, trailing slash", fd >= 0);
+
+    snprintf(path, sizeof path, "%s/loop", argv[1]);
+    symlink("loop", path);
+    fd = open(path, O_RDONLY);
+    attempt("open a symlink loop", fd >= 0);
+
+    // Renumber a subdirectory onto the preopen's descriptor: paths through
+    // that number now stay inside the subdirectory.
+    snprintf(path, sizeof path, "%s/sub", argv[1]);
+    int sub = open(path, O_RDONLY | O_DIRECTORY);
+    if (sub >= 0 && __wasi_fd_renumber(sub, 3) == 0) {
+        snprintf(path, sizeof path, "%s/../outside.txt", argv[1]);
+        fd = open(path, O_RDONLY);
+        attempt("read ../outside.txt through a renumbered fd", fd >= 0);
+    } else {
+        attempt("read ../outside.txt through a renumbered fd", 0);
+    }
 
     printf("escapes: %d\n", failures);
     return failures;

@@ -18,7 +18,7 @@ use crate::memory::GuestMemory;
 use crate::types::{
     Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
 };
-use crate::{Descriptor, DirDesc, FileDesc, WasiCtx};
+use crate::{Descriptor, DirDesc, FileDesc, Rights, WasiCtx};
 
 type R = Result<(), Errno>;
 
@@ -169,36 +169,26 @@ pub(crate) fn fd_sync(cx: &mut WasiCtx, fd: u32, data_only: bool) -> R {
 }
 
 pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
-    let (ftype, flags, base, inheriting) = match cx.get(fd)? {
+    let r = cx.rights(fd)?;
+    let (ftype, flags) = match cx.get(fd)? {
         Descriptor::File(f) => {
-            let mut r = rights::FILE;
-            if !f.readable {
-                r &= !rights::FD_READ;
-            }
-            if !f.writable {
-                r &= !(rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE);
-            }
             let t = std_filetype(f.file.metadata().map_err(io)?.file_type());
-            (t, if f.append { fdflags::APPEND } else { 0 }, r, 0)
+            let append = if f.append { fdflags::APPEND } else { 0 };
+            (t, append | f.sync_flags)
         }
-        Descriptor::Dir(_) => (
-            filetype::DIRECTORY,
-            0,
-            rights::DIRECTORY,
-            rights::DIRECTORY | rights::FILE,
-        ),
+        Descriptor::Dir(_) => (filetype::DIRECTORY, 0),
         d => {
             let t = stream_stat(d)
                 .map(|s| s.filetype)
                 .unwrap_or(filetype::UNKNOWN);
-            (t, 0, rights::STDIO, 0)
+            (t, 0)
         }
     };
     m.write(out, &[0; 24])?;
     m.write_u8(out, ftype)?;
     m.write_u16(out + 2, flags)?;
-    m.write_u64(out + 8, base)?;
-    m.write_u64(out + 16, inheriting)
+    m.write_u64(out + 8, r.base)?;
+    m.write_u64(out + 16, r.inheriting)
 }
 
 pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
@@ -211,10 +201,8 @@ pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
         // Changing synchronisation after opening is not possible on Linux.
         return Err(Errno::NOTSUP);
     }
+    // Append mode is kept by us (see `path_open`), not by the host.
     let mut of = OFlags::empty();
-    if flags & fdflags::APPEND != 0 {
-        of |= OFlags::APPEND;
-    }
     if flags & fdflags::NONBLOCK != 0 {
         of |= OFlags::NONBLOCK;
     }
@@ -223,9 +211,21 @@ pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
     Ok(())
 }
 
-pub(crate) fn fd_fdstat_set_rights(cx: &mut WasiCtx, fd: u32) -> R {
-    // Rights only ever shrink and are not used to grant anything here.
-    cx.get(fd).map(|_| ())
+/// Rights only ever shrink: asking for one the descriptor lacks is
+/// `ENOTCAPABLE`. A file that loses `FD_READ` or `FD_WRITE` can no longer
+/// be read or written.
+pub(crate) fn fd_fdstat_set_rights(cx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> R {
+    let entry = cx.fds.get_mut(&fd).ok_or(Errno::BADF)?;
+    let r = entry.rights;
+    if base & !r.base != 0 || inheriting & !r.inheriting != 0 {
+        return Err(Errno::NOTCAPABLE);
+    }
+    entry.rights = Rights { base, inheriting };
+    if let Descriptor::File(f) = &mut entry.desc {
+        f.readable &= base & rights::FD_READ != 0;
+        f.writable &= base & rights::FD_WRITE != 0;
+    }
+    Ok(())
 }
 
 pub(crate) fn fd_filestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
@@ -414,6 +414,9 @@ pub(crate) fn fd_write(
             if !f.writable {
                 return Err(Errno::BADF);
             }
+            if f.append {
+                f.file.seek(SeekFrom::End(0)).map_err(io)?;
+            }
             write_all(&mut f.file)?;
         }
         Descriptor::Stdout => write_all(&mut std::io::stdout().lock())?,
@@ -507,8 +510,9 @@ pub(crate) fn fd_renumber(cx: &mut WasiCtx, from: u32, to: u32) -> R {
     cx.get(from)?;
     cx.get(to)?;
     if from != to {
-        let d = cx.fds.remove(&from).ok_or(Errno::BADF)?;
-        cx.fds.insert(to, d);
+        // `to` is closed; `from` takes its number, with its own rights.
+        let e = cx.fds.remove(&from).ok_or(Errno::BADF)?;
+        cx.fds.insert(to, e);
     }
     Ok(())
 }
@@ -541,6 +545,20 @@ fn path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno
     m.str(ptr, len)
 }
 
+/// A guest path, refusing what no host call should see: an embedded NUL
+/// (`EINVAL`) and an absolute path (`EPERM`: every path is relative to a
+/// directory descriptor).
+fn checked_path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    let p = path(m, ptr, len)?;
+    if p.contains('\0') {
+        return Err(Errno::INVAL);
+    }
+    if p.starts_with('/') {
+        return Err(Errno::PERM);
+    }
+    Ok(p)
+}
+
 pub(crate) fn path_create_directory(
     cx: &mut WasiCtx,
     m: &mut GuestMemory<'_>,
@@ -548,7 +566,7 @@ pub(crate) fn path_create_directory(
     p: u32,
     len: u32,
 ) -> R {
-    cx.dir(fd)?.create_dir(path(m, p, len)?).map_err(io)
+    cx.dir(fd)?.create_dir(checked_path(m, p, len)?).map_err(io)
 }
 
 pub(crate) fn path_filestat_get(
@@ -561,7 +579,7 @@ pub(crate) fn path_filestat_get(
     out: u32,
 ) -> R {
     let dir = cx.dir(fd)?;
-    let p = path(m, p, len)?;
+    let p = checked_path(m, p, len)?;
     let md = if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
         dir.metadata(p)
     } else {
@@ -584,7 +602,7 @@ pub(crate) fn path_filestat_set_times(
     fst: u32,
 ) -> R {
     let dir = cx.dir(fd)?;
-    let p = path(m, p, len)?;
+    let p = checked_path(m, p, len)?;
     let (a, mt) = times(atim, mtim, fst)?;
     if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
         dir.set_times(p, a, mt)
@@ -603,7 +621,11 @@ pub(crate) fn path_link(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 7]) 
         return Err(Errno::NOTSUP);
     }
     old_dir
-        .hard_link(path(m, a[2], a[3])?, new_dir, path(m, a[5], a[6])?)
+        .hard_link(
+            checked_path(m, a[2], a[3])?,
+            new_dir,
+            checked_path(m, a[5], a[6])?,
+        )
         .map_err(io)
 }
 
@@ -615,65 +637,106 @@ pub(crate) struct OpenArgs {
     pub(crate) path_len: u32,
     pub(crate) oflags: u16,
     pub(crate) rights_base: u64,
+    pub(crate) rights_inheriting: u64,
     pub(crate) fdflags: u16,
     pub(crate) result: u32,
 }
 
+/// The rights a directory can have, and pass on to what is opened in it.
+const DIR_MASKS: (u64, u64) = (rights::DIRECTORY, rights::DIRECTORY | rights::FILE);
+
 pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) -> R {
+    let dir_rights = cx.rights(a.fd)?;
     let dir = cx.dir(a.fd)?;
-    let p = path(m, a.path, a.path_len)?;
+    let p = checked_path(m, a.path, a.path_len)?;
+    // Truncating is a change of size through the directory.
+    if a.oflags & oflags::TRUNC != 0 && dir_rights.base & rights::PATH_FILESTAT_SET_SIZE == 0 {
+        return Err(Errno::PERM);
+    }
     let follow = if a.dirflags & LOOKUP_SYMLINK_FOLLOW != 0 {
         FollowSymlinks::Yes
     } else {
         FollowSymlinks::No
     };
-    let descriptor = if a.oflags & oflags::DIRECTORY != 0 {
+    // What the guest asked for, as far as the directory passes it on.
+    let base = a.rights_base & dir_rights.inheriting;
+    let inheriting = a.rights_inheriting & dir_rights.inheriting;
+    let want_read = a.rights_base & (rights::FD_READ | rights::FD_READDIR) != 0;
+    let want_write = a.rights_base
+        & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
+        != 0;
+    let (descriptor, type_rights) = if a.oflags & oflags::DIRECTORY != 0 {
         if a.oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
             return Err(Errno::INVAL);
+        }
+        if a.rights_base & rights::FD_WRITE != 0 {
+            return Err(Errno::ISDIR);
         }
         let d = match follow {
             FollowSymlinks::Yes => dir.open_dir(p),
             FollowSymlinks::No => dir.open_dir_nofollow(p),
         }
         .map_err(io)?;
-        Descriptor::Dir(DirDesc {
+        let d = Descriptor::Dir(DirDesc {
             dir: d,
             preopen: None,
-        })
+        });
+        (d, DIR_MASKS)
     } else {
-        let append = a.fdflags & fdflags::APPEND != 0;
-        let write = a.rights_base
-            & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
-            != 0
-            || append
-            || a.oflags & oflags::TRUNC != 0;
-        let read = a.rights_base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
+        let create = a.oflags & oflags::CREAT != 0;
+        let truncate = a.oflags & oflags::TRUNC != 0;
         let mut opts = OpenOptions::new();
-        opts.read(read)
-            .write(write && !append)
-            .append(append)
-            .create(a.oflags & oflags::CREAT != 0)
-            .create_new(a.oflags & oflags::CREAT != 0 && a.oflags & oflags::EXCL != 0)
-            .truncate(a.oflags & oflags::TRUNC != 0);
+        // The host file is opened for writing also to create or truncate it
+        // (which the host refuses on a read-only open); the guest still
+        // writes only with FD_WRITE. Append mode is ours, not the host's
+        // (see `FileDesc::append`).
+        let host_write = want_write || create || truncate;
+        opts.read(want_read || !host_write)
+            .write(host_write)
+            .create(create)
+            .create_new(create && a.oflags & oflags::EXCL != 0)
+            .truncate(truncate);
         opts.follow(follow);
         // Opening a directory read-only is how some guests list it.
-        opts.maybe_dir(!write);
+        opts.maybe_dir(!host_write);
+        let sync = a.fdflags & (fdflags::SYNC | fdflags::DSYNC | fdflags::RSYNC);
+        let mut host_flags = rustix::fs::OFlags::empty();
+        if a.fdflags & fdflags::SYNC != 0 {
+            host_flags |= rustix::fs::OFlags::SYNC;
+        }
+        if a.fdflags & fdflags::DSYNC != 0 {
+            host_flags |= rustix::fs::OFlags::DSYNC;
+        }
+        if a.fdflags & fdflags::RSYNC != 0 {
+            host_flags |= rustix::fs::OFlags::RSYNC;
+        }
+        if a.fdflags & fdflags::NONBLOCK != 0 {
+            host_flags |= rustix::fs::OFlags::NONBLOCK;
+        }
+        cap_std::fs::OpenOptionsExt::custom_flags(&mut opts, host_flags.bits() as i32);
         let file = dir.open_with(p, &opts).map_err(io)?.into_std();
         if file.metadata().map_err(io)?.is_dir() {
-            Descriptor::Dir(DirDesc {
+            let d = Descriptor::Dir(DirDesc {
                 dir: Dir::from_std_file(file),
                 preopen: None,
-            })
+            });
+            (d, DIR_MASKS)
         } else {
-            Descriptor::File(FileDesc {
+            let f = Descriptor::File(FileDesc {
                 file,
-                readable: read,
-                writable: write,
-                append,
-            })
+                readable: want_read && base & rights::FD_READ != 0,
+                writable: want_write && base & rights::FD_WRITE != 0,
+                append: a.fdflags & fdflags::APPEND != 0,
+                sync_flags: sync | (a.fdflags & fdflags::NONBLOCK),
+            });
+            (f, (rights::FILE, rights::FILE))
         }
     };
-    let fd = cx.insert(descriptor)?;
+    let rights = Rights {
+        base: base & type_rights.0,
+        inheriting: inheriting & type_rights.1,
+    };
+    let fd = cx.insert(descriptor, rights)?;
     m.write_u32(a.result, fd)
 }
 
@@ -682,7 +745,7 @@ pub(crate) fn path_readlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 
     use std::os::unix::ffi::OsStrExt;
     let target = cx
         .dir(a[0])?
-        .read_link_contents(path(m, a[1], a[2])?)
+        .read_link_contents(checked_path(m, a[1], a[2])?)
         .map_err(io)?;
     let bytes = target.as_os_str().as_bytes();
     let n = bytes.len().min(a[4] as usize);
@@ -697,7 +760,13 @@ pub(crate) fn path_remove_directory(
     p: u32,
     len: u32,
 ) -> R {
-    cx.dir(fd)?.remove_dir(path(m, p, len)?).map_err(io)
+    // `rmdir("dir/")` removes `dir`; a file named with or without the slash
+    // is ENOTDIR either way.
+    let p = checked_path(m, p, len)?;
+    let trimmed = p.trim_end_matches('/');
+    cx.dir(fd)?
+        .remove_dir(if trimmed.is_empty() { p } else { trimmed })
+        .map_err(io)
 }
 
 /// `[fd, old_path, old_len, new_fd, new_path, new_len]`
@@ -705,14 +774,18 @@ pub(crate) fn path_rename(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 6]
     let old_dir = cx.dir(a[0])?;
     let new_dir = cx.dir(a[3])?;
     old_dir
-        .rename(path(m, a[1], a[2])?, new_dir, path(m, a[4], a[5])?)
+        .rename(
+            checked_path(m, a[1], a[2])?,
+            new_dir,
+            checked_path(m, a[4], a[5])?,
+        )
         .map_err(io)
 }
 
 /// `[old_path, old_len, fd, new_path, new_len]`
 pub(crate) fn path_symlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 5]) -> R {
     cx.dir(a[2])?
-        .symlink(path(m, a[0], a[1])?, path(m, a[3], a[4])?)
+        .symlink(checked_path(m, a[0], a[1])?, checked_path(m, a[3], a[4])?)
         .map_err(io)
 }
 
@@ -723,5 +796,7 @@ pub(crate) fn path_unlink_file(
     p: u32,
     len: u32,
 ) -> R {
-    cx.dir(fd)?.remove_file(path(m, p, len)?).map_err(io)
+    cx.dir(fd)?
+        .remove_file(checked_path(m, p, len)?)
+        .map_err(io)
 }

@@ -53,16 +53,20 @@ pub fn add_to_linker<T: 'static>(
             misc::poll_oneoff(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
         }),
         ("proc_raise", &[I32], |_, _, _| Err(Errno::NOTSUP)),
-        ("sock_accept", &[I32, I32, I32], |_, _, _| {
-            Err(Errno::NOTSUP)
+        // No descriptor is ever a socket: a closed one is EBADF, any
+        // other ENOTSOCK.
+        ("sock_accept", &[I32, I32, I32], |cx, _, a| {
+            not_a_socket(cx, u32a(a, 0))
         }),
-        ("sock_recv", &[I32, I32, I32, I32, I32, I32], |_, _, _| {
-            Err(Errno::NOTSUP)
+        ("sock_recv", &[I32, I32, I32, I32, I32, I32], |cx, _, a| {
+            not_a_socket(cx, u32a(a, 0))
         }),
-        ("sock_send", &[I32, I32, I32, I32, I32], |_, _, _| {
-            Err(Errno::NOTSUP)
+        ("sock_send", &[I32, I32, I32, I32, I32], |cx, _, a| {
+            not_a_socket(cx, u32a(a, 0))
         }),
-        ("sock_shutdown", &[I32, I32], |_, _, _| Err(Errno::NOTSUP)),
+        ("sock_shutdown", &[I32, I32], |cx, _, a| {
+            not_a_socket(cx, u32a(a, 0))
+        }),
         ("fd_advise", &[I32, I64, I64, I32], |cx, _, a| {
             fs::fd_advise(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2), u32a(a, 3))
         }),
@@ -83,7 +87,7 @@ pub fn add_to_linker<T: 'static>(
             fs::fd_fdstat_set_flags(cx, u32a(a, 0), u32a(a, 1))
         }),
         ("fd_fdstat_set_rights", &[I32, I64, I64], |cx, _, a| {
-            fs::fd_fdstat_set_rights(cx, u32a(a, 0))
+            fs::fd_fdstat_set_rights(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2))
         }),
         ("fd_filestat_get", &[I32, I32], |cx, m, a| {
             fs::fd_filestat_get(cx, m, u32a(a, 0), u32a(a, 1))
@@ -220,6 +224,7 @@ pub fn add_to_linker<T: 'static>(
                         path_len: u32a(a, 3),
                         oflags: u32a(a, 4) as u16,
                         rights_base: u64a(a, 5),
+                        rights_inheriting: u64a(a, 6),
                         fdflags: u32a(a, 7) as u16,
                         result: u32a(a, 8),
                     },
@@ -304,4 +309,10 @@ pub fn add_to_linker<T: 'static>(
         |_, args, _| Err(I32Exit(args[0].i32().expect("checked by the function type")).into()),
     )?;
     Ok(())
+}
+
+/// The answer of every `sock_*` call: no descriptor here is a socket.
+fn not_a_socket(cx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
+    cx.get(fd)?;
+    Err(Errno::NOTSOCK)
 }

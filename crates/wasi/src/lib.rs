@@ -65,9 +65,47 @@ pub(crate) enum Descriptor {
 
 pub(crate) struct FileDesc {
     pub(crate) file: std::fs::File,
+    /// Whether the guest may read (the host file is open for reading and the
+    /// descriptor has `FD_READ`).
     pub(crate) readable: bool,
+    /// Whether the guest may write (likewise, with `FD_WRITE`).
     pub(crate) writable: bool,
+    /// Append mode: every `fd_write` goes to the end (kept here rather than
+    /// as the host's `O_APPEND`, so that `fd_pwrite` writes at its offset).
     pub(crate) append: bool,
+    /// The fdflags it was opened with (`SYNC`, `DSYNC`, `RSYNC`,
+    /// `NONBLOCK`), as `fd_fdstat_get` reports them.
+    pub(crate) sync_flags: u16,
+}
+
+/// What a descriptor may be used for: WASI's rights. `base` applies to the
+/// descriptor itself, `inheriting` to descriptors opened through it. They
+/// only ever shrink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rights {
+    pub(crate) base: u64,
+    pub(crate) inheriting: u64,
+}
+
+impl Rights {
+    /// A preopened directory: every directory operation (but no `FD_WRITE`
+    /// or `FD_SEEK`), and files and directories opened inside it may get
+    /// anything.
+    pub(crate) const PREOPEN: Rights = Rights {
+        base: types::rights::DIRECTORY,
+        inheriting: types::rights::DIRECTORY | types::rights::FILE,
+    };
+    /// A standard stream (no seeking, so that `isatty` can say yes).
+    pub(crate) const STDIO: Rights = Rights {
+        base: types::rights::STDIO,
+        inheriting: 0,
+    };
+}
+
+/// One open descriptor: what it refers to and its rights.
+pub(crate) struct Entry {
+    pub(crate) desc: Descriptor,
+    pub(crate) rights: Rights,
 }
 
 pub(crate) struct DirDesc {
@@ -80,7 +118,7 @@ pub(crate) struct DirDesc {
 pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
-    pub(crate) fds: BTreeMap<u32, Descriptor>,
+    pub(crate) fds: BTreeMap<u32, Entry>,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -94,11 +132,18 @@ impl std::fmt::Debug for WasiCtx {
 
 impl WasiCtx {
     pub(crate) fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
-        self.fds.get(&fd).ok_or(Errno::BADF)
+        self.fds.get(&fd).map(|e| &e.desc).ok_or(Errno::BADF)
     }
 
     pub(crate) fn get_mut(&mut self, fd: u32) -> Result<&mut Descriptor, Errno> {
-        self.fds.get_mut(&fd).ok_or(Errno::BADF)
+        self.fds
+            .get_mut(&fd)
+            .map(|e| &mut e.desc)
+            .ok_or(Errno::BADF)
+    }
+
+    pub(crate) fn rights(&self, fd: u32) -> Result<Rights, Errno> {
+        self.fds.get(&fd).map(|e| e.rights).ok_or(Errno::BADF)
     }
 
     pub(crate) fn dir(&self, fd: u32) -> Result<&cap_std::fs::Dir, Errno> {
@@ -116,7 +161,7 @@ impl WasiCtx {
         }
     }
 
-    pub(crate) fn insert(&mut self, d: Descriptor) -> Result<u32, Errno> {
+    pub(crate) fn insert(&mut self, d: Descriptor, rights: Rights) -> Result<u32, Errno> {
         // The lowest free number, as POSIX does.
         let mut fd = 0;
         for &used in self.fds.keys() {
@@ -128,7 +173,7 @@ impl WasiCtx {
         if fd == u32::MAX {
             return Err(Errno::MFILE);
         }
-        self.fds.insert(fd, d);
+        self.fds.insert(fd, Entry { desc: d, rights });
         Ok(fd)
     }
 }
@@ -205,16 +250,25 @@ impl WasiCtxBuilder {
         };
         for (fd, d) in streams.into_iter().enumerate() {
             if let Some(d) = d {
-                fds.insert(fd as u32, d);
+                fds.insert(
+                    fd as u32,
+                    Entry {
+                        desc: d,
+                        rights: Rights::STDIO,
+                    },
+                );
             }
         }
         for (n, (dir, guest)) in self.preopens.into_iter().enumerate() {
             fds.insert(
                 3 + n as u32,
-                Descriptor::Dir(DirDesc {
-                    dir,
-                    preopen: Some(guest),
-                }),
+                Entry {
+                    desc: Descriptor::Dir(DirDesc {
+                        dir,
+                        preopen: Some(guest),
+                    }),
+                    rights: Rights::PREOPEN,
+                },
             );
         }
         WasiCtx {
@@ -238,5 +292,6 @@ fn null_file(write: bool) -> Option<Descriptor> {
         readable: !write,
         writable: write,
         append: false,
+        sync_flags: 0,
     }))
 }
