@@ -21,14 +21,19 @@ pub struct CodegenOptions {
     /// `simd=y|n`, `threads=y|n`, `multi-memory=y|n`, `memory64=y|n`,
     /// `exceptions=y|n`, `gc=y|n`, `function-references=y|n`; with `run`
     /// also `max-memory-size=SIZE`, `timeout=DURATION`, `fuel=N`,
-    /// `max-wasm-stack=BYTES`.
+    /// `max-wasm-stack=BYTES`, `max-table-elements=N`.
     #[arg(short = 'W', value_name = "KEY=VALUE")]
     pub(crate) wasm: Vec<String>,
 }
 
 /// `-W` options that only `run` uses.
-pub(crate) const RUN_ONLY_WASM_OPTIONS: [&str; 4] =
-    ["max-memory-size", "timeout", "fuel", "max-wasm-stack"];
+pub(crate) const RUN_ONLY_WASM_OPTIONS: [&str; 5] = [
+    "max-memory-size",
+    "timeout",
+    "fuel",
+    "max-wasm-stack",
+    "max-table-elements",
+];
 
 /// The feature a `-W` feature toggle names.
 fn wasm_feature(key: &str) -> Option<WasmFeatures> {

@@ -38,6 +38,10 @@ pub struct RunCommand {
     /// `memory.grow` beyond it returns -1. Same as -W max-memory-size=SIZE.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<u64>,
+    /// Most elements any table may have (default 10 million). Same as
+    /// -W max-table-elements=N.
+    #[arg(long, value_name = "N")]
+    max_table_elements: Option<u64>,
     /// Most native stack Wasm may use (e.g. 512KiB) before it traps with
     /// "call stack exhausted". Same as -W max-wasm-stack=SIZE.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -135,6 +139,11 @@ impl RunCommand {
                 "max-wasm-stack" => {
                     self.max_wasm_stack = Some(parse_size(value).map_err(|e| anyhow!(e))?)
                 }
+                "max-table-elements" => {
+                    self.max_table_elements = Some(value.parse().map_err(|_| {
+                        anyhow!("invalid value `{value}` for -W max-table-elements")
+                    })?)
+                }
                 _ => {} // feature toggles: `CodegenOptions::apply`
             }
         }
@@ -162,6 +171,9 @@ impl RunCommand {
         config.consume_fuel(self.fuel.is_some());
         if let Some(bytes) = self.max_wasm_stack {
             config.max_wasm_stack(bytes as usize);
+        }
+        if let Some(n) = self.max_table_elements {
+            config.max_table_elements(n);
         }
         config.epoch_interruption(self.timeout.is_some());
         if let Some(bytes) = self.max_memory {

@@ -485,3 +485,43 @@ fn wasmtime_style_command_lines() {
         assert!(stderr(&o).contains(name), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// A SIGSEGV sent by another process while Wasm runs (even on a load) is
+/// not a trap, and does not cost the engine its handler: the real fault
+/// that comes later is still the trap it should be, from the function that
+/// faulted.
+#[test]
+fn a_sent_sigsegv_is_not_a_trap() {
+    let dir = tempdir();
+    let path = dir.join("spin_then_fault.wat");
+    std::fs::write(
+        &path,
+        r#"(module (memory 1)
+             (func $spin (param $n i32) (local $acc i32)
+               (loop $l
+                 (local.set $acc (i32.add (local.get $acc) (i32.load (i32.const 16))))
+                 (local.set $acc (i32.add (local.get $acc) (i32.load (i32.const 32))))
+                 (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                 (br_if $l (local.get $n))))
+             (func $boom (result i32) (i32.load (i32.const 70000)))
+             (func (export "run") (result i32)
+               (call $spin (i32.const 1500000000))
+               (call $boom)))"#,
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args(["run", "--invoke", "run", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-SEGV", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_trap(&o, "out of bounds memory access");
+    assert!(stderr(&o).contains("!boom"), "{}", stderr(&o));
+}

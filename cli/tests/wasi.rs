@@ -541,3 +541,27 @@ fn wasi_semantics_call_by_call() {
     assert_eq!(names, ["file", "flags", "flink", "link", "sub"]);
     assert_eq!(std::fs::read(dir.join("flags")).unwrap(), b"XYZd");
 }
+
+/// Guest pointers at the top of a 4 GiB memory never wrap to address 0, and
+/// huge iovec or subscription counts are refused without the host
+/// allocating for them (`tests/programs/wasi_wrap.wat` says which check
+/// failed).
+#[test]
+fn wasi_pointers_do_not_wrap_and_counts_are_capped() {
+    let o = wasm_jit(
+        &[
+            "run",
+            "--env",
+            "A=1",
+            "--env",
+            "B=2",
+            "--invoke",
+            "run",
+            &root()
+                .join("tests/programs/wasi_wrap.wat")
+                .to_string_lossy(),
+        ],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "0\n", "{}", text(&o.stderr));
+}

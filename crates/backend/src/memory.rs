@@ -81,7 +81,11 @@ impl LinearMemory {
     /// guard page), makes the first `accessible` bytes read-write, and
     /// points `def` at it. The previous mapping, if any, is left to the caller.
     fn map(&mut self, reserved: usize, guard: usize, accessible: usize) -> Result<(), String> {
-        let len = HOST_PAGE + reserved + guard;
+        // Never let the size wrap: the translator trusts the guard region.
+        let len = HOST_PAGE
+            .checked_add(reserved)
+            .and_then(|l| l.checked_add(guard))
+            .ok_or_else(|| "a linear memory reservation that large does not fit".to_string())?;
         // SAFETY: a fresh anonymous PROT_NONE reservation; MAP_NORESERVE so
         // the untouched part costs no memory.
         let ptr = unsafe {

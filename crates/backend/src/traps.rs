@@ -120,9 +120,14 @@ pub unsafe fn call_wasm(
     let slot = JMP_BUF.with(|c| c.as_ptr());
     // SAFETY: `limits` is valid for the call (caller's contract).
     let limits = unsafe { &mut *limits };
-    let outermost = limits.stack_limit == usize::MAX;
-    if outermost {
-        let here = &outermost as *const bool as usize;
+    // The stack limit belongs to the thread that runs the code: on a thread
+    // that is not already running Wasm (the store's first entry, or a host
+    // function that re-enters the store from another thread) it is set
+    // from this thread's stack, and the previous one restored afterwards.
+    let first_on_this_thread = JMP_BUF.with(|c| c.get().is_null());
+    let saved_limit = limits.stack_limit;
+    if first_on_this_thread {
+        let here = &first_on_this_thread as *const bool as usize;
         // Never let Wasm run into the thread's real guard page, even on a
         // thread whose stack is smaller than the budget: keep headroom for
         // the host functions Wasm calls.
@@ -135,8 +140,8 @@ pub unsafe fn call_wasm(
     // SAFETY: the trampoline and its arguments are valid (caller's contract);
     // `slot` is this thread's jump-buffer cell, which outlives the call.
     let ok = unsafe { wasm_jit_call(trampoline, callee_vmctx, caller_vmctx, code, values, slot) };
-    if outermost {
-        limits.stack_limit = usize::MAX;
+    if first_on_this_thread {
+        limits.stack_limit = saved_limit;
     }
     if ok != 0 {
         return Ok(());

@@ -256,11 +256,20 @@ impl Table {
                 ty.minimum
             ));
         }
-        let mut elements = Vec::new();
-        elements
-            .try_reserve_exact(ty.minimum as usize)
-            .map_err(|_| "cannot allocate table".to_string())?;
-        elements.resize(ty.minimum as usize, init);
+        let n = usize::try_from(ty.minimum).map_err(|_| "table too large".to_string())?;
+        let elements = if init == 0 {
+            // Null elements: zeroed memory from the allocator, which the
+            // system hands out untouched, so a huge table that is never
+            // used costs address space, not memory.
+            vec![0usize; n]
+        } else {
+            let mut elements = Vec::new();
+            elements
+                .try_reserve_exact(n)
+                .map_err(|_| "cannot allocate table".to_string())?;
+            elements.resize(n, init);
+            elements
+        };
         let mut t = Table {
             def: VMTableDefinition {
                 base: std::ptr::null_mut(),

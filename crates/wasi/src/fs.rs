@@ -14,7 +14,7 @@ use cap_fs_ext::{
 use cap_std::fs::{Dir, MetadataExt as _, OpenOptions};
 use std::os::unix::fs::DirEntryExt as _;
 
-use crate::memory::GuestMemory;
+use crate::memory::{GuestMemory, Ptr};
 use crate::types::{
     Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
 };
@@ -40,6 +40,7 @@ struct Filestat {
 
 impl Filestat {
     fn write(&self, m: &mut GuestMemory<'_>, at: u32) -> R {
+        let at = Ptr::from(at);
         m.write(at, &[0; 64])?;
         m.write_u64(at, self.dev)?;
         m.write_u64(at + 8, self.ino)?;
@@ -184,6 +185,7 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
             (t, 0)
         }
     };
+    let out = Ptr::from(out);
     m.write(out, &[0; 24])?;
     m.write_u8(out, ftype)?;
     m.write_u16(out + 2, flags)?;
@@ -433,6 +435,7 @@ pub(crate) fn fd_prestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32,
             preopen: Some(name),
             ..
         }) => {
+            let out = Ptr::from(out);
             m.write(out, &[0; 8])?;
             m.write_u32(out + 4, name.len() as u32)
         }

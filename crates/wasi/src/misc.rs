@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rustix::time::{ClockId, clock_getres, clock_gettime};
 
-use crate::memory::GuestMemory;
+use crate::memory::{GuestMemory, Ptr};
 use crate::types::{Errno, SUBSCRIPTION_CLOCK_ABSTIME, clockid, eventtype};
 use crate::{Descriptor, WasiCtx};
 
@@ -15,12 +15,20 @@ fn write_strings(
     ptrs: u32,
     buf: u32,
 ) -> Result<(), Errno> {
-    let mut at = buf;
+    // Check all the room first: nothing is written when the pointer array
+    // or the buffer does not fit.
+    let count = u32::try_from(strings.len()).map_err(|_| Errno::FAULT)?;
+    let total: usize = strings.iter().map(|s| s.len() + 1).sum();
+    let total = u32::try_from(total).map_err(|_| Errno::FAULT)?;
+    m.slice(Ptr::from(ptrs), count.checked_mul(4).ok_or(Errno::FAULT)?)?;
+    m.slice(Ptr::from(buf), total)?;
+    let mut at = Ptr::from(buf);
     for (i, s) in strings.iter().enumerate() {
-        m.write_u32(ptrs + 4 * i as u32, at)?;
+        let len = u32::try_from(s.len()).map_err(|_| Errno::FAULT)?;
+        m.write_u32(Ptr::from(ptrs).index(i as u32, 4), at.as_u32()?)?;
         m.write(at, s.as_bytes())?;
-        m.write_u8(at + s.len() as u32, 0)?;
-        at += s.len() as u32 + 1;
+        m.write_u8(at + len, 0)?;
+        at = at + (len + 1);
     }
     Ok(())
 }
@@ -140,7 +148,7 @@ const SUBSCRIPTION_SIZE: u32 = 48;
 
 fn write_event(
     m: &mut GuestMemory<'_>,
-    at: u32,
+    at: Ptr,
     userdata: u64,
     error: Errno,
     ty: u8,
@@ -153,6 +161,10 @@ fn write_event(
     m.write_u64(at + 16, nbytes)
 }
 
+/// Most subscriptions one `poll_oneoff` takes: the host allocates nothing
+/// for a guest beyond that (`EINVAL`).
+const MAX_SUBSCRIPTIONS: u32 = 4096;
+
 pub(crate) fn poll_oneoff(
     cx: &mut WasiCtx,
     m: &mut GuestMemory<'_>,
@@ -164,11 +176,18 @@ pub(crate) fn poll_oneoff(
     if nsubs == 0 {
         return Err(Errno::INVAL);
     }
+    if nsubs > MAX_SUBSCRIPTIONS {
+        return Err(Errno::INVAL);
+    }
+    // All of the events array must be there before anything is done.
+    m.slice(Ptr::from(events_ptr), 0)?;
+    m.slice(
+        Ptr::from(events_ptr).index(nsubs - 1, EVENT_SIZE),
+        EVENT_SIZE,
+    )?;
     let mut subs = Vec::new();
     for i in 0..nsubs {
-        let at = subs_ptr
-            .checked_add(i.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::FAULT)?)
-            .ok_or(Errno::FAULT)?;
+        let at = Ptr::from(subs_ptr).index(i, SUBSCRIPTION_SIZE);
         let userdata = m.read_u64(at)?;
         match m.read_u8(at + 8)? {
             eventtype::CLOCK => {
@@ -262,7 +281,7 @@ pub(crate) fn poll_oneoff(
     for (i, (userdata, error, ty, nbytes)) in events.iter().enumerate() {
         write_event(
             m,
-            events_ptr + i as u32 * EVENT_SIZE,
+            Ptr::from(events_ptr).index(i as u32, EVENT_SIZE),
             *userdata,
             *error,
             *ty,

@@ -49,6 +49,26 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The largest [`Config::memory_guard_size`]: 64 GiB. (Static offsets
+    /// are below 4 GiB, so a larger guard would only waste address space,
+    /// and the reservation must not wrap.)
+    pub const MAX_MEMORY_GUARD_SIZE: u64 = 64 << 30;
+
+    /// Checks settings that cannot be checked one at a time.
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        if self.guard_bytes > Config::MAX_MEMORY_GUARD_SIZE {
+            anyhow::bail!(
+                "memory_guard_size of {} bytes is too large: at most {} bytes (64 GiB)",
+                self.guard_bytes,
+                Config::MAX_MEMORY_GUARD_SIZE
+            );
+        }
+        if self.max_wasm_stack == 0 {
+            anyhow::bail!("max_wasm_stack must be more than 0 bytes");
+        }
+        Ok(())
+    }
+
     /// The features modules are validated with by default: the whole Wasm
     /// 3.0 standard (which includes threads), as Wasmtime validates. A valid
     /// module that uses a feature the engine cannot run yet is refused with
@@ -85,7 +105,8 @@ impl Config {
 
     /// Size of the inaccessible region after each memory's 4 GiB
     /// reservation. Accesses whose static offset fits in it need no bounds
-    /// check.
+    /// check. At most [`Config::MAX_MEMORY_GUARD_SIZE`]; `Engine::new`
+    /// refuses more.
     pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
         self.guard_bytes = bytes;
         self

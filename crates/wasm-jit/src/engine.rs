@@ -34,6 +34,7 @@ impl Default for Engine {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
+        config.validate()?;
         let compiler = Compiler::new(&CompilerOptions {
             opt_level: match config.opt_level {
                 OptLevel::None => "none",

@@ -100,7 +100,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
         )
     }));
     let outcome = match outcome {
-        Ok(Ok(())) => check_results(&ctx.ty, results),
+        Ok(Ok(())) => check_results(&ctx.ty, results, &store.opaque),
         Ok(Err(e)) => Err(e),
         Err(panic) => {
             set_pending(TrapReason::Host(Box::new(HostPanic(panic))));
@@ -121,9 +121,13 @@ unsafe extern "C" fn host_entry<T: 'static>(
     }
 }
 
-fn check_results(ty: &FuncType, results: &[Val]) -> Result<()> {
+/// Checks what a host function returned before it reaches compiled code:
+/// types, and that references belong to this store (never a panic here,
+/// where unwinding would cross into Wasm frames).
+fn check_results(ty: &FuncType, results: &[Val], store: &StoreOpaque) -> Result<()> {
     for (r, t) in results.iter().zip(ty.results()) {
         r.check_type(*t, "host function result")?;
+        r.check_store(store, "a host function result")?;
     }
     Ok(())
 }
@@ -202,6 +206,7 @@ impl Func {
         let mut raw = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             p.check_type(*t, "argument")?;
+            p.check_store(s, "an argument")?;
             raw[i] = p.to_raw(s);
         }
         let funcref = s.funcs[index].funcref;

@@ -147,6 +147,20 @@ impl Val {
         Ok(())
     }
 
+    /// Errors (rather than panicking later) when the value is a reference
+    /// into another store.
+    pub(crate) fn check_store(&self, store: &StoreOpaque, what: &str) -> Result<()> {
+        let id = match self {
+            Val::FuncRef(Some(f)) => f.0.store_id,
+            Val::ExternRef(Some(e)) => e.0.store_id,
+            _ => return Ok(()),
+        };
+        if id != store.id {
+            bail!("{what} is a reference that belongs to another store");
+        }
+        Ok(())
+    }
+
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> ValRaw {
         match self {
             Val::I32(v) => ValRaw::i32(v),

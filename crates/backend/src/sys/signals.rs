@@ -20,20 +20,28 @@ static INSTALL: Once = Once::new();
 /// Size of the alternate signal stack we give threads whose stack is smaller.
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
+/// Our handler's sigaction.
+fn our_action() -> libc::sigaction {
+    // SAFETY: a zeroed sigaction is a valid value to fill in, and the
+    // handler has the SA_SIGINFO signature.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+        libc::sigemptyset(&mut action.sa_mask);
+        action
+    }
+}
+
 /// Installs the handlers (once per process) and makes sure the calling thread
 /// has an alternate signal stack, so that a stack overflow can be handled.
 pub fn init() {
     INSTALL.call_once(|| {
         let mut previous = [MaybeUninit::<libc::sigaction>::uninit(); 4];
         for (i, &sig) in SIGNALS.iter().enumerate() {
-            // SAFETY: a zeroed sigaction is a valid value to fill in, and the
-            // handler has the SA_SIGINFO signature.
+            // SAFETY: `our_action` is a valid sigaction for `handler`.
             unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = handler as *const () as usize;
-                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
-                libc::sigemptyset(&mut action.sa_mask);
-                if libc::sigaction(sig, &action, previous[i].as_mut_ptr()) != 0 {
+                if libc::sigaction(sig, &our_action(), previous[i].as_mut_ptr()) != 0 {
                     panic!("wasm-jit: cannot install the handler for signal {sig}");
                 }
             }
@@ -144,8 +152,12 @@ unsafe fn pc_and_fp(uc: *mut libc::c_void) -> (usize, usize) {
 }
 
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+    // A signal sent by a process (kill, sigqueue, tgkill) rather than raised
+    // by a faulting instruction is never a trap, whatever the pc.
+    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
+    let sent = unsafe { (*info).si_code } <= 0;
     let jmp = JMP_BUF.with(|b| b.get());
-    if !jmp.is_null() {
+    if !jmp.is_null() && !sent {
         // SAFETY: `uc` comes from the kernel for this signal.
         let (pc, fp) = unsafe { pc_and_fp(uc) };
         // The registry lookup holds a read lock only inside `lookup_trap`,
@@ -168,7 +180,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut lib
         }
     }
     // SAFETY: forwarding with the kernel's own arguments.
-    unsafe { forward(sig, info, uc) };
+    unsafe { forward(sig, info, uc, sent) };
 }
 
 /// Follows the frame-pointer chain from a Wasm frame, recording return
@@ -193,11 +205,13 @@ unsafe fn walk_frames(mut fp: usize, record: &mut TrapRecord) {
     }
 }
 
-/// Passes a signal that is not a Wasm trap to the previous handler.
+/// Passes a signal that is not a Wasm trap to the previous handler, or does
+/// what the default action would have done. Our handler stays installed
+/// unless the process is about to die anyway.
 ///
 /// # Safety
 /// Must be called from the handler with the kernel's arguments.
-unsafe fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+unsafe fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void, sent: bool) {
     let i = SIGNALS.iter().position(|&s| s == sig).unwrap_or(0);
     let Some(prev) = PREVIOUS.get().map(|p| &p[i]) else {
         // Not recorded yet (a fault while installing): die as by default.
@@ -212,12 +226,28 @@ unsafe fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c
                 std::mem::transmute(prev.sa_sigaction);
             f(sig, info, uc);
         }
+        if sent {
+            // A handler that resets the action to the default on a fault
+            // that is not its own (Rust's runtime does) would leave us
+            // uninstalled over a signal that was only sent: install ours
+            // again. (For a real fault, returning re-executes the
+            // instruction under whatever it chose.)
+            // SAFETY: re-installing the same handler as `init`.
+            unsafe { libc::sigaction(sig, &our_action(), std::ptr::null_mut()) };
+        }
+    } else if prev.sa_sigaction == libc::SIG_IGN && sent {
+        // Ignored before we came: still ignored.
     } else if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
-        // Restore the default action; returning re-executes the faulting
-        // instruction, which now terminates the process as it would have.
-        // SAFETY: resetting a signal to its default action.
+        // Restore the default action. For a fault, returning re-executes the
+        // faulting instruction, which now terminates the process as it
+        // would have; a sent signal is raised again to the same effect.
+        // SAFETY: resetting a signal to its default action, then raising it
+        // on this thread.
         unsafe {
             libc::signal(sig, libc::SIG_DFL);
+            if sent {
+                libc::raise(sig);
+            }
         }
     } else {
         // SAFETY: the previous handler was installed with this signature.

@@ -1,0 +1,106 @@
+//! Embedder-facing holes a hostile or unusual guest (or configuration) must
+//! not open: each test failed before its fix.
+
+use wasm_jit::{Caller, Config, Engine, Func, Linker, Module, Store, Trap, Val};
+
+/// A guard region too large for the address space is refused, instead of
+/// wrapping the reservation and letting compiled code skip bounds checks.
+#[test]
+fn an_impossible_guard_size_is_refused() {
+    let mut config = Config::new();
+    config.memory_guard_size(u64::MAX);
+    let err = Engine::new(&config).unwrap_err();
+    assert!(format!("{err:#}").contains("too large"), "{err:#}");
+    config.memory_guard_size(Config::MAX_MEMORY_GUARD_SIZE);
+    Engine::new(&config).unwrap();
+}
+
+/// A host function that returns a function of another store gets an error
+/// back in its caller, instead of a panic unwinding into Wasm frames (which
+/// aborts the process).
+#[test]
+fn a_reference_from_another_store_is_an_error_not_an_abort() {
+    let engine = Engine::default();
+    let mut other = Store::new(&engine, ());
+    let foreign = Func::wrap(&mut other, || 1i32);
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "get" (func $get (result funcref)))
+             (func (export "run") (result i32) (ref.is_null (call $get))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new(
+            "host",
+            "get",
+            wasm_jit::FuncType::new([], [wasm_jit::ValType::FuncRef]),
+            move |_caller, _params, results| {
+                results[0] = Val::FuncRef(Some(foreign));
+                Ok(())
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert!(format!("{err:#}").contains("another store"), "{err:#}");
+    // The store still works.
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert!(format!("{err:#}").contains("another store"), "{err:#}");
+}
+
+/// The stack limit belongs to the thread running the code: a host function
+/// that re-enters the store from another thread gets that thread's limit,
+/// so deep recursion there is a trap (not a native stack overflow, and no
+/// spurious "call stack exhausted" for a shallow call).
+#[test]
+fn reentering_from_another_thread_uses_that_threads_stack() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "elsewhere" (func $elsewhere (result i32)))
+             (func $recurse (export "recurse") (param i32) (result i32)
+               (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+             (func (export "shallow") (result i32) (i32.const 42))
+             (func (export "run") (result i32) (call $elsewhere)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker
+        .func_wrap("host", "elsewhere", |mut caller: Caller<'_, ()>| -> i32 {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let shallow = caller.get_export("shallow").unwrap().into_func().unwrap();
+                    let mut out = [Val::I32(0)];
+                    shallow.call(&mut caller, &[], &mut out).unwrap();
+                    assert_eq!(out[0], Val::I32(42));
+                    let recurse = caller.get_export("recurse").unwrap().into_func().unwrap();
+                    let err = recurse
+                        .call(&mut caller, &[Val::I32(0)], &mut out)
+                        .unwrap_err();
+                    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+                    7
+                })
+                .join()
+                .unwrap()
+            })
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+    // And on this thread again, afterwards.
+    let recurse = instance
+        .get_typed_func::<i32, i32>(&mut store, "recurse")
+        .unwrap();
+    let err = recurse.call(&mut store, 0).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+}
