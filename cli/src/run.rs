@@ -222,6 +222,10 @@ impl RunCommand {
         };
         let argv = std::iter::once(name).chain(guest_args.iter().cloned());
         let mut b = WasiCtxBuilder::new().args(argv).inherit_stdio();
+        if let Some(timeout) = self.timeout {
+            // WASI calls that wait stop at the timeout too.
+            b = b.deadline(std::time::Instant::now() + timeout);
+        }
         if options.inherit_env {
             for (k, v) in std::env::vars() {
                 b = b.env(k, v);

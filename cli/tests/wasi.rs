@@ -565,3 +565,35 @@ fn wasi_pointers_do_not_wrap_and_counts_are_capped() {
     );
     assert_eq!(text(&o.stdout), "0\n", "{}", text(&o.stderr));
 }
+
+/// `--timeout` covers time the guest spends waiting in WASI calls too: a
+/// 10-second `poll_oneoff` sleep under a 300 ms timeout stops at the
+/// timeout, as an interrupt (status 134), not after ten seconds with
+/// success.
+#[test]
+fn timeout_interrupts_a_guest_sleeping_in_poll_oneoff() {
+    let dir = tempdir();
+    let path = dir.join("sleep.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+             (import "wasi_snapshot_preview1" "poll_oneoff"
+               (func $poll (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")
+               ;; One relative clock subscription: 10 s on the monotonic clock.
+               (i64.store (i32.const 0) (i64.const 1))          ;; userdata
+               (i32.store8 (i32.const 8) (i32.const 0))         ;; eventtype clock
+               (i32.store (i32.const 16) (i32.const 1))         ;; monotonic
+               (i64.store (i32.const 24) (i64.const 10000000000))
+               (drop (call $poll (i32.const 0) (i32.const 128) (i32.const 1) (i32.const 256)))))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", "--timeout", "300ms", path.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(134), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("ran longer than the timeout"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -207,6 +207,10 @@ impl LinearMemory {
         debug_assert_eq!(self.style, MemoryStyle::Explicit);
         let max_len = (self.maximum_pages * WASM_PAGE_SIZE) as usize;
         let reserve = (new_len.saturating_mul(2)).min(max_len).max(new_len);
+        if old_len > 0 && self.remap(old_len, reserve) {
+            self.def.length = new_len;
+            return Some(old_pages);
+        }
         let (old_mapping, old_mapping_len, old_base) =
             (self.mapping, self.mapping_len, self.def.base);
         if self.map(reserve, HOST_PAGE, new_len).is_err() {
@@ -218,6 +222,63 @@ impl LinearMemory {
             libc::munmap(old_mapping as *mut libc::c_void, old_mapping_len);
         }
         Some(old_pages)
+    }
+}
+
+impl LinearMemory {
+    /// Moves the accessible part of an explicitly checked memory to a
+    /// read-write region of `reserve` bytes with `mremap`, which moves page
+    /// tables instead of copying bytes (and so touches no untouched page).
+    /// Explicit checks need no guard pages, so the new mapping has none.
+    /// `false` (nothing changed) when the kernel cannot, e.g. when part of
+    /// the memory is a file mapping (a memory image).
+    fn remap(&mut self, old_len: usize, reserve: usize) -> bool {
+        let (old_mapping, old_mapping_len, old_base) =
+            (self.mapping, self.mapping_len, self.def.base);
+        // SAFETY: [old_base, old_base + old_len) is this memory's read-write
+        // part; MREMAP_MAYMOVE moves it to fresh address space of `reserve`
+        // bytes (the extension zero-filled and read-write) or fails leaving
+        // it untouched.
+        let new = unsafe {
+            libc::mremap(
+                old_base as *mut libc::c_void,
+                old_len,
+                reserve,
+                libc::MREMAP_MAYMOVE,
+            )
+        };
+        if new == libc::MAP_FAILED {
+            return false;
+        }
+        let new = new as *mut u8;
+        if new != old_base {
+            // The guard page before it and the reservation after it stay
+            // behind: release them.
+            let tail = old_base.wrapping_add(old_len);
+            let tail_len = (old_mapping as usize + old_mapping_len) - tail as usize;
+            // SAFETY: both ranges belong to the old mapping, which nothing
+            // uses any more (the accessible part moved away).
+            unsafe {
+                libc::munmap(
+                    old_mapping as *mut libc::c_void,
+                    old_base as usize - old_mapping as usize,
+                );
+                if tail_len > 0 {
+                    libc::munmap(tail as *mut libc::c_void, tail_len);
+                }
+            }
+        }
+        if new == old_base {
+            // Grown in place: the mapping still starts with its guard page.
+            self.mapping_len =
+                old_mapping_len.max(old_base as usize - old_mapping as usize + reserve);
+        } else {
+            self.mapping = new;
+            self.mapping_len = reserve;
+        }
+        self.def.base = new;
+        self.reserved = reserve;
+        true
     }
 }
 

@@ -294,6 +294,12 @@ pub fn add_to_linker<T: 'static>(
                     }
                     _ => f(get(caller.data_mut()), &mut GuestMemory(&mut []), args),
                 };
+                // A wait cut short by the guest's deadline stops the guest.
+                let cx = get(caller.data_mut());
+                if cx.interrupted {
+                    cx.interrupted = false;
+                    return Err(anyhow::Error::new(wasm_jit::Trap::Interrupted));
+                }
                 results[0] = Val::I32(match errno {
                     Ok(()) => 0,
                     Err(e) => e.0 as i32,

@@ -119,6 +119,10 @@ pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) fds: BTreeMap<u32, Entry>,
+    /// When the guest's time is up (see [`WasiCtxBuilder::deadline`]).
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// Set by a call that stopped waiting because the deadline passed.
+    pub(crate) interrupted: bool,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -185,6 +189,7 @@ pub struct WasiCtxBuilder {
     env: Vec<(String, String)>,
     stdio: bool,
     preopens: Vec<(cap_std::fs::Dir, String)>,
+    deadline: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for WasiCtxBuilder {
@@ -216,6 +221,16 @@ impl WasiCtxBuilder {
     /// Gives the guest the host's stdin, stdout and stderr as fds 0, 1, 2.
     pub fn inherit_stdio(mut self) -> Self {
         self.stdio = true;
+        self
+    }
+
+    /// The guest's time is up at `deadline`: a WASI call that would wait
+    /// past it (`poll_oneoff` on a clock or a stream) stops waiting then,
+    /// and the guest stops with [`wasm_jit::Trap::Interrupted`], as an epoch
+    /// deadline stops Wasm code. Pair it with epoch interruption for the
+    /// same instant to bound the guest's wall-clock time.
+    pub fn deadline(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -275,6 +290,8 @@ impl WasiCtxBuilder {
             args: self.args,
             env: self.env,
             fds,
+            deadline: self.deadline,
+            interrupted: false,
         }
     }
 }

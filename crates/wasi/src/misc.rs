@@ -258,13 +258,37 @@ pub(crate) fn poll_oneoff(
         })
         .min();
     if events.is_empty() && !stream_waits.is_empty() {
-        events.extend(poll_streams(&stream_waits, earliest)?);
+        // Wait no longer than the guest's deadline.
+        let cap = cx.deadline.map(|d| {
+            d.saturating_duration_since(std::time::Instant::now())
+                .as_nanos()
+                .min(u64::MAX as u128) as u64
+        });
+        let wait = match (earliest, cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        events.extend(poll_streams(&stream_waits, wait)?);
+        if events.is_empty() && cx.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            cx.interrupted = true;
+            return Err(Errno::INTR);
+        }
     }
     if events.is_empty() {
         // Only clocks (or streams that did not become ready): sleep until
         // the earliest deadline and report the clocks that have passed.
         if let Some(wait) = earliest {
-            std::thread::sleep(Duration::from_nanos(wait));
+            let mut wait = Duration::from_nanos(wait);
+            if let Some(deadline) = cx.deadline {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left < wait {
+                    std::thread::sleep(left);
+                    cx.interrupted = true;
+                    return Err(Errno::INTR);
+                }
+                wait = wait.min(left);
+            }
+            std::thread::sleep(wait);
         }
         for s in &subs {
             if let Sub::Clock {
