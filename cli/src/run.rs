@@ -176,6 +176,8 @@ impl RunCommand {
             config.max_table_elements(n);
         }
         config.epoch_interruption(self.timeout.is_some());
+        // The timeout covers compilation too.
+        config.max_compile_time(self.timeout);
         if let Some(bytes) = self.max_memory {
             config.max_memory_pages(bytes / 65536);
         }

@@ -5,7 +5,13 @@ use std::process::Command;
 
 fn run(target: &str, iterations: u32) {
     let o = Command::new(env!("CARGO_BIN_EXE_wasm-jit-fuzz"))
-        .args([target, "--seed", "1", "--iterations", &iterations.to_string()])
+        .args([
+            target,
+            "--seed",
+            "1",
+            "--iterations",
+            &iterations.to_string(),
+        ])
         .output()
         .expect("the fuzz runner runs");
     let out = String::from_utf8_lossy(&o.stdout);

@@ -214,7 +214,13 @@ impl Compiler {
         env: &TranslationEnv<'_>,
         input: FunctionInput<'_>,
         scratch: &mut Scratch,
+        deadline: Option<std::time::Instant>,
     ) -> Result<CompiledFunction, FrontendError> {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(FrontendError::Limit(
+                "compilation ran past its deadline".into(),
+            ));
+        }
         let mut validator = input
             .validator
             .into_validator(std::mem::take(&mut scratch.validator));
@@ -253,6 +259,7 @@ impl Compiler {
         inputs: Vec<FunctionInput<'_>>,
         unsupported: UnsupportedNotes,
         parallel: bool,
+        deadline: Option<std::time::Instant>,
     ) -> Result<Vec<CompiledFunction>, FrontendError> {
         if !unsupported.is_empty() {
             let validate = |scratch: &mut Scratch, input: FunctionInput<'_>| {
@@ -285,14 +292,14 @@ impl Compiler {
             inputs
                 .into_par_iter()
                 .map_init(Scratch::default, |scratch, input| {
-                    self.compile_function(env, input, scratch)
+                    self.compile_function(env, input, scratch, deadline)
                 })
                 .collect()
         } else {
             let mut scratch = Scratch::default();
             inputs
                 .into_iter()
-                .map(|input| self.compile_function(env, input, &mut scratch))
+                .map(|input| self.compile_function(env, input, &mut scratch, deadline))
                 .collect()
         };
         let mut notes = UnsupportedNotes::default();

@@ -51,6 +51,9 @@ pub struct ModuleOptions {
     pub consume_fuel: bool,
     /// Compile functions on several threads.
     pub parallel: bool,
+    /// Give up (`implementation limit exceeded`) on functions not yet
+    /// started by then.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A module compiled to native code. Instances share it through an `Arc`.
@@ -96,8 +99,13 @@ impl CompiledModule {
             epoch_interruption: options.epoch_interruption,
             consume_fuel: options.consume_fuel,
         };
-        let compiled =
-            compiler.compile_functions(&env, functions, unsupported, options.parallel)?;
+        let compiled = compiler.compile_functions(
+            &env,
+            functions,
+            unsupported,
+            options.parallel,
+            options.deadline,
+        )?;
         let imported = info.num_imported_funcs;
         let names = Arc::new(CodeNames {
             module: name,

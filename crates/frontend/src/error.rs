@@ -14,6 +14,11 @@ pub enum FrontendError {
     /// `feature (detail)`.
     #[error("not supported yet: {0}")]
     Unsupported(String),
+    /// The module is valid but goes past one of the engine's published
+    /// implementation limits (`translate::limits`), or past the compile
+    /// deadline.
+    #[error("implementation limit exceeded: {0}")]
+    Limit(String),
     /// Cranelift could not compile a function (an engine bug or limit, not
     /// the module's fault).
     #[error("code generation failed: {0}")]

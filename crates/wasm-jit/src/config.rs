@@ -28,6 +28,7 @@ pub struct Config {
     pub(crate) cranelift_verifier: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
+    pub(crate) max_compile_time: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -44,6 +45,7 @@ impl Default for Config {
             cranelift_verifier: false,
             epoch_interruption: false,
             consume_fuel: false,
+            max_compile_time: None,
         }
     }
 }
@@ -154,6 +156,16 @@ impl Config {
     /// Wasm traps with `OutOfFuel`. A store starts with no fuel.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.consume_fuel = enable;
+        self
+    }
+
+    /// Gives up compiling a module after this long: functions not started
+    /// by then are not compiled and loading fails with `implementation
+    /// limit exceeded: compilation ran past its deadline`. (Each function
+    /// is also bounded by the translator's implementation limits.) No
+    /// deadline by default.
+    pub fn max_compile_time(&mut self, limit: Option<std::time::Duration>) -> &mut Self {
+        self.max_compile_time = limit;
         self
     }
 

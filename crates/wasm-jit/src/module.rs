@@ -70,6 +70,9 @@ impl Module {
                 epoch_interruption: config.epoch_interruption,
                 consume_fuel: config.consume_fuel,
                 parallel: config.parallel_compilation,
+                deadline: config
+                    .max_compile_time
+                    .map(|d| std::time::Instant::now() + d),
             },
             name.map(str::to_string),
         )

@@ -57,6 +57,19 @@ pub fn clif_type(ty: WasmType, pointer: ir::Type) -> ir::Type {
     }
 }
 
+/// Implementation limits of the translator, beyond wasmparser's own
+/// (function body size 7,654,321 bytes, 50,000 locals, 1,000 parameters and
+/// results): past them a valid module is refused with
+/// `implementation limit exceeded`, because code generation time grows
+/// faster than linearly with them and a hostile module could otherwise pin a
+/// core for hours.
+pub mod limits {
+    /// Most Wasm values on the operand stack at once in one function.
+    pub const MAX_OPERAND_STACK: usize = 10_000;
+    /// Most nested blocks, loops and `if`s in one function.
+    pub const MAX_CONTROL_DEPTH: usize = 10_000;
+}
+
 /// The calling convention of every Wasm function: Cranelift's `tail`
 /// convention, which makes `return_call` possible (the callee pops its stack
 /// arguments). The host reaches it only through trampolines.
@@ -180,6 +193,7 @@ pub fn translate_function(
         fuel_pending: 0,
     };
     let mut notes = UnsupportedNotes::default();
+    let mut limit: Option<FrontendError> = None;
 
     for (i, wt) in ty.params().iter().enumerate() {
         let var = t.builder.declare_var(clif_type(*wt, env.pointer_type()));
@@ -240,7 +254,7 @@ pub fn translate_function(
         let offset = reader.original_position();
         let op = reader.read()?;
         validator.op(offset, &op)?;
-        if !notes.is_empty() {
+        if !notes.is_empty() || limit.is_some() {
             // Only validating now; note what else is missing.
             if let Some(n) = unsupported_operator(&op) {
                 notes.add(n);
@@ -254,9 +268,14 @@ pub fn translate_function(
             Err(e @ FrontendError::Unsupported(_)) => notes.add_error(&e),
             Err(e) => return Err(e),
         }
+        // Past a limit, stop translating (and keep validating).
+        limit = t.over_limit();
     }
     reader.finish()?;
     if let Some(e) = notes.into_error() {
+        return Err(e);
+    }
+    if let Some(e) = limit {
         return Err(e);
     }
     // The final `end` switched to `exit`; return its parameters.
@@ -331,6 +350,23 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     fn push(&mut self, v: Value) {
         self.stack.push(v);
+    }
+
+    /// The implementation limit this function went past, if any.
+    fn over_limit(&self) -> Option<FrontendError> {
+        if self.stack.len() > limits::MAX_OPERAND_STACK {
+            Some(FrontendError::Limit(format!(
+                "more than {} values on the operand stack",
+                limits::MAX_OPERAND_STACK
+            )))
+        } else if self.control.len() > limits::MAX_CONTROL_DEPTH {
+            Some(FrontendError::Limit(format!(
+                "blocks nested more than {} deep",
+                limits::MAX_CONTROL_DEPTH
+            )))
+        } else {
+            None
+        }
     }
 
     fn zero(&mut self, ty: WasmType) -> Value {
