@@ -16,7 +16,8 @@
 //! - `strategies`: guard pages against explicit bounds checks, both wasm-jit.
 //! - `wasi`: WASI calls with guest-chosen pointers and lengths.
 //!
-//! Iteration `i` of seed `S` is fully determined by `(S, i)`. A mismatch
+//! Iteration `i` of seed `S` is fully determined by `(S, i)`; `--from I
+//! --iterations 1` replays one. A mismatch
 //! writes the module (and what differed) to `target/fuzz-failures/` and
 //! makes the run exit non-zero. The last line is always
 //! `N executions, M mismatches, C crashes`.
@@ -78,6 +79,8 @@ struct Options {
     seed: u64,
     seconds: Option<u64>,
     iterations: Option<u64>,
+    /// First iteration (to replay a reported one).
+    from: u64,
 }
 
 fn parse_args() -> Result<Options> {
@@ -90,6 +93,7 @@ fn parse_args() -> Result<Options> {
         seed: 0,
         seconds: None,
         iterations: None,
+        from: 0,
     };
     while let Some(a) = args.next() {
         let mut value = || -> Result<u64> {
@@ -102,6 +106,7 @@ fn parse_args() -> Result<Options> {
             "--seed" => o.seed = value()?,
             "--seconds" => o.seconds = Some(value()?),
             "--iterations" => o.iterations = Some(value()?),
+            "--from" => o.from = value()?,
             other => bail!("unknown argument `{other}`"),
         }
     }
@@ -128,9 +133,11 @@ fn main() -> Result<()> {
     let start = Instant::now();
     let deadline = o.seconds.map(|s| start + Duration::from_secs(s));
     let mut totals = Totals::default();
-    let mut i = 0u64;
+    let mut i = o.from;
     loop {
-        if o.iterations.is_some_and(|n| i >= n) || deadline.is_some_and(|d| Instant::now() >= d) {
+        if o.iterations.is_some_and(|n| i >= o.from + n)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+        {
             break;
         }
         let mut rng = Rng::new(o.seed, i);

@@ -391,13 +391,24 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, St
         }
         let (sa, sb) = (jit.state(), other.state());
         if sa != sb {
-            let which = sa
+            let (which, mine) = sa
                 .iter()
                 .find(|(k, v)| sb.get(*k) != Some(v))
-                .map(|(k, _)| k.clone())
+                .map(|(k, v)| (k.clone(), v.clone()))
                 .unwrap_or_default();
+            let theirs = sb.get(&which).cloned().unwrap_or_default();
+            let detail = if mine.len() < 64 {
+                format!(
+                    "wasm-jit {}, oracle {}",
+                    String::from_utf8_lossy(&mine),
+                    String::from_utf8_lossy(&theirs)
+                )
+            } else {
+                let at = mine.iter().zip(&theirs).position(|(x, y)| x != y);
+                format!("memory first differs at byte {at:?}")
+            };
             return Err(format!(
-                "after call {name}{shown:?}: export `{which}` differs"
+                "after call {name}{shown:?}: export `{which}` differs: {detail}"
             ));
         }
     }
