@@ -120,7 +120,33 @@ fn failure_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-failures")
 }
 
+/// `oracle-invoke FILE EXPORT I64...`: calls an export of a module (binary
+/// or text) in wasmi with i64 arguments and prints its i64 result, to check
+/// a disagreement by hand against `wasm-jit run --invoke`.
+fn oracle_invoke(args: &[String]) -> Result<()> {
+    let [file, name, rest @ ..] = args else {
+        bail!("usage: wasm-jit-fuzz oracle-invoke FILE EXPORT I64...");
+    };
+    let wasm = wat::parse_file(file)?;
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, &wasm[..]).map_err(|e| anyhow!("{e}"))?;
+    let mut store = wasmi::Store::new(&engine, ());
+    let instance = wasmi::Linker::<()>::new(&engine)
+        .instantiate_and_start(&mut store, &module)
+        .map_err(|e| anyhow!("{e}"))?;
+    let f = instance
+        .get_typed_func::<i64, i64>(&store, name)
+        .map_err(|e| anyhow!("{e}"))?;
+    let arg: i64 = rest.first().map(|a| a.parse()).transpose()?.unwrap_or(0);
+    println!("{}", f.call(&mut store, arg).map_err(|e| anyhow!("{e}"))?);
+    Ok(())
+}
+
 fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("oracle-invoke") {
+        return oracle_invoke(&args[1..]);
+    }
     let o = parse_args()?;
     let run: fn(&mut Rng) -> Result<Finding> = match o.target.as_str() {
         "differential" => oracle::differential,
