@@ -27,14 +27,8 @@ impl FuncTranslator<'_, '_> {
         self.fuel_flush();
         let (params, results) = self.block_type(blockty)?;
         let next = self.new_block_with(&results);
-        self.control.push(Frame {
-            kind: FrameKind::Block,
-            next,
-            num_params: params.len(),
-            num_results: results.len(),
-            height: self.stack.len() - params.len(),
-            next_reachable: false,
-        });
+        let height = self.stack.len() - params.len();
+        self.push_frame(FrameKind::Block, next, params.len(), results.len(), height);
         Ok(())
     }
 
@@ -53,14 +47,13 @@ impl FuncTranslator<'_, '_> {
         if self.fuel_var.is_some() {
             self.fuel_check();
         }
-        self.control.push(Frame {
-            kind: FrameKind::Loop(header),
+        self.push_frame(
+            FrameKind::Loop(header),
             next,
-            num_params: params.len(),
-            num_results: results.len(),
+            params.len(),
+            results.len(),
             height,
-            next_reachable: false,
-        });
+        );
         Ok(())
     }
 
@@ -78,19 +71,33 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(else_block);
         self.builder.switch_to_block(then_block);
         let param_vals = self.peek_n(params.len()).to_vec();
+        let kind = FrameKind::If {
+            else_block,
+            params: param_vals,
+            has_else: false,
+        };
+        let height = self.stack.len() - params.len();
+        self.push_frame(kind, next, params.len(), results.len(), height);
+        Ok(())
+    }
+
+    /// Opens a block, loop or `if` whose results go to `next`.
+    fn push_frame(
+        &mut self,
+        kind: FrameKind,
+        next: ir::Block,
+        num_params: usize,
+        num_results: usize,
+        height: usize,
+    ) {
         self.control.push(Frame {
-            kind: FrameKind::If {
-                else_block,
-                params: param_vals,
-                has_else: false,
-            },
+            kind,
             next,
-            num_params: params.len(),
-            num_results: results.len(),
-            height: self.stack.len() - params.len(),
+            num_params,
+            num_results,
+            height,
             next_reachable: false,
         });
-        Ok(())
     }
 
     pub(super) fn visit_else(&mut self) -> Translated {

@@ -247,20 +247,11 @@ pub fn translate_function(
         t.fuel_init();
         t.fuel_check();
     }
-    let mut operators = locals_reader.get_binary_reader();
-    operators.set_features(*validator.features());
-    let mut reader = OperatorsReader::new(operators);
-    while !reader.eof() {
+    let mut reader = operators(locals_reader, validator);
+    while notes.is_empty() && !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
         validator.op(offset, &op)?;
-        if !notes.is_empty() || limit.is_some() {
-            // Only validating now; note what else is missing.
-            if let Some(n) = unsupported_operator(&op) {
-                notes.add(n);
-            }
-            continue;
-        }
         // Source locations are module byte offsets, for backtraces.
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
         match t.op(op) {
@@ -268,10 +259,14 @@ pub fn translate_function(
             Err(e @ FrontendError::Unsupported(_)) => notes.add_error(&e),
             Err(e) => return Err(e),
         }
-        // Past a limit, stop translating (and keep validating).
+        // Past a limit, stop translating.
         limit = t.over_limit();
+        if limit.is_some() {
+            break;
+        }
     }
-    reader.finish()?;
+    // Whatever was not translated is still validated.
+    validate_rest(&mut reader, validator, &mut notes)?;
     if let Some(e) = notes.into_error() {
         return Err(e);
     }
@@ -305,9 +300,29 @@ pub fn validate_function(
             notes.add_error(&e);
         }
     }
-    let mut operators = locals_reader.get_binary_reader();
+    let mut reader = operators(locals_reader, validator);
+    validate_rest(&mut reader, validator, &mut notes)?;
+    Ok(notes)
+}
+
+/// The operators of a body whose locals `locals` has read, decoded with
+/// the validator's features.
+fn operators<'a>(
+    locals: wasmparser::LocalsReader<'a>,
+    validator: &FuncValidator<ValidatorResources>,
+) -> OperatorsReader<'a> {
+    let mut operators = locals.get_binary_reader();
     operators.set_features(*validator.features());
-    let mut reader = OperatorsReader::new(operators);
+    OperatorsReader::new(operators)
+}
+
+/// Validates the rest of a body, noting operators of proposals the
+/// translator does not implement.
+fn validate_rest(
+    reader: &mut OperatorsReader<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
+    notes: &mut UnsupportedNotes,
+) -> Result<(), FrontendError> {
     while !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
@@ -317,7 +332,7 @@ pub fn validate_function(
         }
     }
     reader.finish()?;
-    Ok(notes)
+    Ok(())
 }
 
 /// What translating one operator gives: nothing, or why it could not be.
