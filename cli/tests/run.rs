@@ -497,15 +497,16 @@ fn a_sent_sigsegv_is_not_a_trap() {
     std::fs::write(
         &path,
         r#"(module (memory 1)
-             (func $spin (param $n i32) (local $acc i32)
+             (func $spin (param $n i64) (local $acc i32)
                (loop $l
                  (local.set $acc (i32.add (local.get $acc) (i32.load (i32.const 16))))
                  (local.set $acc (i32.add (local.get $acc) (i32.load (i32.const 32))))
-                 (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-                 (br_if $l (local.get $n))))
+                 (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+                 (br_if $l (i64.ne (local.get $n) (i64.const 0)))))
              (func $boom (result i32) (i32.load (i32.const 70000)))
              (func (export "run") (result i32)
-               (call $spin (i32.const 1500000000))
+               ;; Seconds of loads: the signal arrives while they run.
+               (call $spin (i64.const 4000000000))
                (call $boom)))"#,
     )
     .unwrap();

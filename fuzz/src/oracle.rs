@@ -11,7 +11,7 @@ const FUEL: u64 = 20_000;
 
 /// A value as both engines can report it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Value {
+pub(crate) enum Value {
     I32(i32),
     I64(i64),
     F32(u32),
@@ -22,7 +22,7 @@ enum Value {
 
 /// What a call or instantiation came to.
 #[derive(Clone, Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Values(Vec<Value>),
     Trap(&'static str),
     /// Out of fuel or stack: the engines count both differently, so the
@@ -77,7 +77,7 @@ fn wasmi_outcome(e: &wasmi::Error) -> Outcome {
     }
 }
 
-fn from_jit(v: &wasm_jit::Val) -> Value {
+pub(crate) fn from_jit(v: &wasm_jit::Val) -> Value {
     use wasm_jit::Val as V;
     match *v {
         V::I32(x) => Value::I32(x),
@@ -176,10 +176,10 @@ trait Side {
     fn state(&mut self) -> std::collections::BTreeMap<String, Vec<u8>>;
 }
 
-struct Jit {
-    store: wasm_jit::Store<()>,
+pub(crate) struct Jit {
+    pub(crate) store: wasm_jit::Store<()>,
     module: wasm_jit::Module,
-    instance: Option<wasm_jit::Instance>,
+    pub(crate) instance: Option<wasm_jit::Instance>,
 }
 
 impl Jit {
@@ -193,7 +193,7 @@ impl Jit {
     }
 
     /// Exported functions: name and type.
-    fn funcs(&mut self) -> Vec<(String, wasm_jit::FuncType)> {
+    pub(crate) fn funcs(&mut self) -> Vec<(String, wasm_jit::FuncType)> {
         let Some(instance) = self.instance else {
             return Vec::new();
         };
@@ -346,10 +346,20 @@ impl Side for Wasmi {
     }
 }
 
+/// A difference between the two sides, with what wasm-jit did up to it
+/// (for a third opinion).
+pub struct Difference {
+    pub what: String,
+    /// Every call wasm-jit made, with its arguments and outcome, the last
+    /// one being where the sides differed (if it was a call).
+    calls: Vec<(String, Vec<wasm_jit::Val>, Outcome)>,
+}
+
 /// Runs the module on two sides, comparing as it goes; `Err` describes the
 /// first difference. Returns how many executions agreed.
-fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, String> {
+fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, Difference> {
     let mut executions = 1;
+    let mut calls = Vec::new();
     let (a, b) = (jit.instantiate(), other.instantiate());
     if a == Outcome::Inconclusive || b == Outcome::Inconclusive {
         return Ok(executions);
@@ -360,7 +370,10 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, St
     let same_failure =
         failed(&a) && failed(&b) && (a == Outcome::Trap("error") || b == Outcome::Trap("error"));
     if a != b && !same_failure {
-        return Err(format!("instantiation: wasm-jit {a:?}, oracle {b:?}"));
+        return Err(Difference {
+            what: format!("instantiation: wasm-jit {a:?}, oracle {b:?}"),
+            calls,
+        });
     }
     if !matches!(a, Outcome::Values(_)) {
         return Ok(executions);
@@ -384,10 +397,12 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, St
             return Ok(executions);
         }
         let shown: Vec<_> = args.iter().map(|a| a.0).collect();
+        calls.push((name.clone(), shown.clone(), a.clone()));
         if a != b {
-            return Err(format!(
-                "call {name}{shown:?}: wasm-jit {a:?}, oracle {b:?}"
-            ));
+            return Err(Difference {
+                what: format!("call {name}{shown:?}: wasm-jit {a:?}, oracle {b:?}"),
+                calls,
+            });
         }
         let (sa, sb) = (jit.state(), other.state());
         if sa != sb {
@@ -407,9 +422,10 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, St
                 let at = mine.iter().zip(&theirs).position(|(x, y)| x != y);
                 format!("memory first differs at byte {at:?}")
             };
-            return Err(format!(
-                "after call {name}{shown:?}: export `{which}` differs: {detail}"
-            ));
+            return Err(Difference {
+                what: format!("after call {name}{shown:?}: export `{which}` differs: {detail}"),
+                calls,
+            });
         }
     }
     Ok(executions)
@@ -417,7 +433,7 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, St
 
 /// wasm-jit against wasmi.
 pub fn differential(rng: &mut Rng) -> Result<Finding> {
-    let wasm = smith_module(rng)?;
+    let wasm = crate::smith_module_single_memory(rng)?;
     let mut jit = match Jit::new(&jit_engine(false), &wasm) {
         Ok(j) => j,
         Err(e) => {
@@ -437,7 +453,10 @@ pub fn differential(rng: &mut Rng) -> Result<Finding> {
     }));
     Ok(match result {
         Ok(Ok(n)) => Finding::Fine(n),
-        Ok(Err(what)) => Finding::Mismatch(what, wasm),
+        Ok(Err(d)) => match crate::v8::agrees_with_jit(&wasm, &mut jit, &d.calls) {
+            Some(true) => Finding::OracleBug(d.what, wasm),
+            _ => Finding::Mismatch(d.what, wasm),
+        },
         // A panic inside wasmi (its known translator bugs) proves nothing;
         // a panic in wasm-jit would have unwound through its own frames and
         // is caught by the runner as a crash when it happens outside here.
@@ -468,7 +487,7 @@ pub fn strategies(rng: &mut Rng) -> Result<Finding> {
     };
     Ok(match compare(rng, &mut guarded, &mut explicit) {
         Ok(n) => Finding::Fine(n),
-        Err(what) => Finding::Mismatch(format!("guarded vs explicit: {what}"), wasm),
+        Err(d) => Finding::Mismatch(format!("guarded vs explicit: {}", d.what), wasm),
     })
 }
 
