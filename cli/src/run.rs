@@ -53,6 +53,10 @@ pub struct RunCommand {
     /// Check every memory access explicitly instead of relying on guard pages.
     #[arg(long)]
     explicit_bounds_checks: bool,
+    /// Tell a profiler about the compiled code: `perfmap` writes
+    /// /tmp/perf-PID.map for `perf report`.
+    #[arg(long, value_name = "STRATEGY")]
+    profile: Option<String>,
     /// WASI option KEY=VALUE: `inherit-env=y` (pass the whole host
     /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y).
     #[arg(short = 'S', value_name = "KEY=VALUE")]
@@ -169,6 +173,14 @@ impl RunCommand {
         self.codegen.apply(&mut config)?;
         config.explicit_bounds_checks(self.explicit_bounds_checks);
         config.consume_fuel(self.fuel.is_some());
+        match self.profile.as_deref() {
+            None => {}
+            Some("perfmap") => {
+                config.profiler(wasm_jit::Profiler::PerfMap);
+            }
+            Some("jitdump") => bail!("not supported yet: --profile=jitdump (use perfmap)"),
+            Some(other) => bail!("unknown --profile strategy `{other}`: expected perfmap"),
+        }
         if let Some(bytes) = self.max_wasm_stack {
             config.max_wasm_stack(bytes as usize);
         }

@@ -526,3 +526,43 @@ fn a_sent_sigsegv_is_not_a_trap() {
     assert_trap(&o, "out of bounds memory access");
     assert!(stderr(&o).contains("!boom"), "{}", stderr(&o));
 }
+
+/// `--profile=perfmap` writes `/tmp/perf-PID.map` naming the module's
+/// functions, so `perf report` can name Wasm code.
+#[test]
+fn perfmap_names_wasm_functions() {
+    let child = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args([
+            "run",
+            "--profile=perfmap",
+            "--invoke",
+            "fib",
+            "examples/wat/traps.wat",
+            "5",
+        ])
+        .current_dir(repo_root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "5\n");
+    let path = format!("/tmp/perf-{pid}.map");
+    let map = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let line = map
+        .lines()
+        .find(|l| l.ends_with(" traps.wat!fib"))
+        .unwrap_or_else(|| panic!("no line for fib in:\n{map}"));
+    let mut fields = line.split(' ');
+    let addr = usize::from_str_radix(fields.next().unwrap(), 16).unwrap();
+    let size = usize::from_str_radix(fields.next().unwrap(), 16).unwrap();
+    assert!(addr > 0 && size > 0, "{line}");
+
+    let o = wasm_jit(&["run", "--profile=jitdump", "examples/wat/traps.wat"]);
+    assert!(
+        stderr(&o).contains("not supported yet: --profile=jitdump"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -251,6 +251,25 @@ impl CodeMemory {
         }
         traps.sort_by_key(|t| t.0);
         let code_base = mmap.as_ptr() as usize;
+        crate::perfmap::record(ranges.iter().map(|r| {
+            let name = match r.wasm_index {
+                Some(i) => format!(
+                    "{}!{}",
+                    names.module.as_deref().unwrap_or("<module>"),
+                    names
+                        .funcs
+                        .get(&i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("<wasm function {i}>"))
+                ),
+                None => "wasm-jit trampoline".to_string(),
+            };
+            (
+                code_base + r.start as usize,
+                (r.end - r.start) as usize,
+                name,
+            )
+        }));
         with_registry_mut(|reg| {
             reg.insert(
                 code_base,

@@ -18,6 +18,7 @@ pub mod compile;
 pub mod instance;
 pub mod memory;
 pub mod module;
+pub mod perfmap;
 mod sys;
 pub mod traps;
 pub mod vm;

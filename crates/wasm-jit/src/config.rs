@@ -14,6 +14,17 @@ pub enum OptLevel {
     SpeedAndSize,
 }
 
+/// How to tell profilers about compiled code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Profiler {
+    /// Nothing (the default).
+    #[default]
+    None,
+    /// Append every compiled function to `/tmp/perf-PID.map`, which `perf
+    /// report` reads to name JIT code.
+    PerfMap,
+}
+
 /// Settings of an [`Engine`](crate::Engine). Fixed once the engine exists.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -29,6 +40,7 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) max_compile_time: Option<std::time::Duration>,
+    pub(crate) profiler: Profiler,
 }
 
 impl Default for Config {
@@ -46,6 +58,7 @@ impl Default for Config {
             epoch_interruption: false,
             consume_fuel: false,
             max_compile_time: None,
+            profiler: Profiler::None,
         }
     }
 }
@@ -166,6 +179,12 @@ impl Config {
     /// deadline by default.
     pub fn max_compile_time(&mut self, limit: Option<std::time::Duration>) -> &mut Self {
         self.max_compile_time = limit;
+        self
+    }
+
+    /// Tells a profiler about compiled code (see [`Profiler`]).
+    pub fn profiler(&mut self, profiler: Profiler) -> &mut Self {
+        self.profiler = profiler;
         self
     }
 

@@ -35,6 +35,10 @@ impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
+        if config.profiler == crate::config::Profiler::PerfMap {
+            wasm_jit_backend::perfmap::enable()
+                .map_err(|e| anyhow!("cannot write the perf map in /tmp: {e}"))?;
+        }
         let compiler = Compiler::new(&CompilerOptions {
             opt_level: match config.opt_level {
                 OptLevel::None => "none",
