@@ -597,3 +597,32 @@ fn timeout_interrupts_a_guest_sleeping_in_poll_oneoff() {
         text(&o.stderr)
     );
 }
+
+/// Rust's `std::fs` as Rust programs use it (`tests/programs/rust_fs.rs`,
+/// built with Debian's rustc 1.63 for wasm32-wasi): create, append,
+/// seek and overwrite, truncate, metadata, errors by kind, directories,
+/// rename and removal, all inside the preopen.
+#[test]
+fn rust_std_fs_works() {
+    let dir = tempdir();
+    let guest = format!("{}::/data", dir.display());
+    let o = wasm_jit(&["run", "--dir", &guest, &program("rust_fs"), "/data"], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "create+write: \"hello\\n\"\n\
+         append: \"hello\\nworld\\n\"\n\
+         seek+overwrite: \"hello\\nWORLD\\n\"\n\
+         set_len: \"hello\"\n\
+         metadata: file=true dir=false len=5\n\
+         create_new existing: AlreadyExists\n\
+         open missing: NotFound\n\
+         read_dir: [\"e\", \"one\", \"two\"]\n\
+         rename: \"22\"\n\
+         remove non-empty dir: true\n\
+         removed: true\n\
+         outside the sandbox refused: true\n\
+         done\n"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "hello");
+}
