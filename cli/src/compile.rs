@@ -19,6 +19,10 @@ pub struct CompileCommand {
     /// Print how long compilation took.
     #[arg(long)]
     time: bool,
+    /// Write the compiled module here (a `.cwasm` artifact that `wasm-jit
+    /// run --allow-precompiled` loads without compiling).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
     /// The module (`.wasm` binary or `.wat` text).
     #[arg(value_name = "MODULE")]
     module: PathBuf,
@@ -38,7 +42,12 @@ impl CompileCommand {
         let name = crate::display(&self.module);
         let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;
         let start = Instant::now();
-        Module::new(&engine, &bytes).with_context(|| format!("failed to compile `{name}`"))?;
+        let module =
+            Module::new(&engine, &bytes).with_context(|| format!("failed to compile `{name}`"))?;
+        if let Some(out) = &self.output {
+            std::fs::write(out, module.serialize()?)
+                .with_context(|| format!("cannot write `{}`", out.display()))?;
+        }
         if self.time {
             eprintln!(
                 "compiled `{name}` in {:.1} ms",

@@ -53,6 +53,10 @@ pub struct RunCommand {
     /// Check every memory access explicitly instead of relying on guard pages.
     #[arg(long)]
     explicit_bounds_checks: bool,
+    /// Run a precompiled module (`wasm-jit compile -o FILE`): its machine
+    /// code runs as is, so only for files you trust.
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Tell a profiler about the compiled code: `perfmap` writes
     /// /tmp/perf-PID.map for `perf report`.
     #[arg(long, value_name = "STRATEGY")]
@@ -194,7 +198,7 @@ impl RunCommand {
             config.max_memory_pages(bytes / 65536);
         }
         let engine = Engine::new(&config)?;
-        let module = load(&engine, &self.module)?;
+        let module = load(&engine, &self.module, self.allow_precompiled)?;
 
         let mut linker: Linker<WasiCtx> = Linker::new(&engine);
         wasm_jit_wasi::add_to_linker(&mut linker, |cx| cx)?;
@@ -272,7 +276,7 @@ impl RunCommand {
             let (name, path) = p
                 .split_once('=')
                 .ok_or_else(|| anyhow!("invalid --preload `{p}`: expected NAME=PATH"))?;
-            let m = load(engine, Path::new(path))?;
+            let m = load(engine, Path::new(path), self.allow_precompiled)?;
             let instance = linker
                 .instantiate(&mut *store, &m)
                 .with_context(|| format!("failed to instantiate `{path}`"))?;
@@ -303,9 +307,19 @@ impl RunCommand {
     }
 }
 
-fn load(engine: &Engine, path: &Path) -> Result<Module> {
+fn load(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
     let name = path.display();
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{name}`"))?;
+    if Module::is_serialized(&bytes) {
+        if !allow_precompiled {
+            bail!(
+                "`{name}` is a precompiled module: pass --allow-precompiled to run it (its machine code runs as is, so only for files you trust)"
+            );
+        }
+        // SAFETY: the user vouched for the file with --allow-precompiled.
+        return unsafe { Module::deserialize(engine, &bytes) }
+            .with_context(|| format!("failed to load `{name}`"));
+    }
     let short = path.file_name().map(|n| n.to_string_lossy().into_owned());
     Module::new_with_name(engine, &bytes, short.as_deref())
         .with_context(|| format!("failed to compile `{name}`"))

@@ -566,3 +566,40 @@ fn perfmap_names_wasm_functions() {
         stderr(&o)
     );
 }
+
+/// `wasm-jit compile -o FILE` writes an artifact that `run
+/// --allow-precompiled` runs without compiling; without the flag, or under
+/// another configuration, it is refused.
+#[test]
+fn precompiled_modules() {
+    let dir = tempdir();
+    let cwasm = dir.join("traps.cwasm");
+    let c = cwasm.to_str().unwrap();
+    let o = wasm_jit(&["compile", "-o", c, "examples/wat/traps.wat"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = wasm_jit(&["run", "--allow-precompiled", "--invoke", "fib", c, "20"]);
+    assert_eq!(stdout(&o), "6765\n", "{}", stderr(&o));
+    let o = wasm_jit(&["run", "--allow-precompiled", "--invoke", "div", c, "1", "0"]);
+    assert_trap(&o, "integer divide by zero");
+    let o = wasm_jit(&["run", "--invoke", "fib", c, "20"]);
+    assert!(
+        stderr(&o).contains("pass --allow-precompiled"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasm_jit(&[
+        "run",
+        "--allow-precompiled",
+        "--timeout",
+        "5s",
+        "--invoke",
+        "fib",
+        c,
+        "20",
+    ]);
+    assert!(
+        stderr(&o).contains("epochs=false here epochs=true"),
+        "{}",
+        stderr(&o)
+    );
+}

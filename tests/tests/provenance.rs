@@ -69,16 +69,17 @@ fn is_binary(bytes: &[u8]) -> bool {
     bytes.contains(&0) || std::str::from_utf8(bytes).is_err()
 }
 
-/// The C source a tracked module is built from: `X.c` beside `X.wasm`, or
-/// `benches/programs/X.c` for `benches/wasm/X.wasm`.
+/// The source a tracked module is built from: `X.c` or `X.rs` beside
+/// `X.wasm`, or `benches/programs/X.c` for `benches/wasm/X.wasm`.
 fn source_of(module: &str) -> Option<PathBuf> {
     let path = Path::new(module);
     let stem = path.file_stem()?.to_str()?;
-    let beside = path.with_extension("c");
-    let bench = Path::new("benches/programs").join(format!("{stem}.c"));
-    [beside, bench]
-        .into_iter()
-        .find(|c| root().join(c).is_file())
+    let candidates = [
+        path.with_extension("c"),
+        path.with_extension("rs"),
+        Path::new("benches/programs").join(format!("{stem}.c")),
+    ];
+    candidates.into_iter().find(|c| root().join(c).is_file())
 }
 
 #[test]
@@ -123,7 +124,7 @@ fn every_tracked_binary_is_a_module_built_from_our_source() {
             found.push(format!("{f}: a binary that is not a Wasm module"));
         } else if source_of(&f).is_none() {
             found.push(format!(
-                "{f}: no source of ours beside it (X.c next to X.wasm)"
+                "{f}: no source of ours beside it (X.c or X.rs next to X.wasm)"
             ));
         } else {
             modules += 1;

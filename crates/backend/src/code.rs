@@ -203,7 +203,8 @@ impl CodeMemory {
                             .ok_or_else(|| format!("relocation to unknown function {index}"))?;
                         base + starts[i] as usize
                     }
-                    RelocTarget::Host(addr) => addr,
+                    RelocTarget::LibCall(lc) => crate::compile::libcall_address(lc)
+                        .ok_or_else(|| format!("no runtime library call {lc:?}"))?,
                 };
                 let value = (target as i64).wrapping_add(r.addend);
                 match r.kind {

@@ -28,8 +28,8 @@ use crate::vm::VAL_RAW_SIZE;
 pub enum RelocTarget {
     /// A Wasm function of the same module, by function index.
     Func(u32),
-    /// A fixed host address (runtime support function).
-    Host(usize),
+    /// A runtime library function (resolved to its address when placed).
+    LibCall(LibCall),
 }
 
 /// One relocation of a compiled function.
@@ -153,6 +153,13 @@ impl Compiler {
         self.isa.triple().to_string()
     }
 
+    /// The target and the CPU features code is generated for (what a saved
+    /// artifact must match to run here).
+    pub fn target_fingerprint(&self) -> String {
+        let flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
+        format!("{} [{}]", self.triple(), flags.join(","))
+    }
+
     fn finish(
         &self,
         ctx: &mut Context,
@@ -181,9 +188,10 @@ impl Compiler {
                     RelocTarget::Func(index)
                 }
                 FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
-                    RelocTarget::Host(libcall_address(*lc).ok_or_else(|| {
+                    libcall_address(*lc).ok_or_else(|| {
                         FrontendError::Codegen(format!("no runtime library call {lc:?}"))
-                    })?)
+                    })?;
+                    RelocTarget::LibCall(*lc)
                 }
                 other => {
                     return Err(FrontendError::Codegen(format!(
@@ -428,7 +436,7 @@ impl Compiler {
 
 /// Host implementations of the library calls Cranelift may emit (rounding
 /// on CPUs without SSE4.1, fused multiply-add without FMA).
-fn libcall_address(lc: LibCall) -> Option<usize> {
+pub(crate) fn libcall_address(lc: LibCall) -> Option<usize> {
     extern "C" fn ceil_f32(x: f32) -> f32 {
         x.ceil()
     }

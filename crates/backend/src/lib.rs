@@ -13,6 +13,7 @@
 //! `unsafe` is confined to `code`, `memory`, `vm`, `instance`, `traps`,
 //! `module` (trampoline pointers) and `sys`.
 
+pub mod artifact;
 pub mod code;
 pub mod compile;
 pub mod instance;

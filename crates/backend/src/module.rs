@@ -9,7 +9,7 @@ use wasm_jit_frontend::vmoffsets::VMOffsets;
 use wasm_jit_frontend::{DefinedFuncIndex, FrontendError, FuncType, ModuleInfo, ParsedModule};
 
 use crate::code::{CodeMemory, CodeNames};
-use crate::compile::Compiler;
+use crate::compile::{CompiledFunction, Compiler};
 use crate::memory::MemoryImage;
 use crate::traps::ArrayTrampoline;
 
@@ -71,6 +71,8 @@ pub struct CompiledModule {
     /// and which data segments it already contains.
     pub memory_image: Option<(MemoryImage, Vec<bool>)>,
     code: CodeMemory,
+    /// The machine code before placement, for `Module::serialize`.
+    pub functions: Vec<CompiledFunction>,
 }
 
 impl CompiledModule {
@@ -106,6 +108,38 @@ impl CompiledModule {
             options.parallel,
             options.deadline,
         )?;
+        Self::from_compiled(info, offsets, type_ids, memory_style, compiled, name)
+    }
+
+    /// A module from code compiled earlier (a deserialized artifact):
+    /// `parsed` describes it, `compiled` holds every defined function's code
+    /// in order. Nothing is validated or compiled.
+    pub fn from_artifact(
+        parsed: ParsedModule<'_>,
+        types: &TypeRegistry,
+        memory_style: MemoryStyle,
+        compiled: Vec<CompiledFunction>,
+        name: Option<String>,
+    ) -> Result<CompiledModule, FrontendError> {
+        let info = parsed.info;
+        if compiled.len() != info.num_defined_funcs() as usize {
+            return Err(FrontendError::Resource(
+                "the artifact's code does not match its module".into(),
+            ));
+        }
+        let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
+        let offsets = VMOffsets::new(&info);
+        Self::from_compiled(info, offsets, type_ids, memory_style, compiled, name)
+    }
+
+    fn from_compiled(
+        info: ModuleInfo,
+        offsets: VMOffsets,
+        type_ids: Vec<u32>,
+        memory_style: MemoryStyle,
+        compiled: Vec<CompiledFunction>,
+        name: Option<String>,
+    ) -> Result<CompiledModule, FrontendError> {
         let imported = info.num_imported_funcs;
         let names = Arc::new(CodeNames {
             module: name,
@@ -125,6 +159,7 @@ impl CompiledModule {
             memory_style,
             memory_image,
             code,
+            functions: compiled,
         })
     }
 

@@ -79,6 +79,22 @@ impl Engine {
         &self.0
     }
 
+    /// What a compiled artifact must match to run here: the engine
+    /// version, the target, and every setting that changes code.
+    pub(crate) fn fingerprint(&self) -> String {
+        let c = &self.0.config;
+        format!(
+            "wasm-jit {} {} opt={:?} memory={:?} epochs={} fuel={} features={:x}",
+            env!("CARGO_PKG_VERSION"),
+            self.0.compiler.target_fingerprint(),
+            c.opt_level,
+            self.memory_style(),
+            c.epoch_interruption,
+            c.consume_fuel,
+            c.features.bits()
+        )
+    }
+
     pub(crate) fn memory_style(&self) -> MemoryStyle {
         if self.0.config.explicit_bounds_checks {
             MemoryStyle::Explicit

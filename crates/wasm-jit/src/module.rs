@@ -20,6 +20,8 @@ pub struct Module(Arc<ModuleInner>);
 struct ModuleInner {
     engine: Engine,
     compiled: Arc<CompiledModule>,
+    /// The Wasm binary, kept for `serialize`.
+    wasm: Arc<[u8]>,
 }
 
 /// Turns a frontend error into the message users see.
@@ -80,7 +82,66 @@ impl Module {
         Ok(Module(Arc::new(ModuleInner {
             engine: engine.clone(),
             compiled: Arc::new(compiled),
+            wasm: bytes.into(),
         })))
+    }
+
+    /// The compiled module as bytes (a `.cwasm` artifact) that
+    /// [`Module::deserialize`] loads without compiling, in an engine of the
+    /// same version, target and code-generating configuration.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let fingerprint = self.0.engine.fingerprint();
+        wasm_jit_backend::artifact::serialize(
+            &fingerprint,
+            &self.0.wasm,
+            &self.0.compiled.functions,
+        )
+        .map_err(|e| anyhow!("cannot serialize the module: {e}"))
+    }
+
+    /// Loads a module serialized by [`Module::serialize`], without
+    /// compiling it. An artifact from another engine version, target or
+    /// configuration, or a truncated one, is refused with an error.
+    ///
+    /// # Safety
+    /// The bytes are trusted: only their header and structure are checked,
+    /// not the machine code they hold, which runs as is. Pass only
+    /// artifacts this engine wrote (or that come from where you trust).
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let (wasm, functions) =
+            wasm_jit_backend::artifact::deserialize(bytes.as_ref(), &engine.fingerprint())
+                .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
+        let parsed = parse(&wasm, engine.config().features).map_err(load_error)?;
+        let compiled = CompiledModule::from_artifact(
+            parsed,
+            &engine.inner().types,
+            engine.memory_style(),
+            functions,
+            None,
+        )
+        .map_err(load_error)?;
+        Ok(Module(Arc::new(ModuleInner {
+            engine: engine.clone(),
+            compiled: Arc::new(compiled),
+            wasm: wasm.into(),
+        })))
+    }
+
+    /// Reads a file written from [`Module::serialize`] and loads it.
+    ///
+    /// # Safety
+    /// As for [`Module::deserialize`]: the file is trusted.
+    pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        // SAFETY: the caller trusts the file (this function's contract).
+        unsafe { Module::deserialize(engine, bytes) }
+    }
+
+    /// Whether `bytes` look like a serialized module rather than Wasm.
+    pub fn is_serialized(bytes: &[u8]) -> bool {
+        bytes.starts_with(wasm_jit_backend::artifact::MAGIC)
     }
 
     /// Reads and compiles a module file (binary or text).

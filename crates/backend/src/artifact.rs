@@ -1,0 +1,224 @@
+//! Compiled modules as bytes (`.cwasm`): the module's Wasm binary and the
+//! machine code of every defined function, with its relocations, trap sites
+//! and source locations, behind a header that names the engine version, the
+//! target and every setting that changes code. Loading checks the header and
+//! the structure, never the code: an artifact is trusted input.
+//!
+//! ```text
+//! "\0wasm-jit-cwasm\n"  fingerprint: str  wasm: bytes  count: u32
+//! per function: index: u32 (u32::MAX: none)  code: bytes
+//!               relocs: u32 × (offset u32, kind u8, target u8, value u32, addend i64)
+//!               traps: u32 × (offset u32, code u8)  srclocs: u32 × (offset u32, loc u32)
+//! ```
+//! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
+
+use std::num::NonZeroU8;
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::ir::{LibCall, TrapCode};
+
+use crate::compile::{CompiledFunction, RelocTarget, Relocation};
+
+/// The first bytes of every artifact.
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm\n";
+
+const RELOCS: [Reloc; 5] = [
+    Reloc::Abs8,
+    Reloc::X86CallPCRel4,
+    Reloc::X86PCRel4,
+    Reloc::X86CallPLTRel4,
+    Reloc::Arm64Call,
+];
+
+const LIBCALLS: [LibCall; 10] = [
+    LibCall::CeilF32,
+    LibCall::CeilF64,
+    LibCall::FloorF32,
+    LibCall::FloorF64,
+    LibCall::TruncF32,
+    LibCall::TruncF64,
+    LibCall::NearestF32,
+    LibCall::NearestF64,
+    LibCall::FmaF32,
+    LibCall::FmaF64,
+];
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u32(out, b.len() as u32);
+    out.extend_from_slice(b);
+}
+
+/// The artifact of `wasm` compiled to `funcs` under `fingerprint`.
+pub fn serialize(
+    fingerprint: &str,
+    wasm: &[u8],
+    funcs: &[CompiledFunction],
+) -> Result<Vec<u8>, String> {
+    let mut out = MAGIC.to_vec();
+    put_bytes(&mut out, fingerprint.as_bytes());
+    put_bytes(&mut out, wasm);
+    put_u32(&mut out, funcs.len() as u32);
+    for f in funcs {
+        put_u32(&mut out, f.wasm_index.unwrap_or(u32::MAX));
+        put_bytes(&mut out, &f.code);
+        put_u32(&mut out, f.relocs.len() as u32);
+        for r in &f.relocs {
+            put_u32(&mut out, r.offset);
+            let kind = RELOCS
+                .iter()
+                .position(|k| *k == r.kind)
+                .ok_or_else(|| format!("relocation kind {:?} cannot be saved", r.kind))?;
+            out.push(kind as u8);
+            match r.target {
+                RelocTarget::Func(i) => {
+                    out.push(0);
+                    put_u32(&mut out, i);
+                }
+                RelocTarget::LibCall(lc) => {
+                    let i = LIBCALLS
+                        .iter()
+                        .position(|l| *l == lc)
+                        .ok_or_else(|| format!("library call {lc:?} cannot be saved"))?;
+                    out.push(1);
+                    put_u32(&mut out, i as u32);
+                }
+            }
+            out.extend_from_slice(&r.addend.to_le_bytes());
+        }
+        put_u32(&mut out, f.traps.len() as u32);
+        for (offset, code) in &f.traps {
+            put_u32(&mut out, *offset);
+            out.push(code.as_raw().get());
+        }
+        put_u32(&mut out, f.srclocs.len() as u32);
+        for (offset, loc) in &f.srclocs {
+            put_u32(&mut out, *offset);
+            put_u32(&mut out, *loc);
+        }
+    }
+    Ok(out)
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.0.len() < n {
+            return Err("the artifact is truncated".into());
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn i64(&mut self) -> Result<i64, String> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    /// A count of items of at least `min_size` bytes each, checked against
+    /// what is left (so a corrupt count cannot make us allocate much).
+    fn count(&mut self, min_size: usize) -> Result<usize, String> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_size) > self.0.len() {
+            return Err("the artifact is truncated".into());
+        }
+        Ok(n)
+    }
+}
+
+/// The Wasm binary and compiled functions of an artifact, which must have
+/// been made under `fingerprint`.
+pub fn deserialize(
+    bytes: &[u8],
+    fingerprint: &str,
+) -> Result<(Vec<u8>, Vec<CompiledFunction>), String> {
+    let mut r = Reader(bytes);
+    if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
+        return Err("not a wasm-jit compiled module".into());
+    }
+    let theirs = r.bytes()?;
+    if theirs != fingerprint.as_bytes() {
+        let theirs = String::from_utf8_lossy(theirs);
+        let differ: Vec<String> = theirs
+            .split(' ')
+            .zip(fingerprint.split(' '))
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("{a} here {b}"))
+            .collect();
+        return Err(format!(
+            "compiled by another engine version, target or configuration: {}",
+            if differ.is_empty() {
+                theirs.to_string()
+            } else {
+                differ.join(", ")
+            }
+        ));
+    }
+    let wasm = r.bytes()?.to_vec();
+    let n = r.count(16)?;
+    let mut funcs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let index = r.u32()?;
+        let code = r.bytes()?.to_vec();
+        let mut relocs = Vec::with_capacity(r.count(18)?);
+        for _ in 0..relocs.capacity() {
+            let offset = r.u32()?;
+            let kind = *RELOCS
+                .get(r.u8()? as usize)
+                .ok_or("bad relocation kind in the artifact")?;
+            let target = match (r.u8()?, r.u32()?) {
+                (0, i) => RelocTarget::Func(i),
+                (1, i) => RelocTarget::LibCall(
+                    *LIBCALLS
+                        .get(i as usize)
+                        .ok_or("bad library call in the artifact")?,
+                ),
+                _ => return Err("bad relocation target in the artifact".into()),
+            };
+            let addend = r.i64()?;
+            let width = if kind == Reloc::Abs8 { 8 } else { 4 };
+            if offset as usize + width > code.len() {
+                return Err("relocation outside its function in the artifact".into());
+            }
+            relocs.push(Relocation {
+                offset,
+                kind,
+                target,
+                addend,
+            });
+        }
+        let mut traps = Vec::with_capacity(r.count(5)?);
+        for _ in 0..traps.capacity() {
+            let offset = r.u32()?;
+            let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
+            traps.push((offset, TrapCode::from_raw(code)));
+        }
+        let mut srclocs = Vec::with_capacity(r.count(8)?);
+        for _ in 0..srclocs.capacity() {
+            srclocs.push((r.u32()?, r.u32()?));
+        }
+        funcs.push(CompiledFunction {
+            code,
+            relocs,
+            traps,
+            wasm_index: (index != u32::MAX).then_some(index),
+            srclocs,
+        });
+    }
+    if !r.0.is_empty() {
+        return Err("trailing bytes after the artifact".into());
+    }
+    Ok((wasm, funcs))
+}

@@ -1,0 +1,94 @@
+//! Compiled modules saved and loaded (`Module::serialize`,
+//! `Module::deserialize`): same behaviour as compiling, traps included;
+//! artifacts from another configuration, truncated or corrupted ones are
+//! refused with an error.
+
+use wasm_jit::{Config, Engine, Linker, Module, Store, Trap};
+
+const WAT: &str = r#"(module
+  (memory 1)
+  (data (i32.const 16) "hello")
+  (func $fib (export "fib") (param i64) (result i64)
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+      (then (local.get 0))
+      (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                     (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "floor") (param f64) (result f64) (f64.floor (local.get 0))))"#;
+
+fn run(engine: &Engine, module: &Module) -> (i64, i32, f64, Option<Trap>) {
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+    let fib = instance
+        .get_typed_func::<i64, i64>(&mut store, "fib")
+        .unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
+    let floor = instance
+        .get_typed_func::<f64, f64>(&mut store, "floor")
+        .unwrap();
+    let trap = load
+        .call(&mut store, 70000)
+        .unwrap_err()
+        .downcast_ref::<Trap>()
+        .copied();
+    (
+        fib.call(&mut store, 20).unwrap(),
+        load.call(&mut store, 17).unwrap(),
+        floor.call(&mut store, -2.5).unwrap(),
+        trap,
+    )
+}
+
+#[test]
+fn a_loaded_artifact_behaves_as_the_compiled_module() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WAT).unwrap();
+    let bytes = module.serialize().unwrap();
+    assert!(Module::is_serialized(&bytes));
+    // SAFETY: the artifact was just written by this engine.
+    let loaded = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    let expected = (6765, i32::from(b'e'), -3.0, Some(Trap::MemoryOutOfBounds));
+    assert_eq!(run(&engine, &module), expected);
+    assert_eq!(run(&engine, &loaded), expected);
+    // And again from the loaded one: the artifact survives a round trip.
+    assert_eq!(loaded.serialize().unwrap(), bytes);
+}
+
+#[test]
+fn other_configurations_and_damaged_artifacts_are_refused() {
+    let engine = Engine::default();
+    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let fuel = Engine::new(&config).unwrap();
+    // SAFETY: refused before anything runs.
+    let err = unsafe { Module::deserialize(&fuel, &bytes) }.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("fuel=false here fuel=true"),
+        "{err:#}"
+    );
+
+    for cut in [0, 10, 40, bytes.len() / 2, bytes.len() - 1] {
+        // SAFETY: refused before anything runs.
+        let err = unsafe { Module::deserialize(&engine, &bytes[..cut]) }.unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("truncated") || msg.contains("not a wasm-jit compiled module"),
+            "{cut}: {msg}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    // SAFETY: refused before anything runs.
+    let err = unsafe { Module::deserialize(&engine, &longer) }.unwrap_err();
+    assert!(format!("{err:#}").contains("trailing bytes"), "{err:#}");
+    // SAFETY: refused before anything runs.
+    let err = unsafe { Module::deserialize(&engine, b"\0asm\x01\0\0\0") }.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not a wasm-jit compiled module"),
+        "{err:#}"
+    );
+}
