@@ -221,7 +221,13 @@ fn main() -> Result<()> {
         },
         Engine {
             name: "wasm-jit",
-            run: Some(vec![wasm_jit.display().to_string(), "run".into()]),
+            // Cold runs, like Wasmtime's below: no code cache.
+            run: Some(vec![
+                wasm_jit.display().to_string(),
+                "run".into(),
+                "-C".into(),
+                "cache=n".into(),
+            ]),
             version: version_of(&wasm_jit, "--version"),
             install: "cargo build --release -p wasm-jit-cli",
         },
@@ -468,7 +474,12 @@ fn startup_measurements(
         }
     }
     let cmds: [Option<Vec<String>>; 2] = [
-        Some(vec![wasm_jit.display().to_string(), "run".into()]),
+        Some(vec![
+            wasm_jit.display().to_string(),
+            "run".into(),
+            "-C".into(),
+            "cache=n".into(),
+        ]),
         wasmtime.map(|w| {
             vec![
                 w.display().to_string(),
@@ -573,7 +584,7 @@ fn render(
          {} counted runs each. Times are medians; ± is (max − min) / median. Wasmtime runs with \
          `-C cache=n` and Node with `node:wasi`, so every engine compiles the module on every run. \
          *exec* subtracts the median `compile` time (`wasm-jit compile`, `wasmtime compile`) from the \
-         median run time.\n",
+         median run time. Both engines' code caches are off (`-C cache=n`).\n",
         opts.runs
     )?;
     let idx = |name: &str| engines.iter().position(|e| e.name == name).unwrap();

@@ -10,8 +10,9 @@ use wasm_jit::{Config, OptLevel, WasmFeatures};
 #[derive(Args, Debug, Default)]
 pub struct CodegenOptions {
     /// Code generation option KEY=VALUE: `parallel-compilation=y|n`,
-    /// `opt-level=0|1|2|s` (also -O), `cache=n` (accepted; wasm-jit keeps no
-    /// cache).
+    /// `opt-level=0|1|2|s` (also -O), `cache=y|n` (keep compiled code for
+    /// the next run; on by default for `run`), `cache-dir=PATH` (default
+    /// `$XDG_CACHE_HOME/wasm-jit` or `~/.cache/wasm-jit`).
     #[arg(short = 'C', value_name = "KEY=VALUE")]
     codegen: Vec<String>,
     /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`.
@@ -75,7 +76,11 @@ pub(crate) fn key_value(opt: &str) -> (&str, &str) {
 
 impl CodegenOptions {
     /// Applies the options to `config`.
-    pub fn apply(&self, config: &mut Config) -> Result<()> {
+    /// `default_cache`: whether compiled code is cached when `-C cache` is
+    /// not given (on for `run`, as with Wasmtime).
+    pub fn apply(&self, config: &mut Config, default_cache: bool) -> Result<()> {
+        let mut cache = default_cache;
+        let mut cache_dir = None;
         let mut features = Config::DEFAULT_FEATURES;
         for opt in &self.wasm {
             let (key, value) = key_value(opt);
@@ -99,11 +104,13 @@ impl CodegenOptions {
                     config.parallel_compilation(flag(key, value)?);
                 }
                 "opt-level" => set_opt_level(config, value)?,
-                "cache" => {
-                    flag(key, value)?;
-                }
+                "cache" => cache = flag(key, value)?,
+                "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
                 _ => bail!("unknown -C option `{key}`"),
             }
+        }
+        if cache {
+            config.cache_dir(cache_dir.or_else(default_cache_dir));
         }
         Ok(())
     }
@@ -117,4 +124,13 @@ fn set_opt_level(config: &mut Config, value: &str) -> Result<()> {
         _ => bail!("invalid value `{value}` for opt-level: expected 0, 1, 2 or s"),
     });
     Ok(())
+}
+
+/// Where compiled code is kept by default.
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wasm-jit"))
 }

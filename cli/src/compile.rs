@@ -37,7 +37,7 @@ impl CompileCommand {
             }
         }
         let mut config = Config::new();
-        self.codegen.apply(&mut config)?;
+        self.codegen.apply(&mut config, false)?;
         let engine = Engine::new(&config)?;
         let name = crate::display(&self.module);
         let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;

@@ -174,7 +174,7 @@ impl RunCommand {
     pub fn execute(mut self) -> Result<ExitCode> {
         let wasi_options = self.resolve_options()?;
         let mut config = Config::new();
-        self.codegen.apply(&mut config)?;
+        self.codegen.apply(&mut config, true)?;
         config.explicit_bounds_checks(self.explicit_bounds_checks);
         config.consume_fuel(self.fuel.is_some());
         match self.profile.as_deref() {

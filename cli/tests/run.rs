@@ -603,3 +603,65 @@ fn precompiled_modules() {
         stderr(&o)
     );
 }
+
+/// `run` keeps compiled code (`-C cache=y`, the default; `-C cache-dir`):
+/// the next run loads it; a corrupt entry is ignored and rewritten;
+/// `-C cache=n` writes nothing.
+#[test]
+fn the_code_cache_is_used_and_survives_corruption() {
+    let dir = tempdir();
+    let cache = dir.join("cache");
+    let opt = format!("cache-dir={}", cache.display());
+    let run = || {
+        wasm_jit(&[
+            "run",
+            "-C",
+            &opt,
+            "--invoke",
+            "fib",
+            "examples/wat/traps.wat",
+            "20",
+        ])
+    };
+    assert_eq!(stdout(&run()), "6765\n");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let good = std::fs::read(entry).unwrap();
+    assert_eq!(stdout(&run()), "6765\n");
+    // Corrupt the entry: the run still gives the right answer and the entry
+    // is written again.
+    std::fs::write(entry, &good[..good.len() / 3]).unwrap();
+    assert_eq!(stdout(&run()), "6765\n");
+    assert_eq!(std::fs::read(entry).unwrap(), good);
+    // A different trap location still reports correctly from cached code.
+    let o = wasm_jit(&[
+        "run",
+        "-C",
+        &opt,
+        "--invoke",
+        "div",
+        "examples/wat/traps.wat",
+        "1",
+        "0",
+    ]);
+    assert_trap(&o, "integer divide by zero");
+
+    let off = dir.join("off");
+    let o = wasm_jit(&[
+        "run",
+        "-C",
+        "cache=n",
+        "-C",
+        &format!("cache-dir={}", off.display()),
+        "--invoke",
+        "fib",
+        "examples/wat/traps.wat",
+        "5",
+    ]);
+    assert_eq!(stdout(&o), "5\n");
+    assert!(!off.exists());
+}

@@ -41,6 +41,7 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) profiler: Profiler,
+    pub(crate) cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -59,6 +60,7 @@ impl Default for Config {
             consume_fuel: false,
             max_compile_time: None,
             profiler: Profiler::None,
+            cache_dir: None,
         }
     }
 }
@@ -179,6 +181,16 @@ impl Config {
     /// deadline by default.
     pub fn max_compile_time(&mut self, limit: Option<std::time::Duration>) -> &mut Self {
         self.max_compile_time = limit;
+        self
+    }
+
+    /// Keeps compiled modules in `dir` (off by default): compiling a module
+    /// this engine compiled before, with the same settings, loads the saved
+    /// code instead. Entries are written atomically; one that is truncated,
+    /// corrupt or for other bytes is ignored and rewritten. The directory is
+    /// trusted like the engine itself: its code runs as is.
+    pub fn cache_dir(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
+        self.cache_dir = dir;
         self
     }
 

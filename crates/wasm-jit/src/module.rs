@@ -24,6 +24,22 @@ struct ModuleInner {
     wasm: Arc<[u8]>,
 }
 
+/// The cache file name of `wasm` compiled by `engine`: two independent
+/// 64-bit hashes of the engine's fingerprint and the bytes. (A hit is also
+/// checked against the bytes themselves, which the artifact holds.)
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let fingerprint = engine.fingerprint();
+    let hash = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut h);
+        fingerprint.hash(&mut h);
+        wasm.hash(&mut h);
+        h.finish()
+    };
+    format!("{:016x}{:016x}.cwasm", hash(1), hash(2))
+}
+
 /// Turns a frontend error into the message users see.
 fn load_error(e: FrontendError) -> anyhow::Error {
     match e {
@@ -61,6 +77,33 @@ impl Module {
     }
 
     fn compile(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
+        let Some(dir) = engine.config().cache_dir.clone() else {
+            return Module::compile_now(engine, bytes, name);
+        };
+        let path = dir.join(cache_key(engine, bytes));
+        if let Ok(saved) = std::fs::read(&path) {
+            // SAFETY: entries of the cache directory are written by this
+            // function only (atomically, below); one that does not load, or
+            // holds another module, is ignored and rewritten.
+            if let Ok(m) = unsafe { Module::load_artifact(engine, &saved, name) }
+                && *m.0.wasm == *bytes
+            {
+                return Ok(m);
+            }
+        }
+        let module = Module::compile_now(engine, bytes, name)?;
+        // A cache that cannot be written only costs the next run time.
+        if let Ok(artifact) = module.serialize() {
+            let _ = std::fs::create_dir_all(&dir);
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::write(&tmp, artifact).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+        Ok(module)
+    }
+
+    fn compile_now(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
         let config = engine.config();
         let parsed = parse(bytes, config.features).map_err(load_error)?;
         let compiled = CompiledModule::compile(
@@ -108,8 +151,15 @@ impl Module {
     /// not the machine code they hold, which runs as is. Pass only
     /// artifacts this engine wrote (or that come from where you trust).
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        // SAFETY: the caller's contract.
+        unsafe { Module::load_artifact(engine, bytes.as_ref(), None) }
+    }
+
+    /// # Safety
+    /// As for [`Module::deserialize`].
+    unsafe fn load_artifact(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
         let (wasm, functions) =
-            wasm_jit_backend::artifact::deserialize(bytes.as_ref(), &engine.fingerprint())
+            wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
                 .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
         let parsed = parse(&wasm, engine.config().features).map_err(load_error)?;
         let compiled = CompiledModule::from_artifact(
@@ -117,7 +167,7 @@ impl Module {
             &engine.inner().types,
             engine.memory_style(),
             functions,
-            None,
+            name.map(str::to_string),
         )
         .map_err(load_error)?;
         Ok(Module(Arc::new(ModuleInner {
