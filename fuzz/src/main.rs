@@ -121,6 +121,17 @@ fn parse_args() -> Result<Options> {
     Ok(o)
 }
 
+/// Writes a finding's module and description to `target/fuzz-failures/`;
+/// returns the module's path.
+fn save(kind: &str, seed: u64, iteration: u64, what: &str, module: &[u8]) -> Result<String> {
+    let dir = failure_dir();
+    std::fs::create_dir_all(&dir)?;
+    let base = dir.join(format!("{kind}-seed{seed}-iter{iteration}"));
+    std::fs::write(base.with_extension("wasm"), module)?;
+    std::fs::write(base.with_extension("txt"), what)?;
+    Ok(base.with_extension("wasm").display().to_string())
+}
+
 fn failure_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-failures")
 }
@@ -176,27 +187,24 @@ fn main() -> Result<()> {
             Ok(Ok(Finding::Fine(n))) => totals.executions += n,
             Ok(Ok(Finding::OracleBug(what, module))) => {
                 totals.oracle_bugs += 1;
-                let dir = failure_dir();
-                std::fs::create_dir_all(&dir)?;
-                let base = dir.join(format!("oracle-bug-{}-seed{}-iter{i}", o.target, o.seed));
-                std::fs::write(base.with_extension("wasm"), &module)?;
-                std::fs::write(base.with_extension("txt"), &what)?;
+                let file = save(
+                    &format!("oracle-bug-{}", o.target),
+                    o.seed,
+                    i,
+                    &what,
+                    &module,
+                )?;
                 eprintln!(
-                    "oracle bug at seed {} iteration {i} (V8 agrees with wasm-jit): {what}",
+                    "oracle bug at seed {} iteration {i} (V8 agrees with wasm-jit): {what}\n  module: {file}",
                     o.seed
                 );
             }
             Ok(Ok(Finding::Mismatch(what, module))) => {
                 totals.mismatches += 1;
-                let dir = failure_dir();
-                std::fs::create_dir_all(&dir)?;
-                let base = dir.join(format!("{}-seed{}-iter{i}", o.target, o.seed));
-                std::fs::write(base.with_extension("wasm"), &module)?;
-                std::fs::write(base.with_extension("txt"), &what)?;
+                let file = save(&o.target, o.seed, i, &what, &module)?;
                 eprintln!(
-                    "mismatch at seed {} iteration {i}: {what}\n  module: {}",
-                    o.seed,
-                    base.with_extension("wasm").display()
+                    "mismatch at seed {} iteration {i}: {what}\n  module: {file}",
+                    o.seed
                 );
             }
             Ok(Err(e)) => {
