@@ -58,7 +58,8 @@ pub struct RunCommand {
     #[arg(long)]
     allow_precompiled: bool,
     /// Tell a profiler about the compiled code: `perfmap` writes
-    /// /tmp/perf-PID.map for `perf report`.
+    /// /tmp/perf-PID.map for `perf report`; `jitdump` writes ./jit-PID.dump
+    /// for `perf record -k mono` and `perf inject --jit`.
     #[arg(long, value_name = "STRATEGY")]
     profile: Option<String>,
     /// WASI option KEY=VALUE: `inherit-env=y` (pass the whole host
@@ -182,8 +183,12 @@ impl RunCommand {
             Some("perfmap") => {
                 config.profiler(wasm_jit::Profiler::PerfMap);
             }
-            Some("jitdump") => bail!("not supported yet: --profile=jitdump (use perfmap)"),
-            Some(other) => bail!("unknown --profile strategy `{other}`: expected perfmap"),
+            Some("jitdump") => {
+                config.profiler(wasm_jit::Profiler::JitDump);
+            }
+            Some(other) => {
+                bail!("unknown --profile strategy `{other}`: expected perfmap or jitdump")
+            }
         }
         if let Some(bytes) = self.max_wasm_stack {
             config.max_wasm_stack(bytes as usize);

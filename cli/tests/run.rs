@@ -559,12 +559,75 @@ fn perfmap_names_wasm_functions() {
     let size = usize::from_str_radix(fields.next().unwrap(), 16).unwrap();
     assert!(addr > 0 && size > 0, "{line}");
 
-    let o = wasm_jit(&["run", "--profile=jitdump", "examples/wat/traps.wat"]);
+    let o = wasm_jit(&["run", "--profile=vtune", "examples/wat/traps.wat"]);
     assert!(
-        stderr(&o).contains("not supported yet: --profile=jitdump"),
+        stderr(&o).contains("unknown --profile strategy `vtune`: expected perfmap or jitdump"),
         "{}",
         stderr(&o)
     );
+}
+
+/// `--profile=jitdump` writes `./jit-PID.dump` in perf's jitdump format: a
+/// header for this process and machine, then one code-load record per
+/// function carrying its name and exactly its machine code.
+#[test]
+fn jitdump_records_wasm_functions() {
+    let dir = tempdir();
+    let module = repo_root().join("examples/wat/traps.wat");
+    let child = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args(["run", "--profile=jitdump", "--invoke", "fib"])
+        .arg(&module)
+        .arg("6")
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "8\n", "{}", stderr(&o));
+    let dump = std::fs::read(dir.join(format!("jit-{pid}.dump"))).unwrap();
+    let u32_at = |at: usize| u32::from_ne_bytes(dump[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_ne_bytes(dump[at..at + 8].try_into().unwrap());
+    assert_eq!(u32_at(0), 0x4A69_5444, "magic");
+    assert_eq!(u32_at(4), 1, "version");
+    assert_eq!(u32_at(8), 40, "header size");
+    let machine = if cfg!(target_arch = "x86_64") {
+        62
+    } else {
+        183
+    };
+    assert_eq!(u32_at(12), machine, "ELF machine");
+    assert_eq!(u32_at(20), pid, "pid");
+    let mut at = 40;
+    let mut names = Vec::new();
+    let mut last_time = 0;
+    while at < dump.len() {
+        let (id, size, time) = (u32_at(at), u32_at(at + 4) as usize, u64_at(at + 8));
+        assert_eq!(id, 0, "only code-load records");
+        assert!(time >= last_time, "timestamps in order");
+        last_time = time;
+        assert_eq!(u32_at(at + 16), pid);
+        let (vma, addr, code_size, index) = (
+            u64_at(at + 24),
+            u64_at(at + 32),
+            u64_at(at + 40) as usize,
+            u64_at(at + 48),
+        );
+        assert_eq!(vma, addr);
+        assert!(addr > 0 && code_size > 0);
+        assert_eq!(index, names.len() as u64, "code indices count up");
+        let name_end = at + 56 + dump[at + 56..].iter().position(|&b| b == 0).unwrap();
+        names.push(String::from_utf8(dump[at + 56..name_end].to_vec()).unwrap());
+        assert_eq!(
+            name_end + 1 + code_size,
+            at + size,
+            "record = header, name, code"
+        );
+        at += size;
+    }
+    assert_eq!(at, dump.len(), "no trailing bytes");
+    assert!(names.iter().any(|n| n == "traps.wat!fib"), "{names:?}");
 }
 
 /// `wasm-jit compile -o FILE` writes an artifact that `run

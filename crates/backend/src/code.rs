@@ -252,25 +252,28 @@ impl CodeMemory {
         }
         traps.sort_by_key(|t| t.0);
         let code_base = mmap.as_ptr() as usize;
-        crate::perfmap::record(ranges.iter().map(|r| {
-            let name = match r.wasm_index {
-                Some(i) => format!(
-                    "{}!{}",
-                    names.module.as_deref().unwrap_or("<module>"),
-                    names
-                        .funcs
-                        .get(&i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("<wasm function {i}>"))
-                ),
-                None => "wasm-jit trampoline".to_string(),
-            };
-            (
-                code_base + r.start as usize,
-                (r.end - r.start) as usize,
-                name,
-            )
-        }));
+        if crate::profiling::enabled() {
+            let placed: Vec<_> = ranges
+                .iter()
+                .map(|r| crate::profiling::PlacedFunc {
+                    addr: code_base + r.start as usize,
+                    code: &mmap[r.start as usize..r.end as usize],
+                    name: match r.wasm_index {
+                        Some(i) => format!(
+                            "{}!{}",
+                            names.module.as_deref().unwrap_or("<module>"),
+                            names
+                                .funcs
+                                .get(&i)
+                                .cloned()
+                                .unwrap_or_else(|| format!("<wasm function {i}>"))
+                        ),
+                        None => "wasm-jit trampoline".to_string(),
+                    },
+                })
+                .collect();
+            crate::profiling::record(&placed);
+        }
         with_registry_mut(|reg| {
             reg.insert(
                 code_base,

@@ -8,10 +8,12 @@
 //! - [`memory`]: linear memory reservations and guard pages.
 //! - [`vm`]: structures compiled code reads (layout from the frontend).
 //! - [`traps`]: entering Wasm and getting traps back.
+//! - [`profiling`]: perf map and jitdump files for profilers.
 //! - `sys`: the platform code (signal handlers, the C jump helper).
 //!
 //! `unsafe` is confined to `code`, `memory`, `vm`, `instance`, `traps`,
-//! `module` (trampoline pointers) and `sys`.
+//! `module` (trampoline pointers), `profiling` (the jitdump marker mapping,
+//! the clock) and `sys`.
 
 pub mod artifact;
 pub mod code;
@@ -19,7 +21,7 @@ pub mod compile;
 pub mod instance;
 pub mod memory;
 pub mod module;
-pub mod perfmap;
+pub mod profiling;
 mod sys;
 pub mod traps;
 pub mod vm;

@@ -23,6 +23,11 @@ pub enum Profiler {
     /// Append every compiled function to `/tmp/perf-PID.map`, which `perf
     /// report` reads to name JIT code.
     PerfMap,
+    /// Append every compiled function, with its machine code, to
+    /// `./jit-PID.dump` in perf's jitdump format: record with `perf record
+    /// -k mono`, then `perf inject --jit` makes symbol files from it so
+    /// `perf report` and `perf annotate` see Wasm functions.
+    JitDump,
 }
 
 /// Settings of an [`Engine`](crate::Engine). Fixed once the engine exists.

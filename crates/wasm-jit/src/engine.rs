@@ -35,9 +35,17 @@ impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
-        if config.profiler == crate::config::Profiler::PerfMap {
-            wasm_jit_backend::perfmap::enable()
-                .map_err(|e| anyhow!("cannot write the perf map in /tmp: {e}"))?;
+        let profiler = match config.profiler {
+            crate::config::Profiler::None => None,
+            crate::config::Profiler::PerfMap => {
+                Some(wasm_jit_backend::profiling::Profiler::PerfMap)
+            }
+            crate::config::Profiler::JitDump => {
+                Some(wasm_jit_backend::profiling::Profiler::JitDump)
+            }
+        };
+        if let Some(profiler) = profiler {
+            wasm_jit_backend::profiling::enable(profiler).map_err(|e| anyhow!(e))?;
         }
         let compiler = Compiler::new(&CompilerOptions {
             opt_level: match config.opt_level {
