@@ -163,7 +163,8 @@ int main(void) {
     // fdflags are kept and reported.
     check("open with APPEND|SYNC",
           open_at(dirfd, 0, "flags", __WASI_OFLAGS_CREAT, __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK |
-                  __WASI_RIGHTS_FD_TELL, 0, __WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_SYNC, &fd), 0);
+                  __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FDSTAT_SET_FLAGS, 0,
+                  __WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_SYNC, &fd), 0);
     __wasi_fd_fdstat_get(fd, &st);
     check_true("fdstat reports APPEND and SYNC",
                (st.fs_flags & (__WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_SYNC)) ==
@@ -180,6 +181,14 @@ int main(void) {
     check_true("pwrite wrote 3 bytes", n == 3);
     __wasi_fd_seek(fd, 0, __WASI_WHENCE_CUR, &pos);
     check_true("pwrite leaves the position", pos == 4);
+    // fd_fdstat_set_flags changes what fdstat reports.
+    check("set_flags NONBLOCK", __wasi_fd_fdstat_set_flags(fd, __WASI_FDFLAGS_NONBLOCK), 0);
+    __wasi_fd_fdstat_get(fd, &st);
+    check_true("fdstat reports NONBLOCK, not APPEND, once set",
+               (st.fs_flags & (__WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_NONBLOCK)) == __WASI_FDFLAGS_NONBLOCK);
+    check("set_flags 0", __wasi_fd_fdstat_set_flags(fd, 0), 0);
+    __wasi_fd_fdstat_get(fd, &st);
+    check_true("fdstat no longer reports NONBLOCK once cleared", (st.fs_flags & __WASI_FDFLAGS_NONBLOCK) == 0);
     __wasi_fd_close(fd);
 
     // Trailing slashes.

@@ -175,7 +175,7 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
         Descriptor::File(f) => {
             let t = std_filetype(f.file.metadata().map_err(io)?.file_type());
             let append = if f.append { fdflags::APPEND } else { 0 };
-            (t, append | f.sync_flags)
+            (t, append | f.host_fdflags)
         }
         Descriptor::Dir(_) => (filetype::DIRECTORY, 0),
         d => {
@@ -194,7 +194,6 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
 }
 
 pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
-    use rustix::fs::OFlags;
     let flags = flags as u16;
     let Descriptor::File(f) = cx.get_mut(fd)? else {
         return Err(Errno::NOTSUP);
@@ -204,13 +203,29 @@ pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
         return Err(Errno::NOTSUP);
     }
     // Append mode is kept by us (see `path_open`), not by the host.
-    let mut of = OFlags::empty();
-    if flags & fdflags::NONBLOCK != 0 {
-        of |= OFlags::NONBLOCK;
-    }
-    rustix::fs::fcntl_setfl(&f.file, of).map_err(|e| Errno::from_host(e.raw_os_error()))?;
+    rustix::fs::fcntl_setfl(&f.file, host_oflags(flags))
+        .map_err(|e| Errno::from_host(e.raw_os_error()))?;
     f.append = flags & fdflags::APPEND != 0;
+    f.host_fdflags = (f.host_fdflags & !fdflags::NONBLOCK) | (flags & fdflags::NONBLOCK);
     Ok(())
+}
+
+/// The host open flags for WASI fdflags `SYNC`, `DSYNC`, `RSYNC` and
+/// `NONBLOCK` (`APPEND` is ours, see `FileDesc::append`).
+fn host_oflags(flags: u16) -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    let mut of = OFlags::empty();
+    for (wasi, host) in [
+        (fdflags::SYNC, OFlags::SYNC),
+        (fdflags::DSYNC, OFlags::DSYNC),
+        (fdflags::RSYNC, OFlags::RSYNC),
+        (fdflags::NONBLOCK, OFlags::NONBLOCK),
+    ] {
+        if flags & wasi != 0 {
+            of |= host;
+        }
+    }
+    of
 }
 
 /// Rights only ever shrink: asking for one the descriptor lacks is
@@ -645,9 +660,6 @@ pub(crate) struct OpenArgs {
     pub(crate) result: u32,
 }
 
-/// The rights a directory can have, and pass on to what is opened in it.
-const DIR_MASKS: (u64, u64) = (rights::DIRECTORY, rights::DIRECTORY | rights::FILE);
-
 pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) -> R {
     let dir_rights = cx.rights(a.fd)?;
     let dir = cx.dir(a.fd)?;
@@ -684,7 +696,7 @@ pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) 
             dir: d,
             preopen: None,
         });
-        (d, DIR_MASKS)
+        (d, Rights::DIRECTORY)
     } else {
         let create = a.oflags & oflags::CREAT != 0;
         let truncate = a.oflags & oflags::TRUNC != 0;
@@ -702,42 +714,33 @@ pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) 
         opts.follow(follow);
         // Opening a directory read-only is how some guests list it.
         opts.maybe_dir(!host_write);
-        let sync = a.fdflags & (fdflags::SYNC | fdflags::DSYNC | fdflags::RSYNC);
-        let mut host_flags = rustix::fs::OFlags::empty();
-        if a.fdflags & fdflags::SYNC != 0 {
-            host_flags |= rustix::fs::OFlags::SYNC;
-        }
-        if a.fdflags & fdflags::DSYNC != 0 {
-            host_flags |= rustix::fs::OFlags::DSYNC;
-        }
-        if a.fdflags & fdflags::RSYNC != 0 {
-            host_flags |= rustix::fs::OFlags::RSYNC;
-        }
-        if a.fdflags & fdflags::NONBLOCK != 0 {
-            host_flags |= rustix::fs::OFlags::NONBLOCK;
-        }
-        cap_std::fs::OpenOptionsExt::custom_flags(&mut opts, host_flags.bits() as i32);
+        let host_fdflags =
+            a.fdflags & (fdflags::SYNC | fdflags::DSYNC | fdflags::RSYNC | fdflags::NONBLOCK);
+        cap_std::fs::OpenOptionsExt::custom_flags(
+            &mut opts,
+            host_oflags(host_fdflags).bits() as i32,
+        );
         let file = dir.open_with(p, &opts).map_err(io)?.into_std();
         if file.metadata().map_err(io)?.is_dir() {
             let d = Descriptor::Dir(DirDesc {
                 dir: Dir::from_std_file(file),
                 preopen: None,
             });
-            (d, DIR_MASKS)
+            (d, Rights::DIRECTORY)
         } else {
             let f = Descriptor::File(FileDesc {
                 file,
                 readable: want_read && base & rights::FD_READ != 0,
                 writable: want_write && base & rights::FD_WRITE != 0,
                 append: a.fdflags & fdflags::APPEND != 0,
-                sync_flags: sync | (a.fdflags & fdflags::NONBLOCK),
+                host_fdflags,
             });
-            (f, (rights::FILE, rights::FILE))
+            (f, Rights::FILE)
         }
     };
     let rights = Rights {
-        base: base & type_rights.0,
-        inheriting: inheriting & type_rights.1,
+        base: base & type_rights.base,
+        inheriting: inheriting & type_rights.inheriting,
     };
     let fd = cx.insert(descriptor, rights)?;
     m.write_u32(a.result, fd)

@@ -73,9 +73,9 @@ pub(crate) struct FileDesc {
     /// Append mode: every `fd_write` goes to the end (kept here rather than
     /// as the host's `O_APPEND`, so that `fd_pwrite` writes at its offset).
     pub(crate) append: bool,
-    /// The fdflags it was opened with (`SYNC`, `DSYNC`, `RSYNC`,
-    /// `NONBLOCK`), as `fd_fdstat_get` reports them.
-    pub(crate) sync_flags: u16,
+    /// Its fdflags other than `APPEND` (`SYNC`, `DSYNC`, `RSYNC` as opened,
+    /// `NONBLOCK` as opened or last set), as `fd_fdstat_get` reports them.
+    pub(crate) host_fdflags: u16,
 }
 
 /// What a descriptor may be used for: WASI's rights. `base` applies to the
@@ -94,6 +94,14 @@ impl Rights {
     pub(crate) const PREOPEN: Rights = Rights {
         base: types::rights::DIRECTORY,
         inheriting: types::rights::DIRECTORY | types::rights::FILE,
+    };
+    /// The most a directory opened by `path_open` can have: what a preopen
+    /// has.
+    pub(crate) const DIRECTORY: Rights = Rights::PREOPEN;
+    /// The most a regular file can have, itself and for what it passes on.
+    pub(crate) const FILE: Rights = Rights {
+        base: types::rights::FILE,
+        inheriting: types::rights::FILE,
     };
     /// A standard stream (no seeking, so that `isatty` can say yes).
     pub(crate) const STDIO: Rights = Rights {
@@ -309,6 +317,6 @@ fn null_file(write: bool) -> Option<Descriptor> {
         readable: !write,
         writable: write,
         append: false,
-        sync_flags: 0,
+        host_fdflags: 0,
     }))
 }
