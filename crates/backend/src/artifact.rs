@@ -15,9 +15,9 @@
 use std::num::NonZeroU8;
 
 use cranelift_codegen::binemit::Reloc;
-use cranelift_codegen::ir::{LibCall, TrapCode};
+use cranelift_codegen::ir::TrapCode;
 
-use crate::compile::{CompiledFunction, RelocTarget, Relocation};
+use crate::compile::{CompiledFunction, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
 pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm\n";
@@ -28,19 +28,6 @@ const RELOCS: [Reloc; 5] = [
     Reloc::X86PCRel4,
     Reloc::X86CallPLTRel4,
     Reloc::Arm64Call,
-];
-
-const LIBCALLS: [LibCall; 10] = [
-    LibCall::CeilF32,
-    LibCall::CeilF64,
-    LibCall::FloorF32,
-    LibCall::FloorF64,
-    LibCall::TruncF32,
-    LibCall::TruncF64,
-    LibCall::NearestF32,
-    LibCall::NearestF64,
-    LibCall::FmaF32,
-    LibCall::FmaF64,
 ];
 
 fn put_u32(out: &mut Vec<u8>, v: u32) {

@@ -434,6 +434,21 @@ impl Compiler {
     }
 }
 
+/// The library calls compiled code may make: [`libcall_address`] has each,
+/// and artifacts name one by its index here.
+pub(crate) const LIBCALLS: [LibCall; 10] = [
+    LibCall::CeilF32,
+    LibCall::CeilF64,
+    LibCall::FloorF32,
+    LibCall::FloorF64,
+    LibCall::TruncF32,
+    LibCall::TruncF64,
+    LibCall::NearestF32,
+    LibCall::NearestF64,
+    LibCall::FmaF32,
+    LibCall::FmaF64,
+];
+
 /// Host implementations of the library calls Cranelift may emit (rounding
 /// on CPUs without SSE4.1, fused multiply-add without FMA).
 pub(crate) fn libcall_address(lc: LibCall) -> Option<usize> {
@@ -480,4 +495,15 @@ pub(crate) fn libcall_address(lc: LibCall) -> Option<usize> {
         LibCall::FmaF64 => fma_f64 as *const () as usize,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every library call an artifact can name resolves to a function.
+    #[test]
+    fn every_libcall_has_an_address() {
+        for lc in super::LIBCALLS {
+            assert!(super::libcall_address(lc).is_some(), "{lc:?}");
+        }
+    }
 }

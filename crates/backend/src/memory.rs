@@ -251,7 +251,11 @@ impl LinearMemory {
             return false;
         }
         let new = new as *mut u8;
-        if new != old_base {
+        if new == old_base {
+            // Grown in place: the mapping still starts with its guard page.
+            self.mapping_len =
+                old_mapping_len.max(old_base as usize - old_mapping as usize + reserve);
+        } else {
             // The guard page before it and the reservation after it stay
             // behind: release them.
             let tail = old_base.wrapping_add(old_len);
@@ -267,12 +271,6 @@ impl LinearMemory {
                     libc::munmap(tail as *mut libc::c_void, tail_len);
                 }
             }
-        }
-        if new == old_base {
-            // Grown in place: the mapping still starts with its guard page.
-            self.mapping_len =
-                old_mapping_len.max(old_base as usize - old_mapping as usize + reserve);
-        } else {
             self.mapping = new;
             self.mapping_len = reserve;
         }

@@ -15,7 +15,11 @@
 
 use std::io::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Whether any profiler was enabled: checked as code is placed, so that
+/// names are built and locks taken only when profiling.
+static ENABLED: AtomicBool = AtomicBool::new(false);
 static PERF_MAP: Mutex<Option<std::fs::File>> = Mutex::new(None);
 static JIT_DUMP: Mutex<Option<JitDump>> = Mutex::new(None);
 
@@ -55,6 +59,7 @@ pub fn enable(profiler: Profiler) -> Result<(), String> {
             }
         }
     }
+    ENABLED.store(true, Ordering::Release);
     Ok(())
 }
 
@@ -68,8 +73,7 @@ pub(crate) struct PlacedFunc<'a> {
 
 /// Whether any profiler is on (names are only built when one is).
 pub(crate) fn enabled() -> bool {
-    PERF_MAP.lock().unwrap_or_else(|e| e.into_inner()).is_some()
-        || JIT_DUMP.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    ENABLED.load(Ordering::Acquire)
 }
 
 /// Reports functions just placed in executable memory to every enabled
