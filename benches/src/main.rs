@@ -600,10 +600,10 @@ fn render(
          from the crates.io packages named in the *source* column, with our harnesses, by \
          `scripts/third-party.sh`. Every engine must print the native build's output. \
          Runs are interleaved (native, wasm-jit, Wasmtime, Node, native, ...) after one warm-up round; \
-         {} counted runs each. Times are medians; ± is (max − min) / median. Wasmtime runs with \
-         `-C cache=n` and Node with `node:wasi`, so every engine compiles the module on every run. \
-         *exec* subtracts the median `compile` time (`wasm-jit compile`, `wasmtime compile`) from the \
-         median run time. Both engines' code caches are off (`-C cache=n`).\n",
+         {} counted runs each. Times are medians; ± is (max − min) / median. wasm-jit and \
+         Wasmtime run with `-C cache=n` (code caches off) and Node with `node:wasi`, so every engine \
+         compiles the module on every run. *exec* subtracts the median `compile` time (`wasm-jit \
+         compile`, `wasmtime compile`) from the median run time.\n",
         opts.runs
     )?;
     let idx = |name: &str| engines.iter().position(|e| e.name == name).unwrap();

@@ -46,12 +46,7 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
         let mut cmds: Vec<[Vec<String>; 3]> = Vec::new();
         for (e, exe) in engines.iter().enumerate() {
             let cwasm = out_dir.join(format!("{name}-{e}.cwasm"));
-            let compile = if e == 0 {
-                vec![s(exe), "compile".into(), "-o".into(), s(&cwasm), s(wasm)]
-            } else {
-                vec![s(exe), "compile".into(), s(wasm), "-o".into(), s(&cwasm)]
-            };
-            time_cmd(&compile)?;
+            time_cmd(&[s(exe), "compile".into(), s(wasm), "-o".into(), s(&cwasm)])?;
             let cold = vec![s(exe), "run".into(), "-C".into(), "cache=n".into(), s(wasm)];
             let warm = vec![s(exe), "run".into(), s(wasm)];
             let pre = vec![

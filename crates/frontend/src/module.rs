@@ -234,14 +234,6 @@ impl ModuleInfo {
         self.funcs[index.index()]
     }
 
-    /// The defined function `index` is, or `None` for an import.
-    pub fn defined_func(&self, index: FuncIndex) -> Option<DefinedFuncIndex> {
-        index
-            .0
-            .checked_sub(self.num_imported_funcs)
-            .map(DefinedFuncIndex)
-    }
-
     /// The function index of defined function `index`.
     pub fn func_of_defined(&self, index: DefinedFuncIndex) -> FuncIndex {
         FuncIndex(index.0 + self.num_imported_funcs)

@@ -278,7 +278,7 @@ pub(crate) fn poll_oneoff(
         // Only clocks (or streams that did not become ready): sleep until
         // the earliest deadline and report the clocks that have passed.
         if let Some(wait) = earliest {
-            let mut wait = Duration::from_nanos(wait);
+            let wait = Duration::from_nanos(wait);
             if let Some(deadline) = cx.deadline {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 if left < wait {
@@ -286,7 +286,6 @@ pub(crate) fn poll_oneoff(
                     cx.interrupted = true;
                     return Err(Errno::INTR);
                 }
-                wait = wait.min(left);
             }
             std::thread::sleep(wait);
         }
