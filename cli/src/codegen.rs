@@ -28,7 +28,7 @@ pub struct CodegenOptions {
 }
 
 /// `-W` options that only `run` uses.
-pub(crate) const RUN_ONLY_WASM_OPTIONS: [&str; 5] = [
+const RUN_ONLY_WASM_OPTIONS: [&str; 5] = [
     "max-memory-size",
     "timeout",
     "fuel",
@@ -75,11 +75,11 @@ pub(crate) fn key_value(opt: &str) -> (&str, &str) {
 }
 
 impl CodegenOptions {
-    /// Applies the options to `config`.
-    /// `default_cache`: whether compiled code is cached when `-C cache` is
-    /// not given (on for `run`, as with Wasmtime).
-    pub fn apply(&self, config: &mut Config, default_cache: bool) -> Result<()> {
-        let mut cache = default_cache;
+    /// Applies the options to `config`. `for_run`: the options are `run`'s,
+    /// which takes the run-only `-W` options (the others refuse them) and
+    /// caches compiled code unless `-C cache=n` (as Wasmtime does).
+    pub fn apply(&self, config: &mut Config, for_run: bool) -> Result<()> {
+        let mut cache = for_run;
         let mut cache_dir = None;
         let mut features = Config::DEFAULT_FEATURES;
         for opt in &self.wasm {
@@ -88,6 +88,8 @@ impl CodegenOptions {
                 features.set(f, flag(key, value)?);
             } else if !RUN_ONLY_WASM_OPTIONS.contains(&key) {
                 bail!("unknown -W option `{key}`");
+            } else if !for_run {
+                bail!("-W {key} applies to `run`, not `compile`");
             }
         }
         config.wasm_features(features);

@@ -30,12 +30,6 @@ pub struct CompileCommand {
 
 impl CompileCommand {
     pub fn execute(self) -> Result<ExitCode> {
-        for opt in &self.codegen.wasm {
-            let (key, _) = crate::codegen::key_value(opt);
-            if crate::codegen::RUN_ONLY_WASM_OPTIONS.contains(&key) {
-                anyhow::bail!("-W {key} applies to `run`, not `compile`");
-            }
-        }
         let mut config = Config::new();
         self.codegen.apply(&mut config, false)?;
         let engine = Engine::new(&config)?;

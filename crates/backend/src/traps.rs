@@ -117,14 +117,13 @@ pub unsafe fn call_wasm(
     max_wasm_stack: usize,
 ) -> Result<(), Trap> {
     sys::signals::init();
-    let slot = JMP_BUF.with(|c| c.as_ptr());
-    // SAFETY: `limits` is valid for the call (caller's contract).
-    let limits = unsafe { &mut *limits };
     // The stack limit belongs to the thread that runs the code: on a thread
     // that is not already running Wasm (the store's first entry, or a host
     // function that re-enters the store from another thread) it is set
     // from this thread's stack, and the previous one restored afterwards.
-    let first_on_this_thread = JMP_BUF.with(|c| c.get().is_null());
+    let (slot, first_on_this_thread) = JMP_BUF.with(|c| (c.as_ptr(), c.get().is_null()));
+    // SAFETY: `limits` is valid for the call (caller's contract).
+    let limits = unsafe { &mut *limits };
     let saved_limit = limits.stack_limit;
     if first_on_this_thread {
         let here = &first_on_this_thread as *const bool as usize;
