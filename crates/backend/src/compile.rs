@@ -270,62 +270,40 @@ impl Compiler {
         deadline: Option<std::time::Instant>,
     ) -> Result<Vec<CompiledFunction>, FrontendError> {
         if !unsupported.is_empty() {
-            let validate = |scratch: &mut Scratch, input: FunctionInput<'_>| {
+            let results = for_each_body(inputs, parallel, |scratch, input| {
                 let mut v = input
                     .validator
                     .into_validator(std::mem::take(&mut scratch.validator));
                 let notes = validate_function(&input.body, &mut v);
                 scratch.validator = v.into_allocations();
                 notes
-            };
-            let results: Vec<_> = if parallel {
-                inputs
-                    .into_par_iter()
-                    .map_init(Scratch::default, validate)
-                    .collect()
-            } else {
-                let mut scratch = Scratch::default();
-                inputs
-                    .into_iter()
-                    .map(|i| validate(&mut scratch, i))
-                    .collect()
-            };
+            });
             let mut all = unsupported;
             for r in results {
                 all.merge(r?);
             }
             return Err(all.into_error().expect("not empty"));
         }
-        let results: Vec<Result<CompiledFunction, FrontendError>> = if parallel {
-            inputs
-                .into_par_iter()
-                .map_init(Scratch::default, |scratch, input| {
-                    self.compile_function(env, input, scratch, deadline)
-                })
-                .collect()
-        } else {
-            let mut scratch = Scratch::default();
-            inputs
-                .into_iter()
-                .map(|input| self.compile_function(env, input, &mut scratch, deadline))
-                .collect()
-        };
+        let results = for_each_body(inputs, parallel, |scratch, input| {
+            self.compile_function(env, input, scratch, deadline)
+        });
+        let mut compiled = Vec::with_capacity(results.len());
         let mut notes = UnsupportedNotes::default();
         let mut first_other = None;
-        for r in &results {
+        for r in results {
             match r {
-                Err(FrontendError::Invalid(_)) => return Err(r.clone().unwrap_err()),
-                Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
+                Ok(f) => compiled.push(f),
+                Err(e @ FrontendError::Invalid(_)) => return Err(e),
+                Err(e @ FrontendError::Unsupported(_)) => notes.add_error(&e),
                 Err(e) => {
-                    first_other.get_or_insert_with(|| e.clone());
+                    first_other.get_or_insert(e);
                 }
-                Ok(_) => {}
             }
         }
         if let Some(e) = notes.into_error().or(first_other) {
             return Err(e);
         }
-        Ok(results.into_iter().map(Result::unwrap).collect())
+        Ok(compiled)
     }
 
     /// A trampoline `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`
@@ -431,6 +409,27 @@ impl Compiler {
         b.finalize(cfg);
         let mut ctx = Context::for_function(func);
         self.finish(&mut ctx, None)
+    }
+}
+
+/// `f` applied to every function body, in order, on several threads when
+/// `parallel` is set; each thread reuses one [`Scratch`].
+fn for_each_body<'a, R: Send>(
+    inputs: Vec<FunctionInput<'a>>,
+    parallel: bool,
+    f: impl Fn(&mut Scratch, FunctionInput<'a>) -> R + Sync + Send,
+) -> Vec<R> {
+    if parallel {
+        inputs
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, input| f(scratch, input))
+            .collect()
+    } else {
+        let mut scratch = Scratch::default();
+        inputs
+            .into_iter()
+            .map(|input| f(&mut scratch, input))
+            .collect()
     }
 }
 
