@@ -200,29 +200,16 @@ pub fn translate_function(
         t.builder.def_var(var, params[2 + i]);
         t.locals.push(var);
     }
-    let mut locals_reader = body.get_locals_reader()?;
-    for _ in 0..locals_reader.get_count() {
-        let offset = locals_reader.original_position();
-        let (count, vt) = locals_reader.read()?;
-        validator.define_locals(offset, count, vt)?;
-        if !notes.is_empty() {
-            continue;
-        }
-        let wt = match WasmType::from_wasmparser(vt) {
-            Ok(wt) => wt,
-            Err(e) => {
-                notes.add_error(&e);
-                continue;
-            }
-        };
-        let clif = clif_type(wt, env.pointer_type());
+    let pointer_type = env.pointer_type();
+    let mut reader = read_locals(body, validator, &mut notes, |count, wt| {
+        let clif = clif_type(wt, pointer_type);
         for _ in 0..count {
             let var = t.builder.declare_var(clif);
             let zero = t.zero(wt);
             t.builder.def_var(var, zero);
             t.locals.push(var);
         }
-    }
+    })?;
 
     // The body is a block whose end returns.
     let results: Vec<WasmType> = ty.results().to_vec();
@@ -247,7 +234,6 @@ pub fn translate_function(
         t.fuel_init();
         t.fuel_check();
     }
-    let mut reader = operators(locals_reader, validator);
     while notes.is_empty() && !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
@@ -291,29 +277,35 @@ pub fn validate_function(
     validator: &mut FuncValidator<ValidatorResources>,
 ) -> Result<UnsupportedNotes, FrontendError> {
     let mut notes = UnsupportedNotes::default();
-    let mut locals_reader = body.get_locals_reader()?;
-    for _ in 0..locals_reader.get_count() {
-        let offset = locals_reader.original_position();
-        let (count, vt) = locals_reader.read()?;
-        validator.define_locals(offset, count, vt)?;
-        if let Err(e) = WasmType::from_wasmparser(vt) {
-            notes.add_error(&e);
-        }
-    }
-    let mut reader = operators(locals_reader, validator);
+    let mut reader = read_locals(body, validator, &mut notes, |_, _| {})?;
     validate_rest(&mut reader, validator, &mut notes)?;
     Ok(notes)
 }
 
-/// The operators of a body whose locals `locals` has read, decoded with
-/// the validator's features.
-fn operators<'a>(
-    locals: wasmparser::LocalsReader<'a>,
-    validator: &FuncValidator<ValidatorResources>,
-) -> OperatorsReader<'a> {
+/// Reads and validates a body's local declarations, noting the types the
+/// engine lacks and handing `declare` each group `(count, type)` while none
+/// is noted; returns the body's operators, decoded with the validator's
+/// features.
+fn read_locals<'a>(
+    body: &FunctionBody<'a>,
+    validator: &mut FuncValidator<ValidatorResources>,
+    notes: &mut UnsupportedNotes,
+    mut declare: impl FnMut(u32, WasmType),
+) -> Result<OperatorsReader<'a>, FrontendError> {
+    let mut locals = body.get_locals_reader()?;
+    for _ in 0..locals.get_count() {
+        let offset = locals.original_position();
+        let (count, vt) = locals.read()?;
+        validator.define_locals(offset, count, vt)?;
+        match WasmType::from_wasmparser(vt) {
+            Ok(wt) if notes.is_empty() => declare(count, wt),
+            Ok(_) => {}
+            Err(e) => notes.add_error(&e),
+        }
+    }
     let mut operators = locals.get_binary_reader();
     operators.set_features(*validator.features());
-    OperatorsReader::new(operators)
+    Ok(OperatorsReader::new(operators))
 }
 
 /// Validates the rest of a body, noting operators of proposals the
