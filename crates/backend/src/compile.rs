@@ -294,7 +294,7 @@ impl Compiler {
             match r {
                 Ok(f) => compiled.push(f),
                 Err(e @ FrontendError::Invalid(_)) => return Err(e),
-                Err(e @ FrontendError::Unsupported(_)) => notes.add_error(&e),
+                Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
                 Err(e) => {
                     first_other.get_or_insert(e);
                 }

@@ -10,10 +10,10 @@ pub enum FrontendError {
     #[error("{0}")]
     Invalid(String),
     /// The module is valid but uses something this engine cannot run yet:
-    /// every such feature the module uses, `; `-separated, each as
+    /// every such feature the module uses, shown `; `-separated, each as
     /// `feature (detail)`.
     #[error("not supported yet: {0}")]
-    Unsupported(String),
+    Unsupported(UnsupportedNotes),
     /// The module is valid but goes past one of the engine's published
     /// implementation limits (`translate::limits`), or past the compile
     /// deadline.
@@ -36,13 +36,21 @@ impl From<wasmparser::BinaryReaderError> for FrontendError {
 
 /// Shorthand for a [`FrontendError::Unsupported`].
 pub fn unsupported(what: impl Into<String>) -> FrontendError {
-    FrontendError::Unsupported(what.into())
+    let mut notes = UnsupportedNotes::default();
+    notes.add(what);
+    FrontendError::Unsupported(notes)
 }
 
 /// The features a module needs that the engine lacks, each once: notes are
 /// `feature (detail)`; the first note of each feature is kept.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct UnsupportedNotes(Vec<String>);
+
+impl std::fmt::Display for UnsupportedNotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
 
 impl UnsupportedNotes {
     fn feature(note: &str) -> &str {
@@ -62,11 +70,9 @@ impl UnsupportedNotes {
     }
 
     /// Records the notes of an `Unsupported` error (which may list several).
-    pub fn add_error(&mut self, e: &FrontendError) {
-        if let FrontendError::Unsupported(list) = e {
-            for note in list.split("; ") {
-                self.add(note);
-            }
+    pub fn add_error(&mut self, e: FrontendError) {
+        if let FrontendError::Unsupported(notes) = e {
+            self.merge(notes);
         }
     }
 
@@ -84,7 +90,7 @@ impl UnsupportedNotes {
 
     /// The `Unsupported` error listing every note, if any.
     pub fn into_error(self) -> Option<FrontendError> {
-        (!self.0.is_empty()).then(|| FrontendError::Unsupported(self.0.join("; ")))
+        (!self.0.is_empty()).then_some(FrontendError::Unsupported(self))
     }
 }
 
@@ -98,7 +104,10 @@ mod tests {
         n.add("exception handling (tags)");
         n.add("SIMD (v128 locals)");
         n.add("exception handling (throw)");
-        n.add_error(&unsupported("GC (struct.new); SIMD (i8x16_add)"));
+        let mut other = UnsupportedNotes::default();
+        other.add("GC (struct.new)");
+        other.add("SIMD (i8x16_add)");
+        n.add_error(other.into_error().unwrap());
         assert_eq!(
             n.into_error().unwrap().to_string(),
             "not supported yet: exception handling (tags); SIMD (v128 locals); GC (struct.new)"

@@ -292,7 +292,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
     // module, bodies included, validated: an invalid module must say it is
     // invalid.
     let mut notes = UnsupportedNotes::default();
-    let mut note = |e: FrontendError| notes.add_error(&e);
+    let mut note = |e: FrontendError| notes.add_error(e);
 
     // The parser must know the features too: some encodings (such as
     // 64-bit memory limits) are only well-formed with a feature enabled.

@@ -242,7 +242,7 @@ pub fn translate_function(
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
         match t.op(op) {
             Ok(()) => {}
-            Err(e @ FrontendError::Unsupported(_)) => notes.add_error(&e),
+            Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
             Err(e) => return Err(e),
         }
         // Past a limit, stop translating.
@@ -300,7 +300,7 @@ fn read_locals<'a>(
         match WasmType::from_wasmparser(vt) {
             Ok(wt) if notes.is_empty() => declare(count, wt),
             Ok(_) => {}
-            Err(e) => notes.add_error(&e),
+            Err(e) => notes.add_error(e),
         }
     }
     let mut operators = locals.get_binary_reader();
