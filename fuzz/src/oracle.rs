@@ -167,6 +167,18 @@ fn jit_engine(explicit: bool) -> wasm_jit::Engine {
     wasm_jit::Engine::new(&c).expect("valid configuration")
 }
 
+/// wasm-jit's instance of `wasm` (with explicit bounds checks or guard
+/// pages), or the finding that it refused a module the generator made
+/// valid.
+fn jit_or_finding(explicit: bool, wasm: &[u8]) -> Result<Jit, Finding> {
+    Jit::new(&jit_engine(explicit), wasm).map_err(|e| {
+        Finding::Mismatch(
+            format!("wasm-jit refused a valid module: {e}"),
+            wasm.to_vec(),
+        )
+    })
+}
+
 /// One engine's view of a module: instantiate, call exports, read state.
 trait Side {
     fn instantiate(&mut self) -> Outcome;
@@ -434,14 +446,9 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, Di
 /// wasm-jit against wasmi.
 pub fn differential(rng: &mut Rng) -> Result<Finding> {
     let wasm = crate::smith_module_single_memory(rng)?;
-    let mut jit = match Jit::new(&jit_engine(false), &wasm) {
+    let mut jit = match jit_or_finding(false, &wasm) {
         Ok(j) => j,
-        Err(e) => {
-            return Ok(Finding::Mismatch(
-                format!("wasm-jit refused a valid module: {e}"),
-                wasm,
-            ));
-        }
+        Err(finding) => return Ok(finding),
     };
     // The oracle may not take the module (or may panic): then there is
     // nothing to compare.
@@ -467,23 +474,13 @@ pub fn differential(rng: &mut Rng) -> Result<Finding> {
 /// Guard pages against explicit bounds checks.
 pub fn strategies(rng: &mut Rng) -> Result<Finding> {
     let wasm = smith_module(rng)?;
-    let mut guarded = match Jit::new(&jit_engine(false), &wasm) {
+    let mut guarded = match jit_or_finding(false, &wasm) {
         Ok(j) => j,
-        Err(e) => {
-            return Ok(Finding::Mismatch(
-                format!("refused a valid module: {e}"),
-                wasm,
-            ));
-        }
+        Err(finding) => return Ok(finding),
     };
-    let mut explicit = match Jit::new(&jit_engine(true), &wasm) {
+    let mut explicit = match jit_or_finding(true, &wasm) {
         Ok(j) => j,
-        Err(e) => {
-            return Ok(Finding::Mismatch(
-                format!("refused a valid module: {e}"),
-                wasm,
-            ));
-        }
+        Err(finding) => return Ok(finding),
     };
     Ok(match compare(rng, &mut guarded, &mut explicit) {
         Ok(n) => Finding::Fine(n),
@@ -515,14 +512,9 @@ pub fn parse(rng: &mut Rng) -> Result<Finding> {
 /// Generated modules, run with no oracle: whatever they do, the host lives.
 pub fn run(rng: &mut Rng) -> Result<Finding> {
     let wasm = smith_module(rng)?;
-    let mut jit = match Jit::new(&jit_engine(rng.below(2) == 0), &wasm) {
+    let mut jit = match jit_or_finding(rng.below(2) == 0, &wasm) {
         Ok(j) => j,
-        Err(e) => {
-            return Ok(Finding::Mismatch(
-                format!("refused a valid module: {e}"),
-                wasm,
-            ));
-        }
+        Err(finding) => return Ok(finding),
     };
     let mut n = 1;
     if jit.instantiate() != Outcome::Values(Vec::new()) {
