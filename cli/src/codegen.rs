@@ -4,15 +4,18 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
-use wasm_jit::{Config, OptLevel, WasmFeatures};
+use wasm_jit::{CompilationMode, Config, OptLevel, WasmFeatures};
 
 /// Code generation options shared by `run` and `compile`.
 #[derive(Args, Debug, Default)]
 pub struct CodegenOptions {
     /// Code generation option KEY=VALUE: `parallel-compilation=y|n`,
-    /// `opt-level=0|1|2|s` (also -O), `cache=y|n` (keep compiled code for
-    /// the next run; on by default for `run`), `cache-dir=PATH` (default
-    /// `$XDG_CACHE_HOME/wasm-jit` or `~/.cache/wasm-jit`).
+    /// `opt-level=0|1|2|s` (also -O), `lazy=y|n` (compile each function on
+    /// its first call; on by default for `run`), `background-compilation=y|n`
+    /// (with `lazy`, compile ahead on idle cores; on by default), `cache=y|n`
+    /// (keep compiled code for the next run; on by default for `run`),
+    /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
+    /// `~/.cache/wasm-jit`).
     #[arg(short = 'C', value_name = "KEY=VALUE")]
     codegen: Vec<String>,
     /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`.
@@ -77,9 +80,15 @@ pub(crate) fn key_value(opt: &str) -> (&str, &str) {
 impl CodegenOptions {
     /// Applies the options to `config`. `for_run`: the options are `run`'s,
     /// which takes the run-only `-W` options (the others refuse them) and
-    /// caches compiled code unless `-C cache=n` (as Wasmtime does).
+    /// caches compiled code unless `-C cache=n` (as Wasmtime does) and
+    /// compiles lazily unless `-C lazy=n`.
     pub fn apply(&self, config: &mut Config, for_run: bool) -> Result<()> {
         let mut cache = for_run;
+        config.compilation_mode(if for_run {
+            CompilationMode::Lazy
+        } else {
+            CompilationMode::Eager
+        });
         let mut cache_dir = None;
         let mut features = Config::DEFAULT_FEATURES;
         for opt in &self.wasm {
@@ -106,6 +115,16 @@ impl CodegenOptions {
                     config.parallel_compilation(flag(key, value)?);
                 }
                 "opt-level" => set_opt_level(config, value)?,
+                "lazy" => {
+                    config.compilation_mode(if flag(key, value)? {
+                        CompilationMode::Lazy
+                    } else {
+                        CompilationMode::Eager
+                    });
+                }
+                "background-compilation" => {
+                    config.background_compilation(flag(key, value)?);
+                }
                 "cache" => cache = flag(key, value)?,
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
                 _ => bail!("unknown -C option `{key}`"),

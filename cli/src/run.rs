@@ -221,6 +221,8 @@ impl RunCommand {
         }
 
         let result = self.run(&engine, &module, &mut linker, &mut store);
+        // Lazily compiled functions join the cache entry for the next run.
+        module.write_cache();
         match result {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => match e.downcast_ref::<I32Exit>() {

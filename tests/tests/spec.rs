@@ -6,7 +6,7 @@
 //! and no script may panic the engine.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasm_jit::Config;
+use wasm_jit::{CompilationMode, Config};
 use wasm_jit_tests::{all_files, expected_failures, feature_path};
 use wasm_jit_wast::{features_for_path, run_text_with_config};
 
@@ -18,12 +18,13 @@ fn main() {
         // Wasm 1.0 and 2.0 also run with explicit bounds checks instead of
         // guard pages, so both memory strategies are held to the suite.
         let explicit_too = file.name.starts_with("wasm-v1/") || file.name.starts_with("wasm-v2/");
-        let modes: &[bool] = if explicit_too {
-            &[false, true]
+        // (explicit bounds checks, lazy compilation)
+        let modes: &[(bool, bool)] = if explicit_too {
+            &[(false, false), (true, false), (false, true)]
         } else {
-            &[false]
+            &[(false, false), (false, true)]
         };
-        for &explicit in modes {
+        for &(explicit, lazy) in modes {
             let reason = expected.get(&file.name).cloned();
             let file = wasm_jit_tests::SpecFile {
                 name: file.name.clone(),
@@ -31,6 +32,8 @@ fn main() {
             };
             let name = if explicit {
                 format!("explicit-bounds-checks/{}", file.name)
+            } else if lazy {
+                format!("lazy/{}", file.name)
             } else {
                 file.name.clone()
             };
@@ -38,8 +41,32 @@ fn main() {
                 let mut config = Config::new();
                 config.wasm_features(features_for_path(&feature_path(&file)));
                 config.explicit_bounds_checks(explicit);
-                let report = run_text_with_config(file.text, config)
-                    .map_err(|e| Failed::from(format!("{e:#}")))?;
+                let run = |config: Config| {
+                    run_text_with_config(file.text, config).map_err(|e| Failed::from(format!("{e:#}")))
+                };
+                let report = if lazy {
+                    // Every function is compiled on its first call (no
+                    // background threads), and every directive must give
+                    // exactly what eager compilation gives.
+                    let eager = run(config.clone())?;
+                    config.compilation_mode(CompilationMode::Lazy);
+                    config.background_compilation(false);
+                    let lazy = run(config)?;
+                    if (lazy.passed, lazy.failed, &lazy.failures)
+                        != (eager.passed, eager.failed, &eager.failures)
+                    {
+                        return Err(format!(
+                            "{}: lazy compilation passed {} and failed {} checks, eager {} and {}:\n  lazy: {:?}\n  eager: {:?}",
+                            file.name, lazy.passed, lazy.failed, eager.passed, eager.failed,
+                            lazy.failures.iter().take(5).collect::<Vec<_>>(),
+                            eager.failures.iter().take(5).collect::<Vec<_>>()
+                        )
+                        .into());
+                    }
+                    lazy
+                } else {
+                    run(config)?
+                };
                 if let Some(panic) = report.failures.iter().find(|f| f.contains("engine panicked")) {
                     return Err(format!("{}: {panic}", file.name).into());
                 }

@@ -1,12 +1,15 @@
 //! Compiled modules as bytes (`.cwasm`): the module's Wasm binary and the
-//! machine code of every defined function, with its relocations, trap sites
+//! machine code of its defined functions, with their relocations, trap sites
 //! and source locations, behind a header that names the engine version, the
-//! target and every setting that changes code. Loading checks the header and
-//! the structure, never the code: an artifact is trusted input.
+//! target and every setting that changes code. Eagerly compiled code has
+//! every function; lazily compiled code (whose calls go through code slots)
+//! has those compiled so far. Loading checks the header and the structure,
+//! never the code: an artifact is trusted input.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm\n"  fingerprint: str  wasm: bytes  count: u32
-//! per function: index: u32 (u32::MAX: none)  code: bytes
+//! "\0wasm-jit-cwasm2"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! per function: present: u8; if 1:
+//!               index: u32 (u32::MAX: none)  code: bytes
 //!               relocs: u32 × (offset u32, kind u8, target u8, value u32, addend i64)
 //!               traps: u32 × (offset u32, code u8)  srclocs: u32 × (offset u32, loc u32)
 //! ```
@@ -20,7 +23,7 @@ use cranelift_codegen::ir::TrapCode;
 use crate::compile::{CompiledFunction, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm\n";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm2";
 
 const RELOCS: [Reloc; 5] = [
     Reloc::Abs8,
@@ -39,17 +42,40 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// The artifact of `wasm` compiled to `funcs` under `fingerprint`.
+/// What an artifact holds.
+#[derive(Debug)]
+pub struct Artifact {
+    /// The module's Wasm binary.
+    pub wasm: Vec<u8>,
+    /// Whether the code was compiled for lazy compilation.
+    pub lazy: bool,
+    /// Each defined function's code (`None`: not compiled yet; only in lazy
+    /// artifacts).
+    pub functions: Vec<Option<CompiledFunction>>,
+}
+
+/// The artifact of `wasm` compiled to `funcs` under `fingerprint`, lazily
+/// (calls through code slots) or not.
 pub fn serialize(
     fingerprint: &str,
     wasm: &[u8],
-    funcs: &[CompiledFunction],
+    lazy: bool,
+    funcs: &[Option<CompiledFunction>],
 ) -> Result<Vec<u8>, String> {
+    if !lazy && funcs.iter().any(Option::is_none) {
+        return Err("a function is not compiled".into());
+    }
     let mut out = MAGIC.to_vec();
     put_bytes(&mut out, fingerprint.as_bytes());
+    out.push(lazy as u8);
     put_bytes(&mut out, wasm);
     put_u32(&mut out, funcs.len() as u32);
     for f in funcs {
+        let Some(f) = f else {
+            out.push(0);
+            continue;
+        };
+        out.push(1);
         put_u32(&mut out, f.wasm_index.unwrap_or(u32::MAX));
         put_bytes(&mut out, &f.code);
         put_u32(&mut out, f.relocs.len() as u32);
@@ -127,10 +153,7 @@ impl<'a> Reader<'a> {
 
 /// The Wasm binary and compiled functions of an artifact, which must have
 /// been made under `fingerprint`.
-pub fn deserialize(
-    bytes: &[u8],
-    fingerprint: &str,
-) -> Result<(Vec<u8>, Vec<CompiledFunction>), String> {
+pub fn deserialize(bytes: &[u8], fingerprint: &str) -> Result<Artifact, String> {
     let mut r = Reader(bytes);
     if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
         return Err("not a wasm-jit compiled module".into());
@@ -153,10 +176,23 @@ pub fn deserialize(
             }
         ));
     }
+    let lazy = match r.u8()? {
+        0 => false,
+        1 => true,
+        _ => return Err("bad compilation mode in the artifact".into()),
+    };
     let wasm = r.bytes()?.to_vec();
-    let n = r.count(16)?;
+    let n = r.count(1)?;
     let mut funcs = Vec::with_capacity(n);
     for _ in 0..n {
+        match r.u8()? {
+            0 if lazy => {
+                funcs.push(None);
+                continue;
+            }
+            1 => {}
+            _ => return Err("bad function entry in the artifact".into()),
+        }
         let index = r.u32()?;
         let code = r.bytes()?.to_vec();
         let mut relocs = Vec::with_capacity(r.count(18)?);
@@ -196,16 +232,20 @@ pub fn deserialize(
         for _ in 0..srclocs.capacity() {
             srclocs.push((r.u32()?, r.u32()?));
         }
-        funcs.push(CompiledFunction {
+        funcs.push(Some(CompiledFunction {
             code,
             relocs,
             traps,
             wasm_index: (index != u32::MAX).then_some(index),
             srclocs,
-        });
+        }));
     }
     if !r.0.is_empty() {
         return Err("trailing bytes after the artifact".into());
     }
-    Ok((wasm, funcs))
+    Ok(Artifact {
+        wasm,
+        lazy,
+        functions: funcs,
+    })
 }

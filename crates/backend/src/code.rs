@@ -172,6 +172,136 @@ impl std::fmt::Debug for CodeMemory {
 
 const FUNC_ALIGN: usize = 16;
 
+/// Offsets of `funcs` laid out one after another, each aligned, and the
+/// total size.
+pub(crate) fn layout(funcs: &[CompiledFunction]) -> (Vec<u32>, usize) {
+    let mut starts = Vec::with_capacity(funcs.len());
+    let mut size = 0usize;
+    for f in funcs {
+        size = size.next_multiple_of(FUNC_ALIGN);
+        starts.push(size as u32);
+        size += f.code.len();
+    }
+    (starts, size)
+}
+
+/// Copies `funcs` to their `starts` in `buf`, which will run at address
+/// `base`, and patches their relocations. A relocation to a Wasm function
+/// names it through `func_addr` (`None`: not in this placement).
+pub(crate) fn write_linked(
+    buf: &mut [u8],
+    base: usize,
+    funcs: &[CompiledFunction],
+    starts: &[u32],
+    func_addr: impl Fn(u32) -> Option<usize>,
+) -> Result<(), String> {
+    for (f, &start) in funcs.iter().zip(starts) {
+        buf[start as usize..start as usize + f.code.len()].copy_from_slice(&f.code);
+    }
+    for (f, &start) in funcs.iter().zip(starts) {
+        for r in &f.relocs {
+            let site = start as usize + r.offset as usize;
+            let target = match r.target {
+                RelocTarget::Func(index) => func_addr(index)
+                    .ok_or_else(|| format!("relocation to unknown function {index}"))?,
+                RelocTarget::LibCall(lc) => crate::compile::libcall_address(lc)
+                    .ok_or_else(|| format!("no runtime library call {lc:?}"))?,
+            };
+            let value = (target as i64).wrapping_add(r.addend);
+            match r.kind {
+                Reloc::Abs8 => {
+                    buf[site..site + 8].copy_from_slice(&(value as u64).to_le_bytes());
+                }
+                Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+                    let rel = value - (base + site) as i64;
+                    let rel = i32::try_from(rel)
+                        .map_err(|_| "call displacement out of range".to_string())?;
+                    buf[site..site + 4].copy_from_slice(&rel.to_le_bytes());
+                }
+                Reloc::Arm64Call => {
+                    let rel = (value - (base + site) as i64) >> 2;
+                    if !(-(1 << 25)..(1 << 25)).contains(&rel) {
+                        return Err("call displacement out of range".to_string());
+                    }
+                    let mut word = u32::from_le_bytes(buf[site..site + 4].try_into().unwrap());
+                    word |= (rel as u32) & 0x03ff_ffff;
+                    buf[site..site + 4].copy_from_slice(&word.to_le_bytes());
+                }
+                other => return Err(format!("unsupported relocation kind {other:?}")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Publishes placed, executable code: its trap sites and function ranges
+/// go into the registry (so faults in it become traps and backtraces name
+/// its functions), and the profiler, if one is on, hears of it.
+///
+/// # Safety
+/// `base..base + size` must be executable code holding `funcs` at
+/// `starts`, and stay mapped until [`unregister`]`(base)`.
+pub(crate) unsafe fn register(
+    base: usize,
+    size: usize,
+    funcs: &[CompiledFunction],
+    starts: &[u32],
+    names: Arc<CodeNames>,
+) {
+    let mut traps = Vec::new();
+    let mut ranges = Vec::new();
+    for (f, &start) in funcs.iter().zip(starts) {
+        traps.extend(f.traps.iter().map(|&(o, c)| (start + o, c)));
+        ranges.push(FuncRange {
+            start,
+            end: start + f.code.len() as u32,
+            wasm_index: f.wasm_index,
+            srclocs: f.srclocs.iter().map(|&(o, l)| (start + o, l)).collect(),
+        });
+    }
+    traps.sort_by_key(|t| t.0);
+    if crate::profiling::enabled() {
+        // SAFETY: per the contract, the range is mapped and readable.
+        let code = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
+        let placed: Vec<_> = ranges
+            .iter()
+            .map(|r| crate::profiling::PlacedFunc {
+                addr: base + r.start as usize,
+                code: &code[r.start as usize..r.end as usize],
+                name: match r.wasm_index {
+                    Some(i) => format!(
+                        "{}!{}",
+                        names.module.as_deref().unwrap_or("<module>"),
+                        names
+                            .funcs
+                            .get(&i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("<wasm function {i}>"))
+                    ),
+                    None => "wasm-jit trampoline".to_string(),
+                },
+            })
+            .collect();
+        crate::profiling::record(&placed);
+    }
+    with_registry_mut(|reg| {
+        reg.insert(
+            base,
+            Registered {
+                end: base + size,
+                traps,
+                funcs: ranges,
+                names,
+            },
+        )
+    });
+}
+
+/// Removes the code registered at `base`.
+pub(crate) fn unregister(base: usize) {
+    with_registry_mut(|reg| reg.remove(&base));
+}
+
 impl CodeMemory {
     /// Lays out, links and publishes `funcs`. Function `i` of `funcs` is the
     /// target of relocations naming `RelocTarget::Func(wasm_index)` through
@@ -181,55 +311,13 @@ impl CodeMemory {
         index_of: impl Fn(u32) -> Option<usize>,
         names: Arc<CodeNames>,
     ) -> Result<CodeMemory, String> {
-        let mut starts = Vec::with_capacity(funcs.len());
-        let mut size = 0usize;
-        for f in funcs {
-            size = size.next_multiple_of(FUNC_ALIGN);
-            starts.push(size as u32);
-            size += f.code.len();
-        }
+        let (starts, size) = layout(funcs);
         let mut map = memmap2::MmapMut::map_anon(size.max(1))
             .map_err(|e| format!("cannot map code memory: {e}"))?;
-        for (f, &start) in funcs.iter().zip(&starts) {
-            map[start as usize..start as usize + f.code.len()].copy_from_slice(&f.code);
-        }
         let base = map.as_ptr() as usize;
-        for (f, &start) in funcs.iter().zip(&starts) {
-            for r in &f.relocs {
-                let site = start as usize + r.offset as usize;
-                let target = match r.target {
-                    RelocTarget::Func(index) => {
-                        let i = index_of(index)
-                            .ok_or_else(|| format!("relocation to unknown function {index}"))?;
-                        base + starts[i] as usize
-                    }
-                    RelocTarget::LibCall(lc) => crate::compile::libcall_address(lc)
-                        .ok_or_else(|| format!("no runtime library call {lc:?}"))?,
-                };
-                let value = (target as i64).wrapping_add(r.addend);
-                match r.kind {
-                    Reloc::Abs8 => {
-                        map[site..site + 8].copy_from_slice(&(value as u64).to_le_bytes());
-                    }
-                    Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
-                        let rel = value - (base + site) as i64;
-                        let rel = i32::try_from(rel)
-                            .map_err(|_| "call displacement out of range".to_string())?;
-                        map[site..site + 4].copy_from_slice(&rel.to_le_bytes());
-                    }
-                    Reloc::Arm64Call => {
-                        let rel = (value - (base + site) as i64) >> 2;
-                        if !(-(1 << 25)..(1 << 25)).contains(&rel) {
-                            return Err("call displacement out of range".to_string());
-                        }
-                        let mut word = u32::from_le_bytes(map[site..site + 4].try_into().unwrap());
-                        word |= (rel as u32) & 0x03ff_ffff;
-                        map[site..site + 4].copy_from_slice(&word.to_le_bytes());
-                    }
-                    other => return Err(format!("unsupported relocation kind {other:?}")),
-                }
-            }
-        }
+        write_linked(&mut map, base, funcs, &starts, |index| {
+            index_of(index).map(|i| base + starts[i] as usize)
+        })?;
         let mmap = map
             .make_exec()
             .map_err(|e| format!("cannot make code executable: {e}"))?;
@@ -238,53 +326,9 @@ impl CodeMemory {
             let start = mmap.as_ptr() as *mut u8;
             wasm_jit_flush_icache(start, start.add(mmap.len()));
         }
-
-        let mut traps = Vec::new();
-        let mut ranges = Vec::new();
-        for (f, &start) in funcs.iter().zip(&starts) {
-            traps.extend(f.traps.iter().map(|&(o, c)| (start + o, c)));
-            ranges.push(FuncRange {
-                start,
-                end: start + f.code.len() as u32,
-                wasm_index: f.wasm_index,
-                srclocs: f.srclocs.iter().map(|&(o, l)| (start + o, l)).collect(),
-            });
-        }
-        traps.sort_by_key(|t| t.0);
-        let code_base = mmap.as_ptr() as usize;
-        if crate::profiling::enabled() {
-            let placed: Vec<_> = ranges
-                .iter()
-                .map(|r| crate::profiling::PlacedFunc {
-                    addr: code_base + r.start as usize,
-                    code: &mmap[r.start as usize..r.end as usize],
-                    name: match r.wasm_index {
-                        Some(i) => format!(
-                            "{}!{}",
-                            names.module.as_deref().unwrap_or("<module>"),
-                            names
-                                .funcs
-                                .get(&i)
-                                .cloned()
-                                .unwrap_or_else(|| format!("<wasm function {i}>"))
-                        ),
-                        None => "wasm-jit trampoline".to_string(),
-                    },
-                })
-                .collect();
-            crate::profiling::record(&placed);
-        }
-        with_registry_mut(|reg| {
-            reg.insert(
-                code_base,
-                Registered {
-                    end: code_base + size,
-                    traps,
-                    funcs: ranges,
-                    names,
-                },
-            )
-        });
+        // SAFETY: the mapping holds `funcs` at `starts`, is executable, and
+        // is unregistered before it is unmapped (`Drop`).
+        unsafe { register(base, size, funcs, &starts, names) };
         Ok(CodeMemory {
             mmap,
             func_starts: starts,
@@ -300,6 +344,6 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        with_registry_mut(|reg| reg.remove(&(self.mmap.as_ptr() as usize)));
+        unregister(self.mmap.as_ptr() as usize);
     }
 }

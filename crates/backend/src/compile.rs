@@ -14,7 +14,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{
-    FUNC_NAMESPACE, TranslationEnv, clif_type, translate_function, validate_function,
+    FUNC_NAMESPACE, TranslationEnv, Validated, clif_type, translate_function, validate_function,
     wasm_signature,
 };
 use wasm_jit_frontend::trap::HOST_TRAP;
@@ -224,6 +224,20 @@ impl Compiler {
         scratch: &mut Scratch,
         deadline: Option<std::time::Instant>,
     ) -> Result<CompiledFunction, FrontendError> {
+        let index = input.index.0;
+        self.translate(env, input, scratch, deadline)?;
+        self.finish(&mut scratch.context, Some(index))
+    }
+
+    /// Validates and translates one function body into
+    /// `scratch.context.func`; the functions it names (call graph edges).
+    fn translate(
+        &self,
+        env: &TranslationEnv<'_>,
+        input: FunctionInput<'_>,
+        scratch: &mut Scratch,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<u32>, FrontendError> {
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Err(FrontendError::Limit(
                 "compilation ran past its deadline".into(),
@@ -232,12 +246,14 @@ impl Compiler {
         let mut validator = input
             .validator
             .into_validator(std::mem::take(&mut scratch.validator));
+        let mut callees = Vec::new();
         let result = translate_function(
             env,
             input.index,
             &input.body,
             &mut validator,
             &mut scratch.builder,
+            &mut callees,
         );
         scratch.validator = validator.into_allocations();
         let func = match result {
@@ -251,7 +267,7 @@ impl Compiler {
         };
         scratch.context.clear();
         scratch.context.func = func;
-        self.finish(&mut scratch.context, Some(input.index.0))
+        Ok(callees)
     }
 
     /// Compiles every function body, in parallel when `parallel` is set.
@@ -270,40 +286,78 @@ impl Compiler {
         deadline: Option<std::time::Instant>,
     ) -> Result<Vec<CompiledFunction>, FrontendError> {
         if !unsupported.is_empty() {
-            let results = for_each_body(inputs, parallel, |scratch, input| {
-                let mut v = input
-                    .validator
-                    .into_validator(std::mem::take(&mut scratch.validator));
-                let notes = validate_function(&input.body, &mut v);
-                scratch.validator = v.into_allocations();
-                notes
-            });
-            let mut all = unsupported;
-            for r in results {
-                all.merge(r?);
-            }
-            return Err(all.into_error().expect("not empty"));
+            return Err(self.refuse(inputs, unsupported, parallel));
         }
-        let results = for_each_body(inputs, parallel, |scratch, input| {
+        gather(for_each_body(inputs, parallel, |scratch, input| {
             self.compile_function(env, input, scratch, deadline)
+        }))
+    }
+
+    /// Validates and translates every function body without compiling it
+    /// (lazy compilation: loading a module finds exactly the errors eager
+    /// compilation would), in parallel when `parallel` is set; each body's
+    /// call graph edges. Errors as for [`Self::compile_functions`].
+    pub fn translate_functions(
+        &self,
+        env: &TranslationEnv<'_>,
+        inputs: Vec<FunctionInput<'_>>,
+        unsupported: UnsupportedNotes,
+        parallel: bool,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<Vec<u32>>, FrontendError> {
+        if !unsupported.is_empty() {
+            return Err(self.refuse(inputs, unsupported, parallel));
+        }
+        gather(for_each_body(inputs, parallel, |scratch, input| {
+            self.translate(env, input, scratch, deadline)
+        }))
+    }
+
+    /// The error for a module already known to be unsupported: an invalid
+    /// body, which must win, or every unsupported feature.
+    fn refuse(
+        &self,
+        inputs: Vec<FunctionInput<'_>>,
+        unsupported: UnsupportedNotes,
+        parallel: bool,
+    ) -> FrontendError {
+        self.validate_functions(inputs, unsupported, parallel)
+            .err()
+            .unwrap_or_else(|| {
+                FrontendError::Codegen("internal error: unsupported features not reported".into())
+            })
+    }
+
+    /// Validates every function body without compiling it (lazy
+    /// compilation, and modules already known to be unsupported), in
+    /// parallel when `parallel` is set. As for [`Self::compile_functions`],
+    /// the first invalid body wins, then every unsupported feature is
+    /// reported together (with those of `unsupported`).
+    pub fn validate_functions(
+        &self,
+        inputs: Vec<FunctionInput<'_>>,
+        unsupported: UnsupportedNotes,
+        parallel: bool,
+    ) -> Result<Vec<Validated>, FrontendError> {
+        let results = for_each_body(inputs, parallel, |scratch, input| {
+            let mut v = input
+                .validator
+                .into_validator(std::mem::take(&mut scratch.validator));
+            let validated = validate_function(&input.body, &mut v);
+            scratch.validator = v.into_allocations();
+            validated
         });
-        let mut compiled = Vec::with_capacity(results.len());
-        let mut notes = UnsupportedNotes::default();
-        let mut first_other = None;
+        let mut notes = unsupported;
+        let mut all = Vec::with_capacity(results.len());
         for r in results {
-            match r {
-                Ok(f) => compiled.push(f),
-                Err(e @ FrontendError::Invalid(_)) => return Err(e),
-                Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
-                Err(e) => {
-                    first_other.get_or_insert(e);
-                }
-            }
+            let mut v = r?;
+            notes.merge(std::mem::take(&mut v.notes));
+            all.push(v);
         }
-        if let Some(e) = notes.into_error().or(first_other) {
-            return Err(e);
+        match notes.into_error() {
+            Some(e) => Err(e),
+            None => Ok(all),
         }
-        Ok(compiled)
     }
 
     /// A trampoline `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`
@@ -410,6 +464,29 @@ impl Compiler {
         let mut ctx = Context::for_function(func);
         self.finish(&mut ctx, None)
     }
+}
+
+/// The results of every body, or the error that does not depend on
+/// scheduling: the first invalid body in function order; otherwise every
+/// unsupported feature together; otherwise the first other error.
+fn gather<T>(results: Vec<Result<T, FrontendError>>) -> Result<Vec<T>, FrontendError> {
+    let mut out = Vec::with_capacity(results.len());
+    let mut notes = UnsupportedNotes::default();
+    let mut first_other = None;
+    for r in results {
+        match r {
+            Ok(f) => out.push(f),
+            Err(e @ FrontendError::Invalid(_)) => return Err(e),
+            Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
+            Err(e) => {
+                first_other.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = notes.into_error().or(first_other) {
+        return Err(e);
+    }
+    Ok(out)
 }
 
 /// `f` applied to every function body, in order, on several threads when

@@ -146,6 +146,7 @@ impl Instance {
                 VMFuncRef {
                     func_ptr: module.func_ptr(defined),
                     type_id: module.type_ids[ty.index()],
+                    def_index: i,
                     vmctx,
                 }
             })
@@ -223,6 +224,7 @@ impl Instance {
         inst.vmctx[vmoffsets::VMCTX_INSTANCE as usize / PTR] = &*inst as *const Instance as usize;
         inst.vmctx[vmoffsets::VMCTX_BUILTINS as usize / PTR] = BUILTINS.0.as_ptr() as usize;
         inst.vmctx[vmoffsets::VMCTX_LIMITS as usize / PTR] = limits as usize;
+        inst.vmctx[vmoffsets::VMCTX_FUNC_SLOTS as usize / PTR] = module.slots_ptr() as usize;
         for i in 0..inst.memories.len() {
             // SAFETY: imported memories are valid (caller's contract), defined
             // ones are owned by the instance.
@@ -456,6 +458,58 @@ pub fn grow_table(table: &mut Table, limits: &VMLimits, delta: u64, init: usize)
         return None;
     }
     table.grow(delta, init)
+}
+
+unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    match crate::lazy::code(&inst.module, DefinedFuncIndex(func)) {
+        Ok(code) => code as usize,
+        Err(e) => {
+            set_pending(TrapReason::Host(Box::new(e)));
+            0
+        }
+    }
+}
+
+unsafe extern "C" fn lazy_funcref(_vmctx: *mut u8, funcref: usize) -> usize {
+    // SAFETY: compiled code passes a live `VMFuncRef` of its store.
+    match unsafe { resolve_funcref(funcref as *mut VMFuncRef) } {
+        Ok(code) => code as usize,
+        Err(e) => {
+            set_pending(TrapReason::Host(Box::new(e)));
+            0
+        }
+    }
+}
+
+/// The code of the function `funcref` names, compiling it first if it is a
+/// lazily compiled function not compiled yet (and then storing the code in
+/// the `VMFuncRef`, so the next call through it goes straight there).
+///
+/// # Safety
+/// `funcref` must be a live `VMFuncRef` of the store the calling thread
+/// runs, and no reference to it may be live.
+pub unsafe fn resolve_funcref(funcref: *mut VMFuncRef) -> Result<*const u8, String> {
+    // SAFETY: per the contract, `funcref` is live.
+    let (code, vmctx, def_index) =
+        unsafe { ((*funcref).func_ptr, (*funcref).vmctx, (*funcref).def_index) };
+    if !code.is_null() {
+        return Ok(code);
+    }
+    // Only the `VMFuncRef` of a defined function has a null code pointer,
+    // and its context is its instance's; the instance's module is only
+    // read (the `Arc` cloned).
+    // SAFETY: slot 0 of that context holds the live instance.
+    let module = unsafe {
+        let inst = *(vmctx.add(vmoffsets::VMCTX_INSTANCE as usize) as *const *const Instance);
+        (*inst).module.clone()
+    };
+    let code = crate::lazy::code(&module, DefinedFuncIndex(def_index))?;
+    // SAFETY: per the contract, no reference to the `VMFuncRef` is live, and
+    // its store runs on this thread only.
+    unsafe { (*funcref).func_ptr = code };
+    Ok(code)
 }
 
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {

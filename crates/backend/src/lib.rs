@@ -4,6 +4,7 @@
 //! - [`compile`]: Cranelift code generation for functions and trampolines.
 //! - [`code`]: executable memory, linking, and the pc → trap registry.
 //! - [`module`]: a compiled module, the type registry, trampoline cache.
+//! - [`lazy`]: compiling functions on first call and in the background.
 //! - [`instance`]: instances, their context, and the builtins.
 //! - [`memory`]: linear memory reservations and guard pages.
 //! - [`vm`]: structures compiled code reads (layout from the frontend).
@@ -12,13 +13,15 @@
 //! - `sys`: the platform code (signal handlers, the C jump helper).
 //!
 //! `unsafe` is confined to `code`, `memory`, `vm`, `instance`, `traps`,
-//! `module` (trampoline pointers), `profiling` (the jitdump marker mapping,
+//! `module` (trampoline pointers), `lazy` (writing code into fresh arena
+//! memory, freeing it), `profiling` (the jitdump marker mapping,
 //! the clock) and `sys`.
 
 pub mod artifact;
 pub mod code;
 pub mod compile;
 pub mod instance;
+pub mod lazy;
 pub mod memory;
 pub mod module;
 pub mod profiling;

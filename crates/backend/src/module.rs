@@ -10,6 +10,7 @@ use wasm_jit_frontend::{DefinedFuncIndex, FrontendError, FuncType, ModuleInfo, P
 
 use crate::code::{CodeMemory, CodeNames};
 use crate::compile::{CompiledFunction, Compiler};
+use crate::lazy::{LazyCode, LazySource};
 use crate::memory::MemoryImage;
 use crate::traps::ArrayTrampoline;
 
@@ -51,6 +52,9 @@ pub struct ModuleOptions {
     pub consume_fuel: bool,
     /// Compile functions on several threads.
     pub parallel: bool,
+    /// Compile each function on first call (and in the background) instead
+    /// of all of them now; bodies are still all validated now.
+    pub lazy: bool,
     /// Give up (`implementation limit exceeded`) on functions not yet
     /// started by then.
     pub deadline: Option<std::time::Instant>,
@@ -70,21 +74,35 @@ pub struct CompiledModule {
     /// Initial contents of memory 0, mapped copy-on-write at instantiation,
     /// and which data segments it already contains.
     pub memory_image: Option<(MemoryImage, Vec<bool>)>,
-    code: CodeMemory,
-    /// The machine code before placement, for `Module::serialize`.
-    pub functions: Vec<CompiledFunction>,
+    /// Whether the code checks the epoch and meters fuel.
+    epoch_interruption: bool,
+    consume_fuel: bool,
+    code: Code,
+}
+
+/// Where a module's code is.
+#[derive(Debug)]
+enum Code {
+    /// All compiled and placed at once; the machine code before placement
+    /// is kept for `Module::serialize`.
+    Eager(CodeMemory, Vec<CompiledFunction>),
+    /// Compiled function by function.
+    Lazy(Box<LazyCode>),
 }
 
 impl CompiledModule {
     /// Validates and compiles every function of `parsed`.
+    /// `parsed` must have been parsed from `wasm`. In lazy mode nothing is
+    /// compiled yet; call [`crate::lazy::start_background`] once the module
+    /// is in its `Arc`.
     pub fn compile(
-        compiler: &Compiler,
+        compiler: &Arc<Compiler>,
+        wasm: &Arc<[u8]>,
         parsed: ParsedModule<'_>,
         types: &TypeRegistry,
         options: &ModuleOptions,
         name: Option<String>,
     ) -> Result<CompiledModule, FrontendError> {
-        let memory_style = options.memory_style;
         let ParsedModule {
             info,
             functions,
@@ -92,36 +110,69 @@ impl CompiledModule {
         } = parsed;
         let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
         let offsets = VMOffsets::new(&info);
+        let names = Arc::new(CodeNames {
+            module: name,
+            funcs: info.func_names.clone(),
+        });
         let env = TranslationEnv {
             info: &info,
             offsets,
             type_ids: &type_ids,
             frontend_config: compiler.frontend_config(),
-            memory_style,
+            memory_style: options.memory_style,
             epoch_interruption: options.epoch_interruption,
             consume_fuel: options.consume_fuel,
+            lazy: options.lazy,
         };
-        let compiled = compiler.compile_functions(
-            &env,
-            functions,
-            unsupported,
-            options.parallel,
-            options.deadline,
-        )?;
-        Self::from_compiled(info, offsets, type_ids, memory_style, compiled, name)
+        let code = if options.lazy {
+            let source = LazySource::new(wasm.clone(), &functions);
+            let callees = compiler.translate_functions(
+                &env,
+                functions,
+                unsupported,
+                options.parallel,
+                options.deadline,
+            )?;
+            let order = background_order(&info, &callees);
+            Code::Lazy(Box::new(LazyCode::new(
+                source,
+                compiler.clone(),
+                names,
+                order,
+            )))
+        } else {
+            let compiled = compiler.compile_functions(
+                &env,
+                functions,
+                unsupported,
+                options.parallel,
+                options.deadline,
+            )?;
+            Self::place(&info, compiled, names)?
+        };
+        Ok(Self::assemble(info, offsets, type_ids, options, code))
     }
 
     /// A module from code compiled earlier (a deserialized artifact):
     /// `parsed` describes it, `compiled` holds every defined function's code
     /// in order. Nothing is validated or compiled.
+    /// A module from code compiled earlier (a deserialized artifact):
+    /// `parsed` (from `wasm`) describes it; `compiled` holds every defined
+    /// function's code in order (eager code), or, for lazily compiled code,
+    /// the functions compiled so far (the rest is compiled on first call).
+    /// Nothing present is validated or compiled again.
     pub fn from_artifact(
+        compiler: &Arc<Compiler>,
+        wasm: &Arc<[u8]>,
         parsed: ParsedModule<'_>,
         types: &TypeRegistry,
-        memory_style: MemoryStyle,
-        compiled: Vec<CompiledFunction>,
+        options: &ModuleOptions,
+        compiled: Vec<Option<CompiledFunction>>,
         name: Option<String>,
     ) -> Result<CompiledModule, FrontendError> {
-        let info = parsed.info;
+        let ParsedModule {
+            info, functions, ..
+        } = parsed;
         if compiled.len() != info.num_defined_funcs() as usize {
             return Err(FrontendError::Resource(
                 "the artifact's code does not match its module".into(),
@@ -129,44 +180,169 @@ impl CompiledModule {
         }
         let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
         let offsets = VMOffsets::new(&info);
-        Self::from_compiled(info, offsets, type_ids, memory_style, compiled, name)
-    }
-
-    fn from_compiled(
-        info: ModuleInfo,
-        offsets: VMOffsets,
-        type_ids: Vec<u32>,
-        memory_style: MemoryStyle,
-        compiled: Vec<CompiledFunction>,
-        name: Option<String>,
-    ) -> Result<CompiledModule, FrontendError> {
-        let imported = info.num_imported_funcs;
         let names = Arc::new(CodeNames {
             module: name,
             funcs: info.func_names.clone(),
         });
+        let code = if options.lazy {
+            let source = LazySource::new(wasm.clone(), &functions);
+            let order = (0..info.num_defined_funcs()).collect();
+            let lazy = LazyCode::new(source, compiler.clone(), names, order);
+            let present = compiled
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, f)| Some((i as u32, f?)))
+                .collect();
+            lazy.preload(present).map_err(FrontendError::Resource)?;
+            Code::Lazy(Box::new(lazy))
+        } else {
+            let compiled = compiled
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    FrontendError::Resource("the artifact lacks the code of a function".into())
+                })?;
+            Self::place(&info, compiled, names)?
+        };
+        Ok(Self::assemble(info, offsets, type_ids, options, code))
+    }
+
+    fn place(
+        info: &ModuleInfo,
+        compiled: Vec<CompiledFunction>,
+        names: Arc<CodeNames>,
+    ) -> Result<Code, FrontendError> {
+        let imported = info.num_imported_funcs;
         let code = CodeMemory::new(
             &compiled,
             |index| index.checked_sub(imported).map(|i| i as usize),
             names,
         )
         .map_err(FrontendError::Resource)?;
+        Ok(Code::Eager(code, compiled))
+    }
+
+    fn assemble(
+        info: ModuleInfo,
+        offsets: VMOffsets,
+        type_ids: Vec<u32>,
+        options: &ModuleOptions,
+        code: Code,
+    ) -> CompiledModule {
         let memory_image = memory_image(&info);
-        Ok(CompiledModule {
+        CompiledModule {
             info,
             offsets,
             type_ids,
-            memory_style,
+            memory_style: options.memory_style,
             memory_image,
+            epoch_interruption: options.epoch_interruption,
+            consume_fuel: options.consume_fuel,
             code,
-            functions: compiled,
-        })
+        }
     }
 
-    /// Code of defined function `index`.
-    pub fn func_ptr(&self, index: DefinedFuncIndex) -> *const u8 {
-        self.code.func_ptr(index.index())
+    /// What the translator needs to compile this module's functions.
+    pub(crate) fn translation_env<'a>(
+        &'a self,
+        compiler: &Compiler,
+        lazy: bool,
+    ) -> TranslationEnv<'a> {
+        TranslationEnv {
+            info: &self.info,
+            offsets: self.offsets,
+            type_ids: &self.type_ids,
+            frontend_config: compiler.frontend_config(),
+            memory_style: self.memory_style,
+            epoch_interruption: self.epoch_interruption,
+            consume_fuel: self.consume_fuel,
+            lazy,
+        }
     }
+
+    /// Code of defined function `index`; null while a lazily compiled
+    /// function is not compiled (see [`crate::lazy::code`]).
+    pub fn func_ptr(&self, index: DefinedFuncIndex) -> *const u8 {
+        match &self.code {
+            Code::Eager(code, _) => code.func_ptr(index.index()),
+            Code::Lazy(lazy) => lazy.code_if_ready(index),
+        }
+    }
+
+    /// The lazily compiled code, if the module is compiled lazily.
+    pub fn lazy(&self) -> Option<&LazyCode> {
+        match &self.code {
+            Code::Lazy(lazy) => Some(lazy),
+            Code::Eager(..) => None,
+        }
+    }
+
+    /// The code slots of a lazily compiled module (null otherwise), for
+    /// its instances' contexts.
+    pub fn slots_ptr(&self) -> *const u8 {
+        match &self.code {
+            Code::Lazy(lazy) => lazy.slots_ptr() as *const u8,
+            Code::Eager(..) => std::ptr::null(),
+        }
+    }
+
+    /// The machine code of each defined function compiled so far (all of
+    /// them when compiled eagerly), for artifacts and the code cache.
+    pub fn functions(&self) -> Vec<Option<CompiledFunction>> {
+        match &self.code {
+            Code::Eager(_, functions) => functions.iter().cloned().map(Some).collect(),
+            Code::Lazy(lazy) => lazy.compiled_functions(),
+        }
+    }
+}
+
+/// The order in which background threads compile a lazy module: what the
+/// start function and the exports reach through direct calls and
+/// `ref.func`, breadth first (`_start` and the start function first), then
+/// what functions in element segments reach, then everything else.
+fn background_order(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<u32> {
+    use wasm_jit_frontend::module::{ConstOp, ExternKind};
+    let imported = info.num_imported_funcs;
+    let n = info.num_defined_funcs() as usize;
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    let mut roots: Vec<u32> = info.start.iter().map(|f| f.0).collect();
+    let exports = info.exports.iter().filter(|e| e.kind == ExternKind::Func);
+    roots.extend(
+        exports
+            .clone()
+            .filter(|e| e.name == "_start")
+            .map(|e| e.index),
+    );
+    roots.extend(exports.map(|e| e.index));
+    for e in &info.elems {
+        for item in &e.items {
+            if let [ConstOp::RefFunc(f)] = item.0.as_slice() {
+                roots.push(f.0);
+            }
+        }
+    }
+    roots.extend(imported..imported + n as u32);
+    for root in roots {
+        let Some(r) = root.checked_sub(imported) else {
+            continue;
+        };
+        if std::mem::replace(&mut seen[r as usize], true) {
+            continue;
+        }
+        let mut queue = std::collections::VecDeque::from([r]);
+        while let Some(f) = queue.pop_front() {
+            order.push(f);
+            for &callee in &callees[f as usize] {
+                if let Some(c) = callee.checked_sub(imported)
+                    && !std::mem::replace(&mut seen[c as usize], true)
+                {
+                    queue.push_back(c);
+                }
+            }
+        }
+    }
+    order
 }
 
 /// The image of memory 0, when instantiating can never observe the

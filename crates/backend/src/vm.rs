@@ -209,6 +209,9 @@ pub struct VMFuncRef {
     pub func_ptr: *const u8,
     /// Engine-wide canonical type id.
     pub type_id: u32,
+    /// Index of the function among those its module defines (for compiling
+    /// it on first call); `u32::MAX` for host functions.
+    pub def_index: u32,
     /// Context passed as the callee's first argument.
     pub vmctx: *mut u8,
 }
@@ -217,6 +220,8 @@ const _: () =
     assert!(std::mem::offset_of!(VMFuncRef, func_ptr) == vmoffsets::funcref::FUNC_PTR as usize);
 const _: () =
     assert!(std::mem::offset_of!(VMFuncRef, type_id) == vmoffsets::funcref::TYPE_ID as usize);
+const _: () =
+    assert!(std::mem::offset_of!(VMFuncRef, def_index) == vmoffsets::funcref::DEF_INDEX as usize);
 const _: () = assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmoffsets::funcref::VMCTX as usize);
 const _: () = assert!(std::mem::size_of::<VMFuncRef>() == vmoffsets::funcref::SIZE);
 

@@ -39,6 +39,10 @@ macro_rules! foreach_builtin {
                 "`table.init` from a passive element segment.";
             elem_drop ElemDrop(elem: i32) -> none,
                 "`elem.drop`.";
+            lazy_compile LazyCompile(func: i32) -> ptr,
+                "The code of defined function `func` of the caller's module, compiled now if it is not yet (lazy compilation); 0 after recording a trap when it cannot be compiled.";
+            lazy_funcref LazyFuncref(funcref: ptr) -> ptr,
+                "The code of the function a `VMFuncRef` with a null code pointer names, compiled now and stored in the `VMFuncRef`; 0 after recording a trap when it cannot be compiled.";
         }
     };
 }
@@ -52,6 +56,8 @@ pub enum BuiltinReturn {
     TrapFlag,
     /// A value of this type.
     Value(ir::Type),
+    /// A pointer-sized value.
+    Pointer,
 }
 
 macro_rules! clif_type {
@@ -78,6 +84,9 @@ macro_rules! clif_return {
     };
     (i64) => {
         BuiltinReturn::Value(types::I64)
+    };
+    (ptr) => {
+        BuiltinReturn::Pointer
     };
 }
 
@@ -136,6 +145,7 @@ impl Builtin {
             BuiltinReturn::None => {}
             BuiltinReturn::TrapFlag => sig.returns.push(ir::AbiParam::new(types::I32)),
             BuiltinReturn::Value(t) => sig.returns.push(ir::AbiParam::new(t)),
+            BuiltinReturn::Pointer => sig.returns.push(ir::AbiParam::new(ptr)),
         }
         sig
     }
@@ -155,7 +165,7 @@ mod tests {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i, "{}", b.name());
         }
-        assert_eq!(Builtin::COUNT, 10);
+        assert_eq!(Builtin::COUNT, 12);
         let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
         assert_eq!(sig.params.len(), 3);
         assert_eq!(sig.returns[0].value_type, types::I64);

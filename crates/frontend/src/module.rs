@@ -249,6 +249,13 @@ impl ModuleInfo {
         index.0 < self.num_imported_funcs
     }
 
+    /// The defined-function index of function `index`, which must not be
+    /// imported.
+    pub fn defined_func_index(&self, index: FuncIndex) -> DefinedFuncIndex {
+        debug_assert!(!self.is_imported_func(index));
+        DefinedFuncIndex(index.0 - self.num_imported_funcs)
+    }
+
     /// A function's name for messages: the name section's, or `<index>`.
     pub fn func_display_name(&self, index: FuncIndex) -> String {
         match self.func_names.get(&index.0) {

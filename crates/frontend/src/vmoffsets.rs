@@ -7,7 +7,9 @@
 //!   +0   instance     *mut Instance        (runtime back-pointer, used by builtins)
 //!   +8   builtins     *const [fn; N]       (table of runtime functions, see `Builtin`)
 //!   +16  limits       *mut VMLimits        (stack limit, epoch deadline; one per store)
-//!   +24  memories     [*mut VMMemoryDefinition; num_memories]
+//!   +24  func slots   *const [AtomicPtr; N] (lazy compilation: code of each defined
+//!                                          function, null until compiled; one per module)
+//!   +32  memories     [*mut VMMemoryDefinition; num_memories]
 //!   ...  tables       [*mut VMTableDefinition; num_tables]
 //!   ...  globals      [*mut VMGlobal; num_globals]
 //!   ...  funcrefs     [*const VMFuncRef; num_funcs]
@@ -42,12 +44,17 @@ pub mod table {
     pub const LENGTH: i32 = 8;
 }
 
-/// `VMFuncRef { func_ptr, type_id: u32, vmctx }`: what a `funcref` points to.
+/// `VMFuncRef { func_ptr, type_id: u32, def_index: u32, vmctx }`: what a
+/// `funcref` points to.
 pub mod funcref {
-    /// Offset of the native code pointer (Wasm calling convention).
+    /// Offset of the native code pointer (Wasm calling convention); null
+    /// while a lazily compiled function has not been compiled.
     pub const FUNC_PTR: i32 = 0;
     /// Offset of the engine-wide canonical type id (u32).
     pub const TYPE_ID: i32 = 8;
+    /// Offset of the defined-function index in the owning module (u32;
+    /// `u32::MAX` for host functions).
+    pub const DEF_INDEX: i32 = 12;
     /// Offset of the callee's context pointer.
     pub const VMCTX: i32 = 16;
     /// Size of the structure.
@@ -75,7 +82,9 @@ pub const VMCTX_INSTANCE: i32 = 0;
 pub const VMCTX_BUILTINS: i32 = 8;
 /// Offset of the limits pointer.
 pub const VMCTX_LIMITS: i32 = 16;
-const HEADER: u32 = 24;
+/// Offset of the pointer to the module's code slots (lazy compilation).
+pub const VMCTX_FUNC_SLOTS: i32 = 24;
+const HEADER: u32 = 32;
 
 /// Offsets of the variable-length parts of one module's `VMContext`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

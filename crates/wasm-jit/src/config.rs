@@ -30,6 +30,19 @@ pub enum Profiler {
     JitDump,
 }
 
+/// When a module's functions are compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CompilationMode {
+    /// All of them when the module is loaded (the default for the API).
+    #[default]
+    Eager,
+    /// Each on its first call, and ahead of that on idle cores in call-graph
+    /// order (the default of `wasm-jit run`). The whole module is still
+    /// validated when it is loaded. Calls between a module's functions go
+    /// through a table of code pointers, which costs a load and a compare.
+    Lazy,
+}
+
 /// Settings of an [`Engine`](crate::Engine). Fixed once the engine exists.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -47,6 +60,8 @@ pub struct Config {
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) profiler: Profiler,
     pub(crate) cache_dir: Option<std::path::PathBuf>,
+    pub(crate) compilation_mode: CompilationMode,
+    pub(crate) background_compilation: bool,
 }
 
 impl Default for Config {
@@ -66,6 +81,8 @@ impl Default for Config {
             max_compile_time: None,
             profiler: Profiler::None,
             cache_dir: None,
+            compilation_mode: CompilationMode::Eager,
+            background_compilation: true,
         }
     }
 }
@@ -193,9 +210,26 @@ impl Config {
     /// this engine compiled before, with the same settings, loads the saved
     /// code instead. Entries are written atomically; one that is truncated,
     /// corrupt or for other bytes is ignored and rewritten. The directory is
-    /// trusted like the engine itself: its code runs as is.
+    /// trusted like the engine itself: its code runs as is. With
+    /// [`CompilationMode::Lazy`] an entry holds the functions compiled so
+    /// far, and is updated by [`Module::write_cache`](crate::Module::write_cache)
+    /// (called when the last handle to the module drops).
     pub fn cache_dir(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// When functions are compiled (see [`CompilationMode`]).
+    pub fn compilation_mode(&mut self, mode: CompilationMode) -> &mut Self {
+        self.compilation_mode = mode;
+        self
+    }
+
+    /// In [`CompilationMode::Lazy`], also compile functions before their
+    /// first call on idle cores (on by default; there are none on a
+    /// one-core host). Off, a function is compiled only when first called.
+    pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
+        self.background_compilation = enable;
         self
     }
 

@@ -17,7 +17,7 @@ pub struct Engine(Arc<EngineInner>);
 #[derive(Debug)]
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
-    pub(crate) compiler: Compiler,
+    pub(crate) compiler: Arc<Compiler>,
     pub(crate) types: TypeRegistry,
     pub(crate) trampolines: Trampolines,
     /// The epoch counter compiled code compares with store deadlines. Boxed
@@ -58,7 +58,7 @@ impl Engine {
         .map_err(|e| anyhow!("cannot configure the code generator: {e}"))?;
         Ok(Engine(Arc::new(EngineInner {
             config: config.clone(),
-            compiler,
+            compiler: Arc::new(compiler),
             types: TypeRegistry::default(),
             trampolines: Trampolines::default(),
             epoch: Box::new(AtomicU64::new(0)),

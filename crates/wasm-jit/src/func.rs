@@ -158,6 +158,7 @@ impl Func {
             funcref: VMFuncRef {
                 func_ptr: trampoline,
                 type_id,
+                def_index: u32::MAX,
                 vmctx: std::ptr::null_mut(),
             },
             limits: store.opaque.limits.as_ptr(),
@@ -245,6 +246,10 @@ pub(crate) unsafe fn call_raw(
             (*store).limits.as_ptr(),
         )
     };
+    // SAFETY: `funcref` belongs to this store, which runs on this thread
+    // only, and no reference to it is live.
+    let code = unsafe { wasm_jit_backend::instance::resolve_funcref(funcref.cast_mut()) }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     // SAFETY: `funcref` belongs to this store and is live; the trampoline
     // matches its type; `raw` has room for parameters and results; `limits`
     // is the store's. No reference into the store is live during the call:
@@ -255,7 +260,7 @@ pub(crate) unsafe fn call_raw(
             trampoline,
             f.vmctx,
             std::ptr::null_mut(),
-            f.func_ptr,
+            code,
             raw.as_mut_ptr(),
             limits,
             max_stack,

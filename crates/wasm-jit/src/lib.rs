@@ -37,7 +37,7 @@ mod typed;
 mod types;
 mod values;
 
-pub use config::{Config, OptLevel, Profiler};
+pub use config::{CompilationMode, Config, OptLevel, Profiler};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::Func;

@@ -8,8 +8,8 @@ use wasm_jit_backend::CompiledModule;
 use wasm_jit_frontend::module::ExternKind;
 use wasm_jit_frontend::{FrontendError, parse};
 
-use crate::Engine;
 use crate::types::ExternType;
+use crate::{CompilationMode, Engine};
 
 /// A validated, compiled module, ready to be instantiated any number of
 /// times. Cheap to clone; `Send + Sync`.
@@ -22,18 +22,70 @@ struct ModuleInner {
     compiled: Arc<CompiledModule>,
     /// The Wasm binary, kept for `serialize`.
     wasm: Arc<[u8]>,
+    /// Where the code cache keeps this module (with a cache directory), and
+    /// how many functions the entry there holds (lazy compilation adds
+    /// more, which `write_cache` saves).
+    cache: Option<(std::path::PathBuf, std::sync::atomic::AtomicUsize)>,
+}
+
+impl Drop for ModuleInner {
+    fn drop(&mut self) {
+        self.write_cache();
+    }
+}
+
+impl ModuleInner {
+    fn lazy(&self) -> bool {
+        self.compiled.lazy().is_some()
+    }
+
+    /// Saves the functions compiled so far to the cache entry, if it lacks
+    /// some. A cache that cannot be written only costs the next run time.
+    fn write_cache(&self) {
+        use std::sync::atomic::Ordering;
+        let Some((path, saved)) = &self.cache else {
+            return;
+        };
+        let functions = self.compiled.functions();
+        let compiled = functions.iter().filter(|f| f.is_some()).count();
+        if compiled == 0 || compiled <= saved.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(artifact) = wasm_jit_backend::artifact::serialize(
+            &self.engine.fingerprint(),
+            &self.wasm,
+            self.lazy(),
+            &functions,
+        ) else {
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, artifact).is_ok() {
+            if std::fs::rename(&tmp, path).is_ok() {
+                saved.store(compiled, Ordering::Relaxed);
+            } else {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+    }
 }
 
 /// The cache file name of `wasm` compiled by `engine`: two independent
-/// 64-bit hashes of the engine's fingerprint and the bytes. (A hit is also
-/// checked against the bytes themselves, which the artifact holds.)
+/// 64-bit hashes of the engine's fingerprint, its compilation mode and the
+/// bytes. (A hit is also checked against the bytes themselves, which the
+/// artifact holds.)
 fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     use std::hash::{Hash, Hasher};
     let fingerprint = engine.fingerprint();
+    let mode = engine.config().compilation_mode;
     let hash = |salt: u8| {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         salt.hash(&mut h);
         fingerprint.hash(&mut h);
+        format!("{mode:?}").hash(&mut h);
         wasm.hash(&mut h);
         h.finish()
     };
@@ -78,68 +130,115 @@ impl Module {
 
     fn compile(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
         let Some(dir) = engine.config().cache_dir.clone() else {
-            return Module::compile_now(engine, bytes, name);
+            return Module::compile_now(engine, bytes, name, None);
         };
         let path = dir.join(cache_key(engine, bytes));
         if let Ok(saved) = std::fs::read(&path) {
             // SAFETY: entries of the cache directory are written by this
-            // function only (atomically, below); one that does not load, or
-            // holds another module, is ignored and rewritten.
-            if let Ok(m) = unsafe { Module::load_artifact(engine, &saved, name) }
+            // module only (atomically, in `write_cache`); one that does not
+            // load, or holds another module, is ignored and rewritten.
+            if let Ok(m) = unsafe { Module::load_artifact(engine, &saved, name, Some(&path)) }
                 && *m.0.wasm == *bytes
             {
                 return Ok(m);
             }
         }
-        let module = Module::compile_now(engine, bytes, name)?;
-        // A cache that cannot be written only costs the next run time.
-        if let Ok(artifact) = module.serialize() {
-            let _ = std::fs::create_dir_all(&dir);
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&tmp, artifact).is_ok() && std::fs::rename(&tmp, &path).is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
+        let module = Module::compile_now(engine, bytes, name, Some(path))?;
+        // Eager code is complete now; lazy code is saved as it grows.
+        if !module.0.lazy() {
+            module.0.write_cache();
         }
         Ok(module)
     }
 
-    fn compile_now(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
+    fn compile_now(
+        engine: &Engine,
+        bytes: &[u8],
+        name: Option<&str>,
+        cache: Option<std::path::PathBuf>,
+    ) -> Result<Module> {
         let config = engine.config();
-        let parsed = parse(bytes, config.features).map_err(load_error)?;
+        let wasm: Arc<[u8]> = bytes.into();
+        let parsed = parse(&wasm, config.features).map_err(load_error)?;
         let compiled = CompiledModule::compile(
             &engine.inner().compiler,
+            &wasm,
             parsed,
             &engine.inner().types,
-            &wasm_jit_backend::ModuleOptions {
-                memory_style: engine.memory_style(),
-                epoch_interruption: config.epoch_interruption,
-                consume_fuel: config.consume_fuel,
-                parallel: config.parallel_compilation,
-                deadline: config
-                    .max_compile_time
-                    .map(|d| std::time::Instant::now() + d),
-            },
+            &Module::options(engine, config.compilation_mode == CompilationMode::Lazy),
             name.map(str::to_string),
         )
         .map_err(load_error)?;
-        Ok(Module(Arc::new(ModuleInner {
+        Ok(Module::assemble(engine, compiled, wasm, cache, 0))
+    }
+
+    fn options(engine: &Engine, lazy: bool) -> wasm_jit_backend::ModuleOptions {
+        let config = engine.config();
+        wasm_jit_backend::ModuleOptions {
+            memory_style: engine.memory_style(),
+            epoch_interruption: config.epoch_interruption,
+            consume_fuel: config.consume_fuel,
+            parallel: config.parallel_compilation,
+            lazy,
+            deadline: config
+                .max_compile_time
+                .map(|d| std::time::Instant::now() + d),
+        }
+    }
+
+    fn assemble(
+        engine: &Engine,
+        compiled: CompiledModule,
+        wasm: Arc<[u8]>,
+        cache: Option<std::path::PathBuf>,
+        cached: usize,
+    ) -> Module {
+        let compiled = Arc::new(compiled);
+        if engine.config().background_compilation {
+            wasm_jit_backend::lazy::start_background(&compiled);
+        }
+        Module(Arc::new(ModuleInner {
             engine: engine.clone(),
-            compiled: Arc::new(compiled),
-            wasm: bytes.into(),
-        })))
+            compiled,
+            wasm,
+            cache: cache.map(|p| (p, cached.into())),
+        }))
     }
 
     /// The compiled module as bytes (a `.cwasm` artifact) that
     /// [`Module::deserialize`] loads without compiling, in an engine of the
-    /// same version, target and code-generating configuration.
+    /// same version, target and code-generating configuration. A lazily
+    /// compiled module compiles its remaining functions first.
     pub fn serialize(&self) -> Result<Vec<u8>> {
+        wasm_jit_backend::lazy::compile_all(&self.0.compiled)
+            .map_err(|e| anyhow!("cannot serialize the module: {e}"))?;
         let fingerprint = self.0.engine.fingerprint();
         wasm_jit_backend::artifact::serialize(
             &fingerprint,
             &self.0.wasm,
-            &self.0.compiled.functions,
+            self.0.lazy(),
+            &self.0.compiled.functions(),
         )
         .map_err(|e| anyhow!("cannot serialize the module: {e}"))
+    }
+
+    /// With a cache directory ([`Config::cache_dir`](crate::Config::cache_dir))
+    /// and [`CompilationMode::Lazy`], saves the functions compiled so far to
+    /// the module's cache entry, so the next load of the same module starts
+    /// with them. Done when the last handle to the module drops; call it
+    /// before a process exits without dropping its modules.
+    pub fn write_cache(&self) {
+        self.0.write_cache();
+    }
+
+    /// How many of the module's functions have been compiled since it was
+    /// loaded (all of them, at load, unless it is compiled lazily); a
+    /// function is never compiled twice.
+    pub fn compiled_function_count(&self) -> usize {
+        match self.0.compiled.lazy() {
+            Some(lazy) => lazy.compilations(),
+            None => self.0.compiled.info.num_defined_funcs() as usize,
+        }
     }
 
     /// Loads a module serialized by [`Module::serialize`], without
@@ -152,29 +251,39 @@ impl Module {
     /// artifacts this engine wrote (or that come from where you trust).
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         // SAFETY: the caller's contract.
-        unsafe { Module::load_artifact(engine, bytes.as_ref(), None) }
+        unsafe { Module::load_artifact(engine, bytes.as_ref(), None, None) }
     }
 
     /// # Safety
     /// As for [`Module::deserialize`].
-    unsafe fn load_artifact(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
-        let (wasm, functions) =
-            wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
-                .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
+    unsafe fn load_artifact(
+        engine: &Engine,
+        bytes: &[u8],
+        name: Option<&str>,
+        cache: Option<&Path>,
+    ) -> Result<Module> {
+        let artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
+            .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
+        let wasm: Arc<[u8]> = artifact.wasm.into();
         let parsed = parse(&wasm, engine.config().features).map_err(load_error)?;
+        let present = artifact.functions.iter().filter(|f| f.is_some()).count();
         let compiled = CompiledModule::from_artifact(
+            &engine.inner().compiler,
+            &wasm,
             parsed,
             &engine.inner().types,
-            engine.memory_style(),
-            functions,
+            &Module::options(engine, artifact.lazy),
+            artifact.functions,
             name.map(str::to_string),
         )
         .map_err(load_error)?;
-        Ok(Module(Arc::new(ModuleInner {
-            engine: engine.clone(),
-            compiled: Arc::new(compiled),
-            wasm: wasm.into(),
-        })))
+        Ok(Module::assemble(
+            engine,
+            compiled,
+            wasm,
+            cache.map(Path::to_path_buf),
+            present,
+        ))
     }
 
     /// Reads a file written from [`Module::serialize`] and loads it.

@@ -36,7 +36,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `call` (or `return_call` when `tail`): direct to a function of this
-    /// module, or through the import's `VMFuncRef` for an imported one.
+    /// module (through its code slot in lazy mode), or through the import's
+    /// `VMFuncRef` for an imported one.
     fn call(&mut self, function_index: FuncIndex, tail: bool) -> Translated {
         let ty = self.env.info.func_type(function_index);
         let args = self.pop_n(ty.params().len());
@@ -44,6 +45,19 @@ impl FuncTranslator<'_, '_> {
             let funcref = self.func_ref_value(function_index);
             let sig = self.sig_ref(self.env.info.func_type_index(function_index));
             self.call_funcref(sig, funcref, &args, tail)
+        } else if self.env.lazy {
+            let defined = self.env.info.defined_func_index(function_index);
+            let code = self.slot_code(defined);
+            let sig = self.sig_ref(self.env.info.func_type_index(function_index));
+            let mut call_args = vec![self.vmctx, self.vmctx];
+            call_args.extend(args);
+            if tail {
+                self.builder
+                    .ins()
+                    .return_call_indirect(sig, code, &call_args)
+            } else {
+                self.builder.ins().call_indirect(sig, code, &call_args)
+            }
         } else {
             let f = self.func_ref(function_index);
             let mut call_args = vec![self.vmctx, self.vmctx];

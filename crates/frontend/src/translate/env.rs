@@ -7,7 +7,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 
 use super::{FuncTranslator, clif_type};
 use crate::builtins::{Builtin, BuiltinReturn};
-use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
+use crate::index::{DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 use crate::module::ModuleInfo;
 use crate::trap::{HOST_TRAP, TrapKind};
 use crate::vmoffsets::{self, VMOffsets};
@@ -46,6 +46,10 @@ pub struct TranslationEnv<'a> {
     /// Count executed operators against the store's fuel, trapping with
     /// `OutOfFuel` when it runs out.
     pub consume_fuel: bool,
+    /// Lazy compilation: calls to the module's own functions go through its
+    /// code slots (`VMCTX_FUNC_SLOTS`) and compile the callee on first use,
+    /// instead of a direct call linked when the module is placed.
+    pub lazy: bool,
 }
 
 impl TranslationEnv<'_> {
@@ -205,19 +209,64 @@ impl FuncTranslator<'_, '_> {
         self.vmctx_load(self.env.offsets.funcref(index))
     }
 
-    /// The code pointer and context of a non-null `VMFuncRef`.
+    /// The code pointer and context of a non-null `VMFuncRef`. A null code
+    /// pointer (a lazily compiled function not compiled yet) is resolved
+    /// through the `lazy_funcref` builtin, which also stores it.
     pub(super) fn funcref_code_and_vmctx(&mut self, funcref: Value) -> (Value, Value) {
         let ptr = self.ptr();
-        let flags = MemFlagsData::trusted().with_readonly();
-        let code = self
-            .builder
-            .ins()
-            .load(ptr, flags, funcref, vmoffsets::funcref::FUNC_PTR);
-        let vmctx = self
-            .builder
-            .ins()
-            .load(ptr, flags, funcref, vmoffsets::funcref::VMCTX);
+        let code = self.builder.ins().load(
+            ptr,
+            MemFlagsData::trusted(),
+            funcref,
+            vmoffsets::funcref::FUNC_PTR,
+        );
+        let code = self.resolve_code(code, Builtin::LazyFuncref, funcref);
+        let vmctx = self.builder.ins().load(
+            ptr,
+            MemFlagsData::trusted().with_readonly(),
+            funcref,
+            vmoffsets::funcref::VMCTX,
+        );
         (code, vmctx)
+    }
+
+    /// The code of defined function `index` of this module, read from the
+    /// module's code slots (lazy compilation) and compiled on first use.
+    pub(super) fn slot_code(&mut self, index: DefinedFuncIndex) -> Value {
+        let ptr = self.ptr();
+        let slots = self.vmctx_load(vmoffsets::VMCTX_FUNC_SLOTS);
+        let code = self.builder.ins().load(
+            ptr,
+            MemFlagsData::trusted(),
+            slots,
+            (index.0 * ptr.bytes()) as i32,
+        );
+        let arg = self.builder.ins().iconst(types::I32, index.0 as i64);
+        self.resolve_code(code, Builtin::LazyCompile, arg)
+    }
+
+    /// `code` if it is not null, otherwise what `builtin(arg)` returns (it
+    /// compiles the function) on a cold path; a null result there is a
+    /// trap the builtin recorded.
+    fn resolve_code(&mut self, code: Value, builtin: Builtin, arg: Value) -> Value {
+        let ptr = self.ptr();
+        let slow = self.builder.create_block();
+        let done = self.builder.create_block();
+        let resolved = self.builder.append_block_param(done, ptr);
+        self.builder.set_cold_block(slow);
+        self.builder
+            .ins()
+            .brif(code, done, &[code.into()], slow, &[]);
+        self.builder.switch_to_block(slow);
+        self.builder.seal_block(slow);
+        let compiled = self
+            .call_builtin(builtin, &[arg])
+            .expect("lazy builtins return the code");
+        self.builder.ins().trapz(compiled, HOST_TRAP);
+        self.builder.ins().jump(done, &[compiled.into()]);
+        self.builder.switch_to_block(done);
+        self.builder.seal_block(done);
+        resolved
     }
 
     /// The canonical type id (i32) of a non-null `VMFuncRef`.

@@ -153,13 +153,15 @@ struct FuncTranslator<'a, 'f> {
 /// is validated, then translated. An invalid body is reported as invalid
 /// even when something earlier in it is unsupported: after the first
 /// unsupported operator the rest is only validated (and scanned for more
-/// unsupported features).
+/// unsupported features). `callees` receives the functions the body names
+/// in `call`, `return_call` and `ref.func` (see [`Validated::callees`]).
 pub fn translate_function(
     env: &TranslationEnv<'_>,
     index: FuncIndex,
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
     fctx: &mut FunctionBuilderContext,
+    callees: &mut Vec<u32>,
 ) -> Result<ir::Function, FrontendError> {
     let ty = env.info.func_type(index);
     let sig = wasm_signature(ty, env.pointer_type());
@@ -238,6 +240,7 @@ pub fn translate_function(
         let offset = reader.original_position();
         let op = reader.read()?;
         validator.op(offset, &op)?;
+        note_callee(&op, callees);
         // Source locations are module byte offsets, for backtraces.
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
         match t.op(op) {
@@ -252,8 +255,13 @@ pub fn translate_function(
         }
     }
     // Whatever was not translated is still validated.
-    validate_rest(&mut reader, validator, &mut notes)?;
-    if let Some(e) = notes.into_error() {
+    let mut rest = Validated {
+        notes,
+        callees: std::mem::take(callees),
+    };
+    validate_rest(&mut reader, validator, &mut rest)?;
+    *callees = rest.callees;
+    if let Some(e) = rest.notes.into_error() {
         return Err(e);
     }
     if let Some(e) = limit {
@@ -270,16 +278,28 @@ pub fn translate_function(
     Ok(func)
 }
 
+/// What validating a body without translating it found.
+#[derive(Debug, Default)]
+pub struct Validated {
+    /// What the body uses that the engine lacks.
+    pub notes: UnsupportedNotes,
+    /// Functions it names in `call`, `return_call` and `ref.func`, in order
+    /// of appearance (with repeats): its edges of the call graph, which lazy
+    /// compilation follows to compile likely callees ahead of time.
+    pub callees: Vec<u32>,
+}
+
 /// Validates a function body without translating it (for modules already
-/// known to be unsupported), returning what it uses that the engine lacks.
+/// known to be unsupported, and for lazy compilation, which translates a
+/// body when it is first called).
 pub fn validate_function(
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
-) -> Result<UnsupportedNotes, FrontendError> {
-    let mut notes = UnsupportedNotes::default();
-    let mut reader = read_locals(body, validator, &mut notes, |_, _| {})?;
-    validate_rest(&mut reader, validator, &mut notes)?;
-    Ok(notes)
+) -> Result<Validated, FrontendError> {
+    let mut out = Validated::default();
+    let mut reader = read_locals(body, validator, &mut out.notes, |_, _| {})?;
+    validate_rest(&mut reader, validator, &mut out)?;
+    Ok(out)
 }
 
 /// Reads and validates a body's local declarations, noting the types the
@@ -313,18 +333,29 @@ fn read_locals<'a>(
 fn validate_rest(
     reader: &mut OperatorsReader<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
-    notes: &mut UnsupportedNotes,
+    out: &mut Validated,
 ) -> Result<(), FrontendError> {
     while !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
         validator.op(offset, &op)?;
+        note_callee(&op, &mut out.callees);
         if let Some(n) = unsupported_operator(&op) {
-            notes.add(n);
+            out.notes.add(n);
         }
     }
     reader.finish()?;
     Ok(())
+}
+
+/// Adds the function `op` names in `call`, `return_call` or `ref.func`.
+fn note_callee(op: &Operator<'_>, callees: &mut Vec<u32>) {
+    match *op {
+        Operator::Call { function_index }
+        | Operator::ReturnCall { function_index }
+        | Operator::RefFunc { function_index } => callees.push(function_index),
+        _ => {}
+    }
 }
 
 /// What translating one operator gives: nothing, or why it could not be.

@@ -1,0 +1,554 @@
+//! Lazy compilation: a module's functions are compiled when first called,
+//! and ahead of that by background threads in call-graph order.
+//!
+//! Each defined function has a code slot, null until it is compiled.
+//! Compiled code reads a callee's slot before calling it and calls the
+//! `lazy_compile` builtin when the slot is null (`slot_code` in the
+//! translator's `env.rs`); a `VMFuncRef` starts with its slot's value and a
+//! null one is filled in by `lazy_funcref`. Compilation never runs on a
+//! thread that runs Wasm (its stack may be nearly used up): a thread that
+//! needs a function queues it as urgent for the compile threads and waits.
+//! A function is claimed once (`states`), so it is compiled once however
+//! many threads want it at the same time.
+//!
+//! Code is placed with cranelift-jit's [`ArenaMemoryProvider`]: one
+//! reserved region per module, segments written while read-write, then
+//! turned read+execute (instruction cache and pipeline handled) and never
+//! written again. A slot is set (release) only once its code is executable
+//! and registered with the trap handler.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+
+use cranelift_jit::{ArenaMemoryProvider, BranchProtection, JITMemoryKind, JITMemoryProvider};
+use wasm_jit_frontend::module::FunctionInput;
+use wasm_jit_frontend::{DefinedFuncIndex, FrontendError, FuncIndex};
+use wasmparser::{BinaryReader, FuncToValidate, FunctionBody, ValidatorResources, WasmFeatures};
+
+use crate::code::{self, CodeNames};
+use crate::compile::{CompiledFunction, Compiler, Scratch};
+use crate::module::CompiledModule;
+
+const NOT_STARTED: u8 = 0;
+const CLAIMED: u8 = 1;
+const READY: u8 = 2;
+const FAILED: u8 = 3;
+
+/// Code placed together in one batch at most: background threads flush
+/// earlier when someone waits.
+const BATCH_BYTES: usize = 64 * 1024;
+const BATCH_FUNCS: usize = 32;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a function needs to be compiled later: the module's bytes and,
+/// per defined function, its body's range and type.
+#[derive(Debug)]
+pub struct LazySource {
+    /// The module binary.
+    pub wasm: Arc<[u8]>,
+    /// Byte range of each defined function's body in `wasm`.
+    pub bodies: Vec<Range<usize>>,
+    /// Type index of each defined function.
+    pub types: Vec<u32>,
+    /// The validator's view of the module (`None` without functions).
+    pub resources: Option<ValidatorResources>,
+    /// Features the module was validated with.
+    pub features: WasmFeatures,
+}
+
+impl LazySource {
+    /// The source of `functions`, before they are consumed.
+    pub fn new(wasm: Arc<[u8]>, functions: &[FunctionInput<'_>]) -> LazySource {
+        LazySource {
+            bodies: functions
+                .iter()
+                .map(|f| {
+                    let r = f.body.range();
+                    r.start as usize..r.end as usize
+                })
+                .collect(),
+            types: functions.iter().map(|f| f.validator.ty).collect(),
+            resources: functions.first().map(|f| f.validator.resources.clone()),
+            features: functions
+                .first()
+                .map(|f| f.validator.features)
+                .unwrap_or_default(),
+            wasm,
+        }
+    }
+}
+
+struct Placement {
+    arenas: Vec<ArenaMemoryProvider>,
+    /// Start of every registered batch.
+    registered: Vec<usize>,
+    /// Bytes to reserve for the next arena.
+    reserve: usize,
+}
+
+struct Shared {
+    errors: HashMap<u32, String>,
+    /// Machine code of every compiled function, for artifacts and the cache.
+    compiled: Vec<Option<CompiledFunction>>,
+}
+
+/// The lazily compiled code of one module.
+pub struct LazyCode {
+    slots: Box<[AtomicPtr<u8>]>,
+    states: Box<[AtomicU8]>,
+    shared: Mutex<Shared>,
+    ready: Condvar,
+    /// Threads waiting for a function (background threads then place what
+    /// they have at once).
+    waiters: AtomicUsize,
+    source: LazySource,
+    compiler: Arc<Compiler>,
+    placement: Mutex<Placement>,
+    names: Arc<CodeNames>,
+    /// Background order (defined indices) and how far it has been claimed.
+    order: Vec<u32>,
+    next: AtomicUsize,
+    compilations: AtomicUsize,
+}
+
+impl std::fmt::Debug for LazyCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyCode")
+            .field("functions", &self.slots.len())
+            .field("compiled", &self.compilations.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazyCode {
+    /// Nothing compiled yet; the background threads will follow `order`.
+    pub fn new(
+        source: LazySource,
+        compiler: Arc<Compiler>,
+        names: Arc<CodeNames>,
+        order: Vec<u32>,
+    ) -> LazyCode {
+        let n = source.bodies.len();
+        let body_bytes: usize = source.bodies.iter().map(|r| r.len()).sum();
+        LazyCode {
+            slots: (0..n)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            states: (0..n).map(|_| AtomicU8::new(NOT_STARTED)).collect(),
+            shared: Mutex::new(Shared {
+                errors: HashMap::new(),
+                compiled: vec![None; n],
+            }),
+            ready: Condvar::new(),
+            waiters: AtomicUsize::new(0),
+            source,
+            compiler,
+            placement: Mutex::new(Placement {
+                arenas: Vec::new(),
+                registered: Vec::new(),
+                // Code is a few times the size of its Wasm, and every batch
+                // may start a new page. Only address space: pages are
+                // committed as they are written.
+                reserve: (body_bytes * 8 + n * 4096 + (1 << 20)).next_multiple_of(1 << 16),
+            }),
+            names,
+            order,
+            next: AtomicUsize::new(0),
+            compilations: AtomicUsize::new(0),
+        }
+    }
+
+    /// The slots, for the instances' contexts (`VMCTX_FUNC_SLOTS`).
+    pub fn slots_ptr(&self) -> *const AtomicPtr<u8> {
+        self.slots.as_ptr()
+    }
+
+    /// Code of `index` if it is compiled, else null.
+    pub fn code_if_ready(&self, index: DefinedFuncIndex) -> *const u8 {
+        self.slots[index.index()].load(Ordering::Acquire)
+    }
+
+    /// How many functions were compiled (each is compiled at most once).
+    pub fn compilations(&self) -> usize {
+        self.compilations.load(Ordering::Relaxed)
+    }
+
+    /// Machine code of the compiled functions, by defined index.
+    pub fn compiled_functions(&self) -> Vec<Option<CompiledFunction>> {
+        lock(&self.shared).compiled.clone()
+    }
+
+    fn claim(&self, i: u32) -> bool {
+        self.states[i as usize]
+            .compare_exchange(NOT_STARTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The next unclaimed function in background order, claimed.
+    fn claim_next(&self) -> Option<u32> {
+        loop {
+            let at = self.next.fetch_add(1, Ordering::Relaxed);
+            let &i = self.order.get(at)?;
+            if self.claim(i) {
+                return Some(i);
+            }
+        }
+    }
+
+    fn compile(
+        &self,
+        module: &CompiledModule,
+        i: u32,
+        scratch: &mut Scratch,
+    ) -> Result<CompiledFunction, String> {
+        let src = &self.source;
+        let range = src.bodies[i as usize].clone();
+        let index = module.info.num_imported_funcs + i;
+        let Some(resources) = src.resources.clone() else {
+            return Err("internal error: no validator for a defined function".into());
+        };
+        let input = FunctionInput {
+            index: FuncIndex(index),
+            body: FunctionBody::new(BinaryReader::new_features(
+                &src.wasm[range.clone()],
+                range.start as u64,
+                src.features,
+            )),
+            validator: FuncToValidate {
+                resources,
+                index,
+                ty: src.types[i as usize],
+                features: src.features,
+            },
+        };
+        let env = module.translation_env(&self.compiler, true);
+        // A compiler bug must not leave the function claimed forever, with
+        // callers waiting for it.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.compiler.compile_function(&env, input, scratch, None)
+        }));
+        self.compilations.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(Ok(f)) => Ok(f),
+            Ok(Err(e)) => Err(match e {
+                FrontendError::Invalid(msg) => format!("invalid module: {msg}"),
+                other => other.to_string(),
+            }),
+            Err(_) => {
+                *scratch = Scratch::default();
+                Err("internal error: the compiler panicked".into())
+            }
+        }
+    }
+
+    /// Places compiled functions, publishes their slots and wakes waiters;
+    /// records failures.
+    fn finish(&self, batch: Vec<(u32, Result<CompiledFunction, String>)>) {
+        let (ok, failed): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, r)| r.is_ok());
+        let (indices, funcs): (Vec<u32>, Vec<CompiledFunction>) = ok
+            .into_iter()
+            .map(|(i, r)| (i, r.expect("partitioned")))
+            .unzip();
+        let placed = if funcs.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.place(&funcs)
+        };
+        let mut shared = lock(&self.shared);
+        for (i, r) in failed {
+            shared.errors.insert(i, r.expect_err("partitioned"));
+            self.states[i as usize].store(FAILED, Ordering::Release);
+        }
+        match placed {
+            Ok(addrs) => {
+                for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
+                    self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
+                    self.states[i as usize].store(READY, Ordering::Release);
+                    shared.compiled[i as usize] = Some(f);
+                }
+            }
+            Err(e) => {
+                for i in indices {
+                    shared.errors.insert(i, e.clone());
+                    self.states[i as usize].store(FAILED, Ordering::Release);
+                }
+            }
+        }
+        drop(shared);
+        self.ready.notify_all();
+    }
+
+    /// Writes `funcs` into fresh executable memory; their addresses.
+    fn place(&self, funcs: &[CompiledFunction]) -> Result<Vec<usize>, String> {
+        let (starts, size) = code::layout(funcs);
+        let mut p = lock(&self.placement);
+        let allocated = match p.arenas.last_mut() {
+            Some(arena) => arena.allocate(size, 16, JITMemoryKind::Executable).ok(),
+            None => None,
+        };
+        let ptr = match allocated {
+            Some(ptr) => ptr,
+            None => {
+                let reserve = p.reserve.max(size.next_multiple_of(1 << 16) * 2);
+                let mut arena = ArenaMemoryProvider::new_with_size(reserve)
+                    .map_err(|e| format!("cannot reserve code memory: {e}"))?;
+                let ptr = arena
+                    .allocate(size, 16, JITMemoryKind::Executable)
+                    .map_err(|e| format!("cannot allocate code memory: {e}"))?;
+                p.arenas.push(arena);
+                p.reserve = reserve;
+                ptr
+            }
+        };
+        let base = ptr as usize;
+        // SAFETY: `ptr..ptr + size` was just allocated read-write from the
+        // arena, is not executable yet, and nothing else refers to it.
+        let buf = unsafe { std::slice::from_raw_parts_mut(ptr, size) };
+        code::write_linked(buf, base, funcs, &starts, |_| None)?;
+        // Every other segment of the arena is already final: this turns the
+        // new one read+execute, and it is never written again.
+        p.arenas
+            .last_mut()
+            .expect("allocated above")
+            .finalize(BranchProtection::None)
+            .map_err(|e| format!("cannot make code executable: {e}"))?;
+        // SAFETY: the range holds `funcs` at `starts`, is executable, and is
+        // unregistered before its arena is freed (`Drop`).
+        unsafe { code::register(base, size, funcs, &starts, self.names.clone()) };
+        p.registered.push(base);
+        Ok(starts.iter().map(|&s| base + s as usize).collect())
+    }
+
+    /// Places code compiled earlier (from an artifact) before first use.
+    pub fn preload(&self, funcs: Vec<(u32, CompiledFunction)>) -> Result<(), String> {
+        let funcs: Vec<_> = funcs.into_iter().filter(|(i, _)| self.claim(*i)).collect();
+        if funcs.is_empty() {
+            return Ok(());
+        }
+        let (indices, code): (Vec<u32>, Vec<CompiledFunction>) = funcs.into_iter().unzip();
+        let addrs = self.place(&code)?;
+        let mut shared = lock(&self.shared);
+        for ((i, f), addr) in indices.into_iter().zip(code).zip(addrs) {
+            self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
+            self.states[i as usize].store(READY, Ordering::Release);
+            shared.compiled[i as usize] = Some(f);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LazyCode {
+    fn drop(&mut self) {
+        let p = self.placement.get_mut().unwrap_or_else(|e| e.into_inner());
+        for &base in &p.registered {
+            code::unregister(base);
+        }
+        for arena in &mut p.arenas {
+            // SAFETY: the module is being dropped: no instance (which holds
+            // it) is left to run its code, and the code is unregistered.
+            unsafe { arena.free_memory() };
+        }
+    }
+}
+
+/// The code of defined function `index` of `module`, compiled by the
+/// compile threads now if it is not yet (the caller waits; a function being
+/// compiled by another thread is waited for, not compiled twice).
+pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*const u8, String> {
+    let Some(lazy) = module.lazy() else {
+        return Ok(module.func_ptr(index));
+    };
+    let i = index.0;
+    let ptr = lazy.code_if_ready(index);
+    if !ptr.is_null() {
+        return Ok(ptr);
+    }
+    lazy.waiters.fetch_add(1, Ordering::SeqCst);
+    if lazy.states[i as usize].load(Ordering::Acquire) == NOT_STARTED {
+        service().urgent(module.clone(), i);
+    }
+    let mut shared = lock(&lazy.shared);
+    let result = loop {
+        match lazy.states[i as usize].load(Ordering::Acquire) {
+            READY => break Ok(lazy.code_if_ready(index)),
+            FAILED => {
+                let why = shared.errors.get(&i).cloned().unwrap_or_default();
+                break Err(format!(
+                    "cannot compile {}: {why}",
+                    module
+                        .info
+                        .func_display_name(FuncIndex(module.info.num_imported_funcs + i))
+                ));
+            }
+            _ => shared = lazy.ready.wait(shared).unwrap_or_else(|e| e.into_inner()),
+        }
+    };
+    drop(shared);
+    lazy.waiters.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+/// Starts compiling `module`'s functions on idle cores, in its background
+/// order. Does nothing for an eagerly compiled module or a one-core host.
+pub fn start_background(module: &Arc<CompiledModule>) {
+    if module.lazy().is_some() {
+        service().background(Arc::downgrade(module));
+    }
+}
+
+/// Compiles every function of `module` that is not compiled yet, on the
+/// calling thread (for artifacts: not called while Wasm runs).
+pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
+    let Some(lazy) = module.lazy() else {
+        return Ok(());
+    };
+    let mut scratch = Scratch::default();
+    for i in 0..lazy.slots.len() as u32 {
+        if lazy.claim(i) {
+            let r = lazy.compile(module, i, &mut scratch);
+            lazy.finish(vec![(i, r)]);
+        }
+    }
+    for i in 0..lazy.slots.len() as u32 {
+        code(module, DefinedFuncIndex(i))?;
+    }
+    Ok(())
+}
+
+/// The process-wide compile threads: one that only serves urgent requests
+/// (a thread running Wasm waits for it, so its core is free), and one per
+/// further core that compiles ahead and helps with urgent requests.
+struct Service {
+    jobs: Mutex<Jobs>,
+    work: Condvar,
+    /// Urgent requests queued (read without the lock by background threads
+    /// deciding whether to place their batch now).
+    urgent_pending: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Jobs {
+    urgent: VecDeque<(Arc<CompiledModule>, u32)>,
+    background: VecDeque<Weak<CompiledModule>>,
+    urgent_thread: bool,
+    background_threads: usize,
+}
+
+fn service() -> &'static Service {
+    static SERVICE: OnceLock<Service> = OnceLock::new();
+    SERVICE.get_or_init(|| Service {
+        jobs: Mutex::new(Jobs::default()),
+        work: Condvar::new(),
+        urgent_pending: AtomicUsize::new(0),
+    })
+}
+
+enum Job {
+    Urgent(Arc<CompiledModule>, u32),
+    Background(Arc<CompiledModule>),
+}
+
+impl Service {
+    fn urgent(&'static self, module: Arc<CompiledModule>, i: u32) {
+        let mut jobs = lock(&self.jobs);
+        jobs.urgent.push_back((module, i));
+        self.urgent_pending.fetch_add(1, Ordering::SeqCst);
+        if !jobs.urgent_thread
+            && std::thread::Builder::new()
+                .name("wasm-jit compile".into())
+                .spawn(move || self.run(false))
+                .is_ok()
+        {
+            jobs.urgent_thread = true;
+        }
+        drop(jobs);
+        self.work.notify_all();
+    }
+
+    fn background(&'static self, module: Weak<CompiledModule>) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut jobs = lock(&self.jobs);
+        jobs.background.push_back(module);
+        while jobs.background_threads + 1 < cores {
+            if std::thread::Builder::new()
+                .name("wasm-jit background compile".into())
+                .spawn(move || self.run(true))
+                .is_err()
+            {
+                break;
+            }
+            jobs.background_threads += 1;
+        }
+        drop(jobs);
+        self.work.notify_all();
+    }
+
+    fn next_job(&self, background: bool) -> Job {
+        let mut jobs = lock(&self.jobs);
+        loop {
+            if let Some((m, i)) = jobs.urgent.pop_front() {
+                self.urgent_pending.fetch_sub(1, Ordering::SeqCst);
+                return Job::Urgent(m, i);
+            }
+            if background {
+                while let Some(w) = jobs.background.front() {
+                    match w.upgrade() {
+                        Some(m) => return Job::Background(m),
+                        None => {
+                            jobs.background.pop_front();
+                        }
+                    }
+                }
+            }
+            jobs = self.work.wait(jobs).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn run(&self, background: bool) {
+        let mut scratch = Scratch::default();
+        loop {
+            match self.next_job(background) {
+                Job::Urgent(module, i) => {
+                    let lazy = module.lazy().expect("lazy module");
+                    if lazy.claim(i) {
+                        let r = lazy.compile(&module, i, &mut scratch);
+                        lazy.finish(vec![(i, r)]);
+                    }
+                }
+                Job::Background(module) => {
+                    let lazy = module.lazy().expect("lazy module");
+                    let mut batch = Vec::new();
+                    let mut bytes = 0;
+                    let mut exhausted = false;
+                    loop {
+                        let Some(i) = lazy.claim_next() else {
+                            exhausted = true;
+                            break;
+                        };
+                        let r = lazy.compile(&module, i, &mut scratch);
+                        bytes += r.as_ref().map_or(0, |f| f.code.len());
+                        batch.push((i, r));
+                        if bytes >= BATCH_BYTES
+                            || batch.len() >= BATCH_FUNCS
+                            || lazy.waiters.load(Ordering::SeqCst) > 0
+                            || self.urgent_pending.load(Ordering::SeqCst) > 0
+                        {
+                            break;
+                        }
+                    }
+                    lazy.finish(batch);
+                    if exhausted {
+                        let mut jobs = lock(&self.jobs);
+                        jobs.background
+                            .retain(|w| w.upgrade().is_some_and(|m| !Arc::ptr_eq(&m, &module)));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Lazy compilation (`CompilationMode::Lazy`): functions compiled on first
+//! call, each exactly once however many threads call it first; traps and
+//! backtraces in lazily compiled code; artifacts and the code cache keep
+//! what was compiled. (The whole spec testsuite also runs lazily, in
+//! `spec.rs`, and must give what eager compilation gives.)
+
+use std::sync::{Arc, Barrier};
+
+use wasm_jit::{CompilationMode, Config, Engine, Linker, Module, Store, Trap};
+
+const WAT: &str = r#"(module $m
+  (type $t (func (param i64) (result i64)))
+  (table 2 funcref)
+  (elem (i32.const 0) $fib $boom)
+  (func $fib (export "fib") (param i64) (result i64)
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+      (then (local.get 0))
+      (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                     (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+  (func $boom (param i64) (result i64) unreachable)
+  (func $via_table (export "via_table") (param i64 i32) (result i64)
+    (call_indirect (type $t) (local.get 0) (local.get 1)))
+  (func $tail (export "tail") (param i64) (result i64)
+    (return_call $fib (local.get 0)))
+  (func $unused (export "unused") (result i32) (i32.const 7)))"#;
+
+fn lazy_engine(background: bool, cache: Option<std::path::PathBuf>) -> Engine {
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .background_compilation(background)
+        .cache_dir(cache);
+    Engine::new(&config).unwrap()
+}
+
+#[test]
+fn functions_are_compiled_on_first_call_only() {
+    let engine = lazy_engine(false, None);
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(module.compiled_function_count(), 0);
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let fib = instance
+        .get_typed_func::<i64, i64>(&mut store, "fib")
+        .unwrap();
+    assert_eq!(fib.call(&mut store, 20).unwrap(), 6765);
+    assert_eq!(module.compiled_function_count(), 1);
+    // Through a table (the `VMFuncRef` starts without code), and a tail
+    // call to a function already compiled.
+    let via_table = instance
+        .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+        .unwrap();
+    assert_eq!(via_table.call(&mut store, (10, 0)).unwrap(), 55);
+    let tail = instance
+        .get_typed_func::<i64, i64>(&mut store, "tail")
+        .unwrap();
+    assert_eq!(tail.call(&mut store, 15).unwrap(), 610);
+    assert_eq!(module.compiled_function_count(), 3);
+    // A trap in a function compiled on first call, with its frames named.
+    let err = via_table.call(&mut store, (1, 1)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+    let msg = format!("{err:?}");
+    assert!(msg.contains("boom") && msg.contains("via_table"), "{msg}");
+    assert_eq!(module.compiled_function_count(), 4);
+    // `unused` was never called, so never compiled.
+}
+
+#[test]
+fn a_function_first_called_from_two_threads_is_compiled_once() {
+    let engine = lazy_engine(false, None);
+    let module = Module::new(&engine, WAT).unwrap();
+    let threads = 4;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (engine, module, barrier) = (engine.clone(), module.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::new(&engine, ());
+                let instance = Linker::new(&engine)
+                    .instantiate(&mut store, &module)
+                    .unwrap();
+                let fib = instance
+                    .get_typed_func::<i64, i64>(&mut store, "fib")
+                    .unwrap();
+                barrier.wait();
+                fib.call(&mut store, 25).unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 75025);
+    }
+    assert_eq!(module.compiled_function_count(), 1);
+}
+
+#[test]
+fn background_compilation_compiles_everything_once() {
+    let engine = lazy_engine(true, None);
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let fib = instance
+        .get_typed_func::<i64, i64>(&mut store, "fib")
+        .unwrap();
+    assert_eq!(fib.call(&mut store, 20).unwrap(), 6765);
+    // Serializing waits for (or does) the rest; nothing is compiled twice.
+    let bytes = module.serialize().unwrap();
+    assert_eq!(module.compiled_function_count(), 5);
+    // SAFETY: the artifact was just written by this engine.
+    let loaded = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &loaded)
+        .unwrap();
+    let via_table = instance
+        .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+        .unwrap();
+    assert_eq!(via_table.call(&mut store, (12, 0)).unwrap(), 144);
+    assert_eq!(loaded.compiled_function_count(), 0);
+}
+
+#[test]
+fn the_cache_keeps_the_functions_compiled_so_far() {
+    let dir = std::env::temp_dir().join(format!("wasm-jit-lazy-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let call = |engine: &Engine, module: &Module, name: &str| {
+        let mut store = Store::new(engine, ());
+        let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+        let f = instance
+            .get_typed_func::<i64, i64>(&mut store, name)
+            .unwrap();
+        f.call(&mut store, 10).unwrap()
+    };
+    {
+        let engine = lazy_engine(false, Some(dir.clone()));
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(call(&engine, &module, "fib"), 55);
+        assert_eq!(module.compiled_function_count(), 1);
+        // Written when the module drops.
+    }
+    {
+        let engine = lazy_engine(false, Some(dir.clone()));
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(call(&engine, &module, "fib"), 55);
+        assert_eq!(
+            module.compiled_function_count(),
+            0,
+            "fib came from the cache"
+        );
+        assert_eq!(call(&engine, &module, "tail"), 55);
+        assert_eq!(module.compiled_function_count(), 1);
+        module.write_cache();
+    }
+    let engine = lazy_engine(false, Some(dir.clone()));
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(
+        module.compiled_function_count(),
+        0,
+        "both came from the cache"
+    );
+    // A damaged entry is ignored and rewritten.
+    drop(module);
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    let len = bytes.len();
+    bytes.truncate(len - 20);
+    std::fs::write(&entries[0], &bytes).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(module.compiled_function_count(), 2);
+    module.write_cache();
+    assert!(std::fs::read(&entries[0]).unwrap().len() > len - 20);
+    let _ = std::fs::remove_dir_all(&dir);
+}
