@@ -6,7 +6,14 @@
 //! - **warm**: `run` with each engine's default code cache, after one run
 //!   that fills it;
 //! - **.cwasm**: `compile -o X.cwasm` once, then `run --allow-precompiled
-//!   X.cwasm`.
+//!   X.cwasm`;
+//! - **first instruction**: wasm-jit `run -C cache=n --fuel 0` (which stops
+//!   at the first instruction of `_start`, so lazy compilation has compiled
+//!   `_start` alone) against Wasmtime's `compile -C cache=n` of the module.
+//!
+//! Then the section "## Lazy compilation": the kernels, and recursive fib
+//! (`benches/wasm/fib.wat`, all calls), run by wasm-jit lazily (`run`'s
+//! default) and eagerly (`-C lazy=n`), caches off, interleaved.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,10 +22,29 @@ use anyhow::Result;
 
 use crate::{Options, build_third_party, geomean, median, time_cmd};
 
-const MODES: [&str; 3] = ["cold", "warm", ".cwasm"];
+const MODES: [&str; 4] = ["cold", "warm", ".cwasm", "first instruction"];
 
 /// Heading of the section this writes into docs/performance.md.
 pub const HEADING: &str = "\n## Start-up";
+/// Heading of the lazy-against-eager section.
+pub const LAZY_HEADING: &str = "\n## Lazy compilation";
+
+/// Like `time_cmd`, for a command expected to fail (`--fuel 0` traps).
+fn time_cmd_failing(cmd: &[String]) -> Result<f64> {
+    let start = std::time::Instant::now();
+    let status = std::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    if status.success() {
+        anyhow::bail!(
+            "`{}` was expected to stop at its first instruction",
+            cmd.join(" ")
+        );
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
 
 /// Measures and returns the markdown section (starting with [`HEADING`]).
 pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<String> {
@@ -43,7 +69,7 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
     let mut medians = Vec::new();
     for (name, wasm) in &programs {
         eprintln!("start-up: {name}");
-        let mut cmds: Vec<[Vec<String>; 3]> = Vec::new();
+        let mut cmds: Vec<[Vec<String>; 4]> = Vec::new();
         for (e, exe) in engines.iter().enumerate() {
             let cwasm = out_dir.join(format!("{name}-{e}.cwasm"));
             time_cmd(&[s(exe), "compile".into(), s(wasm), "-o".into(), s(&cwasm)])?;
@@ -55,22 +81,41 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
                 "--allow-precompiled".into(),
                 s(&cwasm),
             ];
+            let first = if e == 0 {
+                let fuel = ["--fuel".into(), "0".into()];
+                [&cold[..4], &fuel, &cold[4..]].concat()
+            } else {
+                let out = out_dir.join("first.cwasm");
+                vec![
+                    s(exe),
+                    "compile".into(),
+                    "-C".into(),
+                    "cache=n".into(),
+                    s(wasm),
+                    "-o".into(),
+                    s(&out),
+                ]
+            };
             // Fills the code cache for the warm runs (and warms the page
             // cache for all).
             time_cmd(&warm)?;
-            cmds.push([cold, warm, pre]);
+            cmds.push([cold, warm, pre, first]);
         }
-        let mut samples = vec![[Vec::new(), Vec::new(), Vec::new()]; engines.len()];
+        let mut samples = vec![[Vec::new(), Vec::new(), Vec::new(), Vec::new()]; engines.len()];
         for _ in 0..opts.runs {
             for m in 0..MODES.len() {
                 for (e, c) in cmds.iter().enumerate() {
-                    samples[e][m].push(time_cmd(&c[m])?);
+                    samples[e][m].push(if m == 3 && e == 0 {
+                        time_cmd_failing(&c[m])?
+                    } else {
+                        time_cmd(&c[m])?
+                    });
                 }
             }
         }
-        let row: Vec<[f64; 3]> = samples
+        let row: Vec<[f64; 4]> = samples
             .iter()
-            .map(|s| [median(&s[0]), median(&s[1]), median(&s[2])])
+            .map(|s| [median(&s[0]), median(&s[1]), median(&s[2]), median(&s[3])])
             .collect();
         medians.push(row);
     }
@@ -82,10 +127,14 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
         "Measured by `cargo run --release -p wasm-jit-benches -- startup --runs {}`: each program run \
          end to end (process start to exit, same arguments as above) by both engines, interleaved, \
          {} counted runs each after one run that fills the code caches; medians. *cold* is `run -C \
-         cache=n` (the whole module compiled every run), *warm* is `run` with each engine's default \
-         code cache, *.cwasm* is `run --allow-precompiled` of the output of `compile`. The ratio is \
-         wasm-jit / Wasmtime. bzip2, zlib and sqlite run for seconds, so execution dominates \
-         their ratios; hello is nearly all start-up.\n",
+         cache=n` (nothing cached: wasm-jit validates and translates the whole module, then \
+         compiles functions as they are first called and in the background; Wasmtime compiles \
+         the whole module), *warm* is `run` with each engine's default code cache, *.cwasm* is \
+         `run --allow-precompiled` of the output of `compile`, *first instruction* is wasm-jit \
+         from process start to the first instruction of `_start` (`run -C cache=n --fuel 0`, \
+         which stops there) against Wasmtime's `compile -C cache=n` of the module. The ratio \
+         is wasm-jit / Wasmtime. bzip2, zlib and sqlite run for seconds, so execution \
+         dominates their cold and warm ratios; hello is nearly all start-up.\n",
         opts.runs, opts.runs
     )?;
     let mut header = "| program |".to_string();
@@ -95,7 +144,7 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
         rule.push_str("---|---|---|");
     }
     writeln!(md, "{header}\n{rule}")?;
-    let mut ratios = [Vec::new(), Vec::new(), Vec::new()];
+    let mut ratios = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     let ms = |t: f64| {
         if t < 0.1 {
             format!("{:.1} ms", t * 1e3)
@@ -120,9 +169,61 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
     Ok(md)
 }
 
-/// Replaces the start-up section of `doc` (or appends it).
-pub fn splice(doc: &str, section: &str) -> String {
-    let Some(start) = doc.find(HEADING) else {
+/// Measures lazy against eager execution and returns the markdown section
+/// (starting with [`LAZY_HEADING`]).
+pub fn measure_lazy(opts: &Options, wasm_jit: &Path) -> Result<String> {
+    let s = |p: &Path| p.display().to_string();
+    let mut programs: Vec<(String, Vec<String>)> = crate::KERNELS
+        .iter()
+        .map(|k| {
+            let wasm = opts.root.join(format!("benches/wasm/{k}.wasm"));
+            (k.to_string(), vec![s(&wasm)])
+        })
+        .collect();
+    let fib = opts.root.join("benches/wasm/fib.wat");
+    programs.push((
+        "fib(40)".into(),
+        vec!["--invoke".into(), "fib".into(), s(&fib), "40".into()],
+    ));
+    let mut md = String::new();
+    writeln!(md, "{LAZY_HEADING}\n")?;
+    writeln!(
+        md,
+        "Measured by `cargo run --release -p wasm-jit-benches -- startup --runs {}`: each kernel, \
+         and recursive fib (`benches/wasm/fib.wat`, nearly all calls), run end to end by wasm-jit \
+         lazily (`run -C cache=n`, the default: calls between the module's functions go through \
+         its code slots) and eagerly (`run -C cache=n -C lazy=n`: direct calls), interleaved, {} \
+         runs each; medians. The ratio is lazy / eager.\n",
+        opts.runs, opts.runs
+    )?;
+    writeln!(md, "| program | lazy | eager | ratio |\n|---|---|---|---|")?;
+    let mut ratios = Vec::new();
+    for (name, args) in &programs {
+        eprintln!("lazy against eager: {name}");
+        let base = [s(wasm_jit), "run".into(), "-C".into(), "cache=n".into()];
+        let lazy = [&base[..], args].concat();
+        let eager = [&base[..], &["-C".into(), "lazy=n".into()], args].concat();
+        time_cmd(&lazy)?;
+        let (mut l, mut e) = (Vec::new(), Vec::new());
+        for _ in 0..opts.runs {
+            l.push(time_cmd(&lazy)?);
+            e.push(time_cmd(&eager)?);
+        }
+        let (l, e) = (median(&l), median(&e));
+        ratios.push(l / e);
+        writeln!(md, "| {name} | {:.3} s | {:.3} s | {:.3}x |", l, e, l / e)?;
+    }
+    writeln!(
+        md,
+        "| **geometric mean** | | | **{:.3}x** |",
+        geomean(&ratios)
+    )?;
+    Ok(md)
+}
+
+/// Replaces the section of `doc` under `heading` (or appends it).
+pub fn splice(doc: &str, heading: &str, section: &str) -> String {
+    let Some(start) = doc.find(heading) else {
         return format!("{}\n{section}", doc.trim_end());
     };
     let end = doc[start + 1..]

@@ -152,10 +152,11 @@ impl Instance {
             })
             .collect();
         inst._owned_funcrefs = funcrefs;
+        // Mutable pointers: `lazy_funcref` stores the code once compiled.
         let defined: Vec<*const VMFuncRef> = inst
             ._owned_funcrefs
-            .iter()
-            .map(|f| f as *const VMFuncRef)
+            .iter_mut()
+            .map(|f| f as *mut VMFuncRef as *const VMFuncRef)
             .collect();
         inst.funcs.extend(defined);
 

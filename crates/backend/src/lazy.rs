@@ -257,7 +257,7 @@ impl LazyCode {
         let placed = if funcs.is_empty() {
             Ok(Vec::new())
         } else {
-            self.place(&funcs)
+            self.place_caught(&funcs)
         };
         let mut shared = lock(&self.shared);
         for (i, r) in failed {
@@ -281,6 +281,21 @@ impl LazyCode {
         }
         drop(shared);
         self.ready.notify_all();
+    }
+
+    /// [`Self::place`], with a panic in it (cranelift-jit's arena panics
+    /// when the system refuses a protection change) turned into an error, so
+    /// that the functions fail rather than stay claimed with callers
+    /// waiting for them.
+    fn place_caught(&self, funcs: &[CompiledFunction]) -> Result<Vec<usize>, String> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.place(funcs))).unwrap_or_else(
+            |_| {
+                Err(
+                    "cannot make code executable (the system refused to change memory protection)"
+                        .into(),
+                )
+            },
+        )
     }
 
     /// Writes `funcs` into fresh executable memory; their addresses.
@@ -331,7 +346,16 @@ impl LazyCode {
             return Ok(());
         }
         let (indices, code): (Vec<u32>, Vec<CompiledFunction>) = funcs.into_iter().unzip();
-        let addrs = self.place(&code)?;
+        let addrs = match self.place_caught(&code) {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                // Unclaimed again: compiled on demand instead.
+                for &i in &indices {
+                    self.states[i as usize].store(NOT_STARTED, Ordering::Release);
+                }
+                return Err(e);
+            }
+        };
         let mut shared = lock(&self.shared);
         for ((i, f), addr) in indices.into_iter().zip(code).zip(addrs) {
             self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
@@ -369,8 +393,11 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
         return Ok(ptr);
     }
     lazy.waiters.fetch_add(1, Ordering::SeqCst);
-    if lazy.states[i as usize].load(Ordering::Acquire) == NOT_STARTED {
-        service().urgent(module.clone(), i);
+    if lazy.states[i as usize].load(Ordering::Acquire) == NOT_STARTED
+        && !service().urgent(module.clone(), i)
+    {
+        lazy.waiters.fetch_sub(1, Ordering::SeqCst);
+        return Err("cannot start a compile thread".into());
     }
     let mut shared = lock(&lazy.shared);
     let result = loop {
@@ -408,12 +435,20 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
         return Ok(());
     };
     let mut scratch = Scratch::default();
+    let mut batch = Vec::new();
+    let mut bytes = 0;
     for i in 0..lazy.slots.len() as u32 {
         if lazy.claim(i) {
             let r = lazy.compile(module, i, &mut scratch);
-            lazy.finish(vec![(i, r)]);
+            bytes += r.as_ref().map_or(0, |f| f.code.len());
+            batch.push((i, r));
+            if bytes >= BATCH_BYTES || batch.len() >= BATCH_FUNCS {
+                lazy.finish(std::mem::take(&mut batch));
+                bytes = 0;
+            }
         }
     }
+    lazy.finish(batch);
     for i in 0..lazy.slots.len() as u32 {
         code(module, DefinedFuncIndex(i))?;
     }
@@ -454,10 +489,9 @@ enum Job {
 }
 
 impl Service {
-    fn urgent(&'static self, module: Arc<CompiledModule>, i: u32) {
+    /// Queues an urgent request; false when no thread can serve it.
+    fn urgent(&'static self, module: Arc<CompiledModule>, i: u32) -> bool {
         let mut jobs = lock(&self.jobs);
-        jobs.urgent.push_back((module, i));
-        self.urgent_pending.fetch_add(1, Ordering::SeqCst);
         if !jobs.urgent_thread
             && std::thread::Builder::new()
                 .name("wasm-jit compile".into())
@@ -466,12 +500,21 @@ impl Service {
         {
             jobs.urgent_thread = true;
         }
+        if !jobs.urgent_thread && jobs.background_threads == 0 {
+            return false;
+        }
+        jobs.urgent.push_back((module, i));
+        self.urgent_pending.fetch_add(1, Ordering::SeqCst);
         drop(jobs);
         self.work.notify_all();
+        true
     }
 
     fn background(&'static self, module: Weak<CompiledModule>) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores < 2 {
+            return;
+        }
         let mut jobs = lock(&self.jobs);
         jobs.background.push_back(module);
         while jobs.background_threads + 1 < cores {

@@ -62,7 +62,13 @@ impl ModuleInner {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // A name no other writer (thread or process) uses at the same time.
+        static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let tmp = path.with_extension(format!(
+            "tmp{}-{}",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         if std::fs::write(&tmp, artifact).is_ok() {
             if std::fs::rename(&tmp, path).is_ok() {
                 saved.store(compiled, Ordering::Relaxed);
