@@ -124,6 +124,55 @@ fn background_compilation_compiles_everything_once() {
 }
 
 #[test]
+fn the_final_tier_runs_and_traps_like_the_first() {
+    let engine = lazy_engine(true, None);
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let via_table = instance
+        .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+        .unwrap();
+    let tail = instance
+        .get_typed_func::<i64, i64>(&mut store, "tail")
+        .unwrap();
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        // No idle core, no background compilation.
+        assert_eq!(tail.call(&mut store, 20).unwrap(), 6765);
+        assert!(!module.final_tier_placed());
+        return;
+    }
+    let start = std::time::Instant::now();
+    while !module.final_tier_placed() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "background compilation did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Calls now reach the final tier's code through the slots (the table
+    // still holds the first tier's, which calls through the slots too).
+    assert_eq!(tail.call(&mut store, 20).unwrap(), 6765);
+    assert_eq!(via_table.call(&mut store, (20, 0)).unwrap(), 6765);
+    let err = via_table.call(&mut store, (1, 1)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+    // A fresh instance's `VMFuncRef`s start with the final tier's code.
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let via_table = instance
+        .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+        .unwrap();
+    let err = via_table.call(&mut store, (1, 1)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+    let msg = format!("{err:?}");
+    assert!(msg.contains("boom") && msg.contains("via_table"), "{msg}");
+    assert_eq!(via_table.call(&mut store, (21, 0)).unwrap(), 10946);
+}
+
+#[test]
 fn the_cache_keeps_the_functions_compiled_so_far() {
     let dir = std::env::temp_dir().join(format!("wasm-jit-lazy-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

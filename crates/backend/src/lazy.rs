@@ -114,6 +114,15 @@ pub struct LazyCode {
     order: Vec<u32>,
     next: AtomicUsize,
     compilations: AtomicUsize,
+    /// Functions whose slot is set.
+    ready_count: AtomicUsize,
+    /// Whether the final tier (every function again, with direct calls) was
+    /// started.
+    final_tier: std::sync::atomic::AtomicBool,
+    /// Whether background threads work on this module.
+    background: std::sync::atomic::AtomicBool,
+    /// Whether the final tier's code is in the slots.
+    final_placed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for LazyCode {
@@ -160,6 +169,10 @@ impl LazyCode {
             order,
             next: AtomicUsize::new(0),
             compilations: AtomicUsize::new(0),
+            ready_count: AtomicUsize::new(0),
+            final_tier: std::sync::atomic::AtomicBool::new(false),
+            background: std::sync::atomic::AtomicBool::new(false),
+            final_placed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -206,6 +219,19 @@ impl LazyCode {
         i: u32,
         scratch: &mut Scratch,
     ) -> Result<CompiledFunction, String> {
+        self.compiled_with(module, i, scratch, true)
+    }
+
+    /// Compiles defined function `i`: with calls through the code slots
+    /// (`slot_calls`), or with direct calls to the module's functions (the
+    /// final tier, placed with all of them).
+    fn compiled_with(
+        &self,
+        module: &CompiledModule,
+        i: u32,
+        scratch: &mut Scratch,
+        slot_calls: bool,
+    ) -> Result<CompiledFunction, String> {
         let src = &self.source;
         let range = src.bodies[i as usize].clone();
         let index = module.info.num_imported_funcs + i;
@@ -226,13 +252,15 @@ impl LazyCode {
                 features: src.features,
             },
         };
-        let env = module.translation_env(&self.compiler, true);
+        let env = module.translation_env(&self.compiler, slot_calls);
         // A compiler bug must not leave the function claimed forever, with
         // callers waiting for it.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.compiler.compile_function(&env, input, scratch, None)
         }));
-        self.compilations.fetch_add(1, Ordering::Relaxed);
+        if slot_calls {
+            self.compilations.fetch_add(1, Ordering::Relaxed);
+        }
         match result {
             Ok(Ok(f)) => Ok(f),
             Ok(Err(e)) => Err(match e {
@@ -248,7 +276,11 @@ impl LazyCode {
 
     /// Places compiled functions, publishes their slots and wakes waiters;
     /// records failures.
-    fn finish(&self, batch: Vec<(u32, Result<CompiledFunction, String>)>) {
+    fn finish(
+        &self,
+        module: &Arc<CompiledModule>,
+        batch: Vec<(u32, Result<CompiledFunction, String>)>,
+    ) {
         let (ok, failed): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, r)| r.is_ok());
         let (indices, funcs): (Vec<u32>, Vec<CompiledFunction>) = ok
             .into_iter()
@@ -269,6 +301,7 @@ impl LazyCode {
                 for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
                     self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
                     self.states[i as usize].store(READY, Ordering::Release);
+                    self.ready_count.fetch_add(1, Ordering::Release);
                     shared.compiled[i as usize] = Some(f);
                 }
             }
@@ -281,6 +314,14 @@ impl LazyCode {
         }
         drop(shared);
         self.ready.notify_all();
+        // Everything compiled, perhaps by the urgent thread: a background
+        // thread compiles the final tier.
+        if self.ready_count.load(Ordering::Acquire) == self.slots.len()
+            && self.background.load(Ordering::Relaxed)
+            && !self.final_tier.load(Ordering::Acquire)
+        {
+            service().background(Arc::downgrade(module));
+        }
     }
 
     /// [`Self::place`], with a panic in it (cranelift-jit's arena panics
@@ -288,18 +329,32 @@ impl LazyCode {
     /// that the functions fail rather than stay claimed with callers
     /// waiting for them.
     fn place_caught(&self, funcs: &[CompiledFunction]) -> Result<Vec<usize>, String> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.place(funcs))).unwrap_or_else(
-            |_| {
+        self.place_linked(funcs, None)
+    }
+
+    /// [`Self::place_caught`]; with `all_from`, `funcs` are all the
+    /// module's functions in order and their calls to each other are linked
+    /// directly (function index `all_from + k` is `funcs[k]`).
+    fn place_linked(
+        &self,
+        funcs: &[CompiledFunction],
+        all_from: Option<u32>,
+    ) -> Result<Vec<usize>, String> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.place(funcs, all_from)))
+            .unwrap_or_else(|_| {
                 Err(
                     "cannot make code executable (the system refused to change memory protection)"
                         .into(),
                 )
-            },
-        )
+            })
     }
 
     /// Writes `funcs` into fresh executable memory; their addresses.
-    fn place(&self, funcs: &[CompiledFunction]) -> Result<Vec<usize>, String> {
+    fn place(
+        &self,
+        funcs: &[CompiledFunction],
+        all_from: Option<u32>,
+    ) -> Result<Vec<usize>, String> {
         let (starts, size) = code::layout(funcs);
         let mut p = lock(&self.placement);
         let allocated = match p.arenas.last_mut() {
@@ -324,7 +379,15 @@ impl LazyCode {
         // SAFETY: `ptr..ptr + size` was just allocated read-write from the
         // arena, is not executable yet, and nothing else refers to it.
         let buf = unsafe { std::slice::from_raw_parts_mut(ptr, size) };
-        code::write_linked(buf, base, funcs, &starts, |_| None)?;
+        // Otherwise the only calls linked directly in lazy code are a
+        // function's calls to itself.
+        code::write_linked(buf, base, funcs, &starts, |index| {
+            let k = match all_from {
+                Some(first) => index.checked_sub(first)? as usize,
+                None => funcs.iter().position(|f| f.wasm_index == Some(index))?,
+            };
+            Some(base + *starts.get(k)? as usize)
+        })?;
         // Every other segment of the arena is already final: this turns the
         // new one read+execute, and it is never written again.
         p.arenas
@@ -337,6 +400,42 @@ impl LazyCode {
         unsafe { code::register(base, size, funcs, &starts, self.names.clone()) };
         p.registered.push(base);
         Ok(starts.iter().map(|&s| base + s as usize).collect())
+    }
+
+    /// Once every function is compiled (with calls through the slots), the
+    /// background threads compile them all again with direct calls between
+    /// them, place them together and re-point the slots: peak speed is then
+    /// that of eager compilation. Code already running, and `VMFuncRef`s
+    /// holding the first code, stay valid (that code is kept until the
+    /// module drops) and reach the new code through the slots.
+    fn final_tier(&self, module: &CompiledModule, scratch: &mut Scratch) {
+        let n = self.slots.len();
+        if n == 0
+            || self.ready_count.load(Ordering::Acquire) < n
+            || self.final_tier.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let mut funcs = Vec::with_capacity(n);
+        for i in 0..n as u32 {
+            match self.compiled_with(module, i, scratch, false) {
+                Ok(f) => funcs.push(f),
+                // The first tier stays.
+                Err(_) => return,
+            }
+        }
+        let Ok(addrs) = self.place_linked(&funcs, Some(module.info.num_imported_funcs)) else {
+            return;
+        };
+        for (slot, addr) in self.slots.iter().zip(addrs) {
+            slot.store(addr as *mut u8, Ordering::Release);
+        }
+        self.final_placed.store(true, Ordering::Release);
+    }
+
+    /// Whether the final tier (see [`LazyCode::final_tier`]) is placed.
+    pub fn final_tier_placed(&self) -> bool {
+        self.final_placed.load(Ordering::Acquire)
     }
 
     /// Places code compiled earlier (from an artifact) before first use.
@@ -360,6 +459,7 @@ impl LazyCode {
         for ((i, f), addr) in indices.into_iter().zip(code).zip(addrs) {
             self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
             self.states[i as usize].store(READY, Ordering::Release);
+            self.ready_count.fetch_add(1, Ordering::Release);
             shared.compiled[i as usize] = Some(f);
         }
         Ok(())
@@ -423,7 +523,8 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
 /// Starts compiling `module`'s functions on idle cores, in its background
 /// order. Does nothing for an eagerly compiled module or a one-core host.
 pub fn start_background(module: &Arc<CompiledModule>) {
-    if module.lazy().is_some() {
+    if let Some(lazy) = module.lazy() {
+        lazy.background.store(true, Ordering::Relaxed);
         service().background(Arc::downgrade(module));
     }
 }
@@ -443,12 +544,12 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
             bytes += r.as_ref().map_or(0, |f| f.code.len());
             batch.push((i, r));
             if bytes >= BATCH_BYTES || batch.len() >= BATCH_FUNCS {
-                lazy.finish(std::mem::take(&mut batch));
+                lazy.finish(module, std::mem::take(&mut batch));
                 bytes = 0;
             }
         }
     }
-    lazy.finish(batch);
+    lazy.finish(module, batch);
     for i in 0..lazy.slots.len() as u32 {
         code(module, DefinedFuncIndex(i))?;
     }
@@ -560,7 +661,7 @@ impl Service {
                     let lazy = module.lazy().expect("lazy module");
                     if lazy.claim(i) {
                         let r = lazy.compile(&module, i, &mut scratch);
-                        lazy.finish(vec![(i, r)]);
+                        lazy.finish(&module, vec![(i, r)]);
                     }
                 }
                 Job::Background(module) => {
@@ -584,8 +685,9 @@ impl Service {
                             break;
                         }
                     }
-                    lazy.finish(batch);
+                    lazy.finish(&module, batch);
                     if exhausted {
+                        lazy.final_tier(&module, &mut scratch);
                         let mut jobs = lock(&self.jobs);
                         jobs.background
                             .retain(|w| w.upgrade().is_some_and(|m| !Arc::ptr_eq(&m, &module)));

@@ -247,6 +247,16 @@ impl Module {
         }
     }
 
+    /// Whether background compilation has finished with a lazily compiled
+    /// module: every function compiled again with direct calls and in use.
+    #[doc(hidden)]
+    pub fn final_tier_placed(&self) -> bool {
+        self.0
+            .compiled
+            .lazy()
+            .is_some_and(|lazy| lazy.final_tier_placed())
+    }
+
     /// Loads a module serialized by [`Module::serialize`], without
     /// compiling it. An artifact from another engine version, target or
     /// configuration, or a truncated one, is refused with an error.

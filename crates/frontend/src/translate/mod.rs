@@ -141,6 +141,8 @@ struct FuncTranslator<'a, 'f> {
     locals: Vec<Variable>,
     sigs: HashMap<TypeIndex, ir::SigRef>,
     funcs: HashMap<FuncIndex, ir::FuncRef>,
+    /// The function being translated (a call to itself is always direct).
+    index: FuncIndex,
     builtin_sigs: HashMap<vmoffsets::Builtin, ir::SigRef>,
     /// Remaining fuel while this function runs (with fuel metering on).
     fuel_var: Option<Variable>,
@@ -190,6 +192,7 @@ pub fn translate_function(
         locals: Vec::new(),
         sigs: HashMap::new(),
         funcs: HashMap::new(),
+        index,
         builtin_sigs: HashMap::new(),
         fuel_var: None,
         fuel_pending: 0,
