@@ -74,25 +74,56 @@ fn a_function_first_called_from_two_threads_is_compiled_once() {
     let threads = 4;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
-        .map(|_| {
+        .map(|k| {
             let (engine, module, barrier) = (engine.clone(), module.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                let mut store = Store::new(&engine, ());
-                let instance = Linker::new(&engine)
-                    .instantiate(&mut store, &module)
-                    .unwrap();
-                let fib = instance
-                    .get_typed_func::<i64, i64>(&mut store, "fib")
-                    .unwrap();
-                barrier.wait();
-                fib.call(&mut store, 25).unwrap()
-            })
+            // Threads with little stack hand the compilation to the compile
+            // threads; the others compile on their own stack.
+            let stack = if k % 2 == 0 { 256 << 10 } else { 8 << 20 };
+            std::thread::Builder::new()
+                .stack_size(stack)
+                .spawn(move || {
+                    let mut store = Store::new(&engine, ());
+                    let instance = Linker::new(&engine)
+                        .instantiate(&mut store, &module)
+                        .unwrap();
+                    let fib = instance
+                        .get_typed_func::<i64, i64>(&mut store, "fib")
+                        .unwrap();
+                    barrier.wait();
+                    fib.call(&mut store, 25).unwrap()
+                })
+                .unwrap()
         })
         .collect();
     for h in handles {
         assert_eq!(h.join().unwrap(), 75025);
     }
     assert_eq!(module.compiled_function_count(), 1);
+
+    // Only small stacks: the compile threads compile, callers wait.
+    let module = Module::new(&engine, WAT).unwrap();
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (engine, module) = (engine.clone(), module.clone());
+            std::thread::Builder::new()
+                .stack_size(256 << 10)
+                .spawn(move || {
+                    let mut store = Store::new(&engine, ());
+                    let instance = Linker::new(&engine)
+                        .instantiate(&mut store, &module)
+                        .unwrap();
+                    let f = instance
+                        .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+                        .unwrap();
+                    f.call(&mut store, (15, 0)).unwrap()
+                })
+                .unwrap()
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 610);
+    }
+    assert_eq!(module.compiled_function_count(), 2);
 }
 
 #[test]

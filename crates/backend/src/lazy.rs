@@ -5,10 +5,11 @@
 //! Compiled code reads a callee's slot before calling it and calls the
 //! `lazy_compile` builtin when the slot is null (`slot_code` in the
 //! translator's `env.rs`); a `VMFuncRef` starts with its slot's value and a
-//! null one is filled in by `lazy_funcref`. Compilation never runs on a
-//! thread that runs Wasm (its stack may be nearly used up): a thread that
-//! needs a function queues it as urgent for the compile threads and waits.
-//! A function is claimed once (`states`), so it is compiled once however
+//! null one is filled in by `lazy_funcref`. A thread running Wasm compiles
+//! a function it needs itself only when it has at least 1 MiB of native
+//! stack left (Wasm may have used most of it); otherwise it queues the
+//! function as urgent for the compile threads and waits. A function is
+//! claimed once (`states`), so it is compiled once however
 //! many threads want it at the same time.
 //!
 //! Code is placed with cranelift-jit's [`ArenaMemoryProvider`]: one
@@ -480,9 +481,29 @@ impl Drop for LazyCode {
     }
 }
 
-/// The code of defined function `index` of `module`, compiled by the
-/// compile threads now if it is not yet (the caller waits; a function being
-/// compiled by another thread is waited for, not compiled twice).
+/// Native stack a thread must have left to compile a function itself
+/// (Cranelift needs far less; the rest is margin).
+const INLINE_STACK: usize = 1 << 20;
+
+thread_local! {
+    static INLINE_SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Bytes of native stack left below the caller's frame (0 if unknown).
+fn stack_room() -> usize {
+    let low = crate::sys::stack::stack_low();
+    if low == 0 {
+        return 0;
+    }
+    let here = 0u8;
+    (std::ptr::addr_of!(here) as usize).saturating_sub(low)
+}
+
+/// The code of defined function `index` of `module`, compiled now if it is
+/// not yet: on the calling thread when it has at least [`INLINE_STACK`] of
+/// native stack left (Wasm may have used most of it), otherwise by the
+/// compile threads while the caller waits. A function being compiled by
+/// another thread is waited for, not compiled twice.
 pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*const u8, String> {
     let Some(lazy) = module.lazy() else {
         return Ok(module.func_ptr(index));
@@ -491,6 +512,14 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
     let ptr = lazy.code_if_ready(index);
     if !ptr.is_null() {
         return Ok(ptr);
+    }
+    if stack_room() >= INLINE_STACK && lazy.claim(i) {
+        // Enough native stack left: compile here, sparing the hand-over.
+        let r = INLINE_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            lazy.compile(module, i, &mut scratch)
+        });
+        lazy.finish(module, vec![(i, r)]);
     }
     lazy.waiters.fetch_add(1, Ordering::SeqCst);
     if lazy.states[i as usize].load(Ordering::Acquire) == NOT_STARTED
