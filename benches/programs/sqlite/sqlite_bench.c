@@ -23,7 +23,10 @@ static void exec(sqlite3 *db, const char *sql) {
     }
 }
 
-int main(void) {
+// An optional argument scales the work, in percent (default 100).
+int main(int argc, char **argv) {
+    int percent = argc > 1 ? atoi(argv[1]) : 100;
+    if (percent < 1) percent = 1;
     sqlite3 *db;
     if (sqlite3_open(":memory:", &db) != SQLITE_OK) return 1;
     exec(db, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, city INTEGER)");
@@ -34,7 +37,7 @@ int main(void) {
     sqlite3_prepare_v2(db, "INSERT INTO orders VALUES(?, ?, ?, ?)", -1, &o, NULL);
     unsigned x = 2463534242u;
     char buf[64];
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < 20000 * percent / 100; i++) {
         x ^= x << 13; x ^= x >> 17; x ^= x << 5;
         snprintf(buf, sizeof buf, "customer-%u", x % 100000);
         sqlite3_bind_int(c, 1, i);
@@ -43,7 +46,7 @@ int main(void) {
         sqlite3_step(c);
         sqlite3_reset(c);
     }
-    for (int i = 0; i < 300000; i++) {
+    for (int i = 0; i < 300000 * percent / 100; i++) {
         x ^= x << 13; x ^= x >> 17; x ^= x << 5;
         snprintf(buf, sizeof buf, "item-%u", x % 5000);
         sqlite3_bind_int(o, 1, i);

@@ -14,7 +14,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{
-    FUNC_NAMESPACE, TranslationEnv, Validated, clif_type, translate_function, validate_function,
+    FUNC_NAMESPACE, TranslationEnv, clif_type, translate_function, validate_function,
     wasm_signature,
 };
 use wasm_jit_frontend::trap::HOST_TRAP;
@@ -293,26 +293,6 @@ impl Compiler {
         }))
     }
 
-    /// Validates and translates every function body without compiling it
-    /// (lazy compilation: loading a module finds exactly the errors eager
-    /// compilation would), in parallel when `parallel` is set; each body's
-    /// call graph edges. Errors as for [`Self::compile_functions`].
-    pub fn translate_functions(
-        &self,
-        env: &TranslationEnv<'_>,
-        inputs: Vec<FunctionInput<'_>>,
-        unsupported: UnsupportedNotes,
-        parallel: bool,
-        deadline: Option<std::time::Instant>,
-    ) -> Result<Vec<Vec<u32>>, FrontendError> {
-        if !unsupported.is_empty() {
-            return Err(self.refuse(inputs, unsupported, parallel));
-        }
-        gather(for_each_body(inputs, parallel, |scratch, input| {
-            self.translate(env, input, scratch, deadline)
-        }))
-    }
-
     /// The error for a module already known to be unsupported: an invalid
     /// body, which must win, or every unsupported feature.
     fn refuse(
@@ -330,15 +310,17 @@ impl Compiler {
 
     /// Validates every function body without compiling it (lazy
     /// compilation, and modules already known to be unsupported), in
-    /// parallel when `parallel` is set. As for [`Self::compile_functions`],
-    /// the first invalid body wins, then every unsupported feature is
-    /// reported together (with those of `unsupported`).
+    /// parallel when `parallel` is set; each body's call graph edges.
+    /// Loading finds exactly what [`Self::compile_functions`] would (see
+    /// `validate_function`): the first invalid body in function order wins,
+    /// then every unsupported feature (with those of `unsupported`), then
+    /// the first implementation limit.
     pub fn validate_functions(
         &self,
         inputs: Vec<FunctionInput<'_>>,
         unsupported: UnsupportedNotes,
         parallel: bool,
-    ) -> Result<Vec<Validated>, FrontendError> {
+    ) -> Result<Vec<Vec<u32>>, FrontendError> {
         let results = for_each_body(inputs, parallel, |scratch, input| {
             let mut v = input
                 .validator
@@ -348,15 +330,19 @@ impl Compiler {
             validated
         });
         let mut notes = unsupported;
-        let mut all = Vec::with_capacity(results.len());
+        let mut limit = None;
+        let mut callees = Vec::with_capacity(results.len());
         for r in results {
-            let mut v = r?;
-            notes.merge(std::mem::take(&mut v.notes));
-            all.push(v);
+            let v = r?;
+            notes.merge(v.notes);
+            if limit.is_none() {
+                limit = v.limit;
+            }
+            callees.push(v.callees);
         }
-        match notes.into_error() {
+        match notes.into_error().or(limit) {
             Some(e) => Err(e),
-            None => Ok(all),
+            None => Ok(callees),
         }
     }
 

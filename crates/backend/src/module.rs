@@ -114,25 +114,9 @@ impl CompiledModule {
             module: name,
             funcs: info.func_names.clone(),
         });
-        let env = TranslationEnv {
-            info: &info,
-            offsets,
-            type_ids: &type_ids,
-            frontend_config: compiler.frontend_config(),
-            memory_style: options.memory_style,
-            epoch_interruption: options.epoch_interruption,
-            consume_fuel: options.consume_fuel,
-            lazy: options.lazy,
-        };
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
-            let callees = compiler.translate_functions(
-                &env,
-                functions,
-                unsupported,
-                options.parallel,
-                options.deadline,
-            )?;
+            let callees = compiler.validate_functions(functions, unsupported, options.parallel)?;
             let order = background_order(&info, &callees);
             Code::Lazy(Box::new(LazyCode::new(
                 source,
@@ -141,6 +125,16 @@ impl CompiledModule {
                 order,
             )))
         } else {
+            let env = TranslationEnv {
+                info: &info,
+                offsets,
+                type_ids: &type_ids,
+                frontend_config: compiler.frontend_config(),
+                memory_style: options.memory_style,
+                epoch_interruption: options.epoch_interruption,
+                consume_fuel: options.consume_fuel,
+                lazy: false,
+            };
             let compiled = compiler.compile_functions(
                 &env,
                 functions,

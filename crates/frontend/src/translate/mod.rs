@@ -242,8 +242,16 @@ pub fn translate_function(
     while notes.is_empty() && !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
+        let dead = validator_unreachable(validator);
         validator.op(offset, &op)?;
         note_callee(&op, callees);
+        // What the engine lacks is found by `note_unsupported` alone, so
+        // validating without translating (`validate_function`) finds
+        // exactly the same.
+        note_unsupported(&op, dead, &mut notes);
+        if !notes.is_empty() {
+            break;
+        }
         // Source locations are module byte offsets, for backtraces.
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
         match t.op(op) {
@@ -252,7 +260,7 @@ pub fn translate_function(
             Err(e) => return Err(e),
         }
         // Past a limit, stop translating.
-        limit = t.over_limit();
+        limit = over_limit(validator);
         if limit.is_some() {
             break;
         }
@@ -261,6 +269,7 @@ pub fn translate_function(
     let mut rest = Validated {
         notes,
         callees: std::mem::take(callees),
+        limit: None,
     };
     validate_rest(&mut reader, validator, &mut rest)?;
     *callees = rest.callees;
@@ -290,11 +299,17 @@ pub struct Validated {
     /// of appearance (with repeats): its edges of the call graph, which lazy
     /// compilation follows to compile likely callees ahead of time.
     pub callees: Vec<u32>,
+    /// The first implementation limit the body exceeds, if any.
+    pub limit: Option<FrontendError>,
 }
 
 /// Validates a function body without translating it (for modules already
 /// known to be unsupported, and for lazy compilation, which translates a
-/// body when it is first called).
+/// body when it is first called). It finds exactly what
+/// [`translate_function`] would: the same unsupported features (both note
+/// them with `note_unsupported`, on every operator the validator does not
+/// know to be unreachable) and the same implementation limits (both
+/// measure the validator's stacks).
 pub fn validate_function(
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
@@ -303,6 +318,64 @@ pub fn validate_function(
     let mut reader = read_locals(body, validator, &mut out.notes, |_, _| {})?;
     validate_rest(&mut reader, validator, &mut out)?;
     Ok(out)
+}
+
+/// Whether the validator knows the next operator cannot run (it follows an
+/// unconditional branch in its block). The translator skips such code too
+/// (and more: it also skips blocks opened there), so what it translates is
+/// never in code the validator calls unreachable.
+fn validator_unreachable(validator: &FuncValidator<ValidatorResources>) -> bool {
+    validator
+        .get_control_frame(0)
+        .is_some_and(|f| f.unreachable)
+}
+
+/// Notes what `op` needs that the engine lacks, unless it is `dead` (see
+/// [`validator_unreachable`]): an operator of a proposal it does not
+/// implement, or a block type it cannot represent.
+fn note_unsupported(op: &Operator<'_>, dead: bool, notes: &mut UnsupportedNotes) {
+    if dead {
+        return;
+    }
+    if let Some(n) = unsupported_operator(op) {
+        notes.add(n);
+        return;
+    }
+    match op {
+        Operator::Block {
+            blockty: BlockType::Type(t),
+        }
+        | Operator::Loop {
+            blockty: BlockType::Type(t),
+        }
+        | Operator::If {
+            blockty: BlockType::Type(t),
+        } => {
+            if let Err(e) = WasmType::from_wasmparser(*t) {
+                notes.add_error(e);
+            }
+        }
+        Operator::TypedSelectMulti { .. } => notes.add("select with several results"),
+        _ => {}
+    }
+}
+
+/// The implementation limit the body exceeds at this point, if any,
+/// measured on the validator's operand and control stacks.
+fn over_limit(validator: &FuncValidator<ValidatorResources>) -> Option<FrontendError> {
+    if validator.operand_stack_height() as usize > limits::MAX_OPERAND_STACK {
+        Some(FrontendError::Limit(format!(
+            "more than {} values on the operand stack",
+            limits::MAX_OPERAND_STACK
+        )))
+    } else if validator.control_stack_height() as usize > limits::MAX_CONTROL_DEPTH {
+        Some(FrontendError::Limit(format!(
+            "blocks nested more than {} deep",
+            limits::MAX_CONTROL_DEPTH
+        )))
+    } else {
+        None
+    }
 }
 
 /// Reads and validates a body's local declarations, noting the types the
@@ -341,10 +414,12 @@ fn validate_rest(
     while !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
+        let dead = validator_unreachable(validator);
         validator.op(offset, &op)?;
         note_callee(&op, &mut out.callees);
-        if let Some(n) = unsupported_operator(&op) {
-            out.notes.add(n);
+        note_unsupported(&op, dead, &mut out.notes);
+        if out.limit.is_none() {
+            out.limit = over_limit(validator);
         }
     }
     reader.finish()?;
@@ -394,22 +469,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     /// The implementation limit this function went past, if any.
-    fn over_limit(&self) -> Option<FrontendError> {
-        if self.stack.len() > limits::MAX_OPERAND_STACK {
-            Some(FrontendError::Limit(format!(
-                "more than {} values on the operand stack",
-                limits::MAX_OPERAND_STACK
-            )))
-        } else if self.control.len() > limits::MAX_CONTROL_DEPTH {
-            Some(FrontendError::Limit(format!(
-                "blocks nested more than {} deep",
-                limits::MAX_CONTROL_DEPTH
-            )))
-        } else {
-            None
-        }
-    }
-
     fn zero(&mut self, ty: WasmType) -> Value {
         let ins = self.builder.ins();
         match ty {
