@@ -115,6 +115,8 @@ pub struct LazyCode {
     order: Vec<u32>,
     next: AtomicUsize,
     compilations: AtomicUsize,
+    /// Calls that found their function not compiled yet.
+    demanded: AtomicUsize,
     /// Functions whose slot is set.
     ready_count: AtomicUsize,
     /// Whether the final tier (every function again, with direct calls) was
@@ -170,6 +172,7 @@ impl LazyCode {
             order,
             next: AtomicUsize::new(0),
             compilations: AtomicUsize::new(0),
+            demanded: AtomicUsize::new(0),
             ready_count: AtomicUsize::new(0),
             final_tier: std::sync::atomic::AtomicBool::new(false),
             background: std::sync::atomic::AtomicBool::new(false),
@@ -190,6 +193,17 @@ impl LazyCode {
     /// How many functions were compiled (each is compiled at most once).
     pub fn compilations(&self) -> usize {
         self.compilations.load(Ordering::Relaxed)
+    }
+
+    /// How many times a call found its function not compiled yet (the
+    /// program needed code it did not have).
+    pub fn demanded(&self) -> usize {
+        self.demanded.load(Ordering::Relaxed)
+    }
+
+    /// Whether every function is compiled.
+    pub fn complete(&self) -> bool {
+        self.ready_count.load(Ordering::Acquire) == self.slots.len()
     }
 
     /// Machine code of the compiled functions, by defined index.
@@ -513,6 +527,7 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
     if !ptr.is_null() {
         return Ok(ptr);
     }
+    lazy.demanded.fetch_add(1, Ordering::Relaxed);
     if stack_room() >= INLINE_STACK && lazy.claim(i) {
         // Enough native stack left: compile here, sparing the hand-over.
         let r = INLINE_SCRATCH.with(|scratch| {

@@ -40,12 +40,21 @@ impl ModuleInner {
     }
 
     /// Saves the functions compiled so far to the cache entry, if it lacks
-    /// some. A cache that cannot be written only costs the next run time.
+    /// some that this run needed (called before they were compiled), or if
+    /// every function is now compiled. (Functions only compiled ahead, in
+    /// the background, do not make every run rewrite the entry.) A cache
+    /// that cannot be written only costs the next run time.
     fn write_cache(&self) {
         use std::sync::atomic::Ordering;
         let Some((path, saved)) = &self.cache else {
             return;
         };
+        if let Some(lazy) = self.compiled.lazy()
+            && lazy.demanded() == 0
+            && !lazy.complete()
+        {
+            return;
+        }
         let functions = self.compiled.functions();
         let compiled = functions.iter().filter(|f| f.is_some()).count();
         if compiled == 0 || compiled <= saved.load(Ordering::Relaxed) {
