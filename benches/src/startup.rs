@@ -196,7 +196,71 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
         }
         writeln!(md, "{line}")?;
     }
+    writeln!(
+        md,
+        "\n![wasm-jit start-up times relative to Wasmtime's, per program and mode](startup.svg)"
+    )?;
+    std::fs::write(
+        opts.root.join("docs/startup.svg"),
+        chart(&programs, &medians),
+    )?;
     Ok(md)
+}
+
+/// A bar chart of the ratios (wasm-jit / Wasmtime): one group of bars per
+/// program, one bar per mode.
+fn chart(programs: &[(String, PathBuf, Vec<String>)], medians: &[Vec<[f64; 4]>]) -> String {
+    const COLORS: [&str; 4] = ["#4a7fb5", "#7fb54a", "#b5a44a", "#b54a7f"];
+    let (bar_h, group_gap, left, width) = (12.0, 10.0, 110.0, 380.0);
+    let ratios: Vec<[f64; 4]> = medians
+        .iter()
+        .map(|row| std::array::from_fn(|m| row[0][m] / row[1][m]))
+        .collect();
+    let max = ratios.iter().flatten().copied().fold(1.5f64, f64::max);
+    let group_h = bar_h * 4.0 + group_gap;
+    let height = 60.0 + group_h * ratios.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <text x=\"10\" y=\"16\">wasm-jit time / Wasmtime's (lower is better; dashed: equal)</text>\n",
+        left + width + 60.0
+    );
+    for (m, mode) in MODES.iter().enumerate() {
+        let x = 10.0 + m as f64 * 120.0;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x}\" y=\"24\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"33\">{mode}</text>",
+            COLORS[m],
+            x + 14.0
+        );
+    }
+    for (i, ((name, _, _), r)) in programs.iter().zip(&ratios).enumerate() {
+        let y0 = 44.0 + i as f64 * group_h;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{name}</text>",
+            left - 6.0,
+            y0 + bar_h * 2.0 + 4.0
+        );
+        for (m, ratio) in r.iter().enumerate() {
+            let y = y0 + m as f64 * bar_h;
+            let w = ratio / max * width;
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{left}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{ratio:.2}x</text>",
+                bar_h - 2.0,
+                COLORS[m],
+                left + w + 4.0,
+                y + bar_h - 3.0
+            );
+        }
+    }
+    let x1 = left + width / max;
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{x1:.1}\" y1=\"40\" x2=\"{x1:.1}\" y2=\"{}\" stroke=\"#000\" stroke-dasharray=\"4 3\"/>\n</svg>",
+        height - 4.0
+    );
+    svg
 }
 
 /// The module's directory name (`target/third-party/NAME/bench.wasm`) or
