@@ -242,12 +242,16 @@ fn main() -> Result<()> {
         },
         Engine {
             name: "wasm-jit",
-            // Cold runs, like Wasmtime's below: no code cache.
+            // Cold runs, like Wasmtime's below: no code cache, and the
+            // whole module compiled first, so that *exec* is run minus
+            // compile time.
             run: Some(vec![
                 wasm_jit.display().to_string(),
                 "run".into(),
                 "-C".into(),
                 "cache=n".into(),
+                "-C".into(),
+                "lazy=n".into(),
             ]),
             version: version_of(&wasm_jit, "--version"),
             install: "cargo build --release -p wasm-jit-cli",
@@ -604,7 +608,9 @@ fn render(
          Runs are interleaved (native, wasm-jit, Wasmtime, Node, native, ...) after one warm-up round; \
          {} counted runs each. Times are medians; ± is (max − min) / median. wasm-jit and \
          Wasmtime run with `-C cache=n` (code caches off) and Node with `node:wasi`, so every engine \
-         compiles the module on every run. *exec* subtracts the median `compile` time (`wasm-jit \
+         compiles the module on every run; wasm-jit also with `-C lazy=n`, compiling the whole module \
+         before running as Wasmtime does (its default, lazy compilation, is compared with this in \
+         \"Lazy compilation\" below). *exec* subtracts the median `compile` time (`wasm-jit \
          compile`, `wasmtime compile`) from the median run time.\n",
         opts.runs
     )?;
