@@ -12,6 +12,11 @@
 //! claimed once (`states`), so it is compiled once however
 //! many threads want it at the same time.
 //!
+//! Background threads compile ahead in call-graph order; once every
+//! function is compiled they compile the *final tier*: every function
+//! again with direct calls between them, placed together, the slots
+//! re-pointed to it (peak speed is then eager compilation's).
+//!
 //! Code is placed with cranelift-jit's [`ArenaMemoryProvider`]: one
 //! reserved region per module, segments written while read-write, then
 //! turned read+execute (instruction cache and pipeline handled) and never
@@ -448,7 +453,8 @@ impl LazyCode {
         self.final_placed.store(true, Ordering::Release);
     }
 
-    /// Whether the final tier (see [`LazyCode::final_tier`]) is placed.
+    /// Whether the final tier (every function recompiled with direct calls
+    /// once all are compiled; see the module documentation) is placed.
     pub fn final_tier_placed(&self) -> bool {
         self.final_placed.load(Ordering::Acquire)
     }
@@ -514,7 +520,7 @@ fn stack_room() -> usize {
 }
 
 /// The code of defined function `index` of `module`, compiled now if it is
-/// not yet: on the calling thread when it has at least [`INLINE_STACK`] of
+/// not yet: on the calling thread when it has at least 1 MiB of
 /// native stack left (Wasm may have used most of it), otherwise by the
 /// compile threads while the caller waits. A function being compiled by
 /// another thread is waited for, not compiled twice.
