@@ -159,19 +159,26 @@ fn arg(rng: &mut Rng, ty: wasm_jit::ValType) -> Option<(wasm_jit::Val, wasmi::Va
     })
 }
 
-fn jit_engine(explicit: bool) -> wasm_jit::Engine {
+fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
     let mut c = wasm_jit::Config::new();
     c.consume_fuel(true)
         .explicit_bounds_checks(explicit)
         .parallel_compilation(false);
+    if lazy {
+        // Compiled on first call only (no background threads), so the
+        // outcome depends on the module alone.
+        c.compilation_mode(wasm_jit::CompilationMode::Lazy)
+            .background_compilation(false);
+    }
     wasm_jit::Engine::new(&c).expect("valid configuration")
 }
 
 /// wasm-jit's instance of `wasm` (with explicit bounds checks or guard
 /// pages), or the finding that it refused a module the generator made
-/// valid.
+/// valid. Every other module (by its length, so a replay compiles it the
+/// same way) is compiled lazily.
 fn jit_or_finding(explicit: bool, wasm: &[u8]) -> Result<Jit, Finding> {
-    Jit::new(&jit_engine(explicit), wasm).map_err(|e| {
+    Jit::new(&jit_engine(explicit, wasm.len() % 2 == 1), wasm).map_err(|e| {
         Finding::Mismatch(
             format!("wasm-jit refused a valid module: {e}"),
             wasm.to_vec(),
@@ -489,9 +496,9 @@ pub fn strategies(rng: &mut Rng) -> Result<Finding> {
 }
 
 /// Arbitrary bytes, and generated modules with a few bytes changed, into
-/// `Module::new`: any answer but a panic is fine.
+/// `Module::new`: any answer but a panic is fine, as long as eager and lazy
+/// compilation (which only validates bodies when loading) give the same.
 pub fn parse(rng: &mut Rng) -> Result<Finding> {
-    let engine = jit_engine(false);
     let bytes = if rng.below(2) == 0 {
         let mut b = b"\0asm\x01\0\0\0".to_vec();
         let n = rng.below(512) as usize;
@@ -505,7 +512,18 @@ pub fn parse(rng: &mut Rng) -> Result<Finding> {
         }
         b
     };
-    let _ = wasm_jit::Module::from_binary(&engine, &bytes);
+    let load = |lazy: bool| {
+        wasm_jit::Module::from_binary(&jit_engine(false, lazy), &bytes)
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"))
+    };
+    let (eager, lazy) = (load(false), load(true));
+    if eager != lazy {
+        return Ok(Finding::Mismatch(
+            format!("eager and lazy loading disagree: {eager:?} against {lazy:?}"),
+            bytes,
+        ));
+    }
     Ok(Finding::Fine(1))
 }
 
