@@ -298,7 +298,8 @@ pub fn measure_lazy(opts: &Options, wasm_jit: &Path) -> Result<String> {
          lazily (`run -C cache=n`, the default: calls between the module's functions go through \
          its code slots) and eagerly (`run -C cache=n -C lazy=n`: direct calls), interleaved, {} \
          runs each; medians. The ratio is lazy / eager.\n",
-        opts.runs, opts.runs
+        opts.runs,
+        opts.runs.max(9)
     )?;
     writeln!(md, "| program | lazy | eager | ratio |\n|---|---|---|---|")?;
     let mut ratios = Vec::new();
@@ -309,7 +310,8 @@ pub fn measure_lazy(opts: &Options, wasm_jit: &Path) -> Result<String> {
         let eager = [&base[..], &["-C".into(), "lazy=n".into()], args].concat();
         time_cmd(&lazy)?;
         let (mut l, mut e) = (Vec::new(), Vec::new());
-        for _ in 0..opts.runs {
+        // At least 9 runs: a ratio near 1.0 needs more than the others.
+        for _ in 0..opts.runs.max(9) {
             l.push(time_cmd(&lazy)?);
             e.push(time_cmd(&eager)?);
         }

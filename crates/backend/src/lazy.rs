@@ -46,6 +46,11 @@ const FAILED: u8 = 3;
 /// earlier when someone waits.
 const BATCH_BYTES: usize = 64 * 1024;
 const BATCH_FUNCS: usize = 32;
+/// A function compiled because it was called is placed with others until
+/// their code fills this much (a page).
+const FILL_BYTES: usize = 4096;
+/// Bodies of at most this many bytes are small enough to fill a page with.
+const SMALL_BODY: usize = 256;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -119,6 +124,11 @@ pub struct LazyCode {
     /// Background order (defined indices) and how far it has been claimed.
     order: Vec<u32>,
     next: AtomicUsize,
+    /// The functions of `order` with small bodies, which fill the pages of
+    /// functions compiled because they were called, and how far they have
+    /// been claimed.
+    small: Vec<u32>,
+    small_next: AtomicUsize,
     compilations: AtomicUsize,
     /// Calls that found their function not compiled yet.
     demanded: AtomicUsize,
@@ -151,6 +161,11 @@ impl LazyCode {
         order: Vec<u32>,
     ) -> LazyCode {
         let n = source.bodies.len();
+        let small = order
+            .iter()
+            .copied()
+            .filter(|&i| source.bodies[i as usize].len() <= SMALL_BODY)
+            .collect();
         let body_bytes: usize = source.bodies.iter().map(|r| r.len()).sum();
         LazyCode {
             slots: (0..n)
@@ -174,6 +189,8 @@ impl LazyCode {
                 reserve: (body_bytes * 8 + n * 4096 + (1 << 20)).next_multiple_of(1 << 16),
             }),
             names,
+            small,
+            small_next: AtomicUsize::new(0),
             order,
             next: AtomicUsize::new(0),
             compilations: AtomicUsize::new(0),
@@ -220,6 +237,17 @@ impl LazyCode {
         self.states[i as usize]
             .compare_exchange(NOT_STARTED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// The next unclaimed function with a small body, claimed.
+    fn claim_next_small(&self) -> Option<u32> {
+        loop {
+            let at = self.small_next.fetch_add(1, Ordering::Relaxed);
+            let &i = self.small.get(at)?;
+            if self.claim(i) {
+                return Some(i);
+            }
+        }
     }
 
     /// The next unclaimed function in background order, claimed.
@@ -292,6 +320,36 @@ impl LazyCode {
                 Err("internal error: the compiler panicked".into())
             }
         }
+    }
+
+    /// Compiles claimed function `i`, needed now, and, with background
+    /// compilation on, while the batch is under a page of code, the next
+    /// small functions in background order (quick to compile): every
+    /// placement seals its pages, so a module of many small functions called
+    /// one by one would otherwise take a page each.
+    fn compile_filling(
+        &self,
+        module: &CompiledModule,
+        i: u32,
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, Result<CompiledFunction, String>)> {
+        let r = self.compile(module, i, scratch);
+        let mut bytes = r.as_ref().map_or(0, |f| f.code.len());
+        let mut batch = vec![(i, r)];
+        // Compiling ahead is background compilation's business: without
+        // it, only what is called is compiled.
+        while self.background.load(Ordering::Relaxed)
+            && bytes < FILL_BYTES
+            && batch.len() < BATCH_FUNCS
+        {
+            let Some(j) = self.claim_next_small() else {
+                break;
+            };
+            let r = self.compile(module, j, scratch);
+            bytes += r.as_ref().map_or(0, |f| f.code.len());
+            batch.push((j, r));
+        }
+        batch
     }
 
     /// Places compiled functions, publishes their slots and wakes waiters;
@@ -536,11 +594,11 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
     lazy.demanded.fetch_add(1, Ordering::Relaxed);
     if stack_room() >= INLINE_STACK && lazy.claim(i) {
         // Enough native stack left: compile here, sparing the hand-over.
-        let r = INLINE_SCRATCH.with(|scratch| {
+        let batch = INLINE_SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            lazy.compile(module, i, &mut scratch)
+            lazy.compile_filling(module, i, &mut scratch)
         });
-        lazy.finish(module, vec![(i, r)]);
+        lazy.finish(module, batch);
     }
     lazy.waiters.fetch_add(1, Ordering::SeqCst);
     if lazy.states[i as usize].load(Ordering::Acquire) == NOT_STARTED
@@ -710,8 +768,8 @@ impl Service {
                 Job::Urgent(module, i) => {
                     let lazy = module.lazy().expect("lazy module");
                     if lazy.claim(i) {
-                        let r = lazy.compile(&module, i, &mut scratch);
-                        lazy.finish(&module, vec![(i, r)]);
+                        let batch = lazy.compile_filling(&module, i, &mut scratch);
+                        lazy.finish(&module, batch);
                     }
                 }
                 Job::Background(module) => {
