@@ -204,6 +204,40 @@ fn the_final_tier_runs_and_traps_like_the_first() {
 }
 
 #[test]
+fn the_cache_saves_the_final_tier_as_eager_code() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return; // No background compilation, no final tier.
+    }
+    let dir = std::env::temp_dir().join(format!("wasm-jit-final-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = lazy_engine(true, Some(dir.clone()));
+    let module = Module::new(&engine, WAT).unwrap();
+    let start = std::time::Instant::now();
+    while !module.final_tier_placed() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    module.write_cache();
+    drop(module);
+    // Loaded from the cache: every function is there at once, as eager
+    // code (nothing left to compile, no final tier to come).
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(module.compiled_function_count(), 5);
+    assert!(!module.final_tier_placed());
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let via_table = instance
+        .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+        .unwrap();
+    assert_eq!(via_table.call(&mut store, (20, 0)).unwrap(), 6765);
+    let err = via_table.call(&mut store, (1, 1)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_cache_keeps_the_functions_compiled_so_far() {
     let dir = std::env::temp_dir().join(format!("wasm-jit-lazy-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

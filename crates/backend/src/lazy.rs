@@ -141,6 +141,10 @@ pub struct LazyCode {
     background: std::sync::atomic::AtomicBool,
     /// Whether the final tier's code is in the slots.
     final_placed: std::sync::atomic::AtomicBool,
+    /// The final tier's machine code, kept (when asked) until taken for
+    /// the code cache.
+    keep_final: bool,
+    final_code: Mutex<Option<Vec<CompiledFunction>>>,
 }
 
 impl std::fmt::Debug for LazyCode {
@@ -159,6 +163,7 @@ impl LazyCode {
         compiler: Arc<Compiler>,
         names: Arc<CodeNames>,
         order: Vec<u32>,
+        keep_final: bool,
     ) -> LazyCode {
         let n = source.bodies.len();
         let small = order
@@ -199,6 +204,8 @@ impl LazyCode {
             final_tier: std::sync::atomic::AtomicBool::new(false),
             background: std::sync::atomic::AtomicBool::new(false),
             final_placed: std::sync::atomic::AtomicBool::new(false),
+            keep_final,
+            final_code: Mutex::new(None),
         }
     }
 
@@ -508,7 +515,17 @@ impl LazyCode {
         for (slot, addr) in self.slots.iter().zip(addrs) {
             slot.store(addr as *mut u8, Ordering::Release);
         }
+        if self.keep_final {
+            *lock(&self.final_code) = Some(funcs);
+        }
         self.final_placed.store(true, Ordering::Release);
+    }
+
+    /// The final tier's machine code, once (if the module was asked to keep
+    /// it): every function, with direct calls between them, which is eager
+    /// code, so it can be saved as an eagerly compiled artifact.
+    pub fn take_final_functions(&self) -> Option<Vec<CompiledFunction>> {
+        lock(&self.final_code).take()
     }
 
     /// Whether the final tier (every function recompiled with direct calls

@@ -55,6 +55,9 @@ pub struct ModuleOptions {
     /// Compile each function on first call (and in the background) instead
     /// of all of them now; bodies are still all validated now.
     pub lazy: bool,
+    /// With `lazy`: keep the final tier's machine code (see
+    /// [`LazyCode::take_final_functions`]), for a code cache.
+    pub keep_final_tier: bool,
     /// Give up (`implementation limit exceeded`) on functions not yet
     /// started by then.
     pub deadline: Option<std::time::Instant>,
@@ -123,6 +126,7 @@ impl CompiledModule {
                 compiler.clone(),
                 names,
                 order,
+                options.keep_final_tier,
             )))
         } else {
             let env = TranslationEnv {
@@ -181,7 +185,13 @@ impl CompiledModule {
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
             let order = (0..info.num_defined_funcs()).collect();
-            let lazy = LazyCode::new(source, compiler.clone(), names, order);
+            let lazy = LazyCode::new(
+                source,
+                compiler.clone(),
+                names,
+                order,
+                options.keep_final_tier,
+            );
             let present = compiled
                 .into_iter()
                 .enumerate()

@@ -213,7 +213,9 @@ impl Config {
     /// trusted like the engine itself: its code runs as is. With
     /// [`CompilationMode::Lazy`] an entry holds the functions compiled so
     /// far, and is updated by [`Module::write_cache`](crate::Module::write_cache)
-    /// (called when the last handle to the module drops).
+    /// (called when the last handle to the module drops); once background
+    /// compilation has compiled the final tier, the entry becomes that
+    /// eagerly compiled code.
     pub fn cache_dir(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
         self.cache_dir = dir;
         self

@@ -49,21 +49,31 @@ impl ModuleInner {
         let Some((path, saved)) = &self.cache else {
             return;
         };
-        if let Some(lazy) = self.compiled.lazy()
-            && lazy.demanded() == 0
-            && !lazy.complete()
-        {
-            return;
-        }
-        let functions = self.compiled.functions();
+        // Once background compilation has finished, the final tier is the
+        // whole module compiled eagerly: the next load is as fast as a
+        // `.cwasm`'s and runs at full speed from the start.
+        let (lazy, functions) = match self.compiled.lazy().and_then(|l| l.take_final_functions()) {
+            Some(finals) => (false, finals.into_iter().map(Some).collect()),
+            None => {
+                if let Some(lazy) = self.compiled.lazy()
+                    && lazy.demanded() == 0
+                    && !lazy.complete()
+                {
+                    return;
+                }
+                let functions = self.compiled.functions();
+                let compiled = functions.iter().filter(|f| f.is_some()).count();
+                if compiled == 0 || compiled <= saved.load(Ordering::Relaxed) {
+                    return;
+                }
+                (self.lazy(), functions)
+            }
+        };
         let compiled = functions.iter().filter(|f| f.is_some()).count();
-        if compiled == 0 || compiled <= saved.load(Ordering::Relaxed) {
-            return;
-        }
         let Ok(artifact) = wasm_jit_backend::artifact::serialize(
             &self.engine.fingerprint(),
             &self.wasm,
-            self.lazy(),
+            lazy,
             &functions,
         ) else {
             return;
@@ -180,14 +190,19 @@ impl Module {
             &wasm,
             parsed,
             &engine.inner().types,
-            &Module::options(engine, config.compilation_mode == CompilationMode::Lazy),
+            &Module::options(
+                engine,
+                config.compilation_mode == CompilationMode::Lazy,
+                cache.is_some(),
+            ),
             name.map(str::to_string),
         )
         .map_err(load_error)?;
         Ok(Module::assemble(engine, compiled, wasm, cache, 0))
     }
 
-    fn options(engine: &Engine, lazy: bool) -> wasm_jit_backend::ModuleOptions {
+    /// `cached`: the module has a cache entry to keep up to date.
+    fn options(engine: &Engine, lazy: bool, cached: bool) -> wasm_jit_backend::ModuleOptions {
         let config = engine.config();
         wasm_jit_backend::ModuleOptions {
             memory_style: engine.memory_style(),
@@ -195,6 +210,7 @@ impl Module {
             consume_fuel: config.consume_fuel,
             parallel: config.parallel_compilation,
             lazy,
+            keep_final_tier: lazy && cached,
             deadline: config
                 .max_compile_time
                 .map(|d| std::time::Instant::now() + d),
@@ -297,7 +313,7 @@ impl Module {
             &wasm,
             parsed,
             &engine.inner().types,
-            &Module::options(engine, artifact.lazy),
+            &Module::options(engine, artifact.lazy, cache.is_some()),
             artifact.functions,
             name.map(str::to_string),
         )
