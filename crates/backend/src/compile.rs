@@ -224,20 +224,6 @@ impl Compiler {
         scratch: &mut Scratch,
         deadline: Option<std::time::Instant>,
     ) -> Result<CompiledFunction, FrontendError> {
-        let index = input.index.0;
-        self.translate(env, input, scratch, deadline)?;
-        self.finish(&mut scratch.context, Some(index))
-    }
-
-    /// Validates and translates one function body into
-    /// `scratch.context.func`; the functions it names (call graph edges).
-    fn translate(
-        &self,
-        env: &TranslationEnv<'_>,
-        input: FunctionInput<'_>,
-        scratch: &mut Scratch,
-        deadline: Option<std::time::Instant>,
-    ) -> Result<Vec<u32>, FrontendError> {
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Err(FrontendError::Limit(
                 "compilation ran past its deadline".into(),
@@ -246,14 +232,12 @@ impl Compiler {
         let mut validator = input
             .validator
             .into_validator(std::mem::take(&mut scratch.validator));
-        let mut callees = Vec::new();
         let result = translate_function(
             env,
             input.index,
             &input.body,
             &mut validator,
             &mut scratch.builder,
-            &mut callees,
         );
         scratch.validator = validator.into_allocations();
         let func = match result {
@@ -267,7 +251,7 @@ impl Compiler {
         };
         scratch.context.clear();
         scratch.context.func = func;
-        Ok(callees)
+        self.finish(&mut scratch.context, Some(input.index.0))
     }
 
     /// Compiles every function body, in parallel when `parallel` is set.

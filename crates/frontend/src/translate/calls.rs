@@ -50,15 +50,7 @@ impl FuncTranslator<'_, '_> {
             let defined = self.env.info.defined_func_index(function_index);
             let code = self.slot_code(defined);
             let sig = self.sig_ref(self.env.info.func_type_index(function_index));
-            let mut call_args = vec![self.vmctx, self.vmctx];
-            call_args.extend(args);
-            if tail {
-                self.builder
-                    .ins()
-                    .return_call_indirect(sig, code, &call_args)
-            } else {
-                self.builder.ins().call_indirect(sig, code, &call_args)
-            }
+            self.call_code(sig, code, self.vmctx, &args, tail)
         } else {
             let f = self.func_ref(function_index);
             let mut call_args = vec![self.vmctx, self.vmctx];
@@ -90,6 +82,19 @@ impl FuncTranslator<'_, '_> {
         tail: bool,
     ) -> ir::Inst {
         let (code, callee_vmctx) = self.funcref_code_and_vmctx(funcref);
+        self.call_code(sig, code, callee_vmctx, args, tail)
+    }
+
+    /// Calls (or tail-calls) the Wasm code at `code` with the callee's
+    /// context and this function's as the caller's.
+    fn call_code(
+        &mut self,
+        sig: ir::SigRef,
+        code: ir::Value,
+        callee_vmctx: ir::Value,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> ir::Inst {
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend_from_slice(args);
         if tail {

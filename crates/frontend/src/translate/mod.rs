@@ -155,15 +155,13 @@ struct FuncTranslator<'a, 'f> {
 /// is validated, then translated. An invalid body is reported as invalid
 /// even when something earlier in it is unsupported: after the first
 /// unsupported operator the rest is only validated (and scanned for more
-/// unsupported features). `callees` receives the functions the body names
-/// in `call`, `return_call` and `ref.func` (see [`Validated::callees`]).
+/// unsupported features).
 pub fn translate_function(
     env: &TranslationEnv<'_>,
     index: FuncIndex,
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
     fctx: &mut FunctionBuilderContext,
-    callees: &mut Vec<u32>,
 ) -> Result<ir::Function, FrontendError> {
     let ty = env.info.func_type(index);
     let sig = wasm_signature(ty, env.pointer_type());
@@ -244,7 +242,6 @@ pub fn translate_function(
         let op = reader.read()?;
         let dead = validator_unreachable(validator);
         validator.op(offset, &op)?;
-        note_callee(&op, callees);
         // What the engine lacks is found by `note_unsupported` alone, so
         // validating without translating (`validate_function`) finds
         // exactly the same.
@@ -268,11 +265,9 @@ pub fn translate_function(
     // Whatever was not translated is still validated.
     let mut rest = Validated {
         notes,
-        callees: std::mem::take(callees),
-        limit: None,
+        ..Validated::default()
     };
     validate_rest(&mut reader, validator, &mut rest)?;
-    *callees = rest.callees;
     if let Some(e) = rest.notes.into_error() {
         return Err(e);
     }
