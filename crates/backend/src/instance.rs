@@ -464,18 +464,18 @@ pub fn grow_table(table: &mut Table, limits: &VMLimits, delta: u64, init: usize)
 unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
     // SAFETY: called by compiled code with its own context.
     let inst = unsafe { instance(vmctx) };
-    match crate::lazy::code(&inst.module, DefinedFuncIndex(func)) {
-        Ok(code) => code as usize,
-        Err(e) => {
-            set_pending(TrapReason::Host(Box::new(e)));
-            0
-        }
-    }
+    code_or_trap(crate::lazy::code(&inst.module, DefinedFuncIndex(func)))
 }
 
 unsafe extern "C" fn lazy_funcref(_vmctx: *mut u8, funcref: usize) -> usize {
     // SAFETY: compiled code passes a live `VMFuncRef` of its store.
-    match unsafe { resolve_funcref(funcref as *mut VMFuncRef) } {
+    code_or_trap(unsafe { resolve_funcref(funcref as *mut VMFuncRef) })
+}
+
+/// What the lazy builtins return: the code, or 0 after recording why there
+/// is none (compiled code then traps).
+fn code_or_trap(code: Result<*const u8, String>) -> usize {
+    match code {
         Ok(code) => code as usize,
         Err(e) => {
             set_pending(TrapReason::Host(Box::new(e)));

@@ -52,6 +52,10 @@ const FILL_BYTES: usize = 4096;
 /// Bodies of at most this many bytes are small enough to fill a page with.
 const SMALL_BODY: usize = 256;
 
+/// Defined functions compiled together, or why one could not be, to be
+/// placed together.
+type Batch = Vec<(u32, Result<CompiledFunction, String>)>;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -248,20 +252,18 @@ impl LazyCode {
 
     /// The next unclaimed function with a small body, claimed.
     fn claim_next_small(&self) -> Option<u32> {
-        loop {
-            let at = self.small_next.fetch_add(1, Ordering::Relaxed);
-            let &i = self.small.get(at)?;
-            if self.claim(i) {
-                return Some(i);
-            }
-        }
+        self.claim_from(&self.small, &self.small_next)
     }
 
     /// The next unclaimed function in background order, claimed.
     fn claim_next(&self) -> Option<u32> {
+        self.claim_from(&self.order, &self.next)
+    }
+
+    /// The next unclaimed function of `list` from `cursor` on, claimed.
+    fn claim_from(&self, list: &[u32], cursor: &AtomicUsize) -> Option<u32> {
         loop {
-            let at = self.next.fetch_add(1, Ordering::Relaxed);
-            let &i = self.order.get(at)?;
+            let &i = list.get(cursor.fetch_add(1, Ordering::Relaxed))?;
             if self.claim(i) {
                 return Some(i);
             }
@@ -334,38 +336,52 @@ impl LazyCode {
     /// small functions in background order (quick to compile): every
     /// placement seals its pages, so a module of many small functions called
     /// one by one would otherwise take a page each.
-    fn compile_filling(
-        &self,
-        module: &CompiledModule,
-        i: u32,
-        scratch: &mut Scratch,
-    ) -> Vec<(u32, Result<CompiledFunction, String>)> {
-        let r = self.compile(module, i, scratch);
-        let mut bytes = r.as_ref().map_or(0, |f| f.code.len());
-        let mut batch = vec![(i, r)];
+    fn compile_filling(&self, module: &CompiledModule, i: u32, scratch: &mut Scratch) -> Batch {
+        let mut batch = vec![(i, self.compile(module, i, scratch))];
         // Compiling ahead is background compilation's business: without
         // it, only what is called is compiled.
-        while self.background.load(Ordering::Relaxed)
-            && bytes < FILL_BYTES
-            && batch.len() < BATCH_FUNCS
-        {
-            let Some(j) = self.claim_next_small() else {
-                break;
-            };
-            let r = self.compile(module, j, scratch);
-            bytes += r.as_ref().map_or(0, |f| f.code.len());
-            batch.push((j, r));
-        }
+        self.compile_batch(
+            module,
+            scratch,
+            &mut batch,
+            FILL_BYTES,
+            || self.claim_next_small(),
+            || !self.background.load(Ordering::Relaxed),
+        );
         batch
+    }
+
+    /// Compiles the functions `next` claims into `batch` until its code
+    /// reaches `max_bytes`, it holds [`BATCH_FUNCS`] functions, or `stop`
+    /// says so (an empty batch always gets one); false when `next` ran out.
+    fn compile_batch(
+        &self,
+        module: &CompiledModule,
+        scratch: &mut Scratch,
+        batch: &mut Batch,
+        max_bytes: usize,
+        mut next: impl FnMut() -> Option<u32>,
+        stop: impl Fn() -> bool,
+    ) -> bool {
+        let bytes = |batch: &Batch| -> usize {
+            batch
+                .iter()
+                .map(|(_, r)| r.as_ref().map_or(0, |f| f.code.len()))
+                .sum()
+        };
+        while batch.is_empty() || (bytes(batch) < max_bytes && batch.len() < BATCH_FUNCS && !stop())
+        {
+            let Some(i) = next() else {
+                return false;
+            };
+            batch.push((i, self.compile(module, i, scratch)));
+        }
+        true
     }
 
     /// Places compiled functions, publishes their slots and wakes waiters;
     /// records failures.
-    fn finish(
-        &self,
-        module: &Arc<CompiledModule>,
-        batch: Vec<(u32, Result<CompiledFunction, String>)>,
-    ) {
+    fn finish(&self, module: &Arc<CompiledModule>, batch: Batch) {
         let (ok, failed): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, r)| r.is_ok());
         let (indices, funcs): (Vec<u32>, Vec<CompiledFunction>) = ok
             .into_iter()
@@ -374,7 +390,7 @@ impl LazyCode {
         let placed = if funcs.is_empty() {
             Ok(Vec::new())
         } else {
-            self.place_caught(&funcs)
+            self.place_caught(&funcs, None)
         };
         let mut shared = lock(&self.shared);
         for (i, r) in failed {
@@ -382,14 +398,7 @@ impl LazyCode {
             self.states[i as usize].store(FAILED, Ordering::Release);
         }
         match placed {
-            Ok(addrs) => {
-                for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
-                    self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
-                    self.states[i as usize].store(READY, Ordering::Release);
-                    self.ready_count.fetch_add(1, Ordering::Release);
-                    shared.compiled[i as usize] = Some(f);
-                }
-            }
+            Ok(addrs) => self.publish(&mut shared, indices, funcs, addrs),
             Err(e) => {
                 for i in indices {
                     shared.errors.insert(i, e.clone());
@@ -412,15 +421,10 @@ impl LazyCode {
     /// [`Self::place`], with a panic in it (cranelift-jit's arena panics
     /// when the system refuses a protection change) turned into an error, so
     /// that the functions fail rather than stay claimed with callers
-    /// waiting for them.
-    fn place_caught(&self, funcs: &[CompiledFunction]) -> Result<Vec<usize>, String> {
-        self.place_linked(funcs, None)
-    }
-
-    /// [`Self::place_caught`]; with `all_from`, `funcs` are all the
-    /// module's functions in order and their calls to each other are linked
-    /// directly (function index `all_from + k` is `funcs[k]`).
-    fn place_linked(
+    /// waiting for them. With `all_from`, `funcs` are all the module's
+    /// functions in order and their calls to each other are linked directly
+    /// (function index `all_from + k` is `funcs[k]`).
+    fn place_caught(
         &self,
         funcs: &[CompiledFunction],
         all_from: Option<u32>,
@@ -509,7 +513,7 @@ impl LazyCode {
                 Err(_) => return,
             }
         }
-        let Ok(addrs) = self.place_linked(&funcs, Some(module.info.num_imported_funcs)) else {
+        let Ok(addrs) = self.place_caught(&funcs, Some(module.info.num_imported_funcs)) else {
             return;
         };
         for (slot, addr) in self.slots.iter().zip(addrs) {
@@ -541,7 +545,7 @@ impl LazyCode {
             return Ok(());
         }
         let (indices, code): (Vec<u32>, Vec<CompiledFunction>) = funcs.into_iter().unzip();
-        let addrs = match self.place_caught(&code) {
+        let addrs = match self.place_caught(&code, None) {
             Ok(addrs) => addrs,
             Err(e) => {
                 // Unclaimed again: compiled on demand instead.
@@ -551,14 +555,25 @@ impl LazyCode {
                 return Err(e);
             }
         };
-        let mut shared = lock(&self.shared);
-        for ((i, f), addr) in indices.into_iter().zip(code).zip(addrs) {
+        self.publish(&mut lock(&self.shared), indices, code, addrs);
+        Ok(())
+    }
+
+    /// Makes placed functions callable: their slots point at `addrs`, they
+    /// are ready, and their machine code is kept for artifacts.
+    fn publish(
+        &self,
+        shared: &mut Shared,
+        indices: Vec<u32>,
+        funcs: Vec<CompiledFunction>,
+        addrs: Vec<usize>,
+    ) {
+        for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
             self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
             self.states[i as usize].store(READY, Ordering::Release);
             self.ready_count.fetch_add(1, Ordering::Release);
             shared.compiled[i as usize] = Some(f);
         }
-        Ok(())
     }
 }
 
@@ -661,20 +676,22 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
         return Ok(());
     };
     let mut scratch = Scratch::default();
-    let mut batch = Vec::new();
-    let mut bytes = 0;
-    for i in 0..lazy.slots.len() as u32 {
-        if lazy.claim(i) {
-            let r = lazy.compile(module, i, &mut scratch);
-            bytes += r.as_ref().map_or(0, |f| f.code.len());
-            batch.push((i, r));
-            if bytes >= BATCH_BYTES || batch.len() >= BATCH_FUNCS {
-                lazy.finish(module, std::mem::take(&mut batch));
-                bytes = 0;
-            }
+    let mut unclaimed = (0..lazy.slots.len() as u32).filter(|&i| lazy.claim(i));
+    loop {
+        let mut batch = Vec::new();
+        let more = lazy.compile_batch(
+            module,
+            &mut scratch,
+            &mut batch,
+            BATCH_BYTES,
+            || unclaimed.next(),
+            || false,
+        );
+        lazy.finish(module, batch);
+        if !more {
+            break;
         }
     }
-    lazy.finish(module, batch);
     for i in 0..lazy.slots.len() as u32 {
         code(module, DefinedFuncIndex(i))?;
     }
@@ -792,24 +809,18 @@ impl Service {
                 Job::Background(module) => {
                     let lazy = module.lazy().expect("lazy module");
                     let mut batch = Vec::new();
-                    let mut bytes = 0;
-                    let mut exhausted = false;
-                    loop {
-                        let Some(i) = lazy.claim_next() else {
-                            exhausted = true;
-                            break;
-                        };
-                        let r = lazy.compile(&module, i, &mut scratch);
-                        bytes += r.as_ref().map_or(0, |f| f.code.len());
-                        batch.push((i, r));
-                        if bytes >= BATCH_BYTES
-                            || batch.len() >= BATCH_FUNCS
-                            || lazy.waiters.load(Ordering::SeqCst) > 0
-                            || self.urgent_pending.load(Ordering::SeqCst) > 0
-                        {
-                            break;
-                        }
-                    }
+                    // Placed early when someone waits.
+                    let exhausted = !lazy.compile_batch(
+                        &module,
+                        &mut scratch,
+                        &mut batch,
+                        BATCH_BYTES,
+                        || lazy.claim_next(),
+                        || {
+                            lazy.waiters.load(Ordering::SeqCst) > 0
+                                || self.urgent_pending.load(Ordering::SeqCst) > 0
+                        },
+                    );
                     lazy.finish(&module, batch);
                     if exhausted {
                         lazy.final_tier(&module, &mut scratch);
