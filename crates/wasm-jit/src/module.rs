@@ -52,7 +52,9 @@ impl ModuleInner {
         // Once background compilation has finished, the final tier is the
         // whole module compiled eagerly: the next load is as fast as a
         // `.cwasm`'s and runs at full speed from the start.
-        let (lazy, functions) = match self.compiled.lazy().and_then(|l| l.take_final_functions()) {
+        let finals = self.compiled.lazy().and_then(|l| l.take_final_functions());
+        let is_final = finals.is_some();
+        let (lazy, functions): (bool, Vec<_>) = match finals {
             Some(finals) => (false, finals.into_iter().map(Some).collect()),
             None => {
                 if let Some(lazy) = self.compiled.lazy()
@@ -61,15 +63,14 @@ impl ModuleInner {
                 {
                     return;
                 }
-                let functions = self.compiled.functions();
-                let compiled = functions.iter().filter(|f| f.is_some()).count();
-                if compiled == 0 || compiled <= saved.load(Ordering::Relaxed) {
-                    return;
-                }
-                (self.lazy(), functions)
+                (self.lazy(), self.compiled.functions())
             }
         };
         let compiled = functions.iter().filter(|f| f.is_some()).count();
+        // The final tier replaces any entry; other code only one it adds to.
+        if compiled == 0 || (!is_final && compiled <= saved.load(Ordering::Relaxed)) {
+            return;
+        }
         let Ok(artifact) = wasm_jit_backend::artifact::serialize(
             &self.engine.fingerprint(),
             &self.wasm,
