@@ -33,6 +33,25 @@ fn lazy_engine(background: bool, cache: Option<std::path::PathBuf>) -> Engine {
     Engine::new(&config).unwrap()
 }
 
+/// Whether this host has an idle core for background compilation (and so
+/// for the final tier).
+fn background_threads() -> bool {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+}
+
+/// Waits (at most a minute) until background compilation has placed the
+/// final tier of `module`.
+fn wait_for_final_tier(module: &Module) {
+    let start = std::time::Instant::now();
+    while !module.final_tier_placed() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "background compilation did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn functions_are_compiled_on_first_call_only() {
     let engine = lazy_engine(false, None);
@@ -168,20 +187,12 @@ fn the_final_tier_runs_and_traps_like_the_first() {
     let tail = instance
         .get_typed_func::<i64, i64>(&mut store, "tail")
         .unwrap();
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        // No idle core, no background compilation.
+    if !background_threads() {
         assert_eq!(tail.call(&mut store, 20).unwrap(), 6765);
         assert!(!module.final_tier_placed());
         return;
     }
-    let start = std::time::Instant::now();
-    while !module.final_tier_placed() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "background compilation did not finish"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for_final_tier(&module);
     // Calls now reach the final tier's code through the slots (the table
     // still holds the first tier's, which calls through the slots too).
     assert_eq!(tail.call(&mut store, 20).unwrap(), 6765);
@@ -205,18 +216,14 @@ fn the_final_tier_runs_and_traps_like_the_first() {
 
 #[test]
 fn the_cache_saves_the_final_tier_as_eager_code() {
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        return; // No background compilation, no final tier.
+    if !background_threads() {
+        return;
     }
     let dir = std::env::temp_dir().join(format!("wasm-jit-final-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let engine = lazy_engine(true, Some(dir.clone()));
     let module = Module::new(&engine, WAT).unwrap();
-    let start = std::time::Instant::now();
-    while !module.final_tier_placed() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(60));
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for_final_tier(&module);
     module.write_cache();
     drop(module);
     // Loaded from the cache: every function is there at once, as eager
