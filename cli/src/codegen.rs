@@ -23,7 +23,9 @@ pub struct CodegenOptions {
     optimize: Vec<String>,
     /// Wasm option KEY=VALUE: a feature toggle such as `tail-call=y|n`,
     /// `simd=y|n`, `threads=y|n`, `multi-memory=y|n`, `memory64=y|n`,
-    /// `exceptions=y|n`, `gc=y|n`, `function-references=y|n`; with `run`
+    /// `exceptions=y|n`, `gc=y|n`, `function-references=y|n`;
+    /// `relaxed-simd-deterministic=y|n` (relaxed SIMD gives the same
+    /// answers on every CPU); with `run`
     /// also `max-memory-size=SIZE`, `timeout=DURATION`, `fuel=N`,
     /// `max-wasm-stack=BYTES`, `max-table-elements=N`.
     #[arg(short = 'W', value_name = "KEY=VALUE")]
@@ -95,6 +97,8 @@ impl CodegenOptions {
             let (key, value) = key_value(opt);
             if let Some(f) = wasm_feature(key) {
                 features.set(f, flag(key, value)?);
+            } else if key == "relaxed-simd-deterministic" {
+                config.relaxed_simd_deterministic(flag(key, value)?);
             } else if !RUN_ONLY_WASM_OPTIONS.contains(&key) {
                 bail!("unknown -W option `{key}`");
             } else if !for_run {

@@ -370,8 +370,19 @@ fn parse_arg(ty: ValType, s: &str) -> Result<Val> {
         }),
         ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
+        ValType::V128 => Val::V128(parse_v128(s)?),
         other => bail!("arguments of type {other} cannot be given on the command line"),
     })
+}
+
+/// A `v128` argument: `0x` and up to 32 hexadecimal digits (the `u128`
+/// whose low bits are lane 0), as results are printed, or a decimal `u128`.
+fn parse_v128(s: &str) -> Result<u128> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u128::from_str_radix(&hex.replace('_', ""), 16),
+        None => s.parse::<u128>(),
+    };
+    v.map_err(|e| anyhow::anyhow!("`{s}` is not a v128 (0x followed by up to 32 hex digits): {e}"))
 }
 
 fn format_val(v: &Val) -> String {

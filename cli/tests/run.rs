@@ -72,6 +72,71 @@ fn invoke_multiple_results_one_per_line() {
 }
 
 #[test]
+fn invoke_takes_and_prints_v128() {
+    let dir = tempdir();
+    let path = dir.join("v128.wat");
+    std::fs::write(
+        &path,
+        r#"(module (func (export "f") (param v128) (result v128)
+            (i32x4.add (local.get 0) (v128.const i32x4 1 2 3 -1))))"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let o = wasm_jit(&[
+        "run",
+        "--invoke",
+        "f",
+        p,
+        "0x00000004_00000003_00000002_00000001",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "0x00000003000000060000000400000002\n",
+        "stderr: {}",
+        stderr(&o)
+    );
+    let o = wasm_jit(&["run", "--invoke", "f", p, "1"]);
+    assert_eq!(stdout(&o), "0xffffffff000000030000000200000002\n");
+    let o = wasm_jit(&["run", "--invoke", "f", p, "0xg"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not a v128"), "{}", stderr(&o));
+}
+
+#[test]
+fn relaxed_simd_can_be_made_deterministic() {
+    let dir = tempdir();
+    let path = dir.join("relaxed.wat");
+    std::fs::write(
+        &path,
+        r#"(module (func (export "f") (param v128) (result v128)
+            (i32x4.relaxed_trunc_f32x4_s (local.get 0))))"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let nans = "0x7fc000007fc000007fc000007fc00000";
+    let o = wasm_jit(&[
+        "run",
+        "-W",
+        "relaxed-simd-deterministic=y",
+        "--invoke",
+        "f",
+        p,
+        nans,
+    ]);
+    assert_eq!(
+        stdout(&o),
+        format!("{:#034x}\n", 0),
+        "stderr: {}",
+        stderr(&o)
+    );
+    // Without it, x86-64 gives `cvttps2dq`'s answer (allowed by the spec).
+    let o = wasm_jit(&["run", "--invoke", "f", p, nans]);
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(stdout(&o), "0x80000000800000008000000080000000\n");
+    }
+}
+
+#[test]
 fn divide_by_zero_is_a_trap() {
     let o = wasm_jit(&["run", "--invoke", "div", "examples/wat/traps.wat", "1", "0"]);
     assert_trap(&o, "integer divide by zero");
@@ -143,16 +208,12 @@ fn bad_inputs_get_one_clear_error() {
         stderr(&o)
     );
 
-    let simd = dir.join("simd.wat");
-    std::fs::write(
-        &simd,
-        r#"(module (func (result v128) v128.const i32x4 1 2 3 4))"#,
-    )
-    .unwrap();
-    let o = wasm_jit(&["run", simd.to_str().unwrap()]);
+    let refs = dir.join("refs.wat");
+    std::fs::write(&refs, r#"(module (func (param (ref func))))"#).unwrap();
+    let o = wasm_jit(&["run", refs.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("not supported yet: SIMD"),
+        stderr(&o).contains("not supported yet: typed function references"),
         "{}",
         stderr(&o)
     );
@@ -281,7 +342,7 @@ fn refused_modules_name_their_features_in_one_line() {
         r#"(module
              (tag $e (param i32))
              (memory 1 1 shared)
-             (func (param v128) (result i32) i32.const 1 throw $e))"#,
+             (func (param (ref func)) (result i32) i32.const 1 throw $e))"#,
     )
     .unwrap();
     for cmd in ["run", "compile"] {
@@ -292,7 +353,7 @@ fn refused_modules_name_their_features_in_one_line() {
             .find(|l| l.contains("not supported yet:"))
             .unwrap_or_default()
             .to_string();
-        for feature in ["exception handling", "threads", "SIMD"] {
+        for feature in ["exception handling", "threads", "typed function references"] {
             assert!(line.contains(feature), "`{feature}` missing from: {line}");
         }
     }
@@ -301,7 +362,7 @@ fn refused_modules_name_their_features_in_one_line() {
     std::fs::write(
         &invalid_last,
         r#"(module
-             (func (result v128) v128.const i64x2 1 2)
+             (func (param (ref func)))
              (func (result i32) i64.const 1))"#,
     )
     .unwrap();

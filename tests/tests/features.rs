@@ -52,11 +52,6 @@ fn unimplemented_feature_families_are_refused_by_name() {
     );
     // memory64.
     assert_unsupported(r#"(module (memory i64 1))"#, "memory64");
-    // SIMD.
-    assert_unsupported(
-        r#"(module (func (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))"#,
-        "SIMD",
-    );
     // Typed function references.
     assert_unsupported(
         r#"(module (type $t (func)) (func (param (ref $t)) local.get 0 call_ref $t))"#,
@@ -74,11 +69,11 @@ fn invalid_in_a_wasm3_way_is_invalid() {
 
 #[test]
 fn invalid_beats_unsupported() {
-    // The first function uses SIMD, the last is invalid: invalid wins, even
-    // though the unsupported one comes first.
+    // The first function uses typed function references, the last is
+    // invalid: invalid wins, even though the unsupported one comes first.
     let e = load_error(
         r#"(module
-             (func (result v128) v128.const i64x2 1 2)
+             (func (param (ref func)))
              (func)
              (func (result i32) i64.const 1))"#,
     );
@@ -86,7 +81,7 @@ fn invalid_beats_unsupported() {
     // The same inside one body: an unsupported operator, then an invalid one.
     let e = load_error(
         r#"(module (func (result i32)
-             v128.const i64x2 1 2 drop
+             ref.null func ref.as_non_null drop
              i64.const 1))"#,
     );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
@@ -101,12 +96,12 @@ fn every_missing_feature_is_listed_once() {
         r#"(module
              (tag $e)
              (memory 1 1 shared)
-             (func v128.const i32x4 0 0 0 0 drop throw $e)
-             (func v128.const i32x4 0 0 0 0 drop))"#,
+             (func ref.null func ref.as_non_null drop throw $e)
+             (func ref.null func ref.as_non_null drop))"#,
     );
     let line = e.lines().next().unwrap();
     assert_eq!(e.lines().count(), 1, "{e}");
-    for feature in ["exception handling", "threads", "SIMD"] {
+    for feature in ["exception handling", "threads", "typed function references"] {
         assert_eq!(
             line.matches(&format!("{feature} (")).count(),
             1,

@@ -15,9 +15,17 @@ fn main() {
     let expected = expected_failures();
     let mut trials = Vec::new();
     for file in all_files() {
-        // Wasm 1.0 and 2.0 also run with explicit bounds checks instead of
-        // guard pages, so both memory strategies are held to the suite.
-        let explicit_too = file.name.starts_with("wasm-v1/") || file.name.starts_with("wasm-v2/");
+        // Wasm 1.0 and 2.0, SIMD and relaxed SIMD also run with explicit
+        // bounds checks instead of guard pages, so both memory strategies
+        // are held to the suite.
+        let explicit_too = [
+            "wasm-v1/",
+            "wasm-v2/",
+            "proposals/simd/",
+            "proposals/relaxed-simd/",
+        ]
+        .iter()
+        .any(|p| file.name.starts_with(p));
         // (explicit bounds checks, lazy compilation)
         let modes: &[(bool, bool)] = if explicit_too {
             &[(false, false), (true, false), (false, true)]

@@ -14,7 +14,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{
-    FUNC_NAMESPACE, TranslationEnv, clif_type, translate_function, validate_function,
+    FUNC_NAMESPACE, SimdLowering, TranslationEnv, clif_type, translate_function, validate_function,
     wasm_signature,
 };
 use wasm_jit_frontend::trap::HOST_TRAP;
@@ -67,6 +67,8 @@ pub struct CompilerOptions {
     pub opt_level: &'static str,
     /// Run Cranelift's IR verifier (slow; for tests).
     pub verify: bool,
+    /// Relaxed SIMD operators give the same answers on every CPU.
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for CompilerOptions {
@@ -74,6 +76,7 @@ impl Default for CompilerOptions {
         CompilerOptions {
             opt_level: "speed",
             verify: false,
+            relaxed_simd_deterministic: false,
         }
     }
 }
@@ -98,6 +101,8 @@ impl Default for Scratch {
 /// A Cranelift code generator for the host.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    simd: SimdLowering,
+    simd_supported: bool,
 }
 
 impl std::fmt::Debug for Compiler {
@@ -140,7 +145,35 @@ impl Compiler {
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())?;
-        Ok(Compiler { isa })
+        let flag = |name: &str| {
+            isa.isa_flags()
+                .iter()
+                .any(|v| v.name == name && v.as_bool() == Some(true))
+        };
+        let x86 = host.architecture == target_lexicon::Architecture::X86_64;
+        // Cranelift's x86-64 vector lowerings assume SSE4.1 (every x86-64
+        // CPU since 2008 has it); without it SIMD modules are refused.
+        let simd_supported = !x86 || (flag("has_ssse3") && flag("has_sse41"));
+        let simd = SimdLowering {
+            relaxed_deterministic: options.relaxed_simd_deterministic,
+            x86,
+            fma: !x86 || flag("has_fma"),
+        };
+        Ok(Compiler {
+            isa,
+            simd,
+            simd_supported,
+        })
+    }
+
+    /// How vector code is lowered for this target and configuration.
+    pub fn simd_lowering(&self) -> SimdLowering {
+        self.simd
+    }
+
+    /// Whether this host can run SIMD code (on x86-64: SSSE3 and SSE4.1).
+    pub fn simd_supported(&self) -> bool {
+        self.simd_supported
     }
 
     /// The target's frontend configuration (pointer width, calling convention).
@@ -157,7 +190,12 @@ impl Compiler {
     /// artifact must match to run here).
     pub fn target_fingerprint(&self) -> String {
         let flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
-        format!("{} [{}]", self.triple(), flags.join(","))
+        format!(
+            "{} [{}] relaxed-simd-deterministic={}",
+            self.triple(),
+            flags.join(","),
+            self.simd.relaxed_deterministic
+        )
     }
 
     fn finish(

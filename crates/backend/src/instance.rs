@@ -257,6 +257,7 @@ impl Instance {
                 ConstOp::I64(v) => ValRaw::i64(v),
                 ConstOp::F32(b) => ValRaw::f32(b),
                 ConstOp::F64(b) => ValRaw::f64(b),
+                ConstOp::V128(v) => ValRaw::v128(v),
                 ConstOp::RefNull(_) => ValRaw::reference(0),
                 ConstOp::RefFunc(f) => ValRaw::reference(self.funcs[f.index()] as usize),
                 // SAFETY: global pointers are valid for the instance's life.

@@ -138,6 +138,7 @@ impl CompiledModule {
                 epoch_interruption: options.epoch_interruption,
                 consume_fuel: options.consume_fuel,
                 lazy: false,
+                simd: compiler.simd_lowering(),
             };
             let compiled = compiler.compile_functions(
                 &env,
@@ -261,6 +262,7 @@ impl CompiledModule {
             epoch_interruption: self.epoch_interruption,
             consume_fuel: self.consume_fuel,
             lazy,
+            simd: compiler.simd_lowering(),
         }
     }
 

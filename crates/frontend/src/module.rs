@@ -24,6 +24,8 @@ pub enum ConstOp {
     F32(u32),
     /// `f64.const`, as bits.
     F64(u64),
+    /// `v128.const`, little-endian.
+    V128(u128),
     /// `ref.null` of a reference type.
     RefNull(WasmType),
     /// `ref.func` of a function.
@@ -74,7 +76,7 @@ impl ConstExpr {
                 O::I64Sub => ConstOp::I64Sub,
                 O::I64Mul => ConstOp::I64Mul,
                 O::End => break,
-                O::V128Const { .. } => return Err(unsupported("SIMD (v128 constant)")),
+                O::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
                 other => {
                     let feature = crate::proposal::proposal_of(&other)
                         .unsupported_feature()

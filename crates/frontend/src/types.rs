@@ -15,8 +15,7 @@ pub enum WasmType {
     F32,
     /// 64-bit IEEE float.
     F64,
-    /// 128-bit vector (SIMD). Modules using it are refused for now
-    /// (`not supported yet: SIMD`); host values of this type exist already.
+    /// 128-bit vector (SIMD).
     V128,
     /// Nullable reference to a function.
     FuncRef,
@@ -32,7 +31,7 @@ impl WasmType {
             wasmparser::ValType::I64 => WasmType::I64,
             wasmparser::ValType::F32 => WasmType::F32,
             wasmparser::ValType::F64 => WasmType::F64,
-            wasmparser::ValType::V128 => return Err(unsupported("SIMD (v128)")),
+            wasmparser::ValType::V128 => WasmType::V128,
             wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
         })
     }

@@ -55,6 +55,7 @@ pub struct Config {
     pub(crate) max_memory_pages: u64,
     pub(crate) max_table_elements: u64,
     pub(crate) cranelift_verifier: bool,
+    pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) max_compile_time: Option<std::time::Duration>,
@@ -76,6 +77,7 @@ impl Default for Config {
             max_memory_pages: 65536,
             max_table_elements: 10_000_000,
             cranelift_verifier: false,
+            relaxed_simd_deterministic: false,
             epoch_interruption: false,
             consume_fuel: false,
             max_compile_time: None,
@@ -130,6 +132,15 @@ impl Config {
     /// Runs Cranelift's IR verifier on every function (slow; for testing).
     pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
         self.cranelift_verifier = enable;
+        self
+    }
+
+    /// Makes the relaxed SIMD operators give the same answers on every CPU
+    /// (those of the strict operators they relax, and fused multiply-add
+    /// for `relaxed_madd`), instead of whatever the host's fastest
+    /// instruction gives. Off by default, as in Wasmtime.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.relaxed_simd_deterministic = enable;
         self
     }
 

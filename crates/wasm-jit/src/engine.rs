@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Result, anyhow};
 use wasm_jit_backend::{ArrayTrampoline, Compiler, CompilerOptions, Trampolines, TypeRegistry};
-use wasm_jit_frontend::FuncType;
 use wasm_jit_frontend::translate::MemoryStyle;
+use wasm_jit_frontend::{FuncType, WasmFeatures};
 
 use crate::config::{Config, OptLevel};
 
@@ -54,10 +54,19 @@ impl Engine {
                 OptLevel::SpeedAndSize => "speed_and_size",
             },
             verify: config.cranelift_verifier,
+            relaxed_simd_deterministic: config.relaxed_simd_deterministic,
         })
         .map_err(|e| anyhow!("cannot configure the code generator: {e}"))?;
+        let mut config = config.clone();
+        if !compiler.simd_supported() {
+            // Validation then refuses SIMD modules with a clear error at
+            // load time, instead of code this CPU cannot run.
+            config
+                .features
+                .remove(WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD);
+        }
         Ok(Engine(Arc::new(EngineInner {
-            config: config.clone(),
+            config,
             compiler: Arc::new(compiler),
             types: TypeRegistry::default(),
             trampolines: Trampolines::default(),

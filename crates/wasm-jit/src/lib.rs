@@ -49,7 +49,7 @@ pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreConte
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
-pub use values::{ExternRef, Val};
+pub use values::{ExternRef, V128, Val};
 /// Feature flags of the Wasm standard and its proposals, for
 /// [`Config::wasm_features`]: wasmparser's own type, re-exported on purpose
 /// (wasmparser validates every module), so its flags and their names are

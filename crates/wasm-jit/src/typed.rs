@@ -10,7 +10,7 @@ use wasm_jit_backend::{ArrayTrampoline, ValRaw};
 use crate::func::{Func, HostFn, call_raw};
 use crate::store::{AsContext, AsContextMut, Caller, StoreOpaque};
 use crate::types::{FuncType, ValType};
-use crate::values::{ExternRef, Val};
+use crate::values::{ExternRef, V128, Val};
 
 /// A Rust type that is one Wasm value type.
 pub trait WasmTy: Copy + Send + Sync + 'static {
@@ -48,6 +48,8 @@ wasm_ty!(i64, I64, Val::I64, Val::I64(x) => x);
 wasm_ty!(u64, I64, |x: u64| Val::I64(x as i64), Val::I64(x) => x as u64);
 wasm_ty!(f32, F32, |x: f32| Val::F32(x.to_bits()), Val::F32(b) => f32::from_bits(b));
 wasm_ty!(f64, F64, |x: f64| Val::F64(x.to_bits()), Val::F64(b) => f64::from_bits(b));
+wasm_ty!(u128, V128, Val::V128, Val::V128(x) => x);
+wasm_ty!(V128, V128, |x: V128| Val::V128(x.as_u128()), Val::V128(x) => V128::from(x));
 wasm_ty!(Option<Func>, FuncRef, Val::FuncRef, Val::FuncRef(f) => f);
 wasm_ty!(Option<ExternRef>, ExternRef, Val::ExternRef, Val::ExternRef(e) => e);
 

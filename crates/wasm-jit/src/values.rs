@@ -37,6 +37,46 @@ impl ExternRef {
     }
 }
 
+/// A `v128` value: 16 bytes, lane 0 in the lowest (little-endian) bits of
+/// the `u128`. Typed functions take and return it (or a plain `u128`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct V128(u128);
+
+impl V128 {
+    /// The value as a `u128` (lane 0 in the low bits).
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+
+    /// From its 16 bytes in memory order.
+    pub fn from_bytes(bytes: [u8; 16]) -> V128 {
+        V128(u128::from_le_bytes(bytes))
+    }
+
+    /// Its 16 bytes in memory order.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_le_bytes()
+    }
+}
+
+impl From<u128> for V128 {
+    fn from(v: u128) -> V128 {
+        V128(v)
+    }
+}
+
+impl From<V128> for u128 {
+    fn from(v: V128) -> u128 {
+        v.0
+    }
+}
+
+impl From<V128> for Val {
+    fn from(v: V128) -> Val {
+        Val::V128(v.0)
+    }
+}
+
 /// A Wasm value.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {

@@ -15,7 +15,7 @@ use wasm_jit::{
     Config, Engine, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker, Memory,
     MemoryType, Module, Store, Table, TableType, Trap, Val, ValType, WasmFeatures,
 };
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::{F32, F64};
@@ -84,7 +84,8 @@ pub fn proposal_feature(name: &str) -> Option<WasmFeatures> {
 
 /// The features a script at `path` runs with: its spec version's for a file
 /// inside `wasm-v1`, `wasm-v2` or `wasm-v3`; 2.0 plus the proposal for a file
-/// inside `proposals/<name>`; otherwise [`default_features`].
+/// inside `proposals/<name>` (plus multi-memory when the file name says it
+/// tests the two together); otherwise [`default_features`].
 pub fn features_for_path(path: &Path) -> WasmFeatures {
     let parts: Vec<String> = path
         .components()
@@ -97,6 +98,12 @@ pub fn features_for_path(path: &Path) -> WasmFeatures {
             "wasm-v3" | "wasm-latest" => return WasmFeatures::WASM3,
             "proposals" => {
                 if let Some(f) = parts.get(i + 1).and_then(|n| proposal_feature(n)) {
+                    // A proposal's script about its interplay with
+                    // multi-memory (e.g. `simd_memory-multi.wast`) uses it.
+                    let file = parts.last().map(String::as_str).unwrap_or_default();
+                    if file.contains("memory-multi") || file.contains("multi-memory") {
+                        return WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | f;
+                    }
                     return WasmFeatures::WASM2 | f;
                 }
             }
@@ -378,16 +385,10 @@ impl Runner {
         match (actual, expected) {
             (Val::I32(a), WastRetCore::I32(e)) => a == e,
             (Val::I64(a), WastRetCore::I64(e)) => a == e,
-            (Val::F32(a), WastRetCore::F32(p)) => match p {
-                NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
-                NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
-                NanPattern::Value(F32 { bits }) => a == bits,
-            },
-            (Val::F64(a), WastRetCore::F64(p)) => match p {
-                NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-                NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-                NanPattern::Value(F64 { bits }) => a == bits,
-            },
+            (Val::F32(a), WastRetCore::F32(p)) => f32_matches(*a, p),
+            (Val::F64(a), WastRetCore::F64(p)) => f64_matches(*a, p),
+            (Val::V128(a), WastRetCore::V128(p)) => v128_matches(*a, p),
+            (_, WastRetCore::Either(options)) => options.iter().any(|e| self.matches(actual, e)),
             (Val::FuncRef(None) | Val::ExternRef(None), WastRetCore::RefNull(_)) => true,
             (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
             (Val::ExternRef(Some(_)), WastRetCore::RefExtern(None)) => true,
@@ -396,6 +397,56 @@ impl Runner {
             }
             _ => false,
         }
+    }
+}
+
+fn f32_matches(a: u32, p: &NanPattern<F32>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(F32 { bits }) => a == *bits,
+    }
+}
+
+fn f64_matches(a: u64, p: &NanPattern<F64>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        NanPattern::Value(F64 { bits }) => a == *bits,
+    }
+}
+
+/// Whether a `v128` result matches a lane-wise pattern (float lanes may be
+/// NaN patterns).
+fn v128_matches(a: u128, p: &V128Pattern) -> bool {
+    let bytes = a.to_le_bytes();
+    let lane = |i: usize, size: usize| {
+        let mut b = [0u8; 8];
+        b[..size].copy_from_slice(&bytes[i * size..(i + 1) * size]);
+        u64::from_le_bytes(b)
+    };
+    match p {
+        V128Pattern::I8x16(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 1) == *v as u8 as u64),
+        V128Pattern::I16x8(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 2) == *v as u16 as u64),
+        V128Pattern::I32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 4) == *v as u32 as u64),
+        V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, v)| lane(i, 8) == *v as u64),
+        V128Pattern::F32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, p)| f32_matches(lane(i, 4) as u32, p)),
+        V128Pattern::F64x2(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, p)| f64_matches(lane(i, 8), p)),
     }
 }
 

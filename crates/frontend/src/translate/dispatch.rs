@@ -16,13 +16,15 @@ use crate::proposal::{Proposal, operator_name};
 /// `@translate` arms below (an operator of a listed proposal without an arm
 /// is refused; one with an arm but unlisted is translated but reported as
 /// unsupported when only validating).
-pub const IMPLEMENTED: [Proposal; 6] = [
+pub const IMPLEMENTED: [Proposal; 8] = [
     Proposal::mvp,
     Proposal::sign_extension,
     Proposal::saturating_float_to_int,
     Proposal::bulk_memory,
     Proposal::reference_types,
     Proposal::tail_call,
+    Proposal::simd,
+    Proposal::relaxed_simd,
 ];
 
 macro_rules! define_dispatch {
@@ -59,6 +61,12 @@ macro_rules! define_dispatch {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, tail_call, $visit:ident $(, $arg:ident)*) => {
+        define_dispatch!(@call $s, $visit $(, $arg)*)
+    };
+    (@translate $s:ident, simd, $visit:ident $(, $arg:ident)*) => {
+        define_dispatch!(@call $s, $visit $(, $arg)*)
+    };
+    (@translate $s:ident, relaxed_simd, $visit:ident $(, $arg:ident)*) => {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, $proposal:ident, $visit:ident $(, $arg:ident)*) => {{

@@ -50,6 +50,8 @@ pub struct TranslationEnv<'a> {
     /// code slots (`VMCTX_FUNC_SLOTS`) and compile the callee on first use,
     /// instead of a direct call linked when the module is placed.
     pub lazy: bool,
+    /// How vector operators are lowered for the target.
+    pub simd: super::SimdLowering,
 }
 
 impl TranslationEnv<'_> {

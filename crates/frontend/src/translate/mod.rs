@@ -5,7 +5,7 @@
 //! to its family's `visit_*` method: `control.rs` (blocks, branches),
 //! `variables.rs` (drop, select, locals, globals), `numeric.rs`,
 //! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
-//! tail calls). Whatever touches the instance (memories, globals, tables,
+//! tail calls), `simd.rs` (vectors and relaxed SIMD). Whatever touches the instance (memories, globals, tables,
 //! builtins, function references) is asked of `env.rs`, which alone knows
 //! the context layout.
 
@@ -15,6 +15,7 @@ mod dispatch;
 mod env;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 mod variables;
 
@@ -32,6 +33,7 @@ use wasmparser::{
 
 pub use dispatch::IMPLEMENTED;
 pub use env::{MemoryStyle, TranslationEnv};
+pub use simd::SimdLowering;
 
 use crate::error::{FrontendError, UnsupportedNotes};
 use crate::index::{FuncIndex, TypeIndex};
@@ -465,14 +467,17 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// The implementation limit this function went past, if any.
     fn zero(&mut self, ty: WasmType) -> Value {
+        if ty == WasmType::V128 {
+            return self.zero_v128();
+        }
         let ins = self.builder.ins();
         match ty {
             WasmType::I32 => ins.iconst(types::I32, 0),
             WasmType::I64 => ins.iconst(types::I64, 0),
             WasmType::F32 => ins.f32const(0.0),
             WasmType::F64 => ins.f64const(0.0),
-            WasmType::V128 => unreachable!("refused before"),
             WasmType::FuncRef | WasmType::ExternRef => ins.iconst(self.env.pointer_type(), 0),
+            WasmType::V128 => unreachable!("handled above"),
         }
     }
 
