@@ -34,7 +34,9 @@ struct Bench {
     native: PathBuf,
 }
 
-const KERNELS: [&str; 9] = [
+/// The `simd_*` kernels use wasm SIMD (`benches/build.sh` builds them with
+/// `-msimd128`; natively `simd128_native.h` supplies the intrinsics).
+const KERNELS: [&str; 14] = [
     "binary_trees",
     "fannkuch",
     "mandelbrot",
@@ -44,8 +46,13 @@ const KERNELS: [&str; 9] = [
     "sha256",
     "sieve",
     "spectral_norm",
+    "simd_autovec",
+    "simd_blur",
+    "simd_dot",
+    "simd_hash",
+    "simd_matmul",
 ];
-const THIRD_PARTY: [&str; 3] = ["bzip2", "zlib", "sqlite"];
+const THIRD_PARTY: [&str; 4] = ["bzip2", "zlib", "sqlite", "meshoptimizer"];
 
 /// Builds the native kernels with gcc -O2 (their modules are committed in
 /// `benches/wasm`) and the third-party programs with the script, for the
@@ -602,7 +609,8 @@ fn render(
     writeln!(
         md,
         "\nEach benchmark is a C program compiled natively with `gcc -O2` and to wasm32-wasi with \
-         `clang -O2`: our kernels from `benches/programs` (`benches/build.sh`), and real programs \
+         `clang -O2`: our kernels from `benches/programs` (`benches/build.sh`; the `simd_*` ones \
+         with `-msimd128`, `simd_autovec` at `-O3`), and real programs \
          from the crates.io packages named in the *source* column, with our harnesses, by \
          `scripts/third-party.sh`. Every engine must print the native build's output. \
          Runs are interleaved (native, wasm-jit, Wasmtime, Node, native, ...) after one warm-up round; \

@@ -417,24 +417,57 @@ fn sample_text(len: usize) -> Vec<u8> {
     out
 }
 
-/// bzip2 1.0.8 from its crates.io package, built to wasm32-wasi and
-/// natively by `scripts/third-party.sh` (cached under target/third-party):
-/// the paths of the Wasm module and of the native program. Fails, with what
-/// to install, when the script cannot fetch or build it.
-fn third_party_bzip2() -> (PathBuf, PathBuf) {
+/// Program `name` as `scripts/third-party.sh` fetches and builds it to
+/// wasm32-wasi and natively (cached under target/third-party): the paths of
+/// the Wasm module and of the native program. Fails, with what to install,
+/// when the script cannot fetch or build it.
+fn third_party(name: &str) -> (PathBuf, PathBuf) {
     let script = root().join("scripts/third-party.sh");
     let o = Command::new("bash")
         .arg(&script)
-        .arg("bzip2")
+        .arg(name)
         .output()
         .expect("bash runs scripts/third-party.sh");
     assert!(
         o.status.success(),
-        "scripts/third-party.sh bzip2 failed:\n{}",
+        "scripts/third-party.sh {name} failed:\n{}",
         text(&o.stderr)
     );
-    let dir = root().join("target/third-party/bzip2");
-    (dir.join("bzip2.wasm"), dir.join("bzip2"))
+    let dir = root().join("target/third-party").join(name);
+    (dir.join(format!("{name}.wasm")), dir.join(name))
+}
+
+/// bzip2 1.0.8 from its crates.io package.
+fn third_party_bzip2() -> (PathBuf, PathBuf) {
+    third_party("bzip2")
+}
+
+/// meshoptimizer 0.18 from its Debian source package, whose vertex codec
+/// and filters have hand-written Wasm SIMD paths (built with `-msimd128`),
+/// run by our harness (`tests/programs/meshoptimizer`): its digests of
+/// every round trip are the native build's, lazily and eagerly compiled.
+#[test]
+fn meshoptimizer_simd_matches_the_native_build() {
+    let (wasm, native) = third_party("meshoptimizer");
+    let wasm = wasm.to_str().unwrap();
+    let n = run(
+        {
+            let mut c = Command::new(&native);
+            c.arg("10");
+            c
+        },
+        b"",
+    );
+    assert_eq!(n.status.code(), Some(0), "{}", text(&n.stderr));
+    assert!(text(&n.stdout).ends_with("ok\n"), "{}", text(&n.stdout));
+    for extra in [&[][..], &["-C", "lazy=n"][..]] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[wasm, "--", "10"]);
+        let o = wasm_jit(&args, b"");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), text(&n.stdout), "{args:?}");
+    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Only our own code is tracked: no file carries another project's license
 //! header or copyright line, every binary is a Wasm module built from a
 //! source beside it in the repository, and the whole stays small. Real
-//! programs (bzip2, zlib, SQLite) come from packages at build time through
+//! programs (bzip2, zlib, SQLite, meshoptimizer) come from packages at build time through
 //! `scripts/third-party.sh`.
 
 use std::path::{Path, PathBuf};
