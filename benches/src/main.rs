@@ -53,6 +53,8 @@ const KERNELS: [&str; 14] = [
     "simd_matmul",
 ];
 const THIRD_PARTY: [&str; 4] = ["bzip2", "zlib", "sqlite", "meshoptimizer"];
+/// The third-party programs built with `-msimd128`.
+const SIMD_PROGRAMS: [&str; 1] = ["meshoptimizer"];
 
 /// Builds the native kernels with gcc -O2 (their modules are committed in
 /// `benches/wasm`) and the third-party programs with the script, for the
@@ -721,6 +723,22 @@ fn render(
             "- Execution time, geometric mean of wasm-jit / Wasmtime: **{g:.3}x**; worst: {} at **{:.2}x**.",
             worst.0, worst.1
         )?;
+        // The programs that run vector code: our SIMD kernels and the
+        // programs built with -msimd128.
+        let simd: Vec<f64> = exec_ratios
+            .iter()
+            .filter(|r| r.0.starts_with("simd_") || SIMD_PROGRAMS.contains(&r.0.as_str()))
+            .map(|r| r.1)
+            .collect();
+        if !simd.is_empty() {
+            writeln!(
+                md,
+                "- SIMD ({} benchmarks: the `simd_*` kernels and {}), geometric mean of wasm-jit / Wasmtime execution time: **{:.3}x**.",
+                simd.len(),
+                SIMD_PROGRAMS.join(", "),
+                geomean(&simd)
+            )?;
+        }
     } else {
         writeln!(md, "- Wasmtime is missing: no ratios to it.")?;
     }

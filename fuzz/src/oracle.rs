@@ -16,6 +16,9 @@ pub(crate) enum Value {
     I64(i64),
     F32(u32),
     F64(u64),
+    /// Vector lanes; float lanes are compared bit for bit, so wasm-smith
+    /// canonicalises NaNs in vector code too.
+    V128(u128),
     /// A reference: only whether it is null is comparable.
     Ref(bool),
 }
@@ -84,7 +87,7 @@ pub(crate) fn from_jit(v: &wasm_jit::Val) -> Value {
         V::I64(x) => Value::I64(x),
         V::F32(b) => Value::F32(b),
         V::F64(b) => Value::F64(b),
-        V::V128(x) => Value::I64(x as i64),
+        V::V128(x) => Value::V128(x),
         V::FuncRef(r) => Value::Ref(r.is_none()),
         V::ExternRef(r) => Value::Ref(r.is_none()),
     }
@@ -99,7 +102,7 @@ fn from_wasmi(v: &wasmi::Val) -> Value {
         V::F64(x) => Value::F64(x.to_bits()),
         V::FuncRef(r) => Value::Ref(r.is_null()),
         V::ExternRef(r) => Value::Ref(r.is_null()),
-        V::V128(_) => Value::I64(0),
+        V::V128(x) => Value::V128(x.as_u128()),
     }
 }
 
@@ -155,7 +158,14 @@ fn arg(rng: &mut Rng, ty: wasm_jit::ValType) -> Option<(wasm_jit::Val, wasmi::Va
             wasm_jit::Val::ExternRef(None),
             wasmi::Val::ExternRef(wasmi::Nullable::Null),
         ),
-        T::V128 => return None,
+        T::V128 => {
+            let x = match pick {
+                0 => [0, u128::MAX, 1, 0x7fc0_0000_3f80_0000_8000_0000_7f80_0000]
+                    [rng.below(4) as usize],
+                _ => (rng.next() as u128) << 64 | rng.next() as u128,
+            };
+            (wasm_jit::Val::V128(x), wasmi::Val::V128(x.into()))
+        }
     })
 }
 

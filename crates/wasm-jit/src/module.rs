@@ -119,8 +119,16 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
 }
 
 /// Turns a frontend error into the message users see.
-fn load_error(e: FrontendError) -> anyhow::Error {
+fn load_error(engine: &Engine, e: FrontendError) -> anyhow::Error {
     match e {
+        FrontendError::Invalid(msg)
+            if !engine.inner().compiler.simd_supported()
+                && msg.contains("SIMD support is not enabled") =>
+        {
+            anyhow!(
+                "invalid module: {msg} (SIMD needs a CPU with SSSE3 and SSE4.1, which this one lacks)"
+            )
+        }
         FrontendError::Invalid(msg) => anyhow!("invalid module: {msg}"),
         unsupported => anyhow!("{unsupported}"),
     }
@@ -185,7 +193,7 @@ impl Module {
     ) -> Result<Module> {
         let config = engine.config();
         let wasm: Arc<[u8]> = bytes.into();
-        let parsed = parse(&wasm, config.features).map_err(load_error)?;
+        let parsed = parse(&wasm, config.features).map_err(|e| load_error(engine, e))?;
         let compiled = CompiledModule::compile(
             &engine.inner().compiler,
             &wasm,
@@ -198,7 +206,7 @@ impl Module {
             ),
             name.map(str::to_string),
         )
-        .map_err(load_error)?;
+        .map_err(|e| load_error(engine, e))?;
         Ok(Module::assemble(engine, compiled, wasm, cache, 0))
     }
 
@@ -307,7 +315,7 @@ impl Module {
         let artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
             .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
         let wasm: Arc<[u8]> = artifact.wasm.into();
-        let parsed = parse(&wasm, engine.config().features).map_err(load_error)?;
+        let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
         let present = artifact.functions.iter().filter(|f| f.is_some()).count();
         let compiled = CompiledModule::from_artifact(
             &engine.inner().compiler,
@@ -318,7 +326,7 @@ impl Module {
             artifact.functions,
             name.map(str::to_string),
         )
-        .map_err(load_error)?;
+        .map_err(|e| load_error(engine, e))?;
         Ok(Module::assemble(
             engine,
             compiled,
