@@ -15,14 +15,16 @@ fn main() {
     let expected = expected_failures();
     let mut trials = Vec::new();
     for file in all_files() {
-        // Wasm 1.0 and 2.0, SIMD and relaxed SIMD also run with explicit
-        // bounds checks instead of guard pages, so both memory strategies
+        // Wasm 1.0 and 2.0, SIMD, relaxed SIMD, memory64 and custom page
+        // sizes also run with explicit bounds checks instead of guard pages, so both memory strategies
         // are held to the suite.
         let explicit_too = [
             "wasm-v1/",
             "wasm-v2/",
             "proposals/simd/",
             "proposals/relaxed-simd/",
+            "proposals/memory64/",
+            "proposals/custom-page-sizes/",
         ]
         .iter()
         .any(|p| file.name.starts_with(p));

@@ -172,8 +172,10 @@ impl Instance {
         let lim = unsafe { &*limits };
         // Memories.
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            let bytes = (ty.minimum * 65536) as usize;
-            let max = ty.maximum.map(|m| (m * 65536) as usize);
+            let bytes = ty.minimum.saturating_mul(ty.page_size()) as usize;
+            let max = ty
+                .maximum
+                .map(|m| m.saturating_mul(ty.page_size()) as usize);
             if !lim.allows(ResourceKind::Memory, 0, bytes, max) {
                 return Err(format!(
                     "a memory of {bytes} bytes exceeds the store's limits"
@@ -310,7 +312,12 @@ impl Instance {
                 continue;
             }
             if let SegmentMode::Active { index, offset } = &seg.mode {
-                let dst = self.eval(offset).get_i32() as u32 as u64;
+                let at = self.eval(offset);
+                let dst = if module.info.memories[*index as usize].memory64 {
+                    at.get_i64() as u64
+                } else {
+                    at.get_i32() as u32 as u64
+                };
                 self.memory_init(*index, i as u32, dst, 0, seg.data.len() as u32)?;
                 self.dropped_data[i] = true;
             }
@@ -375,7 +382,10 @@ impl Instance {
         };
         let memory = self.mem(mem).data_mut();
         let src_end = src as u64 + len as u64;
-        let dst_end = dst + len as u64;
+        // A 64-bit memory's `dst` may be anywhere in the 64-bit range.
+        let dst_end = dst
+            .checked_add(len as u64)
+            .ok_or(TrapKind::MemoryOutOfBounds)?;
         if src_end > bytes.len() as u64 || dst_end > memory.len() as u64 {
             return Err(TrapKind::MemoryOutOfBounds);
         }
@@ -438,11 +448,13 @@ unsafe fn limits<'a>(vmctx: *mut u8) -> &'a VMLimits {
 /// Grows a memory if the embedder allows it: old size in pages, or -1.
 pub fn grow_memory(memory: &mut LinearMemory, limits: &VMLimits, delta: u64) -> Option<u64> {
     let current = memory.byte_size();
+    let ty = memory.ty();
+    let page = ty.page_size();
     let desired = delta
-        .checked_mul(65536)
+        .checked_mul(page)
         .and_then(|d| d.checked_add(current as u64))
-        .filter(|&d| d <= memory.maximum_pages() * 65536)?;
-    let max = memory.ty().maximum.map(|m| (m * 65536) as usize);
+        .filter(|&d| d <= memory.maximum_pages().saturating_mul(page))?;
+    let max = ty.maximum.map(|m| m.saturating_mul(page) as usize);
     if delta > 0 && !limits.allows(ResourceKind::Memory, current, desired as usize, max) {
         return None;
     }
@@ -551,7 +563,9 @@ unsafe extern "C" fn memory_copy(
         let m = inst.mem(src_mem);
         (m.byte_size() as u64, m.data_mut().as_mut_ptr())
     };
-    if src + len > src_len || dst + len > dst_len {
+    // 64-bit memories take addresses and lengths from the whole 64-bit range.
+    let in_bounds = |at: u64, size: u64| at.checked_add(len).is_some_and(|end| end <= size);
+    if !in_bounds(src, src_len) || !in_bounds(dst, dst_len) {
         return trap_flag(Err(TrapKind::MemoryOutOfBounds));
     }
     // SAFETY: both ranges were checked against their memories; `copy`

@@ -6,9 +6,13 @@
 //! instead of bounds checks. In the explicit style it reserves only what it
 //! needs (rounded up) and moves to a larger reservation when a `memory.grow`
 //! does not fit; compiled code then checks every access and reloads the base.
+//! A memory guard pages cannot protect (a 64-bit index, or one-byte pages
+//! whose end need not fall on a host page) always takes the explicit style.
+//! Its byte length is then any multiple of its page size; the host pages
+//! that hold it are accessible, and compiled code checks against the length.
 
 use wasm_jit_frontend::translate::MemoryStyle;
-use wasm_jit_frontend::types::{MemoryType, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+use wasm_jit_frontend::types::{MemoryType, WASM_PAGE_SIZE};
 
 use crate::vm::VMMemoryDefinition;
 
@@ -23,7 +27,7 @@ pub struct LinearMemory {
     /// Bytes after `def.base` that belong to the reservation (excluding guard).
     reserved: usize,
     maximum_pages: u64,
-    declared_maximum: Option<u64>,
+    ty: MemoryType,
     style: MemoryStyle,
 }
 
@@ -36,28 +40,39 @@ unsafe impl Sync for LinearMemory {}
 const HOST_PAGE: usize = 4096;
 const FOUR_GIB: usize = 1 << 32;
 
+/// `n` rounded up to whole host pages.
+fn host_pages(n: usize) -> usize {
+    n.next_multiple_of(HOST_PAGE)
+}
+
 impl LinearMemory {
     /// Creates a memory of `ty.minimum` pages, refusing to ever grow past
-    /// `limit_pages` (in addition to the type's own maximum).
+    /// `limit_pages` 64 KiB pages (in addition to the type's own maximum).
     pub fn new(ty: &MemoryType, style: MemoryStyle, limit_pages: u64) -> Result<Self, String> {
-        let maximum_pages = ty
-            .maximum
-            .unwrap_or(WASM32_MAX_PAGES)
-            .min(WASM32_MAX_PAGES)
-            .min(limit_pages);
+        let limit = limit_pages.saturating_mul(WASM_PAGE_SIZE) >> ty.page_size_log2;
+        let by_index = ty.max_pages_by_index();
+        let maximum_pages = ty.maximum.unwrap_or(by_index).min(by_index).min(limit);
         if ty.minimum > maximum_pages {
             return Err(format!(
                 "memory minimum of {} pages exceeds the limit of {maximum_pages} pages",
                 ty.minimum
             ));
         }
-        let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
+        let initial = usize::try_from(ty.minimum << ty.page_size_log2)
+            .map_err(|_| "a linear memory that large does not fit".to_string())?;
+        let style = if ty.guardable() {
+            style
+        } else {
+            MemoryStyle::Explicit
+        };
         let (reserved, guard) = match style {
             MemoryStyle::Guarded { guard_bytes } => (FOUR_GIB, guard_bytes as usize),
             MemoryStyle::Explicit => (
-                initial
-                    .max(WASM_PAGE_SIZE as usize)
-                    .next_multiple_of(HOST_PAGE),
+                host_pages(
+                    initial
+                        .max(WASM_PAGE_SIZE as usize)
+                        .min(usize::MAX - 2 * HOST_PAGE),
+                ),
                 HOST_PAGE,
             ),
         };
@@ -70,7 +85,7 @@ impl LinearMemory {
             mapping_len: 0,
             reserved,
             maximum_pages,
-            declared_maximum: ty.maximum,
+            ty: *ty,
             style,
         };
         m.map(reserved, guard, initial)?;
@@ -106,11 +121,13 @@ impl LinearMemory {
         }
         let base = (ptr as *mut u8).wrapping_add(HOST_PAGE);
         if accessible > 0 {
-            // SAFETY: [base, base + accessible) lies inside the reservation.
+            // SAFETY: [base, base + host_pages(accessible)) lies inside the
+            // reservation (`reserved` is whole host pages, at least
+            // `accessible`).
             let rc = unsafe {
                 libc::mprotect(
                     base as *mut libc::c_void,
-                    accessible,
+                    host_pages(accessible),
                     libc::PROT_READ | libc::PROT_WRITE,
                 )
             };
@@ -140,15 +157,15 @@ impl LinearMemory {
 
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
-        self.def.length as u64 / WASM_PAGE_SIZE
+        self.def.length as u64 >> self.ty.page_size_log2
     }
 
     /// The memory's type as import matching sees it: the current size as
-    /// minimum and the declared maximum.
+    /// minimum, the declared maximum, index type and page size.
     pub fn ty(&self) -> MemoryType {
         MemoryType {
             minimum: self.pages(),
-            maximum: self.declared_maximum,
+            ..self.ty
         }
     }
 
@@ -187,27 +204,44 @@ impl LinearMemory {
             return Some(old_pages);
         }
         let old_len = self.def.length;
-        let new_len = (new_pages * WASM_PAGE_SIZE) as usize;
-        if new_len <= self.reserved {
-            // SAFETY: [base + old_len, base + new_len) is inside the reservation.
-            let rc = unsafe {
-                libc::mprotect(
-                    self.def.base.add(old_len) as *mut libc::c_void,
-                    new_len - old_len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            if rc != 0 {
-                return None;
+        // At most the index type's range, which fits in 64 bits.
+        let new_len = usize::try_from(new_pages << self.ty.page_size_log2).ok()?;
+        if new_len > usize::MAX - 2 * HOST_PAGE {
+            return None;
+        }
+        let (old_host, new_host) = (host_pages(old_len), host_pages(new_len));
+        if new_host <= self.reserved {
+            if new_host > old_host {
+                // SAFETY: [base + old_host, base + new_host) is inside the
+                // reservation.
+                let rc = unsafe {
+                    libc::mprotect(
+                        self.def.base.add(old_host) as *mut libc::c_void,
+                        new_host - old_host,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                    )
+                };
+                if rc != 0 {
+                    return None;
+                }
             }
+            // Bytes past the old length in a host page it shared were never
+            // writable by Wasm or the host: still zero.
             self.def.length = new_len;
             return Some(old_pages);
         }
         // Explicit style only: move to a larger reservation.
         debug_assert_eq!(self.style, MemoryStyle::Explicit);
-        let max_len = (self.maximum_pages * WASM_PAGE_SIZE) as usize;
-        let reserve = (new_len.saturating_mul(2)).min(max_len).max(new_len);
-        if old_len > 0 && self.remap(old_len, reserve) {
+        let max_len =
+            usize::try_from(self.maximum_pages << self.ty.page_size_log2).unwrap_or(usize::MAX);
+        let reserve = host_pages(
+            new_len
+                .saturating_mul(2)
+                .min(max_len)
+                .max(new_len)
+                .min(usize::MAX - 2 * HOST_PAGE),
+        );
+        if old_host > 0 && self.remap(old_host, reserve) {
             self.def.length = new_len;
             return Some(old_pages);
         }

@@ -359,7 +359,8 @@ fn background_order(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<u32> {
 /// failed instance can reach this memory).
 fn memory_image(info: &ModuleInfo) -> Option<(MemoryImage, Vec<bool>)> {
     use wasm_jit_frontend::module::{ConstOp, SegmentMode};
-    if info.num_imported_memories != 0 || info.memories.is_empty() {
+    if info.num_imported_memories != 0 || info.memories.is_empty() || !info.memories[0].guardable()
+    {
         return None;
     }
     let initial = info.memories[0].minimum.checked_mul(65536)? as usize;

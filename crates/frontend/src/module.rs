@@ -377,10 +377,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                         wasmparser::TypeRef::Memory(m) => {
                             let m = memory_type(&m).unwrap_or_else(|e| {
                                 note(e);
-                                MemoryType {
-                                    minimum: 0,
-                                    maximum: None,
-                                }
+                                MemoryType::new(0, None)
                             });
                             info.memories.push(m);
                             info.num_imported_memories += 1;
@@ -432,10 +429,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                 for mem in reader {
                     let m = memory_type(&mem?).unwrap_or_else(|e| {
                         note(e);
-                        MemoryType {
-                            minimum: 0,
-                            maximum: None,
-                        }
+                        MemoryType::new(0, None)
                     });
                     info.memories.push(m);
                 }
@@ -569,18 +563,19 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, FrontendError> {
-    if m.memory64 {
-        return Err(unsupported("memory64 (64-bit memories)"));
-    }
     if m.shared {
         return Err(unsupported("threads (shared memories)"));
     }
-    if m.page_size_log2.is_some() {
-        return Err(unsupported("custom page sizes"));
-    }
+    let page_size_log2 = match m.page_size_log2 {
+        None => 16,
+        // The validator allows only 0 and 16.
+        Some(p) => u8::try_from(p).map_err(|_| unsupported("custom page sizes (page size)"))?,
+    };
     Ok(MemoryType {
         minimum: m.initial,
         maximum: m.maximum,
+        memory64: m.memory64,
+        page_size_log2,
     })
 }
 

@@ -156,13 +156,59 @@ pub struct TableType {
     pub maximum: Option<u64>,
 }
 
-/// Limits of a linear memory, in 64 KiB pages.
+/// A linear memory's index type, page size and limits (in pages).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub minimum: u64,
     /// Maximum size in pages, if declared.
     pub maximum: Option<u64>,
+    /// Addresses are `i64` (memory64) instead of `i32`.
+    pub memory64: bool,
+    /// Log2 of the page size: 16 (64 KiB, the default) or 0 (one byte,
+    /// custom page sizes).
+    pub page_size_log2: u8,
+}
+
+impl MemoryType {
+    /// A 32-bit memory with 64 KiB pages.
+    pub fn new(minimum: u64, maximum: Option<u64>) -> MemoryType {
+        MemoryType {
+            minimum,
+            maximum,
+            memory64: false,
+            page_size_log2: 16,
+        }
+    }
+
+    /// A 64-bit memory (memory64) with 64 KiB pages.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
+        MemoryType {
+            memory64: true,
+            ..MemoryType::new(minimum, maximum)
+        }
+    }
+
+    /// Bytes per page.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// The most pages the index type can address: 4 GiB for `i32`, 2^64
+    /// bytes (less one page) for `i64`.
+    pub fn max_pages_by_index(&self) -> u64 {
+        if self.memory64 {
+            u64::MAX >> self.page_size_log2
+        } else {
+            (1u64 << 32) >> self.page_size_log2
+        }
+    }
+
+    /// Whether accesses can rely on guard pages: a 32-bit index and 64 KiB
+    /// pages (whole host pages). Other memories are always checked.
+    pub fn guardable(&self) -> bool {
+        !self.memory64 && self.page_size_log2 == 16
+    }
 }
 
 /// Type and mutability of a global.

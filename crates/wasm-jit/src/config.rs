@@ -74,7 +74,7 @@ impl Default for Config {
             explicit_bounds_checks: false,
             parallel_compilation: true,
             max_wasm_stack: 512 * 1024,
-            max_memory_pages: 65536,
+            max_memory_pages: u64::MAX >> 16,
             max_table_elements: 10_000_000,
             cranelift_verifier: false,
             relaxed_simd_deterministic: false,
@@ -183,7 +183,9 @@ impl Config {
     }
 
     /// Most 64 KiB pages any memory may grow to (beyond this, `memory.grow`
-    /// returns -1).
+    /// returns -1). By default no limit beyond each memory's own: 4 GiB for
+    /// a 32-bit memory, its declared maximum (or 2^64 bytes) for a 64-bit
+    /// one.
     pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
         self.max_memory_pages = pages;
         self

@@ -35,12 +35,14 @@ fn table_matches(actual: &TableType, expected: &TableType) -> bool {
 }
 
 fn memory_matches(actual: &MemoryType, expected: &MemoryType) -> bool {
-    limits_match(
-        actual.minimum,
-        actual.maximum,
-        expected.minimum,
-        expected.maximum,
-    )
+    actual.memory64 == expected.memory64
+        && actual.page_size_log2 == expected.page_size_log2
+        && limits_match(
+            actual.minimum,
+            actual.maximum,
+            expected.minimum,
+            expected.maximum,
+        )
 }
 
 fn global_matches(actual: &GlobalType, expected: &GlobalType) -> bool {

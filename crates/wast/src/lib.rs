@@ -60,7 +60,11 @@ pub fn proposal_feature(name: &str) -> Option<WasmFeatures> {
     Some(match name {
         "annotations" | "mutable-global" | "multi-value" => WasmFeatures::empty(),
         "bulk-memory" => WasmFeatures::BULK_MEMORY,
-        "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
+        // Its scripts also use 64-bit memories and several memories, which
+        // the proposal builds on.
+        "custom-page-sizes" => {
+            WasmFeatures::CUSTOM_PAGE_SIZES | WasmFeatures::MEMORY64 | WasmFeatures::MULTI_MEMORY
+        }
         "custom-descriptors" => {
             WasmFeatures::CUSTOM_DESCRIPTORS | WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES
         }
@@ -504,13 +508,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
         Val::FuncRef(None),
     )?;
     linker.define("spectest", "table", table)?;
-    let memory = Memory::new(
-        &mut *store,
-        MemoryType {
-            minimum: 1,
-            maximum: Some(2),
-        },
-    )?;
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define("spectest", "memory", Extern::Memory(memory))?;
     Ok(())
 }

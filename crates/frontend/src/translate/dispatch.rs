@@ -16,7 +16,7 @@ use crate::proposal::{Proposal, operator_name};
 /// `@translate` arms below (an operator of a listed proposal without an arm
 /// is refused; one with an arm but unlisted is translated but reported as
 /// unsupported when only validating).
-pub const IMPLEMENTED: [Proposal; 8] = [
+pub const IMPLEMENTED: [Proposal; 9] = [
     Proposal::mvp,
     Proposal::sign_extension,
     Proposal::saturating_float_to_int,
@@ -25,6 +25,7 @@ pub const IMPLEMENTED: [Proposal; 8] = [
     Proposal::tail_call,
     Proposal::simd,
     Proposal::relaxed_simd,
+    Proposal::wide_arithmetic,
 ];
 
 macro_rules! define_dispatch {
@@ -67,6 +68,9 @@ macro_rules! define_dispatch {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, relaxed_simd, $visit:ident $(, $arg:ident)*) => {
+        define_dispatch!(@call $s, $visit $(, $arg)*)
+    };
+    (@translate $s:ident, wide_arithmetic, $visit:ident $(, $arg:ident)*) => {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, $proposal:ident, $visit:ident $(, $arg:ident)*) => {{

@@ -91,12 +91,24 @@ impl TranslationEnv<'_> {
         func.stack_limit = Some(limit_gv);
     }
 
-    /// Whether an access of `size` bytes at static `offset` needs an
-    /// explicit bounds check.
-    pub fn needs_bounds_check(&self, offset: u64, size: u32) -> bool {
+    /// Whether memory `mem` can rely on guard pages: the engine's style is
+    /// guarded and the memory has a 32-bit index and 64 KiB pages (the
+    /// backend gives other memories the explicit style).
+    pub fn guarded(&self, mem: MemoryIndex) -> Option<u64> {
         match self.memory_style {
-            MemoryStyle::Guarded { guard_bytes } => offset + size as u64 > guard_bytes,
-            MemoryStyle::Explicit => true,
+            MemoryStyle::Guarded { guard_bytes } if self.info.memories[mem.index()].guardable() => {
+                Some(guard_bytes)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether an access of `size` bytes at static `offset` in memory `mem`
+    /// needs an explicit bounds check.
+    pub fn needs_bounds_check(&self, mem: MemoryIndex, offset: u64, size: u32) -> bool {
+        match self.guarded(mem) {
+            Some(guard_bytes) => offset.saturating_add(size as u64) > guard_bytes,
+            None => true,
         }
     }
 }
@@ -122,12 +134,12 @@ impl FuncTranslator<'_, '_> {
         self.vmctx_load(self.env.offsets.memory(index))
     }
 
-    /// The base address of memory `index`.
-    pub(super) fn memory_base(&mut self, def: Value) -> Value {
-        let flags = match self.env.memory_style {
+    /// The base address of memory `mem`, whose definition is `def`.
+    pub(super) fn memory_base(&mut self, def: Value, mem: MemoryIndex) -> Value {
+        let flags = match self.env.guarded(mem) {
             // Guarded memories never move.
-            MemoryStyle::Guarded { .. } => readonly(),
-            MemoryStyle::Explicit => MemFlagsData::trusted(),
+            Some(_) => readonly(),
+            None => MemFlagsData::trusted(),
         };
         let ptr = self.ptr();
         self.builder
@@ -154,22 +166,36 @@ impl FuncTranslator<'_, '_> {
         size: u32,
     ) -> (Value, i32) {
         let def = self.memory_def(mem);
-        let base = self.memory_base(def);
-        let index = self.builder.ins().uextend(types::I64, index);
-        if self.env.needs_bounds_check(offset, size) {
+        let base = self.memory_base(def, mem);
+        let index = if self.env.info.memories[mem.index()].memory64 {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        };
+        if self.env.needs_bounds_check(mem, offset, size) {
             let length = self.memory_length(def);
-            // index + offset + size cannot overflow 64 bits: both are < 2^33.
-            let end = self
-                .builder
-                .ins()
-                .iadd_imm_u(index, (offset + size as u64) as i64);
-            let oob =
+            let oob = TrapKind::MemoryOutOfBounds.code();
+            let end = match offset.checked_add(size as u64) {
+                // A 32-bit index plus a 32-bit offset cannot overflow; a
+                // 64-bit one can, and that is out of bounds too.
+                Some(reach) => {
+                    let reach = self.builder.ins().iconst(types::I64, reach as i64);
+                    self.builder.ins().uadd_overflow_trap(index, reach, oob)
+                }
+                None => {
+                    // Past the end of any memory, whatever the index.
+                    self.builder.ins().trap(oob);
+                    let dead = self.builder.create_block();
+                    self.builder.switch_to_block(dead);
+                    self.builder.seal_block(dead);
+                    self.builder.ins().iconst(types::I64, 0)
+                }
+            };
+            let past =
                 self.builder
                     .ins()
                     .icmp(ir::condcodes::IntCC::UnsignedGreaterThan, end, length);
-            self.builder
-                .ins()
-                .trapnz(oob, TrapKind::MemoryOutOfBounds.code());
+            self.builder.ins().trapnz(past, oob);
         }
         let addr = self.builder.ins().iadd(base, index);
         match i32::try_from(offset) {

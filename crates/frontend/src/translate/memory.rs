@@ -6,7 +6,6 @@ use wasmparser::MemArg;
 
 use super::{FuncTranslator, Translated};
 use crate::index::MemoryIndex;
-use crate::types::WASM_PAGE_SIZE;
 use crate::vmoffsets::Builtin;
 
 fn memory_index(memarg: &MemArg) -> MemoryIndex {
@@ -115,26 +114,44 @@ stores! {
 }
 
 impl FuncTranslator<'_, '_> {
+    fn is_memory64(&self, mem: u32) -> bool {
+        self.env.info.memories[mem as usize].memory64
+    }
+
+    /// An address or length of memory `mem`'s index type, as an `i64`.
+    fn index_to_i64(&mut self, mem: u32, v: Value) -> Value {
+        if self.is_memory64(mem) {
+            v
+        } else {
+            self.extend_to_i64(v)
+        }
+    }
+
     pub(super) fn visit_memory_size(&mut self, mem: u32) -> Translated {
+        let log2 = self.env.info.memories[mem as usize].page_size_log2;
         let def = self.memory_def(MemoryIndex(mem));
         let len = self.memory_length(def);
-        let pages = self
-            .builder
-            .ins()
-            .ushr_imm_u(len, WASM_PAGE_SIZE.trailing_zeros() as i64);
-        let pages = self.builder.ins().ireduce(types::I32, pages);
+        let pages = self.builder.ins().ushr_imm_u(len, log2 as i64);
+        let pages = if self.is_memory64(mem) {
+            pages
+        } else {
+            self.builder.ins().ireduce(types::I32, pages)
+        };
         self.push(pages);
         Ok(())
     }
 
     pub(super) fn visit_memory_grow(&mut self, mem: u32) -> Translated {
         let delta = self.pop();
-        let delta = self.extend_to_i64(delta);
-        let mem = self.builder.ins().iconst(types::I32, mem as i64);
-        let old = self
-            .call_builtin(Builtin::MemoryGrow, &[mem, delta])
-            .unwrap();
-        let old = self.builder.ins().ireduce(types::I32, old);
+        let delta = self.index_to_i64(mem, delta);
+        let m = self.builder.ins().iconst(types::I32, mem as i64);
+        let old = self.call_builtin(Builtin::MemoryGrow, &[m, delta]).unwrap();
+        // -1 (all ones) when the memory cannot grow.
+        let old = if self.is_memory64(mem) {
+            old
+        } else {
+            self.builder.ins().ireduce(types::I32, old)
+        };
         self.push(old);
         Ok(())
     }
@@ -143,9 +160,9 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let val = self.pop();
         let dst = self.pop();
-        let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
-        let mem = self.builder.ins().iconst(types::I32, mem as i64);
-        self.call_builtin(Builtin::MemoryFill, &[mem, dst, val, len]);
+        let (dst, len) = (self.index_to_i64(mem, dst), self.index_to_i64(mem, len));
+        let m = self.builder.ins().iconst(types::I32, mem as i64);
+        self.call_builtin(Builtin::MemoryFill, &[m, dst, val, len]);
         Ok(())
     }
 
@@ -153,10 +170,16 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let src = self.pop();
         let dst = self.pop();
+        // The length has the narrower of the two index types.
+        let len_mem = if self.is_memory64(dst_mem) {
+            src_mem
+        } else {
+            dst_mem
+        };
         let (dst, src, len) = (
-            self.extend_to_i64(dst),
-            self.extend_to_i64(src),
-            self.extend_to_i64(len),
+            self.index_to_i64(dst_mem, dst),
+            self.index_to_i64(src_mem, src),
+            self.index_to_i64(len_mem, len),
         );
         let dm = self.builder.ins().iconst(types::I32, dst_mem as i64);
         let sm = self.builder.ins().iconst(types::I32, src_mem as i64);
@@ -168,7 +191,7 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let src = self.pop();
         let dst = self.pop();
-        let dst = self.extend_to_i64(dst);
+        let dst = self.index_to_i64(mem, dst);
         let m = self.builder.ins().iconst(types::I32, mem as i64);
         let d = self.builder.ins().iconst(types::I32, data_index as i64);
         self.call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len]);

@@ -5,7 +5,8 @@
 //! to its family's `visit_*` method: `control.rs` (blocks, branches),
 //! `variables.rs` (drop, select, locals, globals), `numeric.rs`,
 //! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
-//! tail calls), `simd.rs` (vectors and relaxed SIMD). Whatever touches the instance (memories, globals, tables,
+//! tail calls), `simd.rs` (vectors and relaxed SIMD), `wide.rs` (wide
+//! arithmetic). Whatever touches the instance (memories, globals, tables,
 //! builtins, function references) is asked of `env.rs`, which alone knows
 //! the context layout.
 
@@ -18,6 +19,7 @@ mod numeric;
 mod simd;
 mod table;
 mod variables;
+mod wide;
 
 use std::collections::HashMap;
 
