@@ -51,7 +51,10 @@ fn unimplemented_feature_families_are_refused_by_name() {
         "threads",
     );
     // 64-bit tables (64-bit memories run).
-    assert_unsupported(r#"(module (table i64 1 funcref))"#, "memory64 (64-bit tables)");
+    assert_unsupported(
+        r#"(module (table i64 1 funcref))"#,
+        "memory64 (64-bit tables)",
+    );
     // Typed function references.
     assert_unsupported(
         r#"(module (type $t (func)) (func (param (ref $t)) local.get 0 call_ref $t))"#,

@@ -167,7 +167,8 @@ impl FuncTranslator<'_, '_> {
     ) -> (Value, i32) {
         let def = self.memory_def(mem);
         let base = self.memory_base(def, mem);
-        let index = if self.env.info.memories[mem.index()].memory64 {
+        let memory64 = self.env.info.memories[mem.index()].memory64;
+        let index = if memory64 {
             index
         } else {
             self.builder.ins().uextend(types::I64, index)
@@ -176,8 +177,9 @@ impl FuncTranslator<'_, '_> {
             let length = self.memory_length(def);
             let oob = TrapKind::MemoryOutOfBounds.code();
             let end = match offset.checked_add(size as u64) {
-                // A 32-bit index plus a 32-bit offset cannot overflow; a
-                // 64-bit one can, and that is out of bounds too.
+                // A 32-bit index plus a 32-bit offset cannot overflow.
+                Some(reach) if !memory64 => self.builder.ins().iadd_imm_u(index, reach as i64),
+                // A 64-bit one can, and that is out of bounds too.
                 Some(reach) => {
                     let reach = self.builder.ins().iconst(types::I64, reach as i64);
                     self.builder.ins().uadd_overflow_trap(index, reach, oob)
