@@ -1,7 +1,7 @@
 //! memory64, custom page sizes and wide arithmetic through the API: a
 //! 64-bit memory larger than 4 GiB (sparse) that traps exactly at its end,
-//! one-byte pages, 32- and 64-bit memories side by side, and 128-bit
-//! arithmetic.
+//! one-byte pages, 32- and 64-bit memories side by side, 64-bit tables,
+//! and 128-bit arithmetic.
 
 use anyhow::Result;
 use wasm_jit::{Config, Engine, Instance, Linker, Memory, MemoryType, Module, Store, Trap};
@@ -216,5 +216,49 @@ fn wide_arithmetic_carries_through_128_bits() -> Result<()> {
         mul_s.call(&mut store, (i64::MIN, 3))?,
         (p as u64, (p >> 64) as i64)
     );
+    Ok(())
+}
+
+#[test]
+fn a_64_bit_table_takes_i64_indices_without_wrapping() -> Result<()> {
+    let engine = engine(false)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $v (func (result i32)))
+             (table $t i64 3 10 funcref)
+             (elem (table $t) (i64.const 1) func $seven)
+             (func $seven (result i32) (i32.const 7))
+             (func (export "call") (param i64) (result i32)
+               (call_indirect $t (type $v) (local.get 0)))
+             (func (export "size") (result i64) (table.size $t))
+             (func (export "grow") (param i64) (result i64)
+               (table.grow $t (ref.func $seven) (local.get 0)))
+             (func (export "fill") (param i64 i64) (table.fill $t (local.get 0) (ref.null func) (local.get 1)))
+             (func (export "is_null") (param i64) (result i32) (ref.is_null (table.get $t (local.get 0)))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let call = instance.get_typed_func::<u64, i32>(&mut store, "call")?;
+    let size = instance.get_typed_func::<(), u64>(&mut store, "size")?;
+    let grow = instance.get_typed_func::<u64, u64>(&mut store, "grow")?;
+    let fill = instance.get_typed_func::<(u64, u64), ()>(&mut store, "fill")?;
+    let is_null = instance.get_typed_func::<u64, i32>(&mut store, "is_null")?;
+    assert_eq!(call.call(&mut store, 1)?, 7);
+    // 2^32 + 1 must not wrap to 1.
+    let e = call.call(&mut store, (1 << 32) + 1).unwrap_err();
+    assert_eq!(trap_message(e), "undefined element");
+    let e = call.call(&mut store, 0).unwrap_err();
+    assert_eq!(trap_message(e), "uninitialized element");
+    assert_eq!(size.call(&mut store, ())?, 3);
+    assert_eq!(grow.call(&mut store, 2)?, 3);
+    assert_eq!(grow.call(&mut store, 1 << 40)?, u64::MAX, "-1: cannot grow");
+    assert_eq!(call.call(&mut store, 4)?, 7);
+    let e = fill.call(&mut store, (u64::MAX, 2)).unwrap_err();
+    assert_eq!(trap_message(e), "out of bounds table access");
+    fill.call(&mut store, (3, 2))?;
+    assert_eq!(is_null.call(&mut store, 4)?, 1);
+    let e = is_null.call(&mut store, 1 << 63).unwrap_err();
+    assert_eq!(trap_message(e), "out of bounds table access");
     Ok(())
 }

@@ -295,7 +295,12 @@ impl Instance {
         for (i, seg) in module.info.elems.iter().enumerate() {
             match &seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let dst = self.eval(offset).get_i32() as u32 as u64;
+                    let at = self.eval(offset);
+                    let dst = if module.info.tables[*index as usize].table64 {
+                        at.get_i64() as u64
+                    } else {
+                        at.get_i32() as u32 as u64
+                    };
                     let len = self.elems[i].as_ref().map_or(0, |e| e.len()) as u32;
                     self.table_init(*index, i as u32, dst, 0, len)?;
                     self.elems[i] = None;
@@ -407,7 +412,10 @@ impl Instance {
         // instance's life, with no other reference alive.
         let t = unsafe { &mut *self.tables[table as usize] }.elements_mut();
         let src_end = src as u64 + len as u64;
-        let dst_end = dst + len as u64;
+        // A 64-bit table's `dst` may be anywhere in the 64-bit range.
+        let dst_end = dst
+            .checked_add(len as u64)
+            .ok_or(TrapKind::TableOutOfBounds)?;
         if src_end > items.len() as u64 || dst_end > t.len() as u64 {
             return Err(TrapKind::TableOutOfBounds);
         }
@@ -630,7 +638,8 @@ unsafe extern "C" fn table_copy(
     let inst = unsafe { instance(vmctx) };
     let src_len = inst.tab(src_table).elements().len() as u64;
     let dst_len = inst.tab(dst_table).elements().len() as u64;
-    if src + len > src_len || dst + len > dst_len {
+    let in_bounds = |at: u64, size: u64| at.checked_add(len).is_some_and(|end| end <= size);
+    if !in_bounds(src, src_len) || !in_bounds(dst, dst_len) {
         return trap_flag(Err(TrapKind::TableOutOfBounds));
     }
     let items: Vec<usize> =

@@ -534,11 +534,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
 }
 
 fn dummy_table() -> TableType {
-    TableType {
-        element: WasmType::FuncRef,
-        minimum: 0,
-        maximum: None,
-    }
+    TableType::new(WasmType::FuncRef, 0, None)
 }
 
 fn dummy_global() -> GlobalType {
@@ -549,9 +545,6 @@ fn dummy_global() -> GlobalType {
 }
 
 fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
-    if t.table64 {
-        return Err(unsupported("memory64 (64-bit tables)"));
-    }
     if t.shared {
         return Err(unsupported("threads (shared tables)"));
     }
@@ -559,6 +552,7 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
         element: WasmType::from_ref_type(t.element_type)?,
         minimum: t.initial,
         maximum: t.maximum,
+        table64: t.table64,
     })
 }
 

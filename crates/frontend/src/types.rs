@@ -154,6 +154,20 @@ pub struct TableType {
     pub minimum: u64,
     /// Maximum number of elements, if declared.
     pub maximum: Option<u64>,
+    /// Indices are `i64` (memory64's 64-bit tables) instead of `i32`.
+    pub table64: bool,
+}
+
+impl TableType {
+    /// A table with 32-bit indices.
+    pub fn new(element: WasmType, minimum: u64, maximum: Option<u64>) -> TableType {
+        TableType {
+            element,
+            minimum,
+            maximum,
+            table64: false,
+        }
+    }
 }
 
 /// A linear memory's index type, page size and limits (in pages).

@@ -26,6 +26,7 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
 
 fn table_matches(actual: &TableType, expected: &TableType) -> bool {
     actual.element == expected.element
+        && actual.table64 == expected.table64
         && limits_match(
             actual.minimum,
             actual.maximum,

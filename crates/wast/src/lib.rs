@@ -500,11 +500,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
     }
     let table = Table::new(
         &mut *store,
-        TableType {
-            element: ValType::FuncRef,
-            minimum: 10,
-            maximum: Some(20),
-        },
+        TableType::new(ValType::FuncRef, 10, Some(20)),
         Val::FuncRef(None),
     )?;
     linker.define("spectest", "table", table)?;

@@ -334,7 +334,11 @@ impl FuncTranslator<'_, '_> {
     ) -> Value {
         let def = self.table_def(table);
         let length = self.table_length(def);
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = if self.env.info.tables[table.index()].table64 {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        };
         let oob = self.builder.ins().icmp(
             ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
             index,

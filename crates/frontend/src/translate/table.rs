@@ -5,7 +5,7 @@
 //! Both are pointer-sized in compiled code.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use wasmparser::{HeapType, ValType};
 
 use super::{FuncTranslator, Translated};
@@ -66,10 +66,32 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
+    fn is_table64(&self, table: u32) -> bool {
+        self.env.info.tables[table as usize].table64
+    }
+
+    /// An index or length of table `table`'s index type, as an `i64`.
+    fn table_index_to_i64(&mut self, table: u32, v: Value) -> Value {
+        if self.is_table64(table) {
+            v
+        } else {
+            self.builder.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// A size or old size (`i64`) as table `table`'s index type.
+    fn i64_to_table_index(&mut self, table: u32, v: Value) -> Value {
+        if self.is_table64(table) {
+            v
+        } else {
+            self.builder.ins().ireduce(types::I32, v)
+        }
+    }
+
     pub(super) fn visit_table_size(&mut self, table: u32) -> Translated {
         let def = self.table_def(TableIndex(table));
         let len = self.table_length(def);
-        let v = self.builder.ins().ireduce(types::I32, len);
+        let v = self.i64_to_table_index(table, len);
         self.push(v);
         Ok(())
     }
@@ -77,12 +99,12 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn visit_table_grow(&mut self, table: u32) -> Translated {
         let delta = self.pop();
         let init = self.pop();
-        let delta = self.builder.ins().uextend(types::I64, delta);
+        let delta = self.table_index_to_i64(table, delta);
         let t = self.builder.ins().iconst(types::I32, table as i64);
         let old = self
             .call_builtin(Builtin::TableGrow, &[t, init, delta])
             .unwrap();
-        let old = self.builder.ins().ireduce(types::I32, old);
+        let old = self.i64_to_table_index(table, old);
         self.push(old);
         Ok(())
     }
@@ -91,8 +113,8 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let val = self.pop();
         let dst = self.pop();
-        let dst = self.builder.ins().uextend(types::I64, dst);
-        let len = self.builder.ins().uextend(types::I64, len);
+        let dst = self.table_index_to_i64(table, dst);
+        let len = self.table_index_to_i64(table, len);
         let t = self.builder.ins().iconst(types::I32, table as i64);
         self.call_builtin(Builtin::TableFill, &[t, dst, val, len]);
         Ok(())
@@ -102,8 +124,17 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let src = self.pop();
         let dst = self.pop();
-        let ext = |t: &mut Self, v| t.builder.ins().uextend(types::I64, v);
-        let (dst, src, len) = (ext(self, dst), ext(self, src), ext(self, len));
+        // The length has the narrower of the two index types.
+        let len_table = if self.is_table64(dst_table) {
+            src_table
+        } else {
+            dst_table
+        };
+        let (dst, src, len) = (
+            self.table_index_to_i64(dst_table, dst),
+            self.table_index_to_i64(src_table, src),
+            self.table_index_to_i64(len_table, len),
+        );
         let dt = self.builder.ins().iconst(types::I32, dst_table as i64);
         let st = self.builder.ins().iconst(types::I32, src_table as i64);
         self.call_builtin(Builtin::TableCopy, &[dt, st, dst, src, len]);
@@ -114,7 +145,7 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let src = self.pop();
         let dst = self.pop();
-        let dst = self.builder.ins().uextend(types::I64, dst);
+        let dst = self.table_index_to_i64(table, dst);
         let t = self.builder.ins().iconst(types::I32, table as i64);
         let e = self.builder.ins().iconst(types::I32, elem_index as i64);
         self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len]);
