@@ -50,11 +50,6 @@ fn unimplemented_feature_families_are_refused_by_name() {
              (func (result i32) i32.const 0 i32.atomic.load))"#,
         "threads",
     );
-    // 64-bit tables (64-bit memories run).
-    assert_unsupported(
-        r#"(module (table i64 1 funcref))"#,
-        "memory64 (64-bit tables)",
-    );
     // Typed function references.
     assert_unsupported(
         r#"(module (type $t (func)) (func (param (ref $t)) local.get 0 call_ref $t))"#,
