@@ -209,11 +209,11 @@ fn bad_inputs_get_one_clear_error() {
     );
 
     let refs = dir.join("refs.wat");
-    std::fs::write(&refs, r#"(module (func (param (ref func))))"#).unwrap();
+    std::fs::write(&refs, r#"(module (func (param anyref)))"#).unwrap();
     let o = wasm_jit(&["run", refs.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("not supported yet: typed function references"),
+        stderr(&o).contains("not supported yet: GC"),
         "{}",
         stderr(&o)
     );
@@ -342,7 +342,7 @@ fn refused_modules_name_their_features_in_one_line() {
         r#"(module
              (tag $e (param i32))
              (memory 1 1 shared)
-             (func (param (ref func)) (result i32) i32.const 1 throw $e))"#,
+             (func (param anyref) (result i32) i32.const 1 throw $e))"#,
     )
     .unwrap();
     for cmd in ["run", "compile"] {
@@ -353,7 +353,7 @@ fn refused_modules_name_their_features_in_one_line() {
             .find(|l| l.contains("not supported yet:"))
             .unwrap_or_default()
             .to_string();
-        for feature in ["exception handling", "threads", "typed function references"] {
+        for feature in ["exception handling", "threads", "GC"] {
             assert!(line.contains(feature), "`{feature}` missing from: {line}");
         }
     }
@@ -362,7 +362,7 @@ fn refused_modules_name_their_features_in_one_line() {
     std::fs::write(
         &invalid_last,
         r#"(module
-             (func (param (ref func)))
+             (func (param anyref))
              (func (result i32) i64.const 1))"#,
     )
     .unwrap();

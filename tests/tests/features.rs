@@ -50,11 +50,6 @@ fn unimplemented_feature_families_are_refused_by_name() {
              (func (result i32) i32.const 0 i32.atomic.load))"#,
         "threads",
     );
-    // Typed function references.
-    assert_unsupported(
-        r#"(module (type $t (func)) (func (param (ref $t)) local.get 0 call_ref $t))"#,
-        "typed function references",
-    );
 }
 
 #[test]
@@ -67,11 +62,11 @@ fn invalid_in_a_wasm3_way_is_invalid() {
 
 #[test]
 fn invalid_beats_unsupported() {
-    // The first function uses typed function references, the last is
-    // invalid: invalid wins, even though the unsupported one comes first.
+    // The first function uses GC, the last is invalid: invalid wins, even
+    // though the unsupported one comes first.
     let e = load_error(
         r#"(module
-             (func (param (ref func)))
+             (func (param anyref))
              (func)
              (func (result i32) i64.const 1))"#,
     );
@@ -79,7 +74,7 @@ fn invalid_beats_unsupported() {
     // The same inside one body: an unsupported operator, then an invalid one.
     let e = load_error(
         r#"(module (func (result i32)
-             ref.null func ref.as_non_null drop
+             i32.const 0 ref.i31 drop
              i64.const 1))"#,
     );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
@@ -94,12 +89,12 @@ fn every_missing_feature_is_listed_once() {
         r#"(module
              (tag $e)
              (memory 1 1 shared)
-             (func ref.null func ref.as_non_null drop throw $e)
-             (func ref.null func ref.as_non_null drop))"#,
+             (func i32.const 0 ref.i31 drop throw $e)
+             (func i32.const 0 ref.i31 drop))"#,
     );
     let line = e.lines().next().unwrap();
     assert_eq!(e.lines().count(), 1, "{e}");
-    for feature in ["exception handling", "threads", "typed function references"] {
+    for feature in ["exception handling", "threads", "GC"] {
         assert_eq!(
             line.matches(&format!("{feature} (")).count(),
             1,

@@ -210,7 +210,8 @@ impl Instance {
                     "a table of {min} elements exceeds the store's limits"
                 ));
             }
-            let mut t = Box::new(Table::new(*ty, init, caps.table_elements)?);
+            let ty = module.canonical_table(*ty);
+            let mut t = Box::new(Table::new(ty, init, caps.table_elements)?);
             inst.tables.push(&mut *t);
             inst._owned_tables.push(t);
         }

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
 use wasm_jit_frontend::vmoffsets::VMOffsets;
-use wasm_jit_frontend::{DefinedFuncIndex, FrontendError, FuncType, ModuleInfo, ParsedModule};
+use wasm_jit_frontend::{
+    DefinedFuncIndex, FrontendError, FuncType, GlobalType, HeapType, ModuleInfo, ParsedModule,
+    RefType, TableType, WasmType,
+};
 
 use crate::code::{CodeMemory, CodeNames};
 use crate::compile::{CompiledFunction, Compiler};
@@ -18,26 +21,86 @@ use crate::traps::ArrayTrampoline;
 /// compares two integers.
 #[derive(Debug, Default)]
 pub struct TypeRegistry {
-    inner: Mutex<(HashMap<FuncType, u32>, Vec<FuncType>)>,
+    inner: Mutex<Registry>,
+}
+
+/// Canonical function types, by recursion group: two groups are the same
+/// when their types have the same shapes, finality and references, with
+/// references inside the group as positions in it
+/// ([`HeapType::RecGroup`]) and references outside it as canonical ids
+/// (isorecursive type equivalence, as the spec defines it).
+#[derive(Debug, Default)]
+struct Registry {
+    /// Each group's key, and the id of its first type (the others follow).
+    groups: HashMap<Vec<(bool, FuncType)>, u32>,
+    /// Every type by id, its references as [`HeapType::Canonical`] ids.
+    types: Vec<FuncType>,
+}
+
+impl Registry {
+    fn intern_group(&mut self, key: Vec<(bool, FuncType)>) -> u32 {
+        if let Some(&first) = self.groups.get(&key) {
+            return first;
+        }
+        let first = self.types.len() as u32;
+        // Positions in the group become the ids given here.
+        for (_, ty) in &key {
+            self.types.push(FuncType::new(
+                ty.params().iter().map(|t| rec_to_canonical(*t, first)),
+                ty.results().iter().map(|t| rec_to_canonical(*t, first)),
+            ));
+        }
+        self.groups.insert(key, first);
+        first
+    }
+}
+
+fn rec_to_canonical(t: WasmType, first: u32) -> WasmType {
+    match t {
+        WasmType::Ref(RefType {
+            nullable,
+            heap: HeapType::RecGroup(k),
+        }) => WasmType::reference(nullable, HeapType::Canonical(first + k)),
+        other => other,
+    }
 }
 
 impl TypeRegistry {
-    /// The id of `ty`, assigning one if new.
+    /// The id of `ty` (whose references are canonical ids, as the
+    /// embedding API has them), assigning one if new: a final type in a
+    /// group of its own.
     pub fn intern(&self, ty: &FuncType) -> u32 {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = g.0.get(ty) {
-            return id;
-        }
-        let id = g.1.len() as u32;
-        g.1.push(ty.clone());
-        g.0.insert(ty.clone(), id);
-        id
+        g.intern_group(vec![(true, ty.clone())])
     }
 
-    /// The type with id `id`.
+    /// The id of each of a module's types, by type index.
+    pub fn intern_module(&self, info: &ModuleInfo) -> Vec<u32> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ids: Vec<u32> = Vec::with_capacity(info.types.len());
+        for &(start, len) in &info.rec_groups {
+            let key: Vec<(bool, FuncType)> = (start..start + len)
+                .map(|i| {
+                    let ty = info.types[i as usize].map_concrete(|j| {
+                        if j >= start {
+                            HeapType::RecGroup(j - start)
+                        } else {
+                            HeapType::Canonical(ids[j as usize])
+                        }
+                    });
+                    (info.type_final[i as usize], ty)
+                })
+                .collect();
+            let first = g.intern_group(key);
+            ids.extend(first..first + len);
+        }
+        ids
+    }
+
+    /// The type with id `id`, its references as canonical ids.
     pub fn get(&self, id: u32) -> FuncType {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.1[id as usize].clone()
+        g.types[id as usize].clone()
     }
 }
 
@@ -111,7 +174,7 @@ impl CompiledModule {
             functions,
             unsupported,
         } = parsed;
-        let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
+        let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
         let names = Arc::new(CodeNames {
             module: name,
@@ -177,7 +240,7 @@ impl CompiledModule {
                 "the artifact's code does not match its module".into(),
             ));
         }
-        let type_ids: Vec<u32> = info.types.iter().map(|t| types.intern(t)).collect();
+        let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
         let names = Arc::new(CodeNames {
             module: name,
@@ -244,6 +307,33 @@ impl CompiledModule {
             epoch_interruption: options.epoch_interruption,
             consume_fuel: options.consume_fuel,
             code,
+        }
+    }
+
+    /// `ty` with the module's type indices replaced by the engine's
+    /// canonical ids (types as the embedding API shows and compares them).
+    pub fn canonical(&self, ty: WasmType) -> WasmType {
+        ty.map_concrete(|i| HeapType::Canonical(self.type_ids[i as usize]))
+    }
+
+    /// The canonical form of the module's type `index`.
+    pub fn canonical_func_type(&self, index: usize) -> FuncType {
+        self.info.types[index].map_concrete(|i| HeapType::Canonical(self.type_ids[i as usize]))
+    }
+
+    /// The canonical form of a table type.
+    pub fn canonical_table(&self, t: TableType) -> TableType {
+        TableType {
+            element: self.canonical(t.element),
+            ..t
+        }
+    }
+
+    /// The canonical form of a global type.
+    pub fn canonical_global(&self, g: GlobalType) -> GlobalType {
+        GlobalType {
+            content: self.canonical(g.content),
+            ..g
         }
     }
 

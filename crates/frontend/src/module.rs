@@ -189,6 +189,12 @@ pub struct DataSegment {
 pub struct ModuleInfo {
     /// Function types by type index.
     pub types: Vec<FuncType>,
+    /// Whether each type is final (`sub final`, the default): a final and
+    /// a non-final type of the same shape are different types.
+    pub type_final: Vec<bool>,
+    /// Recursion groups, as (first type index, number of types); a type
+    /// outside an explicit `rec` is a group of one.
+    pub rec_groups: Vec<(u32, u32)>,
     /// Type of every function, imported ones first.
     pub funcs: Vec<TypeIndex>,
     /// Every table, imported ones first.
@@ -331,13 +337,12 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
             Payload::TypeSection(reader) => {
                 for group in reader {
                     let group = group?;
-                    if group.is_explicit_rec_group() {
-                        note(unsupported("GC (recursive type groups)"));
-                    }
+                    let start = info.types.len() as u32;
                     for sub in group.into_types() {
-                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                        if !sub.supertype_idxs.is_empty() {
                             note(unsupported("GC (subtyping)"));
                         }
+                        info.type_final.push(sub.is_final);
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
                                 match FuncType::from_wasmparser(f) {
@@ -354,6 +359,8 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                             }
                         }
                     }
+                    let len = info.types.len() as u32 - start;
+                    info.rec_groups.push((start, len));
                 }
             }
             Payload::ImportSection(reader) => {

@@ -28,6 +28,8 @@ pub enum TrapKind {
     UninitializedElement,
     /// Dereference of a null reference.
     NullReference,
+    /// `call_ref` or `return_call_ref` of a null reference.
+    NullFunctionReference,
     /// The Wasm stack budget was used up.
     StackOverflow,
     /// The store ran out of fuel.
@@ -47,6 +49,7 @@ const UNINITIALIZED_ELEMENT: TrapCode = TrapCode::unwrap_user(6);
 const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(7);
 const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(8);
 const INTERRUPTED: TrapCode = TrapCode::unwrap_user(9);
+const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(10);
 
 impl TrapKind {
     /// The trap code compiled code uses for this kind.
@@ -62,6 +65,7 @@ impl TrapKind {
             TrapKind::UndefinedElement => UNDEFINED_ELEMENT,
             TrapKind::UninitializedElement => UNINITIALIZED_ELEMENT,
             TrapKind::NullReference => NULL_REFERENCE,
+            TrapKind::NullFunctionReference => NULL_FUNCTION_REFERENCE,
             TrapKind::StackOverflow => TrapCode::STACK_OVERFLOW,
             TrapKind::OutOfFuel => OUT_OF_FUEL,
             TrapKind::Interrupted => INTERRUPTED,
@@ -70,7 +74,7 @@ impl TrapKind {
 
     /// The kind a trap code stands for; `None` for [`HOST_TRAP`] and unknown codes.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 13] = [
+        const ALL: [TrapKind; 14] = [
             TrapKind::MemoryOutOfBounds,
             TrapKind::TableOutOfBounds,
             TrapKind::IntegerDivisionByZero,
@@ -81,6 +85,7 @@ impl TrapKind {
             TrapKind::UndefinedElement,
             TrapKind::UninitializedElement,
             TrapKind::NullReference,
+            TrapKind::NullFunctionReference,
             TrapKind::StackOverflow,
             TrapKind::OutOfFuel,
             TrapKind::Interrupted,
@@ -101,6 +106,7 @@ impl TrapKind {
             TrapKind::UndefinedElement => "undefined element",
             TrapKind::UninitializedElement => "uninitialized element",
             TrapKind::NullReference => "null reference",
+            TrapKind::NullFunctionReference => "null function reference",
             TrapKind::StackOverflow => "call stack exhausted",
             TrapKind::OutOfFuel => "all fuel consumed",
             TrapKind::Interrupted => "interrupted",

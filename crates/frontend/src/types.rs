@@ -17,10 +17,53 @@ pub enum WasmType {
     F64,
     /// 128-bit vector (SIMD).
     V128,
-    /// Nullable reference to a function.
+    /// Nullable reference to a function: `funcref`, `(ref null func)`.
     FuncRef,
-    /// Nullable reference to a host value.
+    /// Nullable reference to a host value: `externref`, `(ref null extern)`.
     ExternRef,
+    /// Any other reference type (typed function references): never
+    /// `(ref null func)` or `(ref null extern)`, which are spelled
+    /// [`WasmType::FuncRef`] and [`WasmType::ExternRef`] so that equal types
+    /// compare equal.
+    Ref(RefType),
+}
+
+/// A reference type other than `funcref` and `externref`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// What it refers to.
+    pub heap: HeapType,
+}
+
+/// What a reference refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any host value.
+    Extern,
+    /// No function (only null has this type).
+    NoFunc,
+    /// No host value (only null).
+    NoExtern,
+    /// A function of the module's type with this index (types as a module
+    /// declares them).
+    Concrete(u32),
+    /// A function of the engine's canonical type with this id (types as
+    /// the embedding API shows them, comparable across modules).
+    Canonical(u32),
+    /// A function of the type at this position of the recursion group
+    /// being canonicalised (only inside the engine's type registry).
+    RecGroup(u32),
+}
+
+impl HeapType {
+    /// Whether values of this heap type are functions (or null ones).
+    pub fn is_func(self) -> bool {
+        !matches!(self, HeapType::Extern | HeapType::NoExtern)
+    }
 }
 
 impl WasmType {
@@ -36,47 +79,134 @@ impl WasmType {
         })
     }
 
-    /// Converts a wasmparser reference type: only `funcref` and `externref` for now.
+    /// Converts a wasmparser reference type: function and extern
+    /// references of every kind; GC and exception references are refused.
     pub(crate) fn from_ref_type(r: wasmparser::RefType) -> Result<Self, FrontendError> {
-        if r == wasmparser::RefType::FUNCREF {
-            Ok(WasmType::FuncRef)
-        } else if r == wasmparser::RefType::EXTERNREF {
-            Ok(WasmType::ExternRef)
-        } else {
-            let abs = r.as_non_null();
-            let feature = if abs == wasmparser::RefType::EXN || abs == wasmparser::RefType::NOEXN {
-                "exception handling"
-            } else if r.is_concrete_type_ref()
-                || r.is_func_ref()
-                || r.is_extern_ref()
-                || abs == wasmparser::RefType::NOFUNC
-                || abs == wasmparser::RefType::NOEXTERN
-            {
-                "typed function references"
-            } else {
-                "GC"
-            };
-            Err(unsupported(format!("{feature} (reference type `{r}`)")))
+        use wasmparser::AbstractHeapType as A;
+        let heap = match r.heap_type() {
+            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+                A::Func => Some(HeapType::Func),
+                A::Extern => Some(HeapType::Extern),
+                A::NoFunc => Some(HeapType::NoFunc),
+                A::NoExtern => Some(HeapType::NoExtern),
+                _ => None,
+            },
+            wasmparser::HeapType::Concrete(i) => i.as_module_index().map(HeapType::Concrete),
+            _ => None,
+        };
+        match heap {
+            Some(heap) => Ok(WasmType::reference(r.is_nullable(), heap)),
+            None => {
+                let abs = r.as_non_null();
+                let feature =
+                    if abs == wasmparser::RefType::EXN || abs == wasmparser::RefType::NOEXN {
+                        "exception handling"
+                    } else if matches!(r.heap_type(), wasmparser::HeapType::Exact(_)) {
+                        "custom descriptors (GC)"
+                    } else {
+                        "GC"
+                    };
+                Err(unsupported(format!("{feature} (reference type `{r}`)")))
+            }
+        }
+    }
+
+    /// The reference type to `heap`, in its one spelling.
+    pub fn reference(nullable: bool, heap: HeapType) -> WasmType {
+        match (nullable, heap) {
+            (true, HeapType::Func) => WasmType::FuncRef,
+            (true, HeapType::Extern) => WasmType::ExternRef,
+            _ => WasmType::Ref(RefType { nullable, heap }),
         }
     }
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+        matches!(
+            self,
+            WasmType::FuncRef | WasmType::ExternRef | WasmType::Ref(_)
+        )
+    }
+
+    /// A reference type's nullability and heap type.
+    pub fn as_ref_type(self) -> Option<RefType> {
+        match self {
+            WasmType::FuncRef => Some(RefType {
+                nullable: true,
+                heap: HeapType::Func,
+            }),
+            WasmType::ExternRef => Some(RefType {
+                nullable: true,
+                heap: HeapType::Extern,
+            }),
+            WasmType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// This type with every module type index replaced by the id `ids`
+    /// gives it.
+    pub fn map_concrete(self, ids: impl Fn(u32) -> HeapType) -> WasmType {
+        match self {
+            WasmType::Ref(RefType {
+                nullable,
+                heap: HeapType::Concrete(i),
+            }) => WasmType::reference(nullable, ids(i)),
+            other => other,
+        }
+    }
+
+    /// Whether a value of type `self` is also of type `other` (subtyping
+    /// of canonical types: non-null below nullable; the bottom types
+    /// below every type of their hierarchy; concrete function types below
+    /// `func`).
+    pub fn is_subtype_of(self, other: WasmType) -> bool {
+        if self == other {
+            return true;
+        }
+        let (Some(a), Some(b)) = (self.as_ref_type(), other.as_ref_type()) else {
+            return false;
+        };
+        if a.nullable && !b.nullable {
+            return false;
+        }
+        match (a.heap, b.heap) {
+            (x, y) if x == y => true,
+            (HeapType::NoFunc, y) => y.is_func(),
+            (HeapType::NoExtern, HeapType::Extern) => true,
+            (HeapType::Concrete(_) | HeapType::Canonical(_), HeapType::Func) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Concrete(i) => write!(f, "{i}"),
+            HeapType::Canonical(i) => write!(f, "(type {i})"),
+            HeapType::RecGroup(i) => write!(f, "(rec {i})"),
+        }
     }
 }
 
 impl fmt::Display for WasmType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WasmType::I32 => "i32",
-            WasmType::I64 => "i64",
-            WasmType::F32 => "f32",
-            WasmType::F64 => "f64",
-            WasmType::V128 => "v128",
-            WasmType::FuncRef => "funcref",
-            WasmType::ExternRef => "externref",
-        })
+        match self {
+            WasmType::I32 => f.write_str("i32"),
+            WasmType::I64 => f.write_str("i64"),
+            WasmType::F32 => f.write_str("f32"),
+            WasmType::F64 => f.write_str("f64"),
+            WasmType::V128 => f.write_str("v128"),
+            WasmType::FuncRef => f.write_str("funcref"),
+            WasmType::ExternRef => f.write_str("externref"),
+            WasmType::Ref(r) if r.nullable => write!(f, "(ref null {})", r.heap),
+            WasmType::Ref(r) => write!(f, "(ref {})", r.heap),
+        }
     }
 }
 
@@ -107,6 +237,14 @@ impl FuncType {
     /// Result types.
     pub fn results(&self) -> &[WasmType] {
         &self.results
+    }
+
+    /// This type with every module type index mapped by `ids`.
+    pub fn map_concrete(&self, ids: impl Fn(u32) -> HeapType) -> FuncType {
+        FuncType::new(
+            self.params.iter().map(|t| t.map_concrete(&ids)),
+            self.results.iter().map(|t| t.map_concrete(&ids)),
+        )
     }
 
     pub(crate) fn from_wasmparser(ty: &wasmparser::FuncType) -> Result<Self, FrontendError> {

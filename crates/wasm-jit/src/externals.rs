@@ -215,7 +215,7 @@ impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::StoreContextMut<'a, T>
 pub struct Table(pub(crate) Stored);
 
 fn ref_to_raw(s: &crate::store::StoreOpaque, ty: ValType, init: Val) -> Result<usize> {
-    init.check_type(ty, "table element")?;
+    init.check_type(s, ty, "table element")?;
     Ok(init.to_raw(s).get_ref())
 }
 
@@ -301,7 +301,7 @@ impl Global {
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
-        val.check_type(ty.content, "global initialiser")?;
+        val.check_type(s, ty.content, "global initialiser")?;
         let mut g = Box::new(VMGlobal {
             value: val.to_raw(s),
         });
@@ -335,7 +335,7 @@ impl Global {
         if !g.ty.mutable {
             bail!("cannot set an immutable global");
         }
-        val.check_type(g.ty.content, "global")?;
+        val.check_type(s, g.ty.content, "global")?;
         let ptr = g.ptr;
         let raw = val.to_raw(s);
         // SAFETY: global pointers stay valid while the store lives; `&mut`

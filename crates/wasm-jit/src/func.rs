@@ -126,7 +126,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
 /// where unwinding would cross into Wasm frames).
 fn check_results(ty: &FuncType, results: &[Val], store: &StoreOpaque) -> Result<()> {
     for (r, t) in results.iter().zip(ty.results()) {
-        r.check_type(*t, "host function result")?;
+        r.check_type(store, *t, "host function result")?;
         r.check_store(store, "a host function result")?;
     }
     Ok(())
@@ -169,7 +169,7 @@ impl Func {
         let funcref = &ctx.funcref as *const VMFuncRef;
         let s = &mut store.opaque;
         s.host_funcs.push(ctx);
-        Ok(Func(s.add_func(funcref, ty)))
+        Ok(Func(s.add_func(funcref, ty, type_id)))
     }
 
     /// The function's type.
@@ -206,7 +206,7 @@ impl Func {
         }
         let mut raw = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
-            p.check_type(*t, "argument")?;
+            p.check_type(s, *t, "argument")?;
             p.check_store(s, "an argument")?;
             raw[i] = p.to_raw(s);
         }

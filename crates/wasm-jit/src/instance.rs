@@ -46,8 +46,15 @@ fn memory_matches(actual: &MemoryType, expected: &MemoryType) -> bool {
         )
 }
 
+/// Both types canonical: a mutable global's content type must be the
+/// same, an immutable one's a subtype.
 fn global_matches(actual: &GlobalType, expected: &GlobalType) -> bool {
-    actual == expected
+    actual.mutable == expected.mutable
+        && if actual.mutable {
+            actual.content == expected.content
+        } else {
+            actual.content.is_subtype_of(expected.content)
+        }
 }
 
 impl Instance {
@@ -141,7 +148,7 @@ pub(crate) fn export(s: &mut StoreOpaque, instance: Instance, name: &str) -> Opt
         }
         ExternKind::Global => {
             let g = raw.global(GlobalIndex(e.index));
-            let ty = module.info.globals[e.index as usize];
+            let ty = module.canonical_global(module.info.globals[e.index as usize]);
             Extern::Global(Global(s.global_for_ptr(g, ty)))
         }
     })
@@ -177,14 +184,14 @@ unsafe fn instantiate(
                 "incompatible import type for `{}::{}`: expected {}, found {}",
                 import.module,
                 import.name,
-                ExternType::of_import(&import.kind, info),
+                ExternType::of_import(&import.kind, &compiled),
                 actual
             )
         };
         match (&import.kind, ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
                 let data = &s.funcs[s.check(f.0)];
-                if data.ty != info.types[t.index()] {
+                if data.type_id != compiled.type_ids[t.index()] {
                     return Err(mismatch(ExternType::Func(data.ty.clone())));
                 }
                 raw.funcs.push(data.funcref);
@@ -192,7 +199,7 @@ unsafe fn instantiate(
             (ImportKind::Table(t), Extern::Table(tab)) => {
                 let i = s.check(tab.0);
                 let actual = s.table(i).ty();
-                if !table_matches(&actual, t) {
+                if !table_matches(&actual, &compiled.canonical_table(*t)) {
                     return Err(mismatch(ExternType::Table(actual)));
                 }
                 raw.tables.push(s.tables[i]);
@@ -207,7 +214,7 @@ unsafe fn instantiate(
             }
             (ImportKind::Global(g), Extern::Global(glob)) => {
                 let data = &s.globals[s.check(glob.0)];
-                if !global_matches(&data.ty, g) {
+                if !global_matches(&data.ty, &compiled.canonical_global(*g)) {
                     return Err(mismatch(ExternType::Global(data.ty)));
                 }
                 raw.globals.push(data.ptr);

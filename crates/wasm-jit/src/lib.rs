@@ -48,7 +48,9 @@ pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};
-pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValType,
+};
 pub use values::{ExternRef, V128, Val};
 /// Feature flags of the Wasm standard and its proposals, for
 /// [`Config::wasm_features`]: wasmparser's own type, re-exported on purpose

@@ -375,27 +375,34 @@ impl Module {
 
     /// The module's imports, in order.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
-        let info = &self.0.compiled.info;
-        info.imports.iter().map(move |i| ImportType {
+        let compiled = &self.0.compiled;
+        compiled.info.imports.iter().map(move |i| ImportType {
             module: &i.module,
             name: &i.name,
-            ty: ExternType::of_import(&i.kind, info),
+            ty: ExternType::of_import(&i.kind, compiled),
         })
     }
 
     /// The module's exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
-        let info = &self.0.compiled.info;
+        let compiled = &self.0.compiled;
+        let info = &compiled.info;
         info.exports.iter().map(move |e| ExportType {
             name: &e.name,
             ty: match e.kind {
                 ExternKind::Func => ExternType::Func(
-                    info.func_type(wasm_jit_frontend::FuncIndex(e.index))
-                        .clone(),
+                    compiled.canonical_func_type(
+                        info.func_type_index(wasm_jit_frontend::FuncIndex(e.index))
+                            .index(),
+                    ),
                 ),
-                ExternKind::Table => ExternType::Table(info.tables[e.index as usize]),
+                ExternKind::Table => {
+                    ExternType::Table(compiled.canonical_table(info.tables[e.index as usize]))
+                }
                 ExternKind::Memory => ExternType::Memory(info.memories[e.index as usize]),
-                ExternKind::Global => ExternType::Global(info.globals[e.index as usize]),
+                ExternKind::Global => {
+                    ExternType::Global(compiled.canonical_global(info.globals[e.index as usize]))
+                }
             },
         })
     }

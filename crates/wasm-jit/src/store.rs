@@ -21,7 +21,10 @@ pub(crate) struct Stored {
 
 pub(crate) struct FuncData {
     pub(crate) funcref: *const VMFuncRef,
+    /// Its type, references as canonical ids.
     pub(crate) ty: FuncType,
+    /// The engine's id of `ty`.
+    pub(crate) type_id: u32,
     /// The host-to-Wasm trampoline for `ty`, looked up on first call.
     pub(crate) trampoline: Option<wasm_jit_backend::ArrayTrampoline>,
 }
@@ -142,14 +145,21 @@ impl StoreOpaque {
         // live VMFuncRefs owned by the store.
         let type_id = unsafe { (*funcref).type_id };
         let ty = self.engine.inner().types.get(type_id);
-        self.add_func(funcref, ty)
+        self.add_func(funcref, ty, type_id)
     }
 
-    /// Records a function of type `ty` whose `VMFuncRef` is `funcref`.
-    pub(crate) fn add_func(&mut self, funcref: *const VMFuncRef, ty: FuncType) -> Stored {
+    /// Records a function of type `ty` (the engine's type `type_id`) whose
+    /// `VMFuncRef` is `funcref`.
+    pub(crate) fn add_func(
+        &mut self,
+        funcref: *const VMFuncRef,
+        ty: FuncType,
+        type_id: u32,
+    ) -> Stored {
         self.funcs.push(FuncData {
             funcref,
             ty,
+            type_id,
             trampoline: None,
         });
         let i = self.funcs.len() - 1;

@@ -30,6 +30,8 @@ pub enum Trap {
     UninitializedElement,
     /// Dereference of a null reference.
     NullReference,
+    /// `call_ref` of a null function reference.
+    NullFunctionReference,
     /// The Wasm stack budget was used up.
     StackOverflow,
     /// The store ran out of fuel.
@@ -51,6 +53,7 @@ impl From<TrapKind> for Trap {
             TrapKind::UndefinedElement => Trap::UndefinedElement,
             TrapKind::UninitializedElement => Trap::UninitializedElement,
             TrapKind::NullReference => Trap::NullReference,
+            TrapKind::NullFunctionReference => Trap::NullFunctionReference,
             TrapKind::StackOverflow => Trap::StackOverflow,
             TrapKind::OutOfFuel => Trap::OutOfFuel,
             TrapKind::Interrupted => Trap::Interrupted,
@@ -71,6 +74,7 @@ impl From<Trap> for TrapKind {
             Trap::UndefinedElement => TrapKind::UndefinedElement,
             Trap::UninitializedElement => TrapKind::UninitializedElement,
             Trap::NullReference => TrapKind::NullReference,
+            Trap::NullFunctionReference => TrapKind::NullFunctionReference,
             Trap::StackOverflow => TrapKind::StackOverflow,
             Trap::OutOfFuel => TrapKind::OutOfFuel,
             Trap::Interrupted => TrapKind::Interrupted,

@@ -1,7 +1,7 @@
 //! Types of values and external items.
 
 pub use wasm_jit_frontend::types::{
-    FuncType, GlobalType, MemoryType, TableType, WasmType as ValType,
+    FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, WasmType as ValType,
 };
 
 /// The type of an importable or exportable item.
@@ -21,14 +21,14 @@ impl ExternType {
     /// The type of an import as the module declares it.
     pub(crate) fn of_import(
         kind: &wasm_jit_frontend::module::ImportKind,
-        info: &wasm_jit_frontend::ModuleInfo,
+        module: &wasm_jit_backend::CompiledModule,
     ) -> ExternType {
         use wasm_jit_frontend::module::ImportKind;
         match kind {
-            ImportKind::Func(t) => ExternType::Func(info.types[t.index()].clone()),
-            ImportKind::Table(t) => ExternType::Table(*t),
+            ImportKind::Func(t) => ExternType::Func(module.canonical_func_type(t.index())),
+            ImportKind::Table(t) => ExternType::Table(module.canonical_table(*t)),
             ImportKind::Memory(m) => ExternType::Memory(*m),
-            ImportKind::Global(g) => ExternType::Global(*g),
+            ImportKind::Global(g) => ExternType::Global(module.canonical_global(*g)),
         }
     }
 

@@ -8,6 +8,7 @@ use wasm_jit_backend::{VMFuncRef, ValRaw};
 use crate::Func;
 use crate::store::{AsContextMut, StoreContext, StoreOpaque, Stored};
 use crate::types::ValType;
+use wasm_jit_frontend::HeapType;
 
 /// A reference to a host value, created with [`ExternRef::new`]. It lives as
 /// long as its store.
@@ -141,6 +142,8 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(r) if r.heap.is_func() => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
         }
     }
 
@@ -176,15 +179,46 @@ impl Val {
         }
     }
 
-    /// Checks the value has type `ty`.
-    pub(crate) fn check_type(&self, ty: ValType, what: &str) -> Result<()> {
-        if self.ty() != ty {
+    /// Checks the value has type `ty` (references as canonical ids), or a
+    /// subtype of it: a null reference has every nullable type of its
+    /// hierarchy; a function, `func` and its own type.
+    pub(crate) fn check_type(&self, store: &StoreOpaque, ty: ValType, what: &str) -> Result<()> {
+        let ok = match (self, ty.as_ref_type()) {
+            (Val::FuncRef(None), Some(r)) => r.nullable && r.heap.is_func(),
+            (Val::ExternRef(None), Some(r)) => r.nullable && !r.heap.is_func(),
+            (Val::FuncRef(Some(f)), Some(r)) => match r.heap {
+                HeapType::Func => true,
+                HeapType::Canonical(id) => {
+                    f.0.store_id != store.id || {
+                        // (A function of another store is refused by
+                        // `check_store`, with its own message.)
+                        store.funcs[store.check(f.0)].type_id == id
+                    }
+                }
+                _ => false,
+            },
+            (Val::ExternRef(Some(_)), Some(r)) => r.heap == HeapType::Extern,
+            _ => self.ty() == ty,
+        };
+        if !ok {
             bail!(
                 "type mismatch: {what} expected a value of type {ty}, got {}",
-                self.ty()
+                self.describe(store)
             );
         }
         Ok(())
+    }
+
+    /// The value's type as an error message names it.
+    fn describe(&self, store: &StoreOpaque) -> String {
+        match self {
+            Val::FuncRef(None) => "a null funcref".into(),
+            Val::ExternRef(None) => "a null externref".into(),
+            Val::FuncRef(Some(f)) if f.0.store_id == store.id => {
+                format!("(ref (type {}))", store.funcs[store.check(f.0)].type_id)
+            }
+            other => other.ty().to_string(),
+        }
     }
 
     /// Errors (rather than panicking later) when the value is a reference
@@ -223,7 +257,11 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
             ValType::V128 => Val::V128(raw.get_v128()),
-            ValType::FuncRef => Val::FuncRef(match raw.get_ref() {
+            ValType::Ref(r) if !r.heap.is_func() => Val::ExternRef(match raw.get_ref() {
+                0 => None,
+                h => Some(ExternRef(store.stored(h - 1))),
+            }),
+            ValType::FuncRef | ValType::Ref(_) => Val::FuncRef(match raw.get_ref() {
                 0 => None,
                 p => Some(Func(store.func_for_ref(p as *const VMFuncRef))),
             }),

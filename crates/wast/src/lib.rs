@@ -358,11 +358,12 @@ impl Runner {
             WastArgCore::F64(f) => Val::F64(f.bits),
             WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
             WastArgCore::RefNull(HeapType::Abstract {
-                ty: AbstractHeapType::Func,
+                ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
                 ..
-            }) => Val::FuncRef(None),
+            })
+            | WastArgCore::RefNull(HeapType::Concrete(_)) => Val::FuncRef(None),
             WastArgCore::RefNull(HeapType::Abstract {
-                ty: AbstractHeapType::Extern,
+                ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
                 ..
             }) => Val::ExternRef(None),
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n))),

@@ -66,7 +66,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pushes a call's results, or ends the block after a tail call.
-    fn after_call(&mut self, inst: ir::Inst, tail: bool) {
+    pub(super) fn after_call(&mut self, inst: ir::Inst, tail: bool) {
         if tail {
             self.reachable = false;
         } else {
@@ -87,7 +87,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Calls (or tail-calls) the Wasm code at `code` with the callee's
     /// context and this function's as the caller's.
-    fn call_code(
+    pub(super) fn call_code(
         &mut self,
         sig: ir::SigRef,
         code: ir::Value,

@@ -179,7 +179,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The block a branch to label `relative_depth` goes to and how many
     /// operands it carries, noting that the label's exit is now reachable.
-    fn branch_to(&mut self, relative_depth: u32) -> (ir::Block, usize) {
+    pub(super) fn branch_to(&mut self, relative_depth: u32) -> (ir::Block, usize) {
         let depth = self.control.len() - 1 - relative_depth as usize;
         let frame = &mut self.control[depth];
         frame.next_reachable |= !matches!(frame.kind, FrameKind::Loop(_));

@@ -5,15 +5,17 @@
 //! to its family's `visit_*` method: `control.rs` (blocks, branches),
 //! `variables.rs` (drop, select, locals, globals), `numeric.rs`,
 //! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
-//! tail calls), `simd.rs` (vectors and relaxed SIMD), `wide.rs` (wide
-//! arithmetic). Whatever touches the instance (memories, globals, tables,
-//! builtins, function references) is asked of `env.rs`, which alone knows
+//! tail calls), `func_refs.rs` (typed function references), `simd.rs`
+//! (vectors and relaxed SIMD), `wide.rs` (wide arithmetic). Whatever
+//! touches the instance (memories, globals, tables, builtins, function
+//! references) is asked of `env.rs`, which alone knows
 //! the context layout.
 
 mod calls;
 mod control;
 mod dispatch;
 mod env;
+mod func_refs;
 mod memory;
 mod numeric;
 mod simd;
@@ -57,7 +59,7 @@ pub fn clif_type(ty: WasmType, pointer: ir::Type) -> ir::Type {
         WasmType::F32 => types::F32,
         WasmType::F64 => types::F64,
         WasmType::V128 => types::I8X16,
-        WasmType::FuncRef | WasmType::ExternRef => pointer,
+        WasmType::FuncRef | WasmType::ExternRef | WasmType::Ref(_) => pointer,
     }
 }
 
@@ -478,7 +480,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             WasmType::I64 => ins.iconst(types::I64, 0),
             WasmType::F32 => ins.f32const(0.0),
             WasmType::F64 => ins.f64const(0.0),
-            WasmType::FuncRef | WasmType::ExternRef => ins.iconst(self.env.pointer_type(), 0),
+            WasmType::FuncRef | WasmType::ExternRef | WasmType::Ref(_) => {
+                ins.iconst(self.env.pointer_type(), 0)
+            }
             WasmType::V128 => unreachable!("handled above"),
         }
     }
