@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
 use wasm_jit_frontend::vmoffsets::VMOffsets;
 use wasm_jit_frontend::{
-    DefinedFuncIndex, FrontendError, FuncType, GlobalType, HeapType, ModuleInfo, ParsedModule,
-    RefType, TableType, WasmType,
+    DefinedFuncIndex, FrontendError, FuncType, GcShape, GlobalType, HeapType, ModuleInfo,
+    ParsedModule, RefType, TableType, WasmType,
 };
 
 use crate::code::{CodeMemory, CodeNames};
@@ -32,19 +32,19 @@ pub struct TypeRegistry {
 #[derive(Debug, Default)]
 struct Registry {
     /// Each group's key, and the id of its first type (the others follow).
-    groups: HashMap<Vec<(bool, FuncType)>, u32>,
+    groups: HashMap<Vec<GroupMember>, u32>,
     /// Every type by id, its references as [`HeapType::Canonical`] ids.
     types: Vec<FuncType>,
 }
 
 impl Registry {
-    fn intern_group(&mut self, key: Vec<(bool, FuncType)>) -> u32 {
+    fn intern_group(&mut self, key: Vec<GroupMember>) -> u32 {
         if let Some(&first) = self.groups.get(&key) {
             return first;
         }
         let first = self.types.len() as u32;
         // Positions in the group become the ids given here.
-        for (_, ty) in &key {
+        for (_, ty, _) in &key {
             self.types.push(FuncType::new(
                 ty.params().iter().map(|t| rec_to_canonical(*t, first)),
                 ty.results().iter().map(|t| rec_to_canonical(*t, first)),
@@ -54,6 +54,11 @@ impl Registry {
         first
     }
 }
+
+/// One type of a recursion group as the registry compares it: finality,
+/// signature (a placeholder for struct and array types), and the shape of
+/// a struct or array type.
+type GroupMember = (bool, FuncType, Option<GcShape>);
 
 fn rec_to_canonical(t: WasmType, first: u32) -> WasmType {
     match t {
@@ -71,7 +76,7 @@ impl TypeRegistry {
     /// group of its own.
     pub fn intern(&self, ty: &FuncType) -> u32 {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.intern_group(vec![(true, ty.clone())])
+        g.intern_group(vec![(true, ty.clone(), None)])
     }
 
     /// The id of each of a module's types, by type index.
@@ -79,16 +84,20 @@ impl TypeRegistry {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut ids: Vec<u32> = Vec::with_capacity(info.types.len());
         for &(start, len) in &info.rec_groups {
-            let key: Vec<(bool, FuncType)> = (start..start + len)
+            let key: Vec<GroupMember> = (start..start + len)
                 .map(|i| {
-                    let ty = info.types[i as usize].map_concrete(|j| {
+                    let map = |j: u32| {
                         if j >= start {
                             HeapType::RecGroup(j - start)
                         } else {
                             HeapType::Canonical(ids[j as usize])
                         }
-                    });
-                    (info.type_final[i as usize], ty)
+                    };
+                    let ty = info.types[i as usize].map_concrete(map);
+                    let shape = info.gc_shapes[i as usize]
+                        .as_ref()
+                        .map(|s| s.map_concrete(map));
+                    (info.type_final[i as usize], ty, shape)
                 })
                 .collect();
             let first = g.intern_group(key);

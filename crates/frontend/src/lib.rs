@@ -24,5 +24,7 @@ pub use error::{FrontendError, UnsupportedNotes, unsupported};
 pub use index::{DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex};
 pub use module::{ModuleInfo, ParsedModule, parse};
 pub use trap::TrapKind;
-pub use types::{FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, WasmType};
+pub use types::{
+    FuncType, GcShape, GlobalType, HeapType, MemoryType, RefType, TableType, WasmType,
+};
 pub use wasmparser::WasmFeatures;

@@ -10,7 +10,7 @@ use wasmparser::{
 
 use crate::error::{FrontendError, UnsupportedNotes, unsupported};
 use crate::index::{DefinedFuncIndex, FuncIndex, GlobalIndex, TypeIndex};
-use crate::types::{FuncType, GlobalType, MemoryType, TableType, WasmType};
+use crate::types::{FuncType, GcShape, GlobalType, MemoryType, TableType, WasmType};
 
 /// One operation of a constant expression (global initialisers, segment
 /// offsets, element items), evaluated by a small stack machine at instantiation.
@@ -192,6 +192,9 @@ pub struct ModuleInfo {
     /// Whether each type is final (`sub final`, the default): a final and
     /// a non-final type of the same shape are different types.
     pub type_final: Vec<bool>,
+    /// The shape of each struct or array type (`None` for function types,
+    /// whose signature is in `types`).
+    pub gc_shapes: Vec<Option<GcShape>>,
     /// Recursion groups, as (first type index, number of types); a type
     /// outside an explicit `rec` is a group of one.
     pub rec_groups: Vec<(u32, u32)>,
@@ -343,7 +346,14 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                             note(unsupported("GC (subtyping)"));
                         }
                         info.type_final.push(sub.is_final);
-                        match &sub.composite_type.inner {
+                        let composite = &sub.composite_type;
+                        if composite.shared {
+                            note(unsupported("shared-everything threads (shared types)"));
+                        }
+                        if composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
+                            note(unsupported("custom descriptors (GC)"));
+                        }
+                        match &composite.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
                                 match FuncType::from_wasmparser(f) {
                                     Ok(t) => info.types.push(t),
@@ -352,10 +362,19 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                                         info.types.push(FuncType::new([], []));
                                     }
                                 }
+                                info.gc_shapes.push(None);
                             }
-                            _ => {
-                                note(unsupported("GC (struct and array types)"));
+                            other => {
+                                // A struct or array type: declared and
+                                // canonicalised; its instructions are
+                                // refused when met.
                                 info.types.push(FuncType::new([], []));
+                                info.gc_shapes.push(
+                                    GcShape::from_wasmparser(other).unwrap_or_else(|e| {
+                                        note(e);
+                                        None
+                                    }),
+                                );
                             }
                         }
                     }

@@ -210,6 +210,94 @@ impl fmt::Display for WasmType {
     }
 }
 
+/// The shape of a struct or array type (GC). Such types are declared,
+/// canonicalised and compared like function types, so modules that only
+/// declare them run; their instructions are refused (`not supported yet:
+/// GC`), so no value of them ever exists.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GcShape {
+    /// A struct's fields.
+    Struct(Box<[Field]>),
+    /// An array's element.
+    Array(Field),
+}
+
+/// A struct field or array element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// What it stores.
+    pub storage: Storage,
+    /// Whether it may change.
+    pub mutable: bool,
+}
+
+/// What a field stores: a packed integer or a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// 8-bit packed integer.
+    I8,
+    /// 16-bit packed integer.
+    I16,
+    /// A value.
+    Val(WasmType),
+}
+
+impl Field {
+    fn from_wasmparser(f: &wasmparser::FieldType) -> Result<Field, FrontendError> {
+        Ok(Field {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => Storage::I8,
+                wasmparser::StorageType::I16 => Storage::I16,
+                wasmparser::StorageType::Val(v) => Storage::Val(WasmType::from_wasmparser(v)?),
+            },
+            mutable: f.mutable,
+        })
+    }
+
+    fn map_concrete(self, ids: &impl Fn(u32) -> HeapType) -> Field {
+        Field {
+            storage: match self.storage {
+                Storage::Val(t) => Storage::Val(t.map_concrete(ids)),
+                packed => packed,
+            },
+            ..self
+        }
+    }
+}
+
+impl GcShape {
+    /// The shape of a struct or array type; `None` for a function type.
+    pub(crate) fn from_wasmparser(
+        t: &wasmparser::CompositeInnerType,
+    ) -> Result<Option<GcShape>, FrontendError> {
+        Ok(match t {
+            wasmparser::CompositeInnerType::Func(_) => None,
+            wasmparser::CompositeInnerType::Struct(s) => Some(GcShape::Struct(
+                s.fields
+                    .iter()
+                    .map(Field::from_wasmparser)
+                    .collect::<Result<_, _>>()?,
+            )),
+            wasmparser::CompositeInnerType::Array(a) => {
+                Some(GcShape::Array(Field::from_wasmparser(&a.0)?))
+            }
+            wasmparser::CompositeInnerType::Cont(_) => {
+                return Err(unsupported("stack switching (continuation types)"));
+            }
+        })
+    }
+
+    /// This shape with every module type index mapped by `ids`.
+    pub fn map_concrete(&self, ids: impl Fn(u32) -> HeapType) -> GcShape {
+        match self {
+            GcShape::Struct(fields) => {
+                GcShape::Struct(fields.iter().map(|f| f.map_concrete(&ids)).collect())
+            }
+            GcShape::Array(f) => GcShape::Array(f.map_concrete(&ids)),
+        }
+    }
+}
+
 /// A function signature.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType {
