@@ -46,6 +46,7 @@ fn jit_trap_name(t: wasm_jit::Trap) -> Option<&'static str> {
         T::IndirectCallTypeMismatch => "bad signature",
         T::NullReference => "null reference",
         T::NullFunctionReference => "null function reference",
+        T::NullExceptionReference => "null exception reference",
         T::OutOfFuel | T::StackOverflow | T::Interrupted => return None,
         _ => "other trap",
     })

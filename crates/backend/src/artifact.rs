@@ -7,11 +7,13 @@
 //! never the code: an artifact is trusted input.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm2"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! "\0wasm-jit-cwasm3"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
 //! per function: present: u8; if 1:
 //!               index: u32 (u32::MAX: none)  code: bytes
 //!               relocs: u32 × (offset u32, kind u8, target u8, value u32, addend i64)
 //!               traps: u32 × (offset u32, code u8)  srclocs: u32 × (offset u32, loc u32)
+//!               exceptions: u32 × (ret u32, frame_offset u32, context u32,
+//!                                  handlers: u32 × (tag u32 (u32::MAX: any), offset u32))
 //! ```
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 
@@ -20,10 +22,10 @@ use std::num::NonZeroU8;
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
-use crate::compile::{CompiledFunction, LIBCALLS, RelocTarget, Relocation};
+use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm2";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm3";
 
 const RELOCS: [Reloc; 5] = [
     Reloc::Abs8,
@@ -111,6 +113,17 @@ pub fn serialize(
         for (offset, loc) in &f.srclocs {
             put_u32(&mut out, *offset);
             put_u32(&mut out, *loc);
+        }
+        put_u32(&mut out, f.exceptions.len() as u32);
+        for site in &f.exceptions {
+            put_u32(&mut out, site.ret);
+            put_u32(&mut out, site.frame_offset);
+            put_u32(&mut out, site.context_sp_offset);
+            put_u32(&mut out, site.handlers.len() as u32);
+            for (tag, offset) in &site.handlers {
+                put_u32(&mut out, tag.unwrap_or(u32::MAX));
+                put_u32(&mut out, *offset);
+            }
         }
     }
     Ok(out)
@@ -232,12 +245,35 @@ pub fn deserialize(bytes: &[u8], fingerprint: &str) -> Result<Artifact, String> 
         for _ in 0..srclocs.capacity() {
             srclocs.push((r.u32()?, r.u32()?));
         }
+        let mut exceptions = Vec::with_capacity(r.count(16)?);
+        for _ in 0..exceptions.capacity() {
+            let (ret, frame_offset, context_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);
+            let mut handlers = Vec::with_capacity(r.count(8)?);
+            for _ in 0..handlers.capacity() {
+                let tag = r.u32()?;
+                let offset = r.u32()?;
+                if offset as usize >= code.len() {
+                    return Err("exception handler outside its function in the artifact".into());
+                }
+                handlers.push(((tag != u32::MAX).then_some(tag), offset));
+            }
+            if ret as usize > code.len() {
+                return Err("exception site outside its function in the artifact".into());
+            }
+            exceptions.push(ExceptionSite {
+                ret,
+                frame_offset,
+                context_sp_offset,
+                handlers,
+            });
+        }
         funcs.push(Some(CompiledFunction {
             code,
             relocs,
             traps,
             wasm_index: (index != u32::MAX).then_some(index),
             srclocs,
+            exceptions,
         }));
     }
     if !r.0.is_empty() {

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
-use crate::compile::{CompiledFunction, RelocTarget};
+use crate::compile::{CompiledFunction, ExceptionSite, RelocTarget};
 
 unsafe extern "C" {
     fn wasm_jit_flush_icache(start: *mut u8, end: *mut u8);
@@ -56,6 +56,43 @@ struct Registered {
     traps: Vec<(u32, TrapCode)>,
     funcs: Vec<FuncRange>,
     names: Arc<CodeNames>,
+    /// Calls with exception handlers, offsets relative to the region,
+    /// sorted by return address.
+    exceptions: Vec<ExceptionSite>,
+}
+
+/// What the code at a return address is, for the exception unwinder.
+pub(crate) enum ReturnSite {
+    /// Not a Wasm function of a placed module (a trampoline, or host code).
+    NotWasm,
+    /// A Wasm function; the call returning there has these handlers (code
+    /// offsets relative to the region starting at the address given), or
+    /// none.
+    Wasm(Option<(usize, ExceptionSite)>),
+}
+
+/// What the code at return address `pc` is.
+pub(crate) fn return_site(pc: usize) -> ReturnSite {
+    with_registry(|reg| {
+        let Some((&start, r)) = reg.range(..=pc).next_back() else {
+            return ReturnSite::NotWasm;
+        };
+        if pc >= r.end {
+            return ReturnSite::NotWasm;
+        }
+        let off = (pc - start) as u32;
+        let i = r.funcs.partition_point(|f| f.start < off);
+        match i.checked_sub(1).map(|i| &r.funcs[i]) {
+            Some(f) if off <= f.end && f.wasm_index.is_some() => {}
+            _ => return ReturnSite::NotWasm,
+        }
+        let site = r
+            .exceptions
+            .binary_search_by_key(&off, |s| s.ret)
+            .ok()
+            .map(|i| (start, r.exceptions[i].clone()));
+        ReturnSite::Wasm(site)
+    })
 }
 
 /// Code regions by start address.
@@ -250,8 +287,14 @@ pub(crate) unsafe fn register(
 ) {
     let mut traps = Vec::new();
     let mut ranges = Vec::new();
+    let mut exceptions = Vec::new();
     for (f, &start) in funcs.iter().zip(starts) {
         traps.extend(f.traps.iter().map(|&(o, c)| (start + o, c)));
+        exceptions.extend(f.exceptions.iter().map(|s| ExceptionSite {
+            ret: start + s.ret,
+            handlers: s.handlers.iter().map(|&(t, h)| (t, start + h)).collect(),
+            ..s.clone()
+        }));
         ranges.push(FuncRange {
             start,
             end: start + f.code.len() as u32,
@@ -260,6 +303,7 @@ pub(crate) unsafe fn register(
         });
     }
     traps.sort_by_key(|t| t.0);
+    exceptions.sort_by_key(|s| s.ret);
     if crate::profiling::enabled() {
         // SAFETY: per the contract, the range is mapped and readable.
         let code = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
@@ -292,6 +336,7 @@ pub(crate) unsafe fn register(
                 traps,
                 funcs: ranges,
                 names,
+                exceptions,
             },
         )
     });

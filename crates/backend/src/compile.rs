@@ -9,7 +9,9 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{
+    Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
+};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
@@ -58,6 +60,26 @@ pub struct CompiledFunction {
     pub wasm_index: Option<u32>,
     /// Code offset → Wasm module byte offset, sorted by code offset.
     pub srclocs: Vec<(u32, u32)>,
+    /// Calls with exception handlers (`try_call` in a `try_table`), sorted
+    /// by return address.
+    pub exceptions: Vec<ExceptionSite>,
+}
+
+/// A call whose exceptions may be caught in the calling frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExceptionSite {
+    /// Offset of the return address in the function's code.
+    pub ret: u32,
+    /// The frame pointer minus the stack pointer at the call: the stack
+    /// pointer a handler resumes with is the frame pointer minus this.
+    pub frame_offset: u32,
+    /// Where the caller's context was saved: an offset from the stack
+    /// pointer at the call.
+    pub context_sp_offset: u32,
+    /// The handlers, in the order they are tried: the context offset of
+    /// the tag slot a clause catches (`None`: any tag), and the handler's
+    /// code offset.
+    pub handlers: Vec<(Option<u32>, u32)>,
 }
 
 /// Code generation options.
@@ -216,6 +238,44 @@ impl Compiler {
             .filter(|l| !l.loc.is_default())
             .map(|l| (l.start, l.loc.bits()))
             .collect();
+        let mut exceptions = Vec::new();
+        for site in buffer.call_sites() {
+            if site.exception_handlers.is_empty() {
+                continue;
+            }
+            let mut context = None;
+            let mut handlers = Vec::new();
+            for h in site.exception_handlers {
+                match h {
+                    FinalizedMachExceptionHandler::Tag(tag, offset) => {
+                        handlers.push((Some(tag.as_u32()), *offset));
+                    }
+                    FinalizedMachExceptionHandler::Default(offset) => {
+                        handlers.push((None, *offset));
+                    }
+                    FinalizedMachExceptionHandler::Context(ExceptionContextLoc::SPOffset(o)) => {
+                        context = Some(*o);
+                    }
+                    FinalizedMachExceptionHandler::Context(other) => {
+                        return Err(FrontendError::Codegen(format!(
+                            "exception context kept in {other:?}, not on the stack"
+                        )));
+                    }
+                }
+            }
+            let (Some(frame_offset), Some(context_sp_offset)) = (site.frame_offset, context) else {
+                return Err(FrontendError::Codegen(
+                    "a call with exception handlers lacks its frame layout".into(),
+                ));
+            };
+            exceptions.push(ExceptionSite {
+                ret: site.ret_addr,
+                frame_offset,
+                context_sp_offset,
+                handlers,
+            });
+        }
+        exceptions.sort_by_key(|s| s.ret);
         let names = ctx.func.params.user_named_funcs();
         let mut relocs = Vec::new();
         for r in &raw_relocs {
@@ -250,6 +310,7 @@ impl Compiler {
             traps,
             wasm_index,
             srclocs,
+            exceptions,
         })
     }
 

@@ -10,10 +10,11 @@ use wasm_jit_frontend::{
     DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapKind,
 };
 
+use crate::exceptions::VMException;
 use crate::memory::LinearMemory;
 use crate::module::CompiledModule;
 use crate::traps::{TrapReason, set_pending};
-use crate::vm::{ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
+use crate::vm::{ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, VMTag, ValRaw};
 
 /// What an instance imports, in the module's import order per kind.
 #[derive(Debug, Default)]
@@ -26,6 +27,8 @@ pub struct Imports {
     pub memories: Vec<*mut LinearMemory>,
     /// Globals.
     pub globals: Vec<*mut VMGlobal>,
+    /// Exception tags.
+    pub tags: Vec<*const VMTag>,
 }
 
 /// Caps on what an instance may allocate.
@@ -45,12 +48,17 @@ pub struct Instance {
     memories: Vec<*mut LinearMemory>,
     tables: Vec<*mut Table>,
     globals: Vec<*mut VMGlobal>,
+    tags: Vec<*const VMTag>,
     funcs: Vec<*const VMFuncRef>,
     // Boxed so the addresses stored in the context stay valid as the
     // vectors grow.
     _owned_memories: Vec<Box<LinearMemory>>,
     _owned_tables: Vec<Box<Table>>,
     _owned_globals: Vec<Box<VMGlobal>>,
+    _owned_tags: Vec<Box<VMTag>>,
+    /// Exceptions thrown by this instance's code; they live as long as it
+    /// (an `exnref` may be kept anywhere in the store).
+    exceptions: Vec<Box<VMException>>,
     _owned_funcrefs: Box<[VMFuncRef]>,
     /// Element segments evaluated to references; `None` once dropped.
     elems: Vec<Option<Vec<usize>>>,
@@ -127,10 +135,13 @@ impl Instance {
             memories: imports.memories,
             tables: imports.tables,
             globals: imports.globals,
+            tags: imports.tags,
             funcs: imports.funcs,
             _owned_memories: Vec::new(),
             _owned_tables: Vec::new(),
             _owned_globals: Vec::new(),
+            _owned_tags: Vec::new(),
+            exceptions: Vec::new(),
             _owned_funcrefs: Box::new([]),
             elems: Vec::new(),
             dropped_data: vec![false; info.datas.len()],
@@ -159,6 +170,15 @@ impl Instance {
             .map(|f| f as *mut VMFuncRef as *const VMFuncRef)
             .collect();
         inst.funcs.extend(defined);
+
+        // Tags: each defined one is a new identity.
+        for ty in &info.tags[info.num_imported_tags as usize..] {
+            let t = Box::new(VMTag {
+                type_id: module.type_ids[ty.index()],
+            });
+            inst.tags.push(&*t);
+            inst._owned_tags.push(t);
+        }
 
         // Globals, in order: an initialiser may read earlier globals.
         for init in &info.global_inits {
@@ -247,6 +267,9 @@ impl Instance {
         for i in 0..inst.funcs.len() {
             inst.vmctx[offsets.funcref(FuncIndex(i as u32)) as usize / PTR] =
                 inst.funcs[i] as usize;
+        }
+        for i in 0..inst.tags.len() {
+            inst.vmctx[offsets.tag(i as u32) as usize / PTR] = inst.tags[i] as usize;
         }
         Ok(inst)
     }
@@ -359,6 +382,11 @@ impl Instance {
     /// Global `index`.
     pub fn global(&self, index: GlobalIndex) -> *mut VMGlobal {
         self.globals[index.index()]
+    }
+
+    /// Exception tag `index` (imported ones first).
+    pub fn tag(&self, index: u32) -> *const VMTag {
+        self.tags[index as usize]
     }
 
     fn mem(&mut self, index: u32) -> &mut LinearMemory {
@@ -487,6 +515,48 @@ unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
     // SAFETY: called by compiled code with its own context.
     let inst = unsafe { instance(vmctx) };
     code_or_trap(crate::lazy::code(&inst.module, DefinedFuncIndex(func)))
+}
+
+impl Instance {
+    /// A new exception of tag `tag` (an index of this instance's tags)
+    /// whose payload is at `payload`.
+    ///
+    /// # Safety
+    /// `payload` must hold as many 16-byte slots as the tag has parameters.
+    unsafe fn new_exception(&mut self, tag: u32, payload: *const ValRaw) -> *const VMException {
+        let info = &self.module.info;
+        let n = info.types[info.tags[tag as usize].index()].params().len();
+        let values: &[ValRaw] = if n == 0 {
+            &[]
+        } else {
+            // SAFETY: per the contract.
+            unsafe { std::slice::from_raw_parts(payload, n) }
+        };
+        let exn = VMException::new(self.tags[tag as usize], values);
+        let ptr: *const VMException = &*exn;
+        self.exceptions.push(exn);
+        ptr
+    }
+}
+
+unsafe extern "C" fn throw(vmctx: *mut u8, tag: u32, payload: usize, fp: usize) {
+    // SAFETY: called by compiled code with its own context, the payload it
+    // spilled for this tag, and its own frame pointer.
+    unsafe {
+        let exn = instance(vmctx).new_exception(tag, payload as *const ValRaw);
+        crate::exceptions::unwind(exn, fp)
+    }
+}
+
+unsafe extern "C" fn throw_ref(_vmctx: *mut u8, exn: usize, fp: usize) {
+    // SAFETY: called by compiled code with a non-null exception reference
+    // (checked before the call) and its own frame pointer.
+    unsafe { crate::exceptions::unwind(exn as *const VMException, fp) }
+}
+
+unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, payload: usize) -> usize {
+    // SAFETY: as for `throw`.
+    unsafe { instance(vmctx).new_exception(tag, payload as *const ValRaw) as usize }
 }
 
 unsafe extern "C" fn lazy_funcref(_vmctx: *mut u8, funcref: usize) -> usize {

@@ -20,6 +20,7 @@
 pub mod artifact;
 pub mod code;
 pub mod compile;
+pub mod exceptions;
 pub mod instance;
 pub mod lazy;
 pub mod memory;
@@ -35,4 +36,4 @@ pub use instance::{Imports, Instance, InstanceLimits, grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryImage};
 pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};
 pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};
-pub use vm::{GrowthFn, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, ValRaw};
+pub use vm::{GrowthFn, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, VMTag, ValRaw};

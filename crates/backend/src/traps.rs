@@ -38,6 +38,8 @@ pub enum TrapReason {
     Wasm(TrapKind),
     /// An error returned by a host function, passed through unchanged.
     Host(Box<dyn Any + Send>),
+    /// A Wasm exception that no handler in this activation caught.
+    Exception(crate::exceptions::UncaughtException),
 }
 
 impl std::fmt::Debug for TrapReason {
@@ -45,6 +47,7 @@ impl std::fmt::Debug for TrapReason {
         match self {
             TrapReason::Wasm(k) => write!(f, "Wasm({k:?})"),
             TrapReason::Host(_) => write!(f, "Host(..)"),
+            TrapReason::Exception(_) => write!(f, "Exception(..)"),
         }
     }
 }
@@ -74,6 +77,28 @@ thread_local! {
     /// An error recorded by a builtin or host function before it returned
     /// its failure flag.
     static PENDING: RefCell<Option<TrapReason>> = const { RefCell::new(None) };
+}
+
+/// Leaves Wasm for the innermost entry's jump point, with `pcs` as the
+/// backtrace and the reason recorded with [`set_pending`].
+///
+/// # Safety
+/// Wasm must be running on this thread (a jump point exists), and the
+/// frames between here and the jump point must own nothing that needs
+/// dropping.
+pub(crate) unsafe fn leave_wasm(pcs: &[usize]) -> ! {
+    let mut record = TrapRecord {
+        code: None,
+        pcs: [0; MAX_FRAMES],
+        num_pcs: pcs.len().min(MAX_FRAMES),
+    };
+    record.pcs[..record.num_pcs].copy_from_slice(&pcs[..record.num_pcs]);
+    RECORD.with(|r| r.set(Some(record)));
+    let buf = JMP_BUF.with(|c| c.get());
+    assert!(!buf.is_null(), "an exception outside Wasm");
+    // SAFETY: `buf` is the jump buffer of the innermost active
+    // `wasm_jit_call` on this thread (the contract).
+    unsafe { wasm_jit_unwind(buf) }
 }
 
 /// Records why a builtin or host function is about to report failure.

@@ -225,6 +225,15 @@ const _: () =
 const _: () = assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmoffsets::funcref::VMCTX as usize);
 const _: () = assert!(std::mem::size_of::<VMFuncRef>() == vmoffsets::funcref::SIZE);
 
+/// An exception tag: its address is its identity (an imported tag is the
+/// exporter's), and it records the canonical type of its payload.
+#[derive(Debug)]
+#[repr(C)]
+pub struct VMTag {
+    /// Canonical id of the function type whose parameters are the payload.
+    pub type_id: u32,
+}
+
 /// Storage of one global.
 #[derive(Debug, Default)]
 #[repr(C, align(16))]

@@ -41,6 +41,12 @@ macro_rules! foreach_builtin {
                 "`elem.drop`.";
             lazy_compile LazyCompile(func: i32) -> ptr,
                 "The code of defined function `func` of the caller's module, compiled now if it is not yet (lazy compilation); 0 after recording a trap when it cannot be compiled.";
+            throw Throw(tag: i32, payload: ptr, fp: ptr) -> none,
+                "`throw` of tag `tag` (its payload in 16-byte slots at `payload`) that no `try_table` of the throwing function takes: makes the exception and unwinds from the frame whose frame pointer is `fp` (never returns).";
+            throw_ref ThrowRef(exn: ptr, fp: ptr) -> none,
+                "`throw_ref` of a non-null exception no `try_table` of the throwing function takes: unwinds from the frame whose frame pointer is `fp` (never returns).";
+            exn_new ExnNew(tag: i32, payload: ptr) -> ptr,
+                "An exception of tag `tag` with the payload at `payload`, for a `catch_ref` of a `throw` in the same function.";
             lazy_funcref LazyFuncref(funcref: ptr) -> ptr,
                 "The code of the function a `VMFuncRef` with a null code pointer names, compiled now and stored in the `VMFuncRef`; 0 after recording a trap when it cannot be compiled.";
         }
@@ -165,7 +171,7 @@ mod tests {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i, "{}", b.name());
         }
-        assert_eq!(Builtin::COUNT, 12);
+        assert_eq!(Builtin::COUNT, 15);
         let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
         assert_eq!(sig.params.len(), 3);
         assert_eq!(sig.returns[0].value_type, types::I64);

@@ -111,6 +111,8 @@ pub enum ImportKind {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag whose payload is the parameters of this type.
+    Tag(TypeIndex),
 }
 
 /// One import of a module.
@@ -135,6 +137,8 @@ pub enum ExternKind {
     Memory,
     /// A global.
     Global,
+    /// An exception tag.
+    Tag,
 }
 
 /// One export.
@@ -189,6 +193,11 @@ pub struct DataSegment {
 pub struct ModuleInfo {
     /// Function types by type index.
     pub types: Vec<FuncType>,
+    /// The type of every exception tag (its parameters are the payload),
+    /// imported ones first.
+    pub tags: Vec<TypeIndex>,
+    /// How many of `tags` are imported.
+    pub num_imported_tags: u32,
     /// Whether each type is final (`sub final`, the default): a final and
     /// a non-final type of the same shape are different types.
     pub type_final: Vec<bool>,
@@ -418,9 +427,11 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                             info.num_imported_globals += 1;
                             ImportKind::Global(g)
                         }
-                        wasmparser::TypeRef::Tag(_) => {
-                            note(unsupported("exception handling (tags)"));
-                            continue;
+                        wasmparser::TypeRef::Tag(t) => {
+                            let ty = TypeIndex(t.func_type_idx);
+                            info.tags.push(ty);
+                            info.num_imported_tags += 1;
+                            ImportKind::Tag(ty)
                         }
                     };
                     info.imports.push(Import {
@@ -460,7 +471,11 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                     info.memories.push(m);
                 }
             }
-            Payload::TagSection(_) => note(unsupported("exception handling (tags)")),
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    info.tags.push(TypeIndex(tag?.func_type_idx));
+                }
+            }
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
@@ -486,10 +501,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                         wasmparser::ExternalKind::Table => ExternKind::Table,
                         wasmparser::ExternalKind::Memory => ExternKind::Memory,
                         wasmparser::ExternalKind::Global => ExternKind::Global,
-                        wasmparser::ExternalKind::Tag => {
-                            note(unsupported("exception handling (tags)"));
-                            continue;
-                        }
+                        wasmparser::ExternalKind::Tag => ExternKind::Tag,
                     };
                     info.exports.push(Export {
                         name: export.name.to_string(),

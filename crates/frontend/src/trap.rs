@@ -30,6 +30,8 @@ pub enum TrapKind {
     NullReference,
     /// `call_ref` or `return_call_ref` of a null reference.
     NullFunctionReference,
+    /// `throw_ref` of a null reference.
+    NullExceptionReference,
     /// The Wasm stack budget was used up.
     StackOverflow,
     /// The store ran out of fuel.
@@ -50,6 +52,7 @@ const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(7);
 const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(8);
 const INTERRUPTED: TrapCode = TrapCode::unwrap_user(9);
 const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(10);
+const NULL_EXCEPTION_REFERENCE: TrapCode = TrapCode::unwrap_user(11);
 
 impl TrapKind {
     /// The trap code compiled code uses for this kind.
@@ -66,6 +69,7 @@ impl TrapKind {
             TrapKind::UninitializedElement => UNINITIALIZED_ELEMENT,
             TrapKind::NullReference => NULL_REFERENCE,
             TrapKind::NullFunctionReference => NULL_FUNCTION_REFERENCE,
+            TrapKind::NullExceptionReference => NULL_EXCEPTION_REFERENCE,
             TrapKind::StackOverflow => TrapCode::STACK_OVERFLOW,
             TrapKind::OutOfFuel => OUT_OF_FUEL,
             TrapKind::Interrupted => INTERRUPTED,
@@ -74,7 +78,7 @@ impl TrapKind {
 
     /// The kind a trap code stands for; `None` for [`HOST_TRAP`] and unknown codes.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 14] = [
+        const ALL: [TrapKind; 15] = [
             TrapKind::MemoryOutOfBounds,
             TrapKind::TableOutOfBounds,
             TrapKind::IntegerDivisionByZero,
@@ -86,6 +90,7 @@ impl TrapKind {
             TrapKind::UninitializedElement,
             TrapKind::NullReference,
             TrapKind::NullFunctionReference,
+            TrapKind::NullExceptionReference,
             TrapKind::StackOverflow,
             TrapKind::OutOfFuel,
             TrapKind::Interrupted,
@@ -107,6 +112,7 @@ impl TrapKind {
             TrapKind::UninitializedElement => "uninitialized element",
             TrapKind::NullReference => "null reference",
             TrapKind::NullFunctionReference => "null function reference",
+            TrapKind::NullExceptionReference => "null exception reference",
             TrapKind::StackOverflow => "call stack exhausted",
             TrapKind::OutOfFuel => "all fuel consumed",
             TrapKind::Interrupted => "interrupted",

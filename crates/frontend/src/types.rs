@@ -48,6 +48,10 @@ pub enum HeapType {
     NoFunc,
     /// No host value (only null).
     NoExtern,
+    /// Any exception (`exnref`).
+    Exn,
+    /// No exception (only null).
+    NoExn,
     /// A function of the module's type with this index (types as a module
     /// declares them).
     Concrete(u32),
@@ -62,7 +66,15 @@ pub enum HeapType {
 impl HeapType {
     /// Whether values of this heap type are functions (or null ones).
     pub fn is_func(self) -> bool {
-        !matches!(self, HeapType::Extern | HeapType::NoExtern)
+        !matches!(
+            self,
+            HeapType::Extern | HeapType::NoExtern | HeapType::Exn | HeapType::NoExn
+        )
+    }
+
+    /// Whether values of this heap type are exceptions (or null ones).
+    pub fn is_exn(self) -> bool {
+        matches!(self, HeapType::Exn | HeapType::NoExn)
     }
 }
 
@@ -89,6 +101,8 @@ impl WasmType {
                 A::Extern => Some(HeapType::Extern),
                 A::NoFunc => Some(HeapType::NoFunc),
                 A::NoExtern => Some(HeapType::NoExtern),
+                A::Exn => Some(HeapType::Exn),
+                A::NoExn => Some(HeapType::NoExn),
                 _ => None,
             },
             wasmparser::HeapType::Concrete(i) => i.as_module_index().map(HeapType::Concrete),
@@ -174,6 +188,7 @@ impl WasmType {
             (x, y) if x == y => true,
             (HeapType::NoFunc, y) => y.is_func(),
             (HeapType::NoExtern, HeapType::Extern) => true,
+            (HeapType::NoExn, HeapType::Exn) => true,
             (HeapType::Concrete(_) | HeapType::Canonical(_), HeapType::Func) => true,
             _ => false,
         }
@@ -187,6 +202,8 @@ impl fmt::Display for HeapType {
             HeapType::Extern => f.write_str("extern"),
             HeapType::NoFunc => f.write_str("nofunc"),
             HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
             HeapType::Concrete(i) => write!(f, "{i}"),
             HeapType::Canonical(i) => write!(f, "(type {i})"),
             HeapType::RecGroup(i) => write!(f, "(rec {i})"),

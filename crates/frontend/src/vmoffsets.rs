@@ -13,6 +13,7 @@
 //!   ...  tables       [*mut VMTableDefinition; num_tables]
 //!   ...  globals      [*mut VMGlobal; num_globals]
 //!   ...  funcrefs     [*const VMFuncRef; num_funcs]
+//!   ...  tags         [*const VMTag; num_tags]  (a tag's address is its identity)
 //! ```
 //!
 //! Every memory, table, global and function is reached through a pointer, so
@@ -42,6 +43,17 @@ pub mod table {
     pub const BASE: i32 = 0;
     /// Offset of the current number of elements.
     pub const LENGTH: i32 = 8;
+}
+
+/// `VMException { tag: *const VMTag, payload: *mut ValRaw, len: usize }`:
+/// what an `exnref` points to. The payload is one 16-byte slot per value.
+pub mod exception {
+    /// Offset of the tag pointer.
+    pub const TAG: i32 = 0;
+    /// Offset of the payload array pointer.
+    pub const PAYLOAD: i32 = 8;
+    /// Size of one payload slot.
+    pub const SLOT: i32 = 16;
 }
 
 /// `VMFuncRef { func_ptr, type_id: u32, def_index: u32, vmctx }`: what a
@@ -93,6 +105,7 @@ pub struct VMOffsets {
     num_tables: u32,
     num_globals: u32,
     num_funcs: u32,
+    num_tags: u32,
 }
 
 impl VMOffsets {
@@ -103,6 +116,7 @@ impl VMOffsets {
             num_tables: info.tables.len() as u32,
             num_globals: info.globals.len() as u32,
             num_funcs: info.funcs.len() as u32,
+            num_tags: info.tags.len() as u32,
         }
     }
 
@@ -117,6 +131,9 @@ impl VMOffsets {
     }
     fn funcrefs_start(&self) -> u32 {
         self.globals_start() + self.num_globals * PTR
+    }
+    fn tags_start(&self) -> u32 {
+        self.funcrefs_start() + self.num_funcs * PTR
     }
 
     /// Slot holding `*mut VMMemoryDefinition` of memory `index`.
@@ -143,9 +160,15 @@ impl VMOffsets {
         (self.funcrefs_start() + index.0 * PTR) as i32
     }
 
+    /// Slot holding `*const VMTag` of tag `index`.
+    pub fn tag(&self, index: u32) -> i32 {
+        debug_assert!(index < self.num_tags);
+        (self.tags_start() + index * PTR) as i32
+    }
+
     /// Total size of the context in bytes.
     pub fn size(&self) -> usize {
-        (self.funcrefs_start() + self.num_funcs * PTR) as usize
+        (self.tags_start() + self.num_tags * PTR) as usize
     }
 }
 

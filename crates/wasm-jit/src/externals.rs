@@ -1,11 +1,11 @@
 //! Memories, tables, globals, and the `Extern` that holds any importable item.
 
 use anyhow::{Result, anyhow, bail};
-use wasm_jit_backend::{LinearMemory, Table as RawTable, VMGlobal};
+use wasm_jit_backend::{LinearMemory, Table as RawTable, VMGlobal, VMTag};
 
 use crate::Func;
 use crate::store::{AsContext, AsContextMut, Stored};
-use crate::types::{ExternType, GlobalType, MemoryType, TableType, ValType};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 use crate::values::Val;
 
 /// Any item an instance can import or export.
@@ -19,6 +19,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -50,6 +52,13 @@ impl Extern {
             _ => None,
         }
     }
+    /// The tag, if it is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        match self {
+            Extern::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
 
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
@@ -62,7 +71,43 @@ impl Extern {
             Extern::Table(t) => ExternType::Table(s.table(s.check(t.0)).ty()),
             Extern::Memory(m) => ExternType::Memory(s.memory(s.check(m.0)).ty()),
             Extern::Global(g) => ExternType::Global(s.globals[s.check(g.0)].ty),
+            Extern::Tag(t) => ExternType::Tag(s.tags[s.check(t.0)].ty.clone()),
         }
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Extern {
+        Extern::Tag(t)
+    }
+}
+
+/// An exception tag. Two tags are the same tag only if they are the same
+/// definition (importing a tag shares it); the payload's type is part of
+/// the tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag(pub(crate) Stored);
+
+impl Tag {
+    /// A new tag owned by the store, whose payload has the parameters of
+    /// `ty` (which must have no results).
+    pub fn new(mut store: impl AsContextMut, ty: &FuncType) -> Result<Tag> {
+        if !ty.results().is_empty() {
+            bail!("a tag's type has no results, but {ty} has some");
+        }
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let type_id = s.engine.inner().types.intern(ty);
+        let t = Box::new(VMTag { type_id });
+        let ptr: *const VMTag = &*t;
+        s.owned_tags.push(t);
+        Ok(Tag(s.tag_for_ptr(ptr)))
+    }
+
+    /// The payload's type, as a function type's parameters.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let s = &store.as_context().0.opaque;
+        s.tags[s.check(self.0)].ty.clone()
     }
 }
 

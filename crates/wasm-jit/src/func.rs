@@ -276,5 +276,11 @@ pub(crate) unsafe fn call_raw(
         // SAFETY: as above.
         unsafe { (*limits).fuel = 0 };
     }
-    result.map_err(into_error)
+    result.map_err(|trap| match trap.reason {
+        TrapReason::Exception(e) => {
+            // SAFETY: the call is over; nothing else borrows the store.
+            crate::trap::uncaught_error(unsafe { &mut *store }, e, trap.frames)
+        }
+        _ => into_error(trap),
+    })
 }

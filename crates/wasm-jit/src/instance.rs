@@ -151,6 +151,10 @@ pub(crate) fn export(s: &mut StoreOpaque, instance: Instance, name: &str) -> Opt
             let ty = module.canonical_global(module.info.globals[e.index as usize]);
             Extern::Global(Global(s.global_for_ptr(g, ty)))
         }
+        ExternKind::Tag => {
+            let t = raw.tag(e.index);
+            Extern::Tag(crate::Tag(s.tag_for_ptr(t)))
+        }
     })
 }
 
@@ -211,6 +215,13 @@ unsafe fn instantiate(
                     return Err(mismatch(ExternType::Memory(actual)));
                 }
                 raw.memories.push(s.memories[i]);
+            }
+            (ImportKind::Tag(t), Extern::Tag(tag)) => {
+                let data = &s.tags[s.check(tag.0)];
+                if data.type_id != compiled.type_ids[t.index()] {
+                    return Err(mismatch(ExternType::Tag(data.ty.clone())));
+                }
+                raw.tags.push(data.ptr);
             }
             (ImportKind::Global(g), Extern::Global(glob)) => {
                 let data = &s.globals[s.check(glob.0)];

@@ -403,6 +403,9 @@ impl Module {
                 ExternKind::Global => {
                     ExternType::Global(compiled.canonical_global(info.globals[e.index as usize]))
                 }
+                ExternKind::Tag => ExternType::Tag(
+                    compiled.canonical_func_type(info.tags[e.index as usize].index()),
+                ),
             },
         })
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasm_jit_backend::{
-    Instance as RawInstance, LinearMemory, Table as RawTable, VMFuncRef, VMGlobal, VMLimits,
+    Instance as RawInstance, LinearMemory, Table as RawTable, VMFuncRef, VMGlobal, VMLimits, VMTag,
 };
 
 use crate::Engine;
@@ -27,6 +27,14 @@ pub(crate) struct FuncData {
     pub(crate) type_id: u32,
     /// The host-to-Wasm trampoline for `ty`, looked up on first call.
     pub(crate) trampoline: Option<wasm_jit_backend::ArrayTrampoline>,
+}
+
+pub(crate) struct TagData {
+    pub(crate) ptr: *const VMTag,
+    /// The payload's type, references as canonical ids.
+    pub(crate) ty: FuncType,
+    /// The engine's id of `ty`.
+    pub(crate) type_id: u32,
 }
 
 pub(crate) struct GlobalData {
@@ -53,6 +61,9 @@ pub struct StoreOpaque {
     pub(crate) table_by_ptr: HashMap<usize, usize>,
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) global_by_ptr: HashMap<usize, usize>,
+    pub(crate) tags: Vec<TagData>,
+    pub(crate) tag_by_ptr: HashMap<usize, usize>,
+    pub(crate) owned_tags: Vec<Box<VMTag>>,
     pub(crate) owned_memories: Vec<Box<LinearMemory>>,
     pub(crate) owned_tables: Vec<Box<RawTable>>,
     pub(crate) owned_globals: Vec<Box<VMGlobal>>,
@@ -183,6 +194,22 @@ impl StoreOpaque {
         self.stored(i)
     }
 
+    pub(crate) fn tag_for_ptr(&mut self, ptr: *const VMTag) -> Stored {
+        let i = match self.tag_by_ptr.get(&(ptr as usize)) {
+            Some(&i) => i,
+            None => {
+                // SAFETY: tag pointers handed out by this store's instances
+                // and host tags point to live VMTags the store owns.
+                let type_id = unsafe { (*ptr).type_id };
+                let ty = self.engine.inner().types.get(type_id);
+                self.tags.push(TagData { ptr, ty, type_id });
+                self.tag_by_ptr.insert(ptr as usize, self.tags.len() - 1);
+                self.tags.len() - 1
+            }
+        };
+        self.stored(i)
+    }
+
     pub(crate) fn global_for_ptr(&mut self, ptr: *mut VMGlobal, ty: GlobalType) -> Stored {
         let i = *self.global_by_ptr.entry(ptr as usize).or_insert_with(|| {
             self.globals.push(GlobalData { ptr, ty });
@@ -309,6 +336,9 @@ impl<T> Store<T> {
                     table_by_ptr: HashMap::new(),
                     globals: Vec::new(),
                     global_by_ptr: HashMap::new(),
+                    tags: Vec::new(),
+                    tag_by_ptr: HashMap::new(),
+                    owned_tags: Vec::new(),
                     owned_memories: Vec::new(),
                     owned_tables: Vec::new(),
                     owned_globals: Vec::new(),

@@ -32,6 +32,8 @@ pub enum Trap {
     NullReference,
     /// `call_ref` of a null function reference.
     NullFunctionReference,
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference,
     /// The Wasm stack budget was used up.
     StackOverflow,
     /// The store ran out of fuel.
@@ -54,6 +56,7 @@ impl From<TrapKind> for Trap {
             TrapKind::UninitializedElement => Trap::UninitializedElement,
             TrapKind::NullReference => Trap::NullReference,
             TrapKind::NullFunctionReference => Trap::NullFunctionReference,
+            TrapKind::NullExceptionReference => Trap::NullExceptionReference,
             TrapKind::StackOverflow => Trap::StackOverflow,
             TrapKind::OutOfFuel => Trap::OutOfFuel,
             TrapKind::Interrupted => Trap::Interrupted,
@@ -75,6 +78,7 @@ impl From<Trap> for TrapKind {
             Trap::UninitializedElement => TrapKind::UninitializedElement,
             Trap::NullReference => TrapKind::NullReference,
             Trap::NullFunctionReference => TrapKind::NullFunctionReference,
+            Trap::NullExceptionReference => TrapKind::NullExceptionReference,
             Trap::StackOverflow => TrapKind::StackOverflow,
             Trap::OutOfFuel => TrapKind::OutOfFuel,
             Trap::Interrupted => TrapKind::Interrupted,
@@ -175,6 +179,82 @@ impl fmt::Display for WasmBacktrace {
     }
 }
 
+/// A Wasm exception that no handler caught: the error a call returns when
+/// Wasm throws and nothing between the throw and the embedder's call
+/// catches it. Downcast the call's error to it to read the tag and payload.
+#[derive(Debug, Clone)]
+pub struct UncaughtException {
+    pub(crate) tag: crate::Tag,
+    pub(crate) payload: Vec<crate::Val>,
+    /// How the message names the tag.
+    pub(crate) tag_name: String,
+}
+
+impl UncaughtException {
+    /// The exception's tag.
+    pub fn tag(&self) -> crate::Tag {
+        self.tag
+    }
+
+    /// The exception's payload, one value per parameter of the tag's type.
+    pub fn payload(&self) -> &[crate::Val] {
+        &self.payload
+    }
+}
+
+impl fmt::Display for UncaughtException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "uncaught exception: tag {}", self.tag_name)?;
+        if !self.payload.is_empty() {
+            let vals: Vec<String> = self.payload.iter().map(|v| format!("{v:?}")).collect();
+            write!(f, " with payload [{}]", vals.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UncaughtException {}
+
+/// The error for an exception that left Wasm uncaught, naming its tag by
+/// an export of it when one exists.
+pub(crate) fn uncaught_error(
+    s: &mut crate::store::StoreOpaque,
+    e: wasm_jit_backend::exceptions::UncaughtException,
+    frames: Vec<wasm_jit_backend::code::FrameInfo>,
+) -> anyhow::Error {
+    let tag = crate::Tag(s.tag_for_ptr(e.tag));
+    let ty = s.tags[s.check(tag.0)].ty.clone();
+    let payload: Vec<crate::Val> = ty
+        .params()
+        .iter()
+        .zip(&e.payload)
+        .map(|(t, raw)| crate::Val::from_raw(s, *raw, *t))
+        .collect();
+    let tag_name = s
+        .instances
+        .iter()
+        .find_map(|inst| {
+            let info = &inst.module().info;
+            info.exports.iter().find_map(|x| {
+                (x.kind == wasm_jit_frontend::module::ExternKind::Tag && inst.tag(x.index) == e.tag)
+                    .then(|| format!("`{}`", x.name))
+            })
+        })
+        .unwrap_or_else(|| format!("{ty} (not exported)"));
+    let err = anyhow::Error::new(UncaughtException {
+        tag,
+        payload,
+        tag_name,
+    });
+    if frames.is_empty() {
+        err
+    } else {
+        err.context(WasmBacktrace {
+            frames: frames.into_iter().map(FrameInfo::from).collect(),
+        })
+    }
+}
+
 /// A host function panicked; the panic resumes in the embedder's call.
 pub(crate) struct HostPanic(pub(crate) Box<dyn std::any::Any + Send>);
 
@@ -193,6 +273,7 @@ pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
                 })
             }
         }
+        TrapReason::Exception(_) => anyhow::anyhow!("uncaught exception"),
         TrapReason::Host(payload) => {
             let payload = match payload.downcast::<HostPanic>() {
                 Ok(panic) => std::panic::resume_unwind(panic.0),

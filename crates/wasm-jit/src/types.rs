@@ -15,6 +15,9 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag: its payload is the parameters of this function
+    /// type (which has no results).
+    Tag(FuncType),
 }
 
 impl ExternType {
@@ -29,6 +32,7 @@ impl ExternType {
             ImportKind::Table(t) => ExternType::Table(module.canonical_table(*t)),
             ImportKind::Memory(m) => ExternType::Memory(*m),
             ImportKind::Global(g) => ExternType::Global(module.canonical_global(*g)),
+            ImportKind::Tag(t) => ExternType::Tag(module.canonical_func_type(t.index())),
         }
     }
 
@@ -39,6 +43,7 @@ impl ExternType {
             ExternType::Table(_) => "table",
             ExternType::Memory(_) => "memory",
             ExternType::Global(_) => "global",
+            ExternType::Tag(_) => "tag",
         }
     }
 }
@@ -50,6 +55,7 @@ impl std::fmt::Display for ExternType {
             ExternType::Table(t) => write!(f, "table {t:?}"),
             ExternType::Memory(m) => write!(f, "memory {m:?}"),
             ExternType::Global(g) => write!(f, "global {g:?}"),
+            ExternType::Tag(t) => write!(f, "tag {t}"),
         }
     }
 }

@@ -68,7 +68,15 @@ pub fn proposal_feature(name: &str) -> Option<WasmFeatures> {
         "custom-descriptors" => {
             WasmFeatures::CUSTOM_DESCRIPTORS | WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES
         }
-        "exceptions" => WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS,
+        // Its scripts use tail calls, typed references and recursion groups,
+        // which the proposal (now part of Wasm 3.0) came after.
+        "exceptions" => {
+            WasmFeatures::EXCEPTIONS
+                | WasmFeatures::LEGACY_EXCEPTIONS
+                | WasmFeatures::TAIL_CALL
+                | WasmFeatures::FUNCTION_REFERENCES
+                | WasmFeatures::GC
+        }
         "extended-const" => WasmFeatures::EXTENDED_CONST,
         "function-references" => WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL,
         "gc" => WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL,
@@ -305,7 +313,11 @@ impl Runner {
             | WastDirective::AssertInvalidCustom { .. } => {
                 bail!("not supported yet: custom section annotations")
             }
-            WastDirective::AssertException { .. } => bail!("not supported yet: exception handling"),
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(vals) => bail!("expected an uncaught exception, got {vals:?}"),
+                Err(e) if e.downcast_ref::<wasm_jit::UncaughtException>().is_some() => Ok(()),
+                Err(e) => bail!("expected an uncaught exception, got: {e:#}"),
+            },
             WastDirective::AssertSuspension { .. } => bail!("not supported yet: stack switching"),
             WastDirective::Thread(_) | WastDirective::Wait { .. } => {
                 bail!("not supported yet: threads in scripts")

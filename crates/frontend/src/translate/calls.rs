@@ -5,6 +5,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
 
+use super::exceptions::CallTarget;
 use super::{FuncTranslator, Translated};
 use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use crate::trap::TrapKind;
@@ -42,7 +43,7 @@ impl FuncTranslator<'_, '_> {
     fn call(&mut self, function_index: FuncIndex, tail: bool) -> Translated {
         let ty = self.env.info.func_type(function_index);
         let args = self.pop_n(ty.params().len());
-        let inst = if self.env.info.is_imported_func(function_index) {
+        let results = if self.env.info.is_imported_func(function_index) {
             let funcref = self.func_ref_value(function_index);
             let sig = self.sig_ref(self.env.info.func_type_index(function_index));
             self.call_funcref(sig, funcref, &args, tail)
@@ -56,21 +57,25 @@ impl FuncTranslator<'_, '_> {
             let mut call_args = vec![self.vmctx, self.vmctx];
             call_args.extend(args);
             if tail {
-                self.builder.ins().return_call(f, &call_args)
+                self.builder.ins().return_call(f, &call_args);
+                None
             } else {
-                self.builder.ins().call(f, &call_args)
+                Some(self.emit_call(CallTarget::Direct(f), &call_args))
             }
         };
-        self.after_call(inst, tail);
+        self.after_call(results);
         Ok(())
     }
 
-    /// Pushes a call's results, or ends the block after a tail call.
-    pub(super) fn after_call(&mut self, inst: ir::Inst, tail: bool) {
-        if tail {
-            self.reachable = false;
-        } else {
-            self.push_call_results(inst);
+    /// Pushes a call's results, or ends the block after a tail call
+    /// (`None`).
+    pub(super) fn after_call(&mut self, results: Option<Vec<ir::Value>>) {
+        match results {
+            None => self.reachable = false,
+            Some(results) => {
+                self.stack.extend(results);
+                self.fuel_after_call();
+            }
         }
     }
 
@@ -80,13 +85,14 @@ impl FuncTranslator<'_, '_> {
         funcref: ir::Value,
         args: &[ir::Value],
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Option<Vec<ir::Value>> {
         let (code, callee_vmctx) = self.funcref_code_and_vmctx(funcref);
         self.call_code(sig, code, callee_vmctx, args, tail)
     }
 
     /// Calls (or tail-calls) the Wasm code at `code` with the callee's
-    /// context and this function's as the caller's.
+    /// context and this function's as the caller's: the results, or `None`
+    /// after a tail call.
     pub(super) fn call_code(
         &mut self,
         sig: ir::SigRef,
@@ -94,15 +100,16 @@ impl FuncTranslator<'_, '_> {
         callee_vmctx: ir::Value,
         args: &[ir::Value],
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Option<Vec<ir::Value>> {
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend_from_slice(args);
         if tail {
             self.builder
                 .ins()
-                .return_call_indirect(sig, code, &call_args)
+                .return_call_indirect(sig, code, &call_args);
+            None
         } else {
-            self.builder.ins().call_indirect(sig, code, &call_args)
+            Some(self.emit_call(CallTarget::Indirect(sig, code), &call_args))
         }
     }
 
@@ -136,8 +143,8 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapnz(mismatch, TrapKind::IndirectCallTypeMismatch.code());
         let sig = self.sig_ref(type_index);
-        let inst = self.call_funcref(sig, funcref, &args, tail);
-        self.after_call(inst, tail);
+        let results = self.call_funcref(sig, funcref, &args, tail);
+        self.after_call(results);
         Ok(())
     }
 }

@@ -81,8 +81,8 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    /// Opens a block, loop or `if` whose results go to `next`.
-    fn push_frame(
+    /// Opens a block, loop, `if` or `try_table` whose results go to `next`.
+    pub(super) fn push_frame(
         &mut self,
         kind: FrameKind,
         next: ir::Block,
@@ -227,6 +227,7 @@ impl FuncTranslator<'_, '_> {
         }
         match frame.kind {
             FrameKind::Loop(header) => self.builder.seal_block(header),
+            FrameKind::TryTable(ref clauses) => self.seal_landings(clauses),
             FrameKind::If {
                 else_block,
                 params,

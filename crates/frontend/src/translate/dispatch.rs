@@ -16,7 +16,7 @@ use crate::proposal::{Proposal, operator_name};
 /// `@translate` arms below (an operator of a listed proposal without an arm
 /// is refused; one with an arm but unlisted is translated but reported as
 /// unsupported when only validating).
-pub const IMPLEMENTED: [Proposal; 10] = [
+pub const IMPLEMENTED: [Proposal; 11] = [
     Proposal::mvp,
     Proposal::sign_extension,
     Proposal::saturating_float_to_int,
@@ -27,6 +27,7 @@ pub const IMPLEMENTED: [Proposal; 10] = [
     Proposal::relaxed_simd,
     Proposal::wide_arithmetic,
     Proposal::function_references,
+    Proposal::exceptions,
 ];
 
 macro_rules! define_dispatch {
@@ -75,6 +76,9 @@ macro_rules! define_dispatch {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, function_references, $visit:ident $(, $arg:ident)*) => {
+        define_dispatch!(@call $s, $visit $(, $arg)*)
+    };
+    (@translate $s:ident, exceptions, $visit:ident $(, $arg:ident)*) => {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, $proposal:ident, $visit:ident $(, $arg:ident)*) => {{

@@ -21,8 +21,8 @@ impl FuncTranslator<'_, '_> {
             .trapz(funcref, TrapKind::NullFunctionReference.code());
         let sig = self.sig_ref(TypeIndex(type_index));
         let (code, callee_vmctx) = self.funcref_code_and_vmctx(funcref);
-        let inst = self.call_code(sig, code, callee_vmctx, &args, tail);
-        self.after_call(inst, tail);
+        let results = self.call_code(sig, code, callee_vmctx, &args, tail);
+        self.after_call(results);
         Ok(())
     }
 

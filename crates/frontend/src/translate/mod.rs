@@ -5,7 +5,8 @@
 //! to its family's `visit_*` method: `control.rs` (blocks, branches),
 //! `variables.rs` (drop, select, locals, globals), `numeric.rs`,
 //! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
-//! tail calls), `func_refs.rs` (typed function references), `simd.rs`
+//! tail calls), `exceptions.rs` (`throw`, `try_table`), `func_refs.rs`
+//! (typed function references), `simd.rs`
 //! (vectors and relaxed SIMD), `wide.rs` (wide arithmetic). Whatever
 //! touches the instance (memories, globals, tables, builtins, function
 //! references) is asked of `env.rs`, which alone knows
@@ -15,6 +16,7 @@ mod calls;
 mod control;
 mod dispatch;
 mod env;
+mod exceptions;
 mod func_refs;
 mod memory;
 mod numeric;
@@ -110,6 +112,8 @@ enum FrameKind {
         params: Vec<Value>,
         has_else: bool,
     },
+    /// A `try_table` and its `catch` clauses.
+    TryTable(Vec<exceptions::CatchClause>),
 }
 
 #[derive(Debug)]
@@ -566,11 +570,5 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         });
         self.funcs.insert(function_index, f);
         f
-    }
-
-    fn push_call_results(&mut self, inst: ir::Inst) {
-        let results = self.builder.inst_results(inst).to_vec();
-        self.stack.extend(results);
-        self.fuel_after_call();
     }
 }

@@ -1,0 +1,191 @@
+//! Wasm exceptions at run time: exception objects, and the unwinder that
+//! takes a thrown exception to the handler that catches it.
+//!
+//! A `throw` that no `try_table` of the throwing function takes calls the
+//! `throw` builtin with the thrower's frame pointer. [`unwind`] then walks
+//! the Wasm frames above it through their frame records (`[fp]` the
+//! caller's frame pointer, `[fp + 8]` the return address; Wasm code keeps
+//! frame pointers). At each return address it asks the code registry for
+//! the call's exception handlers (`try_call` sites inside a `try_table`),
+//! reads the caller's context where Cranelift saved it, and compares each
+//! clause's tag (the context slot the clause names) with the exception's.
+//! The first match resumes execution at the handler: stack pointer, frame
+//! pointer and the exception in the first payload register, then a jump.
+//! Wasm calls Wasm with Cranelift's `tail` convention, under which no
+//! register survives an exception edge, so nothing else needs restoring.
+//!
+//! The walk stops at the first return address that is not in a Wasm
+//! function (the trampoline the host entered through): the exception is
+//! uncaught in this activation and leaves it like a trap, through the
+//! entry's jump point, as [`TrapReason::Exception`].
+//!
+//! Resuming abandons the Rust frames of the builtin: everything they own is
+//! dropped before the jump.
+
+use crate::code::{self, ReturnSite};
+use crate::traps::{self, MAX_FRAMES, TrapReason};
+use crate::vm::{VMTag, ValRaw};
+
+/// An exception: what an `exnref` points to. The layout is
+/// `wasm_jit_frontend::vmoffsets::exception`.
+#[derive(Debug)]
+#[repr(C)]
+pub struct VMException {
+    /// Its tag (the tag's address is its identity).
+    pub tag: *const VMTag,
+    /// Its payload, one slot per value of the tag's parameters.
+    pub payload: *mut ValRaw,
+    /// Number of payload values.
+    pub len: usize,
+    storage: Box<[ValRaw]>,
+}
+
+const _: () = {
+    use wasm_jit_frontend::vmoffsets::exception;
+    assert!(std::mem::offset_of!(VMException, tag) == exception::TAG as usize);
+    assert!(std::mem::offset_of!(VMException, payload) == exception::PAYLOAD as usize);
+    assert!(std::mem::size_of::<ValRaw>() == exception::SLOT as usize);
+};
+
+impl VMException {
+    /// An exception of `tag` carrying `payload`, boxed so its address stays
+    /// put.
+    pub fn new(tag: *const VMTag, payload: &[ValRaw]) -> Box<VMException> {
+        let mut storage: Box<[ValRaw]> = payload.into();
+        Box::new(VMException {
+            tag,
+            payload: storage.as_mut_ptr(),
+            len: storage.len(),
+            storage,
+        })
+    }
+
+    /// The payload values.
+    pub fn values(&self) -> &[ValRaw] {
+        &self.storage
+    }
+}
+
+/// An exception that no handler caught, as the host receives it.
+#[derive(Debug, Clone)]
+pub struct UncaughtException {
+    /// Its tag.
+    pub tag: *const VMTag,
+    /// Its payload.
+    pub payload: Vec<ValRaw>,
+    /// The exception object itself (owned by the instance that made it),
+    /// for an `exnref`.
+    pub exn: *const VMException,
+}
+
+// SAFETY: the pointers are only compared or read by the store that owns
+// them, on the thread using that store.
+unsafe impl Send for UncaughtException {}
+
+/// Takes exception `exn` to the first handler above the Wasm frame whose
+/// frame pointer is `fp`, or out of this Wasm activation when none takes
+/// it.
+///
+/// # Safety
+/// `exn` must be a live exception, and `fp` the frame pointer of a Wasm
+/// function that is running on this thread (whose caller chain up to the
+/// host entry is intact).
+pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
+    // SAFETY: per the contract, `exn` is live.
+    let tag = unsafe { (*exn).tag } as usize;
+    let mut pcs = [0usize; MAX_FRAMES];
+    let mut num_pcs = 0;
+    let mut fp = fp;
+    loop {
+        // SAFETY: `fp` is the frame pointer of a live Wasm frame (the
+        // contract, then each step below only follows frames that the
+        // registry says are Wasm functions), whose frame record holds the
+        // caller's frame pointer and the return address.
+        let (caller_fp, pc) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        let site = match code::return_site(pc) {
+            ReturnSite::NotWasm => break,
+            ReturnSite::Wasm(site) => site,
+        };
+        if num_pcs < MAX_FRAMES {
+            pcs[num_pcs] = pc;
+            num_pcs += 1;
+        }
+        if let Some((base, site)) = site {
+            let sp = caller_fp - site.frame_offset as usize;
+            // SAFETY: Cranelift saved the caller's context at this offset
+            // from the stack pointer of the call, which is still live.
+            let vmctx = unsafe { *((sp + site.context_sp_offset as usize) as *const usize) };
+            for &(slot, handler) in &site.handlers {
+                let hit = match slot {
+                    None => true,
+                    // SAFETY: `slot` is the context offset of a tag slot of
+                    // the caller's module, written at instantiation.
+                    Some(slot) => {
+                        let other = unsafe { *((vmctx + slot as usize) as *const usize) };
+                        other == tag
+                    }
+                };
+                if hit {
+                    // SAFETY: the handler belongs to the frame at
+                    // `caller_fp`, whose stack pointer at the call was `sp`;
+                    // the exception is its first payload.
+                    unsafe { resume(base + handler as usize, sp, caller_fp, exn as usize) }
+                }
+            }
+        }
+        fp = caller_fp;
+    }
+    // Uncaught in this activation: leave it like a trap.
+    // SAFETY: `exn` is live.
+    let uncaught = unsafe {
+        UncaughtException {
+            tag: (*exn).tag,
+            payload: (*exn).values().to_vec(),
+            exn,
+        }
+    };
+    traps::set_pending(TrapReason::Exception(uncaught));
+    // SAFETY: we are running Wasm on this thread, so a jump point exists;
+    // nothing above owns resources (see the module documentation).
+    unsafe { traps::leave_wasm(&pcs[..num_pcs]) }
+}
+
+/// Continues at handler `pc` of the frame whose frame pointer is `fp` and
+/// whose stack pointer at the call was `sp`, with `exn` as the first
+/// exception payload (and 0 as the second).
+///
+/// # Safety
+/// The three must describe a live frame and one of its handlers.
+unsafe fn resume(pc: usize, sp: usize, fp: usize, exn: usize) -> ! {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: per the contract; the handler expects exactly this state
+    // (payloads in rax and rdx).
+    unsafe {
+        std::arch::asm!(
+            "mov rsp, {sp}",
+            "mov rbp, {fp}",
+            "jmp {pc}",
+            sp = in(reg) sp,
+            fp = in(reg) fp,
+            pc = in(reg) pc,
+            in("rax") exn,
+            in("rdx") 0usize,
+            options(noreturn),
+        )
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above (payloads in x0 and x1).
+    unsafe {
+        std::arch::asm!(
+            "mov sp, {sp}",
+            "mov x29, {fp}",
+            "br {pc}",
+            sp = in(reg) sp,
+            fp = in(reg) fp,
+            pc = in(reg) pc,
+            in("x0") exn,
+            in("x1") 0usize,
+            options(noreturn),
+        )
+    }
+}

@@ -1,0 +1,400 @@
+//! Exception handling: `throw`, `throw_ref` and `try_table` (the `exnref`
+//! design), on Cranelift's exception tables.
+//!
+//! - A tag is identified by its address (`VMTag`, one slot per tag in the
+//!   context: an imported tag is the exporter's).
+//! - An exception that leaves a function is a `VMException` (tag and
+//!   payload slots) made by the `throw` builtin, which then unwinds: it
+//!   walks the frames above by their frame pointers and resumes at the
+//!   first handler whose tag matches (`backend::exceptions`). Inside a
+//!   `try_table`, every call is a `try_call` whose exception table lists the
+//!   enclosing `catch` clauses, innermost first, each as a small landing
+//!   block that unpacks the payload and branches to the clause's label;
+//!   the table's exception tag is the context offset of the clause's tag
+//!   slot, and the context is recorded with the table, so the unwinder can
+//!   compare tags without knowing the module.
+//! - A `throw` (or `throw_ref`) lexically inside a `try_table` of the same
+//!   function does not unwind: it compares tags here and branches to the
+//!   matching clause directly, and calls the builtin only when none
+//!   matches.
+//! - Tail calls leave the `try_table` (their frame is gone), so they stay
+//!   plain tail calls.
+
+use cranelift_codegen::ir::{
+    self, BlockArg, ExceptionTableData, ExceptionTableItem, ExceptionTag, InstBuilder,
+    MemFlagsData, StackSlotData, StackSlotKind, Value, condcodes::IntCC, types,
+};
+use wasmparser::{Catch, TryTable};
+
+use super::{FrameKind, FuncTranslator, Translated, block_args, clif_type};
+use crate::builtins::Builtin;
+use crate::index::TypeIndex;
+use crate::trap::TrapKind;
+use crate::types::WasmType;
+use crate::vmoffsets;
+
+/// One `catch` clause of a `try_table`.
+#[derive(Debug)]
+pub(super) struct CatchClause {
+    /// The tag (`None`: `catch_all`).
+    tag: Option<u32>,
+    /// Whether the label also receives the `exnref`.
+    with_ref: bool,
+    /// Where the clause branches.
+    target: ir::Block,
+    /// Its landing block for exceptions coming from calls (parameter: the
+    /// `VMException` pointer), made on first use.
+    landing: Option<ir::Block>,
+}
+
+/// What a call calls.
+pub(super) enum CallTarget {
+    /// A function of this module, linked when placed.
+    Direct(ir::FuncRef),
+    /// Code at an address, with this signature.
+    Indirect(ir::SigRef, Value),
+}
+
+fn exn_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+impl FuncTranslator<'_, '_> {
+    /// The payload types of tag `tag`.
+    fn tag_params(&self, tag: u32) -> Vec<WasmType> {
+        let ty: TypeIndex = self.env.info.tags[tag as usize];
+        self.env.info.types[ty.index()].params().to_vec()
+    }
+
+    /// The `catch` clauses an exception raised here would meet, innermost
+    /// first, up to the first `catch_all` (as (frame, clause) positions).
+    fn active_catches(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (f, frame) in self.control.iter().enumerate().rev() {
+            if let FrameKind::TryTable(clauses) = &frame.kind {
+                for (c, clause) in clauses.iter().enumerate() {
+                    out.push((f, c));
+                    if clause.tag.is_none() {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn clause(&self, (f, c): (usize, usize)) -> &CatchClause {
+        match &self.control[f].kind {
+            FrameKind::TryTable(clauses) => &clauses[c],
+            _ => unreachable!("a try_table frame"),
+        }
+    }
+
+    /// A call (never a tail call): a plain call, or inside a `try_table` a
+    /// `try_call` whose exception edges go to the clauses' landing blocks.
+    /// Returns the call's results.
+    pub(super) fn emit_call(&mut self, target: CallTarget, args: &[Value]) -> Vec<Value> {
+        let catches = self.active_catches();
+        if catches.is_empty() {
+            let inst = match target {
+                CallTarget::Direct(f) => self.builder.ins().call(f, args),
+                CallTarget::Indirect(sig, code) => {
+                    self.builder.ins().call_indirect(sig, code, args)
+                }
+            };
+            return self.builder.inst_results(inst).to_vec();
+        }
+        let sig = match target {
+            CallTarget::Direct(f) => self.builder.func.dfg.ext_funcs[f].signature,
+            CallTarget::Indirect(sig, _) => sig,
+        };
+        let returns: Vec<ir::Type> = self.builder.func.dfg.signatures[sig]
+            .returns
+            .iter()
+            .map(|r| r.value_type)
+            .collect();
+        let cont = self.builder.create_block();
+        for t in &returns {
+            self.builder.append_block_param(cont, *t);
+        }
+        let ret_args: Vec<BlockArg> = (0..returns.len() as u32)
+            .map(BlockArg::TryCallRet)
+            .collect();
+        let normal = self.builder.func.dfg.block_call(cont, &ret_args);
+        let mut items = vec![ExceptionTableItem::Context(self.vmctx)];
+        let mut to_fill = Vec::new();
+        for pos in catches {
+            let landing = match self.clause(pos).landing {
+                Some(b) => b,
+                None => {
+                    let b = self.builder.create_block();
+                    self.builder.append_block_param(b, self.env.pointer_type());
+                    if let FrameKind::TryTable(clauses) = &mut self.control[pos.0].kind {
+                        clauses[pos.1].landing = Some(b);
+                    }
+                    to_fill.push((pos, b));
+                    b
+                }
+            };
+            let call = self
+                .builder
+                .func
+                .dfg
+                .block_call(landing, &[BlockArg::TryCallExn(0)]);
+            items.push(match self.clause(pos).tag {
+                Some(tag) => {
+                    ExceptionTableItem::Tag(ExceptionTag::from_u32(self.tag_slot(tag)), call)
+                }
+                None => ExceptionTableItem::Default(call),
+            });
+        }
+        let table = self
+            .builder
+            .func
+            .dfg
+            .exception_tables
+            .push(ExceptionTableData::new(sig, normal, items));
+        match target {
+            CallTarget::Direct(f) => self.builder.ins().try_call(f, args, table),
+            CallTarget::Indirect(_, code) => {
+                self.builder.ins().try_call_indirect(code, args, table)
+            }
+        };
+        // The call ended the block: now the new landing blocks can be
+        // filled (each unpacks the exception and branches to its label).
+        for (pos, block) in to_fill {
+            self.builder.switch_to_block(block);
+            let exn = self.builder.block_params(block)[0];
+            self.unpack_and_branch(pos, exn);
+        }
+        self.builder.seal_block(cont);
+        self.builder.switch_to_block(cont);
+        self.builder.block_params(cont).to_vec()
+    }
+
+    /// The context offset of tag `tag`'s slot, which also names the tag in
+    /// exception tables (the unwinder reads the tag from the recorded
+    /// context at that offset).
+    fn tag_slot(&self, tag: u32) -> u32 {
+        self.env.offsets.tag(tag) as u32
+    }
+
+    /// Branches to clause `pos`'s label with the payload of exception `exn`
+    /// (and `exn` itself for the `_ref` forms).
+    fn unpack_and_branch(&mut self, pos: (usize, usize), exn: Value) {
+        let (tag, with_ref, target) = {
+            let c = self.clause(pos);
+            (c.tag, c.with_ref, c.target)
+        };
+        let mut values = Vec::new();
+        if let Some(tag) = tag {
+            let ptr = self.env.pointer_type();
+            let payload =
+                self.builder
+                    .ins()
+                    .load(ptr, exn_flags(), exn, vmoffsets::exception::PAYLOAD);
+            for (i, t) in self.tag_params(tag).into_iter().enumerate() {
+                let v = self.builder.ins().load(
+                    clif_type(t, ptr),
+                    exn_flags(),
+                    payload,
+                    i as i32 * vmoffsets::exception::SLOT,
+                );
+                values.push(v);
+            }
+        }
+        if with_ref {
+            values.push(exn);
+        }
+        self.builder.ins().jump(target, &block_args(&values));
+    }
+
+    pub(super) fn visit_try_table(&mut self, try_table: TryTable) -> Translated {
+        self.fuel_flush();
+        // Catch labels are outside the try_table: resolve them first.
+        let mut clauses = Vec::with_capacity(try_table.catches.len());
+        for catch in &try_table.catches {
+            let (tag, with_ref, label) = match *catch {
+                Catch::One { tag, label } => (Some(tag), false, label),
+                Catch::OneRef { tag, label } => (Some(tag), true, label),
+                Catch::All { label } => (None, false, label),
+                Catch::AllRef { label } => (None, true, label),
+            };
+            let (target, _) = self.branch_to(label);
+            clauses.push(CatchClause {
+                tag,
+                with_ref,
+                target,
+                landing: None,
+            });
+        }
+        let (params, results) = self.block_type(try_table.ty)?;
+        let next = self.new_block_with(&results);
+        let height = self.stack.len() - params.len();
+        self.push_frame(
+            FrameKind::TryTable(clauses),
+            next,
+            params.len(),
+            results.len(),
+            height,
+        );
+        Ok(())
+    }
+
+    /// Writes `values` to a new stack slot of 16-byte slots; its address.
+    fn spill_payload(&mut self, values: &[Value]) -> Value {
+        let ptr = self.env.pointer_type();
+        if values.is_empty() {
+            return self.builder.ins().iconst(ptr, 0);
+        }
+        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            values.len() as u32 * vmoffsets::exception::SLOT as u32,
+            4,
+        ));
+        for (i, v) in values.iter().enumerate() {
+            self.builder
+                .ins()
+                .stack_store(ptr, *v, slot, i as i32 * vmoffsets::exception::SLOT);
+        }
+        self.builder.ins().stack_addr(ptr, slot, 0)
+    }
+
+    /// The address of tag `tag` (its identity).
+    fn tag_addr(&mut self, tag: u32) -> Value {
+        self.vmctx_load(self.tag_slot(tag) as i32)
+    }
+
+    pub(super) fn visit_throw(&mut self, tag_index: u32) -> Translated {
+        self.fuel_flush();
+        let n = self.tag_params(tag_index).len();
+        let payload = self.pop_n(n);
+        let catches = self.active_catches();
+        let thrown = (!catches.is_empty()).then(|| self.tag_addr(tag_index));
+        for pos in catches {
+            let (tag, with_ref, target) = {
+                let c = self.clause(pos);
+                (c.tag, c.with_ref, c.target)
+            };
+            let matched = self.builder.create_block();
+            let statically = tag.is_none() || tag == Some(tag_index);
+            if statically {
+                self.builder.ins().jump(matched, &[]);
+            } else {
+                let other = self.tag_addr(tag.unwrap());
+                let same = self
+                    .builder
+                    .ins()
+                    .icmp(IntCC::Equal, thrown.unwrap(), other);
+                let next = self.builder.create_block();
+                self.builder.ins().brif(same, matched, &[], next, &[]);
+                self.builder.seal_block(next);
+                self.seal_and_branch(matched, tag, with_ref, target, tag_index, &payload);
+                self.builder.switch_to_block(next);
+                continue;
+            }
+            self.seal_and_branch(matched, tag, with_ref, target, tag_index, &payload);
+            self.reachable = false;
+            return Ok(());
+        }
+        // No clause here takes it: unwind to the callers.
+        let payload_ptr = self.spill_payload(&payload);
+        let t = self.builder.ins().iconst(types::I32, tag_index as i64);
+        let fp = self
+            .builder
+            .ins()
+            .get_frame_pointer(self.env.pointer_type());
+        self.call_builtin(Builtin::Throw, &[t, payload_ptr, fp]);
+        self.trap(TrapKind::Unreachable);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// Fills `matched` (a local throw caught by a clause): branches to the
+    /// clause's label with the payload, making the `exnref` if it wants one.
+    fn seal_and_branch(
+        &mut self,
+        matched: ir::Block,
+        clause_tag: Option<u32>,
+        with_ref: bool,
+        target: ir::Block,
+        thrown: u32,
+        payload: &[Value],
+    ) {
+        self.builder.seal_block(matched);
+        self.builder.switch_to_block(matched);
+        let mut values = if clause_tag.is_some() {
+            payload.to_vec()
+        } else {
+            Vec::new()
+        };
+        if with_ref {
+            let payload_ptr = self.spill_payload(payload);
+            let t = self.builder.ins().iconst(types::I32, thrown as i64);
+            let exn = self
+                .call_builtin(Builtin::ExnNew, &[t, payload_ptr])
+                .unwrap();
+            values.push(exn);
+        }
+        self.builder.ins().jump(target, &block_args(&values));
+    }
+
+    pub(super) fn visit_throw_ref(&mut self) -> Translated {
+        self.fuel_flush();
+        let exn = self.pop();
+        self.builder
+            .ins()
+            .trapz(exn, TrapKind::NullExceptionReference.code());
+        let catches = self.active_catches();
+        if !catches.is_empty() {
+            let ptr = self.env.pointer_type();
+            let thrown = self
+                .builder
+                .ins()
+                .load(ptr, exn_flags(), exn, vmoffsets::exception::TAG);
+            for pos in catches {
+                let tag = self.clause(pos).tag;
+                let matched = self.builder.create_block();
+                match tag {
+                    None => {
+                        self.builder.ins().jump(matched, &[]);
+                        self.builder.seal_block(matched);
+                        self.builder.switch_to_block(matched);
+                        self.unpack_and_branch(pos, exn);
+                        self.reachable = false;
+                        return Ok(());
+                    }
+                    Some(tag) => {
+                        let other = self.tag_addr(tag);
+                        let same = self.builder.ins().icmp(IntCC::Equal, thrown, other);
+                        let next = self.builder.create_block();
+                        self.builder.ins().brif(same, matched, &[], next, &[]);
+                        self.builder.seal_block(next);
+                        self.builder.seal_block(matched);
+                        self.builder.switch_to_block(matched);
+                        self.unpack_and_branch(pos, exn);
+                        self.builder.switch_to_block(next);
+                    }
+                }
+            }
+        }
+        let fp = self
+            .builder
+            .ins()
+            .get_frame_pointer(self.env.pointer_type());
+        self.call_builtin(Builtin::ThrowRef, &[exn, fp]);
+        self.trap(TrapKind::Unreachable);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// At the end of a `try_table`: its landing blocks have all their
+    /// predecessors.
+    pub(super) fn seal_landings(&mut self, clauses: &[CatchClause]) {
+        for c in clauses {
+            if let Some(b) = c.landing {
+                self.builder.seal_block(b);
+            }
+        }
+    }
+}
