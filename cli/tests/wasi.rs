@@ -82,6 +82,22 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A program shaped like C++ with exceptions (`tests/programs/exceptions.wat`):
+/// thrown two frames down, a destructor on the way out, caught in `main`.
+#[test]
+fn exceptions_unwind_through_frames_and_cleanups() {
+    let program = root().join("tests/programs/exceptions.wat");
+    let expected = "ok 5\n~Guard\ncaught runtime_error 500\n~Guard\ncaught logic_error 7 8\nok 9\n";
+    for extra in [&[][..], &["-C", "lazy=n"][..]] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.push(program.to_str().unwrap());
+        let o = wasm_jit(&args, b"");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), expected, "{args:?}");
+    }
+}
+
 #[test]
 fn hello_world() {
     let o = wasm_jit(&["run", &program("hello")], b"");

@@ -511,12 +511,16 @@ impl Compiler {
         entry_sig.params.push(AbiParam::new(ptr));
         entry_sig.params.push(AbiParam::new(ptr));
         entry_sig.params.push(AbiParam::new(ptr));
+        entry_sig.params.push(AbiParam::new(ptr));
         entry_sig.returns.push(AbiParam::new(types::I32));
         let entry_sig = b.import_signature(entry_sig);
         let entry = b.ins().load(ptr, MemFlagsData::trusted(), host_ctx, 0);
+        // This frame's pointer: a host function that throws a Wasm
+        // exception unwinds from here to the Wasm that called it.
+        let fp = b.ins().get_frame_pointer(ptr);
         let call = b
             .ins()
-            .call_indirect(entry_sig, entry, &[host_ctx, caller_vmctx, values]);
+            .call_indirect(entry_sig, entry, &[host_ctx, caller_vmctx, values, fp]);
         let failed = b.inst_results(call)[0];
         b.ins().trapnz(failed, HOST_TRAP);
         let mut results = Vec::new();

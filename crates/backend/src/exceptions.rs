@@ -35,8 +35,12 @@ pub struct VMException {
     pub tag: *const VMTag,
     /// Its payload, one slot per value of the tag's parameters.
     pub payload: *mut ValRaw,
-    /// Number of payload values.
-    pub len: usize,
+    /// Non-zero once an `exnref` to it exists (a `catch_ref`, or the host
+    /// holding it): it then lives as long as its owner.
+    pub escaped: u32,
+    /// The instance that made it and may recycle it (null: the store owns
+    /// it).
+    pub(crate) owner: *mut crate::instance::Instance,
     storage: Box<[ValRaw]>,
 }
 
@@ -44,20 +48,35 @@ const _: () = {
     use wasm_jit_frontend::vmoffsets::exception;
     assert!(std::mem::offset_of!(VMException, tag) == exception::TAG as usize);
     assert!(std::mem::offset_of!(VMException, payload) == exception::PAYLOAD as usize);
+    assert!(std::mem::offset_of!(VMException, escaped) == exception::ESCAPED as usize);
     assert!(std::mem::size_of::<ValRaw>() == exception::SLOT as usize);
 };
 
 impl VMException {
     /// An exception of `tag` carrying `payload`, boxed so its address stays
     /// put.
+    /// (Made by the host, it counts as escaped: the host holds it.)
     pub fn new(tag: *const VMTag, payload: &[ValRaw]) -> Box<VMException> {
         let mut storage: Box<[ValRaw]> = payload.into();
         Box::new(VMException {
             tag,
             payload: storage.as_mut_ptr(),
-            len: storage.len(),
+            escaped: 1,
+            owner: std::ptr::null_mut(),
             storage,
         })
+    }
+
+    /// Reuses this (recycled) exception for `tag` and `payload`.
+    pub(crate) fn refill(&mut self, tag: *const VMTag, payload: &[ValRaw]) {
+        if self.storage.len() == payload.len() {
+            self.storage.copy_from_slice(payload);
+        } else {
+            self.storage = payload.into();
+        }
+        self.payload = self.storage.as_mut_ptr();
+        self.tag = tag;
+        self.escaped = 0;
     }
 
     /// The payload values.
@@ -135,7 +154,10 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
         }
         fp = caller_fp;
     }
-    // Uncaught in this activation: leave it like a trap.
+    // Uncaught in this activation: leave it like a trap. The host may keep
+    // it (and throw it again), so it is never recycled.
+    // SAFETY: `exn` is live, and nothing else accesses it now.
+    unsafe { (*exn.cast_mut()).escaped = 1 };
     // SAFETY: `exn` is live.
     let uncaught = unsafe {
         UncaughtException {
@@ -148,6 +170,21 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
     // SAFETY: we are running Wasm on this thread, so a jump point exists;
     // nothing above owns resources (see the module documentation).
     unsafe { traps::leave_wasm(&pcs[..num_pcs]) }
+}
+
+/// Throws exception `exn` from a host function into the Wasm that called
+/// it: `fp` is the frame pointer of the host trampoline the call went
+/// through.
+///
+/// # Safety
+/// `exn` must be a live exception of the calling store, `fp` the frame
+/// pointer the host trampoline handed to the host entry, and the caller's
+/// frames between here and that trampoline must own nothing that needs
+/// dropping.
+pub unsafe fn throw_from_host(exn: *const VMException, fp: usize) -> ! {
+    // SAFETY: per the contract, the trampoline's frame record leads to the
+    // Wasm frames that called it.
+    unsafe { unwind(exn, fp) }
 }
 
 /// Continues at handler `pc` of the frame whose frame pointer is `fp` and

@@ -59,6 +59,9 @@ pub struct Instance {
     /// Exceptions thrown by this instance's code; they live as long as it
     /// (an `exnref` may be kept anywhere in the store).
     exceptions: Vec<Box<VMException>>,
+    /// Those of `exceptions` free for reuse: caught by a handler that took
+    /// only the payload before any `exnref` to them existed.
+    free_exceptions: Vec<*mut VMException>,
     _owned_funcrefs: Box<[VMFuncRef]>,
     /// Element segments evaluated to references; `None` once dropped.
     elems: Vec<Option<Vec<usize>>>,
@@ -142,6 +145,7 @@ impl Instance {
             _owned_globals: Vec::new(),
             _owned_tags: Vec::new(),
             exceptions: Vec::new(),
+            free_exceptions: Vec::new(),
             _owned_funcrefs: Box::new([]),
             elems: Vec::new(),
             dropped_data: vec![false; info.datas.len()],
@@ -384,6 +388,12 @@ impl Instance {
         self.globals[index.index()]
     }
 
+    /// How many exception objects this instance has made (recycled ones
+    /// count once).
+    pub fn exceptions_made(&self) -> usize {
+        self.exceptions.len()
+    }
+
     /// Exception tag `index` (imported ones first).
     pub fn tag(&self, index: u32) -> *const VMTag {
         self.tags[index as usize]
@@ -532,7 +542,16 @@ impl Instance {
             // SAFETY: per the contract.
             unsafe { std::slice::from_raw_parts(payload, n) }
         };
-        let exn = VMException::new(self.tags[tag as usize], values);
+        let tag = self.tags[tag as usize];
+        if let Some(free) = self.free_exceptions.pop() {
+            // SAFETY: a recycled exception of ours: live (boxed in
+            // `exceptions`), and no reference to it exists.
+            unsafe { (*free).refill(tag, values) };
+            return free;
+        }
+        let mut exn = VMException::new(tag, values);
+        exn.escaped = 0;
+        exn.owner = self;
         let ptr: *const VMException = &*exn;
         self.exceptions.push(exn);
         ptr
@@ -555,8 +574,23 @@ unsafe extern "C" fn throw_ref(_vmctx: *mut u8, exn: usize, fp: usize) {
 }
 
 unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, payload: usize) -> usize {
-    // SAFETY: as for `throw`.
-    unsafe { instance(vmctx).new_exception(tag, payload as *const ValRaw) as usize }
+    // SAFETY: as for `throw`; the exnref made here exists from now on.
+    unsafe {
+        let exn = instance(vmctx).new_exception(tag, payload as *const ValRaw);
+        (*exn.cast_mut()).escaped = 1;
+        exn as usize
+    }
+}
+
+unsafe extern "C" fn exn_release(_vmctx: *mut u8, exn: usize) {
+    let exn = exn as *mut VMException;
+    // SAFETY: compiled code passes the exception a handler just received:
+    // live, and (when not escaped) referenced by nothing else.
+    unsafe {
+        if (*exn).escaped == 0 && !(*exn).owner.is_null() {
+            (*(*exn).owner).free_exceptions.push(exn);
+        }
+    }
 }
 
 unsafe extern "C" fn lazy_funcref(_vmctx: *mut u8, funcref: usize) -> usize {

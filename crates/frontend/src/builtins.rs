@@ -45,6 +45,8 @@ macro_rules! foreach_builtin {
                 "`throw` of tag `tag` (its payload in 16-byte slots at `payload`) that no `try_table` of the throwing function takes: makes the exception and unwinds from the frame whose frame pointer is `fp` (never returns).";
             throw_ref ThrowRef(exn: ptr, fp: ptr) -> none,
                 "`throw_ref` of a non-null exception no `try_table` of the throwing function takes: unwinds from the frame whose frame pointer is `fp` (never returns).";
+            exn_release ExnRelease(exn: ptr) -> none,
+                "A handler took the payload of exception `exn` and no `exnref` to it exists (unless its escaped flag says so): it may be recycled.";
             exn_new ExnNew(tag: i32, payload: ptr) -> ptr,
                 "An exception of tag `tag` with the payload at `payload`, for a `catch_ref` of a `throw` in the same function.";
             lazy_funcref LazyFuncref(funcref: ptr) -> ptr,
@@ -171,7 +173,7 @@ mod tests {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i, "{}", b.name());
         }
-        assert_eq!(Builtin::COUNT, 15);
+        assert_eq!(Builtin::COUNT, 16);
         let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
         assert_eq!(sig.params.len(), 3);
         assert_eq!(sig.returns[0].value_type, types::I64);

@@ -45,13 +45,17 @@ pub mod table {
     pub const LENGTH: i32 = 8;
 }
 
-/// `VMException { tag: *const VMTag, payload: *mut ValRaw, len: usize }`:
+/// `VMException { tag: *const VMTag, payload: *mut ValRaw, escaped: u32, .. }`:
 /// what an `exnref` points to. The payload is one 16-byte slot per value.
 pub mod exception {
     /// Offset of the tag pointer.
     pub const TAG: i32 = 0;
     /// Offset of the payload array pointer.
     pub const PAYLOAD: i32 = 8;
+    /// Offset of the flag (u32) set once an `exnref` to the exception
+    /// exists: until then, a handler that only takes the payload may
+    /// recycle it.
+    pub const ESCAPED: i32 = 16;
     /// Size of one payload slot.
     pub const SLOT: i32 = 16;
 }

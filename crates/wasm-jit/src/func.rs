@@ -27,7 +27,7 @@ pub struct Func(pub(crate) Stored);
 /// the Wasm-to-host trampoline loads it from offset 0.
 #[repr(C)]
 pub(crate) struct HostFuncCtx<T: 'static> {
-    entry: unsafe extern "C" fn(*mut HostFuncCtx<T>, *mut u8, *mut ValRaw) -> u32,
+    entry: unsafe extern "C" fn(*mut HostFuncCtx<T>, *mut u8, *mut ValRaw, usize) -> u32,
     funcref: VMFuncRef,
     /// The store's limits, where the store calling in is handed down.
     limits: *mut VMLimits,
@@ -37,11 +37,15 @@ pub(crate) struct HostFuncCtx<T: 'static> {
 
 /// Runs a host function for compiled code: reads the arguments from
 /// `values`, calls the closure, writes the results back. Returns 0, or 1
-/// after recording the error (or panic) for the trap path.
+/// after recording the error (or panic) for the trap path. A host function
+/// that fails with an [`Exception`](crate::Exception) of this store throws
+/// it into its Wasm caller instead: unwinding starts at `fp`, the frame
+/// pointer of the host trampoline, and this function does not return.
 unsafe extern "C" fn host_entry<T: 'static>(
     ctx: *mut HostFuncCtx<T>,
     caller_vmctx: *mut u8,
     values: *mut ValRaw,
+    fp: usize,
 ) -> u32 {
     // SAFETY: `ctx` is the context this trampoline was created with; it
     // lives in its store, which is alive while its Wasm code runs.
@@ -115,6 +119,26 @@ unsafe extern "C" fn host_entry<T: 'static>(
             0
         }
         Err(e) => {
+            let exn = e
+                .downcast_ref::<crate::Exception>()
+                .filter(|x| x.tag.0.store_id == store.opaque.id)
+                .map(|x| x.raw);
+            if let Some(exn) = exn {
+                // Nothing of this frame may need dropping once we leave it.
+                drop(e);
+                drop(large);
+                drop(func);
+                // SAFETY: `exn` is a live exception of this store (its own,
+                // or one an earlier call returned; the store keeps both),
+                // `fp` is the trampoline's frame pointer, and this frame
+                // owns nothing left to drop.
+                unsafe {
+                    wasm_jit_backend::exceptions::throw_from_host(
+                        exn as *const wasm_jit_backend::exceptions::VMException,
+                        fp,
+                    )
+                }
+            }
             set_pending(TrapReason::Host(Box::new(e)));
             1
         }

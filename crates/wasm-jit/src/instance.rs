@@ -8,7 +8,7 @@ use wasm_jit_frontend::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{Func, call_raw};
 use crate::module::Module;
-use crate::store::{AsContextMut, StoreOpaque, Stored};
+use crate::store::{AsContext, AsContextMut, StoreOpaque, Stored};
 use crate::typed::{TypedFunc, WasmList};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 
@@ -97,6 +97,15 @@ impl Instance {
     /// The exported memory named `name`.
     pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
+    }
+
+    /// How many exception objects this instance's code has made; those
+    /// caught by a handler that took only their payload are reused (for
+    /// tests of that).
+    #[doc(hidden)]
+    pub fn exceptions_made(&self, store: impl AsContext) -> usize {
+        let s = &store.as_context().0.opaque;
+        s.instances[s.check(self.0)].exceptions_made()
     }
 
     /// The exported table named `name`.

@@ -64,6 +64,8 @@ pub struct StoreOpaque {
     pub(crate) tags: Vec<TagData>,
     pub(crate) tag_by_ptr: HashMap<usize, usize>,
     pub(crate) owned_tags: Vec<Box<VMTag>>,
+    /// Exceptions made by the host (`Exception::new`).
+    pub(crate) owned_exceptions: Vec<Box<wasm_jit_backend::exceptions::VMException>>,
     pub(crate) owned_memories: Vec<Box<LinearMemory>>,
     pub(crate) owned_tables: Vec<Box<RawTable>>,
     pub(crate) owned_globals: Vec<Box<VMGlobal>>,
@@ -339,6 +341,7 @@ impl<T> Store<T> {
                     tags: Vec::new(),
                     tag_by_ptr: HashMap::new(),
                     owned_tags: Vec::new(),
+                    owned_exceptions: Vec::new(),
                     owned_memories: Vec::new(),
                     owned_tables: Vec::new(),
                     owned_globals: Vec::new(),

@@ -179,18 +179,57 @@ impl fmt::Display for WasmBacktrace {
     }
 }
 
-/// A Wasm exception that no handler caught: the error a call returns when
-/// Wasm throws and nothing between the throw and the embedder's call
-/// catches it. Downcast the call's error to it to read the tag and payload.
+/// A Wasm exception outside Wasm. A call into Wasm returns it as its error
+/// when Wasm throws and nothing between the throw and the call catches it
+/// (downcast the error to read the tag and payload); a host function
+/// returns one as its error ([`Exception::new`], or one it caught) to throw
+/// it into the Wasm that called it, where a `try_table` may catch it.
 #[derive(Debug, Clone)]
-pub struct UncaughtException {
+pub struct Exception {
     pub(crate) tag: crate::Tag,
     pub(crate) payload: Vec<crate::Val>,
     /// How the message names the tag.
     pub(crate) tag_name: String,
+    /// The exception object (a `*const VMException`), owned by the store.
+    pub(crate) raw: usize,
 }
 
-impl UncaughtException {
+impl Exception {
+    /// An exception of `tag` with `payload` (one value per parameter of the
+    /// tag's type), to throw from a host function.
+    pub fn new(
+        mut store: impl crate::AsContextMut,
+        tag: crate::Tag,
+        payload: &[crate::Val],
+    ) -> anyhow::Result<Exception> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let data = &s.tags[s.check(tag.0)];
+        let (ty, ptr) = (data.ty.clone(), data.ptr);
+        if payload.len() != ty.params().len() {
+            anyhow::bail!(
+                "a tag of type {ty} takes {} payload values, {} were given",
+                ty.params().len(),
+                payload.len()
+            );
+        }
+        let mut raw = Vec::with_capacity(payload.len());
+        for (v, t) in payload.iter().zip(ty.params()) {
+            v.check_type(s, *t, "exception payload")?;
+            v.check_store(s, "an exception payload")?;
+            raw.push(v.to_raw(s));
+        }
+        let exn = wasm_jit_backend::exceptions::VMException::new(ptr, &raw);
+        let addr = &*exn as *const wasm_jit_backend::exceptions::VMException as usize;
+        s.owned_exceptions.push(exn);
+        Ok(Exception {
+            tag,
+            payload: payload.to_vec(),
+            tag_name: format!("{ty}"),
+            raw: addr,
+        })
+    }
+
     /// The exception's tag.
     pub fn tag(&self) -> crate::Tag {
         self.tag
@@ -202,7 +241,7 @@ impl UncaughtException {
     }
 }
 
-impl fmt::Display for UncaughtException {
+impl fmt::Display for Exception {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "uncaught exception: tag {}", self.tag_name)?;
         if !self.payload.is_empty() {
@@ -213,7 +252,7 @@ impl fmt::Display for UncaughtException {
     }
 }
 
-impl std::error::Error for UncaughtException {}
+impl std::error::Error for Exception {}
 
 /// The error for an exception that left Wasm uncaught, naming its tag by
 /// an export of it when one exists.
@@ -241,10 +280,11 @@ pub(crate) fn uncaught_error(
             })
         })
         .unwrap_or_else(|| format!("{ty} (not exported)"));
-    let err = anyhow::Error::new(UncaughtException {
+    let err = anyhow::Error::new(Exception {
         tag,
         payload,
         tag_name,
+        raw: e.exn as usize,
     });
     if frames.is_empty() {
         err

@@ -315,7 +315,7 @@ impl Runner {
             }
             WastDirective::AssertException { exec, .. } => match self.execute(exec) {
                 Ok(vals) => bail!("expected an uncaught exception, got {vals:?}"),
-                Err(e) if e.downcast_ref::<wasm_jit::UncaughtException>().is_some() => Ok(()),
+                Err(e) if e.downcast_ref::<wasm_jit::Exception>().is_some() => Ok(()),
                 Err(e) => bail!("expected an uncaught exception, got: {e:#}"),
             },
             WastDirective::AssertSuspension { .. } => bail!("not supported yet: stack switching"),

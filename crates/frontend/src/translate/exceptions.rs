@@ -204,7 +204,14 @@ impl FuncTranslator<'_, '_> {
             }
         }
         if with_ref {
+            // An exnref to it exists from now on.
+            let one = self.builder.ins().iconst(types::I32, 1);
+            self.builder
+                .ins()
+                .store(exn_flags(), one, exn, vmoffsets::exception::ESCAPED);
             values.push(exn);
+        } else {
+            self.call_builtin(Builtin::ExnRelease, &[exn]);
         }
         self.builder.ins().jump(target, &block_args(&values));
     }

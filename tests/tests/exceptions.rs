@@ -1,0 +1,123 @@
+//! Wasm exceptions through the embedding API: thrown in Wasm, through a
+//! host function and back into Wasm; thrown by the host; uncaught ones
+//! reaching the embedder; and many throws in a loop reusing their objects.
+
+use anyhow::Result;
+use wasm_jit::{
+    Engine, Exception, Func, FuncType, Instance, Linker, Module, Store, Tag, Val, ValType,
+};
+
+const MODULE: &str = r#"(module
+  (tag $e (export "e") (param i32))
+  (import "host" "relay" (func $relay (param i32) (result i32)))
+  (func $inner (export "inner") (param i32) (result i32)
+    (throw $e (local.get 0)))
+  ;; Calls the host, which calls `inner` and throws what it caught.
+  (func (export "outer") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $relay (local.get 0)))
+      (return))
+    (i32.add (i32.const 1000)))
+  ;; The same through catch_ref and throw_ref, one frame further.
+  (func $rethrower (param i32) (result i32)
+    (block $h (result i32 exnref)
+      (try_table (result i32) (catch_ref $e $h) (call $relay (local.get 0)))
+      (return))
+    (throw_ref))
+  (func (export "outer_ref") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $rethrower (local.get 0)))
+      (return))
+    (i32.add (i32.const 2000)))
+  (func (export "uncaught") (param i32) (result i32) (call $inner (local.get 0)))
+  ;; Throws across a frame and catches, n times.
+  (func (export "loop") (param i32) (result i32) (local i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get 0)))
+        (block $h (result i32)
+          (try_table (result i32) (catch $e $h) (call $inner (local.get 0)))
+          (drop) (i32.const 0))
+        (local.set 1 (i32.add (local.get 1)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $l)))
+    (local.get 1)))"#;
+
+fn setup(relay_throws_own: bool) -> Result<(Store<()>, Instance)> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, MODULE)?;
+    let mut store = Store::new(&engine, ());
+    let own_tag = Tag::new(&mut store, &FuncType::new([ValType::I32], []))?;
+    let mut linker = Linker::new(&engine);
+    let ty = FuncType::new([ValType::I32], [ValType::I32]);
+    let relay = Func::new(&mut store, ty, move |mut caller, args, results| {
+        if relay_throws_own {
+            // An exception of a tag the module does not know: uncatchable
+            // by `catch $e`.
+            return Err(Exception::new(&mut caller, own_tag, &[args[0]])?.into());
+        }
+        let inner = caller
+            .get_export("inner")
+            .and_then(|e| e.into_func())
+            .unwrap();
+        let err = inner.call(&mut caller, args, results).unwrap_err();
+        let exn = err.downcast_ref::<Exception>().expect("an exception");
+        assert_eq!(exn.payload(), &args[..1]);
+        // Throw it on into the caller.
+        Err(err)
+    });
+    linker.define("host", "relay", relay)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    Ok((store, instance))
+}
+
+#[test]
+fn an_exception_crosses_a_host_function_and_is_caught_in_wasm() -> Result<()> {
+    let (mut store, instance) = setup(false)?;
+    let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer")?;
+    assert_eq!(outer.call(&mut store, 5)?, 1005);
+    let outer_ref = instance.get_typed_func::<i32, i32>(&mut store, "outer_ref")?;
+    assert_eq!(outer_ref.call(&mut store, 7)?, 2007);
+    // Again, the store still works.
+    assert_eq!(outer.call(&mut store, 6)?, 1006);
+    Ok(())
+}
+
+#[test]
+fn uncaught_exceptions_reach_the_embedder_naming_their_tag() -> Result<()> {
+    let (mut store, instance) = setup(false)?;
+    let uncaught = instance.get_typed_func::<i32, i32>(&mut store, "uncaught")?;
+    let err = uncaught.call(&mut store, 42).unwrap_err();
+    let exn = err.downcast_ref::<Exception>().expect("an exception");
+    assert_eq!(exn.payload(), &[Val::I32(42)]);
+    let e = instance
+        .get_export(&mut store, "e")
+        .and_then(|e| e.into_tag())
+        .unwrap();
+    assert_eq!(exn.tag(), e);
+    let msg = format!("{err:#}");
+    assert!(msg.contains("uncaught exception: tag `e`"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn a_host_exception_of_another_tag_passes_through_wasm_handlers() -> Result<()> {
+    let (mut store, instance) = setup(true)?;
+    let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer")?;
+    let err = outer.call(&mut store, 3).unwrap_err();
+    let exn = err.downcast_ref::<Exception>().expect("an exception");
+    assert_eq!(exn.payload(), &[Val::I32(3)]);
+    Ok(())
+}
+
+#[test]
+fn ten_thousand_throws_reuse_one_exception() -> Result<()> {
+    let (mut store, instance) = setup(false)?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "loop")?;
+    assert_eq!(run.call(&mut store, 10_000)?, 10_000 * 10_001 / 2);
+    assert_eq!(run.call(&mut store, 10_000)?, 10_000 * 10_001 / 2);
+    // Every exception was caught by a handler taking only its payload, so
+    // the instance made one and reused it.
+    assert_eq!(instance.exceptions_made(&store), 1);
+    Ok(())
+}
