@@ -92,6 +92,8 @@ pub(crate) fn from_jit(v: &wasm_jit::Val) -> Value {
         V::V128(x) => Value::V128(x),
         V::FuncRef(r) => Value::Ref(r.is_none()),
         V::ExternRef(r) => Value::Ref(r.is_none()),
+        V::AnyRef(r) => Value::Ref(r.is_none()),
+        V::ExnRef(r) => Value::Ref(r.is_none()),
     }
 }
 

@@ -121,3 +121,46 @@ fn ten_thousand_throws_reuse_one_exception() -> Result<()> {
     assert_eq!(instance.exceptions_made(&store), 1);
     Ok(())
 }
+
+#[test]
+fn an_exnref_goes_to_the_host_and_back() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (tag $e (param i64))
+             (func $thrower (throw $e (i64.const 77)))
+             (func (export "catch") (result exnref)
+               (block $h (result exnref)
+                 (try_table (catch_all_ref $h) (call $thrower))
+                 (unreachable)))
+             (func (export "rethrow") (param exnref) (throw_ref (local.get 0)))
+             (func (export "payload") (param exnref) (result i64)
+               (block $h (result i64)
+                 (try_table (catch $e $h) (throw_ref (local.get 0)))
+                 (unreachable))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let catch = instance.get_func(&mut store, "catch").unwrap();
+    let mut out = [Val::ExnRef(None)];
+    catch.call(&mut store, &[], &mut out)?;
+    assert!(matches!(out[0], Val::ExnRef(Some(_))), "{:?}", out[0]);
+    let payload = instance.get_func(&mut store, "payload").unwrap();
+    let mut p = [Val::I64(0)];
+    payload.call(&mut store, &out, &mut p)?;
+    assert_eq!(p[0], Val::I64(77));
+    let rethrow = instance.get_func(&mut store, "rethrow").unwrap();
+    let err = rethrow.call(&mut store, &out, &mut []).unwrap_err();
+    let exn = err.downcast_ref::<Exception>().expect("an exception");
+    assert_eq!(exn.payload(), &[Val::I64(77)]);
+    // A null exnref traps.
+    let err = rethrow
+        .call(&mut store, &[Val::ExnRef(None)], &mut [])
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("null exception reference"),
+        "{err:#}"
+    );
+    Ok(())
+}

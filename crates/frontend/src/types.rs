@@ -52,6 +52,19 @@ pub enum HeapType {
     Exn,
     /// No exception (only null).
     NoExn,
+    /// Any GC value (`anyref`). GC instructions are refused, so values of
+    /// this hierarchy are always null for now.
+    Any,
+    /// `eqref`.
+    Eq,
+    /// `i31ref`.
+    I31,
+    /// `structref`.
+    Struct,
+    /// `arrayref`.
+    Array,
+    /// No GC value (`nullref`).
+    None,
     /// A function of the module's type with this index (types as a module
     /// declares them).
     Concrete(u32),
@@ -66,9 +79,24 @@ pub enum HeapType {
 impl HeapType {
     /// Whether values of this heap type are functions (or null ones).
     pub fn is_func(self) -> bool {
-        !matches!(
+        !self.is_extern() && !self.is_exn() && !self.is_any()
+    }
+
+    /// Whether values of this heap type are host values (or null ones).
+    pub fn is_extern(self) -> bool {
+        matches!(self, HeapType::Extern | HeapType::NoExtern)
+    }
+
+    /// Whether values of this heap type are GC values (or null ones).
+    pub fn is_any(self) -> bool {
+        matches!(
             self,
-            HeapType::Extern | HeapType::NoExtern | HeapType::Exn | HeapType::NoExn
+            HeapType::Any
+                | HeapType::Eq
+                | HeapType::I31
+                | HeapType::Struct
+                | HeapType::Array
+                | HeapType::None
         )
     }
 
@@ -103,6 +131,12 @@ impl WasmType {
                 A::NoExtern => Some(HeapType::NoExtern),
                 A::Exn => Some(HeapType::Exn),
                 A::NoExn => Some(HeapType::NoExn),
+                A::Any => Some(HeapType::Any),
+                A::Eq => Some(HeapType::Eq),
+                A::I31 => Some(HeapType::I31),
+                A::Struct => Some(HeapType::Struct),
+                A::Array => Some(HeapType::Array),
+                A::None => Some(HeapType::None),
                 _ => None,
             },
             wasmparser::HeapType::Concrete(i) => i.as_module_index().map(HeapType::Concrete),
@@ -189,6 +223,11 @@ impl WasmType {
             (HeapType::NoFunc, y) => y.is_func(),
             (HeapType::NoExtern, HeapType::Extern) => true,
             (HeapType::NoExn, HeapType::Exn) => true,
+            (HeapType::None, y) => y.is_any(),
+            (HeapType::I31 | HeapType::Struct | HeapType::Array, HeapType::Eq | HeapType::Any) => {
+                true
+            }
+            (HeapType::Eq, HeapType::Any) => true,
             (HeapType::Concrete(_) | HeapType::Canonical(_), HeapType::Func) => true,
             _ => false,
         }
@@ -204,6 +243,12 @@ impl fmt::Display for HeapType {
             HeapType::NoExtern => f.write_str("noextern"),
             HeapType::Exn => f.write_str("exn"),
             HeapType::NoExn => f.write_str("noexn"),
+            HeapType::Any => f.write_str("any"),
+            HeapType::Eq => f.write_str("eq"),
+            HeapType::I31 => f.write_str("i31"),
+            HeapType::Struct => f.write_str("struct"),
+            HeapType::Array => f.write_str("array"),
+            HeapType::None => f.write_str("none"),
             HeapType::Concrete(i) => write!(f, "{i}"),
             HeapType::Canonical(i) => write!(f, "(type {i})"),
             HeapType::RecGroup(i) => write!(f, "(rec {i})"),

@@ -64,6 +64,10 @@ pub struct StoreOpaque {
     pub(crate) tags: Vec<TagData>,
     pub(crate) tag_by_ptr: HashMap<usize, usize>,
     pub(crate) owned_tags: Vec<Box<VMTag>>,
+    /// Exceptions that reached the host as `exnref` values (addresses of
+    /// `VMException`s), and their indices.
+    pub(crate) exnrefs: Vec<usize>,
+    pub(crate) exnref_by_ptr: HashMap<usize, usize>,
     /// Exceptions made by the host (`Exception::new`).
     pub(crate) owned_exceptions: Vec<Box<wasm_jit_backend::exceptions::VMException>>,
     pub(crate) owned_memories: Vec<Box<LinearMemory>>,
@@ -212,6 +216,16 @@ impl StoreOpaque {
         self.stored(i)
     }
 
+    /// The handle of exception `ptr` (an `exnref` Wasm handed out, which
+    /// therefore lives as long as the store).
+    pub(crate) fn exnref_for_ptr(&mut self, ptr: usize) -> Stored {
+        let i = *self.exnref_by_ptr.entry(ptr).or_insert_with(|| {
+            self.exnrefs.push(ptr);
+            self.exnrefs.len() - 1
+        });
+        self.stored(i)
+    }
+
     pub(crate) fn global_for_ptr(&mut self, ptr: *mut VMGlobal, ty: GlobalType) -> Stored {
         let i = *self.global_by_ptr.entry(ptr as usize).or_insert_with(|| {
             self.globals.push(GlobalData { ptr, ty });
@@ -342,6 +356,8 @@ impl<T> Store<T> {
                     tag_by_ptr: HashMap::new(),
                     owned_tags: Vec::new(),
                     owned_exceptions: Vec::new(),
+                    exnrefs: Vec::new(),
+                    exnref_by_ptr: HashMap::new(),
                     owned_memories: Vec::new(),
                     owned_tables: Vec::new(),
                     owned_globals: Vec::new(),

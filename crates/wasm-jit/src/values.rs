@@ -78,6 +78,19 @@ impl From<V128> for Val {
     }
 }
 
+/// A GC value (`anyref` and below). GC instructions are not supported
+/// yet, so no such value can exist: this type has none, and only the null
+/// `Val::AnyRef(None)` is ever seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    never: std::convert::Infallible,
+}
+
+/// A reference to a Wasm exception (`exnref`) that reached the host (for
+/// example as a result). It lives as long as its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExnRef(pub(crate) Stored);
+
 /// A Wasm value.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {
@@ -95,6 +108,10 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// `externref`, `None` for null.
     ExternRef(Option<ExternRef>),
+    /// `anyref` (and the other GC reference types): always null for now.
+    AnyRef(Option<AnyRef>),
+    /// `exnref`, `None` for null.
+    ExnRef(Option<ExnRef>),
 }
 
 impl From<i32> for Val {
@@ -129,6 +146,8 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::AnyRef(_) => ValType::reference(true, HeapType::Any),
+            Val::ExnRef(_) => ValType::reference(true, HeapType::Exn),
         }
     }
 
@@ -143,6 +162,8 @@ impl Val {
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
             ValType::Ref(r) if r.heap.is_func() => Val::FuncRef(None),
+            ValType::Ref(r) if r.heap.is_exn() => Val::ExnRef(None),
+            ValType::Ref(r) if r.heap.is_any() => Val::AnyRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
         }
     }
@@ -185,7 +206,11 @@ impl Val {
     pub(crate) fn check_type(&self, store: &StoreOpaque, ty: ValType, what: &str) -> Result<()> {
         let ok = match (self, ty.as_ref_type()) {
             (Val::FuncRef(None), Some(r)) => r.nullable && r.heap.is_func(),
-            (Val::ExternRef(None), Some(r)) => r.nullable && !r.heap.is_func(),
+            (Val::ExternRef(None), Some(r)) => r.nullable && r.heap.is_extern(),
+            (Val::AnyRef(None), Some(r)) => r.nullable && r.heap.is_any(),
+            (Val::ExnRef(None), Some(r)) => r.nullable && r.heap.is_exn(),
+            (Val::ExnRef(Some(_)), Some(r)) => r.heap == HeapType::Exn,
+            (Val::AnyRef(Some(a)), _) => match a.never {},
             (Val::FuncRef(Some(f)), Some(r)) => match r.heap {
                 HeapType::Func => true,
                 HeapType::Canonical(id) => {
@@ -227,6 +252,7 @@ impl Val {
         let id = match self {
             Val::FuncRef(Some(f)) => f.0.store_id,
             Val::ExternRef(Some(e)) => e.0.store_id,
+            Val::ExnRef(Some(e)) => e.0.store_id,
             _ => return Ok(()),
         };
         if id != store.id {
@@ -242,7 +268,11 @@ impl Val {
             Val::F32(b) => ValRaw::f32(b),
             Val::F64(b) => ValRaw::f64(b),
             Val::V128(v) => ValRaw::v128(v),
-            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::reference(0),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
+                ValRaw::reference(0)
+            }
+            Val::AnyRef(Some(a)) => match a.never {},
+            Val::ExnRef(Some(e)) => ValRaw::reference(store.exnrefs[store.check(e.0)]),
             Val::FuncRef(Some(f)) => {
                 ValRaw::reference(store.funcs[store.check(f.0)].funcref as usize)
             }
@@ -257,7 +287,13 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
             ValType::V128 => Val::V128(raw.get_v128()),
-            ValType::Ref(r) if !r.heap.is_func() => Val::ExternRef(match raw.get_ref() {
+            ValType::Ref(r) if r.heap.is_exn() => Val::ExnRef(match raw.get_ref() {
+                0 => None,
+                p => Some(ExnRef(store.exnref_for_ptr(p))),
+            }),
+            // No GC value can exist yet: only null.
+            ValType::Ref(r) if r.heap.is_any() => Val::AnyRef(None),
+            ValType::Ref(r) if r.heap.is_extern() => Val::ExternRef(match raw.get_ref() {
                 0 => None,
                 h => Some(ExternRef(store.stored(h - 1))),
             }),

@@ -378,6 +378,20 @@ impl Runner {
                 ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
                 ..
             }) => Val::ExternRef(None),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+                ..
+            }) => Val::ExnRef(None),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty:
+                    AbstractHeapType::Any
+                    | AbstractHeapType::Eq
+                    | AbstractHeapType::I31
+                    | AbstractHeapType::Struct
+                    | AbstractHeapType::Array
+                    | AbstractHeapType::None,
+                ..
+            }) => Val::AnyRef(None),
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n))),
             other => bail!("not supported yet: argument {other:?}"),
         })
@@ -406,7 +420,10 @@ impl Runner {
             (Val::F64(a), WastRetCore::F64(p)) => f64_matches(*a, p),
             (Val::V128(a), WastRetCore::V128(p)) => v128_matches(*a, p),
             (_, WastRetCore::Either(options)) => options.iter().any(|e| self.matches(actual, e)),
-            (Val::FuncRef(None) | Val::ExternRef(None), WastRetCore::RefNull(_)) => true,
+            (
+                Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None),
+                WastRetCore::RefNull(_),
+            ) => true,
             (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
             (Val::ExternRef(Some(_)), WastRetCore::RefExtern(None)) => true,
             (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => {
