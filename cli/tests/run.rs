@@ -209,7 +209,11 @@ fn bad_inputs_get_one_clear_error() {
     );
 
     let refs = dir.join("refs.wat");
-    std::fs::write(&refs, r#"(module (func (param anyref)))"#).unwrap();
+    std::fs::write(
+        &refs,
+        r#"(module (func (result i32) i32.const 0 ref.i31 i31.get_s))"#,
+    )
+    .unwrap();
     let o = wasm_jit(&["run", refs.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -341,7 +345,7 @@ fn refused_modules_name_their_features_in_one_line() {
         &needs,
         r#"(module
              (memory 1 1 shared)
-             (func (param anyref) (result i32) i32.const 1))"#,
+             (func (result i32) i32.const 0 ref.i31 i31.get_s))"#,
     )
     .unwrap();
     for cmd in ["run", "compile"] {
@@ -361,7 +365,7 @@ fn refused_modules_name_their_features_in_one_line() {
     std::fs::write(
         &invalid_last,
         r#"(module
-             (func (param anyref))
+             (func (result i32) i32.const 0 ref.i31 i31.get_s)
              (func (result i32) i64.const 1))"#,
     )
     .unwrap();

@@ -61,7 +61,7 @@ fn invalid_beats_unsupported() {
     // though the unsupported one comes first.
     let e = load_error(
         r#"(module
-             (func (param anyref))
+             (func (result i32) i32.const 0 ref.i31 i31.get_s)
              (func)
              (func (result i32) i64.const 1))"#,
     );
