@@ -2,7 +2,7 @@
 //! takes a thrown exception to the handler that catches it.
 //!
 //! A `throw` that no `try_table` of the throwing function takes calls the
-//! `throw` builtin with the thrower's frame pointer. [`unwind`] then walks
+//! `throw` builtin with the thrower's frame pointer. `unwind` then walks
 //! the Wasm frames above it through their frame records (`[fp]` the
 //! caller's frame pointer, `[fp + 8]` the return address; Wasm code keeps
 //! frame pointers). At each return address it asks the code registry for
@@ -137,9 +137,9 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
             for &(slot, handler) in &site.handlers {
                 let hit = match slot {
                     None => true,
-                    // SAFETY: `slot` is the context offset of a tag slot of
-                    // the caller's module, written at instantiation.
                     Some(slot) => {
+                        // SAFETY: `slot` is the context offset of a tag slot
+                        // of the caller's module, written at instantiation.
                         let other = unsafe { *((vmctx + slot as usize) as *const usize) };
                         other == tag
                     }
