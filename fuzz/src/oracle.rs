@@ -180,7 +180,10 @@ fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
     let mut c = wasm_jit::Config::new();
     c.consume_fuel(true)
         .explicit_bounds_checks(explicit)
-        .parallel_compilation(false);
+        .parallel_compilation(false)
+        // 64-bit memories may otherwise grow to terabytes of address
+        // space, which the state comparison would copy: 4 GiB, as 32-bit.
+        .max_memory_pages(65536);
     if lazy {
         // Compiled on first call only (no background threads), so the
         // outcome depends on the module alone.
