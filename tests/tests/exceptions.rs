@@ -164,3 +164,40 @@ fn an_exnref_goes_to_the_host_and_back() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn fuel_runs_out_in_a_loop_of_throws_across_frames() -> Result<()> {
+    let mut config = wasm_jit::Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (tag $e)
+             (func $burn (local i32)
+               (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get 0) (i32.const 100))))
+               (throw $e))
+             (global $rounds (export "rounds") (mut i32) (i32.const 0))
+             (func (export "spin")
+               (loop $forever
+                 (global.set $rounds (i32.add (global.get $rounds) (i32.const 1)))
+                 (block $h (try_table (catch $e $h) (call $burn)))
+                 (br $forever))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
+    store.set_fuel(1_000_000)?;
+    let err = spin.call(&mut store, ()).unwrap_err();
+    assert!(format!("{err:#}").contains("all fuel consumed"), "{err:#}");
+    // Each round burns several hundred units in the callee, and they count
+    // even though the callee left by an exception.
+    let rounds = instance
+        .get_global(&mut store, "rounds")
+        .unwrap()
+        .get(&mut store);
+    let rounds = rounds.i32().unwrap();
+    assert!((1000..4000).contains(&rounds), "rounds: {rounds}");
+    Ok(())
+}

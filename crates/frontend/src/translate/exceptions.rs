@@ -165,6 +165,9 @@ impl FuncTranslator<'_, '_> {
         for (pos, block) in to_fill {
             self.builder.switch_to_block(block);
             let exn = self.builder.block_params(block)[0];
+            // The callees used fuel and wrote what is left back: continue
+            // from that, as after a call that returns.
+            self.fuel_after_call();
             self.unpack_and_branch(pos, exn);
         }
         self.builder.seal_block(cont);
@@ -304,7 +307,9 @@ impl FuncTranslator<'_, '_> {
             self.reachable = false;
             return Ok(());
         }
-        // No clause here takes it: unwind to the callers.
+        // No clause here takes it: unwind to the callers, which continue
+        // with the fuel left here.
+        self.fuel_save();
         let payload_ptr = self.spill_payload(&payload);
         let t = self.builder.ins().iconst(types::I32, tag_index as i64);
         let fp = self
@@ -385,6 +390,7 @@ impl FuncTranslator<'_, '_> {
                 }
             }
         }
+        self.fuel_save();
         let fp = self
             .builder
             .ins()
