@@ -201,3 +201,34 @@ fn fuel_runs_out_in_a_loop_of_throws_across_frames() -> Result<()> {
     assert!((1000..4000).contains(&rounds), "rounds: {rounds}");
     Ok(())
 }
+
+#[test]
+fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (tag $e (param i64 i64 i64 i64 i64 i64 i64 i64))
+             (func (export "hoard")
+               (loop $l
+                 (block $h (result exnref)
+                   (try_table (catch_all_ref $h)
+                     (throw $e (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
+                               (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8)))
+                   (unreachable))
+                 (drop)
+                 (br $l)))
+             (func (export "fine") (result i32) (i32.const 1)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let hoard = instance.get_typed_func::<(), ()>(&mut store, "hoard")?;
+    let err = hoard.call(&mut store, ()).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("resource limit exceeded"),
+        "{err:#}"
+    );
+    let fine = instance.get_typed_func::<(), i32>(&mut store, "fine")?;
+    assert_eq!(fine.call(&mut store, ())?, 1);
+    Ok(())
+}

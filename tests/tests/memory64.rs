@@ -262,3 +262,24 @@ fn a_64_bit_table_takes_i64_indices_without_wrapping() -> Result<()> {
     assert_eq!(trap_message(e), "out of bounds table access");
     Ok(())
 }
+
+#[test]
+fn one_byte_pages_stop_below_4_gib() -> Result<()> {
+    let engine = engine(false)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 0 (pagesize 1))
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+             (func (export "size") (result i32) (memory.size)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
+    let size = instance.get_typed_func::<(), i32>(&mut store, "size")?;
+    // 2^32 - 1 bytes is the most; one more is refused, and the size stays
+    // representable.
+    assert_eq!(grow.call(&mut store, -1)?, 0);
+    assert_eq!(grow.call(&mut store, 1)?, -1);
+    assert_eq!(size.call(&mut store, ())?, -1, "0xffffffff bytes");
+    Ok(())
+}

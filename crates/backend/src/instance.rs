@@ -62,6 +62,8 @@ pub struct Instance {
     /// Those of `exceptions` free for reuse: caught by a handler that took
     /// only the payload before any `exnref` to them existed.
     free_exceptions: Vec<*mut VMException>,
+    /// Bytes held by `exceptions` (bounded by [`MAX_EXCEPTION_BYTES`]).
+    exception_bytes: usize,
     _owned_funcrefs: Box<[VMFuncRef]>,
     /// Element segments evaluated to references; `None` once dropped.
     elems: Vec<Option<Vec<usize>>>,
@@ -146,6 +148,7 @@ impl Instance {
             _owned_tags: Vec::new(),
             exceptions: Vec::new(),
             free_exceptions: Vec::new(),
+            exception_bytes: 0,
             _owned_funcrefs: Box::new([]),
             elems: Vec::new(),
             dropped_data: vec![false; info.datas.len()],
@@ -527,13 +530,24 @@ unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
     code_or_trap(crate::lazy::code(&inst.module, DefinedFuncIndex(func)))
 }
 
+/// Most bytes of exception objects one instance may hold. Exceptions that
+/// escaped as `exnref` live as long as their instance (there is no
+/// collector yet), so a guest that keeps catching with `catch_ref` would
+/// otherwise grow the host without bound; past this, throwing fails.
+pub const MAX_EXCEPTION_BYTES: usize = 64 << 20;
+
 impl Instance {
     /// A new exception of tag `tag` (an index of this instance's tags)
-    /// whose payload is at `payload`.
+    /// whose payload is at `payload`; `None` (with the error recorded for
+    /// the trap path) past [`MAX_EXCEPTION_BYTES`].
     ///
     /// # Safety
     /// `payload` must hold as many 16-byte slots as the tag has parameters.
-    unsafe fn new_exception(&mut self, tag: u32, payload: *const ValRaw) -> *const VMException {
+    unsafe fn new_exception(
+        &mut self,
+        tag: u32,
+        payload: *const ValRaw,
+    ) -> Option<*const VMException> {
         let info = &self.module.info;
         let n = info.types[info.tags[tag as usize].index()].params().len();
         let values: &[ValRaw] = if n == 0 {
@@ -546,15 +560,29 @@ impl Instance {
         if let Some(free) = self.free_exceptions.pop() {
             // SAFETY: a recycled exception of ours: live (boxed in
             // `exceptions`), and no reference to it exists.
-            unsafe { (*free).refill(tag, values) };
-            return free;
+            unsafe {
+                self.exception_bytes -= (*free).values().len() * std::mem::size_of::<ValRaw>();
+                self.exception_bytes += std::mem::size_of_val(values);
+                (*free).refill(tag, values)
+            };
+            return Some(free);
         }
+        let bytes = std::mem::size_of::<VMException>() + std::mem::size_of_val(values);
+        if self.exception_bytes + bytes > MAX_EXCEPTION_BYTES {
+            crate::traps::set_pending(TrapReason::Host(Box::new(format!(
+                "resource limit exceeded: the exceptions this instance made hold more than {} MiB \
+                 (exceptions kept as exnref live as long as their instance)",
+                MAX_EXCEPTION_BYTES >> 20
+            ))));
+            return None;
+        }
+        self.exception_bytes += bytes;
         let mut exn = VMException::new(tag, values);
         exn.escaped = 0;
         exn.owner = self;
         let ptr: *const VMException = &*exn;
         self.exceptions.push(exn);
-        ptr
+        Some(ptr)
     }
 }
 
@@ -562,8 +590,10 @@ unsafe extern "C" fn throw(vmctx: *mut u8, tag: u32, payload: usize, fp: usize) 
     // SAFETY: called by compiled code with its own context, the payload it
     // spilled for this tag, and its own frame pointer.
     unsafe {
-        let exn = instance(vmctx).new_exception(tag, payload as *const ValRaw);
-        crate::exceptions::unwind(exn, fp)
+        match instance(vmctx).new_exception(tag, payload as *const ValRaw) {
+            Some(exn) => crate::exceptions::unwind(exn, fp),
+            None => crate::traps::leave_wasm(&[]),
+        }
     }
 }
 
@@ -576,9 +606,13 @@ unsafe extern "C" fn throw_ref(_vmctx: *mut u8, exn: usize, fp: usize) {
 unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, payload: usize) -> usize {
     // SAFETY: as for `throw`; the exnref made here exists from now on.
     unsafe {
-        let exn = instance(vmctx).new_exception(tag, payload as *const ValRaw);
-        (*exn.cast_mut()).escaped = 1;
-        exn as usize
+        match instance(vmctx).new_exception(tag, payload as *const ValRaw) {
+            Some(exn) => {
+                (*exn.cast_mut()).escaped = 1;
+                exn as usize
+            }
+            None => crate::traps::leave_wasm(&[]),
+        }
     }
 }
 

@@ -496,13 +496,14 @@ impl MemoryType {
         1 << self.page_size_log2
     }
 
-    /// The most pages the index type can address: 4 GiB for `i32`, 2^64
-    /// bytes (less one page) for `i64`.
+    /// The most pages the index type allows: 4 GiB for `i32` with 64 KiB
+    /// pages, 2^32 - 1 one-byte pages (a size `memory.size` can return),
+    /// 2^64 bytes (less one page) for `i64`.
     pub fn max_pages_by_index(&self) -> u64 {
         if self.memory64 {
             u64::MAX >> self.page_size_log2
         } else {
-            (1u64 << 32) >> self.page_size_log2
+            ((1u64 << 32) >> self.page_size_log2).min(u32::MAX as u64)
         }
     }
 
