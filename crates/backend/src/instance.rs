@@ -561,7 +561,7 @@ impl Instance {
             // SAFETY: a recycled exception of ours: live (boxed in
             // `exceptions`), and no reference to it exists.
             unsafe {
-                self.exception_bytes -= (*free).values().len() * std::mem::size_of::<ValRaw>();
+                self.exception_bytes -= std::mem::size_of_val((*free).values());
                 self.exception_bytes += std::mem::size_of_val(values);
                 (*free).refill(tag, values)
             };
