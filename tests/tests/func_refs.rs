@@ -171,3 +171,43 @@ fn recursion_groups_are_the_same_type_in_every_module() -> Result<()> {
     assert_eq!(trap_message(e), "indirect call type mismatch");
     Ok(())
 }
+
+#[test]
+fn struct_references_are_not_function_references_at_imports() -> Result<()> {
+    let engine = Engine::default();
+    let exporter = Module::new(
+        &engine,
+        r#"(module
+             (type $s (struct))
+             (type $f (func))
+             (func $g (type $f))
+             (elem declare func $g)
+             (global (export "s") (ref null $s) (ref.null $s))
+             (global (export "none") (ref null none) (ref.null none))
+             (global (export "f") (ref $f) (ref.func $g)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let a = Instance::new(&mut store, &exporter, &[])?;
+    let import = |store: &mut Store<()>, name: &str, ty: &str| -> Result<()> {
+        let m = Module::new(
+            store.engine(),
+            format!(r#"(module (type $s (struct)) (import "a" "{name}" (global {ty})))"#),
+        )?;
+        let mut linker = Linker::new(store.engine());
+        linker.instance(&mut *store, "a", a)?;
+        linker.instantiate(&mut *store, &m).map(|_| ())
+    };
+    assert!(
+        import(&mut store, "s", "funcref").is_err(),
+        "a struct ref is no funcref"
+    );
+    assert!(import(&mut store, "s", "(ref null $s)").is_ok());
+    assert!(
+        import(&mut store, "none", "(ref null $s)").is_ok(),
+        "none is below every struct"
+    );
+    assert!(import(&mut store, "none", "funcref").is_err());
+    assert!(import(&mut store, "f", "funcref").is_ok());
+    assert!(import(&mut store, "f", "(ref null $s)").is_err());
+    Ok(())
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
 use wasm_jit_frontend::vmoffsets::VMOffsets;
 use wasm_jit_frontend::{
-    DefinedFuncIndex, FrontendError, FuncType, GcShape, GlobalType, HeapType, ModuleInfo,
+    DefinedFuncIndex, FrontendError, FuncType, GcShape, GlobalType, HeapType, Kind, ModuleInfo,
     ParsedModule, RefType, TableType, WasmType,
 };
 
@@ -35,6 +35,9 @@ struct Registry {
     groups: HashMap<Vec<GroupMember>, u32>,
     /// Every type by id, its references as [`HeapType::Canonical`] ids.
     types: Vec<FuncType>,
+    /// What each id is (a struct or array type's signature in `types` is a
+    /// placeholder).
+    kinds: Vec<Kind>,
 }
 
 impl Registry {
@@ -44,7 +47,9 @@ impl Registry {
         }
         let first = self.types.len() as u32;
         // Positions in the group become the ids given here.
-        for (_, ty, _) in &key {
+        for (_, ty, shape) in &key {
+            self.kinds
+                .push(shape.as_ref().map_or(Kind::Func, GcShape::kind));
             self.types.push(FuncType::new(
                 ty.params().iter().map(|t| rec_to_canonical(*t, first)),
                 ty.results().iter().map(|t| rec_to_canonical(*t, first)),
@@ -104,6 +109,12 @@ impl TypeRegistry {
             ids.extend(first..first + len);
         }
         ids
+    }
+
+    /// Whether id `id` is a function, struct or array type.
+    pub fn kind(&self, id: u32) -> Kind {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.kinds[id as usize]
     }
 
     /// The type with id `id`, its references as canonical ids.

@@ -25,6 +25,6 @@ pub use index::{DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableInde
 pub use module::{ModuleInfo, ParsedModule, parse};
 pub use trap::TrapKind;
 pub use types::{
-    FuncType, GcShape, GlobalType, HeapType, MemoryType, RefType, TableType, WasmType,
+    FuncType, GcShape, GlobalType, HeapType, Kind, MemoryType, RefType, TableType, WasmType,
 };
 pub use wasmparser::WasmFeatures;

@@ -208,7 +208,10 @@ impl WasmType {
     /// of canonical types: non-null below nullable; the bottom types
     /// below every type of their hierarchy; concrete function types below
     /// `func`).
-    pub fn is_subtype_of(self, other: WasmType) -> bool {
+    ///
+    /// `shape` tells what a canonical type id is: `None` for a function
+    /// type, the shape of a struct or array type.
+    pub fn is_subtype_of(self, other: WasmType, shape: impl Fn(u32) -> Option<Kind>) -> bool {
         if self == other {
             return true;
         }
@@ -218,18 +221,52 @@ impl WasmType {
         if a.nullable && !b.nullable {
             return false;
         }
+        // A canonical type's kind: function, struct or array.
+        let kind = |h: HeapType| match h {
+            HeapType::Canonical(id) => shape(id).unwrap_or(Kind::Func),
+            _ => Kind::Func,
+        };
+        let concrete = |h: HeapType| matches!(h, HeapType::Canonical(_));
         match (a.heap, b.heap) {
             (x, y) if x == y => true,
-            (HeapType::NoFunc, y) => y.is_func(),
+            (HeapType::NoFunc, y) if concrete(y) => kind(y) == Kind::Func,
+            (HeapType::NoFunc, y) => y == HeapType::Func,
             (HeapType::NoExtern, HeapType::Extern) => true,
             (HeapType::NoExn, HeapType::Exn) => true,
+            (HeapType::None, y) if concrete(y) => kind(y) != Kind::Func,
             (HeapType::None, y) => y.is_any(),
             (HeapType::I31 | HeapType::Struct | HeapType::Array, HeapType::Eq | HeapType::Any) => {
                 true
             }
             (HeapType::Eq, HeapType::Any) => true,
-            (HeapType::Concrete(_) | HeapType::Canonical(_), HeapType::Func) => true,
+            (x, HeapType::Func) if concrete(x) => kind(x) == Kind::Func,
+            (x, y) if concrete(x) && (y == HeapType::Eq || y == HeapType::Any) => {
+                kind(x) != Kind::Func
+            }
+            (x, HeapType::Struct) if concrete(x) => kind(x) == Kind::Struct,
+            (x, HeapType::Array) if concrete(x) => kind(x) == Kind::Array,
             _ => false,
+        }
+    }
+}
+
+/// What a concrete type is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A function type.
+    Func,
+    /// A struct type.
+    Struct,
+    /// An array type.
+    Array,
+}
+
+impl GcShape {
+    /// Whether this is a struct or an array type.
+    pub fn kind(&self) -> Kind {
+        match self {
+            GcShape::Struct(_) => Kind::Struct,
+            GcShape::Array(_) => Kind::Array,
         }
     }
 }

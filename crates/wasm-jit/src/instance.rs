@@ -47,13 +47,23 @@ fn memory_matches(actual: &MemoryType, expected: &MemoryType) -> bool {
 }
 
 /// Both types canonical: a mutable global's content type must be the
-/// same, an immutable one's a subtype.
-fn global_matches(actual: &GlobalType, expected: &GlobalType) -> bool {
+/// same, an immutable one's a subtype (`types` says what each canonical id
+/// is).
+fn global_matches(
+    actual: &GlobalType,
+    expected: &GlobalType,
+    types: &wasm_jit_backend::TypeRegistry,
+) -> bool {
     actual.mutable == expected.mutable
         && if actual.mutable {
             actual.content == expected.content
         } else {
-            actual.content.is_subtype_of(expected.content)
+            actual
+                .content
+                .is_subtype_of(expected.content, |id| match types.kind(id) {
+                    wasm_jit_frontend::Kind::Func => None,
+                    kind => Some(kind),
+                })
         }
 }
 
@@ -234,7 +244,11 @@ unsafe fn instantiate(
             }
             (ImportKind::Global(g), Extern::Global(glob)) => {
                 let data = &s.globals[s.check(glob.0)];
-                if !global_matches(&data.ty, &compiled.canonical_global(*g)) {
+                if !global_matches(
+                    &data.ty,
+                    &compiled.canonical_global(*g),
+                    &s.engine.inner().types,
+                ) {
                     return Err(mismatch(ExternType::Global(data.ty)));
                 }
                 raw.globals.push(data.ptr);
