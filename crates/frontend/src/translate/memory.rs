@@ -8,7 +8,8 @@ use super::{FuncTranslator, Translated};
 use crate::index::MemoryIndex;
 use crate::vmoffsets::Builtin;
 
-fn memory_index(memarg: &MemArg) -> MemoryIndex {
+/// The memory a load or store accesses (also for `simd.rs`).
+pub(super) fn memory_index(memarg: &MemArg) -> MemoryIndex {
     match memarg.target {
         wasmparser::MemArgTarget::Memory(m) => MemoryIndex(m),
         // GC array accesses are refused when their operator is met.
@@ -16,7 +17,9 @@ fn memory_index(memarg: &MemArg) -> MemoryIndex {
     }
 }
 
-fn heap_flags() -> MemFlagsData {
+/// Flags of a Wasm memory access: little-endian, no alignment assumed,
+/// trapping with HEAP_OUT_OF_BOUNDS (also for `simd.rs`).
+pub(super) fn heap_flags() -> MemFlagsData {
     // Traps with HEAP_OUT_OF_BOUNDS by default.
     MemFlagsData::new().with_endianness(Endianness::Little)
 }

@@ -21,8 +21,8 @@ use cranelift_codegen::ir::{
 };
 use wasmparser::{MemArg, V128};
 
+use super::memory::{heap_flags, memory_index};
 use super::{FuncTranslator, Translated};
-use crate::index::MemoryIndex;
 
 /// How vector code is generated, chosen per engine from the target and the
 /// configuration (it changes the code, so artifacts record it).
@@ -51,18 +51,6 @@ const I32X4: ir::Type = types::I32X4;
 const I64X2: ir::Type = types::I64X2;
 const F32X4: ir::Type = types::F32X4;
 const F64X2: ir::Type = types::F64X2;
-
-fn memory_index(memarg: &MemArg) -> MemoryIndex {
-    match memarg.target {
-        wasmparser::MemArgTarget::Memory(m) => MemoryIndex(m),
-        wasmparser::MemArgTarget::Array(_) => MemoryIndex(0),
-    }
-}
-
-fn heap_flags() -> MemFlagsData {
-    // Traps with HEAP_OUT_OF_BOUNDS; no alignment is assumed.
-    MemFlagsData::new().with_endianness(Endianness::Little)
-}
 
 /// Lane reinterpretation: no bits change, so no endianness question
 /// arises for a little-endian target, and nothing can trap.
@@ -198,33 +186,28 @@ impl FuncTranslator<'_, '_> {
         self.push(r);
     }
 
+    /// The low or high half of `v`'s lanes, each widened to twice its
+    /// width with sign or zero extension.
+    fn widen_half(&mut self, v: Value, signed: bool, high: bool) -> Value {
+        let ins = self.builder.ins();
+        match (signed, high) {
+            (true, false) => ins.swiden_low(v),
+            (true, true) => ins.swiden_high(v),
+            (false, false) => ins.uwiden_low(v),
+            (false, true) => ins.uwiden_high(v),
+        }
+    }
+
     /// `extend_{low,high}_*`: widen half of the lanes.
     fn widen(&mut self, from: ir::Type, signed: bool, high: bool) {
-        self.vec_unop(from, |t, a| {
-            let ins = t.builder.ins();
-            match (signed, high) {
-                (true, false) => ins.swiden_low(a),
-                (true, true) => ins.swiden_high(a),
-                (false, false) => ins.uwiden_low(a),
-                (false, true) => ins.uwiden_high(a),
-            }
-        });
+        self.vec_unop(from, |t, a| t.widen_half(a, signed, high));
     }
 
     /// `extmul_{low,high}_*`: widen, then multiply.
     fn extmul(&mut self, from: ir::Type, signed: bool, high: bool) {
         self.vec_binop(from, |t, a, b| {
-            let widen = |t: &mut Self, v| {
-                let ins = t.builder.ins();
-                match (signed, high) {
-                    (true, false) => ins.swiden_low(v),
-                    (true, true) => ins.swiden_high(v),
-                    (false, false) => ins.uwiden_low(v),
-                    (false, true) => ins.uwiden_high(v),
-                }
-            };
-            let a = widen(t, a);
-            let b = widen(t, b);
+            let a = t.widen_half(a, signed, high);
+            let b = t.widen_half(b, signed, high);
             t.builder.ins().imul(a, b)
         });
     }
@@ -232,14 +215,26 @@ impl FuncTranslator<'_, '_> {
     /// `extadd_pairwise_*`: widen both halves and add neighbours.
     fn extadd_pairwise(&mut self, from: ir::Type, signed: bool) {
         self.vec_unop(from, |t, a| {
-            let ins = t.builder.ins();
-            let (lo, hi) = if signed {
-                (ins.swiden_low(a), t.builder.ins().swiden_high(a))
-            } else {
-                (ins.uwiden_low(a), t.builder.ins().uwiden_high(a))
-            };
+            let lo = t.widen_half(a, signed, false);
+            let hi = t.widen_half(a, signed, true);
             t.builder.ins().iadd_pairwise(lo, hi)
         });
+    }
+
+    /// Signed products of `a` and `b` lane by lane, widened, neighbours
+    /// added (the shape Cranelift lowers to `pmaddwd` for `i16x8`).
+    fn signed_dot(&mut self, a: Value, b: Value) -> Value {
+        let (al, bl) = (
+            self.widen_half(a, true, false),
+            self.widen_half(b, true, false),
+        );
+        let lo = self.builder.ins().imul(al, bl);
+        let (ah, bh) = (
+            self.widen_half(a, true, true),
+            self.widen_half(b, true, true),
+        );
+        let hi = self.builder.ins().imul(ah, bh);
+        self.builder.ins().iadd_pairwise(lo, hi)
     }
 
     /// Wasm's `pmin` (`b < a ? b : a`) and `pmax` (`a < b ? b : a`).
@@ -665,14 +660,7 @@ simd_ops! {
     visit_i16x8_extadd_pairwise_i8x16_u => |t| t.extadd_pairwise(I8X16, false);
     visit_i32x4_extadd_pairwise_i16x8_s => |t| t.extadd_pairwise(I16X8, true);
     visit_i32x4_extadd_pairwise_i16x8_u => |t| t.extadd_pairwise(I16X8, false);
-    visit_i32x4_dot_i16x8_s => |t| t.vec_binop(I16X8, |t, a, b| {
-        let ins = t.builder.ins();
-        let (al, bl) = (ins.swiden_low(a), t.builder.ins().swiden_low(b));
-        let lo = t.builder.ins().imul(al, bl);
-        let (ah, bh) = (t.builder.ins().swiden_high(a), t.builder.ins().swiden_high(b));
-        let hi = t.builder.ins().imul(ah, bh);
-        t.builder.ins().iadd_pairwise(lo, hi)
-    });
+    visit_i32x4_dot_i16x8_s => |t| t.vec_binop(I16X8, |t, a, b| t.signed_dot(a, b));
     visit_f32x4_pmin => |t| t.pseudo_min_max(F32X4, false);
     visit_f32x4_pmax => |t| t.pseudo_min_max(F32X4, true);
     visit_f64x2_pmin => |t| t.pseudo_min_max(F64X2, false);
@@ -825,13 +813,6 @@ impl FuncTranslator<'_, '_> {
             // sums saturated (they cannot overflow for 7-bit `b`).
             return self.builder.ins().x86_pmaddubsw(a, b);
         }
-        let ins = self.builder.ins();
-        let al = ins.swiden_low(a);
-        let bl = self.builder.ins().swiden_low(b);
-        let lo = self.builder.ins().imul(al, bl);
-        let ah = self.builder.ins().swiden_high(a);
-        let bh = self.builder.ins().swiden_high(b);
-        let hi = self.builder.ins().imul(ah, bh);
-        self.builder.ins().iadd_pairwise(lo, hi)
+        self.signed_dot(a, b)
     }
 }
