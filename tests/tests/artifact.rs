@@ -92,3 +92,46 @@ fn other_configurations_and_damaged_artifacts_are_refused() {
         "{err:#}"
     );
 }
+
+/// An artifact's `call_indirect` checks must compare with the canonical type
+/// ids of the engine that loads it, not of the one that compiled it: here
+/// the loading engine has interned another type first, so the two engines
+/// number `$t` differently.
+#[test]
+fn call_indirect_checks_use_the_loading_engines_type_ids() {
+    let wat = r#"(module
+      (type $t (func (param i64) (result i64)))
+      (type $u (func (param f32)))
+      (table (export "t") 2 funcref)
+      (elem (i32.const 0) $id $g)
+      (func $id (type $t) (local.get 0))
+      (func $g (type $u))
+      (func (export "call") (param i32 i64) (result i64)
+        (call_indirect (type $t) (local.get 1) (local.get 0))))"#;
+    let saved = Module::new(&Engine::default(), wat)
+        .unwrap()
+        .serialize()
+        .unwrap();
+    let engine = Engine::default();
+    let _first = Module::new(
+        &engine,
+        "(module (func (param f32)) (func (param f64) (result f64) local.get 0))",
+    )
+    .unwrap();
+    // SAFETY: the bytes were serialized just above, by this engine version.
+    let module = unsafe { Module::deserialize(&engine, &saved) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let call = instance
+        .get_typed_func::<(i32, i64), i64>(&mut store, "call")
+        .unwrap();
+    assert_eq!(call.call(&mut store, (0, 7)).unwrap(), 7);
+    let err = call.call(&mut store, (1, 7)).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::IndirectCallTypeMismatch),
+        "{err:#}"
+    );
+}

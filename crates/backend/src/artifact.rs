@@ -7,7 +7,7 @@
 //! never the code: an artifact is trusted input.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm3"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! "\0wasm-jit-cwasm4"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
 //! per function: present: u8; if 1:
 //!               index: u32 (u32::MAX: none)  code: bytes
 //!               relocs: u32 × (offset u32, kind u8, target u8, value u32, addend i64)
@@ -25,7 +25,7 @@ use cranelift_codegen::ir::TrapCode;
 use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm3";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm4";
 
 const RELOCS: [Reloc; 5] = [
     Reloc::Abs8,

@@ -256,6 +256,7 @@ impl Instance {
         inst.vmctx[vmoffsets::VMCTX_BUILTINS as usize / PTR] = BUILTINS.0.as_ptr() as usize;
         inst.vmctx[vmoffsets::VMCTX_LIMITS as usize / PTR] = limits as usize;
         inst.vmctx[vmoffsets::VMCTX_FUNC_SLOTS as usize / PTR] = module.slots_ptr() as usize;
+        inst.vmctx[vmoffsets::VMCTX_TYPE_IDS as usize / PTR] = module.type_ids.as_ptr() as usize;
         for i in 0..inst.memories.len() {
             // SAFETY: imported memories are valid (caller's contract), defined
             // ones are owned by the instance.

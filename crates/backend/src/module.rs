@@ -215,7 +215,6 @@ impl CompiledModule {
             let env = TranslationEnv {
                 info: &info,
                 offsets,
-                type_ids: &type_ids,
                 frontend_config: compiler.frontend_config(),
                 memory_style: options.memory_style,
                 epoch_interruption: options.epoch_interruption,
@@ -366,7 +365,6 @@ impl CompiledModule {
         TranslationEnv {
             info: &self.info,
             offsets: self.offsets,
-            type_ids: &self.type_ids,
             frontend_config: compiler.frontend_config(),
             memory_style: self.memory_style,
             epoch_interruption: self.epoch_interruption,

@@ -9,7 +9,9 @@
 //!   +16  limits       *mut VMLimits        (stack limit, epoch deadline; one per store)
 //!   +24  func slots   *const [AtomicPtr; N] (lazy compilation: code of each defined
 //!                                          function, null until compiled; one per module)
-//!   +32  memories     [*mut VMMemoryDefinition; num_memories]
+//!   +32  type ids   *const [u32; num_types] (the engine's canonical id of each module
+//!                                          type; one per module)
+//!   +40  memories     [*mut VMMemoryDefinition; num_memories]
 //!   ...  tables       [*mut VMTableDefinition; num_tables]
 //!   ...  globals      [*mut VMGlobal; num_globals]
 //!   ...  funcrefs     [*const VMFuncRef; num_funcs]
@@ -100,7 +102,12 @@ pub const VMCTX_BUILTINS: i32 = 8;
 pub const VMCTX_LIMITS: i32 = 16;
 /// Offset of the pointer to the module's code slots (lazy compilation).
 pub const VMCTX_FUNC_SLOTS: i32 = 24;
-const HEADER: u32 = 32;
+/// Offset of the pointer to the module's canonical type ids. Compiled code
+/// reads them here rather than embedding them, because the ids belong to the
+/// engine that loads the code, which need not be the one that compiled it
+/// (artifacts, the code cache).
+pub const VMCTX_TYPE_IDS: i32 = 32;
+const HEADER: u32 = 40;
 
 /// Offsets of the variable-length parts of one module's `VMContext`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

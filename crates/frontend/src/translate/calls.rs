@@ -3,12 +3,13 @@
 //! convention, so they run in constant stack).
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
 
 use super::exceptions::CallTarget;
 use super::{FuncTranslator, Translated};
 use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use crate::trap::TrapKind;
+use crate::vmoffsets;
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn visit_call(&mut self, function_index: u32) -> Translated {
@@ -134,11 +135,14 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapz(funcref, TrapKind::UninitializedElement.code());
         let type_id = self.funcref_type_id(funcref);
-        let expected = self.env.type_ids[type_index.index()];
-        let mismatch = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, type_id, expected as i64);
+        let ids = self.vmctx_load(vmoffsets::VMCTX_TYPE_IDS);
+        let expected = self.builder.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            ids,
+            (type_index.index() * 4) as i32,
+        );
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, type_id, expected);
         self.builder
             .ins()
             .trapnz(mismatch, TrapKind::IndirectCallTypeMismatch.code());

@@ -34,8 +34,6 @@ pub struct TranslationEnv<'a> {
     pub info: &'a ModuleInfo,
     /// Its context layout.
     pub offsets: VMOffsets,
-    /// Engine-wide canonical id of each module type (for `call_indirect`).
-    pub type_ids: &'a [u32],
     /// Pointer width and calling convention of the target.
     pub frontend_config: TargetFrontendConfig,
     /// Bounds-checking strategy.
