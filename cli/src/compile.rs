@@ -23,6 +23,11 @@ pub struct CompileCommand {
     /// run --allow-precompiled` loads without compiling).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Compile for this target triple instead of this machine, e.g.
+    /// `aarch64-unknown-linux-gnu` (x86-64 and aarch64 Linux; the code uses
+    /// the target's baseline features, x86-64-v2 for x86-64).
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
     /// The module (`.wasm` binary or `.wat` text).
     #[arg(value_name = "MODULE")]
     module: PathBuf,
@@ -32,14 +37,29 @@ impl CompileCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = Config::new();
         self.codegen.apply(&mut config, false)?;
+        if let Some(target) = &self.target {
+            config.target(target)?;
+        }
         let engine = Engine::new(&config)?;
         let name = crate::display(&self.module);
         let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;
         let start = Instant::now();
-        let module =
-            Module::new(&engine, &bytes).with_context(|| format!("failed to compile `{name}`"))?;
+        let artifact = if self.target.is_some() {
+            // The code may be for another machine: compiled, never loaded.
+            engine
+                .precompile_module(&bytes)
+                .with_context(|| format!("failed to compile `{name}`"))?
+        } else {
+            let module = Module::new(&engine, &bytes)
+                .with_context(|| format!("failed to compile `{name}`"))?;
+            if self.output.is_some() {
+                module.serialize()?
+            } else {
+                Vec::new()
+            }
+        };
         if let Some(out) = &self.output {
-            std::fs::write(out, module.serialize()?)
+            std::fs::write(out, artifact)
                 .with_context(|| format!("cannot write `{}`", out.display()))?;
         }
         if self.time {

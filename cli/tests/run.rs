@@ -1,10 +1,12 @@
 //! End-to-end runs of the `wasm-jit` binary.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn wasm_jit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+    support::wasm_jit_command()
         .args(args)
         .current_dir(repo_root())
         .output()
@@ -500,7 +502,7 @@ fn wasmtime_style_command_lines() {
 
     // -S inherit-env passes the host's environment; -S inherit-args=n
     // passes no arguments.
-    let o = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+    let o = support::wasm_jit_command()
         .args(["-S", "inherit-env=y", "tests/programs/args_env.wasm", "a"])
         .env("WASM_JIT_TEST_VAR", "here")
         .current_dir(repo_root())
@@ -574,7 +576,7 @@ fn a_sent_sigsegv_is_not_a_trap() {
                (call $boom)))"#,
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+    let child = support::wasm_jit_command()
         .args(["run", "--invoke", "run", path.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -595,7 +597,7 @@ fn a_sent_sigsegv_is_not_a_trap() {
 /// functions, so `perf report` can name Wasm code.
 #[test]
 fn perfmap_names_wasm_functions() {
-    let child = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+    let child = support::wasm_jit_command()
         .args([
             "run",
             "--profile=perfmap",
@@ -638,7 +640,7 @@ fn perfmap_names_wasm_functions() {
 fn jitdump_records_wasm_functions() {
     let dir = tempdir();
     let module = repo_root().join("examples/wat/traps.wat");
-    let child = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+    let child = support::wasm_jit_command()
         .args(["run", "--profile=jitdump", "--invoke", "fib"])
         .arg(&module)
         .arg("6")
@@ -795,4 +797,47 @@ fn the_code_cache_is_used_and_survives_corruption() {
     ]);
     assert_eq!(stdout(&o), "5\n");
     assert!(!off.exists());
+}
+
+/// `compile --target` makes artifacts for either architecture from any
+/// host; code for a target other than this machine is refused by `run`.
+#[test]
+fn compile_for_each_target() {
+    let dir = tempdir();
+    for arch in ["x86_64", "aarch64"] {
+        let cwasm = dir.join(format!("traps-{arch}.cwasm"));
+        let c = cwasm.to_str().unwrap();
+        let triple = format!("{arch}-unknown-linux-gnu");
+        let o = wasm_jit(&[
+            "compile",
+            "--target",
+            &triple,
+            "-o",
+            c,
+            "examples/wat/traps.wat",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            std::fs::read(&cwasm)
+                .unwrap()
+                .starts_with(b"\0wasm-jit-cwasm")
+        );
+        let o = wasm_jit(&["run", "--allow-precompiled", "--invoke", "fib", c, "20"]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("compiled by another engine version, target or configuration"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = wasm_jit(&[
+        "compile",
+        "--target",
+        "riscv64gc-unknown-linux-gnu",
+        "examples/wat/traps.wat",
+    ]);
+    assert_eq!(
+        stderr(&o),
+        "Error: cannot configure the code generator: not supported yet: riscv64gc targets\n"
+    );
 }

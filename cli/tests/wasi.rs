@@ -3,6 +3,8 @@
 //! files are checked, and compared with the same C compiled natively with
 //! gcc where that applies.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,7 +54,7 @@ fn run(mut cmd: Command, stdin: &[u8]) -> Output {
 }
 
 fn wasm_jit(args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-jit"));
+    let mut cmd = support::wasm_jit_command();
     cmd.args(args).env_clear();
     run(cmd, stdin)
 }
@@ -111,7 +113,7 @@ fn hello_world() {
 
 #[test]
 fn arguments_and_only_the_environment_given() {
-    let o = Command::new(env!("CARGO_BIN_EXE_wasm-jit"))
+    let o = support::wasm_jit_command()
         .args([
             "run",
             "--env",

@@ -4,16 +4,25 @@
 use std::process::Command;
 
 fn run(target: &str, iterations: u32) {
-    let o = Command::new(env!("CARGO_BIN_EXE_wasm-jit-fuzz"))
-        .args([
-            target,
-            "--seed",
-            "1",
-            "--iterations",
-            &iterations.to_string(),
-        ])
-        .output()
-        .expect("the fuzz runner runs");
+    let bin = env!("CARGO_BIN_EXE_wasm-jit-fuzz");
+    // Under emulation (`ci/aarch64`) the runner is named here.
+    let o = match std::env::var("WASM_JIT_TEST_RUNNER") {
+        Ok(runner) if !runner.trim().is_empty() => {
+            let mut c = Command::new(runner.trim());
+            c.arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+    .args([
+        target,
+        "--seed",
+        "1",
+        "--iterations",
+        &iterations.to_string(),
+    ])
+    .output()
+    .expect("the fuzz runner runs");
     let out = String::from_utf8_lossy(&o.stdout);
     let last = out.lines().last().unwrap_or_default();
     assert!(

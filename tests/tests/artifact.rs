@@ -3,7 +3,7 @@
 //! artifacts from another configuration, truncated or corrupted ones are
 //! refused with an error.
 
-use wasm_jit::{Config, Engine, Linker, Module, Store, Trap};
+use wasm_jit::{Config, Engine, Linker, Module, Store, Trap, Val};
 
 const WAT: &str = r#"(module
   (memory 1)
@@ -133,5 +133,75 @@ fn call_indirect_checks_use_the_loading_engines_type_ids() {
         err.downcast_ref::<Trap>(),
         Some(&Trap::IndirectCallTypeMismatch),
         "{err:#}"
+    );
+}
+
+fn triple(arch: &str) -> String {
+    format!("{arch}-unknown-linux-gnu")
+}
+
+/// `Config::target` for this machine's architecture: baseline features,
+/// compiled ahead of time with `Engine::precompile_module`, loaded and run
+/// by an engine with the same target.
+#[test]
+fn precompiled_for_this_architecture_runs() {
+    let mut config = Config::new();
+    config.target(&triple(std::env::consts::ARCH)).unwrap();
+    let engine = Engine::new(&config).unwrap();
+    let saved = engine.precompile_module(WAT.as_bytes()).unwrap();
+    assert!(Module::is_serialized(&saved));
+    // SAFETY: made just above by this engine.
+    let module = unsafe { Module::deserialize(&engine, &saved) }.unwrap();
+    assert_eq!(
+        run(&engine, &module),
+        (6765, b'e' as i32, -3.0, Some(Trap::MemoryOutOfBounds))
+    );
+    // The host's own engine uses this CPU's features: another fingerprint.
+    // SAFETY: as above.
+    let err = unsafe { Module::deserialize(&Engine::default(), &saved) }.unwrap_err();
+    assert!(format!("{err:#}").contains("another engine version, target or configuration"));
+}
+
+/// An engine for the other architecture compiles but never loads code.
+#[test]
+fn code_for_another_architecture_is_compiled_but_never_run() {
+    let other = if cfg!(target_arch = "x86_64") {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    let mut config = Config::new();
+    config.target(&triple(other)).unwrap();
+    let engine = Engine::new(&config).unwrap();
+    let saved = engine.precompile_module(WAT.as_bytes()).unwrap();
+
+    let refused = |e: anyhow::Error| {
+        let msg = format!("{e:#}");
+        assert!(
+            msg.starts_with(&format!("this engine compiles for {}", triple(other)))
+                && msg.contains("cannot run on this machine"),
+            "{msg}"
+        );
+    };
+    refused(Module::new(&engine, WAT).unwrap_err());
+    // SAFETY: made just above (and refused before any code is placed).
+    refused(unsafe { Module::deserialize(&engine, &saved) }.unwrap_err());
+    // Host functions can be made (for a linker), but calls go through
+    // generated code, so they are refused too.
+    let mut store = Store::new(&engine, ());
+    let host = wasm_jit::Func::wrap(&mut store, |x: i32| x + 1);
+    let mut out = [Val::I32(0)];
+    refused(host.call(&mut store, &[Val::I32(1)], &mut out).unwrap_err());
+
+    let mut config = Config::new();
+    let err = config.target("no-such-target").map(|_| ()).unwrap_err();
+    assert!(
+        format!("{err:#}").starts_with("unknown target `no-such-target`"),
+        "{err:#}"
+    );
+    config.target("riscv64gc-unknown-linux-gnu").unwrap();
+    assert_eq!(
+        format!("{:#}", Engine::new(&config).unwrap_err()),
+        "cannot configure the code generator: not supported yet: riscv64gc targets"
     );
 }

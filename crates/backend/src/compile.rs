@@ -91,6 +91,9 @@ pub struct CompilerOptions {
     pub verify: bool,
     /// Relaxed SIMD operators give the same answers on every CPU.
     pub relaxed_simd_deterministic: bool,
+    /// Generate code for this target instead of the host (with the
+    /// target's baseline features: code that runs on every CPU of it).
+    pub target: Option<target_lexicon::Triple>,
 }
 
 impl Default for CompilerOptions {
@@ -99,7 +102,34 @@ impl Default for CompilerOptions {
             opt_level: "speed",
             verify: false,
             relaxed_simd_deterministic: false,
+            target: None,
         }
+    }
+}
+
+/// The x86-64 features code for an explicitly chosen x86-64 target uses:
+/// the x86-64-v2 level.
+const X86_BASELINE: [&str; 5] = [
+    "has_sse3",
+    "has_ssse3",
+    "has_sse41",
+    "has_sse42",
+    "has_popcnt",
+];
+
+/// Whether this machine has [`X86_BASELINE`].
+fn host_has_x86_baseline() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("sse3")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("sse4.1")
+            && std::is_x86_feature_detected!("sse4.2")
+            && std::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -125,6 +155,7 @@ pub struct Compiler {
     isa: OwnedTargetIsa,
     simd: SimdLowering,
     simd_supported: bool,
+    runs_here: bool,
 }
 
 impl std::fmt::Debug for Compiler {
@@ -136,15 +167,25 @@ impl std::fmt::Debug for Compiler {
 }
 
 impl Compiler {
-    /// A compiler for the machine we run on.
+    /// A compiler for the machine we run on, or for `options.target`.
     pub fn new(options: &CompilerOptions) -> Result<Compiler, String> {
-        // Trap handling reads registers from signal contexts, which is
-        // written for these two architectures only.
+        use target_lexicon::{Architecture, OperatingSystem};
         let host = target_lexicon::Triple::host();
-        match host.architecture {
-            target_lexicon::Architecture::X86_64 | target_lexicon::Architecture::Aarch64(_) => {}
-            other => return Err(format!("not supported yet: {other} hosts")),
+        let target = options.target.clone().unwrap_or_else(|| host.clone());
+        // Trap handling reads registers from signal contexts, and the
+        // exception unwinder resumes with a few instructions of its own:
+        // both are written for these two architectures only.
+        match target.architecture {
+            Architecture::X86_64 | Architecture::Aarch64(_) => {}
+            other => return Err(format!("not supported yet: {other} targets")),
         }
+        if options.target.is_some() && target.operating_system != OperatingSystem::Linux {
+            return Err(format!(
+                "not supported yet: {} targets (only Linux)",
+                target.operating_system
+            ));
+        }
+        let x86 = target.architecture == Architecture::X86_64;
         let mut flags = settings::builder();
         let set = |b: &mut settings::Builder, k: &str, v: &str| {
             b.set(k, v)
@@ -163,7 +204,29 @@ impl Compiler {
         // The prologue's stack-limit check makes probing unnecessary.
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "unwind_info", "false")?;
-        let isa_builder = cranelift_native::builder().map_err(|e| e.to_string())?;
+        let (isa_builder, runs_here) = match &options.target {
+            None => (
+                cranelift_native::builder().map_err(|e| e.to_string())?,
+                true,
+            ),
+            Some(triple) => {
+                let mut builder = cranelift_codegen::isa::lookup(triple.clone())
+                    .map_err(|e| format!("{triple}: {e}"))?;
+                if x86 {
+                    // x86-64-v2, which every x86-64 CPU since 2009 meets
+                    // (and SIMD needs SSE4.1).
+                    for f in X86_BASELINE {
+                        builder
+                            .enable(f)
+                            .map_err(|e| format!("cranelift setting {f}: {e}"))?;
+                    }
+                }
+                let runs_here = target.architecture == host.architecture
+                    && target.operating_system == host.operating_system
+                    && (!x86 || host_has_x86_baseline());
+                (builder, runs_here)
+            }
+        };
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())?;
@@ -172,7 +235,6 @@ impl Compiler {
                 .iter()
                 .any(|v| v.name == name && v.as_bool() == Some(true))
         };
-        let x86 = host.architecture == target_lexicon::Architecture::X86_64;
         // Cranelift's x86-64 vector lowerings assume SSE4.1 (every x86-64
         // CPU since 2008 has it); without it SIMD modules are refused.
         let simd_supported = !x86 || (flag("has_ssse3") && flag("has_sse41"));
@@ -185,7 +247,14 @@ impl Compiler {
             isa,
             simd,
             simd_supported,
+            runs_here,
         })
+    }
+
+    /// Whether the code this compiler generates can run on this machine
+    /// (false when it compiles for another target, only for artifacts).
+    pub fn runs_here(&self) -> bool {
+        self.runs_here
     }
 
     /// How vector code is lowered for this target and configuration.

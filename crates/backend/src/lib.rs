@@ -31,7 +31,7 @@ pub mod traps;
 pub mod vm;
 
 pub use code::FrameInfo;
-pub use compile::{Compiler, CompilerOptions};
+pub use compile::{CompiledFunction, Compiler, CompilerOptions};
 pub use instance::{Imports, Instance, InstanceLimits, grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryImage};
 pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
 use wasm_jit_frontend::vmoffsets::VMOffsets;
 use wasm_jit_frontend::{
     DefinedFuncIndex, FrontendError, FuncType, GcShape, GlobalType, HeapType, Kind, ModuleInfo,
-    ParsedModule, RefType, TableType, WasmType,
+    ParsedModule, RefType, TableType, UnsupportedNotes, WasmType,
 };
 
 use crate::code::{CodeMemory, CodeNames};
@@ -212,31 +213,27 @@ impl CompiledModule {
                 options.keep_final_tier,
             )))
         } else {
-            let env = TranslationEnv {
-                info: &info,
-                offsets,
-                frontend_config: compiler.frontend_config(),
-                memory_style: options.memory_style,
-                epoch_interruption: options.epoch_interruption,
-                consume_fuel: options.consume_fuel,
-                lazy: false,
-                simd: compiler.simd_lowering(),
-            };
-            let compiled = compiler.compile_functions(
-                &env,
-                functions,
-                unsupported,
-                options.parallel,
-                options.deadline,
-            )?;
+            let compiled = compile_eager(compiler, &info, functions, unsupported, options)?;
             Self::place(&info, compiled, names)?
         };
         Ok(Self::assemble(info, offsets, type_ids, options, code))
     }
 
-    /// A module from code compiled earlier (a deserialized artifact):
-    /// `parsed` describes it, `compiled` holds every defined function's code
-    /// in order. Nothing is validated or compiled.
+    /// Validates and compiles every function of `parsed`, without placing
+    /// the code anywhere: for an artifact, possibly for another target.
+    pub fn compile_unplaced(
+        compiler: &Compiler,
+        parsed: ParsedModule<'_>,
+        options: &ModuleOptions,
+    ) -> Result<Vec<CompiledFunction>, FrontendError> {
+        let ParsedModule {
+            info,
+            functions,
+            unsupported,
+        } = parsed;
+        compile_eager(compiler, &info, functions, unsupported, options)
+    }
+
     /// A module from code compiled earlier (a deserialized artifact):
     /// `parsed` (from `wasm`) describes it; `compiled` holds every defined
     /// function's code in order (eager code), or, for lazily compiled code,
@@ -408,6 +405,33 @@ impl CompiledModule {
             Code::Lazy(lazy) => lazy.compiled_functions(),
         }
     }
+}
+
+/// Compiles every function of a module at once.
+fn compile_eager(
+    compiler: &Compiler,
+    info: &ModuleInfo,
+    functions: Vec<FunctionInput<'_>>,
+    unsupported: UnsupportedNotes,
+    options: &ModuleOptions,
+) -> Result<Vec<CompiledFunction>, FrontendError> {
+    let env = TranslationEnv {
+        info,
+        offsets: VMOffsets::new(info),
+        frontend_config: compiler.frontend_config(),
+        memory_style: options.memory_style,
+        epoch_interruption: options.epoch_interruption,
+        consume_fuel: options.consume_fuel,
+        lazy: false,
+        simd: compiler.simd_lowering(),
+    };
+    compiler.compile_functions(
+        &env,
+        functions,
+        unsupported,
+        options.parallel,
+        options.deadline,
+    )
 }
 
 /// The order in which background threads compile a lazy module: what the

@@ -63,6 +63,7 @@ pub struct Config {
     pub(crate) cache_dir: Option<std::path::PathBuf>,
     pub(crate) compilation_mode: CompilationMode,
     pub(crate) background_compilation: bool,
+    pub(crate) target: Option<target_lexicon::Triple>,
 }
 
 impl Default for Config {
@@ -85,6 +86,7 @@ impl Default for Config {
             cache_dir: None,
             compilation_mode: CompilationMode::Eager,
             background_compilation: true,
+            target: None,
         }
     }
 }
@@ -252,6 +254,22 @@ impl Config {
     pub fn profiler(&mut self, profiler: Profiler) -> &mut Self {
         self.profiler = profiler;
         self
+    }
+
+    /// Generates code for another target, given as a triple such as
+    /// `aarch64-unknown-linux-gnu` or `x86_64-unknown-linux-gnu`, instead of
+    /// for this machine. The code uses only the target's baseline features
+    /// (for x86-64: the x86-64-v2 level, SSE4.2 and POPCNT), so it runs on
+    /// every CPU of that target. An engine whose target cannot run here
+    /// only compiles: [`Engine::precompile_module`](crate::Engine::precompile_module)
+    /// makes artifacts for the target, and loading or instantiating modules
+    /// is refused with an error. Supported: x86-64 and aarch64 Linux.
+    pub fn target(&mut self, target: &str) -> anyhow::Result<&mut Self> {
+        let triple: target_lexicon::Triple = target
+            .parse()
+            .map_err(|e| anyhow::anyhow!("unknown target `{target}`: {e}"))?;
+        self.target = Some(triple);
+        Ok(self)
     }
 
     /// Most elements any table may grow to.

@@ -55,6 +55,7 @@ impl Engine {
             },
             verify: config.cranelift_verifier,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
+            target: config.target.clone(),
         })
         .map_err(|e| anyhow!("cannot configure the code generator: {e}"))?;
         let mut config = config.clone();
@@ -122,13 +123,39 @@ impl Engine {
         }
     }
 
+    /// Fails unless this engine's code can run on this machine (see
+    /// [`Config::target`]).
+    pub(crate) fn ensure_runs_here(&self) -> Result<()> {
+        if self.0.compiler.runs_here() {
+            return Ok(());
+        }
+        Err(anyhow!(
+            "this engine compiles for {}, whose code cannot run on this machine ({}); \
+             use `Engine::precompile_module` to make artifacts for it",
+            self.0.compiler.triple(),
+            target_lexicon::Triple::host()
+        ))
+    }
+
+    /// Compiles a module (binary or text) for this engine's target without
+    /// loading it: the artifact [`Module::serialize`](crate::Module::serialize)
+    /// would make, for [`Module::deserialize`](crate::Module::deserialize)
+    /// in an engine of the same version, target and configuration. Works for
+    /// any [`Config::target`], including one that cannot run here.
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        crate::module::precompile(self, bytes)
+    }
+
     pub(crate) fn array_trampoline(&self, ty: &FuncType) -> Result<ArrayTrampoline> {
+        self.ensure_runs_here()?;
         self.0
             .trampolines
             .array(&self.0.compiler, ty)
             .map_err(|e| anyhow!("cannot compile a trampoline: {e}"))
     }
 
+    /// (For an engine whose code cannot run here the trampoline is made but
+    /// never runs: only Wasm code calls it, and no module loads.)
     pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<*const u8> {
         self.0
             .trampolines

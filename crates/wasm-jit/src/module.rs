@@ -134,6 +134,41 @@ fn load_error(engine: &Engine, e: FrontendError) -> anyhow::Error {
     }
 }
 
+/// The binary form of a module given as binary or text.
+fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    wat::parse_bytes(bytes).map_err(|e| {
+        if bytes.starts_with(b"\0asm") {
+            anyhow!("{e}")
+        } else {
+            anyhow!("not a Wasm binary (no `\\0asm` header), and not valid module text: {e}")
+        }
+    })
+}
+
+/// Validates and compiles every function of a module (binary) for the
+/// engine's target, without placing the code anywhere.
+fn compile_unplaced(
+    engine: &Engine,
+    binary: &[u8],
+) -> Result<Vec<wasm_jit_backend::CompiledFunction>> {
+    let parsed = parse(binary, engine.config().features).map_err(|e| load_error(engine, e))?;
+    CompiledModule::compile_unplaced(
+        &engine.inner().compiler,
+        parsed,
+        &Module::options(engine, false, false),
+    )
+    .map_err(|e| load_error(engine, e))
+}
+
+/// [`Engine::precompile_module`].
+pub(crate) fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
+    let binary = to_binary(bytes)?;
+    let functions = compile_unplaced(engine, &binary)?;
+    let functions: Vec<_> = functions.into_iter().map(Some).collect();
+    wasm_jit_backend::artifact::serialize(&engine.fingerprint(), &binary, false, &functions)
+        .map_err(|e| anyhow!("cannot serialize the module: {e}"))
+}
+
 impl Module {
     /// Compiles a module from its binary or text (`.wat`) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
@@ -146,15 +181,7 @@ impl Module {
         bytes: impl AsRef<[u8]>,
         name: Option<&str>,
     ) -> Result<Module> {
-        let bytes = bytes.as_ref();
-        let binary = wat::parse_bytes(bytes).map_err(|e| {
-            if bytes.starts_with(b"\0asm") {
-                anyhow!("{e}")
-            } else {
-                anyhow!("not a Wasm binary (no `\\0asm` header), and not valid module text: {e}")
-            }
-        })?;
-        Module::compile(engine, &binary, name)
+        Module::compile(engine, &to_binary(bytes.as_ref())?, name)
     }
 
     /// Compiles a module from its binary form.
@@ -163,6 +190,7 @@ impl Module {
     }
 
     fn compile(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module> {
+        engine.ensure_runs_here()?;
         let Some(dir) = engine.config().cache_dir.clone() else {
             return Module::compile_now(engine, bytes, name, None);
         };
@@ -312,6 +340,7 @@ impl Module {
         name: Option<&str>,
         cache: Option<&Path>,
     ) -> Result<Module> {
+        engine.ensure_runs_here()?;
         let artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
             .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
         let wasm: Arc<[u8]> = artifact.wasm.into();
@@ -363,9 +392,14 @@ impl Module {
     }
 
     /// Checks that `bytes` is a valid module the engine can run, without
-    /// keeping the compiled code.
+    /// keeping the compiled code. (For an engine that compiles for another
+    /// target: that it compiles for it.)
     pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
-        Module::from_binary(engine, bytes).map(|_| ())
+        if engine.inner().compiler.runs_here() {
+            Module::from_binary(engine, bytes).map(|_| ())
+        } else {
+            compile_unplaced(engine, bytes).map(|_| ())
+        }
     }
 
     /// The engine the module was compiled by.

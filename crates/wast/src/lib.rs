@@ -173,6 +173,61 @@ pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
     Ok(report)
 }
 
+/// Compiles, without running anything, every module a script expects to be
+/// valid (`module`, `module definition`, and the modules of
+/// `assert_unlinkable`, `assert_trap` and `assert_exception`), with
+/// [`Engine::precompile_module`]: so it works for an engine that compiles
+/// for another target ([`Config::target`]). `passed` counts modules that
+/// compiled. A module refused with `not supported yet: ...` is listed in
+/// `failures` but not counted as failed; every other error fails.
+pub fn compile_text(text: &str, engine: &Engine) -> Result<Report> {
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| anyhow!("{e}"))?;
+    let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
+    let mut report = Report::default();
+    for directive in wast.directives {
+        let (line, col) = directive.span().linecol_in(text);
+        let module = match directive {
+            WastDirective::Module(q) | WastDirective::ModuleDefinition(q) => q,
+            WastDirective::AssertUnlinkable { module: w, .. }
+            | WastDirective::AssertTrap {
+                exec: WastExecute::Wat(w),
+                ..
+            }
+            | WastDirective::AssertException {
+                exec: WastExecute::Wat(w),
+                ..
+            } => QuoteWat::Wat(w),
+            _ => continue,
+        };
+        let mut module = module;
+        if matches!(
+            module,
+            QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
+        ) {
+            continue;
+        }
+        let at = format!("{}:{}", line + 1, col + 1);
+        let bytes = match module.encode() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.fail(format!("{at}: {e}"));
+                continue;
+            }
+        };
+        match catch_unwind(AssertUnwindSafe(|| engine.precompile_module(&bytes))) {
+            Ok(Ok(_)) => report.passed += 1,
+            Ok(Err(e)) if format!("{e:#}").contains("not supported yet") => {
+                report.failures.push(format!("{at}: {e:#}"))
+            }
+            Ok(Err(e)) => report.fail(format!("{at}: {e:#}")),
+            Err(_) => report.fail(format!("{at}: engine panicked")),
+        }
+    }
+    Ok(report)
+}
+
 struct Runner {
     engine: Engine,
     store: Store<()>,

@@ -113,7 +113,7 @@ macro_rules! reinterprets {
                 self.unop(|t, a| {
                     t.builder
                         .ins()
-                        .bitcast(types::$ty, MemFlagsData::new().with_notrap(), a)
+                        .bitcast(types::$ty, MemFlagsData::new(), a)
                 });
                 Ok(())
             })*

@@ -55,9 +55,8 @@ const F64X2: ir::Type = types::F64X2;
 /// Lane reinterpretation: no bits change, so no endianness question
 /// arises for a little-endian target, and nothing can trap.
 fn cast_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_notrap()
-        .with_endianness(Endianness::Little)
+    // A bitcast's flags may only name the lane order.
+    MemFlagsData::new().with_endianness(Endianness::Little)
 }
 
 impl FuncTranslator<'_, '_> {
