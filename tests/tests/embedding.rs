@@ -323,3 +323,60 @@ fn nested_calls_and_the_limiter_share_one_store() -> Result<()> {
     assert_eq!(memory.size(&store), 5);
     Ok(())
 }
+
+/// A dropped memory's reservation is reused by the next memory of its
+/// size (`memory.rs`, `pool`): the new owner must see none of the old
+/// owner's data (written, grown into, or from a data segment's image),
+/// and memories that live at once never share a reservation.
+#[test]
+fn reused_reservations_start_empty() {
+    let engine = Engine::default();
+    let writer = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1) (data (i32.const 8) "image")
+             (func (export "fill") (result i32)
+               (i32.store (i32.const 0) (i32.const -1))
+               (i32.store (i32.const 65532) (i32.const -1))
+               (drop (memory.grow (i32.const 2)))
+               (i32.store (i32.const 196604) (i32.const -1))
+               (memory.size)))"#,
+    )
+    .unwrap();
+    let reader = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1)
+             (func (export "sum") (result i32)
+               (i32.add (i32.load (i32.const 0))
+                 (i32.add (i32.load (i32.const 8)) (i32.load (i32.const 65532))))))"#,
+    )
+    .unwrap();
+    let load = Module::new(
+        &engine,
+        r#"(module (memory 1) (func (export "l") (result i32) (i32.load (i32.const 196604))))"#,
+    )
+    .unwrap();
+    let linker = Linker::new(&engine);
+    for _ in 0..20 {
+        let mut store = Store::new(&engine, ());
+        let w = linker.instantiate(&mut store, &writer).unwrap();
+        let fill = w.get_typed_func::<(), i32>(&mut store, "fill").unwrap();
+        assert_eq!(fill.call(&mut store, ()).unwrap(), 3);
+        // Alive at the same time as the writer: its own reservation.
+        let r = linker.instantiate(&mut store, &reader).unwrap();
+        let sum = r.get_typed_func::<(), i32>(&mut store, "sum").unwrap();
+        assert_eq!(sum.call(&mut store, ()).unwrap(), 0);
+        drop(store);
+        // After the drop, very likely on the writer's old reservation.
+        let mut store = Store::new(&engine, ());
+        let r = linker.instantiate(&mut store, &reader).unwrap();
+        let sum = r.get_typed_func::<(), i32>(&mut store, "sum").unwrap();
+        assert_eq!(sum.call(&mut store, ()).unwrap(), 0);
+        // The pages the writer grew into are out of bounds again.
+        let m = r.get_memory(&mut store, "m").unwrap();
+        assert_eq!(m.size(&store), 1);
+        let l = linker.instantiate(&mut store, &load).unwrap();
+        let l = l.get_typed_func::<(), i32>(&mut store, "l").unwrap();
+        let err = l.call(&mut store, ()).unwrap_err();
+        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+    }
+}

@@ -262,6 +262,13 @@ impl Compiler {
         self.simd
     }
 
+    /// Whether the target's stores may tear (write part of an access that
+    /// faults): every target but x86-64, whose faulting stores write
+    /// nothing.
+    pub fn tearing_stores(&self) -> bool {
+        !self.simd.x86
+    }
+
     /// Whether this host can run SIMD code (on x86-64: SSSE3 and SSE4.1).
     pub fn simd_supported(&self) -> bool {
         self.simd_supported

@@ -101,17 +101,20 @@ impl LinearMemory {
             .checked_add(reserved)
             .and_then(|l| l.checked_add(guard))
             .ok_or_else(|| "a linear memory reservation that large does not fit".to_string())?;
-        // SAFETY: a fresh anonymous PROT_NONE reservation; MAP_NORESERVE so
-        // the untouched part costs no memory.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let ptr = match pool::take(len) {
+            Some(kept) => kept,
+            // SAFETY: a fresh anonymous PROT_NONE reservation; MAP_NORESERVE
+            // so the untouched part costs no memory.
+            None => unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            },
         };
         if ptr == libc::MAP_FAILED {
             return Err(format!(
@@ -392,8 +395,92 @@ impl LinearMemory {
 impl Drop for LinearMemory {
     fn drop(&mut self) {
         if !self.mapping.is_null() {
-            // SAFETY: the mapping is owned by self and no longer used.
-            unsafe { libc::munmap(self.mapping as *mut libc::c_void, self.mapping_len) };
+            // A guarded memory's reservation is as `map` made it: what
+            // follows its accessible pages was never accessible. (An
+            // explicitly checked memory may have been moved by `remap`,
+            // which leaves read-write pages behind; it is not kept.)
+            let guarded = matches!(self.style, MemoryStyle::Guarded { .. });
+            let used =
+                (self.def.base as usize - self.mapping as usize) + host_pages(self.def.length);
+            let used = used.min(self.mapping_len);
+            // SAFETY: the mapping is owned by self and no longer used; it is
+            // either kept by the pool (which then owns it) or unmapped.
+            unsafe {
+                if !(guarded && pool::give(self.mapping, self.mapping_len, used)) {
+                    libc::munmap(self.mapping as *mut libc::c_void, self.mapping_len);
+                }
+            }
         }
+    }
+}
+
+/// Reservations of dropped memories, kept mapped (all `PROT_NONE`, their
+/// contents discarded) and handed to the next memory that needs one of the
+/// same size. Creating and dropping a memory then costs a `mprotect` of its
+/// accessible pages and one `mmap` over them, instead of mapping and
+/// unmapping gigabytes of address space; under qemu-user (the aarch64
+/// tests), where every fresh mapping costs bookkeeping per 4 KiB page, that
+/// is the difference between 0.04 s and nothing per instance.
+mod pool {
+    use std::sync::Mutex;
+
+    /// At most this many reservations are kept (a few hundred GiB of
+    /// address space, no memory).
+    const KEEP: usize = 32;
+
+    /// `(start, len)` of each kept reservation.
+    static KEPT: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+    fn kept() -> std::sync::MutexGuard<'static, Vec<(usize, usize)>> {
+        KEPT.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A kept reservation of exactly `len` bytes, if there is one: mapped,
+    /// `PROT_NONE`, zero-filled, and now the caller's.
+    pub(super) fn take(len: usize) -> Option<*mut libc::c_void> {
+        let mut kept = kept();
+        let i = kept.iter().rposition(|&(_, l)| l == len)?;
+        Some(kept.swap_remove(i).0 as *mut libc::c_void)
+    }
+
+    /// Takes back the reservation `[start, start + len)`, of which only the
+    /// first `used` bytes were ever accessible or mapped from a memory image.
+    /// Returns false when it is not kept (the pool is full, or the reset
+    /// failed): the caller unmaps it.
+    ///
+    /// # Safety
+    /// The range must be a whole reservation made by `LinearMemory::map`,
+    /// owned by the caller and no longer used by anything.
+    pub(super) unsafe fn give(start: *mut u8, len: usize, used: usize) -> bool {
+        if kept().len() >= KEEP {
+            return false;
+        }
+        if used > 0 {
+            // Replacing the used part with a fresh anonymous PROT_NONE
+            // mapping discards its contents (including a copy-on-write
+            // image's pages), so the next owner sees zeros.
+            // SAFETY: `[start, start + used)` lies inside the caller's
+            // reservation (this function's contract), and MAP_FIXED only
+            // replaces pages of it.
+            let p = unsafe {
+                libc::mmap(
+                    start as *mut libc::c_void,
+                    used,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                    -1,
+                    0,
+                )
+            };
+            if p != start as *mut libc::c_void {
+                return false;
+            }
+        }
+        let mut kept = kept();
+        if kept.len() >= KEEP {
+            return false;
+        }
+        kept.push((start as usize, len));
+        true
     }
 }

@@ -368,6 +368,7 @@ impl CompiledModule {
             consume_fuel: self.consume_fuel,
             lazy,
             simd: compiler.simd_lowering(),
+            tearing_stores: compiler.tearing_stores(),
         }
     }
 
@@ -424,6 +425,7 @@ fn compile_eager(
         consume_fuel: options.consume_fuel,
         lazy: false,
         simd: compiler.simd_lowering(),
+        tearing_stores: compiler.tearing_stores(),
     };
     compiler.compile_functions(
         &env,

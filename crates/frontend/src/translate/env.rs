@@ -50,6 +50,12 @@ pub struct TranslationEnv<'a> {
     pub lazy: bool,
     /// How vector operators are lowered for the target.
     pub simd: super::SimdLowering,
+    /// The target's stores may tear: a store that crosses into an
+    /// inaccessible page may write its accessible bytes before it faults
+    /// (aarch64 permits this, and vector stores do it under qemu). Wasm
+    /// requires a trapping store to write nothing, so with guard pages each
+    /// store of more than one byte first loads its last byte.
+    pub tearing_stores: bool,
 }
 
 impl TranslationEnv<'_> {
@@ -205,6 +211,34 @@ impl FuncTranslator<'_, '_> {
                 (addr, 0)
             }
         }
+    }
+
+    /// [`Self::heap_addr`] for a store of `size` bytes: where stores may
+    /// tear and only guard pages catch an access past the end, the last
+    /// byte is loaded first, so a store that will fault faults before it
+    /// writes anything (the load is precise; the store may not be).
+    pub(super) fn store_addr(
+        &mut self,
+        mem: MemoryIndex,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> (Value, i32) {
+        let (addr, off) = self.heap_addr(mem, index, offset, size);
+        if size > 1 && self.env.tearing_stores && !self.env.needs_bounds_check(mem, offset, size) {
+            let (probe, at) = match off.checked_add(size as i32 - 1) {
+                Some(at) => (addr, at),
+                None => (
+                    self.builder.ins().iadd_imm_u(addr, off as i64),
+                    size as i32 - 1,
+                ),
+            };
+            // Its value is unused, but a load that may trap is never removed.
+            self.builder
+                .ins()
+                .uload8(types::I32, super::memory::heap_flags(), probe, at);
+        }
+        (addr, off)
     }
 
     /// The address of global `index`'s storage cell.

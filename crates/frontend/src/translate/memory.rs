@@ -47,7 +47,7 @@ impl FuncTranslator<'_, '_> {
     fn store(&mut self, memarg: &MemArg, op: Opcode, size: u32) -> Translated {
         let value = self.pop();
         let index = self.pop();
-        let (addr, offset) = self.heap_addr(memory_index(memarg), index, memarg.offset, size);
+        let (addr, offset) = self.store_addr(memory_index(memarg), index, memarg.offset, size);
         let ins = self.builder.ins();
         let f = heap_flags();
         match op {

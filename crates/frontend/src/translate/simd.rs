@@ -251,6 +251,12 @@ impl FuncTranslator<'_, '_> {
         self.heap_addr(memory_index(memarg), index, memarg.offset, size)
     }
 
+    /// The address of a vector store (or lane store) of `size` bytes.
+    fn vec_store(&mut self, memarg: &MemArg, size: u32) -> (Value, i32) {
+        let index = self.pop();
+        self.store_addr(memory_index(memarg), index, memarg.offset, size)
+    }
+
     /// `v128.loadNxM_{s,u}`: load 8 bytes and widen each lane.
     fn load_extend(&mut self, memarg: MemArg, op: ir::Opcode) -> Translated {
         let (addr, offset) = self.vec_load(&memarg, 8);
@@ -300,7 +306,7 @@ impl FuncTranslator<'_, '_> {
     fn store_lane(&mut self, memarg: MemArg, ty: ir::Type, lane: u8) -> Translated {
         let v = self.pop_vec(ty);
         let lane_ty = ty.lane_type();
-        let (addr, offset) = self.vec_load(&memarg, lane_ty.bytes());
+        let (addr, offset) = self.vec_store(&memarg, lane_ty.bytes());
         let x = self.builder.ins().extractlane(v, lane);
         self.builder.ins().store(heap_flags(), x, addr, offset);
         Ok(())
@@ -377,7 +383,7 @@ simd_memory! {
     };
     visit_v128_store() => |t, m| {
         let v = t.pop_vec(I8X16);
-        let (addr, offset) = t.vec_load(&m, 16);
+        let (addr, offset) = t.vec_store(&m, 16);
         t.builder.ins().store(heap_flags(), v, addr, offset);
         Ok(())
     };
