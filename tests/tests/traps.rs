@@ -293,7 +293,18 @@ fn a_fault_outside_wasm_is_not_swallowed() {
         // Only reached if the signal was swallowed.
         std::process::exit(0);
     }
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    // Under emulation (`ci/aarch64`) the child runs under the emulator too.
+    let exe = std::env::current_exe().unwrap();
+    let runner = std::env::var("WASM_JIT_TEST_RUNNER").unwrap_or_default();
+    let mut child = match runner.trim() {
+        "" => std::process::Command::new(&exe),
+        runner => {
+            let mut c = std::process::Command::new(runner);
+            c.arg(&exe);
+            c
+        }
+    };
+    let status = child
         .args([
             "--exact",
             "a_fault_outside_wasm_is_not_swallowed",
