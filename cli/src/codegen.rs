@@ -30,6 +30,13 @@ pub struct CodegenOptions {
     /// `max-wasm-stack=BYTES`, `max-table-elements=N`.
     #[arg(short = 'W', value_name = "KEY=VALUE")]
     pub(crate) wasm: Vec<String>,
+    /// Generate code for this target triple instead of this machine's CPU:
+    /// `x86_64-unknown-linux-gnu` or `aarch64-unknown-linux-gnu`, with the
+    /// target's baseline features (x86-64-v2 for x86-64). `compile` makes
+    /// artifacts for it from any host; `run` runs code for it where the
+    /// machine can (and loads artifacts `compile --target` made for it).
+    #[arg(long, value_name = "TRIPLE")]
+    pub(crate) target: Option<String>,
 }
 
 /// `-W` options that only `run` uses.
@@ -85,6 +92,9 @@ impl CodegenOptions {
     /// caches compiled code unless `-C cache=n` (as Wasmtime does) and
     /// compiles lazily unless `-C lazy=n`.
     pub fn apply(&self, config: &mut Config, for_run: bool) -> Result<()> {
+        if let Some(target) = &self.target {
+            config.target(target)?;
+        }
         let mut cache = for_run;
         config.compilation_mode(if for_run {
             CompilationMode::Lazy

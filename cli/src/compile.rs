@@ -23,11 +23,6 @@ pub struct CompileCommand {
     /// run --allow-precompiled` loads without compiling).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Compile for this target triple instead of this machine, e.g.
-    /// `aarch64-unknown-linux-gnu` (x86-64 and aarch64 Linux; the code uses
-    /// the target's baseline features, x86-64-v2 for x86-64).
-    #[arg(long, value_name = "TRIPLE")]
-    target: Option<String>,
     /// The module (`.wasm` binary or `.wat` text).
     #[arg(value_name = "MODULE")]
     module: PathBuf,
@@ -37,14 +32,11 @@ impl CompileCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = Config::new();
         self.codegen.apply(&mut config, false)?;
-        if let Some(target) = &self.target {
-            config.target(target)?;
-        }
         let engine = Engine::new(&config)?;
         let name = crate::display(&self.module);
         let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;
         let start = Instant::now();
-        let artifact = if self.target.is_some() {
+        let artifact = if self.codegen.target.is_some() {
             // The code may be for another machine: compiled, never loaded.
             engine
                 .precompile_module(&bytes)

@@ -822,6 +822,7 @@ fn compile_for_each_target() {
                 .unwrap()
                 .starts_with(b"\0wasm-jit-cwasm")
         );
+        // A native engine uses this CPU's features: another fingerprint.
         let o = wasm_jit(&["run", "--allow-precompiled", "--invoke", "fib", c, "20"]);
         assert!(!o.status.success());
         assert!(
@@ -829,6 +830,28 @@ fn compile_for_each_target() {
             "{}",
             stderr(&o)
         );
+        // With the same target it runs where that target is this machine.
+        let o = wasm_jit(&[
+            "run",
+            "--target",
+            &triple,
+            "--allow-precompiled",
+            "--invoke",
+            "fib",
+            c,
+            "20",
+        ]);
+        if arch == std::env::consts::ARCH {
+            assert_eq!(stdout(&o), "6765\n", "{}", stderr(&o));
+        } else {
+            assert!(
+                stderr(&o).contains(&format!(
+                    "this engine compiles for {triple}, whose code cannot run on this machine"
+                )),
+                "{}",
+                stderr(&o)
+            );
+        }
     }
     let o = wasm_jit(&[
         "compile",

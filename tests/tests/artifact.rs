@@ -199,9 +199,70 @@ fn code_for_another_architecture_is_compiled_but_never_run() {
         format!("{err:#}").starts_with("unknown target `no-such-target`"),
         "{err:#}"
     );
-    config.target("riscv64gc-unknown-linux-gnu").unwrap();
-    assert_eq!(
-        format!("{:#}", Engine::new(&config).unwrap_err()),
-        "cannot configure the code generator: not supported yet: riscv64gc targets"
-    );
+    for (triple, why) in [
+        ("riscv64gc-unknown-linux-gnu", "riscv64gc targets"),
+        ("aarch64_be-unknown-linux-gnu", "aarch64_be targets"),
+        (
+            "x86_64-unknown-linux-gnux32",
+            "x86_64-unknown-linux-gnux32 (32-bit pointers)",
+        ),
+        (
+            "aarch64-unknown-linux-gnu_ilp32",
+            "aarch64-unknown-linux-gnu_ilp32 (32-bit pointers)",
+        ),
+        ("aarch64-apple-darwin", "darwin targets (only Linux)"),
+    ] {
+        config.target(triple).unwrap();
+        assert_eq!(
+            format!("{:#}", Engine::new(&config).unwrap_err()),
+            format!("cannot configure the code generator: not supported yet: {why}")
+        );
+    }
+}
+
+/// Far calls (for modules with more code than a direct call reaches: 128
+/// MiB on aarch64) forced on for a small module: direct calls, tail calls
+/// and recursion between its functions give the same answers eagerly,
+/// lazily and from an artifact.
+#[test]
+fn far_calls_between_functions() {
+    let wat = r#"(module
+      (func $fib (export "fib") (param i64) (result i64)
+        (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+          (then (local.get 0))
+          (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                         (call $fib2 (i64.sub (local.get 0) (i64.const 2)))))))
+      (func $fib2 (param i64) (result i64) (return_call $fib (local.get 0)))
+      (func (export "count") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 7))
+          (else (return_call $down (i32.sub (local.get 0) (i32.const 1))))))
+      (func $down (param i32) (result i32)
+        (return_call 2 (local.get 0))))"#;
+    for lazy in [false, true] {
+        let mut config = Config::new();
+        config.far_calls_above(0);
+        if lazy {
+            config.compilation_mode(wasm_jit::CompilationMode::Lazy);
+        }
+        let engine = Engine::new(&config).unwrap();
+        let compiled = Module::new(&engine, wat).unwrap();
+        let saved = compiled.serialize().unwrap();
+        // SAFETY: made just above by this engine.
+        let loaded = unsafe { Module::deserialize(&engine, &saved) }.unwrap();
+        for module in [&compiled, &loaded] {
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new(&engine)
+                .instantiate(&mut store, module)
+                .unwrap();
+            let fib = instance
+                .get_typed_func::<i64, i64>(&mut store, "fib")
+                .unwrap();
+            assert_eq!(fib.call(&mut store, 25).unwrap(), 75025);
+            let count = instance
+                .get_typed_func::<i32, i32>(&mut store, "count")
+                .unwrap();
+            assert_eq!(count.call(&mut store, 1_000_000).unwrap(), 7);
+        }
+    }
 }

@@ -331,9 +331,15 @@ fn nested_calls_and_the_limiter_share_one_store() -> Result<()> {
 #[test]
 fn reused_reservations_start_empty() {
     let engine = Engine::default();
+    // A whole page of data: instances map it copy-on-write from an image.
+    let writer = format!(
+        r#"(module (memory (export "m") 1) (data (i32.const 0) "{}")"#,
+        "*".repeat(65536)
+    );
     let writer = Module::new(
         &engine,
-        r#"(module (memory (export "m") 1) (data (i32.const 8) "image")
+        writer
+            + r#"
              (func (export "fill") (result i32)
                (i32.store (i32.const 0) (i32.const -1))
                (i32.store (i32.const 65532) (i32.const -1))

@@ -169,21 +169,28 @@ impl std::fmt::Debug for Compiler {
 impl Compiler {
     /// A compiler for the machine we run on, or for `options.target`.
     pub fn new(options: &CompilerOptions) -> Result<Compiler, String> {
-        use target_lexicon::{Architecture, OperatingSystem};
+        use target_lexicon::{Aarch64Architecture, Architecture, OperatingSystem, PointerWidth};
         let host = target_lexicon::Triple::host();
         let target = options.target.clone().unwrap_or_else(|| host.clone());
         // Trap handling reads registers from signal contexts, and the
         // exception unwinder resumes with a few instructions of its own:
         // both are written for these two architectures only.
         match target.architecture {
-            Architecture::X86_64 | Architecture::Aarch64(_) => {}
+            Architecture::X86_64 | Architecture::Aarch64(Aarch64Architecture::Aarch64) => {}
             other => return Err(format!("not supported yet: {other} targets")),
         }
-        if options.target.is_some() && target.operating_system != OperatingSystem::Linux {
-            return Err(format!(
-                "not supported yet: {} targets (only Linux)",
-                target.operating_system
-            ));
+        if options.target.is_some() {
+            if target.operating_system != OperatingSystem::Linux {
+                return Err(format!(
+                    "not supported yet: {} targets (only Linux)",
+                    target.operating_system
+                ));
+            }
+            // The context layout and the runtime assume 64-bit pointers
+            // (`vmoffsets::PTR`): no x32 or ILP32 ABIs.
+            if target.pointer_width() != Ok(PointerWidth::U64) {
+                return Err(format!("not supported yet: {target} (32-bit pointers)"));
+            }
         }
         let x86 = target.architecture == Architecture::X86_64;
         let mut flags = settings::builder();
@@ -221,6 +228,8 @@ impl Compiler {
                             .map_err(|e| format!("cranelift setting {f}: {e}"))?;
                     }
                 }
+                // Same instruction set, OS and pointer width (all checked
+                // above for the target), and the features it assumes.
                 let runs_here = target.architecture == host.architecture
                     && target.operating_system == host.operating_system
                     && (!x86 || host_has_x86_baseline());
@@ -267,6 +276,17 @@ impl Compiler {
     /// nothing.
     pub fn tearing_stores(&self) -> bool {
         !self.simd.x86
+    }
+
+    /// Whether a module with `body_bytes` bytes of function bodies needs far
+    /// calls (`TranslationEnv::far_calls`): above `above` bytes, or by
+    /// default above a sixteenth of the target's direct call reach (machine
+    /// code rarely reaches 4 times the size of its Wasm; 16 leaves room for
+    /// fuel, epoch checks and explicit bounds checks): 8 MiB on aarch64
+    /// (calls reach ±128 MiB), 128 MiB on x86-64 (±2 GiB).
+    pub fn far_calls(&self, body_bytes: u64, above: Option<u64>) -> bool {
+        let reach: u64 = if self.simd.x86 { 2 << 30 } else { 128 << 20 };
+        body_bytes > above.unwrap_or(reach / 16)
     }
 
     /// Whether this host can run SIMD code (on x86-64: SSSE3 and SSE4.1).

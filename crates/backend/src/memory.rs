@@ -101,11 +101,10 @@ impl LinearMemory {
             .checked_add(reserved)
             .and_then(|l| l.checked_add(guard))
             .ok_or_else(|| "a linear memory reservation that large does not fit".to_string())?;
-        let ptr = match pool::take(len) {
-            Some(kept) => kept,
+        let fresh = || {
             // SAFETY: a fresh anonymous PROT_NONE reservation; MAP_NORESERVE
             // so the untouched part costs no memory.
-            None => unsafe {
+            unsafe {
                 libc::mmap(
                     std::ptr::null_mut(),
                     len,
@@ -114,6 +113,14 @@ impl LinearMemory {
                     -1,
                     0,
                 )
+            }
+        };
+        let ptr = match pool::take(len) {
+            Some(kept) => kept,
+            None => match fresh() {
+                // Out of address space: give back what the pool keeps.
+                libc::MAP_FAILED if pool::release_all() => fresh(),
+                ptr => ptr,
             },
         };
         if ptr == libc::MAP_FAILED {
@@ -441,6 +448,16 @@ mod pool {
         let mut kept = kept();
         let i = kept.iter().rposition(|&(_, l)| l == len)?;
         Some(kept.swap_remove(i).0 as *mut libc::c_void)
+    }
+
+    /// Unmaps every kept reservation; whether there was any.
+    pub(super) fn release_all() -> bool {
+        let ranges = std::mem::take(&mut *kept());
+        for &(start, len) in &ranges {
+            // SAFETY: kept reservations belong to the pool alone.
+            unsafe { libc::munmap(start as *mut libc::c_void, len) };
+        }
+        !ranges.is_empty()
     }
 
     /// Takes back the reservation `[start, start + len)`, of which only the

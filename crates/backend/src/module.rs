@@ -145,6 +145,10 @@ pub struct ModuleOptions {
     /// Give up (`implementation limit exceeded`) on functions not yet
     /// started by then.
     pub deadline: Option<std::time::Instant>,
+    /// Use far calls (see `TranslationEnv::far_calls`) when the module has
+    /// more bytes of function bodies than this; `None`: the target's limit
+    /// ([`Compiler::far_calls`]).
+    pub far_calls_above: Option<u64>,
 }
 
 /// A module compiled to native code. Instances share it through an `Arc`.
@@ -164,6 +168,8 @@ pub struct CompiledModule {
     /// Whether the code checks the epoch and meters fuel.
     epoch_interruption: bool,
     consume_fuel: bool,
+    /// Whether calls between the module's functions are far calls.
+    far_calls: bool,
     code: Code,
 }
 
@@ -201,6 +207,7 @@ impl CompiledModule {
             module: name,
             funcs: info.func_names.clone(),
         });
+        let far_calls = compiler.far_calls(body_bytes(&functions), options.far_calls_above);
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
             let callees = compiler.validate_functions(functions, unsupported, options.parallel)?;
@@ -216,7 +223,9 @@ impl CompiledModule {
             let compiled = compile_eager(compiler, &info, functions, unsupported, options)?;
             Self::place(&info, compiled, names)?
         };
-        Ok(Self::assemble(info, offsets, type_ids, options, code))
+        Ok(Self::assemble(
+            info, offsets, type_ids, options, far_calls, code,
+        ))
     }
 
     /// Validates and compiles every function of `parsed`, without placing
@@ -262,6 +271,7 @@ impl CompiledModule {
             module: name,
             funcs: info.func_names.clone(),
         });
+        let far_calls = compiler.far_calls(body_bytes(&functions), options.far_calls_above);
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
             let order = (0..info.num_defined_funcs()).collect();
@@ -288,7 +298,9 @@ impl CompiledModule {
                 })?;
             Self::place(&info, compiled, names)?
         };
-        Ok(Self::assemble(info, offsets, type_ids, options, code))
+        Ok(Self::assemble(
+            info, offsets, type_ids, options, far_calls, code,
+        ))
     }
 
     fn place(
@@ -311,6 +323,7 @@ impl CompiledModule {
         offsets: VMOffsets,
         type_ids: Vec<u32>,
         options: &ModuleOptions,
+        far_calls: bool,
         code: Code,
     ) -> CompiledModule {
         let memory_image = memory_image(&info);
@@ -322,6 +335,7 @@ impl CompiledModule {
             memory_image,
             epoch_interruption: options.epoch_interruption,
             consume_fuel: options.consume_fuel,
+            far_calls,
             code,
         }
     }
@@ -369,6 +383,7 @@ impl CompiledModule {
             lazy,
             simd: compiler.simd_lowering(),
             tearing_stores: compiler.tearing_stores(),
+            far_calls: self.far_calls,
         }
     }
 
@@ -408,6 +423,17 @@ impl CompiledModule {
     }
 }
 
+/// Bytes of the function bodies (the module's code section, roughly).
+fn body_bytes(functions: &[FunctionInput<'_>]) -> u64 {
+    functions
+        .iter()
+        .map(|f| {
+            let r = f.body.range();
+            r.end - r.start
+        })
+        .sum()
+}
+
 /// Compiles every function of a module at once.
 fn compile_eager(
     compiler: &Compiler,
@@ -416,6 +442,7 @@ fn compile_eager(
     unsupported: UnsupportedNotes,
     options: &ModuleOptions,
 ) -> Result<Vec<CompiledFunction>, FrontendError> {
+    let far_calls = compiler.far_calls(body_bytes(&functions), options.far_calls_above);
     let env = TranslationEnv {
         info,
         offsets: VMOffsets::new(info),
@@ -426,6 +453,7 @@ fn compile_eager(
         lazy: false,
         simd: compiler.simd_lowering(),
         tearing_stores: compiler.tearing_stores(),
+        far_calls,
     };
     compiler.compile_functions(
         &env,

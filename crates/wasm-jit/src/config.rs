@@ -64,6 +64,7 @@ pub struct Config {
     pub(crate) compilation_mode: CompilationMode,
     pub(crate) background_compilation: bool,
     pub(crate) target: Option<target_lexicon::Triple>,
+    pub(crate) far_calls_above: Option<u64>,
 }
 
 impl Default for Config {
@@ -87,6 +88,7 @@ impl Default for Config {
             compilation_mode: CompilationMode::Eager,
             background_compilation: true,
             target: None,
+            far_calls_above: None,
         }
     }
 }
@@ -270,6 +272,16 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("unknown target `{target}`: {e}"))?;
         self.target = Some(triple);
         Ok(self)
+    }
+
+    /// Calls between a module's functions load the callee's address and
+    /// call through a register when its function bodies add up to more than
+    /// `bytes` (by default 8 MiB on aarch64, whose direct calls reach only
+    /// ±128 MiB, and 128 MiB on x86-64). For tests of that code path.
+    #[doc(hidden)]
+    pub fn far_calls_above(&mut self, bytes: u64) -> &mut Self {
+        self.far_calls_above = Some(bytes);
+        self
     }
 
     /// Most elements any table may grow to.

@@ -102,14 +102,15 @@ impl Engine {
     pub(crate) fn fingerprint(&self) -> String {
         let c = &self.0.config;
         format!(
-            "wasm-jit {} {} opt={:?} memory={:?} epochs={} fuel={} features={:x}",
+            "wasm-jit {} {} opt={:?} memory={:?} epochs={} fuel={} features={:x} far-calls-above={:?}",
             env!("CARGO_PKG_VERSION"),
             self.0.compiler.target_fingerprint(),
             c.opt_level,
             self.memory_style(),
             c.epoch_interruption,
             c.consume_fuel,
-            c.features.bits()
+            c.features.bits(),
+            c.far_calls_above
         )
     }
 
@@ -154,9 +155,13 @@ impl Engine {
             .map_err(|e| anyhow!("cannot compile a trampoline: {e}"))
     }
 
-    /// (For an engine whose code cannot run here the trampoline is made but
-    /// never runs: only Wasm code calls it, and no module loads.)
+    /// (For an engine whose code cannot run here there is none: only Wasm
+    /// code calls it, and no module loads there; code for another machine is
+    /// never placed.)
     pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<*const u8> {
+        if !self.0.compiler.runs_here() {
+            return Ok(std::ptr::null());
+        }
         self.0
             .trampolines
             .host(&self.0.compiler, ty)

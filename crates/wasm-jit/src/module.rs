@@ -251,6 +251,7 @@ impl Module {
             deadline: config
                 .max_compile_time
                 .map(|d| std::time::Instant::now() + d),
+            far_calls_above: config.far_calls_above,
         }
     }
 

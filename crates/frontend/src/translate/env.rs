@@ -56,6 +56,11 @@ pub struct TranslationEnv<'a> {
     /// requires a trapping store to write nothing, so with guard pages each
     /// store of more than one byte first loads its last byte.
     pub tearing_stores: bool,
+    /// Direct calls between the module's functions load the callee's
+    /// address (an absolute relocation) and call through a register,
+    /// instead of a PC-relative call: the module's code may be larger than
+    /// such a call reaches (128 MiB on aarch64, 2 GiB on x86-64).
+    pub far_calls: bool,
 }
 
 impl TranslationEnv<'_> {

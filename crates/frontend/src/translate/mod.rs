@@ -565,7 +565,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let f = self.builder.import_function(ir::ExtFuncData {
             name: ExternalName::user(name),
             signature: sig,
-            colocated: true,
+            colocated: !self.env.far_calls,
             patchable: false,
         });
         self.funcs.insert(function_index, f);
