@@ -165,12 +165,51 @@ pub struct CompiledModule {
     /// Initial contents of memory 0, mapped copy-on-write at instantiation,
     /// and which data segments it already contains.
     pub memory_image: Option<(MemoryImage, Vec<bool>)>,
-    /// Whether the code checks the epoch and meters fuel.
+    /// How the rest of its code is generated (lazy compilation).
+    settings: CodeSettings,
+    code: Code,
+}
+
+/// What, beside the target and the memory style, decides a module's code:
+/// the same for every function of it, whenever it is compiled.
+#[derive(Clone, Copy, Debug)]
+struct CodeSettings {
     epoch_interruption: bool,
     consume_fuel: bool,
-    /// Whether calls between the module's functions are far calls.
+    /// Calls between the module's functions are far calls.
     far_calls: bool,
-    code: Code,
+}
+
+impl CodeSettings {
+    fn new(compiler: &Compiler, options: &ModuleOptions, functions: &[FunctionInput<'_>]) -> Self {
+        CodeSettings {
+            epoch_interruption: options.epoch_interruption,
+            consume_fuel: options.consume_fuel,
+            far_calls: compiler.far_calls(body_bytes(functions), options.far_calls_above),
+        }
+    }
+
+    /// What the translator needs to compile functions of `info`.
+    fn env<'a>(
+        self,
+        compiler: &Compiler,
+        info: &'a ModuleInfo,
+        memory_style: MemoryStyle,
+        lazy: bool,
+    ) -> TranslationEnv<'a> {
+        TranslationEnv {
+            info,
+            offsets: VMOffsets::new(info),
+            frontend_config: compiler.frontend_config(),
+            memory_style,
+            epoch_interruption: self.epoch_interruption,
+            consume_fuel: self.consume_fuel,
+            lazy,
+            simd: compiler.simd_lowering(),
+            tearing_stores: compiler.tearing_stores(),
+            far_calls: self.far_calls,
+        }
+    }
 }
 
 /// Where a module's code is.
@@ -207,7 +246,7 @@ impl CompiledModule {
             module: name,
             funcs: info.func_names.clone(),
         });
-        let far_calls = compiler.far_calls(body_bytes(&functions), options.far_calls_above);
+        let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
             let callees = compiler.validate_functions(functions, unsupported, options.parallel)?;
@@ -220,11 +259,12 @@ impl CompiledModule {
                 options.keep_final_tier,
             )))
         } else {
-            let compiled = compile_eager(compiler, &info, functions, unsupported, options)?;
+            let compiled =
+                compile_eager(compiler, &info, functions, unsupported, options, settings)?;
             Self::place(&info, compiled, names)?
         };
         Ok(Self::assemble(
-            info, offsets, type_ids, options, far_calls, code,
+            info, offsets, type_ids, options, settings, code,
         ))
     }
 
@@ -240,7 +280,8 @@ impl CompiledModule {
             functions,
             unsupported,
         } = parsed;
-        compile_eager(compiler, &info, functions, unsupported, options)
+        let settings = CodeSettings::new(compiler, options, &functions);
+        compile_eager(compiler, &info, functions, unsupported, options, settings)
     }
 
     /// A module from code compiled earlier (a deserialized artifact):
@@ -271,7 +312,7 @@ impl CompiledModule {
             module: name,
             funcs: info.func_names.clone(),
         });
-        let far_calls = compiler.far_calls(body_bytes(&functions), options.far_calls_above);
+        let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
             let order = (0..info.num_defined_funcs()).collect();
@@ -299,7 +340,7 @@ impl CompiledModule {
             Self::place(&info, compiled, names)?
         };
         Ok(Self::assemble(
-            info, offsets, type_ids, options, far_calls, code,
+            info, offsets, type_ids, options, settings, code,
         ))
     }
 
@@ -323,7 +364,7 @@ impl CompiledModule {
         offsets: VMOffsets,
         type_ids: Vec<u32>,
         options: &ModuleOptions,
-        far_calls: bool,
+        settings: CodeSettings,
         code: Code,
     ) -> CompiledModule {
         let memory_image = memory_image(&info);
@@ -333,9 +374,7 @@ impl CompiledModule {
             type_ids,
             memory_style: options.memory_style,
             memory_image,
-            epoch_interruption: options.epoch_interruption,
-            consume_fuel: options.consume_fuel,
-            far_calls,
+            settings,
             code,
         }
     }
@@ -373,18 +412,8 @@ impl CompiledModule {
         compiler: &Compiler,
         lazy: bool,
     ) -> TranslationEnv<'a> {
-        TranslationEnv {
-            info: &self.info,
-            offsets: self.offsets,
-            frontend_config: compiler.frontend_config(),
-            memory_style: self.memory_style,
-            epoch_interruption: self.epoch_interruption,
-            consume_fuel: self.consume_fuel,
-            lazy,
-            simd: compiler.simd_lowering(),
-            tearing_stores: compiler.tearing_stores(),
-            far_calls: self.far_calls,
-        }
+        self.settings
+            .env(compiler, &self.info, self.memory_style, lazy)
     }
 
     /// Code of defined function `index`; null while a lazily compiled
@@ -441,20 +470,9 @@ fn compile_eager(
     functions: Vec<FunctionInput<'_>>,
     unsupported: UnsupportedNotes,
     options: &ModuleOptions,
+    settings: CodeSettings,
 ) -> Result<Vec<CompiledFunction>, FrontendError> {
-    let far_calls = compiler.far_calls(body_bytes(&functions), options.far_calls_above);
-    let env = TranslationEnv {
-        info,
-        offsets: VMOffsets::new(info),
-        frontend_config: compiler.frontend_config(),
-        memory_style: options.memory_style,
-        epoch_interruption: options.epoch_interruption,
-        consume_fuel: options.consume_fuel,
-        lazy: false,
-        simd: compiler.simd_lowering(),
-        tearing_stores: compiler.tearing_stores(),
-        far_calls,
-    };
+    let env = settings.env(compiler, info, options.memory_style, false);
     compiler.compile_functions(
         &env,
         functions,
