@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use wasm_jit::{Config, Engine, Module};
+use wasm_jit::{Config, Engine};
 
 use crate::codegen::CodegenOptions;
 
@@ -36,20 +36,11 @@ impl CompileCommand {
         let name = crate::display(&self.module);
         let bytes = std::fs::read(&self.module).with_context(|| format!("cannot read `{name}`"))?;
         let start = Instant::now();
-        let artifact = if self.codegen.target.is_some() {
-            // The code may be for another machine: compiled, never loaded.
-            engine
-                .precompile_module(&bytes)
-                .with_context(|| format!("failed to compile `{name}`"))?
-        } else {
-            let module = Module::new(&engine, &bytes)
-                .with_context(|| format!("failed to compile `{name}`"))?;
-            if self.output.is_some() {
-                module.serialize()?
-            } else {
-                Vec::new()
-            }
-        };
+        // Compiled, never loaded: the code may be for another machine
+        // (`--target`).
+        let artifact = engine
+            .precompile_module(&bytes)
+            .with_context(|| format!("failed to compile `{name}`"))?;
         if let Some(out) = &self.output {
             std::fs::write(out, artifact)
                 .with_context(|| format!("cannot write `{}`", out.display()))?;
