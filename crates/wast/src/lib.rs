@@ -142,11 +142,17 @@ pub fn run_text(text: &str, features: WasmFeatures) -> Result<Report> {
     run_text_with_config(text, config)
 }
 
-/// Runs a script given as text with an engine built from `config`.
-pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
+/// The tokens of a script. Scripts may spell names with characters that
+/// look like others (`names.wast` does), which the lexer refuses unless told.
+fn script_buffer(text: &str) -> Result<ParseBuffer<'_>> {
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
-    let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| anyhow!("{e}"))?;
+    ParseBuffer::new_with_lexer(lexer).map_err(|e| anyhow!("{e}"))
+}
+
+/// Runs a script given as text with an engine built from `config`.
+pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
+    let buf = script_buffer(text)?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
     // Files run in parallel already; one thread per compilation avoids
     // oversubscribing the machine.
@@ -181,9 +187,7 @@ pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
 /// compiled. A module refused with `not supported yet: ...` is listed in
 /// `failures` but not counted as failed; every other error fails.
 pub fn compile_text(text: &str, engine: &Engine) -> Result<Report> {
-    let mut lexer = Lexer::new(text);
-    lexer.allow_confusing_unicode(true);
-    let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| anyhow!("{e}"))?;
+    let buf = script_buffer(text)?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
     let mut report = Report::default();
     for directive in wast.directives {
