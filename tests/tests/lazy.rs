@@ -302,3 +302,65 @@ fn the_cache_keeps_the_functions_compiled_so_far() {
     assert!(std::fs::read(&entries[0]).unwrap().len() > len - 20);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A module loaded with compiled functions (here from the cache) does not
+/// compile ahead at once: only once a call finds a function missing, or
+/// once its delay has passed.
+#[test]
+fn cached_modules_compile_ahead_only_when_needed() {
+    if !background_threads() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wasm-jit-deferred-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine_with = |delay: std::time::Duration| {
+        let mut config = Config::new();
+        config
+            .compilation_mode(CompilationMode::Lazy)
+            .background_compilation(true)
+            .background_delay(delay)
+            .cache_dir(Some(dir.clone()));
+        Engine::new(&config).unwrap()
+    };
+    let call = |engine: &Engine, module: &Module, name: &str| {
+        let mut store = Store::new(engine, ());
+        let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+        let f = instance
+            .get_typed_func::<i64, i64>(&mut store, name)
+            .unwrap();
+        f.call(&mut store, 10).unwrap()
+    };
+    {
+        // Only `fib` is compiled, and saved when the module drops.
+        let engine = lazy_engine(false, Some(dir.clone()));
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(call(&engine, &module, "fib"), 55);
+    }
+    let hour = std::time::Duration::from_secs(3600);
+    let engine = engine_with(hour);
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(call(&engine, &module, "fib"), 55);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(
+        module.compiled_function_count(),
+        0,
+        "nothing is compiled ahead while the cached code suffices"
+    );
+    // `tail` is not in the cache: the program has gone further, and
+    // compiling ahead starts.
+    assert_eq!(call(&engine, &module, "tail"), 55);
+    wait_for_final_tier(&module);
+    drop(module);
+    // Without calls that need more, compiling ahead starts after the delay.
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let engine = lazy_engine(false, Some(dir.clone()));
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(call(&engine, &module, "fib"), 55);
+    }
+    let engine = engine_with(std::time::Duration::from_millis(10));
+    let module = Module::new(&engine, WAT).unwrap();
+    wait_for_final_tier(&module);
+    assert_eq!(call(&engine, &module, "tail"), 55);
+    let _ = std::fs::remove_dir_all(&dir);
+}

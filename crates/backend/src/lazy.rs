@@ -143,6 +143,9 @@ pub struct LazyCode {
     final_tier: std::sync::atomic::AtomicBool,
     /// Whether background threads work on this module.
     background: std::sync::atomic::AtomicBool,
+    /// Background compilation is to start, but has not yet (see
+    /// [`start_background`]).
+    deferred: std::sync::atomic::AtomicBool,
     /// Whether the final tier's code is in the slots.
     final_placed: std::sync::atomic::AtomicBool,
     /// The final tier's machine code, kept (when asked) until taken for
@@ -207,6 +210,7 @@ impl LazyCode {
             ready_count: AtomicUsize::new(0),
             final_tier: std::sync::atomic::AtomicBool::new(false),
             background: std::sync::atomic::AtomicBool::new(false),
+            deferred: std::sync::atomic::AtomicBool::new(false),
             final_placed: std::sync::atomic::AtomicBool::new(false),
             keep_final,
             final_code: Mutex::new(None),
@@ -624,6 +628,10 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
         return Ok(ptr);
     }
     lazy.demanded.fetch_add(1, Ordering::Relaxed);
+    // The program has gone beyond the code it started with.
+    if lazy.deferred.load(Ordering::Relaxed) {
+        begin_background(module);
+    }
     if stack_room() >= INLINE_STACK && lazy.claim(i) {
         // Enough native stack left: compile here, sparing the hand-over.
         let batch = INLINE_SCRATCH.with(|scratch| {
@@ -661,10 +669,39 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
 }
 
 /// Starts compiling `module`'s functions on idle cores, in its background
-/// order. Does nothing for an eagerly compiled module or a one-core host.
-pub fn start_background(module: &Arc<CompiledModule>) {
-    if let Some(lazy) = module.lazy() {
-        lazy.background.store(true, Ordering::Relaxed);
+/// order; with `after`, only once that much time has passed or a call
+/// finds a function not compiled, whichever is first (for a module loaded
+/// with compiled code, which a short run may not need more of: compiling
+/// beside it would only slow it down). Does nothing for an eagerly
+/// compiled module or a one-core host.
+pub fn start_background(module: &Arc<CompiledModule>, after: Option<std::time::Duration>) {
+    let Some(lazy) = module.lazy() else {
+        return;
+    };
+    lazy.background.store(true, Ordering::Relaxed);
+    lazy.deferred.store(true, Ordering::Relaxed);
+    if let Some(delay) = after {
+        let weak = Arc::downgrade(module);
+        let timer = std::thread::Builder::new()
+            .name("wasm-jit background start".into())
+            .spawn(move || {
+                std::thread::sleep(delay);
+                if let Some(module) = weak.upgrade() {
+                    begin_background(&module);
+                }
+            });
+        if timer.is_ok() {
+            return;
+        }
+    }
+    begin_background(module);
+}
+
+/// Hands `module` to the background threads, once.
+fn begin_background(module: &Arc<CompiledModule>) {
+    if let Some(lazy) = module.lazy()
+        && lazy.deferred.swap(false, Ordering::AcqRel)
+    {
         service().background(Arc::downgrade(module));
     }
 }

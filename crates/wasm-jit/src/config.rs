@@ -63,6 +63,7 @@ pub struct Config {
     pub(crate) cache_dir: Option<std::path::PathBuf>,
     pub(crate) compilation_mode: CompilationMode,
     pub(crate) background_compilation: bool,
+    pub(crate) background_delay: std::time::Duration,
     pub(crate) target: Option<target_lexicon::Triple>,
     pub(crate) far_calls_above: Option<u64>,
 }
@@ -87,6 +88,7 @@ impl Default for Config {
             cache_dir: None,
             compilation_mode: CompilationMode::Eager,
             background_compilation: true,
+            background_delay: std::time::Duration::from_millis(100),
             target: None,
             far_calls_above: None,
         }
@@ -247,6 +249,11 @@ impl Config {
     /// In [`CompilationMode::Lazy`], also compile functions before their
     /// first call on idle cores (on by default; there are none on a
     /// one-core host). Off, a function is compiled only when first called.
+    ///
+    /// A module loaded with compiled functions (from the code cache, or a
+    /// lazily compiled artifact) starts compiling ahead only 100 ms later,
+    /// or as soon as a call finds a function not compiled: a short run that
+    /// needs nothing more is not slowed down by compilation beside it.
     pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
         self.background_compilation = enable;
         self
@@ -281,6 +288,15 @@ impl Config {
     #[doc(hidden)]
     pub fn far_calls_above(&mut self, bytes: u64) -> &mut Self {
         self.far_calls_above = Some(bytes);
+        self
+    }
+
+    /// How long a module loaded with compiled functions waits before
+    /// compiling ahead (see [`Config::background_compilation`]; 100 ms by
+    /// default). For tests.
+    #[doc(hidden)]
+    pub fn background_delay(&mut self, delay: std::time::Duration) -> &mut Self {
+        self.background_delay = delay;
         self
     }
 

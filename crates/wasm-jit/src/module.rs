@@ -264,7 +264,11 @@ impl Module {
     ) -> Module {
         let compiled = Arc::new(compiled);
         if engine.config().background_compilation {
-            wasm_jit_backend::lazy::start_background(&compiled);
+            // Loaded with compiled code (a cache entry or an artifact), a
+            // short run may need nothing more: compiling ahead starts
+            // later, or when a call finds a function not compiled.
+            let after = (cached > 0).then_some(engine.config().background_delay);
+            wasm_jit_backend::lazy::start_background(&compiled, after);
         }
         Module(Arc::new(ModuleInner {
             engine: engine.clone(),
