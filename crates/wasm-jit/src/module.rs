@@ -99,6 +99,38 @@ impl ModuleInner {
     }
 }
 
+/// The contents of the file at `path`, mapped rather than read (an
+/// artifact is read once, while it loads: mapping spares copying it, and
+/// the memory to copy it to). An empty file gives no bytes.
+///
+/// # Safety
+/// Nothing may change or truncate the file while the mapping lives (it is
+/// dropped once the module is loaded, which copies what it keeps).
+unsafe fn map_file(path: &Path) -> std::io::Result<MappedFile> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(MappedFile::Empty);
+    }
+    // SAFETY: per this function's contract, the file stays as it is.
+    unsafe { memmap2::Mmap::map(&file) }.map(MappedFile::Mapped)
+}
+
+/// A file's contents, mapped (see [`map_file`]).
+enum MappedFile {
+    Empty,
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for MappedFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            MappedFile::Empty => &[],
+            MappedFile::Mapped(m) => m,
+        }
+    }
+}
+
 /// The cache file name of `wasm` compiled by `engine`: two independent
 /// 64-bit hashes of the engine's fingerprint, its compilation mode and the
 /// bytes. (A hit is also checked against the bytes themselves, which the
@@ -195,7 +227,10 @@ impl Module {
             return Module::compile_now(engine, bytes, name, None);
         };
         let path = dir.join(cache_key(engine, bytes));
-        if let Ok(saved) = std::fs::read(&path) {
+        // SAFETY: entries of the cache directory are only ever replaced
+        // whole (written under another name, then renamed in
+        // `write_cache`), so the mapped file does not change.
+        if let Ok(saved) = unsafe { map_file(&path) } {
             // SAFETY: entries of the cache directory are written by this
             // module only (atomically, in `write_cache`); one that does not
             // load, or holds another module, is ignored and rewritten.
@@ -376,10 +411,12 @@ impl Module {
     /// As for [`Module::deserialize`]: the file is trusted.
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        // SAFETY: the caller trusts the file (this function's contract),
+        // which includes leaving it alone while it loads.
+        let bytes = unsafe { map_file(path) }
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
         // SAFETY: the caller trusts the file (this function's contract).
-        unsafe { Module::deserialize(engine, bytes) }
+        unsafe { Module::deserialize(engine, &*bytes) }
     }
 
     /// Whether `bytes` look like a serialized module rather than Wasm.
