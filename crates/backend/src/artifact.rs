@@ -46,9 +46,9 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 /// What an artifact holds.
 #[derive(Debug)]
-pub struct Artifact {
+pub struct Artifact<'a> {
     /// The module's Wasm binary.
-    pub wasm: Vec<u8>,
+    pub wasm: &'a [u8],
     /// Whether the code was compiled for lazy compilation.
     pub lazy: bool,
     /// Each defined function's code (`None`: not compiled yet; only in lazy
@@ -110,7 +110,7 @@ pub fn serialize(
             out.push(code.as_raw().get());
         }
         put_u32(&mut out, f.srclocs.len() as u32);
-        for (offset, loc) in &f.srclocs {
+        for (offset, loc) in f.srclocs.iter() {
             put_u32(&mut out, *offset);
             put_u32(&mut out, *loc);
         }
@@ -166,7 +166,7 @@ impl<'a> Reader<'a> {
 
 /// The Wasm binary and compiled functions of an artifact, which must have
 /// been made under `fingerprint`.
-pub fn deserialize(bytes: &[u8], fingerprint: &str) -> Result<Artifact, String> {
+pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a>, String> {
     let mut r = Reader(bytes);
     if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
         return Err("not a wasm-jit compiled module".into());
@@ -194,7 +194,7 @@ pub fn deserialize(bytes: &[u8], fingerprint: &str) -> Result<Artifact, String> 
         1 => true,
         _ => return Err("bad compilation mode in the artifact".into()),
     };
-    let wasm = r.bytes()?.to_vec();
+    let wasm = r.bytes()?;
     let n = r.count(1)?;
     let mut funcs = Vec::with_capacity(n);
     for _ in 0..n {
@@ -241,10 +241,10 @@ pub fn deserialize(bytes: &[u8], fingerprint: &str) -> Result<Artifact, String> 
             let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
             traps.push((offset, TrapCode::from_raw(code)));
         }
-        let mut srclocs = Vec::with_capacity(r.count(8)?);
-        for _ in 0..srclocs.capacity() {
-            srclocs.push((r.u32()?, r.u32()?));
-        }
+        let n = r.count(8)?;
+        let srclocs = (0..n)
+            .map(|_| Ok((r.u32()?, r.u32()?)))
+            .collect::<Result<_, String>>()?;
         let mut exceptions = Vec::with_capacity(r.count(16)?);
         for _ in 0..exceptions.capacity() {
             let (ret, frame_offset, context_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);

@@ -24,8 +24,8 @@ struct FuncRange {
     end: u32,
     /// Wasm function index, or `None` for trampolines.
     wasm_index: Option<u32>,
-    /// Code offset (relative to the region) → module byte offset.
-    srclocs: Vec<(u32, u32)>,
+    /// Code offset (relative to the function) → module byte offset.
+    srclocs: Arc<[(u32, u32)]>,
 }
 
 /// Where a Wasm frame was: which function of which module, and the offset
@@ -181,7 +181,8 @@ fn frames_in(reg: &BTreeMap<usize, Registered>, pcs: &[usize]) -> Vec<FrameInfo>
             continue;
         }
         if let Some(index) = f.wasm_index {
-            let i = f.srclocs.partition_point(|&(start, _)| start <= off);
+            let in_func = off - f.start;
+            let i = f.srclocs.partition_point(|&(start, _)| start <= in_func);
             out.push(FrameInfo {
                 func_index: index,
                 func_name: r.names.funcs.get(&index).cloned(),
@@ -299,7 +300,7 @@ pub(crate) unsafe fn register(
             start,
             end: start + f.code.len() as u32,
             wasm_index: f.wasm_index,
-            srclocs: f.srclocs.iter().map(|&(o, l)| (start + o, l)).collect(),
+            srclocs: f.srclocs.clone(),
         });
     }
     traps.sort_by_key(|t| t.0);

@@ -13,6 +13,8 @@ use cranelift_codegen::{
     Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{
@@ -58,8 +60,9 @@ pub struct CompiledFunction {
     pub traps: Vec<(u32, TrapCode)>,
     /// Wasm function index, `None` for trampolines.
     pub wasm_index: Option<u32>,
-    /// Code offset → Wasm module byte offset, sorted by code offset.
-    pub srclocs: Vec<(u32, u32)>,
+    /// Code offset → Wasm module byte offset, sorted by code offset
+    /// (shared with the code registry once placed).
+    pub srclocs: Arc<[(u32, u32)]>,
     /// Calls with exception handlers (`try_call` in a `try_table`), sorted
     /// by return address.
     pub exceptions: Vec<ExceptionSite>,

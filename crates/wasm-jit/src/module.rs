@@ -383,7 +383,7 @@ impl Module {
         engine.ensure_runs_here()?;
         let artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
             .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
-        let wasm: Arc<[u8]> = artifact.wasm.into();
+        let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
         let present = artifact.functions.iter().filter(|f| f.is_some()).count();
         let compiled = CompiledModule::from_artifact(
