@@ -223,6 +223,11 @@ impl RunCommand {
         let result = self.run(&engine, &module, &mut linker, &mut store);
         // Lazily compiled functions join the cache entry for the next run.
         module.write_cache();
+        // The process exits next: unmapping the module's code and freeing
+        // its tables would only take time. (The store, which holds the
+        // guest's files, is dropped as usual.)
+        drop(store);
+        std::mem::forget(module);
         match result {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => match e.downcast_ref::<I32Exit>() {
