@@ -166,7 +166,12 @@ impl FuncTranslator<'_, '_> {
     /// Handles an operator in unreachable code: only structure matters.
     pub(super) fn dead_op(&mut self, op: Operator<'_>) -> Translated {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            // Every operator that opens a block closed by `end`.
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. }
+            | Operator::Try { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.op_else(),
