@@ -232,3 +232,79 @@ fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
     assert_eq!(fine.call(&mut store, ())?, 1);
     Ok(())
 }
+
+/// `try_table` in unreachable code opens a block like `block` does: its
+/// `end` closes it, not the enclosing block. (It once did not, and the
+/// translator panicked; found by fuzzing with exceptions on.)
+#[test]
+fn try_table_in_unreachable_code_is_skipped_whole() -> Result<()> {
+    let wat = r#"(module
+      (tag $e (param i32))
+      (func (export "f") (param i32) (result i32)
+        (block $out (result i32)
+          (block (result i32)
+            (br_if $out (i32.const 7) (local.get 0))
+            unreachable
+            try_table (catch $e 0)
+              try_table (result i32)
+                i32.const 1
+              end
+              drop
+            end
+            i32.const 8)
+          i32.const 1
+          i32.add)))"#;
+    for lazy in [false, true] {
+        let mut config = wasm_jit::Config::new();
+        if lazy {
+            config.compilation_mode(wasm_jit::CompilationMode::Lazy);
+        }
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, wat)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+        let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
+        assert_eq!(f.call(&mut store, 1)?, 7);
+        let err = f.call(&mut store, 0).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<wasm_jit::Trap>(),
+            Some(&wasm_jit::Trap::Unreachable)
+        );
+    }
+    Ok(())
+}
+
+/// A local `throw` skips the clauses for tags of another type (they are
+/// other tags): their labels take another payload. (The translator once
+/// branched there with the thrown payload, which Cranelift's register
+/// allocator panicked on; found by fuzzing with exceptions on.)
+#[test]
+fn a_throw_skips_clauses_of_tags_of_another_type() -> Result<()> {
+    let wat = r#"(module
+      (tag $a (param f32))
+      (tag $b)
+      (tag $c (param f32))
+      (func (export "f") (param i32) (result i32)
+        (block $all
+          (drop
+            (block $h (result f32)
+              (try_table (catch $a $h) (catch $c $h) (catch_all $all)
+                (if (local.get 0)
+                  (then (throw $c (f32.const 2.5))))
+                (throw $b))
+              (f32.const 0)))
+          (return (i32.const 1)))
+        (i32.const 2)))"#;
+    // The verifier rejects the ill-typed branch that Cranelift otherwise
+    // compiles (into unreachable code) or panics on, depending on the rest.
+    let mut config = wasm_jit::Config::new();
+    config.cranelift_debug_verifier(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
+    assert_eq!(f.call(&mut store, 0)?, 2, "$b is caught by catch_all");
+    assert_eq!(f.call(&mut store, 1)?, 1, "$c is caught by its clause");
+    Ok(())
+}

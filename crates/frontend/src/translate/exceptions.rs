@@ -286,6 +286,15 @@ impl FuncTranslator<'_, '_> {
                 let c = self.clause(pos);
                 (c.tag, c.with_ref, c.target)
             };
+            // Tags of different types are different tags (a tag import
+            // matches only a tag of its exact type): that clause never
+            // takes this exception, and its label does not take this
+            // payload.
+            if tag
+                .is_some_and(|t| t != tag_index && self.tag_params(t) != self.tag_params(tag_index))
+            {
+                continue;
+            }
             let matched = self.builder.create_block();
             let statically = tag.is_none() || tag == Some(tag_index);
             if statically {
