@@ -427,6 +427,26 @@ impl Compiler {
                 "compilation ran past its deadline".into(),
             ));
         }
+        let index = input.index.0;
+        // A bug of the translator or of Cranelift that a module reaches
+        // refuses the module rather than bringing down the embedder.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.compile_function_unguarded(env, input, scratch)
+        }))
+        .unwrap_or_else(|_| {
+            *scratch = Scratch::default();
+            Err(FrontendError::Codegen(format!(
+                "internal error: the compiler panicked on function {index}"
+            )))
+        })
+    }
+
+    fn compile_function_unguarded(
+        &self,
+        env: &TranslationEnv<'_>,
+        input: FunctionInput<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<CompiledFunction, FrontendError> {
         let mut validator = input
             .validator
             .into_validator(std::mem::take(&mut scratch.validator));
