@@ -214,6 +214,18 @@ fn main() -> Result<()> {
             Err(_) => {
                 totals.crashes += 1;
                 eprintln!("crash (panic) at seed {} iteration {i}", o.seed);
+                // The module the iteration started from, when the target
+                // makes one first, is regenerated for the record.
+                let module = match o.target.as_str() {
+                    "run" | "strategies" => {
+                        smith_module_all_features(&mut Rng::new(o.seed, i)).ok()
+                    }
+                    _ => None,
+                };
+                if let Some(module) = module {
+                    let file = save(&format!("crash-{}", o.target), o.seed, i, "panic", &module)?;
+                    eprintln!("  module: {file}");
+                }
             }
         }
         i += 1;
@@ -274,6 +286,22 @@ fn smith_config() -> wasm_smith::Config {
 /// A generated module, from the iteration's random bytes.
 fn smith_module(rng: &mut Rng) -> Result<Vec<u8>> {
     smith_module_with(rng, smith_config())
+}
+
+/// A generated module using every feature wasm-jit runs that wasm-smith
+/// generates, also those no oracle runs (exceptions, relaxed SIMD, custom
+/// page sizes, wide arithmetic): for the targets that compare wasm-jit
+/// with itself or with nothing.
+fn smith_module_all_features(rng: &mut Rng) -> Result<Vec<u8>> {
+    let config = wasm_smith::Config {
+        exceptions_enabled: true,
+        max_tags: 4,
+        relaxed_simd_enabled: true,
+        custom_page_sizes_enabled: true,
+        wide_arithmetic_enabled: true,
+        ..smith_config()
+    };
+    smith_module_with(rng, config)
 }
 
 /// A generated module for the differential target: one memory at most, so

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::{Finding, Rng, smith_module};
+use crate::{Finding, Rng, smith_module, smith_module_all_features};
 
 /// Fuel for one instantiation or call: enough for real work, little enough
 /// that loops end quickly.
@@ -179,11 +179,17 @@ fn arg(rng: &mut Rng, ty: wasm_jit::ValType) -> Option<(wasm_jit::Val, wasmi::Va
 fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
     let mut c = wasm_jit::Config::new();
     c.consume_fuel(true)
+        // Ill-typed IR that Cranelift happens to compile is a bug too.
+        .cranelift_debug_verifier(true)
         .explicit_bounds_checks(explicit)
         .parallel_compilation(false)
         // 64-bit memories may otherwise grow to terabytes of address
         // space, which the state comparison would copy: 4 GiB, as 32-bit.
         .max_memory_pages(65536);
+    let mut features = wasm_jit::Config::DEFAULT_FEATURES;
+    features.set(wasm_jit::WasmFeatures::CUSTOM_PAGE_SIZES, true);
+    features.set(wasm_jit::WasmFeatures::WIDE_ARITHMETIC, true);
+    c.wasm_features(features);
     if lazy {
         // Compiled on first call only (no background threads), so the
         // outcome depends on the module alone.
@@ -500,7 +506,7 @@ pub fn differential(rng: &mut Rng) -> Result<Finding> {
 
 /// Guard pages against explicit bounds checks.
 pub fn strategies(rng: &mut Rng) -> Result<Finding> {
-    let wasm = smith_module(rng)?;
+    let wasm = smith_module_all_features(rng)?;
     let mut guarded = match jit_or_finding(false, &wasm) {
         Ok(j) => j,
         Err(finding) => return Ok(finding),
@@ -549,7 +555,7 @@ pub fn parse(rng: &mut Rng) -> Result<Finding> {
 
 /// Generated modules, run with no oracle: whatever they do, the host lives.
 pub fn run(rng: &mut Rng) -> Result<Finding> {
-    let wasm = smith_module(rng)?;
+    let wasm = smith_module_all_features(rng)?;
     let mut jit = match jit_or_finding(rng.below(2) == 0, &wasm) {
         Ok(j) => j,
         Err(finding) => return Ok(finding),
