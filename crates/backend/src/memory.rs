@@ -37,12 +37,27 @@ unsafe impl Send for LinearMemory {}
 // SAFETY: as above; shared references only read `def`.
 unsafe impl Sync for LinearMemory {}
 
-const HOST_PAGE: usize = 4096;
 const FOUR_GIB: usize = 1 << 32;
+
+/// The host's page size: the unit of `mmap` and `mprotect` (4 KiB on
+/// x86-64; 4, 16 or 64 KiB on aarch64 kernels). Linear memory lengths that
+/// rely on guard pages are whole 64 KiB Wasm pages, so whole host pages on
+/// every one of them.
+pub(crate) fn host_page() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf only reads a system constant.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page)
+            .ok()
+            .filter(|p| p.is_power_of_two() && *p <= 1 << 16)
+            .unwrap_or(4096)
+    })
+}
 
 /// `n` rounded up to whole host pages.
 fn host_pages(n: usize) -> usize {
-    n.next_multiple_of(HOST_PAGE)
+    n.next_multiple_of(host_page())
 }
 
 impl LinearMemory {
@@ -71,9 +86,9 @@ impl LinearMemory {
                 host_pages(
                     initial
                         .max(WASM_PAGE_SIZE as usize)
-                        .min(usize::MAX - 2 * HOST_PAGE),
+                        .min(usize::MAX - 2 * host_page()),
                 ),
-                HOST_PAGE,
+                host_page(),
             ),
         };
         let mut m = LinearMemory {
@@ -97,7 +112,7 @@ impl LinearMemory {
     /// points `def` at it. The previous mapping, if any, is left to the caller.
     fn map(&mut self, reserved: usize, guard: usize, accessible: usize) -> Result<(), String> {
         // Never let the size wrap: the translator trusts the guard region.
-        let len = HOST_PAGE
+        let len = host_page()
             .checked_add(reserved)
             .and_then(|l| l.checked_add(guard))
             .ok_or_else(|| "a linear memory reservation that large does not fit".to_string())?;
@@ -130,7 +145,7 @@ impl LinearMemory {
                 len >> 20
             ));
         }
-        let base = (ptr as *mut u8).wrapping_add(HOST_PAGE);
+        let base = (ptr as *mut u8).wrapping_add(host_page());
         if accessible > 0 {
             // SAFETY: [base, base + host_pages(accessible)) lies inside the
             // reservation (`reserved` is whole host pages, at least
@@ -217,7 +232,7 @@ impl LinearMemory {
         let old_len = self.def.length;
         // At most the index type's range, which fits in 64 bits.
         let new_len = usize::try_from(new_pages << self.ty.page_size_log2).ok()?;
-        if new_len > usize::MAX - 2 * HOST_PAGE {
+        if new_len > usize::MAX - 2 * host_page() {
             return None;
         }
         let (old_host, new_host) = (host_pages(old_len), host_pages(new_len));
@@ -250,7 +265,7 @@ impl LinearMemory {
                 .saturating_mul(2)
                 .min(max_len)
                 .max(new_len)
-                .min(usize::MAX - 2 * HOST_PAGE),
+                .min(usize::MAX - 2 * host_page()),
         );
         if old_host > 0 && self.remap(old_host, reserve) {
             self.def.length = new_len;
@@ -258,7 +273,7 @@ impl LinearMemory {
         }
         let (old_mapping, old_mapping_len, old_base) =
             (self.mapping, self.mapping_len, self.def.base);
-        if self.map(reserve, HOST_PAGE, new_len).is_err() {
+        if self.map(reserve, host_page(), new_len).is_err() {
             return None;
         }
         // SAFETY: both ranges are mapped and distinct; the old one is then released.
@@ -339,7 +354,7 @@ impl MemoryImage {
     /// `segments` (offset, bytes) written in order.
     pub fn new(len: usize, segments: &[(usize, &[u8])]) -> Result<MemoryImage, String> {
         use std::os::fd::FromRawFd;
-        debug_assert_eq!(len % HOST_PAGE, 0);
+        debug_assert_eq!(len % host_page(), 0);
         // SAFETY: memfd_create with a static name has no preconditions; the
         // returned descriptor is owned from here on.
         let fd =

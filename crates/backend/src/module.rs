@@ -574,7 +574,7 @@ fn memory_image(info: &ModuleInfo) -> Option<(MemoryImage, Vec<bool>)> {
     if end < 64 * 1024 {
         return None;
     }
-    let len = end.next_multiple_of(4096);
+    let len = end.next_multiple_of(crate::memory::host_page());
     MemoryImage::new(len, &segments)
         .ok()
         .map(|img| (img, covered))

@@ -76,7 +76,7 @@ impl AltStack {
                 return AltStack(None);
             }
         }
-        let page = 4096;
+        let page = crate::memory::host_page();
         let size = ALT_STACK_SIZE + page;
         // SAFETY: an anonymous private mapping has no preconditions; the
         // first page becomes a guard so an overflow of the signal stack
