@@ -156,9 +156,22 @@ fn precompiled_for_this_architecture_runs() {
         run(&engine, &module),
         (6765, b'e' as i32, -3.0, Some(Trap::MemoryOutOfBounds))
     );
-    // The host's own engine uses this CPU's features: another fingerprint.
+    // The host's own engine compiles for all of this CPU's features, and
+    // runs code that uses fewer.
     // SAFETY: as above.
-    let err = unsafe { Module::deserialize(&Engine::default(), &saved) }.unwrap_err();
+    let host = Engine::default();
+    let module = unsafe { Module::deserialize(&host, &saved) }.unwrap();
+    assert_eq!(
+        run(&host, &module),
+        (6765, b'e' as i32, -3.0, Some(Trap::MemoryOutOfBounds))
+    );
+    // Not so another configuration of that target.
+    let mut fuel = Config::new();
+    fuel.target(&triple(std::env::consts::ARCH))
+        .unwrap()
+        .consume_fuel(true);
+    // SAFETY: as above.
+    let err = unsafe { Module::deserialize(&Engine::new(&fuel).unwrap(), &saved) }.unwrap_err();
     assert!(format!("{err:#}").contains("another engine version, target or configuration"));
 }
 

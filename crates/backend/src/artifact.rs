@@ -174,6 +174,15 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
     let theirs = r.bytes()?;
     if theirs != fingerprint.as_bytes() {
         let theirs = String::from_utf8_lossy(theirs);
+        if let Some(missing) = runs_under(&theirs, fingerprint) {
+            if missing.is_empty() {
+                return read_rest(r);
+            }
+            return Err(format!(
+                "compiled for CPU features this machine lacks: {}",
+                missing.join(", ")
+            ));
+        }
         let differ: Vec<String> = theirs
             .split(' ')
             .zip(fingerprint.split(' '))
@@ -189,6 +198,52 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
             }
         ));
     }
+    read_rest(r)
+}
+
+/// Whether code made under fingerprint `theirs` runs under `ours`: `None`
+/// if they differ in more than the target's CPU features; otherwise the
+/// features `theirs` uses that `ours` lacks (none: it runs). Code compiled
+/// for fewer features than this machine has, as for a target's baseline
+/// (`Config::target`), runs as is.
+fn runs_under(theirs: &str, ours: &str) -> Option<Vec<String>> {
+    let (t, o): (Vec<&str>, Vec<&str>) = (theirs.split(' ').collect(), ours.split(' ').collect());
+    if t.len() != o.len() {
+        return None;
+    }
+    let mut missing = Vec::new();
+    for (a, b) in t.into_iter().zip(o) {
+        if a == b {
+            continue;
+        }
+        let flags = |s: &str| -> Option<Vec<(String, String)>> {
+            let list = s.strip_prefix('[')?.strip_suffix(']')?;
+            list.split(',')
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    let (k, v) = f.split_once('=')?;
+                    Some((k.to_string(), v.to_string()))
+                })
+                .collect()
+        };
+        let (theirs, ours) = (flags(a)?, flags(b)?);
+        let ours: std::collections::HashMap<_, _> = ours.into_iter().collect();
+        for (name, value) in theirs {
+            match (value.as_str(), ours.get(&name).map(String::as_str)) {
+                // A feature the code does not use, or one both have.
+                ("0", _) | ("1", Some("1")) => {}
+                ("1", _) => missing.push(name),
+                // Any other setting must be the same.
+                (v, Some(w)) if v == w => {}
+                _ => return None,
+            }
+        }
+    }
+    Some(missing)
+}
+
+/// The artifact after its fingerprint.
+fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
     let lazy = match r.u8()? {
         0 => false,
         1 => true,
@@ -284,4 +339,28 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
         lazy,
         functions: funcs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_under;
+
+    const HOST: &str = "wasm-jit 1 x86_64-unknown-linux-gnu [has_sse41=1,has_avx=1,has_fma=1] opt=Speed memory=Guarded { guard_bytes: 2 } fuel=false";
+
+    #[test]
+    fn code_for_fewer_cpu_features_runs_and_for_more_does_not() {
+        let baseline = HOST.replace("has_avx=1,has_fma=1", "has_avx=0,has_fma=0");
+        assert_eq!(runs_under(&baseline, HOST), Some(vec![]));
+        assert_eq!(
+            runs_under(HOST, &baseline),
+            Some(vec!["has_avx".to_string(), "has_fma".to_string()])
+        );
+        // Anything else that differs: not this question at all.
+        let fuel = baseline.replace("fuel=false", "fuel=true");
+        assert_eq!(runs_under(&fuel, HOST), None);
+        let other = baseline.replace("x86_64", "aarch64");
+        assert_eq!(runs_under(&other, HOST), None);
+        let version = baseline.replace("wasm-jit 1", "wasm-jit 2");
+        assert_eq!(runs_under(&version, HOST), None);
+    }
 }
