@@ -165,6 +165,26 @@ fn precompiled_for_this_architecture_runs() {
         run(&host, &module),
         (6765, b'e' as i32, -3.0, Some(Trap::MemoryOutOfBounds))
     );
+    // A lazily compiled artifact would be joined by code compiled here
+    // (for this CPU's features): only an exact match loads.
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx") {
+        let mut lazy = Config::new();
+        lazy.target(&triple(std::env::consts::ARCH))
+            .unwrap()
+            .compilation_mode(wasm_jit::CompilationMode::Lazy);
+        let lazy_engine = Engine::new(&lazy).unwrap();
+        let saved = Module::new(&lazy_engine, WAT).unwrap().serialize().unwrap();
+        let mut host_lazy = Config::new();
+        host_lazy.compilation_mode(wasm_jit::CompilationMode::Lazy);
+        // SAFETY: made just above.
+        let err =
+            unsafe { Module::deserialize(&Engine::new(&host_lazy).unwrap(), &saved) }.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("lazily compiled for other CPU features"),
+            "{err:#}"
+        );
+    }
     // Not so another configuration of that target.
     let mut fuel = Config::new();
     fuel.target(&triple(std::env::consts::ARCH))
