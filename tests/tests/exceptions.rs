@@ -308,3 +308,38 @@ fn a_throw_skips_clauses_of_tags_of_another_type() -> Result<()> {
     assert_eq!(f.call(&mut store, 1)?, 1, "$c is caught by its clause");
     Ok(())
 }
+
+/// Two imports of one tag, declared with equivalent types under different
+/// indices, are the same tag: a throw of one is caught by a clause of the
+/// other.
+#[test]
+fn a_throw_is_caught_by_a_clause_of_the_same_tag_imported_twice() -> Result<()> {
+    let engine = Engine::default();
+    let exporter = Module::new(
+        &engine,
+        r#"(module (type $f (func)) (tag (export "t") (param (ref null $f))))"#,
+    )?;
+    let importer = Module::new(
+        &engine,
+        r#"(module
+          (type $x (func))
+          (type $y (func))
+          (import "a" "t" (tag $t1 (param (ref null $x))))
+          (import "a" "t" (tag $t2 (param (ref null $y))))
+          (func (export "f") (result i32)
+            (block $h (result (ref null $y))
+              (try_table (catch $t2 $h)
+                (throw $t1 (ref.null $x)))
+              (return (i32.const 0)))
+            (drop)
+            (i32.const 1)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let a = linker.instantiate(&mut store, &exporter)?;
+    linker.instance(&mut store, "a", a)?;
+    let instance = linker.instantiate(&mut store, &importer)?;
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f")?;
+    assert_eq!(f.call(&mut store, ())?, 1);
+    Ok(())
+}

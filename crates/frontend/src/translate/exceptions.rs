@@ -66,6 +66,15 @@ impl FuncTranslator<'_, '_> {
         self.env.info.types[ty.index()].params().to_vec()
     }
 
+    /// The machine types of tag `tag`'s payload.
+    fn payload_types(&self, tag: u32) -> Vec<ir::Type> {
+        let ptr = self.env.pointer_type();
+        self.tag_params(tag)
+            .into_iter()
+            .map(|t| clif_type(t, ptr))
+            .collect()
+    }
+
     /// The `catch` clauses an exception raised here would meet, innermost
     /// first, up to the first `catch_all` (as (frame, clause) positions).
     fn active_catches(&self) -> Vec<(usize, usize)> {
@@ -286,13 +295,14 @@ impl FuncTranslator<'_, '_> {
                 let c = self.clause(pos);
                 (c.tag, c.with_ref, c.target)
             };
-            // Tags of different types are different tags (a tag import
-            // matches only a tag of its exact type): that clause never
-            // takes this exception, and its label does not take this
-            // payload.
-            if tag
-                .is_some_and(|t| t != tag_index && self.tag_params(t) != self.tag_params(tag_index))
-            {
+            // A tag whose payload has other machine types is another tag
+            // (a tag import matches only a tag of an equivalent type):
+            // that clause never takes this exception, and its label does
+            // not take this payload. (Payloads of the same machine types
+            // may still be the same tag: compared at run time below.)
+            if tag.is_some_and(|t| {
+                t != tag_index && self.payload_types(t) != self.payload_types(tag_index)
+            }) {
                 continue;
             }
             let matched = self.builder.create_block();

@@ -355,6 +355,13 @@ fn note_unsupported(op: &Operator<'_>, dead: bool, notes: &mut UnsupportedNotes)
         }
         | Operator::If {
             blockty: BlockType::Type(t),
+        }
+        | Operator::TryTable {
+            try_table:
+                wasmparser::TryTable {
+                    ty: BlockType::Type(t),
+                    ..
+                },
         } => {
             if let Err(e) = WasmType::from_wasmparser(*t) {
                 notes.add_error(e);
