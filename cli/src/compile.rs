@@ -42,7 +42,7 @@ impl CompileCommand {
             .precompile_module(&bytes)
             .with_context(|| format!("failed to compile `{name}`"))?;
         if let Some(out) = &self.output {
-            std::fs::write(out, artifact)
+            write_whole(out, &artifact)
                 .with_context(|| format!("cannot write `{}`", out.display()))?;
         }
         if self.time {
@@ -53,4 +53,21 @@ impl CompileCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Writes `bytes` to `path` under another name first, then renames it
+/// there: a `run` mapping the old artifact meanwhile keeps reading the old
+/// file, never a half-written one. (A path that is not a regular file, such
+/// as `/dev/stdout`, is written directly.)
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return std::fs::write(path, bytes);
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

@@ -321,27 +321,31 @@ impl RunCommand {
 
 fn load(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
     let name = path.display();
-    // The first bytes tell an artifact (which is mapped, not read) from Wasm.
-    let mut head = Vec::with_capacity(64);
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(
-            std::fs::File::open(path).with_context(|| format!("cannot read `{name}`"))?,
-            64,
-        ),
-        &mut head,
-    )
-    .with_context(|| format!("cannot read `{name}`"))?;
-    if Module::is_serialized(&head) {
+    // The first bytes tell an artifact (mapped when it is a regular file)
+    // from Wasm, read from the same handle (the path may be a pipe).
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read `{name}`"))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 64), &mut bytes)
+        .with_context(|| format!("cannot read `{name}`"))?;
+    if Module::is_serialized(&bytes) {
         if !allow_precompiled {
             bail!(
                 "`{name}` is a precompiled module: pass --allow-precompiled to run it (its machine code runs as is, so only for files you trust)"
             );
         }
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            // SAFETY: the user vouched for the file with --allow-precompiled.
+            return unsafe { Module::deserialize_file(engine, path) }
+                .with_context(|| format!("failed to load `{name}`"));
+        }
+        std::io::Read::read_to_end(&mut file, &mut bytes)
+            .with_context(|| format!("cannot read `{name}`"))?;
         // SAFETY: the user vouched for the file with --allow-precompiled.
-        return unsafe { Module::deserialize_file(engine, path) }
+        return unsafe { Module::deserialize(engine, &bytes) }
             .with_context(|| format!("failed to load `{name}`"));
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{name}`"))?;
+    std::io::Read::read_to_end(&mut file, &mut bytes)
+        .with_context(|| format!("cannot read `{name}`"))?;
     let short = path.file_name().map(|n| n.to_string_lossy().into_owned());
     Module::new_with_name(engine, &bytes, short.as_deref())
         .with_context(|| format!("failed to compile `{name}`"))

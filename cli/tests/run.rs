@@ -867,3 +867,37 @@ fn compile_for_each_target() {
         "Error: cannot configure the code generator: not supported yet: riscv64gc targets\n"
     );
 }
+
+/// A module (Wasm or a precompiled artifact) read from a pipe, as
+/// `/dev/stdin`: the bytes that tell them apart are read once.
+#[test]
+fn modules_from_a_pipe() {
+    use std::io::Write;
+    let dir = tempdir();
+    let cwasm = dir.join("hello.cwasm");
+    let o = wasm_jit(&[
+        "compile",
+        "-o",
+        cwasm.to_str().unwrap(),
+        "tests/programs/hello.wasm",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let wasm = std::fs::read(repo_root().join("tests/programs/hello.wasm")).unwrap();
+    let artifact = std::fs::read(&cwasm).unwrap();
+    for (bytes, extra) in [(&wasm, None), (&artifact, Some("--allow-precompiled"))] {
+        let mut cmd = support::wasm_jit_command();
+        cmd.arg("run");
+        cmd.args(extra);
+        let mut child = cmd
+            .arg("/dev/stdin")
+            .current_dir(repo_root())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(stdout(&o), "Hello, world!\n", "{}", stderr(&o));
+    }
+}
