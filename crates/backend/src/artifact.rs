@@ -235,6 +235,10 @@ fn runs_under(theirs: &str, ours: &str) -> Option<Vec<String>> {
                 .collect()
         };
         let (theirs, ours) = (flags(a)?, flags(b)?);
+        // The same flags, in the same order (the same Cranelift made both).
+        if theirs.len() != ours.len() || theirs.iter().zip(&ours).any(|(t, o)| t.0 != o.0) {
+            return None;
+        }
         let ours: std::collections::HashMap<_, _> = ours.into_iter().collect();
         for (name, value) in theirs {
             match (value.as_str(), ours.get(&name).map(String::as_str)) {
@@ -370,5 +374,10 @@ mod tests {
         assert_eq!(runs_under(&other, HOST), None);
         let version = baseline.replace("wasm-jit 1", "wasm-jit 2");
         assert_eq!(runs_under(&version, HOST), None);
+        // A list of other flags is not a subset.
+        let fewer = HOST.replace("has_sse41=1,has_avx=1,has_fma=1", "has_sse41=1");
+        assert_eq!(runs_under(&fewer, HOST), None);
+        let empty = HOST.replace("has_sse41=1,has_avx=1,has_fma=1", "");
+        assert_eq!(runs_under(&empty, HOST), None);
     }
 }
