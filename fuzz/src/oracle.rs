@@ -204,12 +204,23 @@ fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
 /// valid. Every other module (by its length, so a replay compiles it the
 /// same way) is compiled lazily.
 fn jit_or_finding(explicit: bool, wasm: &[u8]) -> Result<Jit, Finding> {
-    Jit::new(&jit_engine(explicit, wasm.len() % 2 == 1), wasm).map_err(|e| {
+    let lazy = wasm.len() % 2 == 1;
+    let jit = Jit::new(&jit_engine(explicit, lazy), wasm).map_err(|e| {
         Finding::Mismatch(
             format!("wasm-jit refused a valid module: {e}"),
             wasm.to_vec(),
         )
-    })
+    })?;
+    // A lazily compiled function that cannot be compiled only shows as a
+    // failed call (which a target comparing wasm-jit with itself would not
+    // notice): compile them all now (`serialize` does).
+    if lazy && let Err(e) = jit.module.serialize() {
+        return Err(Finding::Mismatch(
+            format!("wasm-jit cannot compile a valid module lazily: {e:#}"),
+            wasm.to_vec(),
+        ));
+    }
+    Ok(jit)
 }
 
 /// One engine's view of a module: instantiate, call exports, read state.
