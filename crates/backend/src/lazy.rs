@@ -680,21 +680,81 @@ pub fn start_background(module: &Arc<CompiledModule>, after: Option<std::time::D
     };
     lazy.background.store(true, Ordering::Relaxed);
     lazy.deferred.store(true, Ordering::Relaxed);
-    if let Some(delay) = after {
-        let weak = Arc::downgrade(module);
-        let timer = std::thread::Builder::new()
-            .name("wasm-jit background start".into())
-            .spawn(move || {
-                std::thread::sleep(delay);
-                if let Some(module) = weak.upgrade() {
-                    begin_background(&module);
-                }
-            });
-        if timer.is_ok() {
-            return;
-        }
+    if let Some(delay) = after
+        && timer().schedule(std::time::Instant::now() + delay, Arc::downgrade(module))
+    {
+        return;
     }
     begin_background(module);
+}
+
+/// Deferred starts of background compilation (see [`start_background`]),
+/// served by one thread for the process.
+struct Timer {
+    due: Mutex<TimerState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct TimerState {
+    entries: Vec<(std::time::Instant, Weak<CompiledModule>)>,
+    thread: bool,
+}
+
+fn timer() -> &'static Timer {
+    static TIMER: OnceLock<Timer> = OnceLock::new();
+    TIMER.get_or_init(|| Timer {
+        due: Mutex::new(TimerState::default()),
+        wake: Condvar::new(),
+    })
+}
+
+impl Timer {
+    /// Starts `module`'s background compilation at `at`; false if no
+    /// thread can do that.
+    fn schedule(&'static self, at: std::time::Instant, module: Weak<CompiledModule>) -> bool {
+        let mut state = lock(&self.due);
+        if !state.thread {
+            let spawned = std::thread::Builder::new()
+                .name("wasm-jit background start".into())
+                .spawn(move || self.run());
+            if spawned.is_err() {
+                return false;
+            }
+            state.thread = true;
+        }
+        state.entries.push((at, module));
+        drop(state);
+        self.wake.notify_one();
+        true
+    }
+
+    fn run(&self) {
+        let mut state = lock(&self.due);
+        loop {
+            let now = std::time::Instant::now();
+            let (due, waiting): (Vec<_>, Vec<_>) =
+                state.entries.drain(..).partition(|(at, _)| *at <= now);
+            state.entries = waiting;
+            if !due.is_empty() {
+                drop(state);
+                for module in due.into_iter().filter_map(|(_, m)| m.upgrade()) {
+                    begin_background(&module);
+                }
+                state = lock(&self.due);
+                continue;
+            }
+            state = match state.entries.iter().map(|(at, _)| *at).min() {
+                Some(next) => {
+                    self.wake
+                        .wait_timeout(state, next - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+    }
 }
 
 /// Hands `module` to the background threads, once.
