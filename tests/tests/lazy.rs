@@ -362,5 +362,19 @@ fn cached_modules_compile_ahead_only_when_needed() {
     let module = Module::new(&engine, WAT).unwrap();
     wait_for_final_tier(&module);
     assert_eq!(call(&engine, &module, "tail"), 55);
+    drop(module);
+    // A delay past any representable time means: only when needed.
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let engine = lazy_engine(false, Some(dir.clone()));
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(call(&engine, &module, "fib"), 55);
+    }
+    let engine = engine_with(std::time::Duration::MAX);
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(call(&engine, &module, "fib"), 55);
+    assert_eq!(module.compiled_function_count(), 0);
+    assert_eq!(call(&engine, &module, "tail"), 55);
+    wait_for_final_tier(&module);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -680,10 +680,14 @@ pub fn start_background(module: &Arc<CompiledModule>, after: Option<std::time::D
     };
     lazy.background.store(true, Ordering::Relaxed);
     lazy.deferred.store(true, Ordering::Relaxed);
-    if let Some(delay) = after
-        && timer().schedule(std::time::Instant::now() + delay, Arc::downgrade(module))
-    {
-        return;
+    if let Some(delay) = after {
+        // A delay past any representable time: on demand only.
+        let Some(at) = std::time::Instant::now().checked_add(delay) else {
+            return;
+        };
+        if timer().schedule(at, Arc::downgrade(module)) {
+            return;
+        }
     }
     begin_background(module);
 }
@@ -739,7 +743,12 @@ impl Timer {
             if !due.is_empty() {
                 drop(state);
                 for module in due.into_iter().filter_map(|(_, m)| m.upgrade()) {
-                    begin_background(&module);
+                    // This thread serves every later start too: a panic
+                    // (none is known) must not end it.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        begin_background(&module);
+                        drop(module);
+                    }));
                 }
                 state = lock(&self.due);
                 continue;
