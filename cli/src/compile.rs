@@ -57,17 +57,33 @@ impl CompileCommand {
 
 /// Writes `bytes` to `path` under another name first, then renames it
 /// there: a `run` mapping the old artifact meanwhile keeps reading the old
-/// file, never a half-written one. (A path that is not a regular file, such
-/// as `/dev/stdout`, is written directly.)
+/// file, never a half-written one. Anything but a plain file or a new path
+/// (a symbolic link, `/dev/stdout`) is written directly, as before.
 fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return std::fs::write(path, bytes);
-    }
+    use std::io::Write;
+    let old = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Some(m),
+        Ok(_) => return std::fs::write(path, bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    // A fresh file: never one planted at that name.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    let written = (|| {
+        f.write_all(bytes)?;
+        if let Some(old) = &old {
+            f.set_permissions(old.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-    })
+    }
+    written
 }

@@ -901,3 +901,38 @@ fn modules_from_a_pipe() {
         assert_eq!(stdout(&o), "Hello, world!\n", "{}", stderr(&o));
     }
 }
+
+/// `compile -o` replaces a plain file whole (by rename) and writes through
+/// a symbolic link, which stays a link.
+#[test]
+fn compile_output_replaces_files_and_follows_links() {
+    let dir = tempdir();
+    let real = dir.join("real.cwasm");
+    let link = dir.join("link.cwasm");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for out in [&link, &real, &real] {
+        let o = wasm_jit(&[
+            "compile",
+            "-o",
+            out.to_str().unwrap(),
+            "tests/programs/hello.wasm",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read(&real)
+            .unwrap()
+            .starts_with(b"\0wasm-jit-cwasm")
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "no temporary files left: {left:?}");
+}
