@@ -143,8 +143,9 @@ pub struct LazyCode {
     final_tier: std::sync::atomic::AtomicBool,
     /// Whether background threads work on this module.
     background: std::sync::atomic::AtomicBool,
-    /// Background compilation is to start, but has not yet (see
-    /// [`start_background`]).
+    /// Background threads are to wait for this module's start time (see
+    /// [`start_background`]); cleared when a call finds a function not
+    /// compiled, or when they start on it.
     deferred: std::sync::atomic::AtomicBool,
     /// Whether the final tier's code is in the slots.
     final_placed: std::sync::atomic::AtomicBool,
@@ -314,25 +315,17 @@ impl LazyCode {
             },
         };
         let env = module.translation_env(&self.compiler, slot_calls);
-        // A compiler bug must not leave the function claimed forever, with
-        // callers waiting for it.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.compiler.compile_function(&env, input, scratch, None)
-        }));
+        // A compiler bug is an error (`compile_function` catches its
+        // panics), so the function never stays claimed with callers
+        // waiting for it.
+        let result = self.compiler.compile_function(&env, input, scratch, None);
         if slot_calls {
             self.compilations.fetch_add(1, Ordering::Relaxed);
         }
-        match result {
-            Ok(Ok(f)) => Ok(f),
-            Ok(Err(e)) => Err(match e {
-                FrontendError::Invalid(msg) => format!("invalid module: {msg}"),
-                other => other.to_string(),
-            }),
-            Err(_) => {
-                *scratch = Scratch::default();
-                Err("internal error: the compiler panicked".into())
-            }
-        }
+        result.map_err(|e| match e {
+            FrontendError::Invalid(msg) => format!("invalid module: {msg}"),
+            other => other.to_string(),
+        })
     }
 
     /// Compiles claimed function `i`, needed now, and, with background
@@ -418,7 +411,7 @@ impl LazyCode {
             && self.background.load(Ordering::Relaxed)
             && !self.final_tier.load(Ordering::Acquire)
         {
-            service().background(Arc::downgrade(module));
+            service().background(Arc::downgrade(module), None);
         }
     }
 
@@ -628,9 +621,10 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
         return Ok(ptr);
     }
     lazy.demanded.fetch_add(1, Ordering::Relaxed);
-    // The program has gone beyond the code it started with.
-    if lazy.deferred.load(Ordering::Relaxed) {
-        begin_background(module);
+    // The program has gone beyond the code it started with: background
+    // threads start on it now.
+    if lazy.deferred.swap(false, Ordering::AcqRel) {
+        service().work.notify_all();
     }
     if stack_room() >= INLINE_STACK && lazy.claim(i) {
         // Enough native stack left: compile here, sparing the hand-over.
@@ -679,100 +673,10 @@ pub fn start_background(module: &Arc<CompiledModule>, after: Option<std::time::D
         return;
     };
     lazy.background.store(true, Ordering::Relaxed);
-    lazy.deferred.store(true, Ordering::Relaxed);
-    if let Some(delay) = after {
-        // A delay past any representable time: on demand only.
-        let Some(at) = std::time::Instant::now().checked_add(delay) else {
-            return;
-        };
-        if timer().schedule(at, Arc::downgrade(module)) {
-            return;
-        }
-    }
-    begin_background(module);
-}
-
-/// Deferred starts of background compilation (see [`start_background`]),
-/// served by one thread for the process.
-struct Timer {
-    due: Mutex<TimerState>,
-    wake: Condvar,
-}
-
-#[derive(Default)]
-struct TimerState {
-    entries: Vec<(std::time::Instant, Weak<CompiledModule>)>,
-    thread: bool,
-}
-
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<Timer> = OnceLock::new();
-    TIMER.get_or_init(|| Timer {
-        due: Mutex::new(TimerState::default()),
-        wake: Condvar::new(),
-    })
-}
-
-impl Timer {
-    /// Starts `module`'s background compilation at `at`; false if no
-    /// thread can do that.
-    fn schedule(&'static self, at: std::time::Instant, module: Weak<CompiledModule>) -> bool {
-        let mut state = lock(&self.due);
-        if !state.thread {
-            let spawned = std::thread::Builder::new()
-                .name("wasm-jit background start".into())
-                .spawn(move || self.run());
-            if spawned.is_err() {
-                return false;
-            }
-            state.thread = true;
-        }
-        state.entries.push((at, module));
-        drop(state);
-        self.wake.notify_one();
-        true
-    }
-
-    fn run(&self) {
-        let mut state = lock(&self.due);
-        loop {
-            let now = std::time::Instant::now();
-            let (due, waiting): (Vec<_>, Vec<_>) =
-                state.entries.drain(..).partition(|(at, _)| *at <= now);
-            state.entries = waiting;
-            if !due.is_empty() {
-                drop(state);
-                for module in due.into_iter().filter_map(|(_, m)| m.upgrade()) {
-                    // This thread serves every later start too: a panic
-                    // (none is known) must not end it.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        begin_background(&module);
-                        drop(module);
-                    }));
-                }
-                state = lock(&self.due);
-                continue;
-            }
-            state = match state.entries.iter().map(|(at, _)| *at).min() {
-                Some(next) => {
-                    self.wake
-                        .wait_timeout(state, next - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-                None => self.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
-            };
-        }
-    }
-}
-
-/// Hands `module` to the background threads, once.
-fn begin_background(module: &Arc<CompiledModule>) {
-    if let Some(lazy) = module.lazy()
-        && lazy.deferred.swap(false, Ordering::AcqRel)
-    {
-        service().background(Arc::downgrade(module));
-    }
+    // A delay past any representable time: on demand only (`None`).
+    let at = after.map(|delay| std::time::Instant::now().checked_add(delay));
+    lazy.deferred.store(at.is_some(), Ordering::Relaxed);
+    service().background(Arc::downgrade(module), at.flatten());
 }
 
 /// Compiles every function of `module` that is not compiled yet, on the
@@ -818,7 +722,9 @@ struct Service {
 #[derive(Default)]
 struct Jobs {
     urgent: VecDeque<(Arc<CompiledModule>, u32)>,
-    background: VecDeque<Weak<CompiledModule>>,
+    /// Modules to compile ahead, each with the time its background
+    /// compilation starts if it is deferred and no call needs it sooner.
+    background: VecDeque<(Weak<CompiledModule>, Option<std::time::Instant>)>,
     urgent_thread: bool,
     background_threads: usize,
 }
@@ -859,13 +765,13 @@ impl Service {
         true
     }
 
-    fn background(&'static self, module: Weak<CompiledModule>) {
+    fn background(&'static self, module: Weak<CompiledModule>, at: Option<std::time::Instant>) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         if cores < 2 {
             return;
         }
         let mut jobs = lock(&self.jobs);
-        jobs.background.push_back(module);
+        jobs.background.push_back((module, at));
         while jobs.background_threads + 1 < cores {
             if std::thread::Builder::new()
                 .name("wasm-jit background compile".into())
@@ -887,17 +793,35 @@ impl Service {
                 self.urgent_pending.fetch_sub(1, Ordering::SeqCst);
                 return Job::Urgent(m, i);
             }
+            let mut wake = None;
             if background {
-                while let Some(w) = jobs.background.front() {
-                    match w.upgrade() {
-                        Some(m) => return Job::Background(m),
-                        None => {
-                            jobs.background.pop_front();
-                        }
+                let now = std::time::Instant::now();
+                jobs.background.retain(|(w, _)| w.strong_count() > 0);
+                for (w, at) in &jobs.background {
+                    let Some(m) = w.upgrade() else { continue };
+                    let lazy = m.lazy().expect("lazy module");
+                    if at.is_some_and(|at| at <= now) {
+                        lazy.deferred.store(false, Ordering::Release);
                     }
+                    if !lazy.deferred.load(Ordering::Acquire) {
+                        return Job::Background(m);
+                    }
+                    wake = match (wake, *at) {
+                        (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                        (a, b) => a.or(b),
+                    };
                 }
             }
-            jobs = self.work.wait(jobs).unwrap_or_else(|e| e.into_inner());
+            jobs = match wake {
+                Some(at) => {
+                    let wait = at.saturating_duration_since(std::time::Instant::now());
+                    self.work
+                        .wait_timeout(jobs, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.work.wait(jobs).unwrap_or_else(|e| e.into_inner()),
+            };
         }
     }
 
@@ -931,8 +855,9 @@ impl Service {
                     if exhausted {
                         lazy.final_tier(&module, &mut scratch);
                         let mut jobs = lock(&self.jobs);
-                        jobs.background
-                            .retain(|w| w.upgrade().is_some_and(|m| !Arc::ptr_eq(&m, &module)));
+                        jobs.background.retain(|(w, _)| {
+                            w.upgrade().is_some_and(|m| !Arc::ptr_eq(&m, &module))
+                        });
                     }
                 }
             }
