@@ -233,6 +233,19 @@ fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
     Ok(())
 }
 
+/// Export `f` (i32 -> i32) of `wat` instantiated in an engine of `config`.
+fn export_f(
+    config: &wasm_jit::Config,
+    wat: &str,
+) -> Result<(Store<()>, wasm_jit::TypedFunc<i32, i32>)> {
+    let engine = Engine::new(config)?;
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
+    Ok((store, f))
+}
+
 /// `try_table` in unreachable code opens a block like `block` does: its
 /// `end` closes it, not the enclosing block. (It once did not, and the
 /// translator panicked; found by fuzzing with exceptions on.)
@@ -259,11 +272,7 @@ fn try_table_in_unreachable_code_is_skipped_whole() -> Result<()> {
         if lazy {
             config.compilation_mode(wasm_jit::CompilationMode::Lazy);
         }
-        let engine = Engine::new(&config)?;
-        let module = Module::new(&engine, wat)?;
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
-        let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
+        let (mut store, f) = export_f(&config, wat)?;
         assert_eq!(f.call(&mut store, 1)?, 7);
         let err = f.call(&mut store, 0).unwrap_err();
         assert_eq!(
@@ -299,11 +308,7 @@ fn a_throw_skips_clauses_of_tags_of_another_type() -> Result<()> {
     // compiles (into unreachable code) or panics on, depending on the rest.
     let mut config = wasm_jit::Config::new();
     config.cranelift_debug_verifier(true);
-    let engine = Engine::new(&config)?;
-    let module = Module::new(&engine, wat)?;
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
-    let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
+    let (mut store, f) = export_f(&config, wat)?;
     assert_eq!(f.call(&mut store, 0)?, 2, "$b is caught by catch_all");
     assert_eq!(f.call(&mut store, 1)?, 1, "$c is caught by its clause");
     Ok(())

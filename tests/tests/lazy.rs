@@ -52,6 +52,25 @@ fn wait_for_final_tier(module: &Module) {
     }
 }
 
+/// Export `name` (i64 -> i64) of a fresh instance of `module`, called with 10.
+fn call_with_10(engine: &Engine, module: &Module, name: &str) -> i64 {
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+    let f = instance
+        .get_typed_func::<i64, i64>(&mut store, name)
+        .unwrap();
+    f.call(&mut store, 10).unwrap()
+}
+
+/// Makes `dir` a code cache whose entry for `WAT` holds only `fib`.
+fn cache_only_fib(dir: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let engine = lazy_engine(false, Some(dir.to_path_buf()));
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(call_with_10(&engine, &module, "fib"), 55);
+    // Written when the module drops.
+}
+
 #[test]
 fn functions_are_compiled_on_first_call_only() {
     let engine = lazy_engine(false, None);
@@ -248,37 +267,29 @@ fn the_cache_saves_the_final_tier_as_eager_code() {
 fn the_cache_keeps_the_functions_compiled_so_far() {
     let dir = std::env::temp_dir().join(format!("wasm-jit-lazy-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let call = |engine: &Engine, module: &Module, name: &str| {
-        let mut store = Store::new(engine, ());
-        let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
-        let f = instance
-            .get_typed_func::<i64, i64>(&mut store, name)
-            .unwrap();
-        f.call(&mut store, 10).unwrap()
-    };
     {
         let engine = lazy_engine(false, Some(dir.clone()));
         let module = Module::new(&engine, WAT).unwrap();
-        assert_eq!(call(&engine, &module, "fib"), 55);
+        assert_eq!(call_with_10(&engine, &module, "fib"), 55);
         assert_eq!(module.compiled_function_count(), 1);
         // Written when the module drops.
     }
     {
         let engine = lazy_engine(false, Some(dir.clone()));
         let module = Module::new(&engine, WAT).unwrap();
-        assert_eq!(call(&engine, &module, "fib"), 55);
+        assert_eq!(call_with_10(&engine, &module, "fib"), 55);
         assert_eq!(
             module.compiled_function_count(),
             0,
             "fib came from the cache"
         );
-        assert_eq!(call(&engine, &module, "tail"), 55);
+        assert_eq!(call_with_10(&engine, &module, "tail"), 55);
         assert_eq!(module.compiled_function_count(), 1);
         module.write_cache();
     }
     let engine = lazy_engine(false, Some(dir.clone()));
     let module = Module::new(&engine, WAT).unwrap();
-    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     assert_eq!(
         module.compiled_function_count(),
         0,
@@ -296,7 +307,7 @@ fn the_cache_keeps_the_functions_compiled_so_far() {
     bytes.truncate(len - 20);
     std::fs::write(&entries[0], &bytes).unwrap();
     let module = Module::new(&engine, WAT).unwrap();
-    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     assert_eq!(module.compiled_function_count(), 2);
     module.write_cache();
     assert!(std::fs::read(&entries[0]).unwrap().len() > len - 20);
@@ -312,7 +323,6 @@ fn cached_modules_compile_ahead_only_when_needed() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("wasm-jit-deferred-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let engine_with = |delay: std::time::Duration| {
         let mut config = Config::new();
         config
@@ -322,24 +332,11 @@ fn cached_modules_compile_ahead_only_when_needed() {
             .cache_dir(Some(dir.clone()));
         Engine::new(&config).unwrap()
     };
-    let call = |engine: &Engine, module: &Module, name: &str| {
-        let mut store = Store::new(engine, ());
-        let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
-        let f = instance
-            .get_typed_func::<i64, i64>(&mut store, name)
-            .unwrap();
-        f.call(&mut store, 10).unwrap()
-    };
-    {
-        // Only `fib` is compiled, and saved when the module drops.
-        let engine = lazy_engine(false, Some(dir.clone()));
-        let module = Module::new(&engine, WAT).unwrap();
-        assert_eq!(call(&engine, &module, "fib"), 55);
-    }
+    cache_only_fib(&dir);
     let hour = std::time::Duration::from_secs(3600);
     let engine = engine_with(hour);
     let module = Module::new(&engine, WAT).unwrap();
-    assert_eq!(call(&engine, &module, "fib"), 55);
+    assert_eq!(call_with_10(&engine, &module, "fib"), 55);
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert_eq!(
         module.compiled_function_count(),
@@ -348,33 +345,23 @@ fn cached_modules_compile_ahead_only_when_needed() {
     );
     // `tail` is not in the cache: the program has gone further, and
     // compiling ahead starts.
-    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     wait_for_final_tier(&module);
     drop(module);
     // Without calls that need more, compiling ahead starts after the delay.
-    let _ = std::fs::remove_dir_all(&dir);
-    {
-        let engine = lazy_engine(false, Some(dir.clone()));
-        let module = Module::new(&engine, WAT).unwrap();
-        assert_eq!(call(&engine, &module, "fib"), 55);
-    }
+    cache_only_fib(&dir);
     let engine = engine_with(std::time::Duration::from_millis(10));
     let module = Module::new(&engine, WAT).unwrap();
     wait_for_final_tier(&module);
-    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     drop(module);
     // A delay past any representable time means: only when needed.
-    let _ = std::fs::remove_dir_all(&dir);
-    {
-        let engine = lazy_engine(false, Some(dir.clone()));
-        let module = Module::new(&engine, WAT).unwrap();
-        assert_eq!(call(&engine, &module, "fib"), 55);
-    }
+    cache_only_fib(&dir);
     let engine = engine_with(std::time::Duration::MAX);
     let module = Module::new(&engine, WAT).unwrap();
-    assert_eq!(call(&engine, &module, "fib"), 55);
+    assert_eq!(call_with_10(&engine, &module, "fib"), 55);
     assert_eq!(module.compiled_function_count(), 0);
-    assert_eq!(call(&engine, &module, "tail"), 55);
+    assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     wait_for_final_tier(&module);
     let _ = std::fs::remove_dir_all(&dir);
 }
