@@ -12,8 +12,9 @@
 //!   `_start` alone) against Wasmtime's `compile -C cache=n` of the module.
 //!
 //! Then the section "## Lazy compilation": the kernels, and recursive fib
-//! (`benches/wasm/fib.wat`, all calls), run by wasm-jit lazily (`run`'s
-//! default) and eagerly (`-C lazy=n`), caches off, interleaved.
+//! (`benches/wasm/fib.wat`, all calls), run by wasm-jit lazily (`-C lazy=y`;
+//! `run`'s default compiles modules this small eagerly) and eagerly
+//! (`-C lazy=n`), caches off, interleaved.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -144,9 +145,10 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
         "Measured by `cargo run --release -p wasm-jit-benches -- startup --runs {}`: each program run \
          end to end (process start to exit, same arguments as above) by both engines, interleaved, \
          {} counted runs each after one run that fills the code caches; medians. *cold* is `run -C \
-         cache=n` (nothing cached: wasm-jit validates the whole module, then \
-         compiles functions as they are first called and in the background; Wasmtime compiles \
-         the whole module), *warm* is `run` with each engine's default code cache, *.cwasm* is \
+         cache=n` (nothing cached: wasm-jit validates the whole module, then, \
+         for sqlite (over 256 KiB of code), compiles functions as they are first called and in \
+         the background, and for the others compiles the whole module on every core before \
+         running (`-C lazy=auto`); Wasmtime compiles the whole module), *warm* is `run` with each engine's default code cache, *.cwasm* is \
          `run --allow-precompiled` of the output of `compile`, *first instruction* is wasm-jit \
          from process start to the first instruction of `_start` (`run -C cache=n --fuel 0`, \
          which stops there) against Wasmtime's `compile -C cache=n` of the module. The ratio \
@@ -295,8 +297,9 @@ pub fn measure_lazy(opts: &Options, wasm_jit: &Path) -> Result<String> {
         md,
         "Measured by `cargo run --release -p wasm-jit-benches -- startup --runs {}`: each kernel, \
          and recursive fib (`benches/wasm/fib.wat`, nearly all calls), run end to end by wasm-jit \
-         lazily (`run -C cache=n`, the default: calls between the module's functions go through \
-         its code slots) and eagerly (`run -C cache=n -C lazy=n`: direct calls), interleaved, {} \
+         lazily (`run -C cache=n -C lazy=y`: calls between the module's functions go through \
+         its code slots until the final tier; `run`'s default, `-C lazy=auto`, compiles modules \
+         as small as these eagerly) and eagerly (`run -C cache=n -C lazy=n`: direct calls), interleaved, {} \
          runs each; medians. The ratio is lazy / eager.\n",
         opts.runs,
         opts.runs.max(9)
@@ -306,7 +309,7 @@ pub fn measure_lazy(opts: &Options, wasm_jit: &Path) -> Result<String> {
     for (name, args) in &programs {
         eprintln!("lazy against eager: {name}");
         let base = [s(wasm_jit), "run".into(), "-C".into(), "cache=n".into()];
-        let lazy = [&base[..], args].concat();
+        let lazy = [&base[..], &["-C".into(), "lazy=y".into()], args].concat();
         let eager = [&base[..], &["-C".into(), "lazy=n".into()], args].concat();
         time_cmd(&lazy)?;
         let (mut l, mut e) = (Vec::new(), Vec::new());

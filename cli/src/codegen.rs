@@ -10,8 +10,10 @@ use wasm_jit::{CompilationMode, Config, OptLevel, WasmFeatures};
 #[derive(Args, Debug, Default)]
 pub struct CodegenOptions {
     /// Code generation option KEY=VALUE: `parallel-compilation=y|n`,
-    /// `opt-level=0|1|2|s` (also -O), `lazy=y|n` (compile each function on
-    /// its first call; on by default for `run`), `background-compilation=y|n`
+    /// `opt-level=0|1|2|s` (also -O), `lazy=y|n|auto` (compile each function
+    /// on its first call; `run`'s default, `auto`, does so for modules of
+    /// 256 KiB of code or more and compiles smaller ones whole before they
+    /// start), `background-compilation=y|n`
     /// (with `lazy`, compile ahead on idle cores; on by default), `cache=y|n`
     /// (keep compiled code for the next run; on by default for `run`),
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
@@ -90,14 +92,15 @@ impl CodegenOptions {
     /// Applies the options to `config`. `for_run`: the options are `run`'s,
     /// which takes the run-only `-W` options (the others refuse them) and
     /// caches compiled code unless `-C cache=n` (as Wasmtime does) and
-    /// compiles lazily unless `-C lazy=n`.
+    /// compiles large modules lazily unless `-C lazy=n`
+    /// ([`CompilationMode::Auto`]).
     pub fn apply(&self, config: &mut Config, for_run: bool) -> Result<()> {
         if let Some(target) = &self.target {
             config.target(target)?;
         }
         let mut cache = for_run;
         config.compilation_mode(if for_run {
-            CompilationMode::Lazy
+            CompilationMode::Auto
         } else {
             CompilationMode::Eager
         });
@@ -130,7 +133,9 @@ impl CodegenOptions {
                 }
                 "opt-level" => set_opt_level(config, value)?,
                 "lazy" => {
-                    config.compilation_mode(if flag(key, value)? {
+                    config.compilation_mode(if value == "auto" {
+                        CompilationMode::Auto
+                    } else if flag(key, value)? {
                         CompilationMode::Lazy
                     } else {
                         CompilationMode::Eager

@@ -741,15 +741,14 @@ fn the_code_cache_is_used_and_survives_corruption() {
     let dir = tempdir();
     let cache = dir.join("cache");
     let opt = format!("cache-dir={}", cache.display());
-    // Without background compilation the entry holds exactly the functions
-    // called (lazy compilation), so a rewritten entry is the same bytes.
+    // A module this small is compiled whole before it runs (`-C lazy=auto`,
+    // the default), so a rewritten entry is the same bytes. (Entries of
+    // lazily compiled modules: tests/tests/lazy.rs.)
     let run = || {
         wasm_jit(&[
             "run",
             "-C",
             &opt,
-            "-C",
-            "background-compilation=n",
             "--invoke",
             "fib",
             "examples/wat/traps.wat",

@@ -365,3 +365,36 @@ fn cached_modules_compile_ahead_only_when_needed() {
     wait_for_final_tier(&module);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn auto_mode_compiles_small_modules_whole_and_large_ones_lazily() {
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Auto)
+        .background_compilation(false);
+    let engine = Engine::new(&config).unwrap();
+    let small = Module::new(&engine, WAT).unwrap();
+    assert_eq!(small.compiled_function_count(), 5, "compiled at load");
+    assert_eq!(call_with_10(&engine, &small, "fib"), 55);
+
+    // Function bodies of `total` bytes in all: the nops' body is its locals
+    // count (1 byte), the nops and `end`; fib's is 4 bytes.
+    let module_with = |total: usize| {
+        let nops = "nop ".repeat(total - 6);
+        format!(
+            "(module (func (export \"big\") {nops}) \
+             (func (export \"fib\") (param i64) (result i64) local.get 0))"
+        )
+    };
+    let at = CompilationMode::AUTO_LAZY_BYTES;
+    let lazy = Module::new(&engine, module_with(at)).unwrap();
+    assert_eq!(
+        lazy.compiled_function_count(),
+        0,
+        "nothing compiled at load"
+    );
+    assert_eq!(call_with_10(&engine, &lazy, "fib"), 10);
+    assert_eq!(lazy.compiled_function_count(), 1, "only what was called");
+    let eager = Module::new(&engine, module_with(at - 1)).unwrap();
+    assert_eq!(eager.compiled_function_count(), 2, "compiled at load");
+}

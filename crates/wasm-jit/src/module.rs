@@ -280,16 +280,24 @@ impl Module {
         let config = engine.config();
         let wasm: Arc<[u8]> = bytes.into();
         let parsed = parse(&wasm, config.features).map_err(|e| load_error(engine, e))?;
+        let lazy = match config.compilation_mode {
+            CompilationMode::Eager => false,
+            CompilationMode::Lazy => true,
+            CompilationMode::Auto => {
+                let body_bytes: u64 = parsed
+                    .functions
+                    .iter()
+                    .map(|f| f.body.range().end - f.body.range().start)
+                    .sum();
+                body_bytes >= CompilationMode::AUTO_LAZY_BYTES as u64
+            }
+        };
         let compiled = CompiledModule::compile(
             &engine.inner().compiler,
             &wasm,
             parsed,
             &engine.inner().types,
-            &Module::options(
-                engine,
-                config.compilation_mode == CompilationMode::Lazy,
-                cache.is_some(),
-            ),
+            &Module::options(engine, lazy, cache.is_some()),
             name.map(str::to_string),
         )
         .map_err(|e| load_error(engine, e))?;
