@@ -428,6 +428,13 @@ impl Compiler {
             ));
         }
         let index = input.index.0;
+        let body = input.body.clone();
+        let again = wasmparser::FuncToValidate {
+            resources: input.validator.resources.clone(),
+            index: input.validator.index,
+            ty: input.validator.ty,
+            features: input.validator.features,
+        };
         // A bug of the translator or of Cranelift that a module reaches
         // refuses the module rather than bringing down the embedder.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -435,6 +442,11 @@ impl Compiler {
         }))
         .unwrap_or_else(|_| {
             *scratch = Scratch::default();
+            // The translator validates as it goes, so the body past where
+            // it stopped is unchecked: an invalid body is reported as
+            // invalid, whatever the compiler made of it.
+            let mut validator = again.into_validator(Default::default());
+            validate_function(&body, &mut validator)?;
             Err(FrontendError::Codegen(format!(
                 "internal error: the compiler panicked on function {index}"
             )))
@@ -772,6 +784,60 @@ mod tests {
     fn every_libcall_has_an_address() {
         for lc in super::LIBCALLS {
             assert!(super::libcall_address(lc).is_some(), "{lc:?}");
+        }
+    }
+
+    /// A body the compiler panics on is still checked to its end: one that
+    /// is invalid past the panic is refused as invalid, one that is valid as
+    /// an internal error.
+    #[test]
+    fn a_body_the_compiler_panics_on_is_still_validated() {
+        use super::{Compiler, CompilerOptions, FrontendError, Scratch};
+        use wasm_jit_frontend::module::parse;
+        use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
+        use wasm_jit_frontend::vmoffsets::VMOffsets;
+        // Type 0 is `[] -> []`. `A` has three functions: `call 2; i32.add`
+        // (invalid: the add has no operands), `call 2`, and an empty one.
+        const A: &[u8] = &[
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 4, 3, 0, 0, 0, 10, 15, 3, 5,
+            0, 0x10, 2, 0x6a, 0x0b, 4, 0, 0x10, 2, 0x0b, 2, 0, 0x0b,
+        ];
+        // `B` has one empty function.
+        const B: &[u8] = &[
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 4, 1, 2, 0, 0x0b,
+        ];
+        let compiler = Compiler::new(&CompilerOptions::default()).unwrap();
+        let features = wasmparser::WasmFeatures::default();
+        let mut a = parse(A, features).unwrap();
+        let b = parse(B, features).unwrap();
+        // Translated with `B`'s description, `call 2` names a function that
+        // is not there: the translator panics on it.
+        let env = TranslationEnv {
+            info: &b.info,
+            offsets: VMOffsets::new(&b.info),
+            frontend_config: compiler.frontend_config(),
+            memory_style: MemoryStyle::Guarded {
+                guard_bytes: 1 << 31,
+            },
+            epoch_interruption: false,
+            consume_fuel: false,
+            lazy: false,
+            simd: compiler.simd_lowering(),
+            tearing_stores: compiler.tearing_stores(),
+            far_calls: false,
+        };
+        let mut scratch = Scratch::default();
+        let valid = a.functions.remove(1);
+        let invalid = a.functions.remove(0);
+        match compiler.compile_function(&env, invalid, &mut scratch, None) {
+            Err(FrontendError::Invalid(msg)) => assert!(msg.contains("type mismatch"), "{msg}"),
+            other => panic!("expected an invalid body, got {:?}", other.err()),
+        }
+        match compiler.compile_function(&env, valid, &mut scratch, None) {
+            Err(FrontendError::Codegen(msg)) => {
+                assert!(msg.contains("compiler panicked on function 1"), "{msg}")
+            }
+            other => panic!("expected an internal error, got {:?}", other.err()),
         }
     }
 }
