@@ -12,7 +12,8 @@
 //! claimed once (`states`), so it is compiled once however
 //! many threads want it at the same time.
 //!
-//! Background threads compile ahead in call-graph order; once every
+//! Background threads compile ahead in call-graph order, the callees of
+//! functions just called first (`hint_callees`); once every
 //! function is compiled they compile the *final tier*: every function
 //! again with direct calls between them, placed together, the slots
 //! re-pointed to it (peak speed is then eager compilation's).
@@ -51,6 +52,8 @@ const BATCH_FUNCS: usize = 32;
 const FILL_BYTES: usize = 4096;
 /// Bodies of at most this many bytes are small enough to fill a page with.
 const SMALL_BODY: usize = 256;
+/// Hints kept at most (see [`LazyCode::hint_callees`]).
+const MAX_HINTS: usize = 4096;
 
 /// Defined functions compiled together, or why one could not be, to be
 /// placed together.
@@ -128,6 +131,13 @@ pub struct LazyCode {
     /// Background order (defined indices) and how far it has been claimed.
     order: Vec<u32>,
     next: AtomicUsize,
+    /// The defined functions each defined function calls directly, in the
+    /// order of their first call (empty when not known).
+    callees: Vec<Box<[u32]>>,
+    /// Functions background threads compile before going on in `order`:
+    /// the callees of functions called before they were compiled, the
+    /// latest on top (see [`LazyCode::hint_callees`]).
+    hints: Mutex<Vec<u32>>,
     /// The functions of `order` with small bodies, which fill the pages of
     /// functions compiled because they were called, and how far they have
     /// been claimed.
@@ -171,6 +181,7 @@ impl LazyCode {
         compiler: Arc<Compiler>,
         names: Arc<CodeNames>,
         order: Vec<u32>,
+        callees: Vec<Box<[u32]>>,
         keep_final: bool,
     ) -> LazyCode {
         let n = source.bodies.len();
@@ -206,6 +217,8 @@ impl LazyCode {
             small_next: AtomicUsize::new(0),
             order,
             next: AtomicUsize::new(0),
+            callees,
+            hints: Mutex::new(Vec::new()),
             compilations: AtomicUsize::new(0),
             demanded: AtomicUsize::new(0),
             ready_count: AtomicUsize::new(0),
@@ -260,9 +273,39 @@ impl LazyCode {
         self.claim_from(&self.small, &self.small_next)
     }
 
-    /// The next unclaimed function in background order, claimed.
+    /// The next unclaimed function for the background threads, claimed:
+    /// the latest hint, else the next in background order.
     fn claim_next(&self) -> Option<u32> {
+        loop {
+            let Some(i) = lock(&self.hints).pop() else {
+                break;
+            };
+            if self.claim(i) {
+                return Some(i);
+            }
+        }
         self.claim_from(&self.order, &self.next)
+    }
+
+    /// Function `i` was called before it was compiled: the functions it
+    /// calls, not compiled yet, go before the background order, so that
+    /// idle cores compile them while `i` is compiled (a program that has
+    /// just called `i` will most likely call them next).
+    fn hint_callees(&self, i: u32) {
+        let Some(callees) = self.callees.get(i as usize) else {
+            return;
+        };
+        let mut hints = lock(&self.hints);
+        // The latest hints count most; very old ones are dropped.
+        if hints.len() > MAX_HINTS {
+            hints.drain(..MAX_HINTS / 2);
+        }
+        hints.extend(
+            callees
+                .iter()
+                .rev()
+                .filter(|&&c| self.states[c as usize].load(Ordering::Relaxed) == NOT_STARTED),
+        );
     }
 
     /// The next unclaimed function of `list` from `cursor` on, claimed.
@@ -621,6 +664,7 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
         return Ok(ptr);
     }
     lazy.demanded.fetch_add(1, Ordering::Relaxed);
+    lazy.hint_callees(i);
     // The program has gone beyond the code it started with: background
     // threads start on it now.
     if lazy.deferred.swap(false, Ordering::AcqRel) {
@@ -862,5 +906,44 @@ impl Service {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::CompilerOptions;
+
+    /// A function called before it was compiled puts its callees, first
+    /// call first, ahead of the background order; ones already claimed are
+    /// skipped, and the order goes on after them.
+    #[test]
+    fn callees_of_a_called_function_are_compiled_next() {
+        // Four functions of type `[] -> []`; function 0 calls 3, then 2.
+        const WASM: &[u8] = &[
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 5, 4, 0, 0, 0, 0, 10, 17, 4,
+            6, 0, 0x10, 3, 0x10, 2, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b,
+        ];
+        let parsed = wasm_jit_frontend::module::parse(WASM, WasmFeatures::default()).unwrap();
+        let source = LazySource::new(WASM.into(), &parsed.functions);
+        let compiler = Arc::new(Compiler::new(&CompilerOptions::default()).unwrap());
+        let callees: Vec<Box<[u32]>> = vec![[3, 2].into(), [].into(), [].into(), [].into()];
+        let lazy = LazyCode::new(
+            source,
+            compiler,
+            Arc::new(CodeNames::default()),
+            vec![0, 1, 2, 3],
+            callees,
+            false,
+        );
+        assert!(lazy.claim(0), "called, so claimed by its caller");
+        lazy.hint_callees(0);
+        assert_eq!(lazy.claim_next(), Some(3));
+        assert_eq!(lazy.claim_next(), Some(2));
+        assert_eq!(lazy.claim_next(), Some(1));
+        assert_eq!(lazy.claim_next(), None);
+        // Nothing left to hint.
+        lazy.hint_callees(0);
+        assert_eq!(lazy.claim_next(), None);
     }
 }

@@ -251,11 +251,24 @@ impl CompiledModule {
             let source = LazySource::new(wasm.clone(), &functions);
             let callees = compiler.validate_functions(functions, unsupported, options.parallel)?;
             let order = background_order(&info, &callees);
+            let imported = info.num_imported_funcs;
+            let callees = callees
+                .into_iter()
+                .map(|c| {
+                    let mut c: Vec<u32> =
+                        c.iter().filter_map(|f| f.checked_sub(imported)).collect();
+                    // First calls first, each once.
+                    let mut seen = std::collections::HashSet::new();
+                    c.retain(|f| seen.insert(*f));
+                    c.into_boxed_slice()
+                })
+                .collect();
             Code::Lazy(Box::new(LazyCode::new(
                 source,
                 compiler.clone(),
                 names,
                 order,
+                callees,
                 options.keep_final_tier,
             )))
         } else {
@@ -316,11 +329,14 @@ impl CompiledModule {
         let code = if options.lazy {
             let source = LazySource::new(wasm.clone(), &functions);
             let order = (0..info.num_defined_funcs()).collect();
+            // Not validated again, so the callees are not known: the
+            // background threads follow the order alone.
             let lazy = LazyCode::new(
                 source,
                 compiler.clone(),
                 names,
                 order,
+                Vec::new(),
                 options.keep_final_tier,
             );
             let present = compiled
