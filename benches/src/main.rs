@@ -619,7 +619,8 @@ fn render(
          {} counted runs each. Times are medians; ± is (max − min) / median. wasm-jit and \
          Wasmtime run with `-C cache=n` (code caches off) and Node with `node:wasi`, so every engine \
          compiles the module on every run; wasm-jit also with `-C lazy=n`, compiling the whole module \
-         before running as Wasmtime does (its default, lazy compilation, is compared with this in \
+         before running as Wasmtime does (its default, `-C lazy=auto`, does the same for modules under \
+         256 KiB of code, all of these but sqlite; lazy compilation is compared with eager in \
          \"Lazy compilation\" below). *exec* subtracts the median `compile` time (`wasm-jit \
          compile`, `wasmtime compile`) from the median run time.\n",
         opts.runs

@@ -8,8 +8,10 @@
 //! - **.cwasm**: `compile -o X.cwasm` once, then `run --allow-precompiled
 //!   X.cwasm`;
 //! - **first instruction**: wasm-jit `run -C cache=n --fuel 0` (which stops
-//!   at the first instruction of `_start`, so lazy compilation has compiled
-//!   `_start` alone) against Wasmtime's `compile -C cache=n` of the module.
+//!   at the first instruction of `_start`: for a module `-C lazy=auto`
+//!   compiles lazily, sqlite here, only `_start` is compiled then; the others
+//!   are compiled whole) against Wasmtime's `compile -C cache=n` of the
+//!   module.
 //!
 //! Then the section "## Lazy compilation": the kernels, and recursive fib
 //! (`benches/wasm/fib.wat`, all calls), run by wasm-jit lazily (`-C lazy=y`;

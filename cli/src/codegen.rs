@@ -10,10 +10,10 @@ use wasm_jit::{CompilationMode, Config, OptLevel, WasmFeatures};
 #[derive(Args, Debug, Default)]
 pub struct CodegenOptions {
     /// Code generation option KEY=VALUE: `parallel-compilation=y|n`,
-    /// `opt-level=0|1|2|s` (also -O), `lazy=y|n|auto` (compile each function
-    /// on its first call; `run`'s default, `auto`, does so for modules of
-    /// 256 KiB of code or more and compiles smaller ones whole before they
-    /// start), `background-compilation=y|n`
+    /// `opt-level=0|1|2|s` (also -O), `lazy=y|n|auto` (`run` only: compile
+    /// each function on its first call; the default, `auto`, does so for
+    /// modules of 256 KiB of code or more and compiles smaller ones whole
+    /// before they start), `background-compilation=y|n`
     /// (with `lazy`, compile ahead on idle cores; on by default), `cache=y|n`
     /// (keep compiled code for the next run; on by default for `run`),
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
@@ -133,12 +133,13 @@ impl CodegenOptions {
                 }
                 "opt-level" => set_opt_level(config, value)?,
                 "lazy" => {
-                    config.compilation_mode(if value == "auto" {
-                        CompilationMode::Auto
-                    } else if flag(key, value)? {
-                        CompilationMode::Lazy
-                    } else {
-                        CompilationMode::Eager
+                    config.compilation_mode(match value {
+                        "auto" => CompilationMode::Auto,
+                        "y" | "yes" | "true" | "" => CompilationMode::Lazy,
+                        "n" | "no" | "false" => CompilationMode::Eager,
+                        _ => {
+                            bail!("invalid value `{value}` for option lazy: expected y, n or auto")
+                        }
                     });
                 }
                 "background-compilation" => {

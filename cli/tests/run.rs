@@ -739,48 +739,53 @@ fn precompiled_modules() {
 #[test]
 fn the_code_cache_is_used_and_survives_corruption() {
     let dir = tempdir();
-    let cache = dir.join("cache");
-    let opt = format!("cache-dir={}", cache.display());
     // A module this small is compiled whole before it runs (`-C lazy=auto`,
-    // the default), so a rewritten entry is the same bytes. (Entries of
-    // lazily compiled modules: tests/tests/lazy.rs.)
-    let run = || {
-        wasm_jit(&[
-            "run",
-            "-C",
-            &opt,
-            "--invoke",
-            "fib",
-            "examples/wat/traps.wat",
-            "20",
-        ])
-    };
-    assert_eq!(stdout(&run()), "6765\n");
-    let entries: Vec<_> = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    let entry = &entries[0];
-    let good = std::fs::read(entry).unwrap();
-    assert_eq!(stdout(&run()), "6765\n");
-    // Corrupt the entry: the run still gives the right answer and the entry
-    // is written again.
-    std::fs::write(entry, &good[..good.len() / 3]).unwrap();
-    assert_eq!(stdout(&run()), "6765\n");
-    assert_eq!(std::fs::read(entry).unwrap(), good);
-    // A different trap location still reports correctly from cached code.
-    let o = wasm_jit(&[
-        "run",
-        "-C",
-        &opt,
-        "--invoke",
-        "div",
-        "examples/wat/traps.wat",
-        "1",
-        "0",
-    ]);
-    assert_trap(&o, "integer divide by zero");
+    // the default); with `-C lazy=y` and no background compilation the
+    // entry holds exactly the functions called (saved before the CLI
+    // exits). Either way a rewritten entry is the same bytes.
+    for lazy in ["lazy=auto", "lazy=y"] {
+        let cache = dir.join(lazy);
+        let opt = format!("cache-dir={}", cache.display());
+        let run = |func: &str, args: &[&str]| {
+            let mut argv = vec![
+                "run",
+                "-C",
+                &opt,
+                "-C",
+                lazy,
+                "-C",
+                "background-compilation=n",
+                "--invoke",
+                func,
+                "examples/wat/traps.wat",
+            ];
+            argv.extend_from_slice(args);
+            wasm_jit(&argv)
+        };
+        assert_eq!(stdout(&run("fib", &["20"])), "6765\n");
+        let entries: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let entry = &entries[0];
+        let good = std::fs::read(entry).unwrap();
+        assert_eq!(stdout(&run("fib", &["20"])), "6765\n");
+        // Corrupt the entry: the run still gives the right answer and the
+        // entry is written again.
+        std::fs::write(entry, &good[..good.len() / 3]).unwrap();
+        assert_eq!(stdout(&run("fib", &["20"])), "6765\n");
+        assert_eq!(std::fs::read(entry).unwrap(), good, "{lazy}");
+        // A different trap location still reports correctly from cached
+        // code (lazily: compiled now, beside the cached functions).
+        assert_trap(&run("div", &["1", "0"]), "integer divide by zero");
+        let grown = std::fs::read(entry).unwrap();
+        if lazy == "lazy=y" {
+            assert!(grown.len() > good.len(), "the entry gains `div`");
+        } else {
+            assert_eq!(grown, good);
+        }
+    }
 
     let off = dir.join("off");
     let o = wasm_jit(&[

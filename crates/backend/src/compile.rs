@@ -445,8 +445,18 @@ impl Compiler {
             // The translator validates as it goes, so the body past where
             // it stopped is unchecked: an invalid body is reported as
             // invalid, whatever the compiler made of it.
-            let mut validator = again.into_validator(Default::default());
-            validate_function(&body, &mut validator)?;
+            // What the body uses that the engine lacks, or limits it
+            // exceeds, are reported as lazy loading would report them. The
+            // panic may have come from validation itself: this is guarded
+            // too.
+            let checked = std::panic::catch_unwind(|| {
+                let mut validator = again.into_validator(Default::default());
+                let v = validate_function(&body, &mut validator)?;
+                v.notes.into_error().or(v.limit).map_or(Ok(()), Err)
+            });
+            if let Ok(Err(e)) = checked {
+                return Err(e);
+            }
             Err(FrontendError::Codegen(format!(
                 "internal error: the compiler panicked on function {index}"
             )))

@@ -32,6 +32,7 @@ pub enum Profiler {
 
 /// When a module's functions are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum CompilationMode {
     /// All of them when the module is loaded (the default for the API).
     #[default]
@@ -44,8 +45,8 @@ pub enum CompilationMode {
     Lazy,
     /// [`Lazy`](Self::Lazy) for a module with at least
     /// [`CompilationMode::AUTO_LAZY_BYTES`] of function bodies,
-    /// [`Eager`](Self::Eager) (on every core, with
-    /// [`Config::parallel_compilation`]) for a smaller one (the default of
+    /// [`Eager`](Self::Eager) (on every core, unless
+    /// [`Config::parallel_compilation`] is off) for a smaller one (the default of
     /// `wasm-jit run`). Most of a small module usually runs, and compiling
     /// all of it at once on every core is then sooner than compiling it
     /// call by call: measured on four real C programs of 60 to 90 KiB of
@@ -264,7 +265,8 @@ impl Config {
         self
     }
 
-    /// In [`CompilationMode::Lazy`], also compile functions before their
+    /// For lazily compiled modules ([`CompilationMode::Lazy`], and large
+    /// ones under [`CompilationMode::Auto`]), also compile functions before their
     /// first call on idle cores (on by default; there are none on a
     /// one-core host). Off, a function is compiled only when first called.
     ///

@@ -361,8 +361,9 @@ impl Module {
         .map_err(|e| anyhow!("cannot serialize the module: {e}"))
     }
 
-    /// With a cache directory ([`Config::cache_dir`](crate::Config::cache_dir))
-    /// and [`CompilationMode::Lazy`], saves the functions compiled so far to
+    /// With a cache directory ([`Config::cache_dir`](crate::Config::cache_dir)),
+    /// for a lazily compiled module ([`CompilationMode::Lazy`], or a large
+    /// module under [`CompilationMode::Auto`]), saves the functions compiled so far to
     /// the module's cache entry, so the next load of the same module starts
     /// with them. Done when the last handle to the module drops; call it
     /// before a process exits without dropping its modules.
