@@ -299,3 +299,72 @@ fn far_calls_between_functions() {
         }
     }
 }
+
+/// An artifact carries the trampolines for its imports' and exports'
+/// function types: a fresh engine that loads it calls through them, both
+/// ways, without compiling any; a module compiled in that engine then
+/// reuses them.
+#[test]
+fn artifacts_bring_their_trampolines() {
+    let wat = r#"(module
+      (import "host" "mix" (func $mix (param i32 i64 f32 f64) (result f64)))
+      (import "host" "pair" (func $pair (param i32) (result i32 i64)))
+      (import "host" "refs" (func $refs (param externref funcref) (result i32)))
+      (func (export "run") (param i32) (result f64)
+        (call $mix (local.get 0) (i64.const 20) (f32.const 0.5) (f64.const 0.25)))
+      (func (export "both") (param i32) (result i64) (local i64)
+        (call $pair (local.get 0))
+        (local.set 1)
+        (i64.extend_i32_u)
+        (i64.add (local.get 1))
+        (i64.extend_i32_u (call $refs (ref.null extern) (ref.null func)))
+        (i64.add)))"#;
+    let linker = |engine: &Engine| {
+        let mut linker = Linker::new(engine);
+        linker
+            .func_wrap("host", "mix", |a: i32, b: i64, c: f32, d: f64| {
+                a as f64 + b as f64 + c as f64 + d
+            })
+            .unwrap();
+        linker
+            .func_wrap("host", "pair", |a: i32| (a * 2, 100i64))
+            .unwrap();
+        linker
+            .func_wrap(
+                "host",
+                "refs",
+                |e: Option<wasm_jit::ExternRef>, f: Option<wasm_jit::Func>| {
+                    (e.is_none() as i32) + (f.is_none() as i32)
+                },
+            )
+            .unwrap();
+        linker
+    };
+    let check = |engine: &Engine, module: &Module| {
+        let mut store = Store::new(engine, ());
+        let instance = linker(engine).instantiate(&mut store, module).unwrap();
+        let run = instance
+            .get_typed_func::<i32, f64>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, 1).unwrap(), 21.75);
+        let both = instance
+            .get_typed_func::<i32, i64>(&mut store, "both")
+            .unwrap();
+        assert_eq!(both.call(&mut store, 3).unwrap(), 108);
+    };
+    let bytes = {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat).unwrap();
+        check(&engine, &module);
+        module.serialize().unwrap()
+    };
+    let engine = Engine::default();
+    // SAFETY: the artifact was just written by an engine of the same
+    // configuration.
+    let loaded = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    check(&engine, &loaded);
+    assert_eq!(engine.trampoline_compilations(), 0);
+    let compiled = Module::new(&engine, wat).unwrap();
+    check(&engine, &compiled);
+    assert_eq!(engine.trampoline_compilations(), 0);
+}

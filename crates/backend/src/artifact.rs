@@ -6,10 +6,18 @@
 //! has those compiled so far. Loading checks the header and the structure,
 //! never the code: an artifact is trusted input.
 //!
+//! The trampolines between the host's calling convention and Wasm's for
+//! the function types of the module's imports and exports follow, so that
+//! loading compiles nothing.
+//!
 //! ```text
-//! "\0wasm-jit-cwasm4"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
-//! per function: present: u8; if 1:
-//!               index: u32 (u32::MAX: none)  code: bytes
+//! "\0wasm-jit-cwasm5"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! per function: present: u8; if 1: function
+//! trampolines: u32 × (kind u8 (0 Wasm-to-host, 1 host-to-Wasm),
+//!                     params: bytes  results: bytes (a byte per value type:
+//!                     i32 i64 f32 f64 v128 funcref externref = 0..6),
+//!                     function)
+//! function:     index: u32 (u32::MAX: none)  code: bytes
 //!               relocs: u32 × (offset u32, kind u8, target u8, value u32, addend i64)
 //!               traps: u32 × (offset u32, code u8)  srclocs: u32 × (offset u32, loc u32)
 //!               exceptions: u32 × (ret u32, frame_offset u32, context u32,
@@ -22,10 +30,12 @@ use std::num::NonZeroU8;
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
+use wasm_jit_frontend::{FuncType, WasmType};
+
 use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm4";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm5";
 
 const RELOCS: [Reloc; 5] = [
     Reloc::Abs8,
@@ -54,15 +64,85 @@ pub struct Artifact<'a> {
     /// Each defined function's code (`None`: not compiled yet; only in lazy
     /// artifacts).
     pub functions: Vec<Option<CompiledFunction>>,
+    /// Trampolines for the module's imports and exports.
+    pub trampolines: Vec<SavedTrampoline>,
+}
+
+/// Which calls a trampoline converts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrampolineKind {
+    /// Wasm calling a host function (`Compiler::host_trampoline`).
+    Host,
+    /// The host calling a Wasm function (`Compiler::array_trampoline`).
+    Array,
+}
+
+/// A trampoline's machine code, saved with a module.
+#[derive(Clone, Debug)]
+pub struct SavedTrampoline {
+    /// Which calls it converts.
+    pub kind: TrampolineKind,
+    /// The function type it is for.
+    pub ty: FuncType,
+    /// Its code.
+    pub code: CompiledFunction,
+}
+
+/// The value types a saved trampoline's function type may have (no
+/// concrete references: their canonical form depends on the engine's type
+/// registry).
+const VALUE_TYPES: [WasmType; 7] = [
+    WasmType::I32,
+    WasmType::I64,
+    WasmType::F32,
+    WasmType::F64,
+    WasmType::V128,
+    WasmType::FuncRef,
+    WasmType::ExternRef,
+];
+
+/// Whether a trampoline for `ty` can be saved in an artifact.
+pub fn savable(ty: &FuncType) -> bool {
+    ty.params()
+        .iter()
+        .chain(ty.results())
+        .all(|t| VALUE_TYPES.contains(t))
+}
+
+fn type_codes(types: &[WasmType]) -> Result<Vec<u8>, String> {
+    types
+        .iter()
+        .map(|t| {
+            VALUE_TYPES
+                .iter()
+                .position(|v| v == t)
+                .map(|i| i as u8)
+                .ok_or_else(|| format!("a trampoline for type {t:?} cannot be saved"))
+        })
+        .collect()
+}
+
+fn types_of(codes: &[u8]) -> Result<Vec<WasmType>, String> {
+    codes
+        .iter()
+        .map(|&c| {
+            VALUE_TYPES
+                .get(c as usize)
+                .copied()
+                .ok_or_else(|| "bad trampoline type in the artifact".to_string())
+        })
+        .collect()
 }
 
 /// The artifact of `wasm` compiled to `funcs` under `fingerprint`, lazily
-/// (calls through code slots) or not.
+/// (calls through code slots) or not, with `trampolines` (see
+/// [`savable`]).
 pub fn serialize(
     fingerprint: &str,
     wasm: &[u8],
     lazy: bool,
     funcs: &[Option<CompiledFunction>],
+    trampolines: &[SavedTrampoline],
 ) -> Result<Vec<u8>, String> {
     if !lazy && funcs.iter().any(Option::is_none) {
         return Err("a function is not compiled".into());
@@ -78,55 +158,70 @@ pub fn serialize(
             continue;
         };
         out.push(1);
-        put_u32(&mut out, f.wasm_index.unwrap_or(u32::MAX));
-        put_bytes(&mut out, &f.code);
-        put_u32(&mut out, f.relocs.len() as u32);
-        for r in &f.relocs {
-            put_u32(&mut out, r.offset);
-            let kind = RELOCS
-                .iter()
-                .position(|k| *k == r.kind)
-                .ok_or_else(|| format!("relocation kind {:?} cannot be saved", r.kind))?;
-            out.push(kind as u8);
-            match r.target {
-                RelocTarget::Func(i) => {
-                    out.push(0);
-                    put_u32(&mut out, i);
-                }
-                RelocTarget::LibCall(lc) => {
-                    let i = LIBCALLS
-                        .iter()
-                        .position(|l| *l == lc)
-                        .ok_or_else(|| format!("library call {lc:?} cannot be saved"))?;
-                    out.push(1);
-                    put_u32(&mut out, i as u32);
-                }
-            }
-            out.extend_from_slice(&r.addend.to_le_bytes());
-        }
-        put_u32(&mut out, f.traps.len() as u32);
-        for (offset, code) in &f.traps {
-            put_u32(&mut out, *offset);
-            out.push(code.as_raw().get());
-        }
-        put_u32(&mut out, f.srclocs.len() as u32);
-        for (offset, loc) in f.srclocs.iter() {
-            put_u32(&mut out, *offset);
-            put_u32(&mut out, *loc);
-        }
-        put_u32(&mut out, f.exceptions.len() as u32);
-        for site in &f.exceptions {
-            put_u32(&mut out, site.ret);
-            put_u32(&mut out, site.frame_offset);
-            put_u32(&mut out, site.context_sp_offset);
-            put_u32(&mut out, site.handlers.len() as u32);
-            for (tag, offset) in &site.handlers {
-                put_u32(&mut out, tag.unwrap_or(u32::MAX));
-                put_u32(&mut out, *offset);
-            }
-        }
+        put_function(&mut out, f)?;
+    }
+    put_u32(&mut out, trampolines.len() as u32);
+    for t in trampolines {
+        out.push(match t.kind {
+            TrampolineKind::Host => 0,
+            TrampolineKind::Array => 1,
+        });
+        put_bytes(&mut out, &type_codes(t.ty.params())?);
+        put_bytes(&mut out, &type_codes(t.ty.results())?);
+        put_function(&mut out, &t.code)?;
     }
     Ok(out)
+}
+
+fn put_function(out: &mut Vec<u8>, f: &CompiledFunction) -> Result<(), String> {
+    put_u32(out, f.wasm_index.unwrap_or(u32::MAX));
+    put_bytes(out, &f.code);
+    put_u32(out, f.relocs.len() as u32);
+    for r in &f.relocs {
+        put_u32(out, r.offset);
+        let kind = RELOCS
+            .iter()
+            .position(|k| *k == r.kind)
+            .ok_or_else(|| format!("relocation kind {:?} cannot be saved", r.kind))?;
+        out.push(kind as u8);
+        match r.target {
+            RelocTarget::Func(i) => {
+                out.push(0);
+                put_u32(out, i);
+            }
+            RelocTarget::LibCall(lc) => {
+                let i = LIBCALLS
+                    .iter()
+                    .position(|l| *l == lc)
+                    .ok_or_else(|| format!("library call {lc:?} cannot be saved"))?;
+                out.push(1);
+                put_u32(out, i as u32);
+            }
+        }
+        out.extend_from_slice(&r.addend.to_le_bytes());
+    }
+    put_u32(out, f.traps.len() as u32);
+    for (offset, code) in &f.traps {
+        put_u32(out, *offset);
+        out.push(code.as_raw().get());
+    }
+    put_u32(out, f.srclocs.len() as u32);
+    for (offset, loc) in f.srclocs.iter() {
+        put_u32(out, *offset);
+        put_u32(out, *loc);
+    }
+    put_u32(out, f.exceptions.len() as u32);
+    for site in &f.exceptions {
+        put_u32(out, site.ret);
+        put_u32(out, site.frame_offset);
+        put_u32(out, site.context_sp_offset);
+        put_u32(out, site.handlers.len() as u32);
+        for (tag, offset) in &site.handlers {
+            put_u32(out, tag.unwrap_or(u32::MAX));
+            put_u32(out, *offset);
+        }
+    }
+    Ok(())
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -273,75 +368,23 @@ fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
             1 => {}
             _ => return Err("bad function entry in the artifact".into()),
         }
-        let index = r.u32()?;
-        let code = r.bytes()?.to_vec();
-        let mut relocs = Vec::with_capacity(r.count(18)?);
-        for _ in 0..relocs.capacity() {
-            let offset = r.u32()?;
-            let kind = *RELOCS
-                .get(r.u8()? as usize)
-                .ok_or("bad relocation kind in the artifact")?;
-            let target = match (r.u8()?, r.u32()?) {
-                (0, i) => RelocTarget::Func(i),
-                (1, i) => RelocTarget::LibCall(
-                    *LIBCALLS
-                        .get(i as usize)
-                        .ok_or("bad library call in the artifact")?,
-                ),
-                _ => return Err("bad relocation target in the artifact".into()),
-            };
-            let addend = r.i64()?;
-            let width = if kind == Reloc::Abs8 { 8 } else { 4 };
-            if offset as usize + width > code.len() {
-                return Err("relocation outside its function in the artifact".into());
-            }
-            relocs.push(Relocation {
-                offset,
-                kind,
-                target,
-                addend,
-            });
-        }
-        let mut traps = Vec::with_capacity(r.count(5)?);
-        for _ in 0..traps.capacity() {
-            let offset = r.u32()?;
-            let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
-            traps.push((offset, TrapCode::from_raw(code)));
-        }
-        let n = r.count(8)?;
-        let srclocs = (0..n)
-            .map(|_| Ok((r.u32()?, r.u32()?)))
-            .collect::<Result<_, String>>()?;
-        let mut exceptions = Vec::with_capacity(r.count(16)?);
-        for _ in 0..exceptions.capacity() {
-            let (ret, frame_offset, context_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);
-            let mut handlers = Vec::with_capacity(r.count(8)?);
-            for _ in 0..handlers.capacity() {
-                let tag = r.u32()?;
-                let offset = r.u32()?;
-                if offset as usize >= code.len() {
-                    return Err("exception handler outside its function in the artifact".into());
-                }
-                handlers.push(((tag != u32::MAX).then_some(tag), offset));
-            }
-            if ret as usize > code.len() {
-                return Err("exception site outside its function in the artifact".into());
-            }
-            exceptions.push(ExceptionSite {
-                ret,
-                frame_offset,
-                context_sp_offset,
-                handlers,
-            });
-        }
-        funcs.push(Some(CompiledFunction {
-            code,
-            relocs,
-            traps,
-            wasm_index: (index != u32::MAX).then_some(index),
-            srclocs,
-            exceptions,
-        }));
+        funcs.push(Some(read_function(&mut r)?));
+    }
+    let n = r.count(1)?;
+    let mut trampolines = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kind = match r.u8()? {
+            0 => TrampolineKind::Host,
+            1 => TrampolineKind::Array,
+            _ => return Err("bad trampoline kind in the artifact".into()),
+        };
+        let params = types_of(r.bytes()?)?;
+        let results = types_of(r.bytes()?)?;
+        trampolines.push(SavedTrampoline {
+            kind,
+            ty: FuncType::new(params, results),
+            code: read_function(&mut r)?,
+        });
     }
     if !r.0.is_empty() {
         return Err("trailing bytes after the artifact".into());
@@ -350,6 +393,79 @@ fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
         wasm,
         lazy,
         functions: funcs,
+        trampolines,
+    })
+}
+
+fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
+    let index = r.u32()?;
+    let code = r.bytes()?.to_vec();
+    let mut relocs = Vec::with_capacity(r.count(18)?);
+    for _ in 0..relocs.capacity() {
+        let offset = r.u32()?;
+        let kind = *RELOCS
+            .get(r.u8()? as usize)
+            .ok_or("bad relocation kind in the artifact")?;
+        let target = match (r.u8()?, r.u32()?) {
+            (0, i) => RelocTarget::Func(i),
+            (1, i) => RelocTarget::LibCall(
+                *LIBCALLS
+                    .get(i as usize)
+                    .ok_or("bad library call in the artifact")?,
+            ),
+            _ => return Err("bad relocation target in the artifact".into()),
+        };
+        let addend = r.i64()?;
+        let width = if kind == Reloc::Abs8 { 8 } else { 4 };
+        if offset as usize + width > code.len() {
+            return Err("relocation outside its function in the artifact".into());
+        }
+        relocs.push(Relocation {
+            offset,
+            kind,
+            target,
+            addend,
+        });
+    }
+    let mut traps = Vec::with_capacity(r.count(5)?);
+    for _ in 0..traps.capacity() {
+        let offset = r.u32()?;
+        let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
+        traps.push((offset, TrapCode::from_raw(code)));
+    }
+    let n = r.count(8)?;
+    let srclocs = (0..n)
+        .map(|_| Ok((r.u32()?, r.u32()?)))
+        .collect::<Result<_, String>>()?;
+    let mut exceptions = Vec::with_capacity(r.count(16)?);
+    for _ in 0..exceptions.capacity() {
+        let (ret, frame_offset, context_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);
+        let mut handlers = Vec::with_capacity(r.count(8)?);
+        for _ in 0..handlers.capacity() {
+            let tag = r.u32()?;
+            let offset = r.u32()?;
+            if offset as usize >= code.len() {
+                return Err("exception handler outside its function in the artifact".into());
+            }
+            handlers.push(((tag != u32::MAX).then_some(tag), offset));
+        }
+        if ret as usize > code.len() {
+            return Err("exception site outside its function in the artifact".into());
+        }
+        exceptions.push(ExceptionSite {
+            ret,
+            frame_offset,
+            context_sp_offset,
+            handlers,
+        });
+    }
+    Ok(CompiledFunction {
+        code,
+        relocs,
+        traps,
+        wasm_index: (index != u32::MAX).then_some(index),
+        srclocs,
+        exceptions,
     })
 }
 

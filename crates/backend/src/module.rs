@@ -12,6 +12,7 @@ use wasm_jit_frontend::{
     ParsedModule, RefType, TableType, UnsupportedNotes, WasmType,
 };
 
+use crate::artifact::{SavedTrampoline, TrampolineKind};
 use crate::code::{CodeMemory, CodeNames};
 use crate::compile::{CompiledFunction, Compiler};
 use crate::lazy::{LazyCode, LazySource};
@@ -596,12 +597,30 @@ fn memory_image(info: &ModuleInfo) -> Option<(MemoryImage, Vec<bool>)> {
         .map(|img| (img, covered))
 }
 
-/// Trampolines compiled on demand, one per function type, kept for the
-/// engine's lifetime.
+/// Trampolines, one per function type and kind, kept for the engine's
+/// lifetime: compiled on demand, or placed from an artifact that saved them
+/// ([`Trampolines::preload`]).
 #[derive(Debug, Default)]
 pub struct Trampolines {
-    array: Mutex<HashMap<FuncType, Arc<CodeMemory>>>,
-    host: Mutex<HashMap<FuncType, Arc<CodeMemory>>>,
+    array: Mutex<HashMap<FuncType, PlacedTrampoline>>,
+    host: Mutex<HashMap<FuncType, PlacedTrampoline>>,
+    /// How many were compiled (rather than loaded).
+    compilations: std::sync::atomic::AtomicUsize,
+}
+
+/// A trampoline in code memory, and its machine code as compiled (to save
+/// with modules).
+#[derive(Debug)]
+struct PlacedTrampoline {
+    memory: Arc<CodeMemory>,
+    index: usize,
+    compiled: CompiledFunction,
+}
+
+impl PlacedTrampoline {
+    fn ptr(&self) -> *const u8 {
+        self.memory.func_ptr(self.index)
+    }
 }
 
 // SAFETY: code memory is immutable once published.
@@ -609,33 +628,139 @@ unsafe impl Send for Trampolines {}
 // SAFETY: as above; the maps are behind mutexes.
 unsafe impl Sync for Trampolines {}
 
+fn lock_map<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Trampolines {
     /// The host-to-Wasm trampoline for `ty`.
     pub fn array(&self, compiler: &Compiler, ty: &FuncType) -> Result<ArrayTrampoline, String> {
-        let code = Self::get(&self.array, ty, || compiler.array_trampoline(ty))?;
-        // SAFETY: the code was compiled with exactly this signature and lives
-        // as long as the engine that owns `self`.
+        let code = self.get(TrampolineKind::Array, compiler, ty)?;
+        // SAFETY: the code was compiled with exactly this signature (here,
+        // or saved with a module by an engine of the same fingerprint) and
+        // lives as long as the engine that owns `self`.
         Ok(unsafe { std::mem::transmute::<*const u8, ArrayTrampoline>(code) })
     }
 
     /// The Wasm-to-host trampoline for `ty`.
     pub fn host(&self, compiler: &Compiler, ty: &FuncType) -> Result<*const u8, String> {
-        Self::get(&self.host, ty, || compiler.host_trampoline(ty))
+        self.get(TrampolineKind::Host, compiler, ty)
+    }
+
+    /// How many trampolines were compiled (not loaded from artifacts).
+    pub fn compilations(&self) -> usize {
+        self.compilations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn map(&self, kind: TrampolineKind) -> &Mutex<HashMap<FuncType, PlacedTrampoline>> {
+        match kind {
+            TrampolineKind::Array => &self.array,
+            TrampolineKind::Host => &self.host,
+        }
+    }
+
+    fn compile(
+        &self,
+        kind: TrampolineKind,
+        compiler: &Compiler,
+        ty: &FuncType,
+    ) -> Result<CompiledFunction, String> {
+        self.compilations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match kind {
+            TrampolineKind::Array => compiler.array_trampoline(ty),
+            TrampolineKind::Host => compiler.host_trampoline(ty),
+        }
+        .map_err(|e| e.to_string())
     }
 
     fn get(
-        map: &Mutex<HashMap<FuncType, Arc<CodeMemory>>>,
+        &self,
+        kind: TrampolineKind,
+        compiler: &Compiler,
         ty: &FuncType,
-        compile: impl FnOnce() -> Result<crate::compile::CompiledFunction, FrontendError>,
     ) -> Result<*const u8, String> {
-        let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(code) = map.get(ty) {
-            return Ok(code.func_ptr(0));
+        let mut map = lock_map(self.map(kind));
+        if let Some(t) = map.get(ty) {
+            return Ok(t.ptr());
         }
-        let f = compile().map_err(|e| e.to_string())?;
-        let code = CodeMemory::new(&[f], |_| None, Arc::new(CodeNames::default()))?;
-        let ptr = code.func_ptr(0);
-        map.insert(ty.clone(), Arc::new(code));
+        let f = self.compile(kind, compiler, ty)?;
+        let memory = CodeMemory::new(std::slice::from_ref(&f), |_| None, Arc::default())?;
+        let t = PlacedTrampoline {
+            memory: Arc::new(memory),
+            index: 0,
+            compiled: f,
+        };
+        let ptr = t.ptr();
+        map.insert(ty.clone(), t);
         Ok(ptr)
+    }
+
+    /// The trampoline of `kind` for `ty`, to save with a module: this
+    /// engine's, compiled (and, with `place`, kept for its own calls) if it
+    /// has none yet. `place` must be false for an engine whose code cannot
+    /// run here.
+    pub fn saved(
+        &self,
+        kind: TrampolineKind,
+        compiler: &Compiler,
+        ty: &FuncType,
+        place: bool,
+    ) -> Result<SavedTrampoline, String> {
+        let code = if place {
+            self.get(kind, compiler, ty)?;
+            lock_map(self.map(kind))
+                .get(ty)
+                .map(|t| t.compiled.clone())
+                .ok_or("a trampoline vanished")?
+        } else {
+            self.compile(kind, compiler, ty)?
+        };
+        Ok(SavedTrampoline {
+            kind,
+            ty: ty.clone(),
+            code,
+        })
+    }
+
+    /// Places the trampolines saved with a module (an artifact made by an
+    /// engine of the same fingerprint, so trusted as its code is) that this
+    /// engine has none of yet, together in one mapping: loading the module
+    /// then compiles none.
+    pub fn preload(&self, saved: Vec<SavedTrampoline>) -> Result<(), String> {
+        // The only place holding both locks: always in this order.
+        let mut array = lock_map(&self.array);
+        let mut host = lock_map(&self.host);
+        let mut seen = std::collections::HashSet::new();
+        let missing: Vec<SavedTrampoline> = saved
+            .into_iter()
+            .filter(|t| {
+                let map = match t.kind {
+                    TrampolineKind::Array => &array,
+                    TrampolineKind::Host => &host,
+                };
+                !map.contains_key(&t.ty) && seen.insert((t.kind, t.ty.clone()))
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let funcs: Vec<CompiledFunction> = missing.iter().map(|t| t.code.clone()).collect();
+        let memory = Arc::new(CodeMemory::new(&funcs, |_| None, Arc::default())?);
+        for (index, t) in missing.into_iter().enumerate() {
+            let map = match t.kind {
+                TrampolineKind::Array => &mut *array,
+                TrampolineKind::Host => &mut *host,
+            };
+            map.insert(
+                t.ty,
+                PlacedTrampoline {
+                    memory: memory.clone(),
+                    index,
+                    compiled: t.code,
+                },
+            );
+        }
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Result, anyhow};
+use wasm_jit_backend::artifact::{SavedTrampoline, TrampolineKind, savable};
 use wasm_jit_backend::{ArrayTrampoline, Compiler, CompilerOptions, Trampolines, TypeRegistry};
 use wasm_jit_frontend::translate::MemoryStyle;
 use wasm_jit_frontend::{FuncType, WasmFeatures};
@@ -153,6 +154,53 @@ impl Engine {
             .trampolines
             .array(&self.0.compiler, ty)
             .map_err(|e| anyhow!("cannot compile a trampoline: {e}"))
+    }
+
+    /// The trampolines to save with a module described by `info`: for the
+    /// function types of its imports (Wasm calling the host) and exports
+    /// (the host calling Wasm), so that loading it compiles none. Types
+    /// with concrete references are left out (compiled at first use, as
+    /// without an artifact), and so is any that fails to compile.
+    pub(crate) fn saved_trampolines(
+        &self,
+        info: &wasm_jit_frontend::module::ModuleInfo,
+    ) -> Vec<SavedTrampoline> {
+        use wasm_jit_frontend::FuncIndex;
+        use wasm_jit_frontend::module::ExternKind;
+        // A module exporting thousands of functions of as many types pays
+        // for no more than this many at load.
+        const MOST: usize = 64;
+        let imports = (0..info.num_imported_funcs).map(|f| (TrampolineKind::Host, f));
+        let exports = info
+            .exports
+            .iter()
+            .filter(|e| e.kind == ExternKind::Func)
+            .map(|e| (TrampolineKind::Array, e.index));
+        let mut seen = std::collections::HashSet::new();
+        let mut per_kind = [0usize; 2];
+        let runs_here = self.0.compiler.runs_here();
+        imports
+            .chain(exports)
+            .filter_map(|(kind, f)| {
+                let ty = info.func_type(FuncIndex(f));
+                let count = &mut per_kind[kind as usize];
+                if !savable(ty) || *count >= MOST || !seen.insert((kind, ty.clone())) {
+                    return None;
+                }
+                *count += 1;
+                self.0
+                    .trampolines
+                    .saved(kind, &self.0.compiler, ty, runs_here)
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// How many trampolines this engine has compiled (rather than loaded
+    /// with artifacts).
+    #[doc(hidden)]
+    pub fn trampoline_compilations(&self) -> usize {
+        self.0.trampolines.compilations()
     }
 
     /// (For an engine whose code cannot run here there is none: only Wasm

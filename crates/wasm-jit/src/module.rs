@@ -71,11 +71,13 @@ impl ModuleInner {
         if compiled == 0 || (!is_final && compiled <= saved.load(Ordering::Relaxed)) {
             return;
         }
+        let trampolines = self.engine.saved_trampolines(&self.compiled.info);
         let Ok(artifact) = wasm_jit_backend::artifact::serialize(
             &self.engine.fingerprint(),
             &self.wasm,
             lazy,
             &functions,
+            &trampolines,
         ) else {
             return;
         };
@@ -202,26 +204,48 @@ fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
 
 /// Validates and compiles every function of a module (binary) for the
 /// engine's target, without placing the code anywhere.
+/// `binary` compiled for `engine`, and with `trampolines`, those to save
+/// with it.
 fn compile_unplaced(
     engine: &Engine,
     binary: &[u8],
-) -> Result<Vec<wasm_jit_backend::CompiledFunction>> {
+    trampolines: bool,
+) -> Result<(
+    Vec<wasm_jit_backend::CompiledFunction>,
+    Vec<wasm_jit_backend::artifact::SavedTrampoline>,
+)> {
     let parsed = parse(binary, engine.config().features).map_err(|e| load_error(engine, e))?;
-    CompiledModule::compile_unplaced(
+    let functions = CompiledModule::compile_unplaced(
         &engine.inner().compiler,
-        parsed,
+        // Only the functions are consumed.
+        wasm_jit_frontend::module::ParsedModule {
+            info: parsed.info.clone(),
+            ..parsed
+        },
         &Module::options(engine, false, false),
     )
-    .map_err(|e| load_error(engine, e))
+    .map_err(|e| load_error(engine, e))?;
+    let trampolines = if trampolines {
+        engine.saved_trampolines(&parsed.info)
+    } else {
+        Vec::new()
+    };
+    Ok((functions, trampolines))
 }
 
 /// [`Engine::precompile_module`].
 pub(crate) fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
     let binary = to_binary(bytes)?;
-    let functions = compile_unplaced(engine, &binary)?;
+    let (functions, trampolines) = compile_unplaced(engine, &binary, true)?;
     let functions: Vec<_> = functions.into_iter().map(Some).collect();
-    wasm_jit_backend::artifact::serialize(&engine.fingerprint(), &binary, false, &functions)
-        .map_err(|e| anyhow!("cannot serialize the module: {e}"))
+    wasm_jit_backend::artifact::serialize(
+        &engine.fingerprint(),
+        &binary,
+        false,
+        &functions,
+        &trampolines,
+    )
+    .map_err(|e| anyhow!("cannot serialize the module: {e}"))
 }
 
 impl Module {
@@ -357,6 +381,7 @@ impl Module {
             &self.0.wasm,
             self.0.lazy(),
             &self.0.compiled.functions(),
+            &self.0.engine.saved_trampolines(&self.0.compiled.info),
         )
         .map_err(|e| anyhow!("cannot serialize the module: {e}"))
     }
@@ -413,8 +438,14 @@ impl Module {
         cache: Option<&Path>,
     ) -> Result<Module> {
         engine.ensure_runs_here()?;
-        let artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
+        let mut artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
             .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
+        // Without them (if they cannot be placed), they are compiled when
+        // first needed, as for a module compiled here.
+        let _ = engine
+            .inner()
+            .trampolines
+            .preload(std::mem::take(&mut artifact.trampolines));
         let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
         let present = artifact.functions.iter().filter(|f| f.is_some()).count();
@@ -472,7 +503,7 @@ impl Module {
         if engine.inner().compiler.runs_here() {
             Module::from_binary(engine, bytes).map(|_| ())
         } else {
-            compile_unplaced(engine, bytes).map(|_| ())
+            compile_unplaced(engine, bytes, false).map(|_| ())
         }
     }
 
