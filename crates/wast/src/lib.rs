@@ -281,6 +281,10 @@ impl Runner {
         let instance = self.linker.instantiate(&mut self.store, module)?;
         self.current = Some(instance);
         if let Some(name) = name {
+            // A named instance's exports can be imported under its name
+            // (`$M` as module `M`) without `register`, as in Wasmtime's
+            // runner, whose scripts rely on it; `register` adds names.
+            self.linker.instance(&mut self.store, &name, instance)?;
             self.instances.insert(name, instance);
         }
         Ok(())
@@ -596,4 +600,35 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define("spectest", "memory", Extern::Memory(memory))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// `(module $M ...)` can be imported from as `M`; `register` still
+    /// gives other names, and a later module of the same name shadows it.
+    #[test]
+    fn named_instances_can_be_imported_by_name() {
+        let script = r#"
+          (module $M (func (export "f") (result i32) (i32.const 7)))
+          (module (import "M" "f" (func $f (result i32)))
+            (func (export "g") (result i32) (call $f)))
+          (assert_return (invoke "g") (i32.const 7))
+          (register "other" $M)
+          (module $M (func (export "f") (result i32) (i32.const 8)))
+          (module (import "M" "f" (func $f (result i32)))
+                  (import "other" "f" (func $o (result i32)))
+            (func (export "g") (result i32) (i32.add (call $f) (call $o))))
+          (assert_return (invoke "g") (i32.const 15))
+          (assert_unlinkable
+            (module (import "N" "f" (func (result i32))))
+            "unknown import")
+        "#;
+        let report = super::run_text(script, super::default_features()).unwrap();
+        assert_eq!(
+            (report.passed, report.failed),
+            (8, 0),
+            "{:?}",
+            report.failures
+        );
+    }
 }
