@@ -433,10 +433,15 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
         let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
         traps.push((offset, TrapCode::from_raw(code)));
     }
+    // One entry per instruction or so: read as one slice, and collected
+    // with its length known (one allocation, no copy).
     let n = r.count(8)?;
-    let srclocs = (0..n)
-        .map(|_| Ok((r.u32()?, r.u32()?)))
-        .collect::<Result<_, String>>()?;
+    let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+    let srclocs = r
+        .take(n * 8)?
+        .chunks_exact(8)
+        .map(|e| (word(&e[..4]), word(&e[4..])))
+        .collect();
     let mut exceptions = Vec::with_capacity(r.count(16)?);
     for _ in 0..exceptions.capacity() {
         let (ret, frame_offset, context_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);
