@@ -251,28 +251,31 @@ impl RunCommand {
             &self.args[..]
         };
         let argv = std::iter::once(name).chain(guest_args.iter().cloned());
-        let mut b = WasiCtxBuilder::new().args(argv).inherit_stdio();
+        let mut b = WasiCtxBuilder::new();
+        b.args(argv).inherit_stdio();
         if let Some(timeout) = self.timeout {
             // WASI calls that wait stop at the timeout too.
-            b = b.deadline(std::time::Instant::now() + timeout);
+            b.deadline(std::time::Instant::now() + timeout);
         }
         if options.inherit_env {
-            for (k, v) in std::env::vars() {
-                b = b.env(k, v);
-            }
+            b.inherit_env();
         }
         for e in &self.envs {
-            b = match e.split_once('=') {
-                Some((k, v)) => b.env(k, v),
-                None => match std::env::var(e) {
-                    Ok(v) => b.env(e, v),
-                    Err(_) => b,
-                },
-            };
+            match e.split_once('=') {
+                Some((k, v)) => {
+                    b.env(k, v);
+                }
+                None => {
+                    // Not UTF-8: passed with its bad bytes replaced.
+                    if let Some(v) = std::env::var_os(e) {
+                        b.env(e, v.to_string_lossy());
+                    }
+                }
+            }
         }
         for d in &self.dirs {
             let (host, guest) = d.split_once("::").unwrap_or((d, d));
-            b = b.preopened_dir(host, guest)?;
+            b.preopened_dir(host, guest)?;
         }
         Ok(b.build())
     }

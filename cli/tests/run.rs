@@ -513,6 +513,27 @@ fn wasmtime_style_command_lines() {
         "{}",
         stdout(&o)
     );
+    // A host variable that is not UTF-8 reaches the guest with its bad
+    // bytes replaced (it used to panic the CLI), inherited or named.
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"a\xffb");
+    for args in [
+        &["-S", "inherit-env=y", "tests/programs/args_env.wasm"][..],
+        &["--env", "WASM_JIT_BAD_VAR", "tests/programs/args_env.wasm"][..],
+    ] {
+        let o = support::wasm_jit_command()
+            .args(args)
+            .env("WASM_JIT_BAD_VAR", bad)
+            .current_dir(repo_root())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("env WASM_JIT_BAD_VAR=a\u{fffd}b\n"),
+            "{args:?}: {}",
+            stdout(&o)
+        );
+    }
     let o = wasm_jit(&["-S", "inherit-args=n", "tests/programs/args_env.wasm", "a"]);
     assert!(stdout(&o).starts_with("argc=1\n"), "{}", stdout(&o));
 

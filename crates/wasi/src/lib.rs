@@ -41,6 +41,18 @@ use cap_std::ambient_authority;
 pub use host::add_to_linker;
 pub use types::Errno;
 
+/// Wasmtime's names for preview1 (`wasmtime_wasi::p1`): code written for
+/// them builds against this crate.
+pub mod p1 {
+    /// [`add_to_linker`](crate::add_to_linker) under Wasmtime's name.
+    pub use crate::host::add_to_linker as add_to_linker_sync;
+    /// The preview1 context: [`WasiCtx`](crate::WasiCtx).
+    pub type WasiP1Ctx = crate::WasiCtx;
+}
+
+/// The same as [`p1`], under its older Wasmtime name.
+pub use p1 as preview1;
+
 /// The guest called `proc_exit`: the error that ends its execution, with the
 /// exit status. Embedders downcast to it (`err.downcast_ref::<I32Exit>()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,21 +226,64 @@ impl WasiCtxBuilder {
         Self::default()
     }
 
-    /// Sets the arguments (the first is the program name).
-    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
-        self.args = args.into_iter().map(Into::into).collect();
+    /// Sets the arguments (the first is the program name), replacing any
+    /// set before.
+    pub fn args(&mut self, args: impl IntoIterator<Item = impl AsRef<str>>) -> &mut Self {
+        self.args = args.into_iter().map(|a| a.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Adds an argument.
+    pub fn arg(&mut self, arg: impl AsRef<str>) -> &mut Self {
+        self.args.push(arg.as_ref().to_string());
         self
     }
 
     /// Adds an environment variable.
-    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((name.into(), value.into()));
+    pub fn env(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> &mut Self {
+        self.env
+            .push((name.as_ref().to_string(), value.as_ref().to_string()));
+        self
+    }
+
+    /// Adds environment variables.
+    pub fn envs(&mut self, vars: &[(impl AsRef<str>, impl AsRef<str>)]) -> &mut Self {
+        for (k, v) in vars {
+            self.env(k, v);
+        }
+        self
+    }
+
+    /// Gives the guest this process's whole environment (a variable that
+    /// is not UTF-8 is passed with its invalid bytes replaced by U+FFFD).
+    pub fn inherit_env(&mut self) -> &mut Self {
+        self.env.extend(std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        }));
+        self
+    }
+
+    /// Gives the guest this process's arguments (one that is not UTF-8 is
+    /// passed with its invalid bytes replaced by U+FFFD).
+    pub fn inherit_args(&mut self) -> &mut Self {
+        self.args = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         self
     }
 
     /// Gives the guest the host's stdin, stdout and stderr as fds 0, 1, 2.
-    pub fn inherit_stdio(mut self) -> Self {
+    pub fn inherit_stdio(&mut self) -> &mut Self {
         self.stdio = true;
+        self
+    }
+
+    /// Accepted for Wasmtime's API: WASI calls here always block the
+    /// calling thread.
+    pub fn allow_blocking_current_thread(&mut self, _enable: bool) -> &mut Self {
         self
     }
 
@@ -237,7 +292,7 @@ impl WasiCtxBuilder {
     /// and the guest stops with [`wasm_jit::Trap::Interrupted`], as an epoch
     /// deadline stops Wasm code. Pair it with epoch interruption for the
     /// same instant to bound the guest's wall-clock time.
-    pub fn deadline(mut self, deadline: std::time::Instant) -> Self {
+    pub fn deadline(&mut self, deadline: std::time::Instant) -> &mut Self {
         self.deadline = Some(deadline);
         self
     }
@@ -245,24 +300,32 @@ impl WasiCtxBuilder {
     /// Lets the guest use the host directory `host` under the name `guest`.
     /// Nothing outside it is reachable through it.
     pub fn preopened_dir(
-        mut self,
+        &mut self,
         host: impl AsRef<Path>,
-        guest: impl Into<String>,
-    ) -> Result<Self> {
+        guest: impl AsRef<str>,
+    ) -> Result<&mut Self> {
         let host = host.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host, ambient_authority())
             .with_context(|| format!("cannot open directory `{}`", host.display()))?;
-        self.preopens.push((dir, guest.into()));
+        self.preopens.push((dir, guest.as_ref().to_string()));
         Ok(self)
     }
 
-    /// The context.
-    pub fn build(self) -> WasiCtx {
+    /// The context, as Wasmtime's `build_p1` names it ([`WasiCtx`] is the
+    /// preview1 context).
+    pub fn build_p1(&mut self) -> WasiCtx {
+        self.build()
+    }
+
+    /// The context. The builder is left empty (its preopened directories
+    /// move into the context).
+    pub fn build(&mut self) -> WasiCtx {
+        let this = std::mem::take(self);
         let mut fds = BTreeMap::new();
         // Descriptors 0-2 are the streams even when not inherited, so that
         // preopens start at 3 as guests expect; an uninherited stream reads
         // as empty and discards writes.
-        let streams = if self.stdio {
+        let streams = if this.stdio {
             [
                 Some(Descriptor::Stdin),
                 Some(Descriptor::Stdout),
@@ -282,7 +345,7 @@ impl WasiCtxBuilder {
                 );
             }
         }
-        for (n, (dir, guest)) in self.preopens.into_iter().enumerate() {
+        for (n, (dir, guest)) in this.preopens.into_iter().enumerate() {
             fds.insert(
                 3 + n as u32,
                 Entry {
@@ -295,10 +358,10 @@ impl WasiCtxBuilder {
             );
         }
         WasiCtx {
-            args: self.args,
-            env: self.env,
+            args: this.args,
+            env: this.env,
             fds,
-            deadline: self.deadline,
+            deadline: this.deadline,
             interrupted: false,
         }
     }
