@@ -206,6 +206,9 @@ int main(void) {
     check("symlink over file/ is ENOTDIR", __wasi_path_symlink("source", dirfd, "file/"), __WASI_ERRNO_NOTDIR);
     check("symlink over file is EEXIST", __wasi_path_symlink("source", dirfd, "file"), __WASI_ERRNO_EXIST);
     check("link to missing x/ is ENOENT", __wasi_path_link(dirfd, 0, "file", dirfd, "x/"), __WASI_ERRNO_NOENT);
+    check("link with SYMLINK_FOLLOW is EINVAL (as in Wasmtime and the WASI testsuite)",
+          __wasi_path_link(dirfd, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "file", dirfd, "linked"),
+          __WASI_ERRNO_INVAL);
 
     // Symlinks and lookupflags.
     check("mkdir sub", __wasi_path_create_directory(dirfd, "sub"), 0);

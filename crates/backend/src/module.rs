@@ -157,6 +157,8 @@ pub struct ModuleOptions {
 pub struct CompiledModule {
     /// Description of the module.
     pub info: ModuleInfo,
+    /// The name it was compiled or loaded under.
+    name: Option<String>,
     /// Context layout of its instances.
     pub offsets: VMOffsets,
     /// Engine-wide id of each module type.
@@ -243,6 +245,7 @@ impl CompiledModule {
         } = parsed;
         let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
+        let module_name = name.clone();
         let names = Arc::new(CodeNames {
             module: name,
             funcs: info.func_names.clone(),
@@ -277,9 +280,9 @@ impl CompiledModule {
                 compile_eager(compiler, &info, functions, unsupported, options, settings)?;
             Self::place(&info, compiled, names)?
         };
-        Ok(Self::assemble(
-            info, offsets, type_ids, options, settings, code,
-        ))
+        let mut module = Self::assemble(info, offsets, type_ids, options, settings, code);
+        module.name = module_name;
+        Ok(module)
     }
 
     /// Validates and compiles every function of `parsed`, without placing
@@ -322,6 +325,7 @@ impl CompiledModule {
         }
         let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
+        let module_name = name.clone();
         let names = Arc::new(CodeNames {
             module: name,
             funcs: info.func_names.clone(),
@@ -356,9 +360,9 @@ impl CompiledModule {
                 })?;
             Self::place(&info, compiled, names)?
         };
-        Ok(Self::assemble(
-            info, offsets, type_ids, options, settings, code,
-        ))
+        let mut module = Self::assemble(info, offsets, type_ids, options, settings, code);
+        module.name = module_name;
+        Ok(module)
     }
 
     fn place(
@@ -387,6 +391,7 @@ impl CompiledModule {
         let memory_image = memory_image(&info);
         CompiledModule {
             info,
+            name: None,
             offsets,
             type_ids,
             memory_style: options.memory_style,
@@ -440,6 +445,11 @@ impl CompiledModule {
             Code::Eager(code, _) => code.func_ptr(index.index()),
             Code::Lazy(lazy) => lazy.code_if_ready(index),
         }
+    }
+
+    /// The name the module was compiled or loaded under, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The lazily compiled code, if the module is compiled lazily.

@@ -177,6 +177,13 @@ impl Config {
         self
     }
 
+    /// Turns one feature (or several) of [`Config::wasm_features`] on or
+    /// off, leaving the others.
+    pub fn wasm_feature(&mut self, flag: WasmFeatures, enable: bool) -> &mut Self {
+        self.features.set(flag, enable);
+        self
+    }
+
     /// Size of the inaccessible region after each memory's 4 GiB
     /// reservation. Accesses whose static offset fits in it need no bounds
     /// check. At most [`Config::MAX_MEMORY_GUARD_SIZE`]; `Engine::new`
@@ -325,4 +332,53 @@ impl Config {
         self.max_table_elements = elements;
         self
     }
+}
+
+macro_rules! feature_toggles {
+    ($($(#[$doc:meta])* $name:ident => $flag:ident,)*) => {
+        /// One setter per Wasm proposal, as Wasmtime names them: each turns
+        /// its feature on or off ([`Config::wasm_feature`]).
+        impl Config {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, enable: bool) -> &mut Self {
+                    self.wasm_feature(WasmFeatures::$flag, enable)
+                }
+            )*
+        }
+    };
+}
+
+feature_toggles! {
+    /// 128-bit SIMD.
+    wasm_simd => SIMD,
+    /// Relaxed SIMD.
+    wasm_relaxed_simd => RELAXED_SIMD,
+    /// Several memories per module.
+    wasm_multi_memory => MULTI_MEMORY,
+    /// 64-bit memories and tables.
+    wasm_memory64 => MEMORY64,
+    /// Tail calls.
+    wasm_tail_call => TAIL_CALL,
+    /// Reference types.
+    wasm_reference_types => REFERENCE_TYPES,
+    /// Typed function references.
+    wasm_function_references => FUNCTION_REFERENCES,
+    /// Bulk memory operations.
+    wasm_bulk_memory => BULK_MEMORY,
+    /// Multiple results and block parameters.
+    wasm_multi_value => MULTI_VALUE,
+    /// Extended constant expressions.
+    wasm_extended_const => EXTENDED_CONST,
+    /// Custom page sizes.
+    wasm_custom_page_sizes => CUSTOM_PAGE_SIZES,
+    /// Wide arithmetic.
+    wasm_wide_arithmetic => WIDE_ARITHMETIC,
+    /// Exception handling (`try_table`, `exnref`).
+    wasm_exceptions => EXCEPTIONS,
+    /// Threads (validation only: modules using them are refused at load).
+    wasm_threads => THREADS,
+    /// Garbage collection (validation only: modules using it are refused
+    /// at load).
+    wasm_gc => GC,
 }

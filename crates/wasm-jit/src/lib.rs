@@ -60,3 +60,7 @@ pub use wasmparser::WasmFeatures;
 
 /// Result type of the API.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
+
+/// Error type of the API (`anyhow`'s, as in Wasmtime): downcast it to
+/// [`Trap`], [`WasmBacktrace`] or a host function's own error.
+pub use anyhow::Error;

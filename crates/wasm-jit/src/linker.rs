@@ -38,6 +38,16 @@ pub struct Linker<T: 'static> {
     allow_shadowing: bool,
 }
 
+impl<T: 'static> Clone for Linker<T> {
+    fn clone(&self) -> Self {
+        Linker {
+            engine: self.engine.clone(),
+            defs: self.defs.clone(),
+            allow_shadowing: self.allow_shadowing,
+        }
+    }
+}
+
 impl<T: 'static> std::fmt::Debug for Linker<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Linker")
@@ -156,6 +166,91 @@ impl<T: 'static> Linker<T> {
                 Extern::Func(Func::from_arc(ctx.0, ty.clone(), f.clone())?)
             }
         }))
+    }
+
+    /// Defines `as_module::as_name` as whatever `module::name` is.
+    pub fn alias(
+        &mut self,
+        module: &str,
+        name: &str,
+        as_module: &str,
+        as_name: &str,
+    ) -> Result<&mut Self> {
+        let Some(def) = self
+            .defs
+            .get(&(module.to_string(), name.to_string()))
+            .cloned()
+        else {
+            bail!("`{module}::{name}` has not been defined");
+        };
+        self.insert(as_module, as_name, def)?;
+        Ok(self)
+    }
+
+    /// Defines the exports of `module` under `module_name`, as Wasmtime
+    /// does for WASI modules: a *command* (a module that exports `_start`)
+    /// gets a fresh instance for each call of each of its function exports
+    /// (other exports are not defined); any other module (a *reactor*) is
+    /// instantiated now, its `_initialize` export called if it has one, and
+    /// its exports defined (as [`Linker::instance`]).
+    pub fn module(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self> {
+        let is_command = module.exports().any(|e| e.name() == "_start");
+        if !is_command {
+            let instance = self.instantiate(&mut store, module)?;
+            if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                init.call(&mut store, &[], &mut [])?;
+            }
+            return self.instance(store, module_name, instance);
+        }
+        let exports: Vec<(String, FuncType)> = module
+            .exports()
+            .filter_map(|e| match e.ty() {
+                crate::types::ExternType::Func(ty) => Some((e.name().to_string(), ty)),
+                _ => None,
+            })
+            .collect();
+        for (name, ty) in exports {
+            // The definitions as they are now (those the command imports).
+            let linker = self.clone();
+            let module = module.clone();
+            let export = name.clone();
+            self.func_new(
+                module_name,
+                &name,
+                ty,
+                move |mut caller, params, results| {
+                    let instance = linker.instantiate(&mut caller, &module)?;
+                    let f = instance
+                        .get_func(&mut caller, &export)
+                        .expect("the module exports it");
+                    f.call(&mut caller, params, results)
+                },
+            )?;
+        }
+        Ok(self)
+    }
+
+    /// The default function of the module defined as `module` (by
+    /// [`Linker::module`]): its export named `""`, else `_start`, else a
+    /// function that does nothing.
+    pub fn get_default(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+    ) -> Result<Func> {
+        for name in ["", "_start"] {
+            if let Some(e) = self.resolve(&mut store, module, name)? {
+                return e
+                    .into_func()
+                    .ok_or_else(|| anyhow::anyhow!("`{module}::{name}` is not a function"));
+            }
+        }
+        Ok(Func::wrap(&mut store, || {}))
     }
 
     /// Instantiates `module`, resolving each import by name.

@@ -522,6 +522,17 @@ impl Module {
         })
     }
 
+    /// The module's name: from the file it was loaded from, else its name
+    /// section, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.0.compiled.name()
+    }
+
+    /// The type of the module's export `name`, if it has one.
+    pub fn get_export(&self, name: &str) -> Option<crate::types::ExternType> {
+        self.exports().find(|e| e.name() == name).map(|e| e.ty())
+    }
+
     /// The module's exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
         let compiled = &self.0.compiled;

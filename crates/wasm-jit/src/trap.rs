@@ -94,6 +94,20 @@ impl Trap {
     }
 }
 
+/// Wasmtime's names for the same traps, usable in patterns
+/// (`Some(&Trap::UnreachableCodeReached) => ...`).
+#[allow(non_upper_case_globals)]
+impl Trap {
+    /// [`Trap::Unreachable`].
+    pub const UnreachableCodeReached: Trap = Trap::Unreachable;
+    /// [`Trap::Interrupted`].
+    pub const Interrupt: Trap = Trap::Interrupted;
+    /// [`Trap::IndirectCallTypeMismatch`].
+    pub const BadSignature: Trap = Trap::IndirectCallTypeMismatch;
+    /// [`Trap::UninitializedElement`].
+    pub const IndirectCallToNull: Trap = Trap::UninitializedElement;
+}
+
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&TrapKind::from(*self), f)

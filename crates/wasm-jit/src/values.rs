@@ -135,7 +135,74 @@ impl From<f64> for Val {
     }
 }
 
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        Val::FuncRef(Some(f))
+    }
+}
+impl From<Option<Func>> for Val {
+    fn from(f: Option<Func>) -> Val {
+        Val::FuncRef(f)
+    }
+}
+impl From<ExternRef> for Val {
+    fn from(r: ExternRef) -> Val {
+        Val::ExternRef(Some(r))
+    }
+}
+impl From<Option<ExternRef>> for Val {
+    fn from(r: Option<ExternRef>) -> Val {
+        Val::ExternRef(r)
+    }
+}
+
 impl Val {
+    /// The null `funcref`.
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+
+    /// The null `externref`.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
+
+    /// The `funcref` (`Some(None)` for null), if it is one.
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        match self {
+            Val::FuncRef(f) => Some(f.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The `externref` (`Some(None)` for null), if it is one.
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        match self {
+            Val::ExternRef(r) => Some(r.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The `i32`; panics if the value is another type.
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("expected an i32 value")
+    }
+
+    /// The `i64`; panics if the value is another type.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("expected an i64 value")
+    }
+
+    /// The `f32`; panics if the value is another type.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("expected an f32 value")
+    }
+
+    /// The `f64`; panics if the value is another type.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("expected an f64 value")
+    }
+
     /// The value's type.
     pub fn ty(&self) -> ValType {
         match self {

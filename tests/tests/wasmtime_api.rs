@@ -1,0 +1,145 @@
+//! Host code written for Wasmtime's API, as its users write it: the names
+//! wasm-jit offers for them (trap names, feature setters, `Linker::module`
+//! and `get_default`, WASI's `p1` module and builder) behave as Wasmtime's.
+
+use wasm_jit::{Config, Engine, Error, Linker, Module, Store, Trap, Val};
+
+#[test]
+fn trap_names_match_in_patterns() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (type $t (func)) (table 1 funcref)
+             (func (export "unreachable") unreachable)
+             (func (export "null") (call_indirect (type $t) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let trap_of = |store: &mut Store<()>, name: &str| -> Option<Trap> {
+        let f = instance.get_func(&mut *store, name).unwrap();
+        let e: Error = f.call(store, &[], &mut []).unwrap_err();
+        e.downcast_ref::<Trap>().copied()
+    };
+    assert!(matches!(
+        trap_of(&mut store, "unreachable"),
+        Some(Trap::UnreachableCodeReached)
+    ));
+    assert!(matches!(
+        trap_of(&mut store, "null"),
+        Some(Trap::IndirectCallToNull)
+    ));
+}
+
+#[test]
+fn feature_setters_change_validation() {
+    let wat = r#"(module (func (export "f") (result i32) (return_call 1)) (func (result i32) i32.const 1))"#;
+    let mut config = Config::new();
+    config.wasm_tail_call(false);
+    let engine = Engine::new(&config).unwrap();
+    let err = Module::new(&engine, wat).unwrap_err();
+    assert!(err.to_string().contains("invalid module"), "{err}");
+    config.wasm_tail_call(true);
+    let engine = Engine::new(&config).unwrap();
+    Module::new(&engine, wat).unwrap();
+}
+
+#[test]
+fn values_convert_as_in_wasmtime() {
+    assert_eq!(Val::from(7i32).unwrap_i32(), 7);
+    assert_eq!(Val::from(2.5f64).unwrap_f64(), 2.5);
+    assert!(matches!(Val::null_func_ref().funcref(), Some(None)));
+    assert!(matches!(Val::null_extern_ref().externref(), Some(None)));
+    assert!(Val::from(1i64).funcref().is_none());
+    let v: Val = Option::<wasm_jit::Func>::None.into();
+    assert!(matches!(v, Val::FuncRef(None)));
+}
+
+#[test]
+fn modules_are_named_and_list_exports() {
+    let engine = Engine::default();
+    let module = Module::new_with_name(
+        &engine,
+        r#"(module (func (export "f") (param i32)) (memory (export "m") 1))"#,
+        Some("named"),
+    )
+    .unwrap();
+    assert_eq!(module.name(), Some("named"));
+    assert!(matches!(
+        module.get_export("m"),
+        Some(wasm_jit::ExternType::Memory(_))
+    ));
+    assert!(module.get_export("g").is_none());
+}
+
+/// A command gets a fresh instance per call (its state does not carry
+/// over); a reactor is instantiated once and initialized, and keeps state.
+#[test]
+fn linker_module_and_get_default() {
+    let engine = Engine::default();
+    let counter = |kind: &str| {
+        format!(
+            r#"(module
+                 (global $n (mut i32) (i32.const 0))
+                 (func (export "{kind}") (global.set $n (i32.const 100)))
+                 (func (export "bump") (result i32)
+                   (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                   (global.get $n)))"#
+        )
+    };
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let command = Module::new(&engine, counter("_start")).unwrap();
+    linker.module(&mut store, "cmd", &command).unwrap();
+    let reactor = Module::new(&engine, counter("_initialize")).unwrap();
+    linker.module(&mut store, "lib", &reactor).unwrap();
+    let bump = |store: &mut Store<()>, module: &str| -> i32 {
+        let f = linker.get(&mut *store, module, "bump").unwrap();
+        let f = f.into_func().unwrap().typed::<(), i32>(&*store).unwrap();
+        f.call(store, ()).unwrap()
+    };
+    assert_eq!(bump(&mut store, "cmd"), 1);
+    assert_eq!(bump(&mut store, "cmd"), 1, "a fresh instance each call");
+    assert_eq!(bump(&mut store, "lib"), 101, "initialized once");
+    assert_eq!(bump(&mut store, "lib"), 102);
+    let start = linker.get_default(&mut store, "cmd").unwrap();
+    start.call(&mut store, &[], &mut []).unwrap();
+    // A module with neither gives a function that does nothing.
+    let nothing = linker.get_default(&mut store, "none").unwrap();
+    nothing.call(&mut store, &[], &mut []).unwrap();
+    linker.alias("lib", "bump", "other", "inc").unwrap();
+    let inc = linker.get(&mut store, "other", "inc").unwrap();
+    let inc = inc.into_func().unwrap().typed::<(), i32>(&store).unwrap();
+    assert_eq!(inc.call(&mut store, ()).unwrap(), 103);
+}
+
+/// Wasmtime's WASI example, with this crate's names.
+#[test]
+fn wasi_p1_as_in_wasmtime() {
+    use wasm_jit_wasi::WasiCtxBuilder;
+    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
+    let engine = Engine::default();
+    let module = Module::from_file(
+        &engine,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/programs/exit.wasm"),
+    )
+    .unwrap();
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let mut builder = WasiCtxBuilder::new();
+    builder.arg("exit").arg("3").envs(&[("K", "V")]);
+    let wasi = builder.build_p1();
+    let mut store = Store::new(&engine, wasi);
+    linker.module(&mut store, "", &module).unwrap();
+    let err = linker
+        .get_default(&mut store, "")
+        .unwrap()
+        .typed::<(), ()>(&store)
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap_err();
+    let exit = err.downcast_ref::<wasm_jit_wasi::I32Exit>();
+    assert_eq!(exit, Some(&wasm_jit_wasi::I32Exit(3)), "{err:?}");
+}
