@@ -143,3 +143,53 @@ fn wasi_p1_as_in_wasmtime() {
     let exit = err.downcast_ref::<wasm_jit_wasi::I32Exit>();
     assert_eq!(exit, Some(&wasm_jit_wasi::I32Exit(3)), "{err:?}");
 }
+
+/// Host closures and typed calls take as many values as WASI's widest
+/// function (`path_open`, 9 parameters), and more.
+#[test]
+fn typed_functions_take_up_to_sixteen_values() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let sum = wasm_jit::Func::wrap(
+        &mut store,
+        |a: i32, b: i32, c: i32, d: i32, e: i32, f: i32, g: i32, h: i32, i: i32, j: i64| {
+            (a + b + c + d + e + f + g + h + i) as i64 + j
+        },
+    );
+    let typed = sum
+        .typed::<(i32, i32, i32, i32, i32, i32, i32, i32, i32, i64), i64>(&store)
+        .unwrap();
+    assert_eq!(
+        typed
+            .call(&mut store, (1, 2, 3, 4, 5, 6, 7, 8, 9, 100))
+            .unwrap(),
+        145
+    );
+    let wide = wasm_jit::Func::wrap(&mut store, || {
+        (
+            1i32, 2i32, 3i32, 4i32, 5i32, 6i32, 7i32, 8i32, 9i32, 10i32, 11i32, 12i32, 13i32,
+            14i32, 15i32, 16i64,
+        )
+    });
+    let wide = wide
+        .typed::<(), (
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i64,
+        )>(&store)
+        .unwrap();
+    assert_eq!(wide.call(&mut store, ()).unwrap().15, 16);
+}

@@ -68,7 +68,7 @@ pub trait WasmList: Send + Sync + Sized + 'static {
 
 /// Most values in a [`WasmList`]: typed calls and closures marshal through a
 /// stack array of this many values, never the heap.
-pub const MAX_TYPED: usize = 8;
+pub const MAX_TYPED: usize = 16;
 
 impl<T: WasmTy> WasmList for T {
     const LEN: usize = 1;
@@ -114,6 +114,14 @@ wasm_list_tuple!(A, B, C, D, E);
 wasm_list_tuple!(A, B, C, D, E, F);
 wasm_list_tuple!(A, B, C, D, E, F, G);
 wasm_list_tuple!(A, B, C, D, E, F, G, H);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 
 /// What a host closure may return: results, or `Result` of them (an `Err`
 /// stops the calling Wasm and reaches the embedder unchanged).
@@ -206,6 +214,14 @@ into_func!(A, B, C, D, E);
 into_func!(A, B, C, D, E, F);
 into_func!(A, B, C, D, E, F, G);
 into_func!(A, B, C, D, E, F, G, H);
+into_func!(A, B, C, D, E, F, G, H, I);
+into_func!(A, B, C, D, E, F, G, H, I, J);
+into_func!(A, B, C, D, E, F, G, H, I, J, K);
+into_func!(A, B, C, D, E, F, G, H, I, J, K, L);
+into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 
 impl Func {
     /// A host function from a Rust closure whose parameter and result types
