@@ -368,3 +368,20 @@ fn artifacts_bring_their_trampolines() {
     check(&engine, &compiled);
     assert_eq!(engine.trampoline_compilations(), 0);
 }
+
+/// An artifact of another format version is recognised as one and refused
+/// with a message that says so.
+#[test]
+fn artifacts_of_another_format_are_named_as_such() {
+    let engine = Engine::default();
+    let mut bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+    // The format version is the magic's last byte.
+    bytes[15] = b'4';
+    assert!(Module::is_serialized(&bytes));
+    // SAFETY: refused before any code is used.
+    let err = unsafe { Module::deserialize(&engine, &bytes) }.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("another version of wasm-jit"),
+        "{err:#}"
+    );
+}

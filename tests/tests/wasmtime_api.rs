@@ -72,6 +72,11 @@ fn modules_are_named_and_list_exports() {
         Some(wasm_jit::ExternType::Memory(_))
     ));
     assert!(module.get_export("g").is_none());
+    // The name section's name comes first.
+    let inner = Module::new(&engine, "(module $inner)").unwrap();
+    assert_eq!(inner.name(), Some("inner"));
+    let unnamed = Module::new(&engine, "(module)").unwrap();
+    assert_eq!(unnamed.name(), None);
 }
 
 /// A command gets a fresh instance per call (its state does not carry
@@ -129,19 +134,55 @@ fn wasi_p1_as_in_wasmtime() {
     let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
     p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
     let mut builder = WasiCtxBuilder::new();
-    builder.arg("exit").arg("3").envs(&[("K", "V")]);
-    let wasi = builder.build_p1();
-    let mut store = Store::new(&engine, wasi);
-    linker.module(&mut store, "", &module).unwrap();
-    let err = linker
-        .get_default(&mut store, "")
-        .unwrap()
-        .typed::<(), ()>(&store)
-        .unwrap()
-        .call(&mut store, ())
-        .unwrap_err();
-    let exit = err.downcast_ref::<wasm_jit_wasi::I32Exit>();
-    assert_eq!(exit, Some(&wasm_jit_wasi::I32Exit(3)), "{err:?}");
+    // `args` appends, as Wasmtime's does.
+    builder.arg("exit").args(["3"]).envs(&[("K", "V")]);
+    // One builder, two stores: each context has the arguments.
+    for _ in 0..2 {
+        let wasi = builder.build_p1();
+        let mut store = Store::new(&engine, wasi);
+        let mut linker = linker.clone();
+        linker.module(&mut store, "", &module).unwrap();
+        let err = linker
+            .get_default(&mut store, "")
+            .unwrap()
+            .typed::<(), ()>(&store)
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap_err();
+        let exit = err.downcast_ref::<wasm_jit_wasi::I32Exit>();
+        assert_eq!(exit, Some(&wasm_jit_wasi::I32Exit(3)), "{err:?}");
+    }
+}
+
+/// `Linker::module` refuses what Wasmtime refuses, when it is called.
+#[test]
+fn linker_module_refuses_ambiguous_and_unlinkable_modules() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let both = Module::new(
+        &engine,
+        r#"(module (func (export "_start")) (func (export "_initialize")))"#,
+    )
+    .unwrap();
+    let err = linker.module(&mut store, "m", &both).unwrap_err();
+    assert!(
+        err.to_string().contains("both a command and a reactor"),
+        "{err}"
+    );
+    let not_func = Module::new(&engine, r#"(module (memory (export "_start") 1))"#).unwrap();
+    let err = linker.module(&mut store, "m", &not_func).unwrap_err();
+    assert!(err.to_string().contains("must be a function"), "{err}");
+    let missing = Module::new(
+        &engine,
+        r#"(module (import "env" "f" (func)) (func (export "_start") call 0))"#,
+    )
+    .unwrap();
+    let err = linker.module(&mut store, "m", &missing).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown import: `env::f`"),
+        "{err}"
+    );
 }
 
 /// Host closures and typed calls take as many values as WASI's widest

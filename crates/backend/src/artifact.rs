@@ -37,6 +37,9 @@ use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Rel
 /// The first bytes of every artifact.
 pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm5";
 
+/// The first bytes of an artifact of any format version.
+pub const FORMAT_PREFIX: &[u8] = b"\0wasm-jit-cwasm";
+
 const RELOCS: [Reloc; 5] = [
     Reloc::Abs8,
     Reloc::X86CallPCRel4,
@@ -264,6 +267,12 @@ impl<'a> Reader<'a> {
 pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a>, String> {
     let mut r = Reader(bytes);
     if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
+        if bytes.starts_with(FORMAT_PREFIX) {
+            return Err(
+                "compiled by another version of wasm-jit (another artifact format): compile it again"
+                    .into(),
+            );
+        }
         return Err("not a wasm-jit compiled module".into());
     }
     let theirs = r.bytes()?;
@@ -430,6 +439,9 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
     let mut traps = Vec::with_capacity(r.count(5)?);
     for _ in 0..traps.capacity() {
         let offset = r.u32()?;
+        if offset as usize > code.len() {
+            return Err("trap site outside its function in the artifact".into());
+        }
         let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
         traps.push((offset, TrapCode::from_raw(code)));
     }

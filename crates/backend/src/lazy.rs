@@ -273,18 +273,19 @@ impl LazyCode {
         self.claim_from(&self.small, &self.small_next)
     }
 
-    /// The next unclaimed function for the background threads, claimed:
-    /// the latest hint, else the next in background order.
-    fn claim_next(&self) -> Option<u32> {
+    /// The next unclaimed function for the background threads, claimed,
+    /// and whether it was a hint: the latest hint, else the next in
+    /// background order.
+    fn claim_next(&self) -> Option<(u32, bool)> {
         loop {
             let Some(i) = lock(&self.hints).pop() else {
                 break;
             };
             if self.claim(i) {
-                return Some(i);
+                return Some((i, true));
             }
         }
-        self.claim_from(&self.order, &self.next)
+        self.claim_from(&self.order, &self.next).map(|i| (i, false))
     }
 
     /// Function `i` was called before it was compiled: the functions it
@@ -883,15 +884,23 @@ impl Service {
                 Job::Background(module) => {
                     let lazy = module.lazy().expect("lazy module");
                     let mut batch = Vec::new();
-                    // Placed early when someone waits.
+                    // Placed early when someone waits, and at once when it
+                    // holds a hint: the caller that hinted it is about to
+                    // call it.
+                    let hinted = std::cell::Cell::new(false);
                     let exhausted = !lazy.compile_batch(
                         &module,
                         &mut scratch,
                         &mut batch,
                         BATCH_BYTES,
-                        || lazy.claim_next(),
                         || {
-                            lazy.waiters.load(Ordering::SeqCst) > 0
+                            let (i, hint) = lazy.claim_next()?;
+                            hinted.set(hinted.get() || hint);
+                            Some(i)
+                        },
+                        || {
+                            hinted.get()
+                                || lazy.waiters.load(Ordering::SeqCst) > 0
                                 || self.urgent_pending.load(Ordering::SeqCst) > 0
                         },
                     );
@@ -938,9 +947,9 @@ mod tests {
         );
         assert!(lazy.claim(0), "called, so claimed by its caller");
         lazy.hint_callees(0);
-        assert_eq!(lazy.claim_next(), Some(3));
-        assert_eq!(lazy.claim_next(), Some(2));
-        assert_eq!(lazy.claim_next(), Some(1));
+        assert_eq!(lazy.claim_next(), Some((3, true)));
+        assert_eq!(lazy.claim_next(), Some((2, true)));
+        assert_eq!(lazy.claim_next(), Some((1, false)));
         assert_eq!(lazy.claim_next(), None);
         // Nothing left to hint.
         lazy.hint_callees(0);

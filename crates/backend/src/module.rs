@@ -647,8 +647,9 @@ impl Trampolines {
     pub fn array(&self, compiler: &Compiler, ty: &FuncType) -> Result<ArrayTrampoline, String> {
         let code = self.get(TrampolineKind::Array, compiler, ty)?;
         // SAFETY: the code was compiled with exactly this signature (here,
-        // or saved with a module by an engine of the same fingerprint) and
-        // lives as long as the engine that owns `self`.
+        // or saved with an artifact this engine accepted: its fingerprint,
+        // or the same but for fewer CPU features) and lives as long as the
+        // engine that owns `self`.
         Ok(unsafe { std::mem::transmute::<*const u8, ArrayTrampoline>(code) })
     }
 
@@ -733,10 +734,11 @@ impl Trampolines {
         })
     }
 
-    /// Places the trampolines saved with a module (an artifact made by an
-    /// engine of the same fingerprint, so trusted as its code is) that this
-    /// engine has none of yet, together in one mapping: loading the module
-    /// then compiles none.
+    /// Places the trampolines saved with a module (an artifact this engine
+    /// accepted, so trusted as its code is; perhaps compiled for fewer CPU
+    /// features) that this engine has none of yet, together in one
+    /// mapping: loading the module then compiles none. Existing entries
+    /// are never replaced (their code may be in use).
     pub fn preload(&self, saved: Vec<SavedTrampoline>) -> Result<(), String> {
         // The only place holding both locks: always in this order.
         let mut array = lock_map(&self.array);

@@ -231,6 +231,8 @@ pub struct ModuleInfo {
     pub datas: Vec<DataSegment>,
     /// Function names from the name section, by function index.
     pub func_names: HashMap<u32, String>,
+    /// The module's name from the name section (`(module $name ...)`).
+    pub name: Option<String>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
     /// Number of imported tables.
@@ -552,11 +554,15 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                 // Malformed custom sections are ignored, as the spec requires.
                 if let KnownCustom::Name(reader) = c.as_known() {
                     for name in reader.into_iter().flatten() {
-                        if let Name::Function(map) = name {
-                            for naming in map.into_iter().flatten() {
-                                info.func_names
-                                    .insert(naming.index, naming.name.to_string());
+                        match name {
+                            Name::Function(map) => {
+                                for naming in map.into_iter().flatten() {
+                                    info.func_names
+                                        .insert(naming.index, naming.name.to_string());
+                                }
                             }
+                            Name::Module { name, .. } => info.name = Some(name.to_string()),
+                            _ => {}
                         }
                     }
                 }

@@ -226,10 +226,10 @@ impl WasiCtxBuilder {
         Self::default()
     }
 
-    /// Sets the arguments (the first is the program name), replacing any
-    /// set before.
+    /// Appends arguments (the first of all is the program name).
     pub fn args(&mut self, args: impl IntoIterator<Item = impl AsRef<str>>) -> &mut Self {
-        self.args = args.into_iter().map(|a| a.as_ref().to_string()).collect();
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
         self
     }
 
@@ -266,12 +266,11 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Gives the guest this process's arguments (one that is not UTF-8 is
-    /// passed with its invalid bytes replaced by U+FFFD).
+    /// Appends this process's arguments (one that is not UTF-8 is passed
+    /// with its invalid bytes replaced by U+FFFD).
     pub fn inherit_args(&mut self) -> &mut Self {
-        self.args = std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        self.args
+            .extend(std::env::args_os().map(|a| a.to_string_lossy().into_owned()));
         self
     }
 
@@ -317,10 +316,29 @@ impl WasiCtxBuilder {
         self.build()
     }
 
-    /// The context. The builder is left empty (its preopened directories
-    /// move into the context).
+    /// The context. The builder keeps its settings, so it can build a
+    /// context for each of several stores.
+    ///
+    /// # Panics
+    /// If a preopened directory's handle cannot be duplicated (the process
+    /// is out of file descriptors).
     pub fn build(&mut self) -> WasiCtx {
-        let this = std::mem::take(self);
+        let this = WasiCtxBuilder {
+            args: self.args.clone(),
+            env: self.env.clone(),
+            stdio: self.stdio,
+            preopens: self
+                .preopens
+                .iter()
+                .map(|(dir, guest)| {
+                    let dir = dir
+                        .try_clone()
+                        .expect("cannot duplicate a preopened directory's handle");
+                    (dir, guest.clone())
+                })
+                .collect(),
+            deadline: self.deadline,
+        };
         let mut fds = BTreeMap::new();
         // Descriptors 0-2 are the streams even when not inherited, so that
         // preopens start at 3 as guests expect; an uninherited stream reads

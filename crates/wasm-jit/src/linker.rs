@@ -188,18 +188,43 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines the exports of `module` under `module_name`, as Wasmtime
-    /// does for WASI modules: a *command* (a module that exports `_start`)
-    /// gets a fresh instance for each call of each of its function exports
-    /// (other exports are not defined); any other module (a *reactor*) is
-    /// instantiated now, its `_initialize` export called if it has one, and
-    /// its exports defined (as [`Linker::instance`]).
+    /// does for WASI modules: a *command* (a module that exports the
+    /// function `_start`) gets a fresh instance for each call of each of
+    /// its function exports (other exports are not defined; the instance's
+    /// imports are resolved with the definitions this linker has now, and
+    /// each call's instance stays in the store until it drops); any other
+    /// module (a *reactor*) is instantiated now, its `_initialize` export
+    /// called if it has one, and its exports defined (as
+    /// [`Linker::instance`]). A module that exports both, or a `_start`
+    /// that is not a function, or whose imports are not all defined, is an
+    /// error.
     pub fn module(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
         module_name: &str,
         module: &Module,
     ) -> Result<&mut Self> {
-        let is_command = module.exports().any(|e| e.name() == "_start");
+        use crate::types::ExternType;
+        let export = |name: &str| module.get_export(name);
+        let is_command = match (export("_start"), export("_initialize")) {
+            (Some(_), Some(_)) => bail!("a module cannot be both a command and a reactor"),
+            (Some(ExternType::Func(_)), None) => true,
+            (Some(_), None) => bail!("the `_start` export must be a function"),
+            (None, _) => false,
+        };
+        // Missing imports are found now, not at the first call.
+        for import in module.imports() {
+            if !self
+                .defs
+                .contains_key(&(import.module().to_string(), import.name().to_string()))
+            {
+                bail!(
+                    "unknown import: `{}::{}` has not been defined",
+                    import.module(),
+                    import.name()
+                );
+            }
+        }
         if !is_command {
             let instance = self.instantiate(&mut store, module)?;
             if let Some(init) = instance.get_func(&mut store, "_initialize") {
@@ -207,10 +232,12 @@ impl<T: 'static> Linker<T> {
             }
             return self.instance(store, module_name, instance);
         }
+        // What a command exports besides functions is its own business
+        // (a fresh instance per call has its own memory): left undefined.
         let exports: Vec<(String, FuncType)> = module
             .exports()
             .filter_map(|e| match e.ty() {
-                crate::types::ExternType::Func(ty) => Some((e.name().to_string(), ty)),
+                ExternType::Func(ty) => Some((e.name().to_string(), ty)),
                 _ => None,
             })
             .collect();

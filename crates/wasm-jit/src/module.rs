@@ -203,9 +203,8 @@ fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
 }
 
 /// Validates and compiles every function of a module (binary) for the
-/// engine's target, without placing the code anywhere.
-/// `binary` compiled for `engine`, and with `trampolines`, those to save
-/// with it.
+/// engine's target, without placing the code anywhere; with `trampolines`,
+/// also the trampolines to save with it.
 fn compile_unplaced(
     engine: &Engine,
     binary: &[u8],
@@ -215,22 +214,18 @@ fn compile_unplaced(
     Vec<wasm_jit_backend::artifact::SavedTrampoline>,
 )> {
     let parsed = parse(binary, engine.config().features).map_err(|e| load_error(engine, e))?;
-    let functions = CompiledModule::compile_unplaced(
-        &engine.inner().compiler,
-        // Only the functions are consumed.
-        wasm_jit_frontend::module::ParsedModule {
-            info: parsed.info.clone(),
-            ..parsed
-        },
-        &Module::options(engine, false, false),
-    )
-    .map_err(|e| load_error(engine, e))?;
-    let trampolines = if trampolines {
+    let saved = if trampolines {
         engine.saved_trampolines(&parsed.info)
     } else {
         Vec::new()
     };
-    Ok((functions, trampolines))
+    let functions = CompiledModule::compile_unplaced(
+        &engine.inner().compiler,
+        parsed,
+        &Module::options(engine, false, false),
+    )
+    .map_err(|e| load_error(engine, e))?;
+    Ok((functions, saved))
 }
 
 /// [`Engine::precompile_module`].
@@ -440,12 +435,7 @@ impl Module {
         engine.ensure_runs_here()?;
         let mut artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
             .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
-        // Without them (if they cannot be placed), they are compiled when
-        // first needed, as for a module compiled here.
-        let _ = engine
-            .inner()
-            .trampolines
-            .preload(std::mem::take(&mut artifact.trampolines));
+        let trampolines = std::mem::take(&mut artifact.trampolines);
         let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
         let present = artifact.functions.iter().filter(|f| f.is_some()).count();
@@ -459,6 +449,9 @@ impl Module {
             name.map(str::to_string),
         )
         .map_err(|e| load_error(engine, e))?;
+        // Once the module loaded. Without them (if they cannot be placed),
+        // they are compiled when first needed, as for a module compiled here.
+        let _ = engine.inner().trampolines.preload(trampolines);
         Ok(Module::assemble(
             engine,
             compiled,
@@ -484,7 +477,7 @@ impl Module {
 
     /// Whether `bytes` look like a serialized module rather than Wasm.
     pub fn is_serialized(bytes: &[u8]) -> bool {
-        bytes.starts_with(wasm_jit_backend::artifact::MAGIC)
+        bytes.starts_with(wasm_jit_backend::artifact::FORMAT_PREFIX)
     }
 
     /// Reads and compiles a module file (binary or text).
@@ -522,10 +515,13 @@ impl Module {
         })
     }
 
-    /// The module's name: from the file it was loaded from, else its name
-    /// section, if any.
+    /// The module's name from its name section (`(module $name ...)`),
+    /// else the name it was compiled under ([`Module::new_with_name`]; the
+    /// file name for [`Module::from_file`], which also names it in
+    /// backtraces).
     pub fn name(&self) -> Option<&str> {
-        self.0.compiled.name()
+        let compiled = &self.0.compiled;
+        compiled.info.name.as_deref().or(compiled.name())
     }
 
     /// The type of the module's export `name`, if it has one.
