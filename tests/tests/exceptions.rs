@@ -66,7 +66,7 @@ fn setup(relay_throws_own: bool) -> Result<(Store<()>, Instance)> {
         // Throw it on into the caller.
         Err(err)
     });
-    linker.define("host", "relay", relay)?;
+    linker.define(&store, "host", "relay", relay)?;
     let instance = linker.instantiate(&mut store, &module)?;
     Ok((store, instance))
 }

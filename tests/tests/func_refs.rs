@@ -55,8 +55,9 @@ fn typed_references_link_and_call_across_modules() -> Result<()> {
     // A function of another type does not satisfy the import.
     let mut linker = Linker::new(&engine);
     let other = p.get_func(&mut store, "other").unwrap();
-    linker.define("p", "inc", other)?;
-    linker.define("p", "g", p.get_global(&mut store, "g").unwrap())?;
+    linker.define(&store, "p", "inc", other)?;
+    let g = p.get_global(&mut store, "g").unwrap();
+    linker.define(&store, "p", "g", g)?;
     let e = linker.instantiate(&mut store, &consumer).unwrap_err();
     assert!(
         format!("{e:#}").contains("incompatible import type"),

@@ -150,7 +150,7 @@ fn memories_of_both_index_types_in_one_module() -> Result<()> {
     let mut store = Store::new(&engine, ());
     let m64 = Memory::new(&mut store, MemoryType::new64(1, None))?;
     let mut linker = Linker::new(&engine);
-    linker.define("host", "m64", m64)?;
+    linker.define(&store, "host", "m64", m64)?;
     let instance = linker.instantiate(&mut store, &module)?;
     let poke = instance.get_typed_func::<(i32, i32), ()>(&mut store, "poke")?;
     let copy = instance.get_typed_func::<(u64, i32, i32), ()>(&mut store, "copy")?;
@@ -165,7 +165,7 @@ fn memories_of_both_index_types_in_one_module() -> Result<()> {
     // A 32-bit memory does not satisfy a 64-bit import.
     let m32 = Memory::new(&mut store, MemoryType::new(1, None))?;
     let mut linker = Linker::new(&engine);
-    linker.define("host", "m64", m32)?;
+    linker.define(&store, "host", "m64", m32)?;
     let e = linker.instantiate(&mut store, &module).unwrap_err();
     assert!(format!("{e:#}").contains("m64"), "{e:#}");
     Ok(())

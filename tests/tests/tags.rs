@@ -49,7 +49,7 @@ fn tags_link_by_identity_and_payload_type() -> Result<()> {
     // A tag made by the host links where its type fits.
     let host = Tag::new(&mut store, &ty)?;
     let mut linker = Linker::new(&engine);
-    linker.define("m", "e", host)?;
+    linker.define(&store, "m", "e", host)?;
     let c = linker.instantiate(&mut store, &importer)?;
     let again = c
         .get_export(&mut store, "again")

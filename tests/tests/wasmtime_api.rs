@@ -234,3 +234,27 @@ fn typed_functions_take_up_to_sixteen_values() {
         .unwrap();
     assert_eq!(wide.call(&mut store, ()).unwrap().15, 16);
 }
+
+/// `Linker::define` takes the store its item belongs to, as Wasmtime's
+/// does, and refuses an item of another store.
+#[test]
+fn define_takes_the_store_of_its_item() {
+    use wasm_jit::{Memory, MemoryType};
+    let engine = Engine::default();
+    let mut a = Store::new(&engine, ());
+    let b = Store::new(&engine, ());
+    let memory = Memory::new(&mut a, MemoryType::new(1, None)).unwrap();
+    let mut linker = Linker::new(&engine);
+    let err = linker.define(&b, "env", "m", memory).unwrap_err();
+    assert!(err.to_string().contains("another store"), "{err}");
+    linker.define(&a, "env", "m", memory).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "m" (memory 1))
+             (func (export "size") (result i32) memory.size))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut a, &module).unwrap();
+    let size = instance.get_typed_func::<(), i32>(&mut a, "size").unwrap();
+    assert_eq!(size.call(&mut a, ()).unwrap(), 1);
+}

@@ -24,6 +24,19 @@ pub enum Extern {
 }
 
 impl Extern {
+    /// Where the item lives.
+    pub(crate) fn stored(&self) -> crate::store::Stored {
+        match self {
+            Extern::Func(f) => f.0,
+            Extern::Table(t) => t.0,
+            Extern::Memory(m) => m.0,
+            Extern::Global(g) => g.0,
+            Extern::Tag(t) => t.0,
+        }
+    }
+}
+
+impl Extern {
     /// The function, if it is one.
     pub fn into_func(self) -> Option<Func> {
         match self {

@@ -10,7 +10,7 @@ use crate::externals::Extern;
 use crate::func::{Func, HostFn};
 use crate::instance::Instance;
 use crate::module::Module;
-use crate::store::{AsContextMut, Caller};
+use crate::store::{AsContext, AsContextMut, Caller};
 use crate::typed::IntoFunc;
 use crate::types::FuncType;
 use crate::values::Val;
@@ -86,14 +86,20 @@ impl<T: 'static> Linker<T> {
         Ok(())
     }
 
-    /// Defines `module::name` as `item`.
+    /// Defines `module::name` as `item`, which belongs to `store` (as in
+    /// Wasmtime, whose `define` takes the store too).
     pub fn define(
         &mut self,
+        store: impl AsContext<Data = T>,
         module: &str,
         name: &str,
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
-        self.insert(module, name, Definition::Extern(item.into()))?;
+        let item = item.into();
+        if item.stored().store_id != store.as_context().0.opaque.id {
+            bail!("cannot define `{module}::{name}`: the item belongs to another store");
+        }
+        self.insert(module, name, Definition::Extern(item))?;
         Ok(self)
     }
 

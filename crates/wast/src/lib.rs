@@ -589,16 +589,16 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
             },
             val,
         )?;
-        linker.define("spectest", name, g)?;
+        linker.define(&*store, "spectest", name, g)?;
     }
     let table = Table::new(
         &mut *store,
         TableType::new(ValType::FuncRef, 10, Some(20)),
         Val::FuncRef(None),
     )?;
-    linker.define("spectest", "table", table)?;
+    linker.define(&*store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
-    linker.define("spectest", "memory", Extern::Memory(memory))?;
+    linker.define(&*store, "spectest", "memory", Extern::Memory(memory))?;
     Ok(())
 }
 
