@@ -258,3 +258,100 @@ fn define_takes_the_store_of_its_item() {
     let size = instance.get_typed_func::<(), i32>(&mut a, "size").unwrap();
     assert_eq!(size.call(&mut a, ()).unwrap(), 1);
 }
+
+/// Memory accessors take whatever lends a store, as in Wasmtime: a caller
+/// by either reference, a store, and a generic `impl AsContextMut`.
+#[test]
+fn memory_accessors_take_any_store_lender() {
+    use wasm_jit::{AsContextMut, Caller, Extern, Memory};
+    fn poke(mut store: impl AsContextMut<Data = ()>, memory: Memory, at: usize, value: u8) {
+        memory.data_mut(&mut store)[at] = value;
+    }
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "bump",
+            |mut caller: Caller<'_, ()>, at: i32| -> i32 {
+                let Some(Extern::Memory(memory)) = caller.get_export("m") else {
+                    return -1;
+                };
+                let old = memory.data(&caller)[at as usize];
+                let same = memory.data(&mut caller)[at as usize];
+                memory.data_mut(&mut caller)[at as usize] = old + 1;
+                poke(&mut caller, memory, at as usize + 1, same + 10);
+                i32::from(old)
+            },
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "bump" (func $bump (param i32) (result i32)))
+             (memory (export "m") 1)
+             (func (export "run") (result i32)
+               (drop (call $bump (i32.const 8)))
+               (call $bump (i32.const 8))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 1);
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    assert_eq!(&memory.data(&store)[8..10], &[2, 11]);
+    poke(&mut store, memory, 9, 0);
+    assert_eq!(memory.data(&mut store)[9], 0);
+}
+
+/// A host function reads and sets the store's fuel through its `Caller`;
+/// the Wasm that called it goes on with what it set.
+#[test]
+fn callers_get_and_set_fuel() {
+    use wasm_jit::Caller;
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(10_000).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "fuel", |caller: Caller<'_, ()>| -> i64 {
+            caller.get_fuel().unwrap() as i64
+        })
+        .unwrap();
+    linker
+        .func_wrap("host", "drain", |mut caller: Caller<'_, ()>| {
+            caller.set_fuel(0).unwrap();
+        })
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "fuel" (func $fuel (result i64)))
+             (import "host" "drain" (func $drain))
+             (func (export "left") (result i64) (call $fuel))
+             (func $three (result i32) (i32.add (i32.const 1) (i32.const 2)))
+             ;; Fuel is checked at function entries and loop headers.
+             (func (export "drained") (result i32)
+               (call $drain)
+               (call $three)))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let left = instance
+        .get_typed_func::<(), i64>(&mut store, "left")
+        .unwrap();
+    let seen = left.call(&mut store, ()).unwrap();
+    assert!(seen > 9_000 && seen < 10_000, "{seen}");
+    let drained = instance
+        .get_typed_func::<(), i32>(&mut store, "drained")
+        .unwrap();
+    let err = drained.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
+}

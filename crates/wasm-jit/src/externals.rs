@@ -256,18 +256,6 @@ impl Memory {
     }
 }
 
-impl<'a, T> From<&'a mut crate::Store<T>> for crate::StoreContextMut<'a, T> {
-    fn from(s: &'a mut crate::Store<T>) -> Self {
-        crate::StoreContextMut(&mut s.inner)
-    }
-}
-
-impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::StoreContextMut<'a, T> {
-    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
-        crate::StoreContextMut(c.store)
-    }
-}
-
 /// A table of references.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Table(pub(crate) Stored);

@@ -138,6 +138,21 @@ impl Drop for LimitsBox {
 }
 
 impl StoreOpaque {
+    fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        if !self.engine.config().consume_fuel {
+            anyhow::bail!("fuel is not enabled: use Config::consume_fuel(true)");
+        }
+        self.limits.fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    fn get_fuel(&self) -> anyhow::Result<u64> {
+        if !self.engine.config().consume_fuel {
+            anyhow::bail!("fuel is not enabled: use Config::consume_fuel(true)");
+        }
+        Ok(self.limits.fuel.max(0) as u64)
+    }
+
     pub(crate) fn check(&self, s: Stored) -> usize {
         assert_eq!(
             s.store_id, self.id,
@@ -410,19 +425,12 @@ impl<T> Store<T> {
     /// Sets the fuel available to Wasm in this store (with
     /// [`Config::consume_fuel`](crate::Config::consume_fuel)).
     pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
-        if !self.inner.opaque.engine.config().consume_fuel {
-            anyhow::bail!("fuel is not enabled: use Config::consume_fuel(true)");
-        }
-        self.inner.opaque.limits.fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
-        Ok(())
+        self.inner.opaque.set_fuel(fuel)
     }
 
     /// The fuel left (with [`Config::consume_fuel`](crate::Config::consume_fuel)).
     pub fn get_fuel(&self) -> anyhow::Result<u64> {
-        if !self.inner.opaque.engine.config().consume_fuel {
-            anyhow::bail!("fuel is not enabled: use Config::consume_fuel(true)");
-        }
-        Ok(self.inner.opaque.limits.fuel.max(0) as u64)
+        self.inner.opaque.get_fuel()
     }
 
     /// Makes Wasm in this store trap with `Interrupted` once the engine's
@@ -478,27 +486,26 @@ impl<T> StoreContextMut<'_, T> {
     }
 }
 
-impl<'a, T> From<&'a Store<T>> for StoreContext<'a, T> {
-    fn from(s: &'a Store<T>) -> Self {
-        StoreContext(&s.inner)
+// As in Wasmtime: anything that lends a store converts into a context, so
+// `memory.data(&caller)`, `memory.data(&mut caller)`,
+// `memory.data_mut(&mut store)` and the same through `impl AsContextMut`
+// parameters all work.
+impl<'a, C: AsContext + ?Sized> From<&'a C> for StoreContext<'a, C::Data> {
+    fn from(c: &'a C) -> Self {
+        c.as_context()
     }
 }
 
-impl<'a, T> From<&'a mut Store<T>> for StoreContext<'a, T> {
-    fn from(s: &'a mut Store<T>) -> Self {
-        StoreContext(&s.inner)
+impl<'a, C: AsContextMut + ?Sized> From<&'a mut C> for StoreContext<'a, C::Data> {
+    fn from(c: &'a mut C) -> Self {
+        let c: &'a C = c;
+        c.as_context()
     }
 }
 
-impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
-    fn from(s: &'a Caller<'_, T>) -> Self {
-        StoreContext(s.store)
-    }
-}
-
-impl<'a, T> From<&'a StoreContextMut<'_, T>> for StoreContext<'a, T> {
-    fn from(s: &'a StoreContextMut<'_, T>) -> Self {
-        StoreContext(s.0)
+impl<'a, C: AsContextMut + ?Sized> From<&'a mut C> for StoreContextMut<'a, C::Data> {
+    fn from(c: &'a mut C) -> Self {
+        c.as_context_mut()
     }
 }
 
@@ -577,6 +584,18 @@ pub struct Caller<'a, T> {
 }
 
 impl<T> Caller<'_, T> {
+    /// The store's fuel left (as [`Store::get_fuel`]); Wasm's use of fuel
+    /// up to this call is counted.
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.store.opaque.get_fuel()
+    }
+
+    /// Sets the store's fuel (as [`Store::set_fuel`]); the calling Wasm
+    /// goes on with it when this host function returns.
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        self.store.opaque.set_fuel(fuel)
+    }
+
     /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.store.data
