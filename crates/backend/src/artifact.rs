@@ -439,7 +439,7 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
     let mut traps = Vec::with_capacity(r.count(5)?);
     for _ in 0..traps.capacity() {
         let offset = r.u32()?;
-        if offset as usize > code.len() {
+        if offset as usize >= code.len() {
             return Err("trap site outside its function in the artifact".into());
         }
         let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;

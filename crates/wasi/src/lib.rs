@@ -317,7 +317,8 @@ impl WasiCtxBuilder {
     }
 
     /// The context. The builder keeps its settings, so it can build a
-    /// context for each of several stores.
+    /// context for each of several stores (a [`deadline`](Self::deadline)
+    /// is an instant, the same for all of them).
     ///
     /// # Panics
     /// If a preopened directory's handle cannot be duplicated (the process
