@@ -256,9 +256,9 @@ impl Jit {
         };
         instance
             .exports(&mut self.store)
-            .into_iter()
-            .filter_map(|(name, e)| {
-                let f = e.into_func()?;
+            .filter_map(|export| {
+                let name = export.name().to_string();
+                let f = export.into_func()?;
                 Some((name, f.ty(&self.store)))
             })
             .collect()
@@ -306,7 +306,8 @@ impl Side for Jit {
         let Some(instance) = self.instance else {
             return out;
         };
-        for (name, e) in instance.exports(&mut self.store) {
+        for export in instance.exports(&mut self.store) {
+            let (name, e) = (export.name().to_string(), export.into_extern());
             match e {
                 wasm_jit::Extern::Global(g) => {
                     let v = from_jit(&g.get(&mut self.store));

@@ -197,7 +197,8 @@ impl Jit {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for (name, e) in instance.exports(&mut self.store) {
+        for export in instance.exports(&mut self.store) {
+            let (name, e) = (export.name().to_string(), export.into_extern());
             match e {
                 wasm_jit::Extern::Global(g) => {
                     let kind = match g.ty(&self.store).content {

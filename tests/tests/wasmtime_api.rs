@@ -355,3 +355,35 @@ fn callers_get_and_set_fuel() {
         "{err:?}"
     );
 }
+
+/// `Instance::exports` yields `Export`s (`name()`, `into_func()`, ...), as
+/// Wasmtime's does, and does not keep the store borrowed.
+#[test]
+fn instance_exports_iterate_as_in_wasmtime() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "one") (result i32) i32.const 1)
+             (memory (export "mem") 1)
+             (global (export "g") i32 (i32.const 5)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let exports = instance.exports(&mut store);
+    assert_eq!(exports.len(), 3);
+    let mut names = Vec::new();
+    for export in exports {
+        names.push(export.name().to_string());
+        if let Some(f) = export.clone().into_func() {
+            let f = f.typed::<(), i32>(&store).unwrap();
+            assert_eq!(f.call(&mut store, ()).unwrap(), 1);
+        }
+        if let Some(g) = export.into_global() {
+            assert_eq!(g.get(&mut store).i32(), Some(5));
+        }
+    }
+    assert_eq!(names, ["one", "mem", "g"]);
+}

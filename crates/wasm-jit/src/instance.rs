@@ -128,8 +128,9 @@ impl Instance {
         self.get_export(store, name)?.into_global()
     }
 
-    /// All exports, in declaration order.
-    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+    /// All exports, in declaration order (as Wasmtime's `exports`: each
+    /// an [`Export`] with its `name()` and `into_func()`, ...).
+    pub fn exports(&self, mut store: impl AsContextMut) -> std::vec::IntoIter<Export> {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
@@ -140,10 +141,56 @@ impl Instance {
             .iter()
             .map(|e| e.name.clone())
             .collect();
-        names
+        let exports: Vec<Export> = names
             .into_iter()
-            .filter_map(|n| export(s, *self, &n).map(|e| (n, e)))
-            .collect()
+            .filter_map(|name| export(s, *self, &name).map(|item| Export { name, item }))
+            .collect();
+        exports.into_iter()
+    }
+}
+
+/// An instance's export: its name and the item (see
+/// [`Instance::exports`]).
+#[derive(Clone, Debug)]
+pub struct Export {
+    name: String,
+    item: Extern,
+}
+
+impl Export {
+    /// The export's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The exported item.
+    pub fn into_extern(self) -> Extern {
+        self.item
+    }
+
+    /// The item, if it is a function.
+    pub fn into_func(self) -> Option<crate::Func> {
+        self.item.into_func()
+    }
+
+    /// The item, if it is a table.
+    pub fn into_table(self) -> Option<crate::Table> {
+        self.item.into_table()
+    }
+
+    /// The item, if it is a memory.
+    pub fn into_memory(self) -> Option<crate::Memory> {
+        self.item.into_memory()
+    }
+
+    /// The item, if it is a global.
+    pub fn into_global(self) -> Option<crate::Global> {
+        self.item.into_global()
+    }
+
+    /// The item, if it is a tag.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        self.item.into_tag()
     }
 }
 

@@ -41,7 +41,7 @@ pub use config::{CompilationMode, Config, OptLevel, Profiler};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::Func;
-pub use instance::Instance;
+pub use instance::{Export, Instance};
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};

@@ -135,8 +135,9 @@ impl<T: 'static> Linker<T> {
         module: &str,
         instance: Instance,
     ) -> Result<&mut Self> {
-        for (name, item) in instance.exports(&mut store) {
-            self.insert(module, &name, Definition::Extern(item))?;
+        for export in instance.exports(&mut store) {
+            let name = export.name().to_string();
+            self.insert(module, &name, Definition::Extern(export.into_extern()))?;
         }
         Ok(self)
     }
