@@ -59,7 +59,9 @@ const MAX_HINTS: usize = 4096;
 /// placed together.
 type Batch = Vec<(u32, Result<CompiledFunction, String>)>;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, also after a panic in another holder (the data guarded here
+/// stays consistent across one).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -15,7 +15,7 @@ use wasm_jit_frontend::{
 use crate::artifact::{SavedTrampoline, TrampolineKind};
 use crate::code::{CodeMemory, CodeNames};
 use crate::compile::{CompiledFunction, Compiler};
-use crate::lazy::{LazyCode, LazySource};
+use crate::lazy::{LazyCode, LazySource, lock};
 use crate::memory::MemoryImage;
 use crate::traps::ArrayTrampoline;
 
@@ -245,9 +245,8 @@ impl CompiledModule {
         } = parsed;
         let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
-        let module_name = name.clone();
         let names = Arc::new(CodeNames {
-            module: name,
+            module: name.clone(),
             funcs: info.func_names.clone(),
         });
         let settings = CodeSettings::new(compiler, options, &functions);
@@ -280,9 +279,9 @@ impl CompiledModule {
                 compile_eager(compiler, &info, functions, unsupported, options, settings)?;
             Self::place(&info, compiled, names)?
         };
-        let mut module = Self::assemble(info, offsets, type_ids, options, settings, code);
-        module.name = module_name;
-        Ok(module)
+        Ok(Self::assemble(
+            info, name, offsets, type_ids, options, settings, code,
+        ))
     }
 
     /// Validates and compiles every function of `parsed`, without placing
@@ -325,9 +324,8 @@ impl CompiledModule {
         }
         let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
-        let module_name = name.clone();
         let names = Arc::new(CodeNames {
-            module: name,
+            module: name.clone(),
             funcs: info.func_names.clone(),
         });
         let settings = CodeSettings::new(compiler, options, &functions);
@@ -360,9 +358,9 @@ impl CompiledModule {
                 })?;
             Self::place(&info, compiled, names)?
         };
-        let mut module = Self::assemble(info, offsets, type_ids, options, settings, code);
-        module.name = module_name;
-        Ok(module)
+        Ok(Self::assemble(
+            info, name, offsets, type_ids, options, settings, code,
+        ))
     }
 
     fn place(
@@ -382,6 +380,7 @@ impl CompiledModule {
 
     fn assemble(
         info: ModuleInfo,
+        name: Option<String>,
         offsets: VMOffsets,
         type_ids: Vec<u32>,
         options: &ModuleOptions,
@@ -391,7 +390,7 @@ impl CompiledModule {
         let memory_image = memory_image(&info);
         CompiledModule {
             info,
-            name: None,
+            name,
             offsets,
             type_ids,
             memory_style: options.memory_style,
@@ -480,7 +479,7 @@ impl CompiledModule {
 }
 
 /// Bytes of the function bodies (the module's code section, roughly).
-fn body_bytes(functions: &[FunctionInput<'_>]) -> u64 {
+pub fn body_bytes(functions: &[FunctionInput<'_>]) -> u64 {
     functions
         .iter()
         .map(|f| {
@@ -638,10 +637,6 @@ unsafe impl Send for Trampolines {}
 // SAFETY: as above; the maps are behind mutexes.
 unsafe impl Sync for Trampolines {}
 
-fn lock_map<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Trampolines {
     /// The host-to-Wasm trampoline for `ty`.
     pub fn array(&self, compiler: &Compiler, ty: &FuncType) -> Result<ArrayTrampoline, String> {
@@ -691,9 +686,21 @@ impl Trampolines {
         compiler: &Compiler,
         ty: &FuncType,
     ) -> Result<*const u8, String> {
-        let mut map = lock_map(self.map(kind));
+        self.get_with(kind, compiler, ty, PlacedTrampoline::ptr)
+    }
+
+    /// `read` of the trampoline of `kind` for `ty`, compiled and placed
+    /// first if this engine has none yet.
+    fn get_with<R>(
+        &self,
+        kind: TrampolineKind,
+        compiler: &Compiler,
+        ty: &FuncType,
+        read: impl FnOnce(&PlacedTrampoline) -> R,
+    ) -> Result<R, String> {
+        let mut map = lock(self.map(kind));
         if let Some(t) = map.get(ty) {
-            return Ok(t.ptr());
+            return Ok(read(t));
         }
         let f = self.compile(kind, compiler, ty)?;
         let memory = CodeMemory::new(std::slice::from_ref(&f), |_| None, Arc::default())?;
@@ -702,9 +709,9 @@ impl Trampolines {
             index: 0,
             compiled: f,
         };
-        let ptr = t.ptr();
+        let r = read(&t);
         map.insert(ty.clone(), t);
-        Ok(ptr)
+        Ok(r)
     }
 
     /// The trampoline of `kind` for `ty`, to save with a module: this
@@ -719,11 +726,7 @@ impl Trampolines {
         place: bool,
     ) -> Result<SavedTrampoline, String> {
         let code = if place {
-            self.get(kind, compiler, ty)?;
-            lock_map(self.map(kind))
-                .get(ty)
-                .map(|t| t.compiled.clone())
-                .ok_or("a trampoline vanished")?
+            self.get_with(kind, compiler, ty, |t| t.compiled.clone())?
         } else {
             self.compile(kind, compiler, ty)?
         };
@@ -741,8 +744,8 @@ impl Trampolines {
     /// are never replaced (their code may be in use).
     pub fn preload(&self, saved: Vec<SavedTrampoline>) -> Result<(), String> {
         // The only place holding both locks: always in this order.
-        let mut array = lock_map(&self.array);
-        let mut host = lock_map(&self.host);
+        let mut array = lock(&self.array);
+        let mut host = lock(&self.host);
         let mut seen = std::collections::HashSet::new();
         let missing: Vec<SavedTrampoline> = saved
             .into_iter()

@@ -225,11 +225,7 @@ impl<T: 'static> Linker<T> {
                 .defs
                 .contains_key(&(import.module().to_string(), import.name().to_string()))
             {
-                bail!(
-                    "unknown import: `{}::{}` has not been defined",
-                    import.module(),
-                    import.name()
-                );
+                return Err(undefined(import.module(), import.name()));
             }
         }
         if !is_command {
@@ -297,13 +293,14 @@ impl<T: 'static> Linker<T> {
         for import in module.imports() {
             match self.resolve(&mut store, import.module(), import.name())? {
                 Some(e) => imports.push(e),
-                None => bail!(
-                    "unknown import: `{}::{}` has not been defined",
-                    import.module(),
-                    import.name()
-                ),
+                None => return Err(undefined(import.module(), import.name())),
             }
         }
         Instance::new(store, module, &imports)
     }
+}
+
+/// The error for an import nothing defines.
+fn undefined(module: &str, name: &str) -> anyhow::Error {
+    anyhow::anyhow!("unknown import: `{module}::{name}` has not been defined")
 }

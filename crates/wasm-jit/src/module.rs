@@ -303,12 +303,8 @@ impl Module {
             CompilationMode::Eager => false,
             CompilationMode::Lazy => true,
             CompilationMode::Auto => {
-                let body_bytes: u64 = parsed
-                    .functions
-                    .iter()
-                    .map(|f| f.body.range().end - f.body.range().start)
-                    .sum();
-                body_bytes >= CompilationMode::AUTO_LAZY_BYTES as u64
+                wasm_jit_backend::module::body_bytes(&parsed.functions)
+                    >= CompilationMode::AUTO_LAZY_BYTES as u64
             }
         };
         let compiled = CompiledModule::compile(
