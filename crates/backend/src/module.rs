@@ -286,18 +286,20 @@ impl CompiledModule {
 
     /// Validates and compiles every function of `parsed`, without placing
     /// the code anywhere: for an artifact, possibly for another target.
+    /// Gives back the module's description with the code.
     pub fn compile_unplaced(
         compiler: &Compiler,
         parsed: ParsedModule<'_>,
         options: &ModuleOptions,
-    ) -> Result<Vec<CompiledFunction>, FrontendError> {
+    ) -> Result<(Vec<CompiledFunction>, ModuleInfo), FrontendError> {
         let ParsedModule {
             info,
             functions,
             unsupported,
         } = parsed;
         let settings = CodeSettings::new(compiler, options, &functions);
-        compile_eager(compiler, &info, functions, unsupported, options, settings)
+        let code = compile_eager(compiler, &info, functions, unsupported, options, settings)?;
+        Ok((code, info))
     }
 
     /// A module from code compiled earlier (a deserialized artifact):

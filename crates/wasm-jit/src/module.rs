@@ -203,35 +203,29 @@ fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
 }
 
 /// Validates and compiles every function of a module (binary) for the
-/// engine's target, without placing the code anywhere; with `trampolines`,
-/// also the trampolines to save with it.
+/// engine's target, without placing the code anywhere; with the module's
+/// description.
 fn compile_unplaced(
     engine: &Engine,
     binary: &[u8],
-    trampolines: bool,
 ) -> Result<(
     Vec<wasm_jit_backend::CompiledFunction>,
-    Vec<wasm_jit_backend::artifact::SavedTrampoline>,
+    wasm_jit_frontend::module::ModuleInfo,
 )> {
     let parsed = parse(binary, engine.config().features).map_err(|e| load_error(engine, e))?;
-    let saved = if trampolines {
-        engine.saved_trampolines(&parsed.info)
-    } else {
-        Vec::new()
-    };
-    let functions = CompiledModule::compile_unplaced(
+    CompiledModule::compile_unplaced(
         &engine.inner().compiler,
         parsed,
         &Module::options(engine, false, false),
     )
-    .map_err(|e| load_error(engine, e))?;
-    Ok((functions, saved))
+    .map_err(|e| load_error(engine, e))
 }
 
 /// [`Engine::precompile_module`].
 pub(crate) fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
     let binary = to_binary(bytes)?;
-    let (functions, trampolines) = compile_unplaced(engine, &binary, true)?;
+    let (functions, info) = compile_unplaced(engine, &binary)?;
+    let trampolines = engine.saved_trampolines(&info);
     let functions: Vec<_> = functions.into_iter().map(Some).collect();
     wasm_jit_backend::artifact::serialize(
         &engine.fingerprint(),
@@ -492,7 +486,7 @@ impl Module {
         if engine.inner().compiler.runs_here() {
             Module::from_binary(engine, bytes).map(|_| ())
         } else {
-            compile_unplaced(engine, bytes, false).map(|_| ())
+            compile_unplaced(engine, bytes).map(|_| ())
         }
     }
 
