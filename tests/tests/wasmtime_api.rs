@@ -206,32 +206,12 @@ fn typed_functions_take_up_to_sixteen_values() {
             .unwrap(),
         145
     );
-    let wide = wasm_jit::Func::wrap(&mut store, || {
-        (
-            1i32, 2i32, 3i32, 4i32, 5i32, 6i32, 7i32, 8i32, 9i32, 10i32, 11i32, 12i32, 13i32,
-            14i32, 15i32, 16i64,
-        )
+    type I = i32;
+    type Sixteen = (I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, i64);
+    let wide = wasm_jit::Func::wrap(&mut store, || -> Sixteen {
+        (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
     });
-    let wide = wide
-        .typed::<(), (
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i32,
-            i64,
-        )>(&store)
-        .unwrap();
+    let wide = wide.typed::<(), Sixteen>(&store).unwrap();
     assert_eq!(wide.call(&mut store, ()).unwrap().15, 16);
 }
 

@@ -443,12 +443,11 @@ impl Compiler {
         .unwrap_or_else(|_| {
             *scratch = Scratch::default();
             // The translator validates as it goes, so the body past where
-            // it stopped is unchecked: an invalid body is reported as
-            // invalid, whatever the compiler made of it.
-            // What the body uses that the engine lacks, or limits it
-            // exceeds, are reported as lazy loading would report them. The
-            // panic may have come from validation itself: this is guarded
-            // too.
+            // it stopped is unchecked: it is validated now, and an invalid
+            // body, one using what the engine lacks or one over a limit is
+            // reported as lazy loading would report it, whatever the
+            // compiler made of it. The panic may have come from validation
+            // itself, so this is guarded too.
             let checked = std::panic::catch_unwind(|| {
                 let mut validator = again.into_validator(Default::default());
                 let v = validate_function(&body, &mut validator)?;

@@ -83,6 +83,29 @@ impl<T: WasmTy> WasmList for T {
     }
 }
 
+/// Invokes `$mac` for tuples of 0 to [`MAX_TYPED`] type parameters.
+macro_rules! for_each_arity {
+    ($mac:ident) => {
+        $mac!();
+        $mac!(A);
+        $mac!(A, B);
+        $mac!(A, B, C);
+        $mac!(A, B, C, D);
+        $mac!(A, B, C, D, E);
+        $mac!(A, B, C, D, E, F);
+        $mac!(A, B, C, D, E, F, G);
+        $mac!(A, B, C, D, E, F, G, H);
+        $mac!(A, B, C, D, E, F, G, H, I);
+        $mac!(A, B, C, D, E, F, G, H, I, J);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K, L);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+    };
+}
+
 macro_rules! wasm_list_tuple {
     ($($t:ident),*) => {
         #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments, clippy::unused_unit)]
@@ -105,23 +128,7 @@ macro_rules! wasm_list_tuple {
     };
 }
 
-wasm_list_tuple!();
-wasm_list_tuple!(A);
-wasm_list_tuple!(A, B);
-wasm_list_tuple!(A, B, C);
-wasm_list_tuple!(A, B, C, D);
-wasm_list_tuple!(A, B, C, D, E);
-wasm_list_tuple!(A, B, C, D, E, F);
-wasm_list_tuple!(A, B, C, D, E, F, G);
-wasm_list_tuple!(A, B, C, D, E, F, G, H);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
-wasm_list_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+for_each_arity!(wasm_list_tuple);
 
 /// What a host closure may return: results, or `Result` of them (an `Err`
 /// stops the calling Wasm and reaches the embedder unchanged).
@@ -205,23 +212,7 @@ fn store_results<R: WasmList>(r: R, results: &mut [Val]) {
     r.into_vals(results);
 }
 
-into_func!();
-into_func!(A);
-into_func!(A, B);
-into_func!(A, B, C);
-into_func!(A, B, C, D);
-into_func!(A, B, C, D, E);
-into_func!(A, B, C, D, E, F);
-into_func!(A, B, C, D, E, F, G);
-into_func!(A, B, C, D, E, F, G, H);
-into_func!(A, B, C, D, E, F, G, H, I);
-into_func!(A, B, C, D, E, F, G, H, I, J);
-into_func!(A, B, C, D, E, F, G, H, I, J, K);
-into_func!(A, B, C, D, E, F, G, H, I, J, K, L);
-into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M);
-into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
-into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
-into_func!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+for_each_arity!(into_func);
 
 impl Func {
     /// A host function from a Rust closure whose parameter and result types
