@@ -367,3 +367,227 @@ fn instance_exports_iterate_as_in_wasmtime() {
     }
     assert_eq!(names, ["one", "mem", "g"]);
 }
+
+/// A limiter with Wasmtime's signatures: `Ok(false)` refuses (-1), `Err`
+/// traps with the limiter's own error, a growth it allowed that fails
+/// anyway is reported to `memory_grow_failed` / `table_grow_failed`.
+#[derive(Default)]
+struct Strict {
+    calls: Vec<String>,
+    fail_on_failure: bool,
+}
+
+#[derive(Debug)]
+struct TooBig(usize);
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes is too big", self.0)
+    }
+}
+
+impl std::error::Error for TooBig {}
+
+impl wasm_jit::ResourceLimiter for Strict {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasm_jit::Result<bool> {
+        self.calls
+            .push(format!("memory {current} -> {desired} (max {maximum:?})"));
+        match desired {
+            d if d > 8 << 16 => Err(TooBig(d).into()),
+            d if d > 4 << 16 => Ok(false),
+            _ => Ok(true),
+        }
+    }
+    fn memory_grow_failed(&mut self, error: Error) -> wasm_jit::Result<()> {
+        self.calls.push(format!("memory failed: {error}"));
+        if self.fail_on_failure {
+            Err(error.context("memory failure"))
+        } else {
+            Ok(())
+        }
+    }
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasm_jit::Result<bool> {
+        self.calls
+            .push(format!("table {current} -> {desired} (max {maximum:?})"));
+        if desired > 100 {
+            Err(TooBig(desired).into())
+        } else {
+            Ok(true)
+        }
+    }
+    fn table_grow_failed(&mut self, error: Error) -> wasm_jit::Result<()> {
+        self.calls.push(format!("table failed: {error}"));
+        Ok(())
+    }
+}
+
+#[test]
+fn limiter_errors_trap_with_the_limiters_error() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1 6) (table 1 6 funcref)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+             (func (export "tgrow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Strict::default());
+    store.limiter(|s| s);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let tgrow = instance
+        .get_typed_func::<i32, i32>(&mut store, "tgrow")
+        .unwrap();
+    // Allowed, refused (-1), past the declared maximum (allowed by the
+    // limiter, then reported as failed: -1), and an error (a trap carrying it).
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 3).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, 0).unwrap(), 2);
+    let err = grow.call(&mut store, 7).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<TooBig>().map(|e| e.0),
+        Some(9 << 16),
+        "{err:?}"
+    );
+    assert_eq!(tgrow.call(&mut store, 10).unwrap(), -1);
+    let err = tgrow.call(&mut store, 200).unwrap_err();
+    assert!(err.downcast_ref::<TooBig>().is_some(), "{err:?}");
+    assert_eq!(
+        store.data().calls,
+        [
+            "memory 0 -> 65536 (max Some(393216))",
+            "table 0 -> 1 (max Some(6))",
+            "memory 65536 -> 131072 (max Some(393216))",
+            "memory 131072 -> 327680 (max Some(393216))",
+            "memory 131072 -> 589824 (max Some(393216))",
+            "table 1 -> 11 (max Some(6))",
+            "table failed: table maximum size exceeded: 11 elements wanted, at most 6",
+            "table 1 -> 201 (max Some(6))",
+        ]
+    );
+    // The same from the host: the limiter's error comes back unchanged.
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    let err = memory.grow(&mut store, 20).unwrap_err();
+    assert!(err.downcast_ref::<TooBig>().is_some(), "{err:?}");
+    // A growth the limiter allowed that fails, with the failure made an error.
+    let small = Module::new(
+        &engine,
+        r#"(module (memory 1 2) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    store.data_mut().fail_on_failure = true;
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &small)
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let err = grow.call(&mut store, 2).unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "memory failure: memory maximum size exceeded: 196608 bytes wanted, at most 131072"
+    );
+    // The store works on after every trap.
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    // An instance whose initial memory the limiter fails gets its error.
+    let big = Module::new(&engine, r#"(module (memory 10))"#).unwrap();
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &big)
+        .unwrap_err();
+    assert!(err.downcast_ref::<TooBig>().is_some(), "{err:?}");
+}
+
+#[test]
+fn store_limits_can_trap_on_grow_failure() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    for trap in [false, true] {
+        let mut store = Store::new(
+            &engine,
+            wasm_jit::StoreLimitsBuilder::new()
+                .memory_size(2 << 16)
+                .trap_on_grow_failure(trap)
+                .build(),
+        );
+        store.limiter(|l| l);
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+        let r = grow.call(&mut store, 1);
+        if trap {
+            let err = r.unwrap_err();
+            assert!(
+                format!("{err:#}").contains("forcing trap when growing memory to 196608"),
+                "{err:#}"
+            );
+        } else {
+            assert_eq!(r.unwrap(), -1);
+        }
+    }
+}
+
+#[test]
+fn a_panicking_limiter_panics_in_the_embedders_call() {
+    struct Panics;
+    impl wasm_jit::ResourceLimiter for Panics {
+        fn memory_growing(
+            &mut self,
+            current: usize,
+            _: usize,
+            _: Option<usize>,
+        ) -> wasm_jit::Result<bool> {
+            if current > 0 {
+                panic!("limiter panicked");
+            }
+            Ok(true)
+        }
+        fn table_growing(
+            &mut self,
+            _: usize,
+            _: usize,
+            _: Option<usize>,
+        ) -> wasm_jit::Result<bool> {
+            Ok(true)
+        }
+    }
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Panics);
+    store.limiter(|l| l);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grow.call(&mut store, 1)))
+        .unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"limiter panicked"));
+    assert_eq!(grow.call(&mut store, 0).unwrap(), 1);
+}

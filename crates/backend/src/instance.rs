@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use wasm_jit_frontend::builtins::GROW_TRAPPED;
 use wasm_jit_frontend::module::{ConstExpr, ConstOp, SegmentMode};
 use wasm_jit_frontend::vmoffsets::{self, Builtin};
 use wasm_jit_frontend::{
@@ -14,7 +15,7 @@ use crate::exceptions::VMException;
 use crate::memory::LinearMemory;
 use crate::module::CompiledModule;
 use crate::traps::{TrapReason, set_pending};
-use crate::vm::{ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, VMTag, ValRaw};
+use crate::vm::{HostError, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, VMTag, ValRaw};
 
 /// What an instance imports, in the module's import order per kind.
 #[derive(Debug, Default)]
@@ -123,6 +124,8 @@ impl Instance {
     /// Allocates an instance: creates its memories, tables and globals,
     /// evaluates global initialisers and element segments, and fills the
     /// context. Segments are not applied yet: see [`Instance::initialize`].
+    /// The embedder's limiter is not asked here: the caller asks it about
+    /// each defined memory's and table's initial size first.
     ///
     /// # Safety
     /// Every import must be valid for the instance's lifetime and match the
@@ -195,19 +198,8 @@ impl Instance {
             inst._owned_globals.push(g);
         }
 
-        // SAFETY: `limits` outlives the instance (caller's contract).
-        let lim = unsafe { &*limits };
-        // Memories.
+        // Memories (the embedder's limiter has allowed their initial sizes).
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            let bytes = ty.minimum.saturating_mul(ty.page_size()) as usize;
-            let max = ty
-                .maximum
-                .map(|m| m.saturating_mul(ty.page_size()) as usize);
-            if !lim.allows(ResourceKind::Memory, 0, bytes, max) {
-                return Err(format!(
-                    "a memory of {bytes} bytes exceeds the store's limits"
-                ));
-            }
             let mut m = Box::new(LinearMemory::new(
                 ty,
                 module.memory_style,
@@ -231,12 +223,6 @@ impl Instance {
                 Some(e) => inst.eval(e).get_ref(),
                 None => 0,
             };
-            let (min, max) = (ty.minimum as usize, ty.maximum.map(|m| m as usize));
-            if !lim.allows(ResourceKind::Table, 0, min, max) {
-                return Err(format!(
-                    "a table of {min} elements exceeds the store's limits"
-                ));
-            }
             let ty = module.canonical_table(*ty);
             let mut t = Box::new(Table::new(ty, init, caps.table_elements)?);
             inst.tables.push(&mut *t);
@@ -496,33 +482,102 @@ unsafe fn limits<'a>(vmctx: *mut u8) -> &'a VMLimits {
     unsafe { &**(vmctx.add(vmoffsets::VMCTX_LIMITS as usize) as *const *const VMLimits) }
 }
 
-/// Grows a memory if the embedder allows it: old size in pages, or -1.
-pub fn grow_memory(memory: &mut LinearMemory, limits: &VMLimits, delta: u64) -> Option<u64> {
+/// Grows a memory by `delta` pages if the embedder allows it: the old size
+/// in pages, or `None` when it cannot grow; `Err` is the embedder's error
+/// (its hook decided to trap).
+///
+/// As in Wasmtime, the embedder is asked first (with the size the growth
+/// wants, even past the maximum), and told when a growth it allowed fails.
+pub fn grow_memory(
+    memory: &mut LinearMemory,
+    limits: &VMLimits,
+    delta: u64,
+) -> Result<Option<u64>, HostError> {
     let current = memory.byte_size();
-    let ty = memory.ty();
-    let page = ty.page_size();
+    let page = memory.ty().page_size();
+    if delta == 0 {
+        return Ok(Some(current as u64 / page));
+    }
     let desired = delta
         .checked_mul(page)
         .and_then(|d| d.checked_add(current as u64))
-        .filter(|&d| d <= memory.maximum_pages().saturating_mul(page))?;
-    let max = ty.maximum.map(|m| m.saturating_mul(page) as usize);
-    if delta > 0 && !limits.allows(ResourceKind::Memory, current, desired as usize, max) {
-        return None;
+        .map_or(usize::MAX, |d| usize::try_from(d).unwrap_or(usize::MAX));
+    let declared = memory.ty().maximum.map(|m| m.saturating_mul(page) as usize);
+    if !limits.allows(ResourceKind::Memory, current, desired, declared)? {
+        return Ok(None);
     }
-    memory.grow(delta)
+    let maximum = memory.maximum_pages().saturating_mul(page);
+    if desired as u64 > maximum {
+        limits.grow_failed(
+            ResourceKind::Memory,
+            format!("memory maximum size exceeded: {desired} bytes wanted, at most {maximum}"),
+        )?;
+        return Ok(None);
+    }
+    match memory.grow(delta) {
+        Some(old) => Ok(Some(old)),
+        None => {
+            limits.grow_failed(
+                ResourceKind::Memory,
+                format!("cannot provide {desired} bytes of memory"),
+            )?;
+            Ok(None)
+        }
+    }
 }
 
-/// Grows a table if the embedder allows it: old size, or -1.
-pub fn grow_table(table: &mut Table, limits: &VMLimits, delta: u64, init: usize) -> Option<u64> {
+/// Grows a table by `delta` elements set to `init` if the embedder allows
+/// it: the old size, or `None`; `Err` as for [`grow_memory`].
+pub fn grow_table(
+    table: &mut Table,
+    limits: &VMLimits,
+    delta: u64,
+    init: usize,
+) -> Result<Option<u64>, HostError> {
     let current = table.elements().len();
+    if delta == 0 {
+        return Ok(Some(current as u64));
+    }
     let desired = (current as u64)
         .checked_add(delta)
-        .filter(|&d| d <= table.maximum())?;
-    let max = table.ty().maximum.map(|m| m as usize);
-    if delta > 0 && !limits.allows(ResourceKind::Table, current, desired as usize, max) {
-        return None;
+        .map_or(usize::MAX, |d| usize::try_from(d).unwrap_or(usize::MAX));
+    let declared = table.ty().maximum.map(|m| m as usize);
+    if !limits.allows(ResourceKind::Table, current, desired, declared)? {
+        return Ok(None);
     }
-    table.grow(delta, init)
+    if desired as u64 > table.maximum() {
+        limits.grow_failed(
+            ResourceKind::Table,
+            format!(
+                "table maximum size exceeded: {desired} elements wanted, at most {}",
+                table.maximum()
+            ),
+        )?;
+        return Ok(None);
+    }
+    match table.grow(delta, init) {
+        Some(old) => Ok(Some(old)),
+        None => {
+            limits.grow_failed(
+                ResourceKind::Table,
+                format!("cannot provide a table of {desired} elements"),
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+/// What a grow builtin returns: the old size, -1 (`u64::MAX`) when it
+/// cannot grow, or [`GROW_TRAPPED`] after recording the embedder's error.
+fn grow_result(r: Result<Option<u64>, HostError>) -> u64 {
+    match r {
+        Ok(Some(old)) => old,
+        Ok(None) => u64::MAX,
+        Err(e) => {
+            set_pending(TrapReason::Host(e));
+            GROW_TRAPPED
+        }
+    }
 }
 
 unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
@@ -677,7 +732,7 @@ pub unsafe fn resolve_funcref(funcref: *mut VMFuncRef) -> Result<*const u8, Stri
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own context.
     let (inst, limits) = unsafe { (instance(vmctx), limits(vmctx)) };
-    grow_memory(inst.mem(mem), limits, delta).unwrap_or(u64::MAX)
+    grow_result(grow_memory(inst.mem(mem), limits, delta))
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
@@ -750,7 +805,7 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own context.
     let (inst, limits) = unsafe { (instance(vmctx), limits(vmctx)) };
-    grow_table(inst.tab(table), limits, delta, init).unwrap_or(u64::MAX)
+    grow_result(grow_table(inst.tab(table), limits, delta, init))
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, val: usize, len: u64) -> u32 {

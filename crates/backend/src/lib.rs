@@ -36,4 +36,6 @@ pub use instance::{Imports, Instance, InstanceLimits, grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryImage};
 pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};
 pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};
-pub use vm::{GrowthFn, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, VMTag, ValRaw};
+pub use vm::{
+    Growth, GrowthFn, HostError, ResourceKind, Table, VMFuncRef, VMGlobal, VMLimits, VMTag, ValRaw,
+};

@@ -115,35 +115,77 @@ pub enum ResourceKind {
     Tables,
 }
 
-/// Asks the embedder, through `store` ([`VMLimits::store`]), whether
-/// something may grow from `current` to `desired` (up to `maximum` if it
-/// has one). `false` refuses: `memory.grow` and `table.grow` then return
-/// -1, and creation fails.
-pub type GrowthFn = unsafe fn(
-    store: *mut u8,
-    kind: ResourceKind,
-    current: usize,
-    desired: usize,
-    maximum: Option<usize>,
-) -> bool;
+/// An error the embedder's growth hook returned: it reaches whoever called
+/// into Wasm unchanged, as a host function's error does.
+pub type HostError = Box<dyn std::any::Any + Send>;
+
+/// What the embedder's growth hook is told.
+#[derive(Debug)]
+pub enum Growth {
+    /// Something wants to grow from `current` to `desired` (up to `maximum`
+    /// if it has one): `Ok(false)` refuses (`memory.grow` and `table.grow`
+    /// then return -1, creation fails), `Err` traps (or fails creation)
+    /// with that error.
+    Asking {
+        /// What grows.
+        kind: ResourceKind,
+        /// Its size now.
+        current: usize,
+        /// The size asked for.
+        desired: usize,
+        /// Its declared maximum, if any.
+        maximum: Option<usize>,
+    },
+    /// A growth the hook allowed failed anyway (past the maximum, or the
+    /// host could not provide the memory): `Ok` lets the growth return -1,
+    /// `Err` traps with that error.
+    Failed {
+        /// What failed to grow.
+        kind: ResourceKind,
+        /// Why.
+        error: String,
+    },
+}
+
+/// The embedder's hook over growth and allocation, called through `store`
+/// ([`VMLimits::store`]); see [`Growth`] for what it answers.
+pub type GrowthFn = unsafe fn(store: *mut u8, growth: Growth) -> Result<bool, HostError>;
 
 impl VMLimits {
-    /// Whether the embedder allows a growth (always, without a hook).
+    /// Whether the embedder allows a growth (always, without a hook; never
+    /// when nobody is calling in, as there is nobody to ask).
     pub fn allows(
         &self,
         kind: ResourceKind,
         current: usize,
         desired: usize,
         maximum: Option<usize>,
-    ) -> bool {
+    ) -> Result<bool, HostError> {
+        self.ask(
+            Growth::Asking {
+                kind,
+                current,
+                desired,
+                maximum,
+            },
+            false,
+        )
+    }
+
+    /// Tells the embedder that a growth it allowed failed; `Err` is its
+    /// decision to trap.
+    pub fn grow_failed(&self, kind: ResourceKind, error: String) -> Result<(), HostError> {
+        self.ask(Growth::Failed { kind, error }, true).map(|_| ())
+    }
+
+    fn ask(&self, growth: Growth, nobody_calling: bool) -> Result<bool, HostError> {
         match self.growth {
-            None => true,
-            // Nobody is calling in, so nobody to ask: refuse.
-            Some(_) if self.store.is_null() => false,
+            None => Ok(true),
+            Some(_) if self.store.is_null() => Ok(nobody_calling),
             // SAFETY: the hook was installed by the store that owns these
             // limits, and `store` is that store, handed down for the call in
             // progress (see the field).
-            Some(f) => unsafe { f(self.store, kind, current, desired, maximum) },
+            Some(f) => unsafe { f(self.store, growth) },
         }
     }
 }

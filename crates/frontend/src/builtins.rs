@@ -20,7 +20,7 @@ macro_rules! foreach_builtin {
     ($mac:ident) => {
         $mac! {
             memory_grow MemoryGrow(mem: i32, delta: i64) -> i64,
-                "`memory.grow`: the old size in pages, or -1 (u64::MAX) when it cannot grow.";
+                "`memory.grow`: the old size in pages, -1 (u64::MAX) when it cannot grow, or `GROW_TRAPPED` after recording a trap (the embedder's limiter failed).";
             memory_fill MemoryFill(mem: i32, dst: i64, val: i32, len: i64) -> trap,
                 "`memory.fill`.";
             memory_copy MemoryCopy(dst_mem: i32, src_mem: i32, dst: i64, src: i64, len: i64) -> trap,
@@ -30,7 +30,7 @@ macro_rules! foreach_builtin {
             data_drop DataDrop(data: i32) -> none,
                 "`data.drop`.";
             table_grow TableGrow(table: i32, init: ptr, delta: i64) -> i64,
-                "`table.grow`: the old size, or -1 (u64::MAX) when it cannot grow.";
+                "`table.grow`: the old size, -1 (u64::MAX) when it cannot grow, or `GROW_TRAPPED` after recording a trap (the embedder's limiter failed).";
             table_fill TableFill(table: i32, dst: i64, val: ptr, len: i64) -> trap,
                 "`table.fill`.";
             table_copy TableCopy(dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64) -> trap,
@@ -54,6 +54,11 @@ macro_rules! foreach_builtin {
         }
     };
 }
+
+/// What `memory.grow` and `table.grow` builtins return after recording a
+/// trap: no memory or table can be this large, so compiled code compares
+/// the result with it and raises the trap.
+pub const GROW_TRAPPED: u64 = u64::MAX - 1;
 
 /// What a builtin returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

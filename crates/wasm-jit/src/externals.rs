@@ -5,6 +5,7 @@ use wasm_jit_backend::{LinearMemory, Table as RawTable, VMGlobal, VMTag};
 
 use crate::Func;
 use crate::store::{AsContext, AsContextMut, Stored};
+use crate::trap::host_error;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 use crate::values::Val;
 
@@ -252,6 +253,7 @@ impl Memory {
                 let memory = unsafe { &mut *s.memories[i] };
                 wasm_jit_backend::grow_memory(memory, &s.limits, delta)
             })
+            .map_err(host_error)?
             .ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
     }
 }
@@ -334,6 +336,7 @@ impl Table {
                 let table = unsafe { &mut *s.tables[i] };
                 wasm_jit_backend::grow_table(table, &s.limits, delta, raw)
             })
+            .map_err(host_error)?
             .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
     }
 }

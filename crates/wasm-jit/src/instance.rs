@@ -9,6 +9,7 @@ use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{Func, call_raw};
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, StoreOpaque, Stored};
+use crate::trap::host_error;
 use crate::typed::{TypedFunc, WasmList};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 
@@ -323,8 +324,38 @@ unsafe fn instantiate(
         ),
     ];
     for (kind, current, more, what) in counts {
-        if more > 0 && !s.limits.allows(kind, current, current + more, None) {
+        if more > 0
+            && !s
+                .limits
+                .allows(kind, current, current + more, None)
+                .map_err(host_error)?
+        {
             bail!("cannot instantiate: the store's limit on {what} was reached");
+        }
+    }
+    // Each defined memory's and table's initial size, as growing from
+    // nothing.
+    for ty in &info.memories[info.num_imported_memories as usize..] {
+        let page = ty.page_size();
+        let bytes = usize::try_from(ty.minimum.saturating_mul(page)).unwrap_or(usize::MAX);
+        let max = ty.maximum.map(|m| m.saturating_mul(page) as usize);
+        if !s
+            .limits
+            .allows(ResourceKind::Memory, 0, bytes, max)
+            .map_err(host_error)?
+        {
+            bail!("cannot instantiate: a memory of {bytes} bytes exceeds the store's limits");
+        }
+    }
+    for ty in &info.tables[info.num_imported_tables as usize..] {
+        let min = usize::try_from(ty.minimum).unwrap_or(usize::MAX);
+        let max = ty.maximum.map(|m| m as usize);
+        if !s
+            .limits
+            .allows(ResourceKind::Table, 0, min, max)
+            .map_err(host_error)?
+        {
+            bail!("cannot instantiate: a table of {min} elements exceeds the store's limits");
         }
     }
     let config = s.engine.config();

@@ -1,22 +1,52 @@
 //! Per-store resource limits.
 
-use wasm_jit_backend::ResourceKind;
+use std::panic::AssertUnwindSafe;
+
+use wasm_jit_backend::{Growth, HostError, ResourceKind};
 
 use crate::store::StoreInner;
+use crate::trap::HostPanic;
 
 /// Decides how far a store's memories and tables may grow and how many
 /// instances, memories and tables it may have. Install one with
 /// [`Store::limiter`](crate::Store::limiter).
 ///
-/// Refusing a growth makes `memory.grow` / `table.grow` return -1 in the
-/// guest, as the specification requires, and makes instantiation fail with
-/// an error when an initial size or a count is refused.
+/// Refusing a growth (`Ok(false)`) makes `memory.grow` / `table.grow` return
+/// -1 in the guest, as the specification requires, makes
+/// [`Memory::grow`](crate::Memory::grow) / [`Table::grow`](crate::Table::grow)
+/// fail, and makes instantiation fail when an initial size or a count is
+/// refused. Returning `Err` instead traps the guest (or fails the host's
+/// call or the instantiation) with that error, which the embedder gets back
+/// unchanged. The methods are Wasmtime's, with its signatures.
 pub trait ResourceLimiter: Send {
     /// A memory wants to grow from `current` to `desired` bytes (`maximum`
-    /// is its declared maximum). Return whether it may.
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool;
+    /// is its declared maximum). Return whether it may. Asked before the
+    /// maximum is checked, so `desired` may exceed it.
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> anyhow::Result<bool>;
+    /// A growth [`memory_growing`](Self::memory_growing) allowed failed
+    /// anyway (past the maximum, or no memory to be had): `Ok` lets it
+    /// return -1, `Err` traps.
+    fn memory_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+        let _ = error;
+        Ok(())
+    }
     /// A table wants to grow from `current` to `desired` elements.
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool;
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> anyhow::Result<bool>;
+    /// As [`memory_grow_failed`](Self::memory_grow_failed), for tables.
+    fn table_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+        let _ = error;
+        Ok(())
+    }
     /// Most instances the store may hold.
     fn instances(&self) -> usize {
         10_000_000
@@ -39,6 +69,7 @@ pub struct StoreLimits {
     instances: usize,
     memories: usize,
     tables: usize,
+    trap_on_grow_failure: bool,
 }
 
 impl Default for StoreLimits {
@@ -49,16 +80,57 @@ impl Default for StoreLimits {
             instances: 10_000_000,
             memories: 10_000_000,
             tables: 10_000_000,
+            trap_on_grow_failure: false,
+        }
+    }
+}
+
+impl StoreLimits {
+    fn grow(&self, what: &str, desired: usize, limit: Option<usize>) -> anyhow::Result<bool> {
+        match limit {
+            Some(limit) if desired > limit => {
+                if self.trap_on_grow_failure {
+                    anyhow::bail!(
+                        "forcing trap when growing {what} to {desired}: the limit is {limit}"
+                    )
+                }
+                Ok(false)
+            }
+            _ => Ok(true),
         }
     }
 }
 
 impl ResourceLimiter for StoreLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> bool {
-        self.memory_size.is_none_or(|m| desired <= m)
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> anyhow::Result<bool> {
+        self.grow("memory", desired, self.memory_size)
     }
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> bool {
-        self.table_elements.is_none_or(|m| desired <= m)
+    fn memory_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+        if self.trap_on_grow_failure {
+            Err(error)
+        } else {
+            Ok(())
+        }
+    }
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> anyhow::Result<bool> {
+        self.grow("table", desired, self.table_elements)
+    }
+    fn table_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+        if self.trap_on_grow_failure {
+            Err(error)
+        } else {
+            Ok(())
+        }
     }
     fn instances(&self) -> usize {
         self.instances
@@ -105,6 +177,13 @@ impl StoreLimitsBuilder {
         self.0.tables = n;
         self
     }
+    /// Whether a growth refused by these limits, or failing for another
+    /// reason, traps the guest (and fails the host's call) instead of
+    /// returning -1. Off by default.
+    pub fn trap_on_grow_failure(mut self, trap: bool) -> Self {
+        self.0.trap_on_grow_failure = trap;
+        self
+    }
     /// The limits.
     pub fn build(self) -> StoreLimits {
         self.0
@@ -118,30 +197,48 @@ pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimite
 ///
 /// It borrows only the store's `limiter` and `data` fields, never the whole
 /// store: whoever is growing something holds `&mut` to the store's
-/// `opaque` part (the memory or table being grown lives there).
+/// `opaque` part (the memory or table being grown lives there). A panic of
+/// the limiter is caught here (the runtime may have Wasm frames below) and
+/// resumes in the embedder's call.
 ///
 /// # Safety
 /// `store` must be the `StoreInner<T>` that installed this hook, handed down
 /// by [`StoreInner::enter`] for the call in progress, whose caller holds no
 /// borrow of `limiter` or `data`.
-pub(crate) unsafe fn growth_hook<T>(
-    store: *mut u8,
-    kind: ResourceKind,
-    current: usize,
-    desired: usize,
-    maximum: Option<usize>,
-) -> bool {
+pub(crate) unsafe fn growth_hook<T>(store: *mut u8, growth: Growth) -> Result<bool, HostError> {
     let inner = store.cast::<StoreInner<T>>();
     // SAFETY: per the contract, the two fields are not otherwise borrowed;
     // a place through the raw pointer borrows just the field, not the store.
     let (limiter, data) = unsafe { (&mut (*inner).limiter, &mut (*inner).data) };
-    let Some(get) = limiter else { return true };
-    let l = get(data);
-    match kind {
-        ResourceKind::Memory => l.memory_growing(current, desired, maximum),
-        ResourceKind::Table => l.table_growing(current, desired, maximum),
-        ResourceKind::Instances => desired <= l.instances(),
-        ResourceKind::Memories => desired <= l.memories(),
-        ResourceKind::Tables => desired <= l.tables(),
+    let Some(get) = limiter else { return Ok(true) };
+    let asked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let l = get(data);
+        match growth {
+            Growth::Asking {
+                kind,
+                current,
+                desired,
+                maximum,
+            } => match kind {
+                ResourceKind::Memory => l.memory_growing(current, desired, maximum),
+                ResourceKind::Table => l.table_growing(current, desired, maximum),
+                ResourceKind::Instances => Ok(desired <= l.instances()),
+                ResourceKind::Memories => Ok(desired <= l.memories()),
+                ResourceKind::Tables => Ok(desired <= l.tables()),
+            },
+            Growth::Failed { kind, error } => {
+                let error = anyhow::Error::msg(error);
+                match kind {
+                    ResourceKind::Table => l.table_grow_failed(error),
+                    _ => l.memory_grow_failed(error),
+                }
+                .map(|()| false)
+            }
+        }
+    }));
+    match asked {
+        Ok(Ok(allowed)) => Ok(allowed),
+        Ok(Err(e)) => Err(Box::new(e)),
+        Err(panic) => Err(Box::new(HostPanic(panic))),
     }
 }

@@ -328,18 +328,22 @@ pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
             }
         }
         TrapReason::Exception(_) => anyhow::anyhow!("uncaught exception"),
-        TrapReason::Host(payload) => {
-            let payload = match payload.downcast::<HostPanic>() {
-                Ok(panic) => std::panic::resume_unwind(panic.0),
-                Err(p) => p,
-            };
-            match payload.downcast::<anyhow::Error>() {
-                Ok(e) => *e,
-                Err(p) => match p.downcast::<String>() {
-                    Ok(msg) => anyhow::anyhow!("{msg}"),
-                    Err(_) => anyhow::anyhow!("host function failed"),
-                },
-            }
-        }
+        TrapReason::Host(payload) => host_error(payload),
+    }
+}
+
+/// The error a host function or the store's limiter gave (carried through
+/// Wasm frames as a boxed payload); a panic of theirs resumes here.
+pub(crate) fn host_error(payload: wasm_jit_backend::HostError) -> anyhow::Error {
+    let payload = match payload.downcast::<HostPanic>() {
+        Ok(panic) => std::panic::resume_unwind(panic.0),
+        Err(p) => p,
+    };
+    match payload.downcast::<anyhow::Error>() {
+        Ok(e) => *e,
+        Err(p) => match p.downcast::<String>() {
+            Ok(msg) => anyhow::anyhow!("{msg}"),
+            Err(_) => anyhow::anyhow!("host function failed"),
+        },
     }
 }

@@ -336,6 +336,17 @@ impl FuncTranslator<'_, '_> {
         resolved
     }
 
+    /// Raises the trap a grow builtin recorded when it returned
+    /// [`GROW_TRAPPED`](crate::builtins::GROW_TRAPPED).
+    pub(super) fn trap_if_grow_trapped(&mut self, old: Value) {
+        let trapped = self.builder.ins().icmp_imm_s(
+            ir::condcodes::IntCC::Equal,
+            old,
+            crate::builtins::GROW_TRAPPED as i64,
+        );
+        self.builder.ins().trapnz(trapped, HOST_TRAP);
+    }
+
     /// The canonical type id (i32) of a non-null `VMFuncRef`.
     pub(super) fn funcref_type_id(&mut self, funcref: Value) -> Value {
         self.builder.ins().load(

@@ -149,6 +149,7 @@ impl FuncTranslator<'_, '_> {
         let delta = self.index_to_i64(mem, delta);
         let m = self.builder.ins().iconst(types::I32, mem as i64);
         let old = self.call_builtin(Builtin::MemoryGrow, &[m, delta]).unwrap();
+        self.trap_if_grow_trapped(old);
         // -1 (all ones) when the memory cannot grow.
         let old = if self.is_memory64(mem) {
             old

@@ -104,6 +104,7 @@ impl FuncTranslator<'_, '_> {
         let old = self
             .call_builtin(Builtin::TableGrow, &[t, init, delta])
             .unwrap();
+        self.trap_if_grow_trapped(old);
         let old = self.i64_to_table_index(table, old);
         self.push(old);
         Ok(())
