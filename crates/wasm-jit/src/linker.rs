@@ -12,7 +12,7 @@ use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, Caller};
 use crate::typed::IntoFunc;
-use crate::types::FuncType;
+use crate::types::{ExternType, FuncType, ValType};
 use crate::values::Val;
 
 enum Definition<T: 'static> {
@@ -281,6 +281,64 @@ impl<T: 'static> Linker<T> {
             }
         }
         Ok(Func::wrap(&mut store, || {}))
+    }
+
+    /// Defines each function `module` imports that nothing here defines as
+    /// a host function that fails when called ("unknown import: ... has not
+    /// been defined"), so the module instantiates and runs until it calls
+    /// one. Imports of other kinds stay undefined.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<()> {
+        for (m, n, ty) in self.unknown_func_imports(module) {
+            self.func_new(&m.clone(), &n.clone(), ty, move |_, _, _| {
+                Err(undefined(&m, &n))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Defines each function `module` imports that nothing here defines as
+    /// a host function that ignores its arguments and returns zeros and
+    /// nulls. Fails for a function returning a non-nullable reference,
+    /// which has no default.
+    pub fn define_unknown_imports_as_default_values(&mut self, module: &Module) -> Result<()> {
+        for (m, n, ty) in self.unknown_func_imports(module) {
+            if let Some(r) = ty
+                .results()
+                .iter()
+                .find(|r| matches!(r, ValType::Ref(r) if !r.nullable))
+            {
+                bail!(
+                    "cannot define `{m}::{n}` with default values: its result type {r} has no default"
+                );
+            }
+            let results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+            self.func_new(&m, &n, ty, move |_, _, out| {
+                out.clone_from_slice(&results);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The function imports of `module` nothing here defines: module and
+    /// field name, and type.
+    /// (A name imported twice is listed once.)
+    fn unknown_func_imports(&self, module: &Module) -> Vec<(String, String, FuncType)> {
+        let mut seen = std::collections::HashSet::new();
+        module
+            .imports()
+            .filter_map(|i| {
+                let key = (i.module().to_string(), i.name().to_string());
+                match i.ty() {
+                    ExternType::Func(ty)
+                        if !self.defs.contains_key(&key) && seen.insert(key.clone()) =>
+                    {
+                        Some((key.0, key.1, ty))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
     /// Instantiates `module`, resolving each import by name.
