@@ -677,3 +677,81 @@ fn rust_std_fs_works() {
     );
     assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "hello");
 }
+
+/// What `fd_fdstat_get` says of a standard stream: a character device only
+/// when it is a terminal (wasi-libc's `isatty` is true for any character
+/// device), so `/dev/null` is none; a regular file stays one.
+#[test]
+fn only_a_terminal_is_a_character_device() {
+    let dir = tempdir();
+    let wat = dir.join("ft.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $get (param i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "filetype") (param i32) (result i32)
+               (if (call $get (local.get 0) (i32.const 0)) (then unreachable))
+               (i32.load8_u (i32.const 0))))"#,
+    )
+    .unwrap();
+    let file = dir.join("input");
+    std::fs::write(&file, b"x").unwrap();
+    for (stdin, filetype) in [
+        (std::fs::File::open("/dev/null").unwrap(), "0\n"),
+        (std::fs::File::open(&file).unwrap(), "4\n"),
+    ] {
+        let o = support::wasm_jit_command()
+            .args(["run", "--invoke", "filetype", wat.to_str().unwrap(), "0"])
+            .stdin(stdin)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            filetype,
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// A symbolic link to an absolute path is the host's business: reading it
+/// is EPERM (as in Wasmtime) rather than the host path; a relative link
+/// reads as usual.
+#[test]
+fn absolute_link_targets_stay_hidden() {
+    let dir = tempdir();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("abs")).unwrap();
+    std::os::unix::fs::symlink("some/file", dir.join("rel")).unwrap();
+    let wat = dir.join("readlink.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "path_readlink"
+               (func $readlink (param i32 i32 i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 0) "absrel")
+             ;; errno of readlink of "abs" (0) or "rel" (1), and the length read
+             (func (export "readlink") (param i32) (result i32 i32)
+               (call $readlink (i32.const 3) (i32.mul (local.get 0) (i32.const 3)) (i32.const 3)
+                 (i32.const 100) (i32.const 100) (i32.const 96))
+               (i32.load (i32.const 96))))"#,
+    )
+    .unwrap();
+    let d = format!("{}::/sandbox", dir.display());
+    let w = wat.to_str().unwrap();
+    let o = wasm_jit(&["run", "--dir", &d, "--invoke", "readlink", w, "0"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "63\n0\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = wasm_jit(&["run", "--dir", &d, "--invoke", "readlink", w, "1"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "0\n9\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

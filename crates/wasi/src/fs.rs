@@ -129,6 +129,16 @@ fn stream_stat(d: &Descriptor) -> Result<Filestat, Errno> {
     Ok(std_stat(&md))
 }
 
+/// Whether a standard stream is a terminal.
+fn stream_is_terminal(d: &Descriptor) -> bool {
+    use std::io::IsTerminal;
+    match d {
+        Descriptor::Stdin => std::io::stdin().is_terminal(),
+        Descriptor::Stdout => std::io::stdout().is_terminal(),
+        _ => std::io::stderr().is_terminal(),
+    }
+}
+
 pub(crate) fn fd_advise(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64, advice: u32) -> R {
     use crate::types::advice as a;
     use rustix::fs::Advice;
@@ -179,9 +189,15 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
         }
         Descriptor::Dir(_) => (filetype::DIRECTORY, 0),
         d => {
-            let t = stream_stat(d)
-                .map(|s| s.filetype)
-                .unwrap_or(filetype::UNKNOWN);
+            let t = match stream_stat(d).map(|s| s.filetype) {
+                // Only a terminal is a character device here, as in
+                // Wasmtime: wasi-libc's `isatty` is true for any character
+                // device without seek rights, and programs writing to
+                // `/dev/null` must not think they talk to a user.
+                Ok(filetype::CHARACTER_DEVICE) if !stream_is_terminal(d) => filetype::UNKNOWN,
+                Ok(t) => t,
+                Err(_) => filetype::UNKNOWN,
+            };
             (t, 0)
         }
     };
@@ -754,6 +770,11 @@ pub(crate) fn path_readlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 
         .dir(a[0])?
         .read_link_contents(checked_path(m, a[1], a[2])?)
         .map_err(io)?;
+    // A link to an absolute path leads out of the sandbox: its target is
+    // the host's business (and following it is refused anyway).
+    if target.is_absolute() {
+        return Err(Errno::PERM);
+    }
     let bytes = target.as_os_str().as_bytes();
     let n = bytes.len().min(a[4] as usize);
     m.write(a[3], &bytes[..n])?;
