@@ -29,7 +29,12 @@ pub struct CodegenOptions {
     /// `relaxed-simd-deterministic=y|n` (relaxed SIMD gives the same
     /// answers on every CPU); with `run`
     /// also `max-memory-size=SIZE`, `timeout=DURATION`, `fuel=N`,
-    /// `max-wasm-stack=BYTES`, `max-table-elements=N`.
+    /// `max-wasm-stack=BYTES`, `max-table-elements=N`,
+    /// `trap-on-grow-failure=y|n` (a refused `memory.grow`/`table.grow`
+    /// traps instead of returning -1), `max-instances=N`, `max-memories=N`,
+    /// `max-tables=N`, `unknown-imports-trap=y` (imported functions nothing
+    /// provides trap when called), `unknown-imports-default=y` (they return
+    /// zeros). Several options may be given at once, separated by commas.
     #[arg(short = 'W', value_name = "KEY=VALUE")]
     pub(crate) wasm: Vec<String>,
     /// Generate code for this target triple instead of this machine's CPU:
@@ -42,12 +47,18 @@ pub struct CodegenOptions {
 }
 
 /// `-W` options that only `run` uses.
-const RUN_ONLY_WASM_OPTIONS: [&str; 5] = [
+const RUN_ONLY_WASM_OPTIONS: [&str; 11] = [
     "max-memory-size",
     "timeout",
     "fuel",
     "max-wasm-stack",
     "max-table-elements",
+    "trap-on-grow-failure",
+    "max-instances",
+    "max-memories",
+    "max-tables",
+    "unknown-imports-trap",
+    "unknown-imports-default",
 ];
 
 /// The feature a `-W` feature toggle names.
@@ -83,12 +94,29 @@ pub(crate) fn flag(key: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// Options as given, with each comma-separated list (`-W a=1,b=2`, as
+/// Wasmtime's options take them) split into one option per item.
+pub(crate) fn split_list(opts: &[String]) -> Vec<String> {
+    opts.iter()
+        .flat_map(|o| o.split(','))
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Splits `KEY=VALUE` (a bare `KEY` means `KEY=y`).
 pub(crate) fn key_value(opt: &str) -> (&str, &str) {
     opt.split_once('=').unwrap_or((opt, ""))
 }
 
 impl CodegenOptions {
+    /// Splits comma-separated lists of `-C`, `-O` and `-W` options.
+    pub fn split_lists(&mut self) {
+        for opts in [&mut self.codegen, &mut self.optimize, &mut self.wasm] {
+            *opts = split_list(opts);
+        }
+    }
+
     /// Applies the options to `config`. `for_run`: the options are `run`'s,
     /// which takes the run-only `-W` options (the others refuse them) and
     /// caches compiled code unless `-C cache=n` (as Wasmtime does) and
@@ -147,6 +175,8 @@ impl CodegenOptions {
                 }
                 "cache" => cache = flag(key, value)?,
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
+                // The only compiler there is.
+                "compiler" if value == "cranelift" => {}
                 _ => bail!("unknown -C option `{key}`"),
             }
         }

@@ -29,8 +29,9 @@ pub struct CompileCommand {
 }
 
 impl CompileCommand {
-    pub fn execute(self) -> Result<ExitCode> {
+    pub fn execute(mut self) -> Result<ExitCode> {
         let mut config = Config::new();
+        self.codegen.split_lists();
         self.codegen.apply(&mut config, false)?;
         let engine = Engine::new(&config)?;
         let name = crate::display(&self.module);

@@ -1,13 +1,13 @@
 //! `wasm-jit run`: runs a WASI program (its `_start`), or one export of a
 //! module with `--invoke`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use wasm_jit::{Config, Engine, Func, Linker, Module, Store, Trap, Val, ValType};
+use wasm_jit::{Config, Engine, Func, Linker, Module, Store, StoreLimits, Trap, Val, ValType};
 use wasm_jit_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 
 use crate::codegen::{flag, key_value};
@@ -66,19 +66,23 @@ pub struct RunCommand {
     /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y).
     #[arg(short = 'S', value_name = "KEY=VALUE")]
     wasi: Vec<String>,
+    /// The program's `argv[0]` (default: the module's file name).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
     #[command(flatten)]
     codegen: crate::codegen::CodegenOptions,
-    /// The module to run (`.wasm` binary or `.wat` text).
-    #[arg(value_name = "MODULE")]
-    module: PathBuf,
-    /// Arguments for the program (or for the invoked function). Put them
-    /// after `--` if they start with a dash.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
-    )]
-    args: Vec<String>,
+    /// The module to run (`.wasm` binary, `.wat` text, or `-` for standard
+    /// input), then the arguments for the program (or for the invoked
+    /// function): everything after the module goes to the program as it is,
+    /// options included (a `--` right after the module is dropped).
+    #[arg(value_name = "MODULE [ARGS]", trailing_var_arg = true, required = true)]
+    module_and_args: Vec<String>,
+}
+
+/// The guest's state: its WASI context and the store's limits.
+struct Host {
+    wasi: WasiCtx,
+    limits: StoreLimits,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -120,20 +124,50 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
-/// What `-S` asks of the guest's WASI context.
+/// What `-S` and the store-level `-W` options ask for.
 #[derive(Default)]
 struct WasiOptions {
     inherit_env: bool,
     no_args: bool,
+    limits: wasm_jit::StoreLimitsBuilder,
+    unknown_imports: Option<UnknownImports>,
+}
+
+/// What `-W unknown-imports-trap` / `unknown-imports-default` define
+/// imported functions nothing provides as.
+#[derive(Clone, Copy)]
+enum UnknownImports {
+    Trap,
+    Default,
 }
 
 impl RunCommand {
     /// Folds the `-W` options that only `run` has into the long options
     /// they alias, and reads `-S`.
     fn resolve_options(&mut self) -> Result<WasiOptions> {
+        self.codegen.split_lists();
+        self.wasi = crate::codegen::split_list(&self.wasi);
+        let mut wasi = WasiOptions::default();
+        let count = |key: &str, value: &str| -> Result<usize> {
+            value
+                .parse()
+                .map_err(|_| anyhow!("invalid value `{value}` for -W {key}"))
+        };
         for opt in &self.codegen.wasm {
             let (key, value) = key_value(opt);
             match key {
+                "trap-on-grow-failure" => {
+                    wasi.limits = wasi.limits.trap_on_grow_failure(flag(key, value)?)
+                }
+                "max-instances" => wasi.limits = wasi.limits.instances(count(key, value)?),
+                "max-memories" => wasi.limits = wasi.limits.memories(count(key, value)?),
+                "max-tables" => wasi.limits = wasi.limits.tables(count(key, value)?),
+                "unknown-imports-trap" if flag(key, value)? => {
+                    wasi.unknown_imports = Some(UnknownImports::Trap)
+                }
+                "unknown-imports-default" if flag(key, value)? => {
+                    wasi.unknown_imports = Some(UnknownImports::Default)
+                }
                 "max-memory-size" => {
                     self.max_memory = Some(parse_size(value).map_err(|e| anyhow!(e))?)
                 }
@@ -156,7 +190,6 @@ impl RunCommand {
                 _ => {} // feature toggles: `CodegenOptions::apply`
             }
         }
-        let mut wasi = WasiOptions::default();
         for opt in &self.wasi {
             let (key, value) = key_value(opt);
             match key {
@@ -173,7 +206,7 @@ impl RunCommand {
     }
 
     pub fn execute(mut self) -> Result<ExitCode> {
-        let wasi_options = self.resolve_options()?;
+        let mut wasi_options = self.resolve_options()?;
         let mut config = Config::new();
         self.codegen.apply(&mut config, true)?;
         config.explicit_bounds_checks(self.explicit_bounds_checks);
@@ -203,11 +236,23 @@ impl RunCommand {
             config.max_memory_pages(bytes / 65536);
         }
         let engine = Engine::new(&config)?;
-        let module = load(&engine, &self.module, self.allow_precompiled)?;
+        let module = load(&engine, self.module_path(), self.allow_precompiled)?;
 
-        let mut linker: Linker<WasiCtx> = Linker::new(&engine);
-        wasm_jit_wasi::add_to_linker(&mut linker, |cx| cx)?;
-        let mut store = Store::new(&engine, self.wasi_ctx(&wasi_options)?);
+        let mut linker: Linker<Host> = Linker::new(&engine);
+        wasm_jit_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
+        let host = Host {
+            wasi: self.wasi_ctx(&wasi_options)?,
+            limits: std::mem::take(&mut wasi_options.limits).build(),
+        };
+        let mut store = Store::new(&engine, host);
+        store.limiter(|h| &mut h.limits);
+        match wasi_options.unknown_imports {
+            None => {}
+            Some(UnknownImports::Trap) => linker.define_unknown_imports_as_traps(&module)?,
+            Some(UnknownImports::Default) => {
+                linker.define_unknown_imports_as_default_values(&module)?
+            }
+        }
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
         }
@@ -231,9 +276,14 @@ impl RunCommand {
         match result {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => match e.downcast_ref::<I32Exit>() {
-                // The guest's exit status is ours (truncated as a native
-                // process's would be).
-                Some(I32Exit(code)) => Ok(ExitCode::from(*code as u8)),
+                // The guest's exit status is ours, as a native program's.
+                // One a process cannot have is an error rather than
+                // truncated as a native exit would be (256 would read as
+                // success).
+                Some(I32Exit(code)) if (0..=255).contains(code) => Ok(ExitCode::from(*code as u8)),
+                Some(I32Exit(code)) => Err(anyhow!(
+                    "the guest exited with status {code}, which is not a process exit status (0 to 255)"
+                )),
                 None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupted) => {
                     let t = self.timeout.unwrap_or_default();
                     Err(e.context(format!("the guest ran longer than the timeout of {t:?}")))
@@ -243,12 +293,31 @@ impl RunCommand {
         }
     }
 
+    /// The module's path, as given.
+    fn module_path(&self) -> &Path {
+        Path::new(&self.module_and_args[0])
+    }
+
+    /// The arguments after the module (less a `--` right after it, which
+    /// only separates them).
+    fn args(&self) -> &[String] {
+        let rest = &self.module_and_args[1..];
+        rest.strip_prefix(&["--".to_string()][..]).unwrap_or(rest)
+    }
+
     fn wasi_ctx(&self, options: &WasiOptions) -> Result<WasiCtx> {
-        let name = self.module.display().to_string();
+        // As in Wasmtime: the module's file name, not its whole path.
+        let path = self.module_path();
+        let name = self.argv0.clone().unwrap_or_else(|| {
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        });
         let guest_args = if options.no_args {
             &[][..]
         } else {
-            &self.args[..]
+            self.args()
         };
         let argv = std::iter::once(name).chain(guest_args.iter().cloned());
         let mut b = WasiCtxBuilder::new();
@@ -284,8 +353,8 @@ impl RunCommand {
         &self,
         engine: &Engine,
         module: &Module,
-        linker: &mut Linker<WasiCtx>,
-        store: &mut Store<WasiCtx>,
+        linker: &mut Linker<Host>,
+        store: &mut Store<Host>,
     ) -> Result<()> {
         for p in &self.preloads {
             let (name, path) = p
@@ -297,7 +366,7 @@ impl RunCommand {
                 .with_context(|| format!("failed to instantiate `{path}`"))?;
             linker.instance(&mut *store, name, instance)?;
         }
-        let name = self.module.display();
+        let name = self.module_path().display();
         let instance = linker
             .instantiate(&mut *store, module)
             .with_context(|| format!("failed to instantiate `{name}`"))?;
@@ -310,7 +379,7 @@ impl RunCommand {
                 let func = instance
                     .get_func(&mut *store, export)
                     .ok_or_else(|| anyhow!("`{name}` has no exported function named `{export}`"))?;
-                invoke(store, func, export, &self.args)
+                invoke(store, func, export, self.args())
             }
             None => match instance.get_func(&mut *store, "_start") {
                 Some(start) => start
@@ -324,6 +393,23 @@ impl RunCommand {
 
 fn load(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
     let name = path.display();
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .context("cannot read the module from standard input")?;
+        if Module::is_serialized(&bytes) {
+            if !allow_precompiled {
+                bail!(
+                    "standard input holds a precompiled module: pass --allow-precompiled to run it (its machine code runs as is, so only for files you trust)"
+                );
+            }
+            // SAFETY: the user vouched for the input with --allow-precompiled.
+            return unsafe { Module::deserialize(engine, &bytes) }
+                .context("failed to load the module from standard input");
+        }
+        return Module::new(engine, &bytes)
+            .context("failed to compile the module from standard input");
+    }
     // The first bytes tell an artifact (mapped when it is a regular file)
     // from Wasm, read from the same handle (the path may be a pipe).
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot read `{name}`"))?;
@@ -354,7 +440,7 @@ fn load(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module>
         .with_context(|| format!("failed to compile `{name}`"))
 }
 
-fn invoke(store: &mut Store<WasiCtx>, func: Func, export: &str, args: &[String]) -> Result<()> {
+fn invoke(store: &mut Store<Host>, func: Func, export: &str, args: &[String]) -> Result<()> {
     let ty = func.ty(&*store);
     if args.len() != ty.params().len() {
         bail!(
@@ -382,19 +468,45 @@ fn invoke(store: &mut Store<WasiCtx>, func: Func, export: &str, args: &[String])
 
 fn parse_arg(ty: ValType, s: &str) -> Result<Val> {
     Ok(match ty {
-        ValType::I32 => Val::I32(match s.parse::<i32>() {
-            Ok(v) => v,
-            Err(_) => s.parse::<u32>()? as i32,
-        }),
-        ValType::I64 => Val::I64(match s.parse::<i64>() {
-            Ok(v) => v,
-            Err(_) => s.parse::<u64>()? as i64,
-        }),
+        ValType::I32 => Val::I32(parse_int(s, 32)? as i32),
+        ValType::I64 => Val::I64(parse_int(s, 64)? as i64),
         ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
         ValType::V128 => Val::V128(parse_v128(s)?),
         other => bail!("arguments of type {other} cannot be given on the command line"),
     })
+}
+
+/// An integer argument of `bits` bits: decimal or `0x` hexadecimal, signed
+/// or unsigned (`-1` and `4294967295` are the same `i32`), as its two's
+/// complement bits.
+fn parse_int(s: &str, bits: u32) -> Result<u64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let magnitude = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16)?,
+        None => digits.parse::<u64>()?,
+    };
+    let max = u64::MAX >> (64 - bits);
+    let ok = if negative {
+        magnitude <= 1 << (bits - 1)
+    } else {
+        magnitude <= max
+    };
+    if !ok {
+        bail!("`{s}` does not fit in {bits} bits");
+    }
+    let v = if negative {
+        magnitude.wrapping_neg()
+    } else {
+        magnitude
+    };
+    Ok(v & max)
 }
 
 /// A `v128` argument: `0x` and up to 32 hexadecimal digits (the `u128`

@@ -47,9 +47,8 @@ fn invoke_prints_results() {
         "--invoke",
         "div",
         "examples/wat/traps.wat",
-        "--",
         "-9",
-        "2",
+        "0x2",
     ]);
     assert_eq!(stdout(&o), "-4\n", "stderr: {}", stderr(&o));
 }
@@ -434,7 +433,7 @@ fn wasmtime_style_command_lines() {
         "{out}"
     );
     same(
-        &["examples/wat/traps.wat", "--invoke", "fib", "10"],
+        &["--invoke", "fib", "examples/wat/traps.wat", "10"],
         &["run", "--invoke", "fib", "examples/wat/traps.wat", "10"],
     );
 
@@ -960,4 +959,148 @@ fn compile_output_replaces_files_and_follows_links() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left.len(), 2, "no temporary files left: {left:?}");
+}
+
+/// Command lines as Wasmtime parses them: everything after the module goes
+/// to the program (options too), `--argv0` names it (by default the module's
+/// file name), option lists may be comma-separated, the module may come from
+/// standard input, and an exit status no process can have fails.
+#[test]
+fn everything_after_the_module_is_the_programs() {
+    let o = wasm_jit(&[
+        "run",
+        "tests/programs/args_env.wasm",
+        "--env",
+        "X=1",
+        "--",
+        "-h",
+        "--help",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(
+            "argc=6\nargv[1]=--env\nargv[2]=X=1\nargv[3]=--\nargv[4]=-h\nargv[5]=--help\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("env X=1"), "{}", stdout(&o));
+    // A `--` right after the module only separates.
+    let o = wasm_jit(&["run", "tests/programs/args_env.wasm", "--", "--dir", "x"]);
+    assert!(
+        stdout(&o).starts_with("argc=3\nargv[1]=--dir\nargv[2]=x\n"),
+        "{}",
+        stdout(&o)
+    );
+
+    // argv[0]: the module's file name, or --argv0.
+    let path = repo_root().join("tests/programs/args_env.wasm");
+    let o = wasm_jit(&[
+        "run",
+        "-W",
+        "fuel=100000000,max-wasm-stack=1MiB",
+        "-S",
+        "cli=y,inherit-args=y",
+        path.to_str().unwrap(),
+        "a",
+    ]);
+    assert!(
+        stdout(&o).starts_with("argc=2\nargv[1]=a\n"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let probe = tempdir().join("argv0.wat");
+    std::fs::write(
+        &probe,
+        r#"(module
+             (import "wasi_snapshot_preview1" "args_get" (func $get (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             ;; the length of argv[0] (the only argument), and its first byte
+             (func (export "argv0") (result i32 i32)
+               (drop (call $sizes (i32.const 0) (i32.const 4)))
+               (drop (call $get (i32.const 8) (i32.const 64)))
+               (i32.sub (i32.load (i32.const 4)) (i32.const 1))
+               (i32.load8_u (i32.load (i32.const 8)))))"#,
+    )
+    .unwrap();
+    // `argv0.wat` is 9 bytes long and starts with `a`.
+    let p = probe.to_str().unwrap();
+    let o = wasm_jit(&["run", "--invoke", "argv0", p]);
+    assert_eq!(stdout(&o), "9\n97\n", "{}", stderr(&o));
+    let o = wasm_jit(&["run", "--argv0", "Zz", "--invoke", "argv0", p]);
+    assert_eq!(stdout(&o), "2\n90\n", "{}", stderr(&o));
+
+    // The module from standard input.
+    let o = support::wasm_jit_command()
+        .args(["run", "-", "from-stdin"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).starts_with("argc=2\nargv[1]=from-stdin\n"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+
+    // Exit statuses: 0 to 255 are the process's; others fail with status 1
+    // (truncated, 256 would read as success).
+    for (code, status) in [("3", 3), ("255", 255), ("256", 1), ("-1", 1)] {
+        let o = wasm_jit(&["run", "tests/programs/exit.wasm", code]);
+        assert_eq!(
+            o.status.code(),
+            Some(status),
+            "exit({code}): {}",
+            stderr(&o)
+        );
+        if status == 1 {
+            assert!(
+                stderr(&o).contains("not a process exit status"),
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+/// `-W unknown-imports-trap` and `-W unknown-imports-default` let a module
+/// with imports nothing provides run (Wasmtime's options).
+#[test]
+fn unknown_imports_can_trap_or_return_defaults() {
+    let wat = tempdir().join("unknown.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (import "env" "missing" (func $m (param i32) (result i32 i64)))
+             (func (export "ok") (result i32) (i32.const 7))
+             (func (export "call") (result i32 i64) (call $m (i32.const 5))))"#,
+    )
+    .unwrap();
+    let w = wat.to_str().unwrap();
+    let o = wasm_jit(&["run", "--invoke", "ok", w]);
+    assert!(
+        stderr(&o).contains("unknown import: `env::missing` has not been defined"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasm_jit(&["run", "-W", "unknown-imports-trap=y", "--invoke", "ok", w]);
+    assert_eq!(stdout(&o), "7\n", "{}", stderr(&o));
+    let o = wasm_jit(&["run", "-W", "unknown-imports-trap=y", "--invoke", "call", w]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown import: `env::missing` has not been defined"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasm_jit(&[
+        "run",
+        "-W",
+        "unknown-imports-default=y",
+        "--invoke",
+        "call",
+        w,
+    ]);
+    assert_eq!(stdout(&o), "0\n0\n", "{}", stderr(&o));
 }
