@@ -591,3 +591,75 @@ fn a_panicking_limiter_panics_in_the_embedders_call() {
     assert_eq!(panic.downcast_ref::<&str>(), Some(&"limiter panicked"));
     assert_eq!(grow.call(&mut store, 0).unwrap(), 1);
 }
+
+#[test]
+fn instance_pre_resolves_once_and_instantiates_in_many_stores() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "add" (func $add (param i32 i32) (result i32)))
+             (global $g (mut i32) (i32.const 0))
+             (func (export "next") (result i32)
+               (global.set $g (call $add (global.get $g) (i32.const 1)))
+               (global.get $g)))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<u32> = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "add",
+            |mut caller: wasm_jit::Caller<'_, u32>, a: i32, b: i32| {
+                *caller.data_mut() += 1;
+                a + b
+            },
+        )
+        .unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    assert_eq!(pre.module().imports().len(), 1);
+    let mut stores: Vec<Store<u32>> = (0..2).map(|_| Store::new(&engine, 0)).collect();
+    for (i, store) in stores.iter_mut().enumerate() {
+        let instance = pre.clone().instantiate(&mut *store).unwrap();
+        let next = instance
+            .get_typed_func::<(), i32>(&mut *store, "next")
+            .unwrap();
+        for _ in 0..=i {
+            next.call(&mut *store, ()).unwrap();
+        }
+        // Each instance has its own global; each store its own data.
+        assert_eq!(next.call(&mut *store, ()).unwrap(), i as i32 + 2);
+        assert_eq!(*store.data(), i as u32 + 2);
+    }
+
+    // A missing import, and a host function of another type, are refused
+    // by instantiate_pre itself.
+    let err = Linker::<u32>::new(&engine)
+        .instantiate_pre(&module)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown import: `host::add`"),
+        "{err}"
+    );
+    let mut wrong: Linker<u32> = Linker::new(&engine);
+    wrong.func_wrap("host", "add", |a: i32| a).unwrap();
+    let err = wrong.instantiate_pre(&module).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("incompatible import type for `host::add`"),
+        "{err}"
+    );
+
+    // An item of one store cannot be instantiated in another.
+    let memory_module = Module::new(&engine, r#"(module (import "m" "mem" (memory 1)))"#).unwrap();
+    let mut a = Store::new(&engine, 0u32);
+    let mem = wasm_jit::Memory::new(&mut a, wasm_jit::MemoryType::new(1, None)).unwrap();
+    let mut linker: Linker<u32> = Linker::new(&engine);
+    linker.define(&a, "m", "mem", mem).unwrap();
+    let pre = linker.instantiate_pre(&memory_module).unwrap();
+    pre.instantiate(&mut a).unwrap();
+    let mut b = Store::new(&engine, 0u32);
+    let err = pre.instantiate(&mut b).unwrap_err();
+    assert!(err.to_string().contains("another store"), "{err}");
+    let err = linker.instantiate(&mut b, &memory_module).unwrap_err();
+    assert!(err.to_string().contains("another store"), "{err}");
+}

@@ -43,7 +43,7 @@ pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::Func;
 pub use instance::{Export, Instance};
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use trap::{Exception, FrameInfo, Trap, WasmBacktrace};

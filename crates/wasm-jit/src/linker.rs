@@ -31,6 +31,24 @@ impl<T> Clone for Definition<T> {
     }
 }
 
+impl<T: 'static> Definition<T> {
+    /// The item, a host function placed in `store` first.
+    fn place(&self, mut store: impl AsContextMut<Data = T>) -> Result<Extern> {
+        Ok(match self {
+            Definition::Extern(e) => {
+                if e.stored().store_id != store.as_context().0.opaque.id {
+                    bail!("cannot instantiate with an item defined in another store");
+                }
+                *e
+            }
+            Definition::HostFunc(ty, f) => {
+                let ctx = store.as_context_mut();
+                Extern::Func(Func::from_arc(ctx.0, ty.clone(), f.clone())?)
+            }
+        })
+    }
+}
+
 /// Resolves a module's imports by module and field name.
 pub struct Linker<T: 'static> {
     engine: Engine,
@@ -159,20 +177,14 @@ impl<T: 'static> Linker<T> {
     /// placed in the store.
     fn resolve(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         module: &str,
         name: &str,
     ) -> Result<Option<Extern>> {
         let Some(def) = self.defs.get(&(module.to_string(), name.to_string())) else {
             return Ok(None);
         };
-        Ok(Some(match def {
-            Definition::Extern(e) => *e,
-            Definition::HostFunc(ty, f) => {
-                let ctx = store.as_context_mut();
-                Extern::Func(Func::from_arc(ctx.0, ty.clone(), f.clone())?)
-            }
-        }))
+        def.place(store).map(Some)
     }
 
     /// Defines `as_module::as_name` as whatever `module::name` is.
@@ -341,6 +353,42 @@ impl<T: 'static> Linker<T> {
             .collect()
     }
 
+    /// Resolves `module`'s imports once, for many instantiations (in any
+    /// store of this linker's data type): each import must be defined,
+    /// and a host function's type must be the one imported. Items that
+    /// belong to a store (from [`Linker::define`] or
+    /// [`Linker::instance`]) can only be instantiated in that store.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        if !Engine::same(&self.engine, module.engine()) {
+            bail!("cannot link a module compiled by another engine");
+        }
+        let types = &self.engine.inner().types;
+        let mut defs = Vec::with_capacity(module.imports().len());
+        for import in module.imports() {
+            let key = (import.module().to_string(), import.name().to_string());
+            let def = self
+                .defs
+                .get(&key)
+                .ok_or_else(|| undefined(import.module(), import.name()))?;
+            if let (Definition::HostFunc(ty, _), ExternType::Func(want)) = (def, import.ty())
+                && types.intern(ty) != types.intern(&want)
+            {
+                bail!(
+                    "incompatible import type for `{}::{}`: expected {}, found {}",
+                    import.module(),
+                    import.name(),
+                    ExternType::Func(want),
+                    ExternType::Func(ty.clone())
+                );
+            }
+            defs.push(def.clone());
+        }
+        Ok(InstancePre {
+            module: module.clone(),
+            defs: defs.into(),
+        })
+    }
+
     /// Instantiates `module`, resolving each import by name.
     pub fn instantiate(
         &self,
@@ -361,4 +409,48 @@ impl<T: 'static> Linker<T> {
 /// The error for an import nothing defines.
 fn undefined(module: &str, name: &str) -> anyhow::Error {
     anyhow::anyhow!("unknown import: `{module}::{name}` has not been defined")
+}
+
+/// A module with its imports resolved by a [`Linker`]
+/// ([`Linker::instantiate_pre`]), ready to be instantiated many times
+/// without looking names up again.
+pub struct InstancePre<T: 'static> {
+    module: Module,
+    defs: Arc<[Definition<T>]>,
+}
+
+impl<T: 'static> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            defs: self.defs.clone(),
+        }
+    }
+}
+
+impl<T: 'static> std::fmt::Debug for InstancePre<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstancePre")
+            .field("imports", &self.defs.len())
+            .finish()
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// A new instance of the module in `store`, with the resolved imports
+    /// (host functions are placed in `store`; an item of another store is
+    /// an error).
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let imports = self
+            .defs
+            .iter()
+            .map(|d| d.place(&mut store))
+            .collect::<Result<Vec<_>>>()?;
+        Instance::new(store, &self.module, &imports)
+    }
 }
