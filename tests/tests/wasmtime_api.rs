@@ -663,3 +663,71 @@ fn instance_pre_resolves_once_and_instantiates_in_many_stores() {
     let err = linker.instantiate(&mut b, &memory_module).unwrap_err();
     assert!(err.to_string().contains("another store"), "{err}");
 }
+
+#[test]
+fn epoch_deadline_callbacks_decide_what_happens() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "sum") (param i32) (result i32) (local i32)
+             (block (loop
+               (br_if 1 (i32.eqz (local.get 0)))
+               (local.set 1 (i32.add (local.get 1) (local.get 0)))
+               (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+               (br 0)))
+             (local.get 1)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, 0u32);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let sum = instance
+        .get_typed_func::<i32, i32>(&mut store, "sum")
+        .unwrap();
+    // Each call starts past the deadline: the epoch advanced once since.
+    let past_deadline = |store: &mut Store<u32>| {
+        store.set_epoch_deadline(1);
+        engine.increment_epoch();
+    };
+
+    // Go on: the callback is asked once, sets a deadline ahead, and the
+    // call finishes.
+    store.epoch_deadline_callback(|mut cx| {
+        *cx.data_mut() += 1;
+        Ok(wasm_jit::UpdateDeadline::Continue(1))
+    });
+    past_deadline(&mut store);
+    assert_eq!(sum.call(&mut store, 100).unwrap(), 5050);
+    assert_eq!(*store.data(), 1);
+
+    // Interrupt: the usual trap.
+    store.epoch_deadline_callback(|_| Ok(wasm_jit::UpdateDeadline::Interrupt));
+    past_deadline(&mut store);
+    let err = sum.call(&mut store, 100).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::Interrupted),
+        "{err:?}"
+    );
+
+    // An error: the call returns it.
+    store.epoch_deadline_callback(|_| Err(Error::msg("out of time budget")));
+    past_deadline(&mut store);
+    let err = sum.call(&mut store, 100).unwrap_err();
+    assert_eq!(err.to_string(), "out of time budget");
+
+    // Back to trapping.
+    store.epoch_deadline_trap();
+    past_deadline(&mut store);
+    let err = sum.call(&mut store, 100).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::Interrupted),
+        "{err:?}"
+    );
+    store.set_epoch_deadline(10);
+    assert_eq!(sum.call(&mut store, 10).unwrap(), 55);
+}

@@ -683,6 +683,31 @@ unsafe extern "C" fn exn_release(_vmctx: *mut u8, exn: usize) {
     }
 }
 
+unsafe extern "C" fn epoch_reached(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by compiled code with its own context, whose limits
+    // slot points at the store's limits. Only the two fields are copied
+    // out: the hook may change the limits (through the store).
+    let (hook, store) = unsafe {
+        let limits = *(vmctx.add(vmoffsets::VMCTX_LIMITS as usize) as *const *const VMLimits);
+        ((*limits).epoch_hook, (*limits).store)
+    };
+    let answer = match hook {
+        // SAFETY: the hook was installed by the store that owns these
+        // limits, and `store` is that store, handed down for the call in
+        // progress; compiled code holds no reference into it.
+        Some(hook) if !store.is_null() => unsafe { hook(store) },
+        _ => Ok(false),
+    };
+    match answer {
+        Ok(true) => 0,
+        Ok(false) => trap_flag(Err(TrapKind::Interrupted)),
+        Err(e) => {
+            set_pending(TrapReason::Host(e));
+            1
+        }
+    }
+}
+
 unsafe extern "C" fn lazy_funcref(_vmctx: *mut u8, funcref: usize) -> usize {
     // SAFETY: compiled code passes a live `VMFuncRef` of its store.
     code_or_trap(unsafe { resolve_funcref(funcref as *mut VMFuncRef) })

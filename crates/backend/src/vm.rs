@@ -98,7 +98,16 @@ pub struct VMLimits {
     /// the store only through it, never through a pointer kept from
     /// earlier (not read by compiled code).
     pub store: *mut u8,
+    /// The embedder's answer when the epoch reaches the deadline (not read
+    /// by compiled code); without one, Wasm traps with `Interrupted`.
+    pub epoch_hook: Option<EpochFn>,
 }
+
+/// Asked, through `store` ([`VMLimits::store`]), when Wasm finds the epoch
+/// at or past its deadline: `Ok(true)` after the hook set a new deadline
+/// (execution goes on), `Ok(false)` to trap with `Interrupted`, `Err` to
+/// trap with that error.
+pub type EpochFn = unsafe fn(store: *mut u8) -> Result<bool, HostError>;
 
 /// What a [`GrowthFn`] is asked about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +209,7 @@ impl VMLimits {
             fuel: 0,
             growth: None,
             store: std::ptr::null_mut(),
+            epoch_hook: None,
         }
     }
 }

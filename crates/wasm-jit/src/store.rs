@@ -303,6 +303,15 @@ impl StoreOpaque {
         unsafe { &*self.tables[index] }
     }
 
+    pub(crate) fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let now = self
+            .engine
+            .inner()
+            .epoch
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.limits.epoch_deadline = now.saturating_add(ticks_beyond_current);
+    }
+
     pub(crate) fn table_mut(&mut self, index: usize) -> &mut RawTable {
         // SAFETY: as above; `&mut self` rules out other references.
         unsafe { &mut *self.tables[index] }
@@ -314,6 +323,23 @@ pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
     pub(crate) limiter: Option<crate::limits::LimiterFn<T>>,
+    pub(crate) epoch_callback: Option<EpochCallback<T>>,
+}
+
+/// What [`Store::epoch_deadline_callback`] installs.
+pub(crate) type EpochCallback<T> =
+    Box<dyn FnMut(StoreContextMut<'_, T>) -> anyhow::Result<UpdateDeadline> + Send + Sync>;
+
+/// What a store's epoch callback ([`Store::epoch_deadline_callback`]) decides
+/// when Wasm reaches the epoch deadline (Wasmtime's; its `Yield` variants
+/// need async support, which wasm-jit does not have).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateDeadline {
+    /// Go on, with the deadline this many ticks past the current epoch.
+    Continue(u64),
+    /// Trap with [`Trap::Interrupted`](crate::Trap::Interrupted).
+    Interrupt,
 }
 
 impl<T> StoreInner<T> {
@@ -381,6 +407,7 @@ impl<T> Store<T> {
                 },
                 data,
                 limiter: None,
+                epoch_callback: None,
             }),
         }
     }
@@ -438,20 +465,36 @@ impl<T> Store<T> {
     /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)).
     /// Without a deadline, Wasm is never interrupted.
     pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
-        let now = self
-            .inner
-            .opaque
-            .engine
-            .inner()
-            .epoch
-            .load(std::sync::atomic::Ordering::Relaxed);
-        self.inner.opaque.limits.epoch_deadline = now.saturating_add(ticks_beyond_current);
+        self.inner.opaque.set_epoch_deadline(ticks_beyond_current);
     }
 
     /// Wasm that reaches its epoch deadline traps with
-    /// [`Trap::Interrupted`](crate::Trap::Interrupted): always so here, so
-    /// this (Wasmtime's way of choosing it) changes nothing.
-    pub fn epoch_deadline_trap(&mut self) {}
+    /// [`Trap::Interrupted`](crate::Trap::Interrupted) (the default; this
+    /// removes a callback installed by
+    /// [`epoch_deadline_callback`](Self::epoch_deadline_callback)).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.epoch_callback = None;
+        self.inner.opaque.limits.epoch_hook = None;
+    }
+
+    /// When Wasm reaches the epoch deadline, `callback` decides: go on with
+    /// a new deadline ([`UpdateDeadline::Continue`]), trap with
+    /// [`Trap::Interrupted`](crate::Trap::Interrupted)
+    /// ([`UpdateDeadline::Interrupt`]), or trap with its own error (`Err`,
+    /// which the embedder's call returns unchanged). It gets the store, so
+    /// it can look at the store's data or count the ticks.
+    pub fn epoch_deadline_callback(
+        &mut self,
+        callback: impl FnMut(StoreContextMut<'_, T>) -> anyhow::Result<UpdateDeadline>
+        + Send
+        + Sync
+        + 'static,
+    ) where
+        T: 'static,
+    {
+        self.inner.epoch_callback = Some(Box::new(callback));
+        self.inner.opaque.limits.epoch_hook = Some(epoch_hook::<T>);
+    }
 }
 
 /// A shared borrow of a store.
@@ -475,6 +518,18 @@ impl<T> StoreContextMut<'_, T> {
     /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.0.data
+    }
+    /// As [`Store::set_epoch_deadline`].
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.0.opaque.set_epoch_deadline(ticks_beyond_current);
+    }
+    /// As [`Store::get_fuel`].
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.0.opaque.get_fuel()
+    }
+    /// As [`Store::set_fuel`].
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        self.0.opaque.set_fuel(fuel)
     }
     /// The embedder's data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
@@ -629,5 +684,36 @@ impl<T> AsContext for Caller<'_, T> {
 impl<T> AsContextMut for Caller<'_, T> {
     fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
         StoreContextMut(self.store)
+    }
+}
+
+/// The epoch hook the runtime calls for a `Store<T>` with an epoch callback.
+///
+/// # Safety
+/// `store` must be the `StoreInner<T>` that installed this hook, handed down
+/// by [`StoreInner::enter`] for the call in progress, with no reference
+/// into it in use (compiled code called the runtime).
+unsafe fn epoch_hook<T>(store: *mut u8) -> Result<bool, wasm_jit_backend::HostError> {
+    // SAFETY: per the contract, this is the only borrow of the store while
+    // the callback runs, as for a host function.
+    let inner = unsafe { &mut *store.cast::<StoreInner<T>>() };
+    let Some(mut callback) = inner.epoch_callback.take() else {
+        return Ok(false);
+    };
+    let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        callback(StoreContextMut(&mut *inner))
+    }));
+    // Unless the callback installed another (or removed itself).
+    if inner.epoch_callback.is_none() && inner.opaque.limits.epoch_hook.is_some() {
+        inner.epoch_callback = Some(callback);
+    }
+    match answer {
+        Ok(Ok(UpdateDeadline::Continue(ticks))) => {
+            inner.opaque.set_epoch_deadline(ticks);
+            Ok(true)
+        }
+        Ok(Ok(UpdateDeadline::Interrupt)) => Ok(false),
+        Ok(Err(e)) => Err(Box::new(e)),
+        Err(panic) => Err(Box::new(crate::trap::HostPanic(panic))),
     }
 }

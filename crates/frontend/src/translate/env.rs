@@ -402,8 +402,9 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().iadd(base, scaled)
     }
 
-    /// Traps with `Interrupted` once the engine's epoch reaches the store's
-    /// deadline.
+    /// Once the engine's epoch reaches the store's deadline, asks the
+    /// runtime (on a cold path) for a new deadline, or traps (`Interrupted`,
+    /// or the store's epoch callback's error).
     pub(super) fn epoch_check(&mut self) {
         let ptr = self.ptr();
         let limits = self.vmctx_load(vmoffsets::VMCTX_LIMITS);
@@ -428,9 +429,16 @@ impl FuncTranslator<'_, '_> {
             epoch,
             deadline,
         );
-        self.builder
-            .ins()
-            .trapnz(passed, TrapKind::Interrupted.code());
+        let reached = self.builder.create_block();
+        let go_on = self.builder.create_block();
+        self.builder.set_cold_block(reached);
+        self.builder.ins().brif(passed, reached, &[], go_on, &[]);
+        self.builder.switch_to_block(reached);
+        self.builder.seal_block(reached);
+        self.call_builtin(Builtin::EpochReached, &[]);
+        self.builder.ins().jump(go_on, &[]);
+        self.builder.switch_to_block(go_on);
+        self.builder.seal_block(go_on);
     }
 
     fn fuel_addr(&mut self) -> Value {
