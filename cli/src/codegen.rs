@@ -177,6 +177,9 @@ impl CodegenOptions {
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
                 // The only compiler there is.
                 "compiler" if value == "cranelift" => {}
+                "compiler" => {
+                    bail!("unsupported compiler `{value}`: wasm-jit compiles with cranelift only")
+                }
                 _ => bail!("unknown -C option `{key}`"),
             }
         }

@@ -246,13 +246,6 @@ impl RunCommand {
         };
         let mut store = Store::new(&engine, host);
         store.limiter(|h| &mut h.limits);
-        match wasi_options.unknown_imports {
-            None => {}
-            Some(UnknownImports::Trap) => linker.define_unknown_imports_as_traps(&module)?,
-            Some(UnknownImports::Default) => {
-                linker.define_unknown_imports_as_default_values(&module)?
-            }
-        }
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
         }
@@ -265,7 +258,13 @@ impl RunCommand {
             });
         }
 
-        let result = self.run(&engine, &module, &mut linker, &mut store);
+        let result = self.run(
+            &engine,
+            &module,
+            &mut linker,
+            &mut store,
+            wasi_options.unknown_imports,
+        );
         // Lazily compiled functions join the cache entry for the next run.
         module.write_cache();
         // The process exits next: unmapping the module's code and freeing
@@ -355,6 +354,7 @@ impl RunCommand {
         module: &Module,
         linker: &mut Linker<Host>,
         store: &mut Store<Host>,
+        unknown_imports: Option<UnknownImports>,
     ) -> Result<()> {
         for p in &self.preloads {
             let (name, path) = p
@@ -365,6 +365,14 @@ impl RunCommand {
                 .instantiate(&mut *store, &m)
                 .with_context(|| format!("failed to instantiate `{path}`"))?;
             linker.instance(&mut *store, name, instance)?;
+        }
+        // After the preloads, which may provide some of them.
+        match unknown_imports {
+            None => {}
+            Some(UnknownImports::Trap) => linker.define_unknown_imports_as_traps(module)?,
+            Some(UnknownImports::Default) => {
+                linker.define_unknown_imports_as_default_values(module)?
+            }
         }
         let name = self.module_path().display();
         let instance = linker

@@ -1104,3 +1104,57 @@ fn unknown_imports_can_trap_or_return_defaults() {
     ]);
     assert_eq!(stdout(&o), "0\n0\n", "{}", stderr(&o));
 }
+
+/// `-W trap-on-grow-failure`, `-W max-instances/memories/tables`, and
+/// unknown imports next to a `--preload` that provides some of them.
+#[test]
+fn store_limits_and_preloads_from_the_command_line() {
+    let dir = tempdir();
+    let grow = dir.join("grow.wat");
+    std::fs::write(
+        &grow,
+        r#"(module (import "lib" "seven" (func $seven (result i32)))
+             (import "env" "absent" (func))
+             (memory 1 2)
+             (func (export "grow") (result i32) (memory.grow (call $seven))))"#,
+    )
+    .unwrap();
+    let lib = dir.join("lib.wat");
+    std::fs::write(
+        &lib,
+        r#"(module (memory 1) (func (export "seven") (result i32) (i32.const 7)))"#,
+    )
+    .unwrap();
+    let preload = format!("lib={}", lib.display());
+    let g = grow.to_str().unwrap();
+    let base = ["run", "--preload", &preload, "-W", "unknown-imports-trap=y"];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        args.extend(["--invoke", "grow", g]);
+        wasm_jit(&args)
+    };
+    // The preload provides `lib::seven`; `env::absent` traps if called.
+    let o = with(&[]);
+    assert_eq!(stdout(&o), "-1\n", "{}", stderr(&o));
+    let o = with(&["-W", "trap-on-grow-failure=y"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("memory maximum size exceeded"),
+        "{}",
+        stderr(&o)
+    );
+    // Two instances and two memories (the preload's and the module's).
+    let o = with(&["-W", "max-instances=1"]);
+    assert!(stderr(&o).contains("limit on instances"), "{}", stderr(&o));
+    let o = with(&["-W", "max-memories=1"]);
+    assert!(stderr(&o).contains("limit on memories"), "{}", stderr(&o));
+    let o = with(&["-W", "max-instances=2,max-memories=2,max-tables=0"]);
+    assert_eq!(stdout(&o), "-1\n", "{}", stderr(&o));
+    let o = wasm_jit(&["run", "-C", "compiler=winch", g]);
+    assert!(
+        stderr(&o).contains("unsupported compiler `winch`"),
+        "{}",
+        stderr(&o)
+    );
+}

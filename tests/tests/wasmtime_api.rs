@@ -539,7 +539,7 @@ fn store_limits_can_trap_on_grow_failure() {
         if trap {
             let err = r.unwrap_err();
             assert!(
-                format!("{err:#}").contains("forcing trap when growing memory to 196608"),
+                format!("{err:#}").contains("forcing trap when growing memory (bytes) to 196608"),
                 "{err:#}"
             );
         } else {
@@ -730,4 +730,149 @@ fn epoch_deadline_callbacks_decide_what_happens() {
     );
     store.set_epoch_deadline(10);
     assert_eq!(sum.call(&mut store, 10).unwrap(), 55);
+}
+
+#[test]
+fn limiter_errors_reach_64_bit_growth_host_growth_and_counts() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") i64 1) (table (export "t") i64 1 funcref)
+             (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+             (func (export "tgrow") (param i64) (result i64) (table.grow (ref.null func) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Strict::default());
+    store.limiter(|s| s);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "grow")
+        .unwrap();
+    let tgrow = instance
+        .get_typed_func::<i64, i64>(&mut store, "tgrow")
+        .unwrap();
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    let err = grow.call(&mut store, 1 << 20).unwrap_err();
+    assert!(err.downcast_ref::<TooBig>().is_some(), "{err:?}");
+    assert_eq!(tgrow.call(&mut store, 5).unwrap(), 1);
+    let err = tgrow.call(&mut store, 1000).unwrap_err();
+    assert!(err.downcast_ref::<TooBig>().is_some(), "{err:?}");
+    let table = instance.get_table(&mut store, "t").unwrap();
+    let err = table
+        .grow(&mut store, 1000, Val::FuncRef(None))
+        .unwrap_err();
+    assert!(err.downcast_ref::<TooBig>().is_some(), "{err:?}");
+
+    // A panic in a count check panics in the instantiating call, and the
+    // store works on.
+    struct CountPanics(bool);
+    impl wasm_jit::ResourceLimiter for CountPanics {
+        fn memory_growing(
+            &mut self,
+            _: usize,
+            _: usize,
+            _: Option<usize>,
+        ) -> wasm_jit::Result<bool> {
+            Ok(true)
+        }
+        fn table_growing(
+            &mut self,
+            _: usize,
+            _: usize,
+            _: Option<usize>,
+        ) -> wasm_jit::Result<bool> {
+            Ok(true)
+        }
+        fn instances(&self) -> usize {
+            if self.0 {
+                panic!("count check panicked");
+            }
+            10
+        }
+    }
+    let mut store = Store::new(&engine, CountPanics(true));
+    store.limiter(|s| s);
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Linker::new(&engine).instantiate(&mut store, &module)
+    }))
+    .unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"count check panicked"));
+    store.data_mut().0 = false;
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "grow")
+        .unwrap();
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+}
+
+#[test]
+fn unknown_imports_defined_as_traps_or_defaults() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "f" (func $f (result i32 i64 f32 f64 v128 funcref externref)))
+             (import "env" "f" (func (result i32 i64 f32 f64 v128 funcref externref)))
+             (import "env" "g" (global i32))
+             (func (export "call") (result i32 i64 f32 f64 v128 funcref externref) (call $f)))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker
+        .define_unknown_imports_as_default_values(&module)
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    // Globals are not defined.
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(err.to_string().contains("`env::g`"), "{err}");
+    let g = wasm_jit::Global::new(
+        &mut store,
+        wasm_jit::GlobalType::new(wasm_jit::ValType::I32, wasm_jit::Mutability::Const),
+        Val::I32(1),
+    )
+    .unwrap();
+    linker.define(&store, "env", "g", g).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let call = instance.get_func(&mut store, "call").unwrap();
+    let mut out = vec![Val::I32(9); 7];
+    call.call(&mut store, &[], &mut out).unwrap();
+    assert!(matches!(
+        out[..],
+        [
+            Val::I32(0),
+            Val::I64(0),
+            Val::F32(0),
+            Val::F64(0),
+            Val::V128(0),
+            Val::FuncRef(None),
+            Val::ExternRef(None)
+        ]
+    ));
+
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker.define_unknown_imports_as_traps(&module).unwrap();
+    linker.define(&store, "env", "g", g).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let call = instance.get_func(&mut store, "call").unwrap();
+    let err = call.call(&mut store, &[], &mut out).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unknown import: `env::f` has not been defined"),
+        "{err}"
+    );
+
+    // A non-nullable reference has no default.
+    let module = Module::new(
+        &engine,
+        r#"(module (type $t (func)) (import "env" "h" (func (result (ref $t)))))"#,
+    )
+    .unwrap();
+    let err = Linker::<()>::new(&engine)
+        .define_unknown_imports_as_default_values(&module)
+        .unwrap_err();
+    assert!(err.to_string().contains("has no default"), "{err}");
 }

@@ -735,8 +735,9 @@ fn for_each_body<'a, R: Send>(
                 *lock(&results[i]) = Some(r);
             }
         };
-        // The calling thread works too; a scope nests in the embedder's own
-        // rayon work as parallel iterators do.
+        // One worker per pool thread (a scope nests in the embedder's own
+        // rayon work as parallel iterators do; a pool thread calling this
+        // works too).
         rayon::scope(|s| {
             for _ in 1..rayon::current_num_threads().min(n) {
                 s.spawn(|_| work());

@@ -484,6 +484,22 @@ pub struct TableType {
 }
 
 impl TableType {
+    /// The element type.
+    pub fn element(&self) -> &WasmType {
+        &self.element
+    }
+    /// The initial (or, of a live table, current) number of elements.
+    pub fn minimum(&self) -> u64 {
+        self.minimum
+    }
+    /// The declared maximum number of elements.
+    pub fn maximum(&self) -> Option<u64> {
+        self.maximum
+    }
+    /// Whether indices are `i64`.
+    pub fn is_64(&self) -> bool {
+        self.table64
+    }
     /// A table with 32-bit indices.
     pub fn new(element: WasmType, minimum: u64, maximum: Option<u64>) -> TableType {
         TableType {
@@ -528,6 +544,18 @@ impl MemoryType {
         }
     }
 
+    /// The initial (or, of a live memory, current) size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.minimum
+    }
+    /// The declared maximum size in pages.
+    pub fn maximum(&self) -> Option<u64> {
+        self.maximum
+    }
+    /// Whether addresses are `i64` (memory64).
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
     /// Bytes per page.
     pub fn page_size(&self) -> u64 {
         1 << self.page_size_log2
@@ -558,6 +586,37 @@ pub struct GlobalType {
     pub content: WasmType,
     /// Whether `global.set` may change it.
     pub mutable: bool,
+}
+
+/// Whether a global may change (Wasmtime's name for [`GlobalType::mutable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// `global.set` may not change it.
+    Const,
+    /// `global.set` may change it.
+    Var,
+}
+
+impl GlobalType {
+    /// A global of `content` type, constant or variable.
+    pub fn new(content: WasmType, mutability: Mutability) -> GlobalType {
+        GlobalType {
+            content,
+            mutable: mutability == Mutability::Var,
+        }
+    }
+    /// The value type.
+    pub fn content(&self) -> &WasmType {
+        &self.content
+    }
+    /// Whether it may change.
+    pub fn mutability(&self) -> Mutability {
+        if self.mutable {
+            Mutability::Var
+        } else {
+            Mutability::Const
+        }
+    }
 }
 
 /// Size of a Wasm page in bytes.

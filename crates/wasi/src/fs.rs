@@ -126,7 +126,15 @@ fn stream_stat(d: &Descriptor) -> Result<Filestat, Errno> {
     }
     .map_err(io)?;
     let md = std::fs::File::from(fd).metadata().map_err(io)?;
-    Ok(std_stat(&md))
+    let mut stat = std_stat(&md);
+    // Only a terminal is a character device here, as in Wasmtime:
+    // wasi-libc's `isatty` is true for any character device without seek
+    // rights, and programs writing to `/dev/null` must not think they talk
+    // to a user.
+    if stat.filetype == filetype::CHARACTER_DEVICE && !stream_is_terminal(d) {
+        stat.filetype = filetype::UNKNOWN;
+    }
+    Ok(stat)
 }
 
 /// Whether a standard stream is a terminal.
@@ -189,15 +197,9 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
         }
         Descriptor::Dir(_) => (filetype::DIRECTORY, 0),
         d => {
-            let t = match stream_stat(d).map(|s| s.filetype) {
-                // Only a terminal is a character device here, as in
-                // Wasmtime: wasi-libc's `isatty` is true for any character
-                // device without seek rights, and programs writing to
-                // `/dev/null` must not think they talk to a user.
-                Ok(filetype::CHARACTER_DEVICE) if !stream_is_terminal(d) => filetype::UNKNOWN,
-                Ok(t) => t,
-                Err(_) => filetype::UNKNOWN,
-            };
+            let t = stream_stat(d)
+                .map(|s| s.filetype)
+                .unwrap_or(filetype::UNKNOWN);
             (t, 0)
         }
     };

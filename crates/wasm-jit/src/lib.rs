@@ -51,7 +51,7 @@ pub use store::{
 pub use trap::{Exception, FrameInfo, Trap, WasmBacktrace};
 pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};
 pub use types::{
-    ExternType, FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValType,
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType,
 };
 pub use values::{AnyRef, ExnRef, ExternRef, V128, Val};
 /// Feature flags of the Wasm standard and its proposals, for

@@ -108,7 +108,7 @@ impl ResourceLimiter for StoreLimits {
         desired: usize,
         _maximum: Option<usize>,
     ) -> anyhow::Result<bool> {
-        self.grow("memory", desired, self.memory_size)
+        self.grow("memory (bytes)", desired, self.memory_size)
     }
     fn memory_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
         if self.trap_on_grow_failure {
@@ -123,7 +123,7 @@ impl ResourceLimiter for StoreLimits {
         desired: usize,
         _maximum: Option<usize>,
     ) -> anyhow::Result<bool> {
-        self.grow("table", desired, self.table_elements)
+        self.grow("table (elements)", desired, self.table_elements)
     }
     fn table_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
         if self.trap_on_grow_failure {

@@ -14,6 +14,7 @@ use crate::store::{AsContext, AsContextMut, Caller};
 use crate::typed::IntoFunc;
 use crate::types::{ExternType, FuncType, ValType};
 use crate::values::Val;
+use wasm_jit_frontend::module::ImportKind;
 
 enum Definition<T: 'static> {
     Extern(Extern),
@@ -357,27 +358,32 @@ impl<T: 'static> Linker<T> {
     /// store of this linker's data type): each import must be defined,
     /// and a host function's type must be the one imported. Items that
     /// belong to a store (from [`Linker::define`] or
-    /// [`Linker::instance`]) can only be instantiated in that store.
+    /// [`Linker::instance`]) are type-checked when instantiated, and only
+    /// in that store (another store's item is an error, where Wasmtime
+    /// panics).
     pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
         if !Engine::same(&self.engine, module.engine()) {
             bail!("cannot link a module compiled by another engine");
         }
         let types = &self.engine.inner().types;
+        let compiled = module.compiled();
         let mut defs = Vec::with_capacity(module.imports().len());
-        for import in module.imports() {
+        for (import, raw) in module.imports().zip(&compiled.info.imports) {
             let key = (import.module().to_string(), import.name().to_string());
             let def = self
                 .defs
                 .get(&key)
                 .ok_or_else(|| undefined(import.module(), import.name()))?;
-            if let (Definition::HostFunc(ty, _), ExternType::Func(want)) = (def, import.ty())
-                && types.intern(ty) != types.intern(&want)
+            // A host function's type must be the imported one, as
+            // instantiation checks it (the same canonical type).
+            if let (Definition::HostFunc(ty, _), ImportKind::Func(t)) = (def, &raw.kind)
+                && types.intern(ty) != compiled.type_ids[t.index()]
             {
                 bail!(
                     "incompatible import type for `{}::{}`: expected {}, found {}",
                     import.module(),
                     import.name(),
-                    ExternType::Func(want),
+                    import.ty(),
                     ExternType::Func(ty.clone())
                 );
             }

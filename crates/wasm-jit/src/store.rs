@@ -354,10 +354,16 @@ impl<T> StoreInner<T> {
         let this: *mut StoreInner<T> = self;
         // SAFETY: `limits` is the store's own, live while the store is.
         let previous = unsafe { std::mem::replace(&mut (*limits).store, this.cast()) };
-        let result = f(this);
-        // SAFETY: as above.
-        unsafe { (*limits).store = previous };
-        result
+        // Restored however `f` ends, a panic resuming through it included.
+        struct Restore(*mut wasm_jit_backend::VMLimits, *mut u8);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                // SAFETY: as above.
+                unsafe { (*self.0).store = self.1 };
+            }
+        }
+        let _restore = Restore(limits, previous);
+        f(this)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Types of values and external items.
 
 pub use wasm_jit_frontend::types::{
-    FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, WasmType as ValType,
+    FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, WasmType as ValType,
 };
 
 /// The type of an importable or exportable item.
