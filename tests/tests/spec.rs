@@ -15,8 +15,8 @@ fn main() {
     let expected = expected_failures();
     let mut trials = Vec::new();
     for file in all_files() {
-        // Wasm 1.0 and 2.0, SIMD, relaxed SIMD, memory64 and custom page
-        // sizes also run with explicit bounds checks instead of guard pages, so both memory strategies
+        // Wasm 1.0 and 2.0, SIMD, relaxed SIMD, memory64, custom page
+        // sizes and threads also run with explicit bounds checks instead of guard pages, so both memory strategies
         // are held to the suite.
         let explicit_too = [
             "wasm-v1/",
@@ -25,6 +25,7 @@ fn main() {
             "proposals/relaxed-simd/",
             "proposals/memory64/",
             "proposals/custom-page-sizes/",
+            "proposals/threads/",
         ]
         .iter()
         .any(|p| file.name.starts_with(p));

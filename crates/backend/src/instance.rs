@@ -683,6 +683,84 @@ unsafe extern "C" fn exn_release(_vmctx: *mut u8, exn: usize) {
     }
 }
 
+/// `memory.atomic.notify`: a shared memory is shared by the instances of
+/// one store, and a store runs on one thread at a time, so while this
+/// thread runs Wasm no other agent can be waiting on it: nobody to wake.
+unsafe extern "C" fn memory_atomic_notify(
+    _vmctx: *mut u8,
+    _mem: u32,
+    _addr: u64,
+    _count: u32,
+) -> u32 {
+    0
+}
+
+/// `memory.atomic.wait32/64` at a checked, aligned effective address.
+unsafe extern "C" fn memory_atomic_wait(
+    vmctx: *mut u8,
+    mem: u32,
+    addr: u64,
+    expected: u64,
+    timeout: u64,
+    size: u32,
+) -> u64 {
+    // Nanoseconds; negative: no timeout.
+    let timeout = timeout as i64;
+    // SAFETY: called by compiled code with its own context; the reference
+    // ends before the epoch hook may run.
+    let current = {
+        let inst = unsafe { instance(vmctx) };
+        let memory = inst.mem(mem);
+        if !memory.ty().shared {
+            set_pending(TrapReason::Wasm(TrapKind::AtomicWaitNonSharedMemory));
+            return u64::MAX;
+        }
+        // In bounds and aligned: compiled code checked.
+        let at = &memory.data()[addr as usize..][..size as usize];
+        match size {
+            4 => u64::from(u32::from_le_bytes(at.try_into().expect("four bytes"))),
+            _ => u64::from_le_bytes(at.try_into().expect("eight bytes")),
+        }
+    };
+    let expected = if size == 4 {
+        expected & 0xffff_ffff
+    } else {
+        expected
+    };
+    if current != expected {
+        return 1;
+    }
+    // Nobody can notify (see `memory_atomic_notify`): the wait ends only by
+    // its timeout.
+    if timeout < 0 {
+        set_pending(TrapReason::Host(Box::new(
+            "memory.atomic.wait with no timeout would wait forever: no other thread can notify it (a shared memory is shared only by the instances of one store)"
+                .to_string(),
+        )));
+        return u64::MAX;
+    }
+    let end = std::time::Instant::now() + std::time::Duration::from_nanos(timeout as u64);
+    loop {
+        let now = std::time::Instant::now();
+        if now >= end {
+            return 2;
+        }
+        // In slices, so that the epoch deadline interrupts a long wait.
+        std::thread::sleep((end - now).min(std::time::Duration::from_millis(10)));
+        // SAFETY: the context's limits slot points at the store's limits;
+        // only two fields are copied out.
+        let passed = unsafe {
+            let limits = *(vmctx.add(vmoffsets::VMCTX_LIMITS as usize) as *const *const VMLimits);
+            (*(*limits).epoch_ptr).load(std::sync::atomic::Ordering::Relaxed)
+                >= (*limits).epoch_deadline
+        };
+        // SAFETY: as compiled code would call it.
+        if passed && unsafe { epoch_reached(vmctx) } != 0 {
+            return u64::MAX;
+        }
+    }
+}
+
 unsafe extern "C" fn epoch_reached(vmctx: *mut u8) -> u32 {
     // SAFETY: called by compiled code with its own context, whose limits
     // slot points at the store's limits. Only the two fields are copied

@@ -51,6 +51,10 @@ macro_rules! foreach_builtin {
                 "An exception of tag `tag` with the payload at `payload`, for a `catch_ref` of a `throw` in the same function.";
             lazy_funcref LazyFuncref(funcref: ptr) -> ptr,
                 "The code of the function a `VMFuncRef` with a null code pointer names, compiled now and stored in the `VMFuncRef`; 0 after recording a trap when it cannot be compiled.";
+            memory_atomic_notify MemoryAtomicNotify(mem: i32, addr: i64, count: i32) -> i32,
+                "`memory.atomic.notify` at checked effective address `addr`: the number of waiters woken.";
+            memory_atomic_wait MemoryAtomicWait(mem: i32, addr: i64, expected: i64, timeout: i64, size: i32) -> i64,
+                "`memory.atomic.wait32/64` (`size` 4 or 8) at checked effective address `addr`: 0 (woken), 1 (not equal), 2 (timed out), or -1 after recording a trap.";
             epoch_reached EpochReached() -> trap,
                 "The engine's epoch reached the store's deadline: the store's epoch callback sets a new deadline (execution goes on) or the trap is recorded (`Interrupted`, or the callback's error).";
         }
@@ -180,7 +184,7 @@ mod tests {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i, "{}", b.name());
         }
-        assert_eq!(Builtin::COUNT, 17);
+        assert_eq!(Builtin::COUNT, 19);
         let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
         assert_eq!(sig.params.len(), 3);
         assert_eq!(sig.returns[0].value_type, types::I64);

@@ -601,9 +601,6 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType, FrontendError> {
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, FrontendError> {
-    if m.shared {
-        return Err(unsupported("threads (shared memories)"));
-    }
     let page_size_log2 = match m.page_size_log2 {
         None => 16,
         // The validator allows only 0 and 16.
@@ -614,6 +611,7 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, FrontendError> 
         maximum: m.maximum,
         memory64: m.memory64,
         page_size_log2,
+        shared: m.shared,
     })
 }
 

@@ -38,6 +38,10 @@ pub enum TrapKind {
     OutOfFuel,
     /// Execution was interrupted by the embedder.
     Interrupted,
+    /// An atomic access at an address that is not a multiple of its size.
+    HeapMisaligned,
+    /// `memory.atomic.wait32/64` on a memory that is not shared.
+    AtomicWaitNonSharedMemory,
 }
 
 /// Trap code used after a builtin or host function reported a failure that is
@@ -53,6 +57,8 @@ const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(8);
 const INTERRUPTED: TrapCode = TrapCode::unwrap_user(9);
 const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(10);
 const NULL_EXCEPTION_REFERENCE: TrapCode = TrapCode::unwrap_user(11);
+const HEAP_MISALIGNED: TrapCode = TrapCode::unwrap_user(12);
+const ATOMIC_WAIT_NON_SHARED: TrapCode = TrapCode::unwrap_user(13);
 
 impl TrapKind {
     /// The trap code compiled code uses for this kind.
@@ -73,12 +79,14 @@ impl TrapKind {
             TrapKind::StackOverflow => TrapCode::STACK_OVERFLOW,
             TrapKind::OutOfFuel => OUT_OF_FUEL,
             TrapKind::Interrupted => INTERRUPTED,
+            TrapKind::HeapMisaligned => HEAP_MISALIGNED,
+            TrapKind::AtomicWaitNonSharedMemory => ATOMIC_WAIT_NON_SHARED,
         }
     }
 
     /// The kind a trap code stands for; `None` for [`HOST_TRAP`] and unknown codes.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 15] = [
+        const ALL: [TrapKind; 17] = [
             TrapKind::MemoryOutOfBounds,
             TrapKind::TableOutOfBounds,
             TrapKind::IntegerDivisionByZero,
@@ -94,6 +102,8 @@ impl TrapKind {
             TrapKind::StackOverflow,
             TrapKind::OutOfFuel,
             TrapKind::Interrupted,
+            TrapKind::HeapMisaligned,
+            TrapKind::AtomicWaitNonSharedMemory,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }
@@ -116,6 +126,8 @@ impl TrapKind {
             TrapKind::StackOverflow => "call stack exhausted",
             TrapKind::OutOfFuel => "all fuel consumed",
             TrapKind::Interrupted => "interrupted",
+            TrapKind::HeapMisaligned => "unaligned atomic",
+            TrapKind::AtomicWaitNonSharedMemory => "expected shared memory",
         }
     }
 }

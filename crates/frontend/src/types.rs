@@ -523,6 +523,9 @@ pub struct MemoryType {
     /// Log2 of the page size: 16 (64 KiB, the default) or 0 (one byte,
     /// custom page sizes).
     pub page_size_log2: u8,
+    /// Shared between agents (threads): atomic waits are allowed on it.
+    /// Here a shared memory is shared by the instances of one store.
+    pub shared: bool,
 }
 
 impl MemoryType {
@@ -533,7 +536,22 @@ impl MemoryType {
             maximum,
             memory64: false,
             page_size_log2: 16,
+            shared: false,
         }
+    }
+
+    /// A shared 32-bit memory with 64 KiB pages (threads; a shared memory
+    /// must have a maximum).
+    pub fn shared(minimum: u64, maximum: u64) -> MemoryType {
+        MemoryType {
+            shared: true,
+            ..MemoryType::new(minimum, Some(maximum))
+        }
+    }
+
+    /// Whether it is shared (threads).
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// A 64-bit memory (memory64) with 64 KiB pages.

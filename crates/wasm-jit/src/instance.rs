@@ -39,6 +39,7 @@ fn table_matches(actual: &TableType, expected: &TableType) -> bool {
 fn memory_matches(actual: &MemoryType, expected: &MemoryType) -> bool {
     actual.memory64 == expected.memory64
         && actual.page_size_log2 == expected.page_size_log2
+        && actual.shared == expected.shared
         && limits_match(
             actual.minimum,
             actual.maximum,

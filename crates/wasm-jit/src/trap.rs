@@ -40,6 +40,10 @@ pub enum Trap {
     OutOfFuel,
     /// Execution was interrupted by the embedder (epoch deadline).
     Interrupted,
+    /// An atomic access at an address that is not a multiple of its size.
+    HeapMisaligned,
+    /// `memory.atomic.wait32/64` on a memory that is not shared.
+    AtomicWaitNonSharedMemory,
 }
 
 impl From<TrapKind> for Trap {
@@ -60,6 +64,8 @@ impl From<TrapKind> for Trap {
             TrapKind::StackOverflow => Trap::StackOverflow,
             TrapKind::OutOfFuel => Trap::OutOfFuel,
             TrapKind::Interrupted => Trap::Interrupted,
+            TrapKind::HeapMisaligned => Trap::HeapMisaligned,
+            TrapKind::AtomicWaitNonSharedMemory => Trap::AtomicWaitNonSharedMemory,
         }
     }
 }
@@ -82,6 +88,8 @@ impl From<Trap> for TrapKind {
             Trap::StackOverflow => TrapKind::StackOverflow,
             Trap::OutOfFuel => TrapKind::OutOfFuel,
             Trap::Interrupted => TrapKind::Interrupted,
+            Trap::HeapMisaligned => TrapKind::HeapMisaligned,
+            Trap::AtomicWaitNonSharedMemory => TrapKind::AtomicWaitNonSharedMemory,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! references) is asked of `env.rs`, which alone knows
 //! the context layout.
 
+mod atomics;
 mod calls;
 mod control;
 mod dispatch;

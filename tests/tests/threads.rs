@@ -1,0 +1,207 @@
+//! The threads proposal as wasm-jit runs it: atomic operators on shared and
+//! unshared memories, `memory.atomic.wait/notify` within one store, and
+//! shared memories through the API. (The spec scripts are in `spec.rs`.)
+
+use wasm_jit::{Config, Engine, Linker, Memory, MemoryType, Module, Store, Trap};
+
+fn instance(engine: &Engine, wat: &str) -> (Store<()>, wasm_jit::Instance) {
+    let module = Module::new(engine, wat).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
+#[test]
+fn narrow_atomics_wrap_and_zero_extend() {
+    let engine = Engine::default();
+    for shared in ["", "shared"] {
+        let (mut store, instance) = instance(
+            &engine,
+            &format!(
+                r#"(module (memory 1 1 {shared})
+                 (func (export "add8") (param i32 i32) (result i32) (i32.atomic.rmw8.add_u (local.get 0) (local.get 1)))
+                 (func (export "cas16") (param i32 i64 i64) (result i64)
+                   (i64.atomic.rmw16.cmpxchg_u (local.get 0) (local.get 1) (local.get 2)))
+                 (func (export "xchg32") (param i32 i64) (result i64) (i64.atomic.rmw32.xchg_u (local.get 0) (local.get 1)))
+                 (func (export "load64") (param i32) (result i64) (i64.atomic.load offset=8 (local.get 0)))
+                 (func (export "fence") (atomic.fence)))"#
+            ),
+        );
+        let add8 = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "add8")
+            .unwrap();
+        let cas16 = instance
+            .get_typed_func::<(i32, i64, i64), i64>(&mut store, "cas16")
+            .unwrap();
+        let xchg32 = instance
+            .get_typed_func::<(i32, i64), i64>(&mut store, "xchg32")
+            .unwrap();
+        let load64 = instance
+            .get_typed_func::<i32, i64>(&mut store, "load64")
+            .unwrap();
+        // 8-bit add wraps in its byte and returns the old byte, zero-extended.
+        assert_eq!(add8.call(&mut store, (3, 0x1ff)).unwrap(), 0);
+        assert_eq!(add8.call(&mut store, (3, 2)).unwrap(), 0xff);
+        assert_eq!(add8.call(&mut store, (3, 0)).unwrap(), 1);
+        // The expected value is compared in 16 bits: 0x1_0001 matches 1.
+        assert_eq!(cas16.call(&mut store, (16, 0, 1)).unwrap(), 0);
+        assert_eq!(
+            cas16.call(&mut store, (16, 0x1_0001, 0xabcd_1234)).unwrap(),
+            1
+        );
+        assert_eq!(cas16.call(&mut store, (16, 7, 9)).unwrap(), 0x1234);
+        assert_eq!(xchg32.call(&mut store, (16, -1)).unwrap(), 0x1234);
+        assert_eq!(load64.call(&mut store, 8).unwrap(), 0xffff_ffff);
+        instance
+            .get_typed_func::<(), ()>(&mut store, "fence")
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap();
+        // Misaligned (the static offset counts), then out of bounds.
+        let trap = |r: wasm_jit::Result<i64>| r.unwrap_err().downcast_ref::<Trap>().copied();
+        assert_eq!(trap(load64.call(&mut store, 4)), Some(Trap::HeapMisaligned));
+        assert_eq!(
+            trap(load64.call(&mut store, 65528)),
+            Some(Trap::MemoryOutOfBounds)
+        );
+        assert_eq!(
+            trap(xchg32.call(&mut store, (65536, 0))),
+            Some(Trap::MemoryOutOfBounds)
+        );
+        assert_eq!(
+            trap(cas16.call(&mut store, (1, 0, 0))),
+            Some(Trap::HeapMisaligned)
+        );
+        // The store works on.
+        assert_eq!(add8.call(&mut store, (3, 0)).unwrap(), 1);
+    }
+}
+
+#[test]
+fn a_64_bit_offset_that_wraps_is_out_of_bounds() {
+    let engine = Engine::default();
+    let (mut store, instance) = instance(
+        &engine,
+        r#"(module (memory i64 1 1 shared)
+             (func (export "load") (param i64) (result i32) (i32.atomic.load offset=0xfffffffffffffff8 (local.get 0))))"#,
+    );
+    let load = instance
+        .get_typed_func::<i64, i32>(&mut store, "load")
+        .unwrap();
+    let err = load.call(&mut store, 16).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+    // 8 + 0xffff_ffff_ffff_fff8 is 0 modulo 2^64, but no access wraps.
+    let err = load.call(&mut store, 8).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+}
+
+#[test]
+fn waits_end_by_value_timeout_or_error() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let wat = |shared: &str| {
+        format!(
+            r#"(module (memory 1 1 {shared})
+             (func (export "wait32") (param i32 i32 i64) (result i32)
+               (memory.atomic.wait32 (local.get 0) (local.get 1) (local.get 2)))
+             (func (export "wait64") (param i32 i64 i64) (result i32)
+               (memory.atomic.wait64 (local.get 0) (local.get 1) (local.get 2)))
+             (func (export "notify") (param i32 i32) (result i32)
+               (memory.atomic.notify (local.get 0) (local.get 1))))"#
+        )
+    };
+    let (mut store, shared) = instance(&engine, &wat("shared"));
+    store.set_epoch_deadline(1_000_000);
+    let wait32 = shared
+        .get_typed_func::<(i32, i32, i64), i32>(&mut store, "wait32")
+        .unwrap();
+    let wait64 = shared
+        .get_typed_func::<(i32, i64, i64), i32>(&mut store, "wait64")
+        .unwrap();
+    let notify = shared
+        .get_typed_func::<(i32, i32), i32>(&mut store, "notify")
+        .unwrap();
+    // Not equal: 1 at once, even without a timeout.
+    assert_eq!(wait32.call(&mut store, (0, 5, -1)).unwrap(), 1);
+    assert_eq!(wait64.call(&mut store, (8, 1 << 40, -1)).unwrap(), 1);
+    // Equal: the timeout ends it (2).
+    let start = std::time::Instant::now();
+    assert_eq!(wait32.call(&mut store, (0, 0, 20_000_000)).unwrap(), 2);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+    assert_eq!(wait64.call(&mut store, (8, 0, 0)).unwrap(), 2);
+    // Nobody can notify, so waiting forever is an error, not a hang.
+    let err = wait32.call(&mut store, (0, 0, -1)).unwrap_err();
+    assert!(err.to_string().contains("would wait forever"), "{err}");
+    assert_eq!(notify.call(&mut store, (0, 10)).unwrap(), 0);
+    let err = notify.call(&mut store, (2, 1)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::HeapMisaligned));
+    let err = wait64.call(&mut store, (65536, 0, 0)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+
+    // The epoch deadline interrupts a long wait.
+    store.set_epoch_deadline(1);
+    let engine2 = engine.clone();
+    let ticker = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        engine2.increment_epoch();
+    });
+    let start = std::time::Instant::now();
+    let err = wait64.call(&mut store, (8, 0, 60_000_000_000)).unwrap_err();
+    ticker.join().unwrap();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Interrupted));
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+
+    // On an unshared memory, notify finds nobody and wait traps.
+    let (mut store, unshared) = instance(&engine, &wat(""));
+    store.set_epoch_deadline(1_000_000);
+    let wait32 = unshared
+        .get_typed_func::<(i32, i32, i64), i32>(&mut store, "wait32")
+        .unwrap();
+    let notify = unshared
+        .get_typed_func::<(i32, i32), i32>(&mut store, "notify")
+        .unwrap();
+    assert_eq!(notify.call(&mut store, (0, 1)).unwrap(), 0);
+    let err = wait32.call(&mut store, (0, 1, 0)).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::AtomicWaitNonSharedMemory)
+    );
+}
+
+#[test]
+fn shared_memories_from_the_host() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "m" (memory 1 4 shared))
+             (func (export "bump") (result i32) (i32.atomic.rmw.add (i32.const 0) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let ty = MemoryType::shared(1, 4);
+    assert!(ty.is_shared());
+    let memory = Memory::new(&mut store, ty).unwrap();
+    assert!(memory.ty(&store).is_shared());
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "m", memory).unwrap();
+    // Two instances share the memory.
+    let a = linker.instantiate(&mut store, &module).unwrap();
+    let b = linker.instantiate(&mut store, &module).unwrap();
+    let bump_a = a.get_typed_func::<(), i32>(&mut store, "bump").unwrap();
+    let bump_b = b.get_typed_func::<(), i32>(&mut store, "bump").unwrap();
+    assert_eq!(bump_a.call(&mut store, ()).unwrap(), 0);
+    assert_eq!(bump_b.call(&mut store, ()).unwrap(), 1);
+    assert_eq!(memory.data(&store)[0], 2);
+    // An unshared memory does not satisfy a shared import.
+    let unshared = Memory::new(&mut store, MemoryType::new(1, Some(4))).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "m", unshared).unwrap();
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+}
