@@ -205,3 +205,63 @@ fn shared_memories_from_the_host() {
         "{err}"
     );
 }
+
+/// At the top of a 64-bit address space `index + size` wraps to 0: every
+/// atomic there is out of bounds, with or without a static offset.
+#[test]
+fn atomics_at_the_top_of_64_bit_memory_are_out_of_bounds() {
+    let engine = Engine::default();
+    for shared in ["", "shared"] {
+        let (mut store, instance) = instance(
+            &engine,
+            &format!(
+                r#"(module (memory i64 1 1 {shared})
+                 (func (export "load8") (param i64) (result i32) (i32.atomic.load8_u (local.get 0)))
+                 (func (export "store") (param i64) (i32.atomic.store (local.get 0) (i32.const 42)))
+                 (func (export "rmw") (param i64) (result i64) (i64.atomic.rmw.add (local.get 0) (i64.const 1)))
+                 (func (export "notify") (param i64) (result i32) (memory.atomic.notify (local.get 0) (i32.const 1)))
+                 (func (export "wait") (param i64) (result i32) (memory.atomic.wait64 (local.get 0) (i64.const 0) (i64.const 0)))
+                 (func (export "last") (result i64) (i64.atomic.rmw.add (i64.const 65528) (i64.const 1))))"#
+            ),
+        );
+        let oob = |r: wasm_jit::Result<()>| {
+            assert_eq!(
+                r.unwrap_err().downcast_ref::<Trap>(),
+                Some(&Trap::MemoryOutOfBounds)
+            )
+        };
+        let load8 = instance
+            .get_typed_func::<i64, i32>(&mut store, "load8")
+            .unwrap();
+        let store_ = instance
+            .get_typed_func::<i64, ()>(&mut store, "store")
+            .unwrap();
+        let rmw = instance
+            .get_typed_func::<i64, i64>(&mut store, "rmw")
+            .unwrap();
+        let notify = instance
+            .get_typed_func::<i64, i32>(&mut store, "notify")
+            .unwrap();
+        let wait = instance
+            .get_typed_func::<i64, i32>(&mut store, "wait")
+            .unwrap();
+        oob(load8.call(&mut store, -1).map(drop));
+        oob(store_.call(&mut store, -4));
+        oob(rmw.call(&mut store, -8).map(drop));
+        oob(notify.call(&mut store, -4).map(drop));
+        oob(wait.call(&mut store, -8).map(drop));
+        // The last slot in bounds works.
+        let last = instance
+            .get_typed_func::<(), i64>(&mut store, "last")
+            .unwrap();
+        assert_eq!(last.call(&mut store, ()).unwrap(), 0);
+        assert_eq!(last.call(&mut store, ()).unwrap(), 1);
+    }
+    // A shared memory needs a maximum.
+    let mut store = Store::new(&engine, ());
+    let ty = MemoryType {
+        maximum: None,
+        ..MemoryType::shared(1, 1)
+    };
+    assert!(Memory::new(&mut store, ty).is_err());
+}

@@ -876,3 +876,52 @@ fn unknown_imports_defined_as_traps_or_defaults() {
         .unwrap_err();
     assert!(err.to_string().contains("has no default"), "{err}");
 }
+
+/// The epoch callback sees the fuel Wasm used so far, and fuel it sets is
+/// what Wasm goes on with.
+#[test]
+fn epoch_callbacks_see_and_set_fuel() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "spin") (param i32)
+             (loop (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, 0u64);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let spin = instance
+        .get_typed_func::<i32, ()>(&mut store, "spin")
+        .unwrap();
+    store.set_fuel(10_000_000_000).unwrap();
+    store.epoch_deadline_callback(|mut cx| {
+        let seen = cx.get_fuel()?;
+        *cx.data_mut() = seen;
+        cx.set_fuel(5)?;
+        Ok(wasm_jit::UpdateDeadline::Continue(1_000))
+    });
+    // The epoch passes the deadline while the loop (no calls in it) runs.
+    store.set_epoch_deadline(1);
+    let ticker = {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            engine.increment_epoch();
+        })
+    };
+    let err = spin.call(&mut store, i32::MAX).unwrap_err();
+    ticker.join().unwrap();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
+    // What the callback saw counts the loop's use so far.
+    let seen = *store.data();
+    assert!(seen < 10_000_000_000 - 1000, "{seen}");
+}

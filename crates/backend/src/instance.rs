@@ -715,8 +715,15 @@ unsafe extern "C" fn memory_atomic_wait(
             set_pending(TrapReason::Wasm(TrapKind::AtomicWaitNonSharedMemory));
             return u64::MAX;
         }
-        // In bounds and aligned: compiled code checked.
-        let at = &memory.data()[addr as usize..][..size as usize];
+        // In bounds and aligned: compiled code checked (a failed check
+        // would trap here rather than read past the memory).
+        let Some(at) = usize::try_from(addr)
+            .ok()
+            .and_then(|a| memory.data().get(a..a.checked_add(size as usize)?))
+        else {
+            set_pending(TrapReason::Wasm(TrapKind::MemoryOutOfBounds));
+            return u64::MAX;
+        };
         match size {
             4 => u64::from(u32::from_le_bytes(at.try_into().expect("four bytes"))),
             _ => u64::from_le_bytes(at.try_into().expect("eight bytes")),
@@ -739,7 +746,15 @@ unsafe extern "C" fn memory_atomic_wait(
         )));
         return u64::MAX;
     }
-    let end = std::time::Instant::now() + std::time::Duration::from_nanos(timeout as u64);
+    // A timeout past what the clock can represent is as good as none.
+    let Some(end) =
+        std::time::Instant::now().checked_add(std::time::Duration::from_nanos(timeout as u64))
+    else {
+        set_pending(TrapReason::Host(Box::new(
+            "memory.atomic.wait timeout too large to wait for".to_string(),
+        )));
+        return u64::MAX;
+    };
     loop {
         let now = std::time::Instant::now();
         if now >= end {

@@ -153,6 +153,9 @@ pub struct Memory(pub(crate) Stored);
 impl Memory {
     /// A new memory owned by the store.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        if ty.shared && ty.maximum.is_none() {
+            bail!("a shared memory must have a maximum size");
+        }
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         let config = s.engine.config();

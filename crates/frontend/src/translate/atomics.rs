@@ -56,8 +56,14 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .trapnz(misaligned, TrapKind::HeapMisaligned.code());
         }
-        // `ea + size` cannot wrap: `ea` is aligned to `size`.
-        let end = self.builder.ins().iadd_imm_u(ea, i64::from(size));
+        // For a 32-bit memory `ea + size` is below 2^33; for a 64-bit one it
+        // wraps to 0 at the top of the address space, which must trap too.
+        let end = if memory64 {
+            let size = self.builder.ins().iconst(types::I64, i64::from(size));
+            self.builder.ins().uadd_overflow_trap(ea, size, oob)
+        } else {
+            self.builder.ins().iadd_imm_u(ea, i64::from(size))
+        };
         let def = self.memory_def(mem);
         let length = self.memory_length(def);
         let past = self
@@ -176,9 +182,13 @@ impl FuncTranslator<'_, '_> {
         let expected = self.atomic_widen(expected, types::I64);
         let m = self.builder.ins().iconst(types::I32, i64::from(mem.0));
         let size = self.builder.ins().iconst(types::I32, i64::from(size));
+        // The wait may run the store's epoch callback, which sees and sets
+        // the fuel.
+        self.fuel_save();
         let result = self
             .call_builtin(Builtin::MemoryAtomicWait, &[m, ea, expected, timeout, size])
             .expect("wait returns a result");
+        self.fuel_load();
         // -1 after the builtin recorded a trap.
         let trapped = self
             .builder

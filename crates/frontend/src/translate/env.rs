@@ -435,7 +435,10 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().brif(passed, reached, &[], go_on, &[]);
         self.builder.switch_to_block(reached);
         self.builder.seal_block(reached);
+        // The store's epoch callback sees and sets the fuel.
+        self.fuel_save();
         self.call_builtin(Builtin::EpochReached, &[]);
+        self.fuel_load();
         self.builder.ins().jump(go_on, &[]);
         self.builder.switch_to_block(go_on);
         self.builder.seal_block(go_on);
@@ -452,7 +455,7 @@ impl FuncTranslator<'_, '_> {
         self.fuel_load();
     }
 
-    fn fuel_load(&mut self) {
+    pub(super) fn fuel_load(&mut self) {
         let Some(var) = self.fuel_var else { return };
         let limits = self.fuel_addr();
         let fuel = self.builder.ins().load(
