@@ -1158,3 +1158,13 @@ fn store_limits_and_preloads_from_the_command_line() {
         stderr(&o)
     );
 }
+
+/// A syntax error in module text points into the file by its name.
+#[test]
+fn text_errors_name_the_file() {
+    let path = tempdir().join("broken.wat");
+    std::fs::write(&path, "(module (func (result i32) i64.const))").unwrap();
+    let o = wasm_jit(&["run", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--> broken.wat:1:"), "{}", stderr(&o));
+}

@@ -191,9 +191,13 @@ fn load_error(engine: &Engine, e: FrontendError) -> anyhow::Error {
     }
 }
 
-/// The binary form of a module given as binary or text.
-fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
-    wat::parse_bytes(bytes).map_err(|e| {
+/// The binary form of a module given as binary or text; a text error
+/// points into `name` (the file's name) when there is one.
+fn to_binary<'a>(bytes: &'a [u8], name: Option<&str>) -> Result<std::borrow::Cow<'a, [u8]>> {
+    wat::parse_bytes(bytes).map_err(|mut e| {
+        if let Some(name) = name {
+            e.set_path(name);
+        }
         if bytes.starts_with(b"\0asm") {
             anyhow!("{e}")
         } else {
@@ -223,7 +227,7 @@ fn compile_unplaced(
 
 /// [`Engine::precompile_module`].
 pub(crate) fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
-    let binary = to_binary(bytes)?;
+    let binary = to_binary(bytes, None)?;
     let (functions, info) = compile_unplaced(engine, &binary)?;
     let trampolines = engine.saved_trampolines(&info);
     let functions: Vec<_> = functions.into_iter().map(Some).collect();
@@ -249,7 +253,7 @@ impl Module {
         bytes: impl AsRef<[u8]>,
         name: Option<&str>,
     ) -> Result<Module> {
-        Module::compile(engine, &to_binary(bytes.as_ref())?, name)
+        Module::compile(engine, &to_binary(bytes.as_ref(), name)?, name)
     }
 
     /// Compiles a module from its binary form.
