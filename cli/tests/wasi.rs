@@ -678,37 +678,48 @@ fn rust_std_fs_works() {
     assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "hello");
 }
 
-/// What `fd_fdstat_get` says of a standard stream: a character device only
-/// when it is a terminal (wasi-libc's `isatty` is true for any character
-/// device), so `/dev/null` is none; a regular file stays one.
+/// What a standard stream is, as in Wasmtime: a character device only when
+/// it is a terminal (wasi-libc's `isatty` is true for any character
+/// device), so `/dev/null` is none; and never a file, even when redirected
+/// from one (no size, and `pread` is ESPIPE), so that programs read it as a
+/// stream rather than map or `pread` it.
 #[test]
-fn only_a_terminal_is_a_character_device() {
+fn standard_streams_are_terminals_or_unknown() {
     let dir = tempdir();
     let wat = dir.join("ft.wat");
     std::fs::write(
         &wat,
         r#"(module
              (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $get (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_filestat_get" (func $stat (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_pread" (func $pread (param i32 i32 i32 i64 i32) (result i32)))
              (memory (export "memory") 1)
-             (func (export "filetype") (param i32) (result i32)
+             ;; fdstat's filetype, filestat's filetype and size, pread's errno
+             (func (export "probe") (param i32) (result i32 i32 i64 i32)
                (if (call $get (local.get 0) (i32.const 0)) (then unreachable))
-               (i32.load8_u (i32.const 0))))"#,
+               (if (call $stat (local.get 0) (i32.const 64)) (then unreachable))
+               (i32.store (i32.const 128) (i32.const 256))
+               (i32.store (i32.const 132) (i32.const 16))
+               (i32.load8_u (i32.const 0))
+               (i32.load8_u (i32.const 80))
+               (i64.load (i32.const 96))
+               (call $pread (local.get 0) (i32.const 128) (i32.const 1) (i64.const 0) (i32.const 200))))"#,
     )
     .unwrap();
     let file = dir.join("input");
-    std::fs::write(&file, b"x").unwrap();
-    for (stdin, filetype) in [
-        (std::fs::File::open("/dev/null").unwrap(), "0\n"),
-        (std::fs::File::open(&file).unwrap(), "4\n"),
+    std::fs::write(&file, b"some bytes").unwrap();
+    for stdin in [
+        std::fs::File::open("/dev/null").unwrap(),
+        std::fs::File::open(&file).unwrap(),
     ] {
         let o = support::wasm_jit_command()
-            .args(["run", "--invoke", "filetype", wat.to_str().unwrap(), "0"])
+            .args(["run", "--invoke", "probe", wat.to_str().unwrap(), "0"])
             .stdin(stdin)
             .output()
             .unwrap();
         assert_eq!(
             String::from_utf8_lossy(&o.stdout),
-            filetype,
+            "0\n0\n0\n70\n",
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );

@@ -127,13 +127,18 @@ fn stream_stat(d: &Descriptor) -> Result<Filestat, Errno> {
     .map_err(io)?;
     let md = std::fs::File::from(fd).metadata().map_err(io)?;
     let mut stat = std_stat(&md);
-    // Only a terminal is a character device here, as in Wasmtime:
-    // wasi-libc's `isatty` is true for any character device without seek
-    // rights, and programs writing to `/dev/null` must not think they talk
-    // to a user.
-    if stat.filetype == filetype::CHARACTER_DEVICE && !stream_is_terminal(d) {
-        stat.filetype = filetype::UNKNOWN;
-    }
+    // A stream is a terminal (a character device) or something unknown,
+    // as in Wasmtime, with no size: wasi-libc's `isatty` is true for any
+    // character device without seek rights (programs writing to `/dev/null`
+    // must not think they talk to a user), and a stream redirected from a
+    // file must not look like a file (programs would `pread` or map it,
+    // which a stream cannot do).
+    stat.filetype = if stream_is_terminal(d) {
+        filetype::CHARACTER_DEVICE
+    } else {
+        filetype::UNKNOWN
+    };
+    stat.size = 0;
     Ok(stat)
 }
 
@@ -342,6 +347,15 @@ pub(crate) fn fd_filestat_set_times(
     }
 }
 
+/// The file `fd` is, for reading or writing at an offset: a stream has no
+/// offsets (`ESPIPE`).
+fn positioned(cx: &mut WasiCtx, fd: u32) -> Result<&FileDesc, Errno> {
+    match cx.get(fd)? {
+        Descriptor::Stdin | Descriptor::Stdout | Descriptor::Stderr => Err(Errno::SPIPE),
+        _ => cx.file(fd),
+    }
+}
+
 pub(crate) fn fd_pread(
     cx: &mut WasiCtx,
     m: &mut GuestMemory<'_>,
@@ -351,7 +365,7 @@ pub(crate) fn fd_pread(
     offset: u64,
     out: u32,
 ) -> R {
-    let f = cx.file(fd)?;
+    let f = positioned(cx, fd)?;
     if !f.readable {
         return Err(Errno::BADF);
     }
@@ -376,10 +390,12 @@ pub(crate) fn fd_pwrite(
     offset: u64,
     out: u32,
 ) -> R {
-    let f = cx.file(fd)?;
+    let f = positioned(cx, fd)?;
     if !f.writable {
         return Err(Errno::BADF);
     }
+    // In append mode too the data goes at `offset`, as POSIX and the WASI
+    // testsuite say (Linux, and so Wasmtime, append instead).
     let mut total = 0u64;
     for (buf, len) in m.iovecs(iovs, n)? {
         let src = m.slice(buf, len)?;

@@ -355,13 +355,18 @@ impl WasiCtxBuilder {
         };
         for (fd, d) in streams.into_iter().enumerate() {
             if let Some(d) = d {
-                fds.insert(
-                    fd as u32,
-                    Entry {
-                        desc: d,
-                        rights: Rights::STDIO,
-                    },
-                );
+                // Standard input is read, the others written (wasi-libc's
+                // `fcntl(F_GETFL)` reads the access mode from these rights).
+                let unused = if fd == 0 {
+                    types::rights::FD_WRITE
+                } else {
+                    types::rights::FD_READ
+                };
+                let rights = Rights {
+                    base: Rights::STDIO.base & !unused,
+                    ..Rights::STDIO
+                };
+                fds.insert(fd as u32, Entry { desc: d, rights });
             }
         }
         for (n, (dir, guest)) in this.preopens.into_iter().enumerate() {
