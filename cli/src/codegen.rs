@@ -27,7 +27,8 @@ pub struct CodegenOptions {
     /// `simd=y|n`, `threads=y|n`, `multi-memory=y|n`, `memory64=y|n`,
     /// `exceptions=y|n`, `gc=y|n`, `function-references=y|n`;
     /// `relaxed-simd-deterministic=y|n` (relaxed SIMD gives the same
-    /// answers on every CPU); with `run`
+    /// answers on every CPU), `nan-canonicalization=y|n` (every NaN a float
+    /// operation makes is the canonical one); with `run`
     /// also `max-memory-size=SIZE`, `timeout=DURATION`, `fuel=N`,
     /// `max-wasm-stack=BYTES`, `max-table-elements=N`,
     /// `trap-on-grow-failure=y|n` (a refused `memory.grow`/`table.grow`
@@ -140,6 +141,8 @@ impl CodegenOptions {
                 features.set(f, flag(key, value)?);
             } else if key == "relaxed-simd-deterministic" {
                 config.relaxed_simd_deterministic(flag(key, value)?);
+            } else if key == "nan-canonicalization" {
+                config.cranelift_nan_canonicalization(flag(key, value)?);
             } else if !RUN_ONLY_WASM_OPTIONS.contains(&key) {
                 bail!("unknown -W option `{key}`");
             } else if !for_run {

@@ -925,3 +925,57 @@ fn epoch_callbacks_see_and_set_fuel() {
     let seen = *store.data();
     assert!(seen < 10_000_000_000 - 1000, "{seen}");
 }
+
+/// `cranelift_nan_canonicalization`: every NaN a float operation makes is
+/// the canonical one (scalar and vector); without it the CPU's payload
+/// stays. `Strategy::Winch` is refused.
+#[test]
+fn nan_canonicalization_and_strategy() {
+    let wat = r#"(module
+        (func (export "f32") (result i32)
+          (i32.reinterpret_f32 (f32.add (f32.reinterpret_i32 (i32.const 0x7fe00001)) (f32.const 1))))
+        (func (export "f64") (result i64)
+          (i64.reinterpret_f64 (f64.mul (f64.reinterpret_i64 (i64.const 0x7ff8000000000123)) (f64.const 2))))
+        (func (export "f32x4") (result i32)
+          (i32x4.extract_lane 2 (f32x4.add (v128.const i32x4 0 0 0x7fe00001 0) (v128.const f32x4 1 1 1 1)))))"#;
+    let run = |canonical: bool| {
+        let mut config = Config::new();
+        config.cranelift_nan_canonicalization(canonical);
+        config.strategy(wasm_jit::Strategy::Cranelift);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let f32 = instance
+            .get_typed_func::<(), i32>(&mut store, "f32")
+            .unwrap();
+        let f64 = instance
+            .get_typed_func::<(), i64>(&mut store, "f64")
+            .unwrap();
+        let v = instance
+            .get_typed_func::<(), i32>(&mut store, "f32x4")
+            .unwrap();
+        (
+            f32.call(&mut store, ()).unwrap() as u32,
+            f64.call(&mut store, ()).unwrap() as u64,
+            v.call(&mut store, ()).unwrap() as u32,
+        )
+    };
+    assert_eq!(run(true), (0x7fc0_0000, 0x7ff8_0000_0000_0000, 0x7fc0_0000));
+    // x86-64 and aarch64 both pass a quiet NaN's payload on.
+    assert_eq!(
+        run(false),
+        (0x7fe0_0001, 0x7ff8_0000_0000_0123, 0x7fe0_0001)
+    );
+
+    let mut config = Config::new();
+    config.strategy(wasm_jit::Strategy::Winch);
+    let err = Engine::new(&config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not supported yet: the Winch compiler"),
+        "{err}"
+    );
+}

@@ -94,6 +94,10 @@ pub struct CompilerOptions {
     pub verify: bool,
     /// Relaxed SIMD operators give the same answers on every CPU.
     pub relaxed_simd_deterministic: bool,
+    /// Every float operation that makes a NaN makes the canonical one
+    /// (Cranelift's `enable_nan_canonicalization`): deterministic results
+    /// across CPUs.
+    pub nan_canonicalization: bool,
     /// Generate code for this target instead of the host (with the
     /// target's baseline features: code that runs on every CPU of it).
     pub target: Option<target_lexicon::Triple>,
@@ -105,6 +109,7 @@ impl Default for CompilerOptions {
             opt_level: "speed",
             verify: false,
             relaxed_simd_deterministic: false,
+            nan_canonicalization: false,
             target: None,
         }
     }
@@ -214,6 +219,15 @@ impl Compiler {
         // The prologue's stack-limit check makes probing unnecessary.
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "unwind_info", "false")?;
+        set(
+            &mut flags,
+            "enable_nan_canonicalization",
+            if options.nan_canonicalization {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         let (isa_builder, runs_here) = match &options.target {
             None => (
                 cranelift_native::builder().map_err(|e| e.to_string())?,
@@ -312,10 +326,11 @@ impl Compiler {
     pub fn target_fingerprint(&self) -> String {
         let flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
         format!(
-            "{} [{}] relaxed-simd-deterministic={}",
+            "{} [{}] relaxed-simd-deterministic={} nan-canonicalization={}",
             self.triple(),
             flags.join(","),
-            self.simd.relaxed_deterministic
+            self.simd.relaxed_deterministic,
+            self.isa.flags().enable_nan_canonicalization()
         )
     }
 

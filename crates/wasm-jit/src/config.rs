@@ -74,6 +74,8 @@ pub struct Config {
     pub(crate) max_table_elements: u64,
     pub(crate) cranelift_verifier: bool,
     pub(crate) relaxed_simd_deterministic: bool,
+    pub(crate) nan_canonicalization: bool,
+    pub(crate) strategy: Strategy,
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) max_compile_time: Option<std::time::Duration>,
@@ -99,6 +101,8 @@ impl Default for Config {
             max_table_elements: 10_000_000,
             cranelift_verifier: false,
             relaxed_simd_deterministic: false,
+            nan_canonicalization: false,
+            strategy: Strategy::Auto,
             epoch_interruption: false,
             consume_fuel: false,
             max_compile_time: None,
@@ -121,6 +125,11 @@ impl Config {
 
     /// Checks settings that cannot be checked one at a time.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        if self.strategy == Strategy::Winch {
+            anyhow::bail!(
+                "not supported yet: the Winch compiler (wasm-jit compiles with Cranelift)"
+            );
+        }
         if self.guard_bytes > Config::MAX_MEMORY_GUARD_SIZE {
             anyhow::bail!(
                 "memory_guard_size of {} bytes is too large: at most {} bytes (64 GiB)",
@@ -156,6 +165,23 @@ impl Config {
     /// Runs Cranelift's IR verifier on every function (slow; for testing).
     pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
         self.cranelift_verifier = enable;
+        self
+    }
+
+    /// Whether every float operation that makes a NaN makes the canonical
+    /// one, so that results do not depend on the CPU (Wasmtime's
+    /// `cranelift_nan_canonicalization`; off by default, as NaN bits are
+    /// otherwise left as the CPU makes them, which the specification
+    /// allows).
+    pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
+        self.nan_canonicalization = enable;
+        self
+    }
+
+    /// Which compiler to use (Wasmtime's): `Auto` and `Cranelift` are the
+    /// one there is; `Winch` makes [`Engine::new`](crate::Engine::new) fail.
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
+        self.strategy = strategy;
         self
     }
 
@@ -381,4 +407,17 @@ feature_toggles! {
     /// Garbage collection (validation only: modules using it are refused
     /// at load).
     wasm_gc => GC,
+}
+
+/// The compiler an engine uses ([`Config::strategy`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// The default: Cranelift.
+    #[default]
+    Auto,
+    /// Cranelift, the optimising compiler.
+    Cranelift,
+    /// Wasmtime's baseline compiler, which wasm-jit does not have.
+    Winch,
 }

@@ -56,6 +56,7 @@ impl Engine {
             },
             verify: config.cranelift_verifier,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
+            nan_canonicalization: config.nan_canonicalization,
             target: config.target.clone(),
         })
         .map_err(|e| anyhow!("cannot configure the code generator: {e}"))?;
