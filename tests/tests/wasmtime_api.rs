@@ -979,3 +979,67 @@ fn nan_canonicalization_and_strategy() {
         "{err}"
     );
 }
+
+/// `Store::call_hook` hears every crossing between the host and Wasm, in
+/// order, traps included; its error fails the call or traps.
+#[test]
+fn call_hooks_see_every_crossing() {
+    use wasm_jit::CallHook;
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "g" (func $g))
+             (func (export "f") (call $g) (call $g))
+             (func (export "trap") unreachable))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, (Vec::<CallHook>::new(), None::<CallHook>));
+    store.call_hook(|mut cx, kind| {
+        cx.data_mut().0.push(kind);
+        if cx.data().1 == Some(kind) {
+            return Err(Error::msg(format!("refused {kind:?}")));
+        }
+        Ok(())
+    });
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "g", || {}).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+    let trap = instance
+        .get_typed_func::<(), ()>(&mut store, "trap")
+        .unwrap();
+    f.call(&mut store, ()).unwrap();
+    use CallHook::*;
+    assert_eq!(
+        store.data().0,
+        [
+            CallingWasm,
+            CallingHost,
+            ReturningFromHost,
+            CallingHost,
+            ReturningFromHost,
+            ReturningFromWasm
+        ]
+    );
+    store.data_mut().0.clear();
+    let err = trap.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+    assert_eq!(store.data().0, [CallingWasm, ReturningFromWasm]);
+    for refused in [
+        CallingWasm,
+        CallingHost,
+        ReturningFromHost,
+        ReturningFromWasm,
+    ] {
+        store.data_mut().0.clear();
+        store.data_mut().1 = Some(refused);
+        let err = f.call(&mut store, ()).unwrap_err();
+        assert_eq!(err.to_string(), format!("refused {refused:?}"));
+        assert!(refused.exiting_host() != refused.entering_host());
+    }
+    store.data_mut().1 = None;
+    f.call(&mut store, ()).unwrap();
+}

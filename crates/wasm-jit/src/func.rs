@@ -8,7 +8,7 @@ use wasm_jit_backend::{
     ArrayTrampoline, TrapReason, VMFuncRef, VMLimits, ValRaw, call_wasm, set_pending,
 };
 
-use crate::store::{AsContext, AsContextMut, Caller, StoreInner, StoreOpaque, Stored};
+use crate::store::{AsContext, AsContextMut, CallHook, Caller, StoreInner, StoreOpaque, Stored};
 use crate::trap::{HostPanic, into_error};
 use crate::typed::MAX_TYPED;
 use crate::types::FuncType;
@@ -94,14 +94,18 @@ unsafe extern "C" fn host_entry<T: 'static>(
     };
     let func = ctx.func.clone();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        func(
+        store.run_call_hook(CallHook::CallingHost)?;
+        let r = func(
             Caller {
                 store: &mut *store,
                 caller,
             },
             params,
             results,
-        )
+        );
+        // After a failure too; the function's error wins over the hook's.
+        let returned = store.run_call_hook(CallHook::ReturningFromHost);
+        r.and(returned)
     }));
     let outcome = match outcome {
         Ok(Ok(())) => check_results(&ctx.ty, results, &store.opaque),
@@ -264,12 +268,26 @@ pub(crate) unsafe fn call_raw(
 ) -> Result<()> {
     // SAFETY: short-lived borrows of the store before and after the call,
     // while nothing else uses it (caller's contract).
-    let (max_stack, limits) = unsafe {
+    let (max_stack, limits, hook) = unsafe {
         (
             (*store).engine.config().max_wasm_stack,
             (*store).limits.as_ptr(),
+            (*store).call_hook,
         )
     };
+    // The store's call hook, given the store calling in (as `enter` handed
+    // it down); nothing else borrows the store while it runs.
+    let call_hook = move |kind: CallHook| -> Result<()> {
+        // SAFETY: `limits` is the store's.
+        let inner = unsafe { (*limits).store };
+        match hook {
+            // SAFETY: `inner` is the store, handed down for this call, and
+            // only raw pointers to it are held here.
+            Some(hook) if !inner.is_null() => unsafe { hook(inner, kind) },
+            _ => Ok(()),
+        }
+    };
+    call_hook(CallHook::CallingWasm)?;
     // SAFETY: `funcref` belongs to this store, which runs on this thread
     // only, and no reference to it is live.
     let code = unsafe { wasm_jit_backend::instance::resolve_funcref(funcref.cast_mut()) }
@@ -300,6 +318,12 @@ pub(crate) unsafe fn call_raw(
         // SAFETY: as above.
         unsafe { (*limits).fuel = 0 };
     }
+    // After a trap too; the trap's error wins over the hook's.
+    let returned = call_hook(CallHook::ReturningFromWasm);
+    let result = match (result, returned) {
+        (Ok(()), Err(e)) => return Err(e),
+        (result, _) => result,
+    };
     result.map_err(|trap| match trap.reason {
         TrapReason::Exception(e) => {
             // SAFETY: the call is over; nothing else borrows the store.

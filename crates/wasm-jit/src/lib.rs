@@ -46,7 +46,7 @@ pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::{InstancePre, Linker};
 pub use module::{ExportType, ImportType, Module};
 pub use store::{
-    AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
+    AsContext, AsContextMut, CallHook, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };
 pub use trap::{Exception, FrameInfo, Trap, WasmBacktrace};
 pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};

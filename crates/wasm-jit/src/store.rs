@@ -76,7 +76,14 @@ pub struct StoreOpaque {
     /// Host function contexts (`HostFuncCtx<T>`), kept alive and addressable.
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// The store's call hook, through the store calling in (see
+    /// [`Store::call_hook`]); `None` without one.
+    pub(crate) call_hook: Option<CallHookFn>,
 }
+
+/// Runs a `Store<T>`'s call hook, given that store (as `enter` hands it
+/// down).
+pub(crate) type CallHookFn = unsafe fn(store: *mut u8, kind: CallHook) -> anyhow::Result<()>;
 
 // SAFETY: the raw pointers in a store point to objects the store owns (or
 // to its engine's epoch counter, which is `Sync`); nothing in it is tied to
@@ -324,6 +331,38 @@ pub struct StoreInner<T> {
     pub(crate) data: T,
     pub(crate) limiter: Option<crate::limits::LimiterFn<T>>,
     pub(crate) epoch_callback: Option<EpochCallback<T>>,
+    pub(crate) call_hook: Option<CallHookCallback<T>>,
+}
+
+/// What [`Store::call_hook`] installs.
+pub(crate) type CallHookCallback<T> =
+    Box<dyn FnMut(StoreContextMut<'_, T>, CallHook) -> anyhow::Result<()> + Send + Sync>;
+
+/// Which way a call crosses between the host and Wasm, for
+/// [`Store::call_hook`] (Wasmtime's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallHook {
+    /// The host calls into Wasm.
+    CallingWasm,
+    /// That call returns (or traps).
+    ReturningFromWasm,
+    /// Wasm calls a host function.
+    CallingHost,
+    /// That host function returns (or fails).
+    ReturningFromHost,
+}
+
+impl CallHook {
+    /// Whether execution is entering host code (`ReturningFromWasm` or
+    /// `CallingHost`).
+    pub fn entering_host(&self) -> bool {
+        matches!(self, CallHook::ReturningFromWasm | CallHook::CallingHost)
+    }
+    /// Whether execution is leaving host code (`CallingWasm` or
+    /// `ReturningFromHost`).
+    pub fn exiting_host(&self) -> bool {
+        !self.entering_host()
+    }
 }
 
 /// What [`Store::epoch_deadline_callback`] installs.
@@ -410,10 +449,12 @@ impl<T> Store<T> {
                     owned_globals: Vec::new(),
                     host_funcs: Vec::new(),
                     externrefs: Vec::new(),
+                    call_hook: None,
                 },
                 data,
                 limiter: None,
                 epoch_callback: None,
+                call_hook: None,
             }),
         }
     }
@@ -481,6 +522,20 @@ impl<T> Store<T> {
     pub fn epoch_deadline_trap(&mut self) {
         self.inner.epoch_callback = None;
         self.inner.opaque.limits.epoch_hook = None;
+    }
+
+    /// Calls `hook` each time execution crosses between the host and Wasm
+    /// in this store, in either direction ([`CallHook`]); an error it
+    /// returns fails the call (entering or leaving Wasm) or traps (around
+    /// a host function). For accounting or profiling per store.
+    pub fn call_hook(
+        &mut self,
+        hook: impl FnMut(StoreContextMut<'_, T>, CallHook) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        self.inner.call_hook = Some(Box::new(hook));
+        self.inner.opaque.call_hook = Some(run_call_hook::<T>);
     }
 
     /// When Wasm reaches the epoch deadline, `callback` decides: go on with
@@ -721,5 +776,31 @@ unsafe fn epoch_hook<T>(store: *mut u8) -> Result<bool, wasm_jit_backend::HostEr
         Ok(Ok(UpdateDeadline::Interrupt)) => Ok(false),
         Ok(Err(e)) => Err(Box::new(e)),
         Err(panic) => Err(Box::new(crate::trap::HostPanic(panic))),
+    }
+}
+
+/// Runs a `Store<T>`'s call hook (a [`CallHookFn`]).
+///
+/// # Safety
+/// `store` must be a live `StoreInner<T>` with no reference into it in use
+/// (it was handed down by [`StoreInner::enter`], and the caller holds only
+/// raw pointers).
+unsafe fn run_call_hook<T>(store: *mut u8, kind: CallHook) -> anyhow::Result<()> {
+    // SAFETY: per the contract, this is the only borrow while the hook runs.
+    let inner = unsafe { &mut *store.cast::<StoreInner<T>>() };
+    inner.run_call_hook(kind)
+}
+
+impl<T> StoreInner<T> {
+    /// Runs the call hook, if there is one.
+    pub(crate) fn run_call_hook(&mut self, kind: CallHook) -> anyhow::Result<()> {
+        let Some(mut hook) = self.call_hook.take() else {
+            return Ok(());
+        };
+        let r = hook(StoreContextMut(&mut *self), kind);
+        if self.call_hook.is_none() {
+            self.call_hook = Some(hook);
+        }
+        r
     }
 }
