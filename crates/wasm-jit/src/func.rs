@@ -93,8 +93,12 @@ unsafe extern "C" fn host_entry<T: 'static>(
             .copied()
     };
     let func = ctx.func.clone();
+    // Without a call hook (the common case) nothing but the function runs.
+    let hooked = store.call_hook.is_some();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        store.run_call_hook(CallHook::CallingHost)?;
+        if hooked {
+            store.run_call_hook(CallHook::CallingHost)?;
+        }
         let r = func(
             Caller {
                 store: &mut *store,
@@ -103,9 +107,12 @@ unsafe extern "C" fn host_entry<T: 'static>(
             params,
             results,
         );
-        // After a failure too; the function's error wins over the hook's.
-        let returned = store.run_call_hook(CallHook::ReturningFromHost);
-        r.and(returned)
+        if hooked {
+            // After a failure too; the function's error wins over the hook's.
+            let returned = store.run_call_hook(CallHook::ReturningFromHost);
+            return r.and(returned);
+        }
+        r
     }));
     let outcome = match outcome {
         Ok(Ok(())) => check_results(&ctx.ty, results, &store.opaque),
@@ -287,7 +294,9 @@ pub(crate) unsafe fn call_raw(
             _ => Ok(()),
         }
     };
-    call_hook(CallHook::CallingWasm)?;
+    if hook.is_some() {
+        call_hook(CallHook::CallingWasm)?;
+    }
     // SAFETY: `funcref` belongs to this store, which runs on this thread
     // only, and no reference to it is live.
     let code = unsafe { wasm_jit_backend::instance::resolve_funcref(funcref.cast_mut()) }
@@ -318,12 +327,13 @@ pub(crate) unsafe fn call_raw(
         // SAFETY: as above.
         unsafe { (*limits).fuel = 0 };
     }
-    // After a trap too; the trap's error wins over the hook's.
-    let returned = call_hook(CallHook::ReturningFromWasm);
-    let result = match (result, returned) {
-        (Ok(()), Err(e)) => return Err(e),
-        (result, _) => result,
-    };
+    if hook.is_some() {
+        // After a trap too; the trap's error wins over the hook's.
+        let returned = call_hook(CallHook::ReturningFromWasm);
+        if let (Ok(()), Err(e)) = (&result, returned) {
+            return Err(e);
+        }
+    }
     result.map_err(|trap| match trap.reason {
         TrapReason::Exception(e) => {
             // SAFETY: the call is over; nothing else borrows the store.

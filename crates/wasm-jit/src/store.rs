@@ -793,6 +793,8 @@ unsafe fn run_call_hook<T>(store: *mut u8, kind: CallHook) -> anyhow::Result<()>
 
 impl<T> StoreInner<T> {
     /// Runs the call hook, if there is one.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn run_call_hook(&mut self, kind: CallHook) -> anyhow::Result<()> {
         let Some(mut hook) = self.call_hook.take() else {
             return Ok(());
