@@ -1040,6 +1040,70 @@ fn call_hooks_see_every_crossing() {
         assert_eq!(err.to_string(), format!("refused {refused:?}"));
         assert!(refused.exiting_host() != refused.entering_host());
     }
+    // The hook's error after a trap wins, as in Wasmtime.
+    store.data_mut().1 = Some(ReturningFromWasm);
+    let err = trap.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.to_string(), "refused ReturningFromWasm");
     store.data_mut().1 = None;
     f.call(&mut store, ()).unwrap();
+
+    // A hook that panics panics in the embedder's call, and stays installed.
+    let mut store = Store::new(&engine, 0u32);
+    store.call_hook(|mut cx, kind| {
+        *cx.data_mut() += 1;
+        if *cx.data() == 2 && kind == CallHook::CallingHost {
+            panic!("hook panicked");
+        }
+        Ok(())
+    });
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "g", || {}).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.call(&mut store, ())))
+        .unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"hook panicked"));
+    let before = *store.data();
+    f.call(&mut store, ()).unwrap();
+    assert_eq!(*store.data(), before + 6);
+}
+
+/// Standard streams that were not inherited (`/dev/null` behind them) look
+/// like streams too: unknown type, no offsets; and a stream whose rights
+/// were narrowed is held to them.
+#[test]
+fn uninherited_streams_are_streams_and_keep_their_rights() {
+    use wasm_jit_wasi::WasiCtxBuilder;
+    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $get (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_fdstat_set_rights" (func $set (param i32 i64 i64) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             ;; filetype of fd 0; errno of seeking fd 1; errno of writing to
+             ;; fd 1 before and after its FD_WRITE right is dropped
+             (func (export "probe") (result i32 i32 i32 i32)
+               (drop (call $get (i32.const 0) (i32.const 0)))
+               (i32.load8_u (i32.const 0))
+               (call $seek (i32.const 1) (i64.const 0) (i32.const 0) (i32.const 64))
+               (i32.store (i32.const 32) (i32.const 100))
+               (i32.store (i32.const 36) (i32.const 1))
+               (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 40))
+               (drop (call $set (i32.const 1) (i64.const 0) (i64.const 0)))
+               (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 40))))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let mut store = Store::new(&engine, WasiCtxBuilder::new().build_p1());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let probe = instance
+        .get_typed_func::<(), (i32, i32, i32, i32)>(&mut store, "probe")
+        .unwrap();
+    // UNKNOWN, ESPIPE, success, EBADF.
+    assert_eq!(probe.call(&mut store, ()).unwrap(), (0, 70, 0, 8));
 }

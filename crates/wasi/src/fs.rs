@@ -196,7 +196,11 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
     let r = cx.rights(fd)?;
     let (ftype, flags) = match cx.get(fd)? {
         Descriptor::File(f) => {
-            let t = std_filetype(f.file.metadata().map_err(io)?.file_type());
+            let t = if f.stream {
+                filetype::UNKNOWN
+            } else {
+                std_filetype(f.file.metadata().map_err(io)?.file_type())
+            };
             let append = if f.append { fdflags::APPEND } else { 0 };
             (t, append | f.host_fdflags)
         }
@@ -270,6 +274,12 @@ pub(crate) fn fd_fdstat_set_rights(cx: &mut WasiCtx, fd: u32, base: u64, inherit
 
 pub(crate) fn fd_filestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
     let stat = match cx.get(fd)? {
+        Descriptor::File(f) if f.stream => {
+            let mut stat = std_stat(&f.file.metadata().map_err(io)?);
+            stat.filetype = filetype::UNKNOWN;
+            stat.size = 0;
+            stat
+        }
         Descriptor::File(f) => std_stat(&f.file.metadata().map_err(io)?),
         Descriptor::Dir(d) => cap_stat(&d.dir.dir_metadata().map_err(io)?),
         d => stream_stat(d)?,
@@ -352,6 +362,7 @@ pub(crate) fn fd_filestat_set_times(
 fn positioned(cx: &mut WasiCtx, fd: u32) -> Result<&FileDesc, Errno> {
     match cx.get(fd)? {
         Descriptor::Stdin | Descriptor::Stdout | Descriptor::Stderr => Err(Errno::SPIPE),
+        Descriptor::File(f) if f.stream => Err(Errno::SPIPE),
         _ => cx.file(fd),
     }
 }
@@ -415,6 +426,8 @@ pub(crate) fn fd_read(
 ) -> R {
     let vecs = m.iovecs(iovs, n)?;
     let mut total = 0usize;
+    // A stream's rights are its own (they may have been narrowed).
+    let can_read = cx.rights(fd)?.base & rights::FD_READ != 0;
     match cx.get_mut(fd)? {
         Descriptor::File(f) => {
             if !f.readable {
@@ -428,7 +441,7 @@ pub(crate) fn fd_read(
                 }
             }
         }
-        Descriptor::Stdin => {
+        Descriptor::Stdin if can_read => {
             // One read per call, like read(2) on a terminal or pipe.
             if let Some(&(buf, len)) = vecs.iter().find(|v| v.1 > 0) {
                 total = std::io::stdin()
@@ -460,6 +473,7 @@ pub(crate) fn fd_write(
         }
         w.flush().map_err(io)
     };
+    let can_write = cx.rights(fd)?.base & rights::FD_WRITE != 0;
     match cx.get_mut(fd)? {
         Descriptor::File(f) => {
             if !f.writable {
@@ -470,10 +484,10 @@ pub(crate) fn fd_write(
             }
             write_all(&mut f.file)?;
         }
-        Descriptor::Stdout => write_all(&mut std::io::stdout().lock())?,
-        Descriptor::Stderr => write_all(&mut std::io::stderr().lock())?,
+        Descriptor::Stdout if can_write => write_all(&mut std::io::stdout().lock())?,
+        Descriptor::Stderr if can_write => write_all(&mut std::io::stderr().lock())?,
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
-        Descriptor::Stdin => return Err(Errno::BADF),
+        _ => return Err(Errno::BADF),
     }
     m.write_u32(out, total as u32)
 }
@@ -578,6 +592,7 @@ pub(crate) fn fd_seek(
     out: u32,
 ) -> R {
     let pos = match cx.get_mut(fd)? {
+        Descriptor::File(f) if f.stream => return Err(Errno::SPIPE),
         Descriptor::File(f) => {
             let from = match wh as u8 {
                 whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::INVAL)?),
@@ -769,6 +784,7 @@ pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) 
                 writable: want_write && base & rights::FD_WRITE != 0,
                 append: a.fdflags & fdflags::APPEND != 0,
                 host_fdflags,
+                stream: false,
             });
             (f, Rights::FILE)
         }

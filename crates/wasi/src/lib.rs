@@ -88,6 +88,10 @@ pub(crate) struct FileDesc {
     /// Its fdflags other than `APPEND` (`SYNC`, `DSYNC`, `RSYNC` as opened,
     /// `NONBLOCK` as opened or last set), as `fd_fdstat_get` reports them.
     pub(crate) host_fdflags: u16,
+    /// A standard stream that was not inherited (`/dev/null` behind it): it
+    /// looks like a stream, as an inherited one does (unknown type, no
+    /// offsets).
+    pub(crate) stream: bool,
 }
 
 /// What a descriptor may be used for: WASI's rights. `base` applies to the
@@ -405,5 +409,6 @@ fn null_file(write: bool) -> Option<Descriptor> {
         writable: write,
         append: false,
         host_fdflags: 0,
+        stream: true,
     }))
 }

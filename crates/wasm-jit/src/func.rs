@@ -108,9 +108,8 @@ unsafe extern "C" fn host_entry<T: 'static>(
             results,
         );
         if hooked {
-            // After a failure too; the function's error wins over the hook's.
-            let returned = store.run_call_hook(CallHook::ReturningFromHost);
-            return r.and(returned);
+            // After a failure too; the hook's error wins, as in Wasmtime.
+            store.run_call_hook(CallHook::ReturningFromHost)?;
         }
         r
     }));
@@ -328,11 +327,8 @@ pub(crate) unsafe fn call_raw(
         unsafe { (*limits).fuel = 0 };
     }
     if hook.is_some() {
-        // After a trap too; the trap's error wins over the hook's.
-        let returned = call_hook(CallHook::ReturningFromWasm);
-        if let (Ok(()), Err(e)) = (&result, returned) {
-            return Err(e);
-        }
+        // After a trap too; the hook's error wins, as in Wasmtime.
+        call_hook(CallHook::ReturningFromWasm)?;
     }
     result.map_err(|trap| match trap.reason {
         TrapReason::Exception(e) => {

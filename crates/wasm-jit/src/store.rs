@@ -799,10 +799,14 @@ impl<T> StoreInner<T> {
         let Some(mut hook) = self.call_hook.take() else {
             return Ok(());
         };
-        let r = hook(StoreContextMut(&mut *self), kind);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hook(StoreContextMut(&mut *self), kind)
+        }));
+        // Back in place (unless the hook installed another), a panic
+        // included: the embedder may catch it and go on with the store.
         if self.call_hook.is_none() {
             self.call_hook = Some(hook);
         }
-        r
+        r.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
