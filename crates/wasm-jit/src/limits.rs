@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use wasm_jit_backend::{Growth, HostError, ResourceKind};
 
 use crate::store::StoreInner;
-use crate::trap::HostPanic;
+use crate::trap::host_payload;
 
 /// Decides how far a store's memories and tables may grow and how many
 /// instances, memories and tables it may have. Install one with
@@ -99,6 +99,15 @@ impl StoreLimits {
             _ => Ok(true),
         }
     }
+
+    /// A growth failed: a trap if these limits say so.
+    fn failed(&self, error: anyhow::Error) -> anyhow::Result<()> {
+        if self.trap_on_grow_failure {
+            Err(error)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl ResourceLimiter for StoreLimits {
@@ -111,11 +120,7 @@ impl ResourceLimiter for StoreLimits {
         self.grow("memory (bytes)", desired, self.memory_size)
     }
     fn memory_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
-        if self.trap_on_grow_failure {
-            Err(error)
-        } else {
-            Ok(())
-        }
+        self.failed(error)
     }
     fn table_growing(
         &mut self,
@@ -126,11 +131,7 @@ impl ResourceLimiter for StoreLimits {
         self.grow("table (elements)", desired, self.table_elements)
     }
     fn table_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
-        if self.trap_on_grow_failure {
-            Err(error)
-        } else {
-            Ok(())
-        }
+        self.failed(error)
     }
     fn instances(&self) -> usize {
         self.instances
@@ -236,9 +237,5 @@ pub(crate) unsafe fn growth_hook<T>(store: *mut u8, growth: Growth) -> Result<bo
             }
         }
     }));
-    match asked {
-        Ok(Ok(allowed)) => Ok(allowed),
-        Ok(Err(e)) => Err(Box::new(e)),
-        Err(panic) => Err(Box::new(HostPanic(panic))),
-    }
+    host_payload(asked)
 }

@@ -764,18 +764,13 @@ unsafe fn epoch_hook<T>(store: *mut u8) -> Result<bool, wasm_jit_backend::HostEr
     let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         callback(StoreContextMut(&mut *inner))
     }));
-    // Unless the callback installed another (or removed itself).
-    if inner.epoch_callback.is_none() && inner.opaque.limits.epoch_hook.is_some() {
-        inner.epoch_callback = Some(callback);
-    }
-    match answer {
-        Ok(Ok(UpdateDeadline::Continue(ticks))) => {
+    inner.epoch_callback = Some(callback);
+    match crate::trap::host_payload(answer)? {
+        UpdateDeadline::Continue(ticks) => {
             inner.opaque.set_epoch_deadline(ticks);
             Ok(true)
         }
-        Ok(Ok(UpdateDeadline::Interrupt)) => Ok(false),
-        Ok(Err(e)) => Err(Box::new(e)),
-        Err(panic) => Err(Box::new(crate::trap::HostPanic(panic))),
+        UpdateDeadline::Interrupt => Ok(false),
     }
 }
 

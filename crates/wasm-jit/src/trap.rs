@@ -340,6 +340,20 @@ pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
     }
 }
 
+/// What a callback of the embedder's (the limiter, the epoch callback)
+/// gave, for the runtime: its error, or its panic, as the payload the trap
+/// path carries back to the embedder's call (where [`host_error`] turns it
+/// back).
+pub(crate) fn host_payload<X>(
+    outcome: std::thread::Result<anyhow::Result<X>>,
+) -> Result<X, wasm_jit_backend::HostError> {
+    match outcome {
+        Ok(Ok(x)) => Ok(x),
+        Ok(Err(e)) => Err(Box::new(e)),
+        Err(panic) => Err(Box::new(HostPanic(panic))),
+    }
+}
+
 /// The error a host function or the store's limiter gave (carried through
 /// Wasm frames as a boxed payload); a panic of theirs resumes here.
 pub(crate) fn host_error(payload: wasm_jit_backend::HostError) -> anyhow::Error {
