@@ -209,16 +209,12 @@ fn bad_inputs_get_one_clear_error() {
         stderr(&o)
     );
 
-    let refs = dir.join("refs.wat");
-    std::fs::write(
-        &refs,
-        r#"(module (func (result i32) i32.const 0 ref.i31 i31.get_s))"#,
-    )
-    .unwrap();
-    let o = wasm_jit(&["run", refs.to_str().unwrap()]);
+    let conts = dir.join("conts.wat");
+    std::fs::write(&conts, r#"(module (type $f (func)) (type $c (cont $f)))"#).unwrap();
+    let o = wasm_jit(&["run", "-W", "stack-switching=y", conts.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("not supported yet: GC"),
+        stderr(&o).contains("not supported yet: stack switching"),
         "{}",
         stderr(&o)
     );
@@ -345,19 +341,24 @@ fn refused_modules_name_their_features_in_one_line() {
     std::fs::write(
         &needs,
         r#"(module
-             (func try catch_all end)
-             (func (result i32) i32.const 0 ref.i31 i31.get_s))"#,
+             (type $f (func)) (type $c (cont $f))
+             (func try catch_all end))"#,
     )
     .unwrap();
     for cmd in ["run", "compile"] {
-        let o = wasm_jit(&[cmd, "-W", "legacy-exceptions=y", needs.to_str().unwrap()]);
+        let o = wasm_jit(&[
+            cmd,
+            "-W",
+            "legacy-exceptions=y,stack-switching=y",
+            needs.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         let line = stderr(&o)
             .lines()
             .find(|l| l.contains("not supported yet:"))
             .unwrap_or_default()
             .to_string();
-        for feature in ["legacy exception handling (try)", "GC (ref_i31)"] {
+        for feature in ["legacy exception handling (try)", "stack switching"] {
             assert!(line.contains(feature), "`{feature}` missing from: {line}");
         }
     }

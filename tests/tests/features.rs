@@ -13,29 +13,44 @@ fn load_error(wat: &str) -> String {
     }
 }
 
-fn assert_unsupported(wat: &str, feature: &str) {
-    let e = load_error(wat);
-    assert!(
-        e.starts_with("not supported yet: ") && e.contains(feature),
-        "expected `not supported yet: {feature}`, got: {e}"
+/// An engine that also validates legacy exception handling and stack
+/// switching, two proposals it cannot run.
+fn beyond_wasm3() -> Engine {
+    let mut config = Config::new();
+    config.wasm_features(
+        Config::DEFAULT_FEATURES
+            | wasm_jit::WasmFeatures::LEGACY_EXCEPTIONS
+            | wasm_jit::WasmFeatures::STACK_SWITCHING,
     );
+    Engine::new(&config).unwrap()
+}
+
+fn load_error_beyond(wat: &str) -> String {
+    match Module::new(&beyond_wasm3(), wat) {
+        Ok(_) => panic!("expected an error for {wat}"),
+        Err(e) => format!("{e:#}"),
+    }
 }
 
 #[test]
 fn unimplemented_feature_families_are_refused_by_name() {
-    // GC: an i31 in a body, nothing outside it.
-    assert_unsupported(
-        r#"(module (func (result i32) i32.const 0 ref.i31 i31.get_s))"#,
-        "GC",
+    // Legacy exception handling: an operator in a body.
+    let e = load_error_beyond(r#"(module (func try catch_all end))"#);
+    assert!(
+        e.starts_with("not supported yet: legacy exception handling (try)"),
+        "{e}"
     );
-    // GC: a struct type and struct.new.
-    assert_unsupported(
+    // Stack switching: a continuation type, nothing in a body.
+    let e = load_error_beyond(r#"(module (type $f (func)) (type $c (cont $f)))"#);
+    assert!(e.starts_with("not supported yet: stack switching"), "{e}");
+    // GC and threads run (tests/tests/gc.rs, threads.rs): a struct type
+    // with struct.new, a shared memory and an atomic operator load.
+    Module::new(
+        &Engine::default(),
         r#"(module (type $s (struct (field i32)))
              (func (result (ref $s)) i32.const 1 struct.new $s))"#,
-        "GC",
-    );
-    // Threads run (tests/tests/threads.rs): a shared memory and an atomic
-    // operator load.
+    )
+    .unwrap();
     Module::new(
         &Engine::default(),
         r#"(module (memory 1 1 shared)
@@ -54,43 +69,43 @@ fn invalid_in_a_wasm3_way_is_invalid() {
 
 #[test]
 fn invalid_beats_unsupported() {
-    // The first function uses GC, the last is invalid: invalid wins, even
-    // though the unsupported one comes first.
-    let e = load_error(
+    // The first function uses an unsupported operator, the last is
+    // invalid: invalid wins, even though the unsupported one comes first.
+    let e = load_error_beyond(
         r#"(module
-             (func (result i32) i32.const 0 ref.i31 i31.get_s)
+             (func try catch_all end)
              (func)
              (func (result i32) i64.const 1))"#,
     );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
     // The same inside one body: an unsupported operator, then an invalid one.
-    let e = load_error(
+    let e = load_error_beyond(
         r#"(module (func (result i32)
-             i32.const 0 ref.i31 drop
+             try catch_all end
              i64.const 1))"#,
     );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
-    // Outside the bodies (a tag) and an invalid body.
-    let e = load_error(r#"(module (tag) (func (result i32) f32.const 1))"#);
+    // Outside the bodies (a continuation type) and an invalid body.
+    let e = load_error_beyond(
+        r#"(module (type $f (func)) (type $c (cont $f)) (func (result i32) f32.const 1))"#,
+    );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
 }
 
 #[test]
 fn every_missing_feature_is_listed_once() {
-    let mut config = Config::new();
-    config.wasm_features(Config::DEFAULT_FEATURES | wasm_jit::WasmFeatures::LEGACY_EXCEPTIONS);
-    let engine = Engine::new(&config).unwrap();
     let e = Module::new(
-        &engine,
+        &beyond_wasm3(),
         r#"(module
-             (func i32.const 0 ref.i31 drop try catch_all end)
-             (func i32.const 0 ref.i31 drop try catch_all end))"#,
+             (type $f (func)) (type $c (cont $f))
+             (func try catch_all end)
+             (func try catch_all end))"#,
     )
     .unwrap_err();
     let e = format!("{e:#}");
     let line = e.lines().next().unwrap();
     assert_eq!(e.lines().count(), 1, "{e}");
-    for feature in ["legacy exception handling", "GC"] {
+    for feature in ["legacy exception handling", "stack switching"] {
         assert_eq!(
             line.matches(&format!("{feature} (")).count(),
             1,

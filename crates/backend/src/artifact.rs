@@ -11,7 +11,7 @@
 //! loading compiles nothing.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm6"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! "\0wasm-jit-cwasm7"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
 //! per function: present: u8; if 1: function
 //! trampolines: u32 × (kind u8 (0 Wasm-to-host, 1 host-to-Wasm),
 //!                     params: bytes  results: bytes (a byte per value type:
@@ -35,7 +35,7 @@ use wasm_jit_frontend::{FuncType, WasmType};
 use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm6";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm7";
 
 /// The first bytes of an artifact of any format version.
 pub const FORMAT_PREFIX: &[u8] = b"\0wasm-jit-cwasm";

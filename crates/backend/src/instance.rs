@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use wasm_jit_frontend::builtins::GROW_TRAPPED;
 use wasm_jit_frontend::module::{ConstExpr, ConstOp, SegmentMode};
+use wasm_jit_frontend::vmoffsets::gc;
 use wasm_jit_frontend::vmoffsets::{self, Builtin};
 use wasm_jit_frontend::{
-    DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapKind,
+    DefinedFuncIndex, FuncIndex, GcShape, GlobalIndex, MemoryIndex, StructLayout, TableIndex,
+    TrapKind,
 };
 
 use crate::exceptions::VMException;
@@ -69,6 +71,8 @@ pub struct Instance {
     /// Element segments evaluated to references; `None` once dropped.
     elems: Vec<Option<Vec<usize>>>,
     dropped_data: Vec<bool>,
+    /// The store's limits, which hold its GC heap.
+    limits: *mut VMLimits,
 }
 
 // SAFETY: an instance and everything it points to belong to one store, which
@@ -156,6 +160,7 @@ impl Instance {
             elems: Vec::new(),
             dropped_data: vec![false; info.datas.len()],
             module: module.clone(),
+            limits,
         });
         let vmctx = inst.vmctx.as_mut_ptr() as *mut u8;
 
@@ -192,7 +197,7 @@ impl Instance {
 
         // Globals, in order: an initialiser may read earlier globals.
         for init in &info.global_inits {
-            let value = inst.eval(init);
+            let value = inst.eval(init).map_err(|t| t.to_string())?;
             let mut g = Box::new(VMGlobal { value });
             inst.globals.push(&mut *g);
             inst._owned_globals.push(g);
@@ -220,7 +225,7 @@ impl Instance {
             .enumerate()
         {
             let init = match &info.table_inits[i] {
-                Some(e) => inst.eval(e).get_ref(),
+                Some(e) => inst.eval(e).map_err(|t| t.to_string())?.get_ref(),
                 None => 0,
             };
             let ty = module.canonical_table(*ty);
@@ -230,11 +235,16 @@ impl Instance {
         }
 
         // Element segments, evaluated once.
-        let elems: Vec<Option<Vec<usize>>> = info
-            .elems
-            .iter()
-            .map(|seg| Some(seg.items.iter().map(|e| inst.eval(e).get_ref()).collect()))
-            .collect();
+        let mut elems = Vec::with_capacity(info.elems.len());
+        for seg in &info.elems {
+            let items = seg
+                .items
+                .iter()
+                .map(|e| inst.eval(e).map(|v| v.get_ref()))
+                .collect::<Result<Vec<usize>, TrapKind>>()
+                .map_err(|t| t.to_string())?;
+            elems.push(Some(items));
+        }
         inst.elems = elems;
 
         // The context.
@@ -268,11 +278,57 @@ impl Instance {
         Ok(inst)
     }
 
-    /// Evaluates a constant expression.
-    fn eval(&self, expr: &ConstExpr) -> ValRaw {
+    /// Evaluates a constant expression (a GC allocation in it may trap).
+    fn eval(&self, expr: &ConstExpr) -> Result<ValRaw, TrapKind> {
         let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
         for op in &expr.0 {
             let v = match *op {
+                ConstOp::RefI31 => {
+                    let x = stack.pop().unwrap().get_i32() as u32;
+                    ValRaw::reference(((x << 1) | 1) as usize)
+                }
+                ConstOp::ConvertRef => stack.pop().unwrap(),
+                ConstOp::StructNew(ty) | ConstOp::StructNewDefault(ty) => {
+                    let obj = self.gc_new(ty, 0)?;
+                    if let (ConstOp::StructNew(_), Some(GcShape::Struct(fields))) =
+                        (op, &self.module.info.gc_shapes[ty as usize])
+                    {
+                        let values = stack.split_off(stack.len() - fields.len());
+                        let layout = StructLayout::new(fields);
+                        for ((f, v), off) in fields.iter().zip(values).zip(layout.offsets) {
+                            // SAFETY: the field lies within the new object.
+                            unsafe {
+                                write_storage(obj.add(off as usize), f.storage.size() as usize, v)
+                            };
+                        }
+                    }
+                    ValRaw::reference(obj as usize)
+                }
+                ConstOp::ArrayNew(ty) => {
+                    let len = stack.pop().unwrap().get_i32() as u32;
+                    let v = stack.pop().unwrap();
+                    let obj = self.gc_new(ty, len)?;
+                    let size = self.elem_size(ty);
+                    for i in 0..len as usize {
+                        // SAFETY: element `i` lies within the new array.
+                        unsafe { write_storage(elem_ptr(obj, i, size), size, v) };
+                    }
+                    ValRaw::reference(obj as usize)
+                }
+                ConstOp::ArrayNewDefault(ty) => {
+                    let len = stack.pop().unwrap().get_i32() as u32;
+                    ValRaw::reference(self.gc_new(ty, len)? as usize)
+                }
+                ConstOp::ArrayNewFixed(ty, n) => {
+                    let values = stack.split_off(stack.len() - n as usize);
+                    let obj = self.gc_new(ty, n)?;
+                    let size = self.elem_size(ty);
+                    for (i, v) in values.into_iter().enumerate() {
+                        // SAFETY: element `i` lies within the new array.
+                        unsafe { write_storage(elem_ptr(obj, i, size), size, v) };
+                    }
+                    ValRaw::reference(obj as usize)
+                }
                 ConstOp::I32(v) => ValRaw::i32(v),
                 ConstOp::I64(v) => ValRaw::i64(v),
                 ConstOp::F32(b) => ValRaw::f32(b),
@@ -303,7 +359,48 @@ impl Instance {
             };
             stack.push(v);
         }
-        stack.pop().unwrap_or_default()
+        Ok(stack.pop().unwrap_or_default())
+    }
+
+    /// A new zeroed struct, or array of `len` elements, of module type `ty`.
+    fn gc_new(&self, ty: u32, len: u32) -> Result<*mut u8, TrapKind> {
+        let module = &self.module;
+        let (size, kind) = match &module.info.gc_shapes[ty as usize] {
+            Some(GcShape::Struct(fields)) => {
+                (StructLayout::size_of(fields) as u64, gc::KIND_STRUCT)
+            }
+            Some(GcShape::Array(f)) => (
+                gc::HEADER_SIZE as u64 + len as u64 * f.storage.size() as u64,
+                gc::KIND_ARRAY,
+            ),
+            None => unreachable!("the validator checked type {ty} is a struct or array type"),
+        };
+        // SAFETY: the store's limits outlive its instances.
+        let heap = unsafe { &(*self.limits).gc };
+        heap.alloc(size, module.type_ids[ty as usize], kind, len)
+            .ok_or(TrapKind::AllocationTooLarge)
+    }
+
+    /// Bytes of an element of array type `ty`.
+    fn elem_size(&self, ty: u32) -> usize {
+        match &self.module.info.gc_shapes[ty as usize] {
+            Some(GcShape::Array(f)) => f.storage.size() as usize,
+            _ => unreachable!("the validator checked type {ty} is an array type"),
+        }
+    }
+
+    /// The bytes of data segment `data` (none once dropped).
+    fn data_bytes(&self, data: u32) -> &[u8] {
+        if self.dropped_data[data as usize] {
+            &[]
+        } else {
+            &self.module.info.datas[data as usize].data
+        }
+    }
+
+    /// The references of element segment `elem` (none once dropped).
+    fn elem_items(&self, elem: u32) -> &[usize] {
+        self.elems[elem as usize].as_deref().unwrap_or(&[])
     }
 
     /// Applies active element and data segments in order, as instantiation
@@ -313,7 +410,7 @@ impl Instance {
         for (i, seg) in module.info.elems.iter().enumerate() {
             match &seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let at = self.eval(offset);
+                    let at = self.eval(offset)?;
                     let dst = if module.info.tables[*index as usize].table64 {
                         at.get_i64() as u64
                     } else {
@@ -335,7 +432,7 @@ impl Instance {
                 continue;
             }
             if let SegmentMode::Active { index, offset } = &seg.mode {
-                let at = self.eval(offset);
+                let at = self.eval(offset)?;
                 let dst = if module.info.memories[*index as usize].memory64 {
                     at.get_i64() as u64
                 } else {
@@ -978,4 +1075,234 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     // SAFETY: called by compiled code with its own context.
     let inst = unsafe { instance(vmctx) };
     inst.elems[elem as usize] = None;
+}
+
+/// Writes the low `size` bytes of `v` (a field or element's storage) at `p`.
+///
+/// # Safety
+/// `p` must be valid for writing `size` bytes.
+unsafe fn write_storage(p: *mut u8, size: usize, v: ValRaw) {
+    let bytes = v.get_v128().to_le_bytes();
+    // SAFETY: per the contract; `size` is at most 16.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, size) };
+}
+
+/// The address of element `i` of array `arr` whose elements take `size`
+/// bytes.
+fn elem_ptr(arr: *mut u8, i: usize, size: usize) -> *mut u8 {
+    arr.wrapping_add(gc::HEADER_SIZE as usize + i * size)
+}
+
+/// The length of non-null array `arr`.
+///
+/// # Safety
+/// `arr` must be a live array.
+unsafe fn array_len(arr: usize) -> u32 {
+    // SAFETY: per the contract, the header is readable.
+    unsafe { *((arr + gc::LENGTH as usize) as *const u32) }
+}
+
+/// Checks elements `[start, start + len)` are within array `arr`.
+///
+/// # Safety
+/// `arr` must be a live array.
+unsafe fn array_range(arr: usize, start: u32, len: u32) -> Result<(), TrapKind> {
+    // SAFETY: per the contract.
+    let n = unsafe { array_len(arr) };
+    if start as u64 + len as u64 > n as u64 {
+        return Err(TrapKind::ArrayOutOfBounds);
+    }
+    Ok(())
+}
+
+/// Records `r`'s trap and returns 0, or returns the object's address.
+fn object_or_trap(r: Result<*mut u8, TrapKind>) -> usize {
+    match r {
+        Ok(p) => p as usize,
+        Err(kind) => {
+            set_pending(TrapReason::Wasm(kind));
+            0
+        }
+    }
+}
+
+unsafe extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> usize {
+    // SAFETY: called by compiled code of a live instance.
+    let inst = unsafe { instance(vmctx) };
+    object_or_trap(inst.gc_new(ty, len))
+}
+
+unsafe extern "C" fn gc_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
+    // SAFETY: called by compiled code of a live instance.
+    let limits = unsafe { limits(vmctx) };
+    limits.gc.types.is_subtype(actual, expected) as u32
+}
+
+unsafe extern "C" fn array_fill(
+    vmctx: *mut u8,
+    ty: u32,
+    arr: usize,
+    dst: u32,
+    lo: u64,
+    hi: u64,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code of a live instance, with a live array
+    // of type `ty` (the validator checked the type, the code null).
+    let inst = unsafe { instance(vmctx) };
+    trap_flag((|| {
+        // SAFETY: as above.
+        unsafe { array_range(arr, dst, len)? };
+        let size = inst.elem_size(ty);
+        let v = ValRaw::v128(lo as u128 | (hi as u128) << 64);
+        for i in dst as usize..dst as usize + len as usize {
+            // SAFETY: element `i` is within the array (checked above).
+            unsafe { write_storage(elem_ptr(arr as *mut u8, i, size), size, v) };
+        }
+        Ok(())
+    })())
+}
+
+unsafe extern "C" fn array_copy(
+    vmctx: *mut u8,
+    ty: u32,
+    dst: usize,
+    dst_index: u32,
+    src: usize,
+    src_index: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code of a live instance, with live arrays
+    // whose elements have the layout of type `ty`'s (the validator checked).
+    let inst = unsafe { instance(vmctx) };
+    trap_flag((|| {
+        // SAFETY: as above.
+        unsafe {
+            array_range(dst, dst_index, len)?;
+            array_range(src, src_index, len)?;
+        }
+        let size = inst.elem_size(ty);
+        // SAFETY: both ranges are within their arrays (checked above);
+        // `copy` allows them to overlap.
+        unsafe {
+            std::ptr::copy(
+                elem_ptr(src as *mut u8, src_index as usize, size),
+                elem_ptr(dst as *mut u8, dst_index as usize, size),
+                len as usize * size,
+            )
+        };
+        Ok(())
+    })())
+}
+
+unsafe extern "C" fn array_new_data(
+    vmctx: *mut u8,
+    ty: u32,
+    data: u32,
+    offset: u32,
+    len: u32,
+) -> usize {
+    // SAFETY: called by compiled code of a live instance.
+    let inst = unsafe { instance(vmctx) };
+    object_or_trap((|| {
+        let size = inst.elem_size(ty);
+        let bytes = len as u64 * size as u64;
+        let seg = inst.data_bytes(data);
+        if offset as u64 + bytes > seg.len() as u64 {
+            return Err(TrapKind::MemoryOutOfBounds);
+        }
+        let arr = inst.gc_new(ty, len)?;
+        let src = &seg[offset as usize..offset as usize + bytes as usize];
+        // SAFETY: the new array has room for `len` elements of `size` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), elem_ptr(arr, 0, size), src.len()) };
+        Ok(arr)
+    })())
+}
+
+unsafe extern "C" fn array_new_elem(
+    vmctx: *mut u8,
+    ty: u32,
+    elem: u32,
+    offset: u32,
+    len: u32,
+) -> usize {
+    // SAFETY: called by compiled code of a live instance.
+    let inst = unsafe { instance(vmctx) };
+    object_or_trap((|| {
+        let items = inst.elem_items(elem);
+        if offset as u64 + len as u64 > items.len() as u64 {
+            return Err(TrapKind::TableOutOfBounds);
+        }
+        let items = items[offset as usize..(offset + len) as usize].to_vec();
+        let arr = inst.gc_new(ty, len)?;
+        for (i, r) in items.into_iter().enumerate() {
+            // SAFETY: the new array has room for `len` references.
+            unsafe { write_storage(elem_ptr(arr, i, 8), 8, ValRaw::reference(r)) };
+        }
+        Ok(arr)
+    })())
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn array_init_data(
+    vmctx: *mut u8,
+    ty: u32,
+    data: u32,
+    arr: usize,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code of a live instance, with a live array
+    // of type `ty`.
+    let inst = unsafe { instance(vmctx) };
+    trap_flag((|| {
+        // SAFETY: as above.
+        unsafe { array_range(arr, dst, len)? };
+        let size = inst.elem_size(ty);
+        let bytes = len as u64 * size as u64;
+        let seg = inst.data_bytes(data);
+        if src as u64 + bytes > seg.len() as u64 {
+            return Err(TrapKind::MemoryOutOfBounds);
+        }
+        let from = &seg[src as usize..src as usize + bytes as usize];
+        // SAFETY: the destination range is within the array (checked).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                from.as_ptr(),
+                elem_ptr(arr as *mut u8, dst as usize, size),
+                from.len(),
+            )
+        };
+        Ok(())
+    })())
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn array_init_elem(
+    vmctx: *mut u8,
+    _ty: u32,
+    elem: u32,
+    arr: usize,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code of a live instance, with a live array
+    // of references.
+    let inst = unsafe { instance(vmctx) };
+    trap_flag((|| {
+        // SAFETY: as above.
+        unsafe { array_range(arr, dst, len)? };
+        let items = inst.elem_items(elem);
+        if src as u64 + len as u64 > items.len() as u64 {
+            return Err(TrapKind::TableOutOfBounds);
+        }
+        for (i, &r) in items[src as usize..(src + len) as usize].iter().enumerate() {
+            let p = elem_ptr(arr as *mut u8, dst as usize + i, 8);
+            // SAFETY: within the array (checked above).
+            unsafe { write_storage(p, 8, ValRaw::reference(r)) };
+        }
+        Ok(())
+    })())
 }

@@ -21,6 +21,7 @@ pub mod artifact;
 pub mod code;
 pub mod compile;
 pub mod exceptions;
+pub mod gc;
 pub mod instance;
 pub mod lazy;
 pub mod memory;

@@ -40,6 +40,8 @@ struct Registry {
     /// What each id is (a struct or array type's signature in `types` is a
     /// placeholder).
     kinds: Vec<Kind>,
+    /// The declared supertype of each id (GC subtyping), if any.
+    supers: Vec<Option<u32>>,
 }
 
 impl Registry {
@@ -49,9 +51,15 @@ impl Registry {
         }
         let first = self.types.len() as u32;
         // Positions in the group become the ids given here.
-        for (_, ty, shape) in &key {
+        for (_, sup, ty, shape) in &key {
             self.kinds
                 .push(shape.as_ref().map_or(Kind::Func, GcShape::kind));
+            self.supers.push(sup.map(|h| match h {
+                HeapType::RecGroup(k) => first + k,
+                HeapType::Canonical(id) => id,
+                other => unreachable!("a supertype is a type index, not {other}"),
+            }));
+
             self.types.push(FuncType::new(
                 ty.params().iter().map(|t| rec_to_canonical(*t, first)),
                 ty.results().iter().map(|t| rec_to_canonical(*t, first)),
@@ -63,9 +71,9 @@ impl Registry {
 }
 
 /// One type of a recursion group as the registry compares it: finality,
-/// signature (a placeholder for struct and array types), and the shape of
-/// a struct or array type.
-type GroupMember = (bool, FuncType, Option<GcShape>);
+/// declared supertype, signature (a placeholder for struct and array
+/// types), and the shape of a struct or array type.
+type GroupMember = (bool, Option<HeapType>, FuncType, Option<GcShape>);
 
 fn rec_to_canonical(t: WasmType, first: u32) -> WasmType {
     match t {
@@ -83,7 +91,7 @@ impl TypeRegistry {
     /// group of its own.
     pub fn intern(&self, ty: &FuncType) -> u32 {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.intern_group(vec![(true, ty.clone(), None)])
+        g.intern_group(vec![(true, None, ty.clone(), None)])
     }
 
     /// The id of each of a module's types, by type index.
@@ -104,7 +112,8 @@ impl TypeRegistry {
                     let shape = info.gc_shapes[i as usize]
                         .as_ref()
                         .map(|s| s.map_concrete(map));
-                    (info.type_final[i as usize], ty, shape)
+                    let sup = info.type_supers[i as usize].map(map);
+                    (info.type_final[i as usize], sup, ty, shape)
                 })
                 .collect();
             let first = g.intern_group(key);
@@ -117,6 +126,34 @@ impl TypeRegistry {
     pub fn kind(&self, id: u32) -> Kind {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.kinds[id as usize]
+    }
+
+    /// Whether type `actual` is type `expected` or one of its declared
+    /// subtypes (directly or not).
+    pub fn is_subtype(&self, actual: u32, expected: u32) -> bool {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = actual;
+        loop {
+            if t == expected {
+                return true;
+            }
+            match g.supers.get(t as usize).copied().flatten() {
+                Some(s) => t = s,
+                None => return false,
+            }
+        }
+    }
+
+    /// Whether a value of type `a` is also of type `b` (types with
+    /// canonical ids): [`WasmType::is_subtype_of`], plus declared subtyping
+    /// between concrete types.
+    pub fn value_subtype(&self, a: WasmType, b: WasmType) -> bool {
+        if let (Some(x), Some(y)) = (a.as_ref_type(), b.as_ref_type())
+            && let (HeapType::Canonical(i), HeapType::Canonical(j)) = (x.heap, y.heap)
+        {
+            return (y.nullable || !x.nullable) && self.is_subtype(i, j);
+        }
+        a.is_subtype_of(b, |id| Some(self.kind(id)))
     }
 
     /// The type with id `id`, its references as canonical ids.

@@ -101,6 +101,8 @@ pub struct VMLimits {
     /// The embedder's answer when the epoch reaches the deadline (not read
     /// by compiled code); without one, Wasm traps with `Interrupted`.
     pub epoch_hook: Option<EpochFn>,
+    /// The store's GC heap (not read by compiled code).
+    pub gc: crate::gc::GcHeap,
 }
 
 /// Asked, through `store` ([`VMLimits::store`]), when Wasm finds the epoch
@@ -200,8 +202,12 @@ impl VMLimits {
 }
 
 impl VMLimits {
-    /// Limits reading the epoch counter at `epoch_ptr`, with no deadline.
-    pub fn new(epoch_ptr: *const std::sync::atomic::AtomicU64) -> Self {
+    /// Limits reading the epoch counter at `epoch_ptr`, with no deadline,
+    /// and an empty GC heap whose casts ask `types`.
+    pub fn new(
+        epoch_ptr: *const std::sync::atomic::AtomicU64,
+        types: std::sync::Arc<crate::module::TypeRegistry>,
+    ) -> Self {
         VMLimits {
             stack_limit: usize::MAX,
             epoch_ptr,
@@ -210,6 +216,7 @@ impl VMLimits {
             growth: None,
             store: std::ptr::null_mut(),
             epoch_hook: None,
+            gc: crate::gc::GcHeap::new(types, crate::gc::DEFAULT_GC_HEAP_LIMIT),
         }
     }
 }

@@ -57,6 +57,22 @@ macro_rules! foreach_builtin {
                 "`memory.atomic.wait32/64` (`size` 4 or 8) at checked effective address `addr`: 0 (woken), 1 (not equal), 2 (timed out), or -1 after recording a trap.";
             epoch_reached EpochReached() -> trap,
                 "The engine's epoch reached the store's deadline: the store's epoch callback sets a new deadline (execution goes on) or the trap is recorded (`Interrupted`, or the callback's error).";
+            gc_alloc GcAlloc(ty: i32, len: i32) -> ptr,
+                "A new zeroed object of module type `ty`: a struct (`len` unused) or an array of `len` elements; 0 after recording a trap (too large, or the GC heap is full).";
+            gc_subtype GcSubtype(actual: i32, expected: i32) -> i32,
+                "Whether canonical type id `actual` is `expected` or one of its declared subtypes (1 or 0).";
+            array_fill ArrayFill(ty: i32, array: ptr, dst: i32, lo: i64, hi: i64, len: i32) -> trap,
+                "`array.fill` of non-null array `array` of module type `ty` with the value whose bits are `lo` (and `hi`, the upper half of a `v128`).";
+            array_copy ArrayCopy(ty: i32, dst: ptr, dst_index: i32, src: ptr, src_index: i32, len: i32) -> trap,
+                "`array.copy` between non-null arrays whose elements are those of module array type `ty`.";
+            array_new_data ArrayNewData(ty: i32, data: i32, offset: i32, len: i32) -> ptr,
+                "`array.new_data`: an array of `len` elements read from data segment `data` at byte `offset`; 0 after recording a trap.";
+            array_new_elem ArrayNewElem(ty: i32, elem: i32, offset: i32, len: i32) -> ptr,
+                "`array.new_elem`: an array of `len` references from element segment `elem` at `offset`; 0 after recording a trap.";
+            array_init_data ArrayInitData(ty: i32, data: i32, array: ptr, dst: i32, src: i32, len: i32) -> trap,
+                "`array.init_data` of non-null array `array`.";
+            array_init_elem ArrayInitElem(ty: i32, elem: i32, array: ptr, dst: i32, src: i32, len: i32) -> trap,
+                "`array.init_elem` of non-null array `array`.";
         }
     };
 }
@@ -184,7 +200,7 @@ mod tests {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i, "{}", b.name());
         }
-        assert_eq!(Builtin::COUNT, 19);
+        assert_eq!(Builtin::COUNT, 27);
         let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
         assert_eq!(sig.params.len(), 3);
         assert_eq!(sig.returns[0].value_type, types::I64);

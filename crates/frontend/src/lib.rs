@@ -25,6 +25,7 @@ pub use index::{DefinedFuncIndex, FuncIndex, GlobalIndex, MemoryIndex, TableInde
 pub use module::{ModuleInfo, ParsedModule, parse};
 pub use trap::TrapKind;
 pub use types::{
-    FuncType, GcShape, GlobalType, HeapType, Kind, MemoryType, RefType, TableType, WasmType,
+    Field, FuncType, GcShape, GlobalType, HeapType, Kind, MemoryType, RefType, Storage,
+    StructLayout, TableType, WasmType,
 };
 pub use wasmparser::WasmFeatures;

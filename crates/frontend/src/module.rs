@@ -44,6 +44,20 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`
     I64Mul,
+    /// `ref.i31`
+    RefI31,
+    /// `struct.new` of a struct type (its fields on the stack).
+    StructNew(u32),
+    /// `struct.new_default`
+    StructNewDefault(u32),
+    /// `array.new` of an array type (value, length).
+    ArrayNew(u32),
+    /// `array.new_default` (length).
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of this many elements.
+    ArrayNewFixed(u32, u32),
+    /// `any.convert_extern` and `extern.convert_any`: the same word.
+    ConvertRef,
 }
 
 /// A constant expression.
@@ -75,6 +89,20 @@ impl ConstExpr {
                 O::I64Add => ConstOp::I64Add,
                 O::I64Sub => ConstOp::I64Sub,
                 O::I64Mul => ConstOp::I64Mul,
+                O::RefI31 => ConstOp::RefI31,
+                O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                O::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                O::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                O::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+                O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertRef,
                 O::End => break,
                 O::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
                 other => {
@@ -201,6 +229,8 @@ pub struct ModuleInfo {
     /// Whether each type is final (`sub final`, the default): a final and
     /// a non-final type of the same shape are different types.
     pub type_final: Vec<bool>,
+    /// The declared supertype of each type (`sub $super ...`), if any.
+    pub type_supers: Vec<Option<u32>>,
     /// The shape of each struct or array type (`None` for function types,
     /// whose signature is in `types`).
     pub gc_shapes: Vec<Option<GcShape>>,
@@ -353,9 +383,8 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                     let group = group?;
                     let start = info.types.len() as u32;
                     for sub in group.into_types() {
-                        if !sub.supertype_idxs.is_empty() {
-                            note(unsupported("GC (subtyping)"));
-                        }
+                        info.type_supers
+                            .push(sub.supertype_idxs.first().and_then(|t| t.as_module_index()));
                         info.type_final.push(sub.is_final);
                         let composite = &sub.composite_type;
                         if composite.shared {

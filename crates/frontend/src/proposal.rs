@@ -124,9 +124,10 @@ mod tests {
         // A name that a spelling-based guess gets wrong: not GC.
         assert_eq!(proposal_of(&Operator::F32ConvertI32S), Proposal::mvp);
         assert_eq!(
-            unsupported_operator(&Operator::RefI31).as_deref(),
-            Some("GC (ref_i31)")
+            unsupported_operator(&Operator::Suspend { tag_index: 0 }).as_deref(),
+            Some("stack switching (suspend)")
         );
+        assert_eq!(unsupported_operator(&Operator::RefI31), None);
         assert_eq!(unsupported_operator(&Operator::ThrowRef), None);
         assert_eq!(unsupported_operator(&Operator::I8x16Add), None);
         assert_eq!(unsupported_operator(&Operator::I32Add), None);

@@ -42,6 +42,18 @@ pub enum TrapKind {
     HeapMisaligned,
     /// `memory.atomic.wait32/64` on a memory that is not shared.
     AtomicWaitNonSharedMemory,
+    /// `struct.get`/`struct.set` of a null reference.
+    NullStructReference,
+    /// An array operator on a null reference.
+    NullArrayReference,
+    /// `i31.get_s`/`i31.get_u` of a null reference.
+    NullI31Reference,
+    /// An array access outside the array.
+    ArrayOutOfBounds,
+    /// `ref.cast` of a value not of the type.
+    CastFailure,
+    /// A GC object larger than the GC heap can hold, or the GC heap full.
+    AllocationTooLarge,
 }
 
 /// Trap code used after a builtin or host function reported a failure that is
@@ -59,6 +71,12 @@ const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(10);
 const NULL_EXCEPTION_REFERENCE: TrapCode = TrapCode::unwrap_user(11);
 const HEAP_MISALIGNED: TrapCode = TrapCode::unwrap_user(12);
 const ATOMIC_WAIT_NON_SHARED: TrapCode = TrapCode::unwrap_user(13);
+const NULL_STRUCT_REFERENCE: TrapCode = TrapCode::unwrap_user(14);
+const NULL_ARRAY_REFERENCE: TrapCode = TrapCode::unwrap_user(15);
+const NULL_I31_REFERENCE: TrapCode = TrapCode::unwrap_user(16);
+const ARRAY_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(17);
+const CAST_FAILURE: TrapCode = TrapCode::unwrap_user(18);
+const ALLOCATION_TOO_LARGE: TrapCode = TrapCode::unwrap_user(19);
 
 impl TrapKind {
     /// The trap code compiled code uses for this kind.
@@ -81,12 +99,18 @@ impl TrapKind {
             TrapKind::Interrupted => INTERRUPTED,
             TrapKind::HeapMisaligned => HEAP_MISALIGNED,
             TrapKind::AtomicWaitNonSharedMemory => ATOMIC_WAIT_NON_SHARED,
+            TrapKind::NullStructReference => NULL_STRUCT_REFERENCE,
+            TrapKind::NullArrayReference => NULL_ARRAY_REFERENCE,
+            TrapKind::NullI31Reference => NULL_I31_REFERENCE,
+            TrapKind::ArrayOutOfBounds => ARRAY_OUT_OF_BOUNDS,
+            TrapKind::CastFailure => CAST_FAILURE,
+            TrapKind::AllocationTooLarge => ALLOCATION_TOO_LARGE,
         }
     }
 
     /// The kind a trap code stands for; `None` for [`HOST_TRAP`] and unknown codes.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 17] = [
+        const ALL: [TrapKind; 23] = [
             TrapKind::MemoryOutOfBounds,
             TrapKind::TableOutOfBounds,
             TrapKind::IntegerDivisionByZero,
@@ -104,6 +128,12 @@ impl TrapKind {
             TrapKind::Interrupted,
             TrapKind::HeapMisaligned,
             TrapKind::AtomicWaitNonSharedMemory,
+            TrapKind::NullStructReference,
+            TrapKind::NullArrayReference,
+            TrapKind::NullI31Reference,
+            TrapKind::ArrayOutOfBounds,
+            TrapKind::CastFailure,
+            TrapKind::AllocationTooLarge,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }
@@ -128,6 +158,12 @@ impl TrapKind {
             TrapKind::Interrupted => "interrupted",
             TrapKind::HeapMisaligned => "unaligned atomic",
             TrapKind::AtomicWaitNonSharedMemory => "expected shared memory",
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::NullI31Reference => "null i31 reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::CastFailure => "cast failure",
+            TrapKind::AllocationTooLarge => "allocation size too large",
         }
     }
 }

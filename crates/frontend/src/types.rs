@@ -261,6 +261,63 @@ pub enum Kind {
     Array,
 }
 
+impl Storage {
+    /// Bytes a field of this storage takes in a GC object (references are
+    /// pointer-sized; the engine targets 64-bit hosts only).
+    pub fn size(self) -> u32 {
+        match self {
+            Storage::I8 => 1,
+            Storage::I16 => 2,
+            Storage::Val(WasmType::I32 | WasmType::F32) => 4,
+            Storage::Val(WasmType::V128) => 16,
+            Storage::Val(_) => 8,
+        }
+    }
+}
+
+/// Where a struct type's fields live in its objects, after the
+/// [`gc`](crate::vmoffsets::gc) header: each field at the next offset
+/// aligned to its size, in declaration order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructLayout {
+    /// Offset of each field from the object's start.
+    pub offsets: Vec<u32>,
+    /// Size of an object, header included (a multiple of 16).
+    pub size: u32,
+}
+
+impl StructLayout {
+    /// The size of an object of a struct with these fields (what `new`
+    /// gives as `size`), without allocating.
+    pub fn size_of(fields: &[Field]) -> u32 {
+        let mut at = crate::vmoffsets::gc::HEADER_SIZE;
+        for f in fields {
+            let size = f.storage.size();
+            at = at.next_multiple_of(size) + size;
+        }
+        at.next_multiple_of(16)
+    }
+
+    /// The layout of a struct with these fields.
+    pub fn new(fields: &[Field]) -> StructLayout {
+        let mut at = crate::vmoffsets::gc::HEADER_SIZE;
+        let offsets = fields
+            .iter()
+            .map(|f| {
+                let size = f.storage.size();
+                at = at.next_multiple_of(size);
+                let offset = at;
+                at += size;
+                offset
+            })
+            .collect();
+        StructLayout {
+            offsets,
+            size: at.next_multiple_of(16),
+        }
+    }
+}
+
 impl GcShape {
     /// Whether this is a struct or an array type.
     pub fn kind(&self) -> Kind {

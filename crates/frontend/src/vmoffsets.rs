@@ -47,6 +47,34 @@ pub mod table {
     pub const LENGTH: i32 = 8;
 }
 
+/// A GC object (struct or array), what a non-null `anyref` that is
+/// neither an `i31` nor a host value points to: a 16-byte header, then the
+/// fields (see `StructLayout`) or the elements. Objects are 16-byte
+/// aligned.
+///
+/// Every `anyref`/`externref` value is one pointer-sized word: 0 is null;
+/// a word with bit 0 set is an `i31` (the value in bits 1..32); a word
+/// whose low two bits are `10` is a host value (`ExternRef`, its index in
+/// the store shifted left by 2); any other word is the address of an
+/// object. So `any.convert_extern` and `extern.convert_any` change
+/// nothing.
+pub mod gc {
+    /// Offset of the object's canonical type id (u32).
+    pub const TYPE_ID: i32 = 0;
+    /// Offset of the object's kind (u32): [`KIND_STRUCT`] or [`KIND_ARRAY`].
+    pub const KIND: i32 = 4;
+    /// Offset of an array's length (u32).
+    pub const LENGTH: i32 = 8;
+    /// Size of the header; an array's elements start here.
+    pub const HEADER_SIZE: u32 = 16;
+    /// The kind of a struct.
+    pub const KIND_STRUCT: u32 = 1;
+    /// The kind of an array.
+    pub const KIND_ARRAY: u32 = 2;
+    /// The low bits of a host value's word.
+    pub const HOST_TAG: u64 = 2;
+}
+
 /// `VMException { tag: *const VMTag, payload: *mut ValRaw, escaped: u32, .. }`:
 /// what an `exnref` points to. The payload is one 16-byte slot per value.
 pub mod exception {

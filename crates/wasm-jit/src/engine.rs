@@ -19,7 +19,7 @@ pub struct Engine(Arc<EngineInner>);
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Arc<Compiler>,
-    pub(crate) types: TypeRegistry,
+    pub(crate) types: Arc<TypeRegistry>,
     pub(crate) trampolines: Trampolines,
     /// The epoch counter compiled code compares with store deadlines. Boxed
     /// so its address, which stores hand to compiled code, never changes.
@@ -71,7 +71,7 @@ impl Engine {
         Ok(Engine(Arc::new(EngineInner {
             config,
             compiler: Arc::new(compiler),
-            types: TypeRegistry::default(),
+            types: Arc::new(TypeRegistry::default()),
             trampolines: Trampolines::default(),
             epoch: Box::new(AtomicU64::new(0)),
         })))

@@ -60,12 +60,7 @@ fn global_matches(
         && if actual.mutable {
             actual.content == expected.content
         } else {
-            actual
-                .content
-                .is_subtype_of(expected.content, |id| match types.kind(id) {
-                    wasm_jit_frontend::Kind::Func => None,
-                    kind => Some(kind),
-                })
+            types.value_subtype(actual.content, expected.content)
         }
 }
 
@@ -263,7 +258,13 @@ unsafe fn instantiate(
         match (&import.kind, ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
                 let data = &s.funcs[s.check(f.0)];
-                if data.type_id != compiled.type_ids[t.index()] {
+                // The function's type or (GC) a declared subtype of it.
+                if !s
+                    .engine
+                    .inner()
+                    .types
+                    .is_subtype(data.type_id, compiled.type_ids[t.index()])
+                {
                     return Err(mismatch(ExternType::Func(data.ty.clone())));
                 }
                 raw.funcs.push(data.funcref);

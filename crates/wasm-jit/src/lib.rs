@@ -53,7 +53,7 @@ pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, Wi
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType,
 };
-pub use values::{AnyRef, ExnRef, ExternRef, V128, Val};
+pub use values::{AnyRef, ExnRef, ExternRef, I31, V128, Val};
 /// Feature flags of the Wasm standard and its proposals, for
 /// [`Config::wasm_features`]: wasmparser's own type, re-exported on purpose
 /// (wasmparser validates every module), so its flags and their names are

@@ -168,6 +168,12 @@ impl StoreOpaque {
         s.index
     }
 
+    /// `index` as an item of the store with id `store_id`, for
+    /// [`check`](Self::check) (references carry a store id and a word).
+    pub(crate) fn stored_raw(&self, store_id: u64, index: usize) -> Stored {
+        Stored { store_id, index }
+    }
+
     pub(crate) fn stored(&self, index: usize) -> Stored {
         Stored {
             store_id: self.id,
@@ -427,7 +433,10 @@ impl<T> Store<T> {
                 opaque: StoreOpaque {
                     id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                     engine: engine.clone(),
-                    limits: LimitsBox::new(VMLimits::new(&*engine.inner().epoch)),
+                    limits: LimitsBox::new(VMLimits::new(
+                        &*engine.inner().epoch,
+                        engine.inner().types.clone(),
+                    )),
                     instances: Vec::new(),
                     instance_by_vmctx: HashMap::new(),
                     funcs: Vec::new(),

@@ -44,6 +44,18 @@ pub enum Trap {
     HeapMisaligned,
     /// `memory.atomic.wait32/64` on a memory that is not shared.
     AtomicWaitNonSharedMemory,
+    /// `struct.get`/`struct.set` of a null reference (GC).
+    NullStructReference,
+    /// An array operator on a null reference (GC).
+    NullArrayReference,
+    /// `i31.get_s`/`i31.get_u` of a null reference (GC).
+    NullI31Reference,
+    /// An array access outside the array (GC).
+    ArrayOutOfBounds,
+    /// `ref.cast` of a value not of the type (GC).
+    CastFailure,
+    /// A GC object too large, or the store's GC heap full (GC).
+    AllocationTooLarge,
 }
 
 impl From<TrapKind> for Trap {
@@ -66,6 +78,12 @@ impl From<TrapKind> for Trap {
             TrapKind::Interrupted => Trap::Interrupted,
             TrapKind::HeapMisaligned => Trap::HeapMisaligned,
             TrapKind::AtomicWaitNonSharedMemory => Trap::AtomicWaitNonSharedMemory,
+            TrapKind::NullStructReference => Trap::NullStructReference,
+            TrapKind::NullArrayReference => Trap::NullArrayReference,
+            TrapKind::NullI31Reference => Trap::NullI31Reference,
+            TrapKind::ArrayOutOfBounds => Trap::ArrayOutOfBounds,
+            TrapKind::CastFailure => Trap::CastFailure,
+            TrapKind::AllocationTooLarge => Trap::AllocationTooLarge,
         }
     }
 }
@@ -90,6 +108,12 @@ impl From<Trap> for TrapKind {
             Trap::Interrupted => TrapKind::Interrupted,
             Trap::HeapMisaligned => TrapKind::HeapMisaligned,
             Trap::AtomicWaitNonSharedMemory => TrapKind::AtomicWaitNonSharedMemory,
+            Trap::NullStructReference => TrapKind::NullStructReference,
+            Trap::NullArrayReference => TrapKind::NullArrayReference,
+            Trap::NullI31Reference => TrapKind::NullI31Reference,
+            Trap::ArrayOutOfBounds => TrapKind::ArrayOutOfBounds,
+            Trap::CastFailure => TrapKind::CastFailure,
+            Trap::AllocationTooLarge => TrapKind::AllocationTooLarge,
         }
     }
 }

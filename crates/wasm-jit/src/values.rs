@@ -6,14 +6,20 @@ use anyhow::{Result, bail};
 use wasm_jit_backend::{VMFuncRef, ValRaw};
 
 use crate::Func;
-use crate::store::{AsContextMut, StoreContext, StoreOpaque, Stored};
+use crate::store::{AsContext, AsContextMut, StoreContext, StoreOpaque, Stored};
 use crate::types::ValType;
 use wasm_jit_frontend::HeapType;
+use wasm_jit_frontend::vmoffsets::gc;
 
-/// A reference to a host value, created with [`ExternRef::new`]. It lives as
-/// long as its store.
+/// An `externref`: a host value, created with [`ExternRef::new`], or a GC
+/// value Wasm turned into one (`extern.convert_any`, see
+/// [`ExternRef::convert_any`]). It lives as long as its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ExternRef(pub(crate) Stored);
+pub struct ExternRef {
+    pub(crate) store_id: u64,
+    /// The word compiled code holds (see `vmoffsets::gc`).
+    pub(crate) raw: usize,
+}
 
 impl ExternRef {
     /// Wraps `value` so Wasm can hold it as an `externref`.
@@ -21,20 +27,154 @@ impl ExternRef {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         s.externrefs.push(Box::new(value));
-        ExternRef(s.stored(s.externrefs.len() - 1))
+        ExternRef {
+            store_id: s.id,
+            raw: ((s.externrefs.len() - 1) << 2) | gc::HOST_TAG as usize,
+        }
     }
 
-    /// The wrapped value.
+    /// The wrapped host value; `None` for a GC value made an `externref`
+    /// by `extern.convert_any`.
     pub fn data<'a, T: 'a>(
         &self,
         store: impl Into<StoreContext<'a, T>>,
-    ) -> &'a (dyn Any + Send + Sync) {
+    ) -> Option<&'a (dyn Any + Send + Sync)> {
         let s: &'a StoreOpaque = &store.into().0.opaque;
-        &*s.externrefs[s.check(self.0)]
+        let index = s.check(s.stored_raw(self.store_id, self.raw));
+        (index & 3 == gc::HOST_TAG as usize).then(|| &*s.externrefs[index >> 2])
     }
 
-    fn to_raw(self, store: &StoreOpaque) -> usize {
-        store.check(self.0) + 1
+    /// `extern.convert_any`: the GC value `r` as an `externref`.
+    pub fn convert_any(r: AnyRef) -> ExternRef {
+        ExternRef {
+            store_id: r.store_id,
+            raw: r.raw,
+        }
+    }
+}
+
+/// A GC value (`anyref` and below): an `i31`, a struct, an array, or a host
+/// value Wasm turned into one (`any.convert_extern`). It lives as long as
+/// its store (objects are never collected before; see the GC heap in
+/// `backend/src/gc.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    pub(crate) store_id: u64,
+    /// The word compiled code holds (see `vmoffsets::gc`).
+    pub(crate) raw: usize,
+}
+
+/// A 31-bit integer as a GC value (`i31ref`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct I31(u32);
+
+impl I31 {
+    /// `value` if it fits in 31 bits unsigned.
+    pub fn new_u32(value: u32) -> Option<I31> {
+        (value < 1 << 31).then_some(I31(value))
+    }
+
+    /// `value` if it fits in 31 bits signed.
+    pub fn new_i32(value: i32) -> Option<I31> {
+        (-(1 << 30)..1 << 30)
+            .contains(&value)
+            .then_some(I31(value as u32 & 0x7fff_ffff))
+    }
+
+    /// The low 31 bits of `value` (as `ref.i31`).
+    pub fn wrapping_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+
+    /// The low 31 bits of `value` (as `ref.i31`).
+    pub fn wrapping_i32(value: i32) -> I31 {
+        I31(value as u32 & 0x7fff_ffff)
+    }
+
+    /// Zero-extended (`i31.get_u`).
+    pub fn get_u32(self) -> u32 {
+        self.0
+    }
+
+    /// Sign-extended (`i31.get_s`).
+    pub fn get_i32(self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
+    }
+}
+
+impl AnyRef {
+    /// The `i31ref` of `value`.
+    pub fn from_i31(store: impl AsContext, value: I31) -> AnyRef {
+        AnyRef {
+            store_id: store.as_context().0.opaque.id,
+            raw: ((value.0 << 1) | 1) as usize,
+        }
+    }
+
+    /// `any.convert_extern`: the `externref` `r` as a GC value.
+    pub fn convert_extern(r: ExternRef) -> AnyRef {
+        AnyRef {
+            store_id: r.store_id,
+            raw: r.raw,
+        }
+    }
+
+    /// The `i31`, if it is one.
+    pub fn as_i31(&self) -> Option<I31> {
+        (self.raw & 1 == 1).then_some(I31((self.raw >> 1) as u32))
+    }
+
+    /// Whether it is an `i31`.
+    pub fn is_i31(&self) -> bool {
+        self.as_i31().is_some()
+    }
+
+    /// Whether it is of type `eqref` (an `i31`, a struct or an array).
+    pub fn is_eqref(&self) -> bool {
+        self.raw & 3 != gc::HOST_TAG as usize
+    }
+
+    /// Whether it is a struct.
+    pub fn is_struct(&self, store: impl AsContext) -> bool {
+        self.object(&store.as_context().0.opaque)
+            .is_some_and(|(_, kind)| kind == gc::KIND_STRUCT)
+    }
+
+    /// Whether it is an array.
+    pub fn is_array(&self, store: impl AsContext) -> bool {
+        self.object(&store.as_context().0.opaque)
+            .is_some_and(|(_, kind)| kind == gc::KIND_ARRAY)
+    }
+
+    /// The canonical type id and kind of the object it points to, if it is
+    /// one.
+    pub(crate) fn object(&self, store: &StoreOpaque) -> Option<(u32, u32)> {
+        store.check(store.stored_raw(self.store_id, 0));
+        if self.raw & 3 != 0 {
+            return None;
+        }
+        // SAFETY: an `AnyRef` of this store (checked) whose word is an
+        // object's address came from its compiled code, and objects live
+        // as long as their store.
+        Some(unsafe { wasm_jit_backend::gc::object_header(self.raw) })
+    }
+
+    /// Whether it is of reference type `heap` (a heap type with canonical
+    /// ids).
+    pub(crate) fn is_of(&self, store: &StoreOpaque, heap: HeapType) -> bool {
+        match heap {
+            HeapType::Any => true,
+            HeapType::Eq => self.is_eqref(),
+            HeapType::I31 => self.is_i31(),
+            HeapType::Struct => self
+                .object(store)
+                .is_some_and(|(_, k)| k == gc::KIND_STRUCT),
+            HeapType::Array => self.object(store).is_some_and(|(_, k)| k == gc::KIND_ARRAY),
+            HeapType::Canonical(id) => self
+                .object(store)
+                .is_some_and(|(t, _)| store.engine.inner().types.is_subtype(t, id)),
+            _ => false,
+        }
     }
 }
 
@@ -78,12 +218,15 @@ impl From<V128> for Val {
     }
 }
 
-/// A GC value (`anyref` and below). GC instructions are not supported
-/// yet, so no such value can exist: this type has none, and only the null
-/// `Val::AnyRef(None)` is ever seen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AnyRef {
-    never: std::convert::Infallible,
+/// Whether values of heap type `heap` (canonical ids) are GC values:
+/// `any` and below, struct and array types included.
+fn is_gc_heap(store: &StoreOpaque, heap: HeapType) -> bool {
+    match heap {
+        HeapType::Canonical(id) => {
+            store.engine.inner().types.kind(id) != wasm_jit_frontend::Kind::Func
+        }
+        h => h.is_any(),
+    }
 }
 
 /// A reference to a Wasm exception (`exnref`) that reached the host (for
@@ -108,7 +251,7 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// `externref`, `None` for null.
     ExternRef(Option<ExternRef>),
-    /// `anyref` (and the other GC reference types): always null for now.
+    /// `anyref` (and the other GC reference types), `None` for null.
     AnyRef(Option<AnyRef>),
     /// `exnref`, `None` for null.
     ExnRef(Option<ExnRef>),
@@ -274,10 +417,10 @@ impl Val {
         let ok = match (self, ty.as_ref_type()) {
             (Val::FuncRef(None), Some(r)) => r.nullable && r.heap.is_func(),
             (Val::ExternRef(None), Some(r)) => r.nullable && r.heap.is_extern(),
-            (Val::AnyRef(None), Some(r)) => r.nullable && r.heap.is_any(),
+            (Val::AnyRef(None), Some(r)) => r.nullable && is_gc_heap(store, r.heap),
             (Val::ExnRef(None), Some(r)) => r.nullable && r.heap.is_exn(),
             (Val::ExnRef(Some(_)), Some(r)) => r.heap == HeapType::Exn,
-            (Val::AnyRef(Some(a)), _) => match a.never {},
+            (Val::AnyRef(Some(a)), Some(r)) => a.is_of(store, r.heap),
             (Val::FuncRef(Some(f)), Some(r)) => match r.heap {
                 HeapType::Func => true,
                 HeapType::Canonical(id) => {
@@ -318,8 +461,9 @@ impl Val {
     pub(crate) fn check_store(&self, store: &StoreOpaque, what: &str) -> Result<()> {
         let id = match self {
             Val::FuncRef(Some(f)) => f.0.store_id,
-            Val::ExternRef(Some(e)) => e.0.store_id,
+            Val::ExternRef(Some(e)) => e.store_id,
             Val::ExnRef(Some(e)) => e.0.store_id,
+            Val::AnyRef(Some(a)) => a.store_id,
             _ => return Ok(()),
         };
         if id != store.id {
@@ -338,12 +482,18 @@ impl Val {
             Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
                 ValRaw::reference(0)
             }
-            Val::AnyRef(Some(a)) => match a.never {},
+            Val::AnyRef(Some(a)) => {
+                store.check(store.stored_raw(a.store_id, 0));
+                ValRaw::reference(a.raw)
+            }
             Val::ExnRef(Some(e)) => ValRaw::reference(store.exnrefs[store.check(e.0)]),
             Val::FuncRef(Some(f)) => {
                 ValRaw::reference(store.funcs[store.check(f.0)].funcref as usize)
             }
-            Val::ExternRef(Some(e)) => ValRaw::reference(e.to_raw(store)),
+            Val::ExternRef(Some(e)) => {
+                store.check(store.stored_raw(e.store_id, 0));
+                ValRaw::reference(e.raw)
+            }
         }
     }
 
@@ -358,11 +508,19 @@ impl Val {
                 0 => None,
                 p => Some(ExnRef(store.exnref_for_ptr(p))),
             }),
-            // No GC value can exist yet: only null.
-            ValType::Ref(r) if r.heap.is_any() => Val::AnyRef(None),
+            ValType::Ref(r) if is_gc_heap(store, r.heap) => Val::AnyRef(match raw.get_ref() {
+                0 => None,
+                w => Some(AnyRef {
+                    store_id: store.id,
+                    raw: w,
+                }),
+            }),
             ValType::Ref(r) if r.heap.is_extern() => Val::ExternRef(match raw.get_ref() {
                 0 => None,
-                h => Some(ExternRef(store.stored(h - 1))),
+                w => Some(ExternRef {
+                    store_id: store.id,
+                    raw: w,
+                }),
             }),
             ValType::FuncRef | ValType::Ref(_) => Val::FuncRef(match raw.get_ref() {
                 0 => None,
@@ -370,7 +528,10 @@ impl Val {
             }),
             ValType::ExternRef => Val::ExternRef(match raw.get_ref() {
                 0 => None,
-                h => Some(ExternRef(store.stored(h - 1))),
+                w => Some(ExternRef {
+                    store_id: store.id,
+                    raw: w,
+                }),
             }),
         }
     }

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use wasm_jit::{
-    Config, Engine, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker, Memory,
-    MemoryType, Module, Store, Table, TableType, Trap, Val, ValType, WasmFeatures,
+    AnyRef, Config, Engine, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker,
+    Memory, MemoryType, Module, Store, Table, TableType, Trap, Val, ValType, WasmFeatures,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -456,6 +456,11 @@ impl Runner {
                 ..
             }) => Val::AnyRef(None),
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n))),
+            // A host value as a GC value (`any.convert_extern` of it).
+            WastArgCore::RefHost(n) => Val::AnyRef(Some(AnyRef::convert_extern(ExternRef::new(
+                &mut self.store,
+                *n,
+            )))),
             other => bail!("not supported yet: argument {other:?}"),
         })
     }
@@ -490,11 +495,24 @@ impl Runner {
             (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
             (Val::ExternRef(Some(_)), WastRetCore::RefExtern(None)) => true,
             (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => {
-                r.data(&self.store).downcast_ref::<u32>() == Some(n)
+                host_u32(r.data(&self.store)) == Some(*n)
             }
+            (Val::AnyRef(Some(a)), WastRetCore::RefHost(n)) => {
+                host_u32(ExternRef::convert_any(*a).data(&self.store)) == Some(*n)
+            }
+            (Val::AnyRef(Some(_)), WastRetCore::RefAny) => true,
+            (Val::AnyRef(Some(a)), WastRetCore::RefEq) => a.is_eqref(),
+            (Val::AnyRef(Some(a)), WastRetCore::RefI31) => a.is_i31(),
+            (Val::AnyRef(Some(a)), WastRetCore::RefStruct) => a.is_struct(&self.store),
+            (Val::AnyRef(Some(a)), WastRetCore::RefArray) => a.is_array(&self.store),
             _ => false,
         }
     }
+}
+
+/// The `u32` a script's host reference wraps.
+fn host_u32(data: Option<&(dyn std::any::Any + Send + Sync)>) -> Option<u32> {
+    data.and_then(|d| d.downcast_ref::<u32>()).copied()
 }
 
 fn f32_matches(a: u32, p: &NanPattern<F32>) -> bool {

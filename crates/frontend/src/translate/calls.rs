@@ -2,14 +2,12 @@
 //! `return_call_indirect` (Cranelift's `return_call*` in the `tail`
 //! convention, so they run in constant stack).
 
-use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
 
 use super::exceptions::CallTarget;
 use super::{FuncTranslator, Translated};
 use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use crate::trap::TrapKind;
-use crate::vmoffsets;
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn visit_call(&mut self, function_index: u32) -> Translated {
@@ -135,17 +133,12 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapz(funcref, TrapKind::UninitializedElement.code());
         let type_id = self.funcref_type_id(funcref);
-        let ids = self.vmctx_load(vmoffsets::VMCTX_TYPE_IDS);
-        let expected = self.builder.ins().load(
-            types::I32,
-            MemFlagsData::trusted().with_readonly(),
-            ids,
-            (type_index.index() * 4) as i32,
-        );
-        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, type_id, expected);
+        // The function's type must be the expected one or (GC) a declared
+        // subtype of it.
+        let matches = self.type_id_matches(type_id, type_index.0);
         self.builder
             .ins()
-            .trapnz(mismatch, TrapKind::IndirectCallTypeMismatch.code());
+            .trapz(matches, TrapKind::IndirectCallTypeMismatch.code());
         let sig = self.sig_ref(type_index);
         let results = self.call_funcref(sig, funcref, &args, tail);
         self.after_call(results);

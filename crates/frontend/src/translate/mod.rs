@@ -6,7 +6,7 @@
 //! `variables.rs` (drop, select, locals, globals), `numeric.rs`,
 //! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
 //! tail calls), `exceptions.rs` (`throw`, `try_table`), `func_refs.rs`
-//! (typed function references), `simd.rs`
+//! (typed function references), `gc.rs` (structs, arrays, `i31`, casts), `simd.rs`
 //! (vectors and relaxed SIMD), `wide.rs` (wide arithmetic). Whatever
 //! touches the instance (memories, globals, tables, builtins, function
 //! references) is asked of `env.rs`, which alone knows
@@ -19,6 +19,7 @@ mod dispatch;
 mod env;
 mod exceptions;
 mod func_refs;
+mod gc;
 mod memory;
 mod numeric;
 mod simd;
@@ -369,6 +370,34 @@ fn note_unsupported(op: &Operator<'_>, dead: bool, notes: &mut UnsupportedNotes)
             }
         }
         Operator::TypedSelectMulti { .. } => notes.add("select with several results"),
+        // GC casts to heap types the engine cannot represent (exact types
+        // of custom descriptors).
+        Operator::RefTestNonNull { hty }
+        | Operator::RefTestNullable { hty }
+        | Operator::RefCastNonNull { hty }
+        | Operator::RefCastNullable { hty } => {
+            if let Some(r) = wasmparser::RefType::new(true, *hty)
+                && let Err(e) = WasmType::from_ref_type(r)
+            {
+                notes.add_error(e);
+            }
+        }
+        Operator::BrOnCast {
+            from_ref_type,
+            to_ref_type,
+            ..
+        }
+        | Operator::BrOnCastFail {
+            from_ref_type,
+            to_ref_type,
+            ..
+        } => {
+            for r in [from_ref_type, to_ref_type] {
+                if let Err(e) = WasmType::from_ref_type(*r) {
+                    notes.add_error(e);
+                }
+            }
+        }
         _ => {}
     }
 }

@@ -1,0 +1,158 @@
+//! The GC heap: where a store's structs and arrays live.
+//!
+//! Objects are laid out as `vmoffsets::gc` describes (a 16-byte header,
+//! then fields or elements) and allocated zeroed, 16-byte aligned, by bump
+//! allocation in 1 MiB chunks (a large array gets a chunk of its own). The
+//! collector is a null collector, like Wasmtime's `Collector::Null`: an
+//! object lives as long as its store, nothing is ever freed before, and a
+//! store that allocates more than its GC heap's limit traps with
+//! `allocation size too large` instead of growing without end. No object
+//! ever moves, so compiled code keeps plain addresses.
+
+use std::alloc::Layout;
+use std::sync::{Arc, Mutex};
+
+use wasm_jit_frontend::vmoffsets::gc;
+
+use crate::module::TypeRegistry;
+
+/// Bytes of one ordinary chunk.
+const CHUNK: usize = 1 << 20;
+
+/// Default most bytes a store's objects may take in all.
+pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
+
+/// A store's GC heap.
+#[derive(Debug)]
+pub struct GcHeap {
+    inner: Mutex<Chunks>,
+    /// The engine's types, for casts to types with subtypes.
+    pub types: Arc<TypeRegistry>,
+}
+
+#[derive(Debug)]
+struct Chunks {
+    /// Every chunk (address and layout), freed when the heap is dropped.
+    chunks: Vec<(*mut u8, Layout)>,
+    /// Free space of the current ordinary chunk: next byte and end.
+    next: usize,
+    end: usize,
+    /// Bytes taken by chunks.
+    used: usize,
+    /// Most bytes chunks may take.
+    limit: usize,
+}
+
+// SAFETY: the chunk pointers are owned allocations, reached only under the
+// mutex (and by compiled code of the owning store, one thread at a time).
+unsafe impl Send for Chunks {}
+
+impl GcHeap {
+    /// An empty heap of at most `limit` bytes.
+    pub fn new(types: Arc<TypeRegistry>, limit: usize) -> GcHeap {
+        GcHeap {
+            inner: Mutex::new(Chunks {
+                chunks: Vec::new(),
+                next: 0,
+                end: 0,
+                used: 0,
+                limit,
+            }),
+            types,
+        }
+    }
+
+    /// Bytes of memory the heap holds.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).used
+    }
+
+    /// A zeroed object of `size` bytes (header included) with its header
+    /// filled: canonical type `type_id`, `kind`, and `len` (arrays). `None`
+    /// when it does not fit in the heap's limit or memory.
+    pub fn alloc(&self, size: u64, type_id: u32, kind: u32, len: u32) -> Option<*mut u8> {
+        let size = usize::try_from(size).ok()?.checked_next_multiple_of(16)?;
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let p = if size <= c.end - c.next {
+            let p = c.next;
+            c.next += size;
+            p as *mut u8
+        } else {
+            let big = size > CHUNK / 4;
+            let chunk = if big { size } else { CHUNK };
+            if c.used.checked_add(chunk)? > c.limit {
+                return None;
+            }
+            let layout = Layout::from_size_align(chunk, 16).ok()?;
+            // SAFETY: `layout` has a non-zero size (objects have a header).
+            let p = unsafe { std::alloc::alloc_zeroed(layout) };
+            if p.is_null() {
+                return None;
+            }
+            c.chunks.push((p, layout));
+            c.used += chunk;
+            if !big {
+                c.next = p as usize + size;
+                c.end = p as usize + chunk;
+            }
+            p
+        };
+        // SAFETY: `p` starts `size` (at least 16) fresh bytes of a chunk,
+        // 16-byte aligned; the header fields are within them.
+        unsafe {
+            p.add(gc::TYPE_ID as usize).cast::<u32>().write(type_id);
+            p.add(gc::KIND as usize).cast::<u32>().write(kind);
+            p.add(gc::LENGTH as usize).cast::<u32>().write(len);
+        }
+        Some(p)
+    }
+}
+
+impl Drop for GcHeap {
+    fn drop(&mut self) {
+        let c = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        for &(p, layout) in &c.chunks {
+            // SAFETY: allocated in `alloc` with this layout, freed once.
+            unsafe { std::alloc::dealloc(p, layout) };
+        }
+    }
+}
+
+/// The canonical type id and kind of the object at `addr`.
+///
+/// # Safety
+/// `addr` must be the address of a live object.
+pub unsafe fn object_header(addr: usize) -> (u32, u32) {
+    let p = addr as *const u8;
+    // SAFETY: per the contract, the header is readable.
+    unsafe {
+        (
+            p.add(gc::TYPE_ID as usize).cast::<u32>().read(),
+            p.add(gc::KIND as usize).cast::<u32>().read(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocates_zeroed_aligned_objects_and_stops_at_the_limit() {
+        let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * CHUNK);
+        let a = heap.alloc(24, 7, gc::KIND_STRUCT, 0).unwrap();
+        let b = heap.alloc(16, 8, gc::KIND_ARRAY, 0).unwrap();
+        assert_eq!(a as usize % 16, 0);
+        assert_eq!(b as usize - a as usize, 32);
+        // SAFETY: `a` is a live 32-byte object.
+        unsafe {
+            assert_eq!(*a.cast::<u32>(), 7);
+            assert_eq!(*a.add(16).cast::<u64>(), 0);
+        }
+        // A large array gets its own chunk; past the limit, nothing.
+        assert!(heap.alloc(2 * CHUNK as u64, 9, gc::KIND_ARRAY, 1).is_none());
+        assert!(heap.alloc(CHUNK as u64, 9, gc::KIND_ARRAY, 1).is_some());
+        assert_eq!(heap.bytes(), 2 * CHUNK);
+        assert!(heap.alloc(u64::MAX, 9, gc::KIND_ARRAY, 1).is_none());
+    }
+}

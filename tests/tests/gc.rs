@@ -1,0 +1,296 @@
+//! GC (structs, arrays, `i31`, casts) through the embedding API: programs
+//! that build and walk object graphs, a guest that allocates without end,
+//! GC values crossing the host boundary, and types shared across modules.
+//! The spec's own GC scripts run in `spec.rs`.
+
+use wasm_jit::{AnyRef, Engine, ExternRef, I31, Instance, Linker, Module, Store, Trap, Val};
+
+fn instance(wat: &str) -> (Store<()>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (store, instance)
+}
+
+fn trap_of(e: &anyhow::Error) -> Option<Trap> {
+    e.downcast_ref::<Trap>().copied()
+}
+
+#[test]
+fn a_linked_list_of_structs_and_an_array_of_its_values() {
+    let (mut store, inst) = instance(
+        r#"(module
+             (type $node (struct (field $v i64) (field $next (ref null $node))))
+             (type $vals (array (mut i64)))
+             ;; The list n-1, ..., 1, 0 (built from 0 up), summed by walking it.
+             (func $build (param $n i32) (result (ref null $node))
+               (local $head (ref null $node)) (local $i i32)
+               (block $done (loop $l
+                 (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                 (local.set $head
+                   (struct.new $node (i64.extend_i32_u (local.get $i)) (local.get $head)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $l)))
+               (local.get $head))
+             (func (export "sum") (param $n i32) (result i64)
+               (local $p (ref null $node)) (local $s i64)
+               (local.set $p (call $build (local.get $n)))
+               (block $done (loop $l
+                 (br_if $done (ref.is_null (local.get $p)))
+                 (local.set $s (i64.add (local.get $s) (struct.get $node $v (local.get $p))))
+                 (local.set $p (struct.get $node $next (local.get $p)))
+                 (br $l)))
+               (local.get $s))
+             ;; Copies the list into an array, then reverses the array in place.
+             (func (export "reversed_at") (param $n i32) (param $k i32) (result i64)
+               (local $a (ref $vals)) (local $p (ref null $node)) (local $i i32)
+               (local.set $a (array.new_default $vals (local.get $n)))
+               (local.set $p (call $build (local.get $n)))
+               (block $done (loop $l
+                 ;; br_on_null leaves the non-null reference on the stack.
+                 (drop (br_on_null $done (local.get $p)))
+                 (array.set $vals (local.get $a) (local.get $i)
+                   (struct.get $node $v (local.get $p)))
+                 (local.set $p (struct.get $node $next (local.get $p)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $l)))
+               (array.get $vals (local.get $a) (local.get $k))))"#,
+    );
+    let sum = inst.get_typed_func::<i32, i64>(&mut store, "sum").unwrap();
+    assert_eq!(sum.call(&mut store, 10_000).unwrap(), 49_995_000);
+    assert_eq!(sum.call(&mut store, 0).unwrap(), 0);
+    let at = inst
+        .get_typed_func::<(i32, i32), i64>(&mut store, "reversed_at")
+        .unwrap();
+    assert_eq!(at.call(&mut store, (100, 0)).unwrap(), 99);
+    assert_eq!(at.call(&mut store, (100, 99)).unwrap(), 0);
+    let e = at.call(&mut store, (100, 100)).unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::ArrayOutOfBounds));
+}
+
+#[test]
+fn a_guest_that_allocates_without_end_traps_and_the_store_goes_on() {
+    let (mut store, inst) = instance(
+        r#"(module
+             (type $big (array i8))
+             (global $keep (mut (ref null $big)) (ref.null $big))
+             (type $cell (struct (field (mut anyref))))
+             ;; Keeps every array reachable from the last, forever.
+             (func (export "hoard") (local $c (ref null $cell))
+               (loop $l
+                 (local.set $c (struct.new $cell (local.get $c)))
+                 (global.set $keep (array.new_default $big (i32.const 65536)))
+                 (br $l)))
+             (func (export "huge") (result i32)
+               (array.len (array.new_default $big (i32.const -1))))
+             (func (export "small") (result i32)
+               (array.len (array.new_default $big (i32.const 7)))))"#,
+    );
+    let hoard = inst.get_typed_func::<(), ()>(&mut store, "hoard").unwrap();
+    let e = hoard.call(&mut store, ()).unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+    // A single array past the heap's limit (4 GiB of bytes).
+    let huge = inst.get_typed_func::<(), i32>(&mut store, "huge").unwrap();
+    let e = huge.call(&mut store, ()).unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+    assert!(
+        format!("{e:#}").contains("allocation size too large"),
+        "{e:#}"
+    );
+    // The host and the store keep working; a new store has a fresh heap.
+    // (A small object may still fit in the heap's last chunk.)
+    let small = inst.get_typed_func::<(), i32>(&mut store, "small").unwrap();
+    match small.call(&mut store, ()) {
+        Ok(n) => assert_eq!(n, 7),
+        Err(e) => assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}"),
+    }
+    let (mut store2, inst2) = instance(
+        r#"(module (type $a (array i8))
+             (func (export "small") (result i32)
+               (array.len (array.new_default $a (i32.const 7)))))"#,
+    );
+    let small2 = inst2
+        .get_typed_func::<(), i32>(&mut store2, "small")
+        .unwrap();
+    assert_eq!(small2.call(&mut store2, ()).unwrap(), 7);
+}
+
+#[test]
+fn gc_values_cross_the_host_boundary() {
+    let (mut store, inst) = instance(
+        r#"(module
+             (type $s (struct (field i32)))
+             (type $a (array i8))
+             (func (export "make") (param i32) (result anyref)
+               (if (result anyref) (local.get 0)
+                 (then (struct.new $s (i32.const 5)))
+                 (else (array.new_fixed $a 0))))
+             (func (export "i31") (param anyref) (result i32)
+               (i31.get_s (ref.cast i31ref (local.get 0))))
+             (func (export "field") (param anyref) (result i32)
+               (struct.get $s 0 (ref.cast (ref $s) (local.get 0))))
+             (func (export "internalize") (param externref) (result anyref)
+               (any.convert_extern (local.get 0)))
+             (func (export "externalize") (param anyref) (result externref)
+               (extern.convert_any (local.get 0))))"#,
+    );
+    let make = inst.get_func(&mut store, "make").unwrap();
+    let mut out = [Val::I32(0)];
+    make.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+    let Val::AnyRef(Some(s)) = out[0] else {
+        panic!("{:?}", out[0])
+    };
+    assert!(s.is_struct(&store) && !s.is_array(&store) && s.is_eqref() && !s.is_i31());
+    make.call(&mut store, &[Val::I32(0)], &mut out).unwrap();
+    let Val::AnyRef(Some(a)) = out[0] else {
+        panic!("{:?}", out[0])
+    };
+    assert!(a.is_array(&store) && !a.is_struct(&store));
+
+    // The struct goes back in and is read; an i31 made by the host too.
+    let field = inst.get_func(&mut store, "field").unwrap();
+    field
+        .call(&mut store, &[Val::AnyRef(Some(s))], &mut out)
+        .unwrap();
+    assert_eq!(out[0], Val::I32(5));
+    let e = field
+        .call(&mut store, &[Val::AnyRef(Some(a))], &mut out)
+        .unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::CastFailure));
+    let i31 = inst.get_func(&mut store, "i31").unwrap();
+    let minus = AnyRef::from_i31(&store, I31::new_i32(-3).unwrap());
+    assert_eq!(minus.as_i31().unwrap().get_i32(), -3);
+    i31.call(&mut store, &[Val::AnyRef(Some(minus))], &mut out)
+        .unwrap();
+    assert_eq!(out[0], Val::I32(-3));
+    assert_eq!(I31::new_u32(1 << 31), None);
+    assert_eq!(I31::wrapping_u32(u32::MAX).get_u32(), 0x7fff_ffff);
+    assert_eq!(I31::wrapping_u32(u32::MAX).get_i32(), -1);
+
+    // A host value made a GC value and back keeps its identity and data;
+    // a struct made an externref has no host data.
+    let host = ExternRef::new(&mut store, 42u32);
+    let internalize = inst.get_func(&mut store, "internalize").unwrap();
+    internalize
+        .call(&mut store, &[Val::ExternRef(Some(host))], &mut out)
+        .unwrap();
+    let Val::AnyRef(Some(inside)) = out[0] else {
+        panic!("{:?}", out[0])
+    };
+    assert!(!inside.is_eqref() && !inside.is_struct(&store));
+    let back = ExternRef::convert_any(inside);
+    assert_eq!(back, host);
+    let data = back.data(&store).unwrap().downcast_ref::<u32>();
+    assert_eq!(data, Some(&42));
+    let externalize = inst.get_func(&mut store, "externalize").unwrap();
+    externalize
+        .call(&mut store, &[Val::AnyRef(Some(s))], &mut out)
+        .unwrap();
+    let Val::ExternRef(Some(e)) = out[0] else {
+        panic!("{:?}", out[0])
+    };
+    assert!(e.data(&store).is_none());
+    assert_eq!(AnyRef::convert_extern(e), s);
+
+    // A GC value is refused where its type does not fit.
+    let e = field
+        .call(&mut store, &[Val::ExternRef(Some(host))], &mut out)
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("type mismatch"), "{e:#}");
+}
+
+#[test]
+fn types_and_objects_are_shared_across_modules() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    // `$point` is declared in both modules: the same canonical type, so a
+    // point made by one is a point to the other. `$sub` extends it.
+    let maker = Module::new(
+        &engine,
+        r#"(module
+             (type $point (sub (struct (field i32) (field i32))))
+             (type $sub (sub $point (struct (field i32) (field i32) (field i32))))
+             (type $f (sub (func (result i32))))
+             (type $g (sub $f (func (result i32))))
+             (func (export "make") (result (ref $point)) (struct.new $point (i32.const 3) (i32.const 4)))
+             (func (export "make_sub") (result (ref $point))
+               (struct.new $sub (i32.const 1) (i32.const 2) (i32.const 9)))
+             (func (export "seven") (type $g) (i32.const 7)))"#,
+    )
+    .unwrap();
+    let inst = linker.instantiate(&mut store, &maker).unwrap();
+    linker.instance(&mut store, "maker", inst).unwrap();
+    let user = Module::new(
+        &engine,
+        r#"(module
+             (type $point (sub (struct (field i32) (field i32))))
+             (type $sub (sub $point (struct (field i32) (field i32) (field i32))))
+             (type $f (sub (func (result i32))))
+             ;; A function of a subtype satisfies the import of its supertype.
+             (import "maker" "seven" (func $seven (type $f)))
+             (import "maker" "make" (func $make (result (ref $point))))
+             (import "maker" "make_sub" (func $make_sub (result (ref $point))))
+             (func (export "sum") (result i32)
+               (local $p (ref $point))
+               (local.set $p (call $make))
+               (i32.add (struct.get $point 0 (local.get $p)) (struct.get $point 1 (local.get $p))))
+             (func (export "third") (result i32)
+               (struct.get $sub 2 (ref.cast (ref $sub) (call $make_sub))))
+             (func (export "is_sub") (result i32)
+               (ref.test (ref $sub) (call $make)))
+             (func (export "seven") (result i32) (call $seven)))"#,
+    )
+    .unwrap();
+    let inst = linker.instantiate(&mut store, &user).unwrap();
+    for (name, want) in [("sum", 7), ("third", 9), ("is_sub", 0), ("seven", 7)] {
+        let f = inst.get_typed_func::<(), i32>(&mut store, name).unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), want, "{name}");
+    }
+
+    // The other way round is refused: a supertype's function for a
+    // subtype's import.
+    let wrong = Module::new(
+        &engine,
+        r#"(module
+             (type $f (sub (func (result i32))))
+             (type $g (sub $f (func (result i32))))
+             (type $h (sub $g (func (result i32))))
+             (import "maker" "seven" (func (type $h))))"#,
+    )
+    .unwrap();
+    let e = linker.instantiate(&mut store, &wrong).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("incompatible import type"),
+        "{e:#}"
+    );
+}
+
+#[test]
+fn constant_expressions_make_objects() {
+    let (mut store, inst) = instance(
+        r#"(module
+             (type $s (struct (field i32) (field (ref null $s))))
+             (type $a (array (mut i16)))
+             (global $inner (ref $s) (struct.new $s (i32.const 1) (ref.null $s)))
+             (global $outer (ref $s) (struct.new $s (i32.const 2) (global.get $inner)))
+             (global $arr (ref $a) (array.new $a (i32.const -1) (i32.const 3)))
+             (global $fixed (ref $a) (array.new_fixed $a 2 (i32.const 5) (i32.const 70000)))
+             (global $i (ref i31) (ref.i31 (i32.const -5)))
+             (table $t 2 anyref (ref.i31 (i32.const 9)))
+             (func (export "check") (result i32)
+               (i32.add
+                 (struct.get $s 0 (ref.as_non_null (struct.get $s 1 (global.get $outer))))
+                 (i32.add
+                   (array.get_s $a (global.get $arr) (i32.const 2))
+                   (i32.add
+                     (array.get_u $a (global.get $fixed) (i32.const 1))
+                     (i32.add
+                       (i31.get_s (global.get $i))
+                       (i31.get_u (ref.cast i31ref (table.get $t (i32.const 1))))))))))"#,
+    );
+    let check = inst.get_typed_func::<(), i32>(&mut store, "check").unwrap();
+    // 1 + (-1) + (70000 mod 65536 = 4464) + (-5) + 9
+    assert_eq!(check.call(&mut store, ()).unwrap(), 4468);
+}
