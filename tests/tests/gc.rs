@@ -294,3 +294,40 @@ fn constant_expressions_make_objects() {
     // 1 + (-1) + (70000 mod 65536 = 4464) + (-5) + 9
     assert_eq!(check.call(&mut store, ()).unwrap(), 4468);
 }
+
+#[test]
+fn subtypes_pass_host_checks_and_instantiation_traps_are_traps() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $f (sub (func (result i32))))
+             (type $g (sub $f (func (result i32))))
+             (table (export "t") 1 (ref null $f))
+             (func (export "g") (type $g) (i32.const 1))
+             (func (export "call") (param (ref null $f)) (result i32)
+               (call_ref $f (local.get 0))))"#,
+    )
+    .unwrap();
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let g = inst.get_func(&mut store, "g").unwrap();
+    // A function of type $g where a (ref null $f) is expected.
+    let table = inst.get_table(&mut store, "t").unwrap();
+    table.set(&mut store, 0, Val::FuncRef(Some(g))).unwrap();
+    let call = inst.get_func(&mut store, "call").unwrap();
+    let mut out = [Val::I32(0)];
+    call.call(&mut store, &[Val::FuncRef(Some(g))], &mut out)
+        .unwrap();
+    assert_eq!(out[0], Val::I32(1));
+
+    // A global initialiser whose allocation is too large: the trap.
+    let too_big = Module::new(
+        &engine,
+        r#"(module (type $a (array i64))
+             (global (ref $a) (array.new_default $a (i32.const 0x7fffffff))))"#,
+    )
+    .unwrap();
+    let e = Instance::new(&mut store, &too_big, &[]).unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+}

@@ -34,6 +34,21 @@ pub struct Imports {
     pub tags: Vec<*const VMTag>,
 }
 
+/// Why an instance could not be made.
+#[derive(Debug)]
+pub enum InstanceError {
+    /// A constant expression trapped (a GC allocation too large).
+    Trap(TrapKind),
+    /// A memory or table could not be created.
+    Resource(String),
+}
+
+impl From<String> for InstanceError {
+    fn from(e: String) -> Self {
+        InstanceError::Resource(e)
+    }
+}
+
 /// Caps on what an instance may allocate.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceLimits {
@@ -139,7 +154,7 @@ impl Instance {
         imports: Imports,
         limits: *mut VMLimits,
         caps: InstanceLimits,
-    ) -> Result<Box<Instance>, String> {
+    ) -> Result<Box<Instance>, InstanceError> {
         let info = &module.info;
         let offsets = module.offsets;
         let mut inst = Box::new(Instance {
@@ -197,7 +212,7 @@ impl Instance {
 
         // Globals, in order: an initialiser may read earlier globals.
         for init in &info.global_inits {
-            let value = inst.eval(init).map_err(|t| t.to_string())?;
+            let value = inst.eval(init).map_err(InstanceError::Trap)?;
             let mut g = Box::new(VMGlobal { value });
             inst.globals.push(&mut *g);
             inst._owned_globals.push(g);
@@ -225,7 +240,7 @@ impl Instance {
             .enumerate()
         {
             let init = match &info.table_inits[i] {
-                Some(e) => inst.eval(e).map_err(|t| t.to_string())?.get_ref(),
+                Some(e) => inst.eval(e).map_err(InstanceError::Trap)?.get_ref(),
                 None => 0,
             };
             let ty = module.canonical_table(*ty);
@@ -242,7 +257,7 @@ impl Instance {
                 .iter()
                 .map(|e| inst.eval(e).map(|v| v.get_ref()))
                 .collect::<Result<Vec<usize>, TrapKind>>()
-                .map_err(|t| t.to_string())?;
+                .map_err(InstanceError::Trap)?;
             elems.push(Some(items));
         }
         inst.elems = elems;

@@ -33,7 +33,7 @@ pub mod vm;
 
 pub use code::FrameInfo;
 pub use compile::{CompiledFunction, Compiler, CompilerOptions};
-pub use instance::{Imports, Instance, InstanceLimits, grow_memory, grow_table};
+pub use instance::{Imports, Instance, InstanceError, InstanceLimits, grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryImage};
 pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};
 pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};

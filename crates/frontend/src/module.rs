@@ -405,9 +405,7 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                                 info.gc_shapes.push(None);
                             }
                             other => {
-                                // A struct or array type: declared and
-                                // canonicalised; its instructions are
-                                // refused when met.
+                                // A struct or array type (GC): its shape.
                                 info.types.push(FuncType::new([], []));
                                 info.gc_shapes.push(
                                     GcShape::from_wasmparser(other).unwrap_or_else(|e| {
@@ -427,6 +425,13 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                     let import = import?;
                     let kind = match import.ty {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                            if matches!(import.ty, wasmparser::TypeRef::FuncExact(_)) {
+                                // Only the exact type would match; imports
+                                // accept subtypes.
+                                note(unsupported(
+                                    "custom descriptors (GC) (exact function import)",
+                                ));
+                            }
                             info.funcs.push(TypeIndex(t));
                             info.num_imported_funcs += 1;
                             ImportKind::Func(TypeIndex(t))

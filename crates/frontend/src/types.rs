@@ -146,14 +146,20 @@ impl WasmType {
             Some(heap) => Ok(WasmType::reference(r.is_nullable(), heap)),
             None => {
                 let abs = r.as_non_null();
-                let feature =
-                    if abs == wasmparser::RefType::EXN || abs == wasmparser::RefType::NOEXN {
+                let feature = match r.heap_type() {
+                    wasmparser::HeapType::Exact(_) => "custom descriptors (GC)",
+                    wasmparser::HeapType::Abstract { shared: true, .. } => {
+                        "shared-everything threads (shared references)"
+                    }
+                    wasmparser::HeapType::Abstract {
+                        ty: A::Cont | A::NoCont,
+                        ..
+                    } => "stack switching (continuation references)",
+                    _ if abs == wasmparser::RefType::EXN || abs == wasmparser::RefType::NOEXN => {
                         "exception handling"
-                    } else if matches!(r.heap_type(), wasmparser::HeapType::Exact(_)) {
-                        "custom descriptors (GC)"
-                    } else {
-                        "GC"
-                    };
+                    }
+                    _ => "GC",
+                };
                 Err(unsupported(format!("{feature} (reference type `{r}`)")))
             }
         }

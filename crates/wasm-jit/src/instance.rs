@@ -369,8 +369,13 @@ unsafe fn instantiate(
     // SAFETY: every import was checked to belong to this store (`check`) and
     // to have the type the module expects; the store owns them and the
     // instance, and `limits` outlives both.
-    let mut inst = unsafe { RawInstance::new(compiled.clone(), raw, limits, caps) }
-        .map_err(|e| anyhow!("cannot instantiate: {e}"))?;
+    let mut inst =
+        unsafe { RawInstance::new(compiled.clone(), raw, limits, caps) }.map_err(|e| match e {
+            wasm_jit_backend::InstanceError::Trap(kind) => {
+                anyhow::Error::new(crate::Trap::from(kind))
+            }
+            wasm_jit_backend::InstanceError::Resource(e) => anyhow!("cannot instantiate: {e}"),
+        })?;
     let vmctx = inst.vmctx() as usize;
     let init = inst.initialize();
     // The instance is kept even if initialisation traps: segments written

@@ -420,14 +420,17 @@ impl Val {
             (Val::AnyRef(None), Some(r)) => r.nullable && is_gc_heap(store, r.heap),
             (Val::ExnRef(None), Some(r)) => r.nullable && r.heap.is_exn(),
             (Val::ExnRef(Some(_)), Some(r)) => r.heap == HeapType::Exn,
-            (Val::AnyRef(Some(a)), Some(r)) => a.is_of(store, r.heap),
+            // (A GC value of another store is refused by `check_store`.)
+            (Val::AnyRef(Some(a)), Some(r)) => a.store_id != store.id || a.is_of(store, r.heap),
             (Val::FuncRef(Some(f)), Some(r)) => match r.heap {
                 HeapType::Func => true,
                 HeapType::Canonical(id) => {
                     f.0.store_id != store.id || {
                         // (A function of another store is refused by
                         // `check_store`, with its own message.)
-                        store.funcs[store.check(f.0)].type_id == id
+                        // Its type, or (GC) a declared subtype.
+                        let t = store.funcs[store.check(f.0)].type_id;
+                        store.engine.inner().types.is_subtype(t, id)
                     }
                 }
                 _ => false,
