@@ -162,8 +162,13 @@ fn arg(rng: &mut Rng, ty: wasm_jit::ValType) -> Option<(wasm_jit::Val, wasmi::Va
             wasm_jit::Val::ExternRef(None),
             wasmi::Val::ExternRef(wasmi::Nullable::Null),
         ),
-        // Typed references are not generated (function references are
-        // off in the generator).
+        // A nullable typed reference (GC, typed function references) gets
+        // null; the wasmi side is only used by the differential target,
+        // which generates no typed references. A non-null one is skipped.
+        T::Ref(r) if r.nullable => (
+            wasm_jit::Val::default_for(ty),
+            wasmi::Val::FuncRef(wasmi::Nullable::Null),
+        ),
         T::Ref(_) => return None,
         T::V128 => {
             let x = match pick {

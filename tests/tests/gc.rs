@@ -331,3 +331,53 @@ fn subtypes_pass_host_checks_and_instantiation_traps_are_traps() {
     let e = Instance::new(&mut store, &too_big, &[]).unwrap_err();
     assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
 }
+
+#[test]
+fn the_embedders_limiter_caps_the_gc_heap_as_a_memory() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $a (array i8))
+             (type $cell (struct (field (mut anyref))))
+             (func (export "hoard") (param $n i32) (result i32)
+               (local $c (ref null $cell)) (local $i i32)
+               (loop $l
+                 (local.set $c (struct.new $cell
+                   (struct.new $cell (array.new_default $a (i32.const 65536)))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+               (local.get $i)))"#,
+    )
+    .unwrap();
+    // StoreLimits' memory size caps the GC heap (as Wasmtime's GC heap is
+    // a memory): 8 MiB holds fewer than 128 arrays of 64 KiB.
+    for trap_on_failure in [false, true] {
+        let mut store = Store::new(
+            &engine,
+            wasm_jit::StoreLimitsBuilder::new()
+                .memory_size(8 << 20)
+                .trap_on_grow_failure(trap_on_failure)
+                .build(),
+        );
+        store.limiter(|l| l);
+        let inst = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let hoard = inst
+            .get_typed_func::<i32, i32>(&mut store, "hoard")
+            .unwrap();
+        assert_eq!(hoard.call(&mut store, 64).unwrap(), 64);
+        let e = hoard.call(&mut store, 1000).unwrap_err();
+        if trap_on_failure {
+            // The limiter's own error.
+            assert!(trap_of(&e).is_none(), "{e:#}");
+            assert!(
+                format!("{e:#}").contains("forcing trap when growing memory"),
+                "{e:#}"
+            );
+        } else {
+            assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+        }
+    }
+}

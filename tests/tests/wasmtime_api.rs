@@ -978,6 +978,18 @@ fn nan_canonicalization_and_strategy() {
             .contains("not supported yet: the Winch compiler"),
         "{err}"
     );
+
+    // The null GC collector is the one there is.
+    let mut config = Config::new();
+    config.collector(wasm_jit::Collector::Null);
+    Engine::new(&config).unwrap();
+    config.collector(wasm_jit::Collector::DeferredReferenceCounting);
+    let err = Engine::new(&config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not supported yet: the deferred reference-counting GC collector"),
+        "{err}"
+    );
 }
 
 /// `Store::call_hook` hears every crossing between the host and Wasm, in

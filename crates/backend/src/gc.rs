@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use wasm_jit_frontend::vmoffsets::gc;
 
 use crate::module::TypeRegistry;
+use crate::vm::HostError;
 
 /// Bytes of one ordinary chunk.
 const CHUNK: usize = 1 << 20;
@@ -26,6 +27,8 @@ pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
 #[derive(Debug)]
 pub struct GcHeap {
     inner: Mutex<Chunks>,
+    /// Most bytes chunks may take.
+    limit: usize,
     /// The engine's types, for casts to types with subtypes.
     pub types: Arc<TypeRegistry>,
 }
@@ -39,8 +42,6 @@ struct Chunks {
     end: usize,
     /// Bytes taken by chunks.
     used: usize,
-    /// Most bytes chunks may take.
-    limit: usize,
 }
 
 // SAFETY: the chunk pointers are owned allocations, reached only under the
@@ -56,10 +57,15 @@ impl GcHeap {
                 next: 0,
                 end: 0,
                 used: 0,
-                limit,
             }),
+            limit,
             types,
         }
+    }
+
+    /// Most bytes the heap may hold.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// Bytes of memory the heap holds.
@@ -69,9 +75,24 @@ impl GcHeap {
 
     /// A zeroed object of `size` bytes (header included) with its header
     /// filled: canonical type `type_id`, `kind`, and `len` (arrays). `None`
-    /// when it does not fit in the heap's limit or memory.
-    pub fn alloc(&self, size: u64, type_id: u32, kind: u32, len: u32) -> Option<*mut u8> {
-        let size = usize::try_from(size).ok()?.checked_next_multiple_of(16)?;
+    /// when it does not fit in the heap's limit or memory, or `allow` (asked
+    /// with the heap's current and wanted size in bytes before it takes
+    /// more memory) refuses; `allow`'s error is passed on.
+    pub fn alloc(
+        &self,
+        size: u64,
+        type_id: u32,
+        kind: u32,
+        len: u32,
+        allow: impl FnOnce(usize, usize) -> Result<bool, HostError>,
+    ) -> Result<Option<*mut u8>, HostError> {
+        let Some(size) = usize::try_from(size)
+            .ok()
+            .and_then(|s| s.checked_next_multiple_of(16))
+        else {
+            return Ok(None);
+        };
+        // (`allow` must not call back into the heap: the lock is held.)
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let p = if size <= c.end - c.next {
             let p = c.next;
@@ -80,14 +101,19 @@ impl GcHeap {
         } else {
             let big = size > CHUNK / 4;
             let chunk = if big { size } else { CHUNK };
-            if c.used.checked_add(chunk)? > c.limit {
-                return None;
+            let Some(wanted) = c.used.checked_add(chunk).filter(|&w| w <= self.limit) else {
+                return Ok(None);
+            };
+            let Ok(layout) = Layout::from_size_align(chunk, 16) else {
+                return Ok(None);
+            };
+            if !allow(c.used, wanted)? {
+                return Ok(None);
             }
-            let layout = Layout::from_size_align(chunk, 16).ok()?;
             // SAFETY: `layout` has a non-zero size (objects have a header).
             let p = unsafe { std::alloc::alloc_zeroed(layout) };
             if p.is_null() {
-                return None;
+                return Ok(None);
             }
             c.chunks.push((p, layout));
             c.used += chunk;
@@ -104,7 +130,7 @@ impl GcHeap {
             p.add(gc::KIND as usize).cast::<u32>().write(kind);
             p.add(gc::LENGTH as usize).cast::<u32>().write(len);
         }
-        Some(p)
+        Ok(Some(p))
     }
 }
 
@@ -140,8 +166,15 @@ mod tests {
     #[test]
     fn allocates_zeroed_aligned_objects_and_stops_at_the_limit() {
         let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * CHUNK);
-        let a = heap.alloc(24, 7, gc::KIND_STRUCT, 0).unwrap();
-        let b = heap.alloc(16, 8, gc::KIND_ARRAY, 0).unwrap();
+        let alloc = |size, allowed: bool| {
+            heap.alloc(size, 9, gc::KIND_ARRAY, 1, |_, _| Ok(allowed))
+                .unwrap()
+        };
+        let a = heap
+            .alloc(24, 7, gc::KIND_STRUCT, 0, |_, _| Ok(true))
+            .unwrap()
+            .unwrap();
+        let b = alloc(16, true).unwrap();
         assert_eq!(a as usize % 16, 0);
         assert_eq!(b as usize - a as usize, 32);
         // SAFETY: `a` is a live 32-byte object.
@@ -149,10 +182,14 @@ mod tests {
             assert_eq!(*a.cast::<u32>(), 7);
             assert_eq!(*a.add(16).cast::<u64>(), 0);
         }
-        // A large array gets its own chunk; past the limit, nothing.
-        assert!(heap.alloc(2 * CHUNK as u64, 9, gc::KIND_ARRAY, 1).is_none());
-        assert!(heap.alloc(CHUNK as u64, 9, gc::KIND_ARRAY, 1).is_some());
+        // A large array gets its own chunk, if the embedder allows; past
+        // the limit, nothing.
+        assert!(alloc(2 * CHUNK as u64, true).is_none());
+        assert!(alloc(CHUNK as u64, false).is_none());
+        assert!(alloc(CHUNK as u64, true).is_some());
         assert_eq!(heap.bytes(), 2 * CHUNK);
-        assert!(heap.alloc(u64::MAX, 9, gc::KIND_ARRAY, 1).is_none());
+        assert!(alloc(u64::MAX, true).is_none());
+        // Small objects still fit in the current chunk without asking.
+        assert!(alloc(16, false).is_some());
     }
 }

@@ -37,8 +37,9 @@ pub struct Imports {
 /// Why an instance could not be made.
 #[derive(Debug)]
 pub enum InstanceError {
-    /// A constant expression trapped (a GC allocation too large).
-    Trap(TrapKind),
+    /// A constant expression trapped (a GC allocation too large, or the
+    /// embedder's limiter refused or failed it).
+    Trap(TrapReason),
     /// A memory or table could not be created.
     Resource(String),
 }
@@ -256,7 +257,7 @@ impl Instance {
                 .items
                 .iter()
                 .map(|e| inst.eval(e).map(|v| v.get_ref()))
-                .collect::<Result<Vec<usize>, TrapKind>>()
+                .collect::<Result<Vec<usize>, TrapReason>>()
                 .map_err(InstanceError::Trap)?;
             elems.push(Some(items));
         }
@@ -294,7 +295,7 @@ impl Instance {
     }
 
     /// Evaluates a constant expression (a GC allocation in it may trap).
-    fn eval(&self, expr: &ConstExpr) -> Result<ValRaw, TrapKind> {
+    fn eval(&self, expr: &ConstExpr) -> Result<ValRaw, TrapReason> {
         let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
         for op in &expr.0 {
             let v = match *op {
@@ -378,7 +379,10 @@ impl Instance {
     }
 
     /// A new zeroed struct, or array of `len` elements, of module type `ty`.
-    fn gc_new(&self, ty: u32, len: u32) -> Result<*mut u8, TrapKind> {
+    /// The GC heap's growth is the embedder's to allow (as a memory's);
+    /// its refusal, or the heap's own limit, traps with
+    /// `AllocationTooLarge`, its error with that error.
+    fn gc_new(&self, ty: u32, len: u32) -> Result<*mut u8, TrapReason> {
         let module = &self.module;
         let (size, kind) = match &module.info.gc_shapes[ty as usize] {
             Some(GcShape::Struct(fields)) => {
@@ -391,9 +395,23 @@ impl Instance {
             None => unreachable!("the validator checked type {ty} is a struct or array type"),
         };
         // SAFETY: the store's limits outlive its instances.
-        let heap = unsafe { &(*self.limits).gc };
-        heap.alloc(size, module.type_ids[ty as usize], kind, len)
-            .ok_or(TrapKind::AllocationTooLarge)
+        let limits = unsafe { &*self.limits };
+        let allow = |current, desired| {
+            limits.allows(
+                ResourceKind::Memory,
+                current,
+                desired,
+                Some(limits.gc.limit()),
+            )
+        };
+        match limits
+            .gc
+            .alloc(size, module.type_ids[ty as usize], kind, len, allow)
+        {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(TrapReason::Wasm(TrapKind::AllocationTooLarge)),
+            Err(e) => Err(TrapReason::Host(e)),
+        }
     }
 
     /// Bytes of an element of array type `ty`.
@@ -425,7 +443,7 @@ impl Instance {
         for (i, seg) in module.info.elems.iter().enumerate() {
             match &seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let at = self.eval(offset)?;
+                    let at = self.eval(offset).map_err(offset_trap)?;
                     let dst = if module.info.tables[*index as usize].table64 {
                         at.get_i64() as u64
                     } else {
@@ -447,7 +465,7 @@ impl Instance {
                 continue;
             }
             if let SegmentMode::Active { index, offset } = &seg.mode {
-                let at = self.eval(offset)?;
+                let at = self.eval(offset).map_err(offset_trap)?;
                 let dst = if module.info.memories[*index as usize].memory64 {
                     at.get_i64() as u64
                 } else {
@@ -1131,13 +1149,22 @@ unsafe fn array_range(arr: usize, start: u32, len: u32) -> Result<(), TrapKind> 
 }
 
 /// Records `r`'s trap and returns 0, or returns the object's address.
-fn object_or_trap(r: Result<*mut u8, TrapKind>) -> usize {
+fn object_or_trap(r: Result<*mut u8, TrapReason>) -> usize {
     match r {
         Ok(p) => p as usize,
-        Err(kind) => {
-            set_pending(TrapReason::Wasm(kind));
+        Err(reason) => {
+            set_pending(reason);
             0
         }
+    }
+}
+
+/// A segment offset is a constant expression without allocation (the
+/// validator allows only numbers and globals there), so it cannot trap.
+fn offset_trap(r: TrapReason) -> TrapKind {
+    match r {
+        TrapReason::Wasm(kind) => kind,
+        _ => unreachable!("a segment offset does not allocate"),
     }
 }
 
@@ -1224,7 +1251,7 @@ unsafe extern "C" fn array_new_data(
         let bytes = len as u64 * size as u64;
         let seg = inst.data_bytes(data);
         if offset as u64 + bytes > seg.len() as u64 {
-            return Err(TrapKind::MemoryOutOfBounds);
+            return Err(TrapReason::Wasm(TrapKind::MemoryOutOfBounds));
         }
         let arr = inst.gc_new(ty, len)?;
         let src = &seg[offset as usize..offset as usize + bytes as usize];
@@ -1246,7 +1273,7 @@ unsafe extern "C" fn array_new_elem(
     object_or_trap((|| {
         let items = inst.elem_items(elem);
         if offset as u64 + len as u64 > items.len() as u64 {
-            return Err(TrapKind::TableOutOfBounds);
+            return Err(TrapReason::Wasm(TrapKind::TableOutOfBounds));
         }
         let items = items[offset as usize..(offset + len) as usize].to_vec();
         let arr = inst.gc_new(ty, len)?;

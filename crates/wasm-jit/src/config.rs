@@ -76,6 +76,7 @@ pub struct Config {
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) nan_canonicalization: bool,
     pub(crate) strategy: Strategy,
+    pub(crate) collector: Collector,
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) max_compile_time: Option<std::time::Duration>,
@@ -103,6 +104,7 @@ impl Default for Config {
             relaxed_simd_deterministic: false,
             nan_canonicalization: false,
             strategy: Strategy::Auto,
+            collector: Collector::Auto,
             epoch_interruption: false,
             consume_fuel: false,
             max_compile_time: None,
@@ -128,6 +130,11 @@ impl Config {
         if self.strategy == Strategy::Winch {
             anyhow::bail!(
                 "not supported yet: the Winch compiler (wasm-jit compiles with Cranelift)"
+            );
+        }
+        if self.collector == Collector::DeferredReferenceCounting {
+            anyhow::bail!(
+                "not supported yet: the deferred reference-counting GC collector (wasm-jit has the null collector)"
             );
         }
         if self.guard_bytes > Config::MAX_MEMORY_GUARD_SIZE {
@@ -175,6 +182,15 @@ impl Config {
     /// allows).
     pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
         self.nan_canonicalization = enable;
+        self
+    }
+
+    /// Which GC collector to use (Wasmtime's): `Auto` and `Null` are the
+    /// one there is, which never frees an object before its store drops
+    /// (see the README's GC notes); `DeferredReferenceCounting` makes
+    /// [`Engine::new`](crate::Engine::new) fail.
+    pub fn collector(&mut self, collector: Collector) -> &mut Self {
+        self.collector = collector;
         self
     }
 
@@ -407,6 +423,20 @@ feature_toggles! {
     /// Garbage collection (validation only: modules using it are refused
     /// at load).
     wasm_gc => GC,
+}
+
+/// The GC collector an engine uses ([`Config::collector`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Collector {
+    /// The default: the null collector.
+    #[default]
+    Auto,
+    /// Wasmtime's reference-counting collector, which wasm-jit does not
+    /// have.
+    DeferredReferenceCounting,
+    /// Allocation only: objects live until their store is dropped.
+    Null,
 }
 
 /// The compiler an engine uses ([`Config::strategy`]).

@@ -371,8 +371,11 @@ unsafe fn instantiate(
     // instance, and `limits` outlives both.
     let mut inst =
         unsafe { RawInstance::new(compiled.clone(), raw, limits, caps) }.map_err(|e| match e {
-            wasm_jit_backend::InstanceError::Trap(kind) => {
-                anyhow::Error::new(crate::Trap::from(kind))
+            wasm_jit_backend::InstanceError::Trap(reason) => {
+                crate::trap::into_error(wasm_jit_backend::Trap {
+                    reason,
+                    frames: Vec::new(),
+                })
             }
             wasm_jit_backend::InstanceError::Resource(e) => anyhow!("cannot instantiate: {e}"),
         })?;

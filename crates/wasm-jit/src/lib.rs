@@ -37,7 +37,7 @@ mod typed;
 mod types;
 mod values;
 
-pub use config::{CompilationMode, Config, OptLevel, Profiler, Strategy};
+pub use config::{Collector, CompilationMode, Config, OptLevel, Profiler, Strategy};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::Func;
