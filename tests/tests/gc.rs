@@ -381,3 +381,31 @@ fn the_embedders_limiter_caps_the_gc_heap_as_a_memory() {
         }
     }
 }
+
+#[test]
+fn typed_calls_take_and_return_anyref() {
+    let (mut store, inst) = instance(
+        r#"(module
+             (type $s (struct (field i32)))
+             (func (export "wrap") (param i32) (result anyref)
+               (struct.new $s (local.get 0)))
+             (func (export "unwrap") (param anyref) (result i32)
+               ;; (`i31ref` is nullable: a null would pass its test.)
+               (if (result i32) (ref.test (ref i31) (local.get 0))
+                 (then (i31.get_u (ref.cast (ref i31) (local.get 0))))
+                 (else (struct.get $s 0 (ref.cast (ref $s) (local.get 0)))))))"#,
+    );
+    let wrap = inst
+        .get_typed_func::<i32, Option<AnyRef>>(&mut store, "wrap")
+        .unwrap();
+    let unwrap = inst
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "unwrap")
+        .unwrap();
+    let s = wrap.call(&mut store, 77).unwrap();
+    assert!(s.unwrap().is_struct(&store));
+    assert_eq!(unwrap.call(&mut store, s).unwrap(), 77);
+    let i = AnyRef::from_i31(&store, I31::wrapping_u32(12));
+    assert_eq!(unwrap.call(&mut store, Some(i)).unwrap(), 12);
+    let e = unwrap.call(&mut store, None).unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::CastFailure));
+}

@@ -1197,6 +1197,19 @@ unsafe extern "C" fn array_fill(
         unsafe { array_range(arr, dst, len)? };
         let size = inst.elem_size(ty);
         let v = ValRaw::v128(lo as u128 | (hi as u128) << 64);
+        let bytes = v.get_v128().to_le_bytes();
+        if bytes[..size].iter().all(|&b| b == bytes[0]) {
+            // Every byte the same (zero, -1, any `i8`): one `memset`.
+            // SAFETY: the elements are within the array (checked above).
+            unsafe {
+                std::ptr::write_bytes(
+                    elem_ptr(arr as *mut u8, dst as usize, size),
+                    bytes[0],
+                    len as usize * size,
+                )
+            };
+            return Ok(());
+        }
         for i in dst as usize..dst as usize + len as usize {
             // SAFETY: element `i` is within the array (checked above).
             unsafe { write_storage(elem_ptr(arr as *mut u8, i, size), size, v) };

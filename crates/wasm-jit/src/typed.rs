@@ -10,7 +10,7 @@ use wasm_jit_backend::{ArrayTrampoline, ValRaw};
 use crate::func::{Func, HostFn, call_raw};
 use crate::store::{AsContext, AsContextMut, Caller, StoreOpaque};
 use crate::types::{FuncType, ValType};
-use crate::values::{ExternRef, V128, Val};
+use crate::values::{AnyRef, ExternRef, V128, Val};
 
 /// A Rust type that is one Wasm value type.
 pub trait WasmTy: Copy + Send + Sync + 'static {
@@ -52,6 +52,21 @@ wasm_ty!(u128, V128, Val::V128, Val::V128(x) => x);
 wasm_ty!(V128, V128, |x: V128| Val::V128(x.as_u128()), Val::V128(x) => V128::from(x));
 wasm_ty!(Option<Func>, FuncRef, Val::FuncRef, Val::FuncRef(f) => f);
 wasm_ty!(Option<ExternRef>, ExternRef, Val::ExternRef, Val::ExternRef(e) => e);
+
+impl WasmTy for Option<AnyRef> {
+    fn valtype() -> ValType {
+        ValType::reference(true, wasm_jit_frontend::HeapType::Any)
+    }
+    fn into_val(self) -> Val {
+        Val::AnyRef(self)
+    }
+    fn from_val(v: Val) -> Self {
+        match v {
+            Val::AnyRef(a) => a,
+            other => unreachable!("checked by the function type: {other:?}"),
+        }
+    }
+}
 
 /// A list of Wasm values with static types: `()`, one [`WasmTy`], or a
 /// tuple of up to [`MAX_TYPED`] of them. Used for parameters and results.
