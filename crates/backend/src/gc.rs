@@ -2,7 +2,11 @@
 //!
 //! Objects are laid out as `vmoffsets::gc` describes (a 16-byte header,
 //! then fields or elements) and allocated zeroed, 16-byte aligned, by bump
-//! allocation in 1 MiB chunks (a large array gets a chunk of its own). The
+//! allocation in 1 MiB chunks (a large array gets a chunk of its own).
+//! Compiled code bumps the cursor (`next`, `end`) itself while the object
+//! fits in the current chunk and calls the `gc_alloc` builtin, which comes
+//! here, when it does not. Chunks come zeroed from the allocator and no
+//! byte is handed out twice, so objects need no clearing. The
 //! collector is a null collector, like Wasmtime's `Collector::Null`: an
 //! object lives as long as its store, nothing is ever freed before, and a
 //! store that allocates more than its GC heap's limit traps with
@@ -10,6 +14,8 @@
 //! ever moves, so compiled code keeps plain addresses.
 
 use std::alloc::Layout;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
 use wasm_jit_frontend::vmoffsets::gc;
@@ -25,7 +31,14 @@ pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
 
 /// A store's GC heap.
 #[derive(Debug)]
+#[repr(C)]
 pub struct GcHeap {
+    /// Where the next object of the current chunk goes: compiled code
+    /// reads and bumps it (`vmoffsets::limits::GC_NEXT`), on the thread
+    /// running the store, as the runtime does here.
+    pub next: AtomicUsize,
+    /// The end of the current chunk (`vmoffsets::limits::GC_END`).
+    pub end: AtomicUsize,
     inner: Mutex<Chunks>,
     /// Most bytes chunks may take.
     limit: usize,
@@ -37,9 +50,6 @@ pub struct GcHeap {
 struct Chunks {
     /// Every chunk (address and layout), freed when the heap is dropped.
     chunks: Vec<(*mut u8, Layout)>,
-    /// Free space of the current ordinary chunk: next byte and end.
-    next: usize,
-    end: usize,
     /// Bytes taken by chunks.
     used: usize,
 }
@@ -52,10 +62,10 @@ impl GcHeap {
     /// An empty heap of at most `limit` bytes.
     pub fn new(types: Arc<TypeRegistry>, limit: usize) -> GcHeap {
         GcHeap {
+            next: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
             inner: Mutex::new(Chunks {
                 chunks: Vec::new(),
-                next: 0,
-                end: 0,
                 used: 0,
             }),
             limit,
@@ -94,10 +104,10 @@ impl GcHeap {
         };
         // (`allow` must not call back into the heap: the lock is held.)
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let p = if size <= c.end - c.next {
-            let p = c.next;
-            c.next += size;
-            p as *mut u8
+        let (next, end) = (self.next.load(Relaxed), self.end.load(Relaxed));
+        let p = if size <= end - next {
+            self.next.store(next + size, Relaxed);
+            next as *mut u8
         } else {
             let big = size > CHUNK / 4;
             let chunk = if big { size } else { CHUNK };
@@ -118,8 +128,8 @@ impl GcHeap {
             c.chunks.push((p, layout));
             c.used += chunk;
             if !big {
-                c.next = p as usize + size;
-                c.end = p as usize + chunk;
+                self.next.store(p as usize + size, Relaxed);
+                self.end.store(p as usize + chunk, Relaxed);
             }
             p
         };

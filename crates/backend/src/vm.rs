@@ -87,6 +87,9 @@ pub struct VMLimits {
     pub epoch_deadline: u64,
     /// Fuel left for Wasm compiled with fuel metering.
     pub fuel: i64,
+    /// The store's GC heap; compiled code bumps its cursor (its first two
+    /// fields) to allocate.
+    pub gc: crate::gc::GcHeap,
     /// The embedder's veto over growth and allocation (not read by compiled
     /// code).
     pub growth: Option<GrowthFn>,
@@ -101,8 +104,6 @@ pub struct VMLimits {
     /// The embedder's answer when the epoch reaches the deadline (not read
     /// by compiled code); without one, Wasm traps with `Interrupted`.
     pub epoch_hook: Option<EpochFn>,
-    /// The store's GC heap (not read by compiled code).
-    pub gc: crate::gc::GcHeap,
 }
 
 /// Asked, through `store` ([`VMLimits::store`]), when Wasm finds the epoch
@@ -229,6 +230,14 @@ const _: () = assert!(
     std::mem::offset_of!(VMLimits, epoch_deadline) == vmoffsets::limits::EPOCH_DEADLINE as usize
 );
 const _: () = assert!(std::mem::offset_of!(VMLimits, fuel) == vmoffsets::limits::FUEL as usize);
+const _: () = assert!(
+    std::mem::offset_of!(VMLimits, gc) + std::mem::offset_of!(crate::gc::GcHeap, next)
+        == vmoffsets::limits::GC_NEXT as usize
+);
+const _: () = assert!(
+    std::mem::offset_of!(VMLimits, gc) + std::mem::offset_of!(crate::gc::GcHeap, end)
+        == vmoffsets::limits::GC_END as usize
+);
 
 /// The part of a linear memory compiled code reads.
 #[derive(Debug)]

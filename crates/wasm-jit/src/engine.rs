@@ -104,8 +104,9 @@ impl Engine {
     pub(crate) fn fingerprint(&self) -> String {
         let c = &self.0.config;
         format!(
-            "wasm-jit {} {} opt={:?} memory={:?} epochs={} fuel={} features={:x} far-calls-above={:?}",
+            "wasm-jit {} abi={:016x} {} opt={:?} memory={:?} epochs={} fuel={} features={:x} far-calls-above={:?}",
             env!("CARGO_PKG_VERSION"),
+            wasm_jit_frontend::vmoffsets::abi_fingerprint(),
             self.0.compiler.target_fingerprint(),
             c.opt_level,
             self.memory_style(),

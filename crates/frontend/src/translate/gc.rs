@@ -47,13 +47,93 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().iconst(types::I32, v as i64)
     }
 
-    /// Allocates a zeroed struct or array of `len` elements of type `ty`.
+    /// Allocates a zeroed struct or array of `len` elements of type `ty`:
+    /// inline by bumping the GC heap's cursor (in the store's `VMLimits`)
+    /// while the object fits in the current chunk, otherwise (a cold path)
+    /// through the `gc_alloc` builtin, which takes a new chunk, asks the
+    /// embedder, or traps.
     fn gc_alloc(&mut self, ty: u32, len: Value) -> Value {
+        let ptr = self.env.pointer_type();
+        let (size, kind) = match &self.env.info.gc_shapes[ty as usize] {
+            Some(GcShape::Struct(fields)) => {
+                let size = StructLayout::size_of(fields) as i64;
+                (self.builder.ins().iconst(ptr, size), gc::KIND_STRUCT)
+            }
+            Some(GcShape::Array(f)) => {
+                // At most 2^32 elements of 16 bytes: no overflow in 64 bits.
+                let n = self.builder.ins().uextend(ptr, len);
+                let bytes = self.builder.ins().imul_imm_u(n, f.storage.size() as i64);
+                let total = self
+                    .builder
+                    .ins()
+                    .iadd_imm_u(bytes, gc::HEADER_SIZE as i64 + 15);
+                (self.builder.ins().band_imm_s(total, -16), gc::KIND_ARRAY)
+            }
+            None => unreachable!("the validator checked type {ty} is a struct or array type"),
+        };
+        let limits = self.vmctx_load(vmoffsets::VMCTX_LIMITS);
+        let cursor = MemFlagsData::trusted();
+        let next = self
+            .builder
+            .ins()
+            .load(ptr, cursor, limits, vmoffsets::limits::GC_NEXT);
+        let end = self
+            .builder
+            .ins()
+            .load(ptr, cursor, limits, vmoffsets::limits::GC_END);
+        let new_next = self.builder.ins().iadd(next, size);
+        let fits = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, new_next, end);
+        let fast = self.builder.create_block();
+        let slow = self.builder.create_block();
+        let done = self.builder.create_block();
+        let obj = self.builder.append_block_param(done, ptr);
+        self.builder.set_cold_block(slow);
+        self.builder.ins().brif(fits, fast, &[], slow, &[]);
+
+        self.builder.switch_to_block(fast);
+        self.builder.seal_block(fast);
+        self.builder
+            .ins()
+            .store(cursor, new_next, limits, vmoffsets::limits::GC_NEXT);
+        let ids = self.vmctx_load(vmoffsets::VMCTX_TYPE_IDS);
+        let id = self.builder.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            ids,
+            (ty as usize * 4) as i32,
+        );
+        // The chunk's bytes are zero: only the header is written.
+        self.builder
+            .ins()
+            .store(object_flags(), id, next, gc::TYPE_ID);
+        let kind = self.i32_const(kind);
+        self.builder
+            .ins()
+            .store(object_flags(), kind, next, gc::KIND);
+        if self.env.info.gc_shapes[ty as usize]
+            .as_ref()
+            .is_some_and(|s| matches!(s, GcShape::Array(_)))
+        {
+            self.builder
+                .ins()
+                .store(object_flags(), len, next, gc::LENGTH);
+        }
+        self.builder.ins().jump(done, &[next.into()]);
+
+        self.builder.switch_to_block(slow);
+        self.builder.seal_block(slow);
         let ty = self.i32_const(ty);
-        let obj = self
+        let allocated = self
             .call_builtin(Builtin::GcAlloc, &[ty, len])
             .expect("gc_alloc returns the object");
-        self.builder.ins().trapz(obj, HOST_TRAP);
+        self.builder.ins().trapz(allocated, HOST_TRAP);
+        self.builder.ins().jump(done, &[allocated.into()]);
+
+        self.builder.switch_to_block(done);
+        self.builder.seal_block(done);
         obj
     }
 
