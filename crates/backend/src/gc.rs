@@ -87,7 +87,8 @@ impl GcHeap {
     /// filled: canonical type `type_id`, `kind`, and `len` (arrays). `None`
     /// when it does not fit in the heap's limit or memory, or `allow` (asked
     /// with the heap's current and wanted size in bytes before it takes
-    /// more memory) refuses; `allow`'s error is passed on.
+    /// more memory) refuses; `allow`'s error is passed on, as is `failed`'s
+    /// (told when memory it allowed cannot be had).
     pub fn alloc(
         &self,
         size: u64,
@@ -95,6 +96,7 @@ impl GcHeap {
         kind: u32,
         len: u32,
         allow: impl FnOnce(usize, usize) -> Result<bool, HostError>,
+        failed: impl FnOnce(String) -> Result<(), HostError>,
     ) -> Result<Option<*mut u8>, HostError> {
         let Some(size) = usize::try_from(size)
             .ok()
@@ -123,6 +125,7 @@ impl GcHeap {
             // SAFETY: `layout` has a non-zero size (objects have a header).
             let p = unsafe { std::alloc::alloc_zeroed(layout) };
             if p.is_null() {
+                failed(format!("cannot provide {chunk} bytes of GC heap"))?;
                 return Ok(None);
             }
             c.chunks.push((p, layout));
@@ -177,11 +180,11 @@ mod tests {
     fn allocates_zeroed_aligned_objects_and_stops_at_the_limit() {
         let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * CHUNK);
         let alloc = |size, allowed: bool| {
-            heap.alloc(size, 9, gc::KIND_ARRAY, 1, |_, _| Ok(allowed))
+            heap.alloc(size, 9, gc::KIND_ARRAY, 1, |_, _| Ok(allowed), |_| Ok(()))
                 .unwrap()
         };
         let a = heap
-            .alloc(24, 7, gc::KIND_STRUCT, 0, |_, _| Ok(true))
+            .alloc(24, 7, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(()))
             .unwrap()
             .unwrap();
         let b = alloc(16, true).unwrap();

@@ -404,9 +404,10 @@ impl Instance {
                 Some(limits.gc.limit()),
             )
         };
+        let failed = |e| limits.grow_failed(ResourceKind::Memory, e);
         match limits
             .gc
-            .alloc(size, module.type_ids[ty as usize], kind, len, allow)
+            .alloc(size, module.type_ids[ty as usize], kind, len, allow, failed)
         {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(TrapReason::Wasm(TrapKind::AllocationTooLarge)),

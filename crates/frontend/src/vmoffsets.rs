@@ -218,9 +218,10 @@ impl VMOffsets {
 
 pub use crate::builtins::Builtin;
 
-/// A digest of the contract between compiled code and the runtime: every
-/// layout constant above, every builtin (name, parameters, result) in
-/// table order, and every trap code. Code cache entries and artifacts
+/// A digest of the contract between compiled code and the runtime: the
+/// layout constants above, every builtin (name, parameters, result) in
+/// table order, every trap code, and the source text of the files that
+/// define them (and the GC object layout). Code cache entries and artifacts
 /// carry it in their fingerprint, so code compiled by a build whose
 /// runtime structures differ (even under the same version number) is
 /// refused rather than run against the wrong layout.
@@ -285,6 +286,16 @@ fn compute_abi_fingerprint() -> u64 {
         {
             let _ = write!(s, "{code}:{t:?};");
         }
+    }
+    // And the source of everything compiled code and the runtime must agree
+    // on, so a change the list above misses still changes the digest.
+    for src in [
+        include_str!("vmoffsets.rs"),
+        include_str!("builtins.rs"),
+        include_str!("trap.rs"),
+        include_str!("types.rs"),
+    ] {
+        s.push_str(src);
     }
     // FNV-1a.
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {

@@ -5,9 +5,9 @@
 //! A reference is one pointer-sized word (see [`vmoffsets::gc`]): null, an
 //! `i31` (bit 0 set), a host value (low bits `10`), or the address of an
 //! object whose header names its canonical type id and kind. Objects are
-//! allocated zeroed by the `gc_alloc` builtin (so a default value needs no
-//! store); fields and elements are read and written here, bulk array
-//! operations are builtins. A cast to a concrete type compares canonical ids
+//! allocated zeroed, inline by bumping the GC heap's cursor or through the
+//! `gc_alloc` builtin (so a default value needs no store); fields and
+//! elements are read and written here, bulk array operations are builtins. A cast to a concrete type compares canonical ids
 //! and, when the target type may have subtypes (it is not final), asks the
 //! `gc_subtype` builtin.
 
