@@ -79,7 +79,8 @@ impl GcHeap {
     }
 
     /// Bytes of memory the heap holds.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).used
     }
 

@@ -423,18 +423,30 @@ impl Instance {
         }
     }
 
-    /// The bytes of data segment `data` (none once dropped).
-    fn data_bytes(&self, data: u32) -> &[u8] {
-        if self.dropped_data[data as usize] {
+    /// Bytes `[offset, offset + len)` of data segment `data` (a dropped
+    /// segment has none), or the trap for a range outside it.
+    fn data_range(&self, data: u32, offset: u32, len: u64) -> Result<&[u8], TrapKind> {
+        let bytes: &[u8] = if self.dropped_data[data as usize] {
             &[]
         } else {
             &self.module.info.datas[data as usize].data
+        };
+        let end = offset as u64 + len;
+        if end > bytes.len() as u64 {
+            return Err(TrapKind::MemoryOutOfBounds);
         }
+        Ok(&bytes[offset as usize..end as usize])
     }
 
-    /// The references of element segment `elem` (none once dropped).
-    fn elem_items(&self, elem: u32) -> &[usize] {
-        self.elems[elem as usize].as_deref().unwrap_or(&[])
+    /// References `[offset, offset + len)` of element segment `elem` (a
+    /// dropped segment has none), or the trap for a range outside it.
+    fn elem_range(&self, elem: u32, offset: u32, len: u32) -> Result<&[usize], TrapKind> {
+        let items = self.elems[elem as usize].as_deref().unwrap_or(&[]);
+        let end = offset as u64 + len as u64;
+        if end > items.len() as u64 {
+            return Err(TrapKind::TableOutOfBounds);
+        }
+        Ok(&items[offset as usize..end as usize])
     }
 
     /// Applies active element and data segments in order, as instantiation
@@ -539,23 +551,20 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let module = self.module.clone();
-        let bytes: &[u8] = if self.dropped_data[data as usize] {
-            &[]
-        } else {
-            &module.info.datas[data as usize].data
-        };
-        let memory = self.mem(mem).data_mut();
-        let src_end = src as u64 + len as u64;
+        let memory = self.memories[mem as usize];
+        let from = self.data_range(data, src, len as u64)?;
+        // SAFETY: memory pointers are valid for the instance's life, and
+        // the memory is a separate allocation from the segment's bytes,
+        // with no other reference to it alive while a builtin runs.
+        let memory = unsafe { &mut *memory }.data_mut();
         // A 64-bit memory's `dst` may be anywhere in the 64-bit range.
         let dst_end = dst
             .checked_add(len as u64)
             .ok_or(TrapKind::MemoryOutOfBounds)?;
-        if src_end > bytes.len() as u64 || dst_end > memory.len() as u64 {
+        if dst_end > memory.len() as u64 {
             return Err(TrapKind::MemoryOutOfBounds);
         }
-        memory[dst as usize..dst_end as usize]
-            .copy_from_slice(&bytes[src as usize..src_end as usize]);
+        memory[dst as usize..dst_end as usize].copy_from_slice(from);
         Ok(())
     }
 
@@ -567,19 +576,19 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let items: &[usize] = self.elems[elem as usize].as_deref().unwrap_or(&[]);
+        let table = self.tables[table as usize];
+        let items = self.elem_range(elem, src, len)?;
         // SAFETY: the table is a separate allocation, valid for the
         // instance's life, with no other reference alive.
-        let t = unsafe { &mut *self.tables[table as usize] }.elements_mut();
-        let src_end = src as u64 + len as u64;
+        let t = unsafe { &mut *table }.elements_mut();
         // A 64-bit table's `dst` may be anywhere in the 64-bit range.
         let dst_end = dst
             .checked_add(len as u64)
             .ok_or(TrapKind::TableOutOfBounds)?;
-        if src_end > items.len() as u64 || dst_end > t.len() as u64 {
+        if dst_end > t.len() as u64 {
             return Err(TrapKind::TableOutOfBounds);
         }
-        t[dst as usize..dst_end as usize].copy_from_slice(&items[src as usize..src_end as usize]);
+        t[dst as usize..dst_end as usize].copy_from_slice(items);
         Ok(())
     }
 }
@@ -1262,13 +1271,10 @@ unsafe extern "C" fn array_new_data(
     let inst = unsafe { instance(vmctx) };
     object_or_trap((|| {
         let size = inst.elem_size(ty);
-        let bytes = len as u64 * size as u64;
-        let seg = inst.data_bytes(data);
-        if offset as u64 + bytes > seg.len() as u64 {
-            return Err(TrapReason::Wasm(TrapKind::MemoryOutOfBounds));
-        }
+        let src = inst
+            .data_range(data, offset, len as u64 * size as u64)
+            .map_err(TrapReason::Wasm)?;
         let arr = inst.gc_new(ty, len)?;
-        let src = &seg[offset as usize..offset as usize + bytes as usize];
         // SAFETY: the new array has room for `len` elements of `size` bytes.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), elem_ptr(arr, 0, size), src.len()) };
         Ok(arr)
@@ -1285,13 +1291,11 @@ unsafe extern "C" fn array_new_elem(
     // SAFETY: called by compiled code of a live instance.
     let inst = unsafe { instance(vmctx) };
     object_or_trap((|| {
-        let items = inst.elem_items(elem);
-        if offset as u64 + len as u64 > items.len() as u64 {
-            return Err(TrapReason::Wasm(TrapKind::TableOutOfBounds));
-        }
-        let items = items[offset as usize..(offset + len) as usize].to_vec();
+        let items = inst
+            .elem_range(elem, offset, len)
+            .map_err(TrapReason::Wasm)?;
         let arr = inst.gc_new(ty, len)?;
-        for (i, r) in items.into_iter().enumerate() {
+        for (i, &r) in items.iter().enumerate() {
             // SAFETY: the new array has room for `len` references.
             unsafe { write_storage(elem_ptr(arr, i, 8), 8, ValRaw::reference(r)) };
         }
@@ -1316,12 +1320,7 @@ unsafe extern "C" fn array_init_data(
         // SAFETY: as above.
         unsafe { array_range(arr, dst, len)? };
         let size = inst.elem_size(ty);
-        let bytes = len as u64 * size as u64;
-        let seg = inst.data_bytes(data);
-        if src as u64 + bytes > seg.len() as u64 {
-            return Err(TrapKind::MemoryOutOfBounds);
-        }
-        let from = &seg[src as usize..src as usize + bytes as usize];
+        let from = inst.data_range(data, src, len as u64 * size as u64)?;
         // SAFETY: the destination range is within the array (checked).
         unsafe {
             std::ptr::copy_nonoverlapping(
@@ -1350,11 +1349,7 @@ unsafe extern "C" fn array_init_elem(
     trap_flag((|| {
         // SAFETY: as above.
         unsafe { array_range(arr, dst, len)? };
-        let items = inst.elem_items(elem);
-        if src as u64 + len as u64 > items.len() as u64 {
-            return Err(TrapKind::TableOutOfBounds);
-        }
-        for (i, &r) in items[src as usize..(src + len) as usize].iter().enumerate() {
+        for (i, &r) in inst.elem_range(elem, src, len)?.iter().enumerate() {
             let p = elem_ptr(arr as *mut u8, dst as usize + i, 8);
             // SAFETY: within the array (checked above).
             unsafe { write_storage(p, 8, ValRaw::reference(r)) };

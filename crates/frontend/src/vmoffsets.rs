@@ -219,86 +219,34 @@ impl VMOffsets {
 pub use crate::builtins::Builtin;
 
 /// A digest of the contract between compiled code and the runtime: the
-/// layout constants above, every builtin (name, parameters, result) in
-/// table order, every trap code, and the source text of the files that
-/// define them (and the GC object layout). Code cache entries and artifacts
-/// carry it in their fingerprint, so code compiled by a build whose
-/// runtime structures differ (even under the same version number) is
-/// refused rather than run against the wrong layout.
-pub fn abi_fingerprint() -> u64 {
-    static ABI: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *ABI.get_or_init(compute_abi_fingerprint)
+/// source text of the files that define it (the layout constants above,
+/// the builtins and their signatures, the trap codes, and the GC object
+/// layout in `types.rs`). Code cache entries and artifacts carry it in
+/// their fingerprint, so code compiled by a build whose runtime structures
+/// differ (even under the same version number) is refused rather than run
+/// against the wrong layout.
+pub const fn abi_fingerprint() -> u64 {
+    ABI
 }
 
-fn compute_abi_fingerprint() -> u64 {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let consts: [(&str, i64); 32] = [
-        ("ptr", PTR as i64),
-        ("memory.base", memory::BASE as i64),
-        ("memory.length", memory::LENGTH as i64),
-        ("table.base", table::BASE as i64),
-        ("table.length", table::LENGTH as i64),
-        ("gc.type_id", gc::TYPE_ID as i64),
-        ("gc.kind", gc::KIND as i64),
-        ("gc.length", gc::LENGTH as i64),
-        ("gc.header", gc::HEADER_SIZE as i64),
-        ("gc.struct", gc::KIND_STRUCT as i64),
-        ("gc.array", gc::KIND_ARRAY as i64),
-        ("gc.host", gc::HOST_TAG as i64),
-        ("exn.tag", exception::TAG as i64),
-        ("exn.payload", exception::PAYLOAD as i64),
-        ("exn.escaped", exception::ESCAPED as i64),
-        ("exn.slot", exception::SLOT as i64),
-        ("funcref.func_ptr", funcref::FUNC_PTR as i64),
-        ("funcref.type_id", funcref::TYPE_ID as i64),
-        ("funcref.def_index", funcref::DEF_INDEX as i64),
-        ("funcref.vmctx", funcref::VMCTX as i64),
-        ("funcref.size", funcref::SIZE as i64),
-        ("limits.stack", limits::STACK_LIMIT as i64),
-        ("limits.epoch_ptr", limits::EPOCH_PTR as i64),
-        ("limits.deadline", limits::EPOCH_DEADLINE as i64),
-        ("limits.fuel", limits::FUEL as i64),
-        ("limits.gc_next", limits::GC_NEXT as i64),
-        ("limits.gc_end", limits::GC_END as i64),
-        ("global", GLOBAL_SIZE as i64),
-        ("vmctx.instance", VMCTX_INSTANCE as i64),
-        ("vmctx.builtins", VMCTX_BUILTINS as i64),
-        ("vmctx.limits", VMCTX_LIMITS as i64),
-        ("vmctx.slots", VMCTX_FUNC_SLOTS as i64),
+/// Computed once, when the crate is compiled.
+const ABI: u64 = {
+    let sources = [
+        include_str!("vmoffsets.rs").as_bytes(),
+        include_str!("builtins.rs").as_bytes(),
+        include_str!("trap.rs").as_bytes(),
+        include_str!("types.rs").as_bytes(),
     ];
-    for (name, v) in consts {
-        let _ = write!(s, "{name}={v};");
-    }
-    let _ = write!(s, "vmctx.type_ids={VMCTX_TYPE_IDS};");
-    for b in Builtin::ALL {
-        let _ = write!(
-            s,
-            "{}{:?}{:?};",
-            b.name(),
-            b.params(cranelift_codegen::ir::types::I64),
-            b.returns()
-        );
-    }
-    for code in 1..=u8::MAX {
-        if let Some(t) =
-            cranelift_codegen::ir::TrapCode::user(code).and_then(crate::trap::TrapKind::from_code)
-        {
-            let _ = write!(s, "{code}:{t:?};");
-        }
-    }
-    // And the source of everything compiled code and the runtime must agree
-    // on, so a change the list above misses still changes the digest.
-    for src in [
-        include_str!("vmoffsets.rs"),
-        include_str!("builtins.rs"),
-        include_str!("trap.rs"),
-        include_str!("types.rs"),
-    ] {
-        s.push_str(src);
-    }
     // FNV-1a.
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut f = 0;
+    while f < sources.len() {
+        let mut i = 0;
+        while i < sources[f].len() {
+            h = (h ^ sources[f][i] as u64).wrapping_mul(0x0100_0000_01b3);
+            i += 1;
+        }
+        f += 1;
+    }
+    h
+};

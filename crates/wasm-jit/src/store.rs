@@ -161,17 +161,17 @@ impl StoreOpaque {
     }
 
     pub(crate) fn check(&self, s: Stored) -> usize {
-        assert_eq!(
-            s.store_id, self.id,
-            "wasm-jit: object used with a store it does not belong to"
-        );
+        self.check_id(s.store_id);
         s.index
     }
 
-    /// `index` as an item of the store with id `store_id`, for
-    /// [`check`](Self::check) (references carry a store id and a word).
-    pub(crate) fn stored_raw(&self, store_id: u64, index: usize) -> Stored {
-        Stored { store_id, index }
+    /// Panics unless `store_id` is this store's (for references, which
+    /// carry a store id beside their word rather than an index).
+    pub(crate) fn check_id(&self, store_id: u64) {
+        assert_eq!(
+            store_id, self.id,
+            "wasm-jit: object used with a store it does not belong to"
+        );
     }
 
     pub(crate) fn stored(&self, index: usize) -> Stored {

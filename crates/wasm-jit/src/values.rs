@@ -40,8 +40,8 @@ impl ExternRef {
         store: impl Into<StoreContext<'a, T>>,
     ) -> Option<&'a (dyn Any + Send + Sync)> {
         let s: &'a StoreOpaque = &store.into().0.opaque;
-        let index = s.check(s.stored_raw(self.store_id, self.raw));
-        (index & 3 == gc::HOST_TAG as usize).then(|| &*s.externrefs[index >> 2])
+        s.check_id(self.store_id);
+        (self.raw & 3 == gc::HOST_TAG as usize).then(|| &*s.externrefs[self.raw >> 2])
     }
 
     /// `extern.convert_any`: the GC value `r` as an `externref`.
@@ -136,20 +136,23 @@ impl AnyRef {
 
     /// Whether it is a struct.
     pub fn is_struct(&self, store: impl AsContext) -> bool {
-        self.object(&store.as_context().0.opaque)
-            .is_some_and(|(_, kind)| kind == gc::KIND_STRUCT)
+        self.is_object_of_kind(&store.as_context().0.opaque, gc::KIND_STRUCT)
     }
 
     /// Whether it is an array.
     pub fn is_array(&self, store: impl AsContext) -> bool {
-        self.object(&store.as_context().0.opaque)
-            .is_some_and(|(_, kind)| kind == gc::KIND_ARRAY)
+        self.is_object_of_kind(&store.as_context().0.opaque, gc::KIND_ARRAY)
+    }
+
+    /// Whether it is an object of `kind` (`gc::KIND_STRUCT` or `KIND_ARRAY`).
+    fn is_object_of_kind(&self, store: &StoreOpaque, kind: u32) -> bool {
+        self.object(store).is_some_and(|(_, k)| k == kind)
     }
 
     /// The canonical type id and kind of the object it points to, if it is
     /// one.
     pub(crate) fn object(&self, store: &StoreOpaque) -> Option<(u32, u32)> {
-        store.check(store.stored_raw(self.store_id, 0));
+        store.check_id(self.store_id);
         if self.raw & 3 != 0 {
             return None;
         }
@@ -166,10 +169,8 @@ impl AnyRef {
             HeapType::Any => true,
             HeapType::Eq => self.is_eqref(),
             HeapType::I31 => self.is_i31(),
-            HeapType::Struct => self
-                .object(store)
-                .is_some_and(|(_, k)| k == gc::KIND_STRUCT),
-            HeapType::Array => self.object(store).is_some_and(|(_, k)| k == gc::KIND_ARRAY),
+            HeapType::Struct => self.is_object_of_kind(store, gc::KIND_STRUCT),
+            HeapType::Array => self.is_object_of_kind(store, gc::KIND_ARRAY),
             HeapType::Canonical(id) => self
                 .object(store)
                 .is_some_and(|(t, _)| store.engine.inner().types.is_subtype(t, id)),
@@ -486,7 +487,7 @@ impl Val {
                 ValRaw::reference(0)
             }
             Val::AnyRef(Some(a)) => {
-                store.check(store.stored_raw(a.store_id, 0));
+                store.check_id(a.store_id);
                 ValRaw::reference(a.raw)
             }
             Val::ExnRef(Some(e)) => ValRaw::reference(store.exnrefs[store.check(e.0)]),
@@ -494,7 +495,7 @@ impl Val {
                 ValRaw::reference(store.funcs[store.check(f.0)].funcref as usize)
             }
             Val::ExternRef(Some(e)) => {
-                store.check(store.stored_raw(e.store_id, 0));
+                store.check_id(e.store_id);
                 ValRaw::reference(e.raw)
             }
         }

@@ -326,10 +326,7 @@ impl FuncTranslator<'_, '_> {
             .brif(code, done, &[code.into()], slow, &[]);
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
-        let compiled = self
-            .call_builtin(builtin, &[arg])
-            .expect("lazy builtins return the code");
-        self.builder.ins().trapz(compiled, HOST_TRAP);
+        let compiled = self.call_builtin_or_trap(builtin, &[arg]);
         self.builder.ins().jump(done, &[compiled.into()]);
         self.builder.switch_to_block(done);
         self.builder.seal_block(done);
@@ -509,6 +506,22 @@ impl FuncTranslator<'_, '_> {
     /// After a call returns: the callee may have used fuel.
     pub(super) fn fuel_after_call(&mut self) {
         self.fuel_load();
+    }
+
+    /// Calls a builtin that returns a pointer, or 0 after recording a trap,
+    /// which is raised here.
+    pub(super) fn call_builtin_or_trap(&mut self, builtin: Builtin, args: &[Value]) -> Value {
+        debug_assert_eq!(
+            builtin.returns(),
+            BuiltinReturn::Pointer,
+            "{}",
+            builtin.name()
+        );
+        let p = self
+            .call_builtin(builtin, args)
+            .expect("the builtin returns a pointer");
+        self.builder.ins().trapz(p, HOST_TRAP);
+        p
     }
 
     /// Calls a runtime builtin. Builtins that report failure return a

@@ -18,7 +18,7 @@ use wasmparser::{HeapType as WpHeapType, RefType as WpRefType};
 use super::{FuncTranslator, Translated, block_args, clif_type};
 use crate::builtins::Builtin;
 use crate::error::FrontendError;
-use crate::trap::{HOST_TRAP, TrapKind};
+use crate::trap::TrapKind;
 use crate::types::{Field, GcShape, HeapType, Storage, StructLayout, WasmType};
 use crate::vmoffsets::{self, gc};
 
@@ -34,6 +34,13 @@ impl FuncTranslator<'_, '_> {
             Some(GcShape::Struct(fields)) => fields,
             _ => unreachable!("the validator checked type {ty} is a struct type"),
         }
+    }
+
+    /// What field `field` of struct type `ty` stores, and its offset.
+    fn struct_field(&self, ty: u32, field: u32) -> (Storage, i32) {
+        let fields = self.struct_fields(ty);
+        let off = StructLayout::new(fields).offsets[field as usize];
+        (fields[field as usize].storage, off as i32)
     }
 
     fn array_elem(&self, ty: u32) -> Field {
@@ -126,10 +133,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
         let ty = self.i32_const(ty);
-        let allocated = self
-            .call_builtin(Builtin::GcAlloc, &[ty, len])
-            .expect("gc_alloc returns the object");
-        self.builder.ins().trapz(allocated, HOST_TRAP);
+        let allocated = self.call_builtin_or_trap(Builtin::GcAlloc, &[ty, len]);
         self.builder.ins().jump(done, &[allocated.into()]);
 
         self.builder.switch_to_block(done);
@@ -187,10 +191,8 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapz(obj, TrapKind::NullStructReference.code());
-        let fields = self.struct_fields(ty);
-        let f = fields[field as usize];
-        let off = StructLayout::new(fields).offsets[field as usize];
-        let v = self.load_storage(f.storage, obj, off as i32, signed);
+        let (storage, off) = self.struct_field(ty, field);
+        let v = self.load_storage(storage, obj, off, signed);
         self.push(v);
         Ok(())
     }
@@ -212,10 +214,8 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapz(obj, TrapKind::NullStructReference.code());
-        let fields = self.struct_fields(ty);
-        let f = fields[field as usize];
-        let off = StructLayout::new(fields).offsets[field as usize];
-        self.store_storage(f.storage, v, obj, off as i32);
+        let (storage, off) = self.struct_field(ty, field);
+        self.store_storage(storage, v, obj, off);
         Ok(())
     }
 
@@ -288,28 +288,23 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    pub(super) fn visit_array_new_data(&mut self, ty: u32, data: u32) -> Translated {
+    /// `array.new_data` and `array.new_elem`: an array of type `ty` from
+    /// segment `segment`, made by `builtin`.
+    fn array_new_segment(&mut self, builtin: Builtin, ty: u32, segment: u32) -> Translated {
         let (offset, len) = self.pop2();
         let ty = self.i32_const(ty);
-        let data = self.i32_const(data);
-        let arr = self
-            .call_builtin(Builtin::ArrayNewData, &[ty, data, offset, len])
-            .expect("array_new_data returns the array");
-        self.builder.ins().trapz(arr, HOST_TRAP);
+        let segment = self.i32_const(segment);
+        let arr = self.call_builtin_or_trap(builtin, &[ty, segment, offset, len]);
         self.push(arr);
         Ok(())
     }
 
+    pub(super) fn visit_array_new_data(&mut self, ty: u32, data: u32) -> Translated {
+        self.array_new_segment(Builtin::ArrayNewData, ty, data)
+    }
+
     pub(super) fn visit_array_new_elem(&mut self, ty: u32, elem: u32) -> Translated {
-        let (offset, len) = self.pop2();
-        let ty = self.i32_const(ty);
-        let elem = self.i32_const(elem);
-        let arr = self
-            .call_builtin(Builtin::ArrayNewElem, &[ty, elem, offset, len])
-            .expect("array_new_elem returns the array");
-        self.builder.ins().trapz(arr, HOST_TRAP);
-        self.push(arr);
-        Ok(())
+        self.array_new_segment(Builtin::ArrayNewElem, ty, elem)
     }
 
     /// The address of element `index` of array `arr` of type `ty`, after
