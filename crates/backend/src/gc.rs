@@ -2,29 +2,38 @@
 //!
 //! Objects are laid out as `vmoffsets::gc` describes (a 16-byte header,
 //! then fields or elements) and allocated zeroed, 16-byte aligned, by bump
-//! allocation in 1 MiB chunks (a large array gets a chunk of its own).
-//! Compiled code bumps the cursor (`next`, `end`) itself while the object
-//! fits in the current chunk and calls the `gc_alloc` builtin, which comes
-//! here, when it does not. Chunks come zeroed from the allocator and no
-//! byte is handed out twice, so objects need no clearing. The
-//! collector is a null collector, like Wasmtime's `Collector::Null`: an
-//! object lives as long as its store, nothing is ever freed before, and a
-//! store that allocates more than its GC heap's limit traps with
-//! `allocation size too large` instead of growing without end. No object
-//! ever moves, so compiled code keeps plain addresses.
+//! allocation. Compiled code bumps the cursor (`next`, `end`) itself while
+//! the object fits and calls the `gc_alloc` builtin, which comes here, when
+//! it does not. The heap maps address space in regions of 64 MiB, untouched
+//! until used (the kernel hands out zeroed pages as objects are written,
+//! huge pages where it can once the heap is past a few MiB), and moves `end` through a region 1 MiB at a
+//! time, each step asked of the embedder's limiter like a memory growing;
+//! a large array gets a mapping of its own. No byte is handed out twice, so
+//! objects need no clearing. The collector is a null collector, like
+//! Wasmtime's `Collector::Null`: an object lives as long as its store,
+//! nothing is ever freed before, and a store that allocates more than its
+//! GC heap's limit traps with `allocation size too large` instead of
+//! growing without end. No object ever moves, so compiled code keeps plain
+//! addresses.
 
-use std::alloc::Layout;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
+use memmap2::{MmapMut, MmapOptions};
 use wasm_jit_frontend::vmoffsets::gc;
 
 use crate::module::TypeRegistry;
 use crate::vm::HostError;
 
-/// Bytes of one ordinary chunk.
-const CHUNK: usize = 1 << 20;
+/// Bytes the cursor's end moves by: the unit the limiter is asked for.
+const STEP: usize = 1 << 20;
+
+/// Bytes of address space one region maps.
+const REGION: usize = 64 << 20;
+
+/// Objects larger than this get a mapping of their own.
+const BIG: usize = STEP / 4;
 
 /// Default most bytes a store's objects may take in all.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
@@ -33,30 +42,49 @@ pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
 #[derive(Debug)]
 #[repr(C)]
 pub struct GcHeap {
-    /// Where the next object of the current chunk goes: compiled code
-    /// reads and bumps it (`vmoffsets::limits::GC_NEXT`), on the thread
-    /// running the store, as the runtime does here.
+    /// Where the next object goes: compiled code reads and bumps it
+    /// (`vmoffsets::limits::GC_NEXT`), on the thread running the store, as
+    /// the runtime does here.
     pub next: AtomicUsize,
-    /// The end of the current chunk (`vmoffsets::limits::GC_END`).
+    /// Where the bytes the limiter allowed end (`vmoffsets::limits::GC_END`).
     pub end: AtomicUsize,
-    inner: Mutex<Chunks>,
-    /// Most bytes chunks may take.
+    inner: Mutex<Mappings>,
+    /// Most bytes the heap may take.
     limit: usize,
     /// The engine's types, for casts to types with subtypes.
     pub types: Arc<TypeRegistry>,
 }
 
-#[derive(Debug)]
-struct Chunks {
-    /// Every chunk (address and layout), freed when the heap is dropped.
-    chunks: Vec<(*mut u8, Layout)>,
-    /// Bytes taken by chunks.
+#[derive(Debug, Default)]
+struct Mappings {
+    /// Every mapping (regions and large arrays), unmapped when the heap is
+    /// dropped; the last region is the one `next` and `end` move through.
+    maps: Vec<MmapMut>,
+    /// End of the current region's mapping (0 before the first).
+    region_end: usize,
+    /// Bytes the limiter allowed: steps of regions and large arrays.
     used: usize,
 }
 
-// SAFETY: the chunk pointers are owned allocations, reached only under the
-// mutex (and by compiled code of the owning store, one thread at a time).
-unsafe impl Send for Chunks {}
+/// Bytes a heap holds before it asks for huge pages: a store with a few
+/// objects keeps to small pages (a huge page would be 2 MiB of memory for
+/// each such store).
+const SMALL_HEAP: usize = 4 << 20;
+
+/// An anonymous mapping of `len` bytes, zeroed, backed by memory only as
+/// it is touched, and by huge pages where the kernel has them from byte
+/// `huge_from` on.
+fn map(len: usize, huge_from: usize) -> std::io::Result<MmapMut> {
+    let m = MmapOptions::new().len(len).no_reserve_swap().map_anon()?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if len >= huge_from + (2 << 20) {
+        // Only advice: without huge pages the mapping works the same.
+        let _ = m.advise_range(memmap2::Advice::HugePage, huge_from, len - huge_from);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = huge_from;
+    Ok(m)
+}
 
 impl GcHeap {
     /// An empty heap of at most `limit` bytes.
@@ -64,10 +92,7 @@ impl GcHeap {
         GcHeap {
             next: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
-            inner: Mutex::new(Chunks {
-                chunks: Vec::new(),
-                used: 0,
-            }),
+            inner: Mutex::new(Mappings::default()),
             limit,
             types,
         }
@@ -78,7 +103,7 @@ impl GcHeap {
         self.limit
     }
 
-    /// Bytes of memory the heap holds.
+    /// Bytes of memory the limiter allowed the heap.
     #[cfg(test)]
     fn bytes(&self) -> usize {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).used
@@ -106,55 +131,65 @@ impl GcHeap {
             return Ok(None);
         };
         // (`allow` must not call back into the heap: the lock is held.)
-        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let (next, end) = (self.next.load(Relaxed), self.end.load(Relaxed));
         let p = if size <= end - next {
             self.next.store(next + size, Relaxed);
             next as *mut u8
         } else {
-            let big = size > CHUNK / 4;
-            let chunk = if big { size } else { CHUNK };
-            let Some(wanted) = c.used.checked_add(chunk).filter(|&w| w <= self.limit) else {
+            // A large array's own mapping, or one more step of a region.
+            let big = size > BIG;
+            let grant = if big {
+                match size.checked_next_multiple_of(STEP) {
+                    Some(g) => g,
+                    None => return Ok(None),
+                }
+            } else {
+                STEP
+            };
+            let Some(wanted) = m.used.checked_add(grant).filter(|&w| w <= self.limit) else {
                 return Ok(None);
             };
-            let Ok(layout) = Layout::from_size_align(chunk, 16) else {
+            if !allow(m.used, wanted)? {
                 return Ok(None);
+            }
+            let p = if big || end + STEP > m.region_end {
+                let len = if big { grant } else { REGION };
+                let huge_from = SMALL_HEAP.saturating_sub(m.used);
+                let mut mapping = match map(len, huge_from) {
+                    Ok(mapping) => mapping,
+                    Err(e) => {
+                        failed(format!("cannot map {len} bytes of GC heap: {e}"))?;
+                        return Ok(None);
+                    }
+                };
+                let base = mapping.as_mut_ptr();
+                m.maps.push(mapping);
+                if !big {
+                    // The rest of the old region's step is left unused.
+                    m.region_end = base as usize + REGION;
+                    self.next.store(base as usize + size, Relaxed);
+                    self.end.store(base as usize + STEP, Relaxed);
+                }
+                base
+            } else {
+                // The region goes on where the cursor's bytes end, so the
+                // object starts at the cursor and may span the two steps.
+                self.next.store(next + size, Relaxed);
+                self.end.store(end + STEP, Relaxed);
+                next as *mut u8
             };
-            if !allow(c.used, wanted)? {
-                return Ok(None);
-            }
-            // SAFETY: `layout` has a non-zero size (objects have a header).
-            let p = unsafe { std::alloc::alloc_zeroed(layout) };
-            if p.is_null() {
-                failed(format!("cannot provide {chunk} bytes of GC heap"))?;
-                return Ok(None);
-            }
-            c.chunks.push((p, layout));
-            c.used += chunk;
-            if !big {
-                self.next.store(p as usize + size, Relaxed);
-                self.end.store(p as usize + chunk, Relaxed);
-            }
+            m.used = wanted;
             p
         };
-        // SAFETY: `p` starts `size` (at least 16) fresh bytes of a chunk,
-        // 16-byte aligned; the header fields are within them.
+        // SAFETY: `p` starts `size` (at least 16) fresh bytes of a live
+        // mapping, 16-byte aligned; the header fields are within them.
         unsafe {
             p.add(gc::TYPE_ID as usize).cast::<u32>().write(type_id);
             p.add(gc::KIND as usize).cast::<u32>().write(kind);
             p.add(gc::LENGTH as usize).cast::<u32>().write(len);
         }
         Ok(Some(p))
-    }
-}
-
-impl Drop for GcHeap {
-    fn drop(&mut self) {
-        let c = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
-        for &(p, layout) in &c.chunks {
-            // SAFETY: allocated in `alloc` with this layout, freed once.
-            unsafe { std::alloc::dealloc(p, layout) };
-        }
     }
 }
 
@@ -179,7 +214,7 @@ mod tests {
 
     #[test]
     fn allocates_zeroed_aligned_objects_and_stops_at_the_limit() {
-        let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * CHUNK);
+        let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * STEP);
         let alloc = |size, allowed: bool| {
             heap.alloc(size, 9, gc::KIND_ARRAY, 1, |_, _| Ok(allowed), |_| Ok(()))
                 .unwrap()
@@ -196,14 +231,36 @@ mod tests {
             assert_eq!(*a.cast::<u32>(), 7);
             assert_eq!(*a.add(16).cast::<u64>(), 0);
         }
-        // A large array gets its own chunk, if the embedder allows; past
+        // A large array gets its own mapping, if the embedder allows; past
         // the limit, nothing.
-        assert!(alloc(2 * CHUNK as u64, true).is_none());
-        assert!(alloc(CHUNK as u64, false).is_none());
-        assert!(alloc(CHUNK as u64, true).is_some());
-        assert_eq!(heap.bytes(), 2 * CHUNK);
+        assert!(alloc(2 * STEP as u64, true).is_none());
+        assert!(alloc(STEP as u64 - 16, false).is_none());
+        assert!(alloc(STEP as u64 - 16, true).is_some());
+        assert_eq!(heap.bytes(), 2 * STEP);
         assert!(alloc(u64::MAX, true).is_none());
-        // Small objects still fit in the current chunk without asking.
+        // Small objects still fit in the current step without asking.
         assert!(alloc(16, false).is_some());
+        // Steps follow each other: objects fill them end to end, and the
+        // limit stops the next one.
+        let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * STEP);
+        let small = alloc_in(&heap, 16).unwrap() as usize;
+        let objects: Vec<usize> = (0..4)
+            .map(|_| alloc_in(&heap, BIG as u64).unwrap() as usize)
+            .collect();
+        // The fourth object does not fit in the first step: it starts
+        // where the third ends and runs into the second step.
+        assert_eq!(objects[3], small + 16 + 3 * BIG);
+        assert_eq!(heap.bytes(), 2 * STEP);
+        let mut count = 5;
+        while alloc_in(&heap, BIG as u64).is_some() {
+            count += 1;
+        }
+        assert_eq!(count, 2 * STEP / BIG);
+        assert_eq!(heap.bytes(), 2 * STEP);
+    }
+
+    fn alloc_in(heap: &GcHeap, size: u64) -> Option<*mut u8> {
+        heap.alloc(size, 1, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(()))
+            .unwrap()
     }
 }

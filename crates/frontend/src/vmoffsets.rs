@@ -120,7 +120,7 @@ pub mod limits {
     /// Offset of the GC heap's bump pointer: where the next object goes
     /// (compiled code allocates inline while `next + size <= end`).
     pub const GC_NEXT: i32 = 32;
-    /// Offset of the end of the GC heap's current chunk.
+    /// Offset of the end of the GC heap's bytes the limiter allowed.
     pub const GC_END: i32 = 40;
 }
 

@@ -56,9 +56,9 @@ impl FuncTranslator<'_, '_> {
 
     /// Allocates a zeroed struct or array of `len` elements of type `ty`:
     /// inline by bumping the GC heap's cursor (in the store's `VMLimits`)
-    /// while the object fits in the current chunk, otherwise (a cold path)
-    /// through the `gc_alloc` builtin, which takes a new chunk, asks the
-    /// embedder, or traps.
+    /// while the object fits in the bytes the heap was allowed, otherwise (a
+    /// cold path) through the `gc_alloc` builtin, which asks the embedder
+    /// for more, maps more, or traps.
     fn gc_alloc(&mut self, ty: u32, len: Value) -> Value {
         let ptr = self.env.pointer_type();
         let (size, kind) = match &self.env.info.gc_shapes[ty as usize] {
@@ -112,7 +112,7 @@ impl FuncTranslator<'_, '_> {
             ids,
             (ty as usize * 4) as i32,
         );
-        // The chunk's bytes are zero: only the header is written.
+        // The heap's fresh bytes are zero: only the header is written.
         self.builder
             .ins()
             .store(object_flags(), id, next, gc::TYPE_ID);
