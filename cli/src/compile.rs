@@ -39,8 +39,8 @@ impl CompileCommand {
         let start = Instant::now();
         // Compiled, never loaded: the code may be for another machine
         // (`--target`).
-        let artifact = engine
-            .precompile_module(&bytes)
+        let artifact = text_to_binary(&bytes, &self.module)
+            .and_then(|binary| engine.precompile_module(&binary))
             .with_context(|| format!("failed to compile `{name}`"))?;
         if let Some(out) = &self.output {
             write_whole(out, &artifact)
@@ -87,4 +87,19 @@ fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The module's binary form: `bytes` as they are, or its text parsed with
+/// errors pointing into `path` (as `run` reports them).
+fn text_to_binary<'a>(
+    bytes: &'a [u8],
+    path: &std::path::Path,
+) -> Result<std::borrow::Cow<'a, [u8]>> {
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes.into());
+    }
+    wat::parse_bytes(bytes).map_err(|mut e| {
+        e.set_path(path);
+        anyhow::anyhow!("not a Wasm binary (no `\\0asm` header), and not valid module text: {e}")
+    })
 }

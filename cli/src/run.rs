@@ -517,8 +517,8 @@ fn parse_int(s: &str, bits: u32) -> Result<u64> {
     Ok(v & max)
 }
 
-/// A `v128` argument: `0x` and up to 32 hexadecimal digits (the `u128`
-/// whose low bits are lane 0), as results are printed, or a decimal `u128`.
+/// A `v128` argument: a decimal `u128` whose low bits are lane 0 (as
+/// results are printed), or `0x` and up to 32 hexadecimal digits.
 fn parse_v128(s: &str) -> Result<u128> {
     let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u128::from_str_radix(&hex.replace('_', ""), 16),
@@ -533,10 +533,13 @@ fn format_val(v: &Val) -> String {
         Val::I64(x) => x.to_string(),
         Val::F32(b) => f32::from_bits(*b).to_string(),
         Val::F64(b) => f64::from_bits(*b).to_string(),
-        Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
-            "null".to_string()
-        }
+        // As Wasmtime prints them: a v128 as its decimal `u128` (lane 0
+        // in the low bits), a null reference with its type.
+        Val::V128(x) => x.to_string(),
+        Val::FuncRef(None) => "<null funcref>".to_string(),
+        Val::ExternRef(None) => "<null externref>".to_string(),
+        Val::AnyRef(None) => "<null anyref>".to_string(),
+        Val::ExnRef(None) => "<null exnref>".to_string(),
         Val::AnyRef(Some(_)) => "<anyref>".to_string(),
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),
         Val::FuncRef(Some(_)) => "<funcref>".to_string(),

@@ -54,6 +54,27 @@ fn invoke_prints_results() {
 }
 
 #[test]
+fn invoke_prints_references_as_wasmtime_does() {
+    let dir = tempdir();
+    let path = dir.join("refs.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+             (func $f (export "f") (result funcref externref anyref exnref funcref anyref)
+               (ref.null func) (ref.null extern) (ref.null any) (ref.null exn)
+               (ref.func $f) (ref.i31 (i32.const 7))))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", "--invoke", "f", path.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&o),
+        "<null funcref>\n<null externref>\n<null anyref>\n<null exnref>\n<funcref>\n<anyref>\n",
+        "stderr: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn invoke_multiple_results_one_per_line() {
     let dir = tempdir();
     let path = dir.join("multi.wat");
@@ -90,14 +111,16 @@ fn invoke_takes_and_prints_v128() {
         p,
         "0x00000004_00000003_00000002_00000001",
     ]);
-    assert_eq!(
-        stdout(&o),
-        "0x00000003000000060000000400000002\n",
-        "stderr: {}",
-        stderr(&o)
-    );
+    // Printed as Wasmtime prints a v128: its decimal u128.
+    let sum = 0x00000003_00000006_00000004_00000002u128;
+    assert_eq!(stdout(&o), format!("{sum}\n"), "stderr: {}", stderr(&o));
     let o = wasm_jit(&["run", "--invoke", "f", p, "1"]);
-    assert_eq!(stdout(&o), "0xffffffff000000030000000200000002\n");
+    let sum = 0xffffffff_00000003_00000002_00000002u128;
+    assert_eq!(stdout(&o), format!("{sum}\n"));
+    // And read back as it was printed.
+    let o = wasm_jit(&["run", "--invoke", "f", p, &sum.to_string()]);
+    let sum = 0xfffffffe_00000006_00000004_00000003u128;
+    assert_eq!(stdout(&o), format!("{sum}\n"));
     let o = wasm_jit(&["run", "--invoke", "f", p, "0xg"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("is not a v128"), "{}", stderr(&o));
@@ -124,16 +147,12 @@ fn relaxed_simd_can_be_made_deterministic() {
         p,
         nans,
     ]);
-    assert_eq!(
-        stdout(&o),
-        format!("{:#034x}\n", 0),
-        "stderr: {}",
-        stderr(&o)
-    );
+    assert_eq!(stdout(&o), "0\n", "stderr: {}", stderr(&o));
     // Without it, x86-64 gives `cvttps2dq`'s answer (allowed by the spec).
     let o = wasm_jit(&["run", "--invoke", "f", p, nans]);
     if cfg!(target_arch = "x86_64") {
-        assert_eq!(stdout(&o), "0x80000000800000008000000080000000\n");
+        let min = 0x80000000_80000000_80000000_80000000u128;
+        assert_eq!(stdout(&o), format!("{min}\n"));
     }
 }
 
@@ -304,6 +323,16 @@ fn compile_checks_a_module_without_running_it() {
         "{}",
         stderr(&o)
     );
+
+    // A text error points into the file, as `run`'s does.
+    let typo = dir.join("typo.wat");
+    std::fs::write(&typo, "(module (func (result i32) i32.ad))").unwrap();
+    for cmd in ["compile", "run"] {
+        let o = wasm_jit(&[cmd, typo.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("typo.wat:1:28"), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("<anon>"), "{}", stderr(&o));
+    }
 
     let o = wasm_jit(&[
         "compile",
