@@ -154,6 +154,49 @@ fn wasi_p1_as_in_wasmtime() {
     }
 }
 
+/// One builder's contexts share its preopened directories: closing one in
+/// a context leaves it open in the others, and in contexts built later.
+#[test]
+fn contexts_of_one_builder_each_have_the_preopens() {
+    use wasm_jit_wasi::WasiCtxBuilder;
+    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat (param i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "close") (result i32) (call $close (i32.const 3)))
+             (func (export "prestat") (result i32) (call $prestat (i32.const 3) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let dir = std::env::temp_dir();
+    let mut builder = WasiCtxBuilder::new();
+    builder.preopened_dir(&dir, "/tmp").unwrap();
+    let mut stores: Vec<_> = (0..2)
+        .map(|_| Store::new(&engine, builder.build_p1()))
+        .collect();
+    let call = |store: &mut Store<WasiP1Ctx>, name: &str| {
+        let instance = linker.instantiate(&mut *store, &module).unwrap();
+        instance
+            .get_typed_func::<(), i32>(&mut *store, name)
+            .unwrap()
+            .call(&mut *store, ())
+            .unwrap()
+    };
+    assert_eq!(call(&mut stores[0], "close"), 0);
+    assert_eq!(call(&mut stores[0], "prestat"), 8, "EBADF once closed");
+    assert_eq!(call(&mut stores[1], "prestat"), 0);
+    let mut later = Store::new(&engine, builder.build_p1());
+    drop(builder);
+    assert_eq!(call(&mut later, "prestat"), 0);
+    assert_eq!(call(&mut later, "close"), 0);
+    assert_eq!(call(&mut stores[1], "prestat"), 0);
+}
+
 /// `Linker::module` refuses what Wasmtime refuses, when it is called.
 #[test]
 fn linker_module_refuses_ambiguous_and_unlinkable_modules() {

@@ -743,7 +743,7 @@ pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) 
         }
         .map_err(io)?;
         let d = Descriptor::Dir(DirDesc {
-            dir: d,
+            dir: std::sync::Arc::new(d),
             preopen: None,
         });
         (d, Rights::DIRECTORY)
@@ -773,7 +773,7 @@ pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) 
         let file = dir.open_with(p, &opts).map_err(io)?.into_std();
         if file.metadata().map_err(io)?.is_dir() {
             let d = Descriptor::Dir(DirDesc {
-                dir: Dir::from_std_file(file),
+                dir: std::sync::Arc::new(Dir::from_std_file(file)),
                 preopen: None,
             });
             (d, Rights::DIRECTORY)

@@ -133,7 +133,9 @@ pub(crate) struct Entry {
 }
 
 pub(crate) struct DirDesc {
-    pub(crate) dir: cap_std::fs::Dir,
+    /// Shared with the builder (and the contexts it built) for a preopen,
+    /// as a duplicated handle would be (one open directory either way).
+    pub(crate) dir: std::sync::Arc<cap_std::fs::Dir>,
     /// The guest-visible name, for preopens.
     pub(crate) preopen: Option<String>,
 }
@@ -212,7 +214,7 @@ pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdio: bool,
-    preopens: Vec<(cap_std::fs::Dir, String)>,
+    preopens: Vec<(std::sync::Arc<cap_std::fs::Dir>, String)>,
     deadline: Option<std::time::Instant>,
 }
 
@@ -310,7 +312,8 @@ impl WasiCtxBuilder {
         let host = host.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host, ambient_authority())
             .with_context(|| format!("cannot open directory `{}`", host.display()))?;
-        self.preopens.push((dir, guest.as_ref().to_string()));
+        self.preopens
+            .push((std::sync::Arc::new(dir), guest.as_ref().to_string()));
         Ok(self)
     }
 
@@ -322,26 +325,14 @@ impl WasiCtxBuilder {
 
     /// The context. The builder keeps its settings, so it can build a
     /// context for each of several stores (a [`deadline`](Self::deadline)
-    /// is an instant, the same for all of them).
-    ///
-    /// # Panics
-    /// If a preopened directory's handle cannot be duplicated (the process
-    /// is out of file descriptors).
+    /// is an instant, the same for all of them; a preopened directory is
+    /// the same open directory in each).
     pub fn build(&mut self) -> WasiCtx {
         let this = WasiCtxBuilder {
             args: self.args.clone(),
             env: self.env.clone(),
             stdio: self.stdio,
-            preopens: self
-                .preopens
-                .iter()
-                .map(|(dir, guest)| {
-                    let dir = dir
-                        .try_clone()
-                        .expect("cannot duplicate a preopened directory's handle");
-                    (dir, guest.clone())
-                })
-                .collect(),
+            preopens: self.preopens.clone(),
             deadline: self.deadline,
         };
         let mut fds = BTreeMap::new();
