@@ -409,3 +409,41 @@ fn typed_calls_take_and_return_anyref() {
     let e = unwrap.call(&mut store, None).unwrap_err();
     assert_eq!(trap_of(&e), Some(Trap::CastFailure));
 }
+
+/// A default value of a concrete struct type is a GC null: a host
+/// function's results start as one, and imports defined as default values
+/// return one.
+#[test]
+fn defaults_of_struct_types_are_gc_nulls() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $s (struct (field i32)))
+             (import "host" "default" (func $default (result (ref null $s))))
+             (import "host" "untouched" (func $untouched (result (ref null $s))))
+             (func (export "nulls") (result i32)
+               (i32.add (ref.is_null (call $default)) (ref.is_null (call $untouched)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let untouched_ty = module
+        .imports()
+        .find(|i| i.name() == "untouched")
+        .and_then(|i| i.ty().func().cloned())
+        .unwrap();
+    // The result starts as a GC null, not a function one.
+    linker
+        .func_new("host", "untouched", untouched_ty, |_, _, results| {
+            assert!(matches!(results, [Val::AnyRef(None)]), "{results:?}");
+            Ok(())
+        })
+        .unwrap();
+    linker
+        .define_unknown_imports_as_default_values(&module)
+        .unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let nulls = inst.get_typed_func::<(), i32>(&mut store, "nulls").unwrap();
+    assert_eq!(nulls.call(&mut store, ()).unwrap(), 2);
+}

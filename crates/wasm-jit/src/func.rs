@@ -81,7 +81,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
         *p = Val::from_raw(&mut store.opaque, *r, *t);
     }
     for (r, t) in results.iter_mut().zip(ctx.ty.results()) {
-        *r = Val::default_for(*t);
+        *r = Val::default_in(&store.opaque.engine, *t);
     }
     let caller = if caller_vmctx.is_null() {
         None

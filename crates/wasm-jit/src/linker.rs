@@ -324,7 +324,11 @@ impl<T: 'static> Linker<T> {
                     "cannot define `{m}::{n}` with default values: its result type {r} has no default"
                 );
             }
-            let results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+            let results: Vec<Val> = ty
+                .results()
+                .iter()
+                .map(|t| Val::default_in(&self.engine, *t))
+                .collect();
             self.func_new(&m, &n, ty, move |_, _, out| {
                 out.clone_from_slice(&results);
                 Ok(())

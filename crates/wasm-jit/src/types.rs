@@ -36,6 +36,46 @@ impl ExternType {
         }
     }
 
+    /// The function type, if this is a function.
+    pub fn func(&self) -> Option<&FuncType> {
+        match self {
+            ExternType::Func(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The table type, if this is a table.
+    pub fn table(&self) -> Option<&TableType> {
+        match self {
+            ExternType::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The memory type, if this is a memory.
+    pub fn memory(&self) -> Option<&MemoryType> {
+        match self {
+            ExternType::Memory(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The global type, if this is a global.
+    pub fn global(&self) -> Option<&GlobalType> {
+        match self {
+            ExternType::Global(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The payload's function type, if this is a tag.
+    pub fn tag(&self) -> Option<&FuncType> {
+        match self {
+            ExternType::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// A short name of the kind, for messages.
     pub fn kind_name(&self) -> &'static str {
         match self {

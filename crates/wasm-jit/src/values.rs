@@ -222,10 +222,12 @@ impl From<V128> for Val {
 /// Whether values of heap type `heap` (canonical ids) are GC values:
 /// `any` and below, struct and array types included.
 fn is_gc_heap(store: &StoreOpaque, heap: HeapType) -> bool {
+    is_gc_heap_in(&store.engine, heap)
+}
+
+fn is_gc_heap_in(engine: &crate::Engine, heap: HeapType) -> bool {
     match heap {
-        HeapType::Canonical(id) => {
-            store.engine.inner().types.kind(id) != wasm_jit_frontend::Kind::Func
-        }
+        HeapType::Canonical(id) => engine.inner().types.kind(id) != wasm_jit_frontend::Kind::Func,
         h => h.is_any(),
     }
 }
@@ -362,7 +364,10 @@ impl Val {
         }
     }
 
-    /// The zero (or null) value of a type.
+    /// The zero (or null) value of a type. A null of a concrete type is
+    /// taken for a function reference, as the type's id alone does not say
+    /// whether it is a function, struct or array type; the engine does, and
+    /// the runtime asks it ([`Val::default_in`]).
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -376,6 +381,15 @@ impl Val {
             ValType::Ref(r) if r.heap.is_exn() => Val::ExnRef(None),
             ValType::Ref(r) if r.heap.is_any() => Val::AnyRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
+        }
+    }
+
+    /// [`Val::default_for`], with a null of a concrete struct or array type
+    /// (types of `engine`) an [`AnyRef`] null.
+    pub(crate) fn default_in(engine: &crate::Engine, ty: ValType) -> Val {
+        match ty {
+            ValType::Ref(r) if is_gc_heap_in(engine, r.heap) => Val::AnyRef(None),
+            t => Val::default_for(t),
         }
     }
 
