@@ -766,3 +766,37 @@ fn absolute_link_targets_stay_hidden() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A program whose memory is shared (as wasi-threads programs' is) gets the
+/// same WASI: its calls copy in and out of the shared memory.
+#[test]
+fn wasi_calls_work_on_a_shared_memory() {
+    let dir = tempdir();
+    let wat = dir.join("shared.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+             (memory (export "memory") 1 2 shared)
+             (data (i32.const 100) "shared says: ")
+             (func (export "_start")
+               ;; Read stdin at 113, then write "shared says: " + what came.
+               (i32.store (i32.const 0) (i32.const 113))
+               (i32.store (i32.const 4) (i32.const 64))
+               (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+               (i32.store (i32.const 16) (i32.const 100))
+               (i32.store (i32.const 20) (i32.add (i32.const 13) (i32.load (i32.const 8))))
+               (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
+               ;; 32 random bytes at 200: nonzero somewhere, or exit 1.
+               (drop (call $random (i32.const 200) (i32.const 32)))
+               (if (i64.eqz (i64.or (i64.or (i64.load (i32.const 200)) (i64.load (i32.const 208)))
+                                    (i64.or (i64.load (i32.const 216)) (i64.load (i32.const 224)))))
+                 (then unreachable))))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", wat.to_str().unwrap()], b"hello\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "shared says: hello\n");
+}

@@ -1,8 +1,13 @@
 //! The threads proposal as wasm-jit runs it: atomic operators on shared and
-//! unshared memories, `memory.atomic.wait/notify` within one store, and
+//! unshared memories, `memory.atomic.wait/notify` within one store and
+//! between threads (each with its own store) sharing a `SharedMemory`, and
 //! shared memories through the API. (The spec scripts are in `spec.rs`.)
 
-use wasm_jit::{Config, Engine, Linker, Memory, MemoryType, Module, Store, Trap};
+use std::time::Duration;
+
+use wasm_jit::{
+    Config, Engine, Linker, Memory, MemoryType, Module, SharedMemory, Store, Trap, WaitResult,
+};
 
 fn instance(engine: &Engine, wat: &str) -> (Store<()>, wasm_jit::Instance) {
     let module = Module::new(engine, wat).unwrap();
@@ -183,10 +188,13 @@ fn shared_memories_from_the_host() {
     let mut store = Store::new(&engine, ());
     let ty = MemoryType::shared(1, 4);
     assert!(ty.is_shared());
-    let memory = Memory::new(&mut store, ty).unwrap();
-    assert!(memory.ty(&store).is_shared());
+    // A shared memory is no store's: `SharedMemory`, not `Memory`.
+    let err = Memory::new(&mut store, ty).unwrap_err();
+    assert!(err.to_string().contains("SharedMemory::new"), "{err}");
+    let memory = SharedMemory::new(&engine, ty).unwrap();
+    assert!(memory.ty().is_shared());
     let mut linker = Linker::new(&engine);
-    linker.define(&store, "env", "m", memory).unwrap();
+    linker.define(&store, "env", "m", memory.clone()).unwrap();
     // Two instances share the memory.
     let a = linker.instantiate(&mut store, &module).unwrap();
     let b = linker.instantiate(&mut store, &module).unwrap();
@@ -194,7 +202,22 @@ fn shared_memories_from_the_host() {
     let bump_b = b.get_typed_func::<(), i32>(&mut store, "bump").unwrap();
     assert_eq!(bump_a.call(&mut store, ()).unwrap(), 0);
     assert_eq!(bump_b.call(&mut store, ()).unwrap(), 1);
-    assert_eq!(memory.data(&store)[0], 2);
+    // SAFETY: no other thread uses the memory.
+    assert_eq!(unsafe { *memory.data()[0].get() }, 2);
+    // Exported again, it is the same shared memory (and no `Memory`).
+    let reexport = Module::new(
+        &engine,
+        r#"(module (import "env" "m" (memory 1 4 shared)) (export "m" (memory 0)))"#,
+    )
+    .unwrap();
+    let c = linker.instantiate(&mut store, &reexport).unwrap();
+    assert!(c.get_memory(&mut store, "m").is_none());
+    let again = c
+        .get_export(&mut store, "m")
+        .unwrap()
+        .into_shared_memory()
+        .unwrap();
+    assert_eq!(again.data().as_ptr(), memory.data().as_ptr());
     // An unshared memory does not satisfy a shared import.
     let unshared = Memory::new(&mut store, MemoryType::new(1, Some(4))).unwrap();
     let mut linker = Linker::new(&engine);
@@ -264,4 +287,235 @@ fn atomics_at_the_top_of_64_bit_memory_are_out_of_bounds() {
         ..MemoryType::shared(1, 1)
     };
     assert!(Memory::new(&mut store, ty).is_err());
+}
+
+/// The module every thread of the cross-thread tests instantiates in its
+/// own store, importing one shared memory.
+const WORKER: &str = r#"(module
+  (import "env" "memory" (memory 1 16 shared))
+  ;; Adds 1 to the counter at 0, n times.
+  (func (export "count") (param $n i32)
+    (loop $l
+      (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+      (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l)))
+  ;; Waits at 8 while it holds 0 (no timeout), then returns what is there.
+  (func (export "wait") (result i32 i32)
+    (memory.atomic.wait32 (i32.const 8) (i32.const 0) (i64.const -1))
+    (i32.atomic.load (i32.const 8)))
+  (func (export "wait_for") (param $ns i64) (result i32)
+    (memory.atomic.wait32 (i32.const 8) (i32.const 0) (local.get $ns)))
+  ;; Stores v at 8 and wakes one waiter there: how many woke.
+  (func (export "release") (param $v i32) (result i32)
+    (i32.atomic.store (i32.const 8) (local.get $v))
+    (memory.atomic.notify (i32.const 8) (i32.const 1)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size)))"#;
+
+/// A store of its own on the calling thread, with `memory` imported.
+fn worker(
+    engine: &Engine,
+    module: &Module,
+    memory: &SharedMemory,
+) -> (Store<()>, wasm_jit::Instance) {
+    let mut store = Store::new(engine, ());
+    let mut linker = Linker::new(engine);
+    linker
+        .define(&store, "env", "memory", memory.clone())
+        .unwrap();
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    (store, instance)
+}
+
+#[test]
+fn threads_with_stores_of_their_own_count_in_one_shared_memory() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WORKER).unwrap();
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 16)).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let (mut store, inst) = worker(&engine, &module, &memory);
+                let count = inst.get_typed_func::<i32, ()>(&mut store, "count").unwrap();
+                count.call(&mut store, 100_000).unwrap();
+            });
+        }
+    });
+    // SAFETY: every other thread has finished.
+    let counter = unsafe { *memory.data()[0..4].as_ptr().cast::<u32>() };
+    assert_eq!(counter, 400_000);
+}
+
+#[test]
+fn a_wait_in_one_thread_is_woken_by_a_notify_in_another() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WORKER).unwrap();
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 16)).unwrap();
+    let waiter = std::thread::spawn({
+        let (engine, module, memory) = (engine.clone(), module.clone(), memory.clone());
+        move || {
+            let (mut store, inst) = worker(&engine, &module, &memory);
+            let wait = inst
+                .get_typed_func::<(), (i32, i32)>(&mut store, "wait")
+                .unwrap();
+            wait.call(&mut store, ()).unwrap()
+        }
+    });
+    let (mut store, inst) = worker(&engine, &module, &memory);
+    let release = inst
+        .get_typed_func::<i32, i32>(&mut store, "release")
+        .unwrap();
+    // Notify until the waiter was there to be woken (it may not have begun
+    // waiting yet: a notify before then wakes nobody).
+    let mut woken = 0;
+    for _ in 0..1000 {
+        woken = release.call(&mut store, 0).unwrap();
+        if woken == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(woken, 1, "nobody was waiting");
+    assert_eq!(waiter.join().unwrap(), (0, 0), "woken (0), value still 0");
+    // The host waits and notifies too: a mismatch, a timeout, and a wake.
+    assert_eq!(memory.atomic_wait32(8, 1, None), Ok(WaitResult::Mismatch));
+    assert_eq!(
+        memory.atomic_wait32(8, 0, Some(Duration::from_millis(5))),
+        Ok(WaitResult::TimedOut)
+    );
+    let host_waiter = std::thread::spawn({
+        let memory = memory.clone();
+        move || memory.atomic_wait64(16, 0, Some(Duration::from_secs(60)))
+    });
+    let mut woken = 0;
+    while woken == 0 {
+        woken = memory.atomic_notify(16, u32::MAX).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(host_waiter.join().unwrap(), Ok(WaitResult::Ok));
+    assert_eq!(memory.atomic_notify(3, 1), Err(Trap::HeapMisaligned));
+    assert_eq!(memory.atomic_notify(65536, 1), Err(Trap::MemoryOutOfBounds));
+    assert_eq!(memory.atomic_wait64(12, 0, None), Err(Trap::HeapMisaligned));
+}
+
+#[test]
+fn a_shared_memory_grows_for_every_thread() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WORKER).unwrap();
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 16)).unwrap();
+    let (mut store, inst) = worker(&engine, &module, &memory);
+    let grow = inst.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
+    let other = std::thread::spawn({
+        let (engine, module, memory) = (engine.clone(), module.clone(), memory.clone());
+        move || {
+            let (mut store, inst) = worker(&engine, &module, &memory);
+            let size = inst.get_typed_func::<(), i32>(&mut store, "size").unwrap();
+            let grow = inst.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+            (
+                size.call(&mut store, ()).unwrap(),
+                grow.call(&mut store, 20).unwrap(),
+                grow.call(&mut store, 13).unwrap(),
+            )
+        }
+    });
+    // Seen there: 3 pages; past the maximum of 16 refused; 3 + 13 fits.
+    assert_eq!(other.join().unwrap(), (3, -1, 3));
+    assert_eq!(memory.size(), 16);
+    assert_eq!(memory.data_size(), 16 << 16);
+    assert!(memory.grow(1).is_err());
+    let size = inst.get_typed_func::<(), i32>(&mut store, "size").unwrap();
+    assert_eq!(size.call(&mut store, ()).unwrap(), 16);
+}
+
+#[test]
+fn a_module_defined_shared_memory_can_be_shared_with_other_threads() {
+    let engine = Engine::default();
+    let definer = Module::new(
+        &engine,
+        r#"(module (memory (export "memory") 1 16 shared)
+             (func (export "load") (result i32) (i32.atomic.load (i32.const 0))))"#,
+    )
+    .unwrap();
+    let module = Module::new(&engine, WORKER).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &definer)
+        .unwrap();
+    let memory = inst.get_shared_memory(&mut store, "memory").unwrap();
+    assert_eq!(memory.ty().maximum, Some(16));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let (mut store, inst) = worker(&engine, &module, &memory);
+            let count = inst.get_typed_func::<i32, ()>(&mut store, "count").unwrap();
+            count.call(&mut store, 1000).unwrap();
+        });
+    });
+    let load = inst.get_typed_func::<(), i32>(&mut store, "load").unwrap();
+    assert_eq!(load.call(&mut store, ()).unwrap(), 1000);
+    // An unshared memory has no shared handle.
+    let unshared = Module::new(&engine, r#"(module (memory (export "m") 1))"#).unwrap();
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &unshared)
+        .unwrap();
+    assert!(inst.get_shared_memory(&mut store, "m").is_none());
+    assert!(inst.get_memory(&mut store, "m").is_some());
+}
+
+#[test]
+fn shared_memories_keep_to_their_engine_and_type() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WORKER).unwrap();
+    assert!(SharedMemory::new(&engine, MemoryType::new(1, Some(16))).is_err());
+    let other_engine = Engine::new(Config::new().explicit_bounds_checks(true)).unwrap();
+    let foreign = SharedMemory::new(&other_engine, MemoryType::shared(1, 16)).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let err = linker
+        .define(&store, "env", "memory", foreign.clone())
+        .unwrap_err();
+    assert!(err.to_string().contains("another store"), "{err}");
+    let err = wasm_jit::Instance::new(&mut store, &module, &[foreign.into()]).unwrap_err();
+    assert!(err.to_string().contains("another engine"), "{err}");
+    // A type the import does not accept: a maximum past its 16.
+    let big = SharedMemory::new(&engine, MemoryType::shared(1, 17)).unwrap();
+    let err = wasm_jit::Instance::new(&mut store, &module, &[big.into()]).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_epoch_deadline_ends_a_wait_with_no_timeout() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, WORKER).unwrap();
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 16)).unwrap();
+    let (mut store, inst) = worker(&engine, &module, &memory);
+    store.set_epoch_deadline(1);
+    let ticker = std::thread::spawn({
+        let engine = engine.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(50));
+            engine.increment_epoch();
+        }
+    });
+    let wait = inst
+        .get_typed_func::<(), (i32, i32)>(&mut store, "wait")
+        .unwrap();
+    let err = wait.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::Interrupted),
+        "{err:#}"
+    );
+    ticker.join().unwrap();
+    // The store and the memory go on: a timed wait times out (2).
+    store.set_epoch_deadline(100);
+    let wait_for = inst
+        .get_typed_func::<i64, i32>(&mut store, "wait_for")
+        .unwrap();
+    assert_eq!(wait_for.call(&mut store, 1_000_000).unwrap(), 2);
 }

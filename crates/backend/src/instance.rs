@@ -72,6 +72,8 @@ pub struct Instance {
     // Boxed so the addresses stored in the context stay valid as the
     // vectors grow.
     _owned_memories: Vec<Box<LinearMemory>>,
+    /// Shared memories it defines: other stores (threads) may hold them too.
+    shared_memories: Vec<Arc<LinearMemory>>,
     _owned_tables: Vec<Box<Table>>,
     _owned_globals: Vec<Box<VMGlobal>>,
     _owned_tags: Vec<Box<VMTag>>,
@@ -166,6 +168,7 @@ impl Instance {
             tags: imports.tags,
             funcs: imports.funcs,
             _owned_memories: Vec::new(),
+            shared_memories: Vec::new(),
             _owned_tables: Vec::new(),
             _owned_globals: Vec::new(),
             _owned_tags: Vec::new(),
@@ -220,19 +223,25 @@ impl Instance {
         }
 
         // Memories (the embedder's limiter has allowed their initial sizes).
-        for ty in &info.memories[info.num_imported_memories as usize..] {
-            let mut m = Box::new(LinearMemory::new(
-                ty,
-                module.memory_style,
-                caps.memory_pages,
-            )?);
-            if inst._owned_memories.is_empty()
+        for (i, ty) in info.memories[info.num_imported_memories as usize..]
+            .iter()
+            .enumerate()
+        {
+            let mut m = LinearMemory::new(ty, module.memory_style, caps.memory_pages)?;
+            if i == 0
                 && let Some((image, _)) = &module.memory_image
             {
                 m.map_image(image)?;
             }
-            inst.memories.push(&mut *m);
-            inst._owned_memories.push(m);
+            if m.is_shared() {
+                let m = Arc::new(m);
+                inst.memories.push(Arc::as_ptr(&m).cast_mut());
+                inst.shared_memories.push(m);
+            } else {
+                let mut m = Box::new(m);
+                inst.memories.push(&mut *m);
+                inst._owned_memories.push(m);
+            }
         }
 
         // Tables.
@@ -532,10 +541,19 @@ impl Instance {
         self.tags[index as usize]
     }
 
-    fn mem(&mut self, index: u32) -> &mut LinearMemory {
-        // SAFETY: memory pointers are valid for the instance's life, and
-        // builtins run with no other reference to the memory alive.
-        unsafe { &mut *self.memories[index as usize] }
+    /// The shared memory this instance defines at `ptr`, if it is one.
+    pub fn defined_shared_memory(&self, ptr: *const LinearMemory) -> Option<Arc<LinearMemory>> {
+        self.shared_memories
+            .iter()
+            .find(|m| std::ptr::eq(Arc::as_ptr(m), ptr))
+            .cloned()
+    }
+
+    fn mem(&self, index: u32) -> &LinearMemory {
+        // SAFETY: memory pointers are valid for the instance's life; a
+        // memory is reached through `&mut` only when unshared, and then
+        // not while a builtin runs.
+        unsafe { &*self.memories[index as usize] }
     }
 
     fn tab(&mut self, index: u32) -> &mut Table {
@@ -551,20 +569,25 @@ impl Instance {
         src: u32,
         len: u32,
     ) -> Result<(), TrapKind> {
-        let memory = self.memories[mem as usize];
         let from = self.data_range(data, src, len as u64)?;
-        // SAFETY: memory pointers are valid for the instance's life, and
-        // the memory is a separate allocation from the segment's bytes,
-        // with no other reference to it alive while a builtin runs.
-        let memory = unsafe { &mut *memory }.data_mut();
+        let memory = self.mem(mem);
         // A 64-bit memory's `dst` may be anywhere in the 64-bit range.
         let dst_end = dst
             .checked_add(len as u64)
             .ok_or(TrapKind::MemoryOutOfBounds)?;
-        if dst_end > memory.len() as u64 {
+        if dst_end > memory.byte_size() as u64 {
             return Err(TrapKind::MemoryOutOfBounds);
         }
-        memory[dst as usize..dst_end as usize].copy_from_slice(from);
+        // SAFETY: [dst, dst_end) is inside the memory, a separate mapping
+        // from the segment's bytes; through raw pointers, as other threads
+        // may use a shared memory meanwhile (as Wasm's own stores race).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                from.as_ptr(),
+                memory.base().add(dst as usize),
+                from.len(),
+            )
+        };
         Ok(())
     }
 
@@ -628,13 +651,22 @@ unsafe fn limits<'a>(vmctx: *mut u8) -> &'a VMLimits {
 ///
 /// As in Wasmtime, the embedder is asked first (with the size the growth
 /// wants, even past the maximum), and told when a growth it allowed fails.
-pub fn grow_memory(
-    memory: &mut LinearMemory,
+///
+/// # Safety
+/// `memory` must be live. An unshared memory must have no other reference
+/// alive (it grows through `&mut`, and may move); a shared one is only
+/// reached through `&` (it grows in place, under its lock).
+pub unsafe fn grow_memory(
+    memory: *mut LinearMemory,
     limits: &VMLimits,
     delta: u64,
 ) -> Result<Option<u64>, HostError> {
-    let current = memory.byte_size();
-    let page = memory.ty().page_size();
+    // SAFETY: per the contract; this reference ends before the growth.
+    let (current, ty, maximum_pages, shared) = unsafe {
+        let m = &*memory;
+        (m.byte_size(), m.ty(), m.maximum_pages(), m.is_shared())
+    };
+    let page = ty.page_size();
     if delta == 0 {
         return Ok(Some(current as u64 / page));
     }
@@ -642,11 +674,11 @@ pub fn grow_memory(
         .checked_mul(page)
         .and_then(|d| d.checked_add(current as u64))
         .map_or(usize::MAX, |d| usize::try_from(d).unwrap_or(usize::MAX));
-    let declared = memory.ty().maximum.map(|m| m.saturating_mul(page) as usize);
+    let declared = ty.maximum.map(|m| m.saturating_mul(page) as usize);
     if !limits.allows(ResourceKind::Memory, current, desired, declared)? {
         return Ok(None);
     }
-    let maximum = memory.maximum_pages().saturating_mul(page);
+    let maximum = maximum_pages.saturating_mul(page);
     if desired as u64 > maximum {
         limits.grow_failed(
             ResourceKind::Memory,
@@ -654,7 +686,15 @@ pub fn grow_memory(
         )?;
         return Ok(None);
     }
-    match memory.grow(delta) {
+    // SAFETY: per the contract.
+    let grown = unsafe {
+        if shared {
+            (*memory).grow_shared(delta)
+        } else {
+            (*memory).grow(delta)
+        }
+    };
+    match grown {
         Some(old) => Ok(Some(old)),
         None => {
             limits.grow_failed(
@@ -823,16 +863,11 @@ unsafe extern "C" fn exn_release(_vmctx: *mut u8, exn: usize) {
     }
 }
 
-/// `memory.atomic.notify`: a shared memory is shared by the instances of
-/// one store, and a store runs on one thread at a time, so while this
-/// thread runs Wasm no other agent can be waiting on it: nobody to wake.
-unsafe extern "C" fn memory_atomic_notify(
-    _vmctx: *mut u8,
-    _mem: u32,
-    _addr: u64,
-    _count: u32,
-) -> u32 {
-    0
+/// `memory.atomic.notify` at a checked, aligned effective address.
+unsafe extern "C" fn memory_atomic_notify(vmctx: *mut u8, mem: u32, addr: u64, count: u32) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    inst.mem(mem).atomic_notify(addr, count)
 }
 
 /// `memory.atomic.wait32/64` at a checked, aligned effective address.
@@ -844,64 +879,26 @@ unsafe extern "C" fn memory_atomic_wait(
     timeout: u64,
     size: u32,
 ) -> u64 {
+    use crate::memory::{WaitError, WaitOutcome};
     // Nanoseconds; negative: no timeout.
     let timeout = timeout as i64;
-    // SAFETY: called by compiled code with its own context; the reference
-    // ends before the epoch hook may run.
-    let current = {
-        let inst = unsafe { instance(vmctx) };
-        let memory = inst.mem(mem);
-        if !memory.ty().shared {
-            set_pending(TrapReason::Wasm(TrapKind::AtomicWaitNonSharedMemory));
-            return u64::MAX;
-        }
-        // In bounds and aligned: compiled code checked (a failed check
-        // would trap here rather than read past the memory).
-        let Some(at) = usize::try_from(addr)
-            .ok()
-            .and_then(|a| memory.data().get(a..a.checked_add(size as usize)?))
-        else {
-            set_pending(TrapReason::Wasm(TrapKind::MemoryOutOfBounds));
-            return u64::MAX;
-        };
-        match size {
-            4 => u64::from(u32::from_le_bytes(at.try_into().expect("four bytes"))),
-            _ => u64::from_le_bytes(at.try_into().expect("eight bytes")),
-        }
-    };
+    // A timeout past what the clock can represent is as good as none.
+    let deadline = u64::try_from(timeout)
+        .ok()
+        .and_then(|ns| std::time::Instant::now().checked_add(std::time::Duration::from_nanos(ns)));
     let expected = if size == 4 {
         expected & 0xffff_ffff
     } else {
         expected
     };
-    if current != expected {
-        return 1;
-    }
-    // Nobody can notify (see `memory_atomic_notify`): the wait ends only by
-    // its timeout.
-    if timeout < 0 {
-        set_pending(TrapReason::Host(Box::new(
-            "memory.atomic.wait with no timeout would wait forever: no other thread can notify it (a shared memory is shared only by the instances of one store)"
-                .to_string(),
-        )));
-        return u64::MAX;
-    }
-    // A timeout past what the clock can represent is as good as none.
-    let Some(end) =
-        std::time::Instant::now().checked_add(std::time::Duration::from_nanos(timeout as u64))
-    else {
-        set_pending(TrapReason::Host(Box::new(
-            "memory.atomic.wait timeout too large to wait for".to_string(),
-        )));
-        return u64::MAX;
-    };
-    loop {
-        let now = std::time::Instant::now();
-        if now >= end {
-            return 2;
-        }
-        // In slices, so that the epoch deadline interrupts a long wait.
-        std::thread::sleep((end - now).min(std::time::Duration::from_millis(10)));
+    // SAFETY: called by compiled code with its own context. The memory
+    // outlives the call; the reference to the instance ends here, before
+    // the epoch hook (which may reach the store) can run.
+    let memory: *const LinearMemory = unsafe { instance(vmctx) }.memories[mem as usize];
+    // SAFETY: a shared memory is only ever reached through `&` (an
+    // unshared one makes `atomic_wait` return at once, before any hook).
+    let memory = unsafe { &*memory };
+    let interrupted = || {
         // SAFETY: the context's limits slot points at the store's limits;
         // only two fields are copied out.
         let passed = unsafe {
@@ -911,8 +908,31 @@ unsafe extern "C" fn memory_atomic_wait(
         };
         // SAFETY: as compiled code would call it.
         if passed && unsafe { epoch_reached(vmctx) } != 0 {
-            return u64::MAX;
+            return Err(());
         }
+        Ok(())
+    };
+    match memory.atomic_wait(addr, expected, size, deadline, interrupted) {
+        Ok(WaitOutcome::Woken) => 0,
+        Ok(WaitOutcome::Mismatch) => 1,
+        Ok(WaitOutcome::TimedOut) => 2,
+        Err(WaitError::Unshared) => {
+            set_pending(TrapReason::Wasm(TrapKind::AtomicWaitNonSharedMemory));
+            u64::MAX
+        }
+        Err(WaitError::OutOfBounds) => {
+            set_pending(TrapReason::Wasm(TrapKind::MemoryOutOfBounds));
+            u64::MAX
+        }
+        Err(WaitError::Forever) => {
+            set_pending(TrapReason::Host(Box::new(
+                "memory.atomic.wait with no timeout would wait forever: no other thread can notify it (the shared memory is used by one store only)"
+                    .to_string(),
+            )));
+            u64::MAX
+        }
+        // `epoch_reached` recorded why.
+        Err(WaitError::Interrupted(())) => u64::MAX,
     }
 }
 
@@ -990,16 +1010,24 @@ pub unsafe fn resolve_funcref(funcref: *mut VMFuncRef) -> Result<*const u8, Stri
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own context.
     let (inst, limits) = unsafe { (instance(vmctx), limits(vmctx)) };
-    grow_result(grow_memory(inst.mem(mem), limits, delta))
+    let memory = inst.memories[mem as usize];
+    // SAFETY: memory pointers are valid for the instance's life; an
+    // unshared memory has no other reference while a builtin runs, a
+    // shared one is only reached through `&`.
+    grow_result(unsafe { grow_memory(memory, limits, delta) })
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
     // SAFETY: called by compiled code with its own context.
     let inst = unsafe { instance(vmctx) };
-    let data = inst.mem(mem).data_mut();
+    let memory = inst.mem(mem);
     trap_flag(match dst.checked_add(len) {
-        Some(end) if end <= data.len() as u64 => {
-            data[dst as usize..end as usize].fill(val as u8);
+        Some(end) if end <= memory.byte_size() as u64 => {
+            // SAFETY: [dst, end) is inside the memory; through a raw
+            // pointer, as other threads may use a shared memory meanwhile.
+            unsafe {
+                std::ptr::write_bytes(memory.base().add(dst as usize), val as u8, len as usize)
+            };
             Ok(())
         }
         _ => Err(TrapKind::MemoryOutOfBounds),
@@ -1018,11 +1046,11 @@ unsafe extern "C" fn memory_copy(
     let inst = unsafe { instance(vmctx) };
     let (dst_len, dst_base) = {
         let m = inst.mem(dst_mem);
-        (m.byte_size() as u64, m.data_mut().as_mut_ptr())
+        (m.byte_size() as u64, m.base())
     };
     let (src_len, src_base) = {
         let m = inst.mem(src_mem);
-        (m.byte_size() as u64, m.data_mut().as_mut_ptr())
+        (m.byte_size() as u64, m.base())
     };
     // 64-bit memories take addresses and lengths from the whole 64-bit range.
     let in_bounds = |at: u64, size: u64| at.checked_add(len).is_some_and(|end| end <= size);

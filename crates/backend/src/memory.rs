@@ -10,10 +10,23 @@
 //! whose end need not fall on a host page) always takes the explicit style.
 //! Its byte length is then any multiple of its page size; the host pages
 //! that hold it are accessible, and compiled code checks against the length.
+//!
+//! A shared memory (threads) may be used by several threads at once, each
+//! running its own store: it is never moved (an explicitly checked one
+//! reserves its maximum up front), grows under a lock through `&self`, and
+//! is never reached through `&mut` once shared. Its `memory.atomic.wait`
+//! and `notify` meet in its [`Parking`] table.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use wasm_jit_frontend::translate::MemoryStyle;
 use wasm_jit_frontend::types::{MemoryType, WASM_PAGE_SIZE};
 
+use crate::lazy::lock;
 use crate::vm::VMMemoryDefinition;
 
 /// A linear memory. Its [`VMMemoryDefinition`] is what compiled code reads;
@@ -29,13 +42,91 @@ pub struct LinearMemory {
     maximum_pages: u64,
     ty: MemoryType,
     style: MemoryStyle,
+    /// What a shared memory's threads synchronise on.
+    shared: Option<Box<Shared>>,
+}
+
+/// The part of a shared memory its threads synchronise on.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Held while the memory grows.
+    grow: Mutex<()>,
+    parking: Parking,
+    /// Whether the memory may be reached from another store (an embedder
+    /// holds it as a shared memory): otherwise no other thread could ever
+    /// notify a waiter.
+    escaped: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: the mapping is owned exclusively by this value; it has no thread
-// affinity. Access is synchronised by the owner (a store).
+// affinity. An unshared memory is reached by one store, one thread at a
+// time; a shared one changes only through `&self` (an atomic length, and
+// page protection under its grow lock) and is never moved.
 unsafe impl Send for LinearMemory {}
-// SAFETY: as above; shared references only read `def`.
+// SAFETY: as above: through `&self`, an unshared memory is only read, and a
+// shared one synchronises its changes.
 unsafe impl Sync for LinearMemory {}
+
+/// How often a waiting thread asks whether it was interrupted.
+const WAIT_SLICE: Duration = Duration::from_millis(10);
+
+/// Why a `memory.atomic.wait` did not wait.
+#[derive(Debug)]
+pub enum WaitError<E> {
+    /// The memory is not shared (a trap).
+    Unshared,
+    /// The address is out of bounds (a trap).
+    OutOfBounds,
+    /// No timeout, and no other thread can reach the memory to notify.
+    Forever,
+    /// The interruption's error.
+    Interrupted(E),
+}
+
+/// How a `memory.atomic.wait` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// Woken by a notify (0).
+    Woken,
+    /// The value was not the expected one (1).
+    Mismatch,
+    /// The timeout passed (2).
+    TimedOut,
+}
+
+/// The threads waiting on each address of a shared memory.
+#[derive(Debug, Default)]
+struct Parking {
+    queues: Mutex<HashMap<u64, VecDeque<Arc<Waiter>>>>,
+}
+
+/// Takes a waiter out of its queue if the thread unwinds meanwhile.
+struct LeaveOnPanic<'a> {
+    parking: &'a Parking,
+    addr: u64,
+    waiter: &'a Arc<Waiter>,
+}
+
+impl Drop for LeaveOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut queues = lock(&self.parking.queues);
+            if let Some(q) = queues.get_mut(&self.addr) {
+                q.retain(|w| !Arc::ptr_eq(w, self.waiter));
+                if q.is_empty() {
+                    queues.remove(&self.addr);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Waiter {
+    /// Set (under the parking lock) by the notify that wakes it.
+    woken: std::sync::atomic::AtomicBool,
+    wake: Condvar,
+}
 
 const FOUR_GIB: usize = 1 << 32;
 
@@ -80,11 +171,21 @@ impl LinearMemory {
         } else {
             MemoryStyle::Explicit
         };
+        // A shared memory never moves: explicitly checked, it reserves its
+        // maximum (which a shared memory declares) at once.
+        let at_least = if ty.shared {
+            maximum_pages
+                .checked_mul(1 << ty.page_size_log2)
+                .and_then(|b| usize::try_from(b).ok())
+                .ok_or_else(|| "a shared memory that large does not fit".to_string())?
+        } else {
+            initial
+        };
         let (reserved, guard) = match style {
             MemoryStyle::Guarded { guard_bytes } => (FOUR_GIB, guard_bytes as usize),
             MemoryStyle::Explicit => (
                 host_pages(
-                    initial
+                    at_least
                         .max(WASM_PAGE_SIZE as usize)
                         .min(usize::MAX - 2 * host_page()),
                 ),
@@ -94,7 +195,7 @@ impl LinearMemory {
         let mut m = LinearMemory {
             def: VMMemoryDefinition {
                 base: std::ptr::null_mut(),
-                length: 0,
+                length: AtomicUsize::new(0),
             },
             mapping: std::ptr::null_mut(),
             mapping_len: 0,
@@ -102,6 +203,7 @@ impl LinearMemory {
             maximum_pages,
             ty: *ty,
             style,
+            shared: ty.shared.then(Box::default),
         };
         m.map(reserved, guard, initial)?;
         Ok(m)
@@ -167,23 +269,41 @@ impl LinearMemory {
         self.mapping_len = len;
         self.reserved = reserved;
         self.def.base = base;
-        self.def.length = accessible;
+        self.def.length.store(accessible, Release);
         Ok(())
     }
 
-    /// The structure compiled code reads.
-    pub fn definition(&mut self) -> *mut VMMemoryDefinition {
-        &mut self.def
+    /// The structure compiled code reads (and never writes: its length is
+    /// atomic, its base changes only through `&mut self`).
+    pub fn definition(&self) -> *mut VMMemoryDefinition {
+        (&raw const self.def).cast_mut()
+    }
+
+    /// Whether this is a shared memory.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Marks a shared memory as reachable from other stores (and threads).
+    pub fn set_escaped(&self) {
+        if let Some(s) = &self.shared {
+            s.escaped.store(true, Relaxed);
+        }
+    }
+
+    /// First byte of the memory (fixed for a shared memory).
+    pub fn base(&self) -> *mut u8 {
+        self.def.base
     }
 
     /// Current size in bytes.
     pub fn byte_size(&self) -> usize {
-        self.def.length
+        self.def.length.load(Acquire)
     }
 
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
-        self.def.length as u64 >> self.ty.page_size_log2
+        self.byte_size() as u64 >> self.ty.page_size_log2
     }
 
     /// The memory's type as import matching sees it: the current size as
@@ -200,27 +320,194 @@ impl LinearMemory {
         self.maximum_pages
     }
 
-    /// The accessible bytes.
+    /// The accessible bytes. Only for a memory no other thread uses: an
+    /// unshared one, or a shared one before it is shared (its bytes are
+    /// otherwise reached through [`base`](Self::base), as cells).
     pub fn data(&self) -> &[u8] {
-        if self.def.length == 0 {
+        let len = self.byte_size();
+        if len == 0 {
             return &[];
         }
         // SAFETY: [base, base + length) is mapped read-write and owned by self.
-        unsafe { std::slice::from_raw_parts(self.def.base, self.def.length) }
+        unsafe { std::slice::from_raw_parts(self.def.base, len) }
     }
 
     /// The accessible bytes, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        if self.def.length == 0 {
+        let len = self.byte_size();
+        if len == 0 {
             return &mut [];
         }
         // SAFETY: [base, base + length) is mapped read-write and owned by self.
-        unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length) }
+        unsafe { std::slice::from_raw_parts_mut(self.def.base, len) }
     }
 
     /// Grows by `delta` pages. Returns the old size in pages, or `None` when
     /// the memory cannot grow that far (the state is then unchanged).
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        if self.shared.is_some() {
+            return self.grow_shared(delta);
+        }
+        self.grow_unshared(delta)
+    }
+
+    /// [`grow`](Self::grow) of a shared memory, through a shared reference:
+    /// in place, under its lock. `None` for an unshared memory (which may
+    /// move, so grows only through `&mut`).
+    pub fn grow_shared(&self, delta: u64) -> Option<u64> {
+        let shared = self.shared.as_ref()?;
+        let _growing = lock(&shared.grow);
+        let old_pages = self.pages();
+        let new_pages = old_pages.checked_add(delta)?;
+        if new_pages > self.maximum_pages {
+            return None;
+        }
+        let old_len = self.byte_size();
+        let new_len = usize::try_from(new_pages << self.ty.page_size_log2).ok()?;
+        let (old_host, new_host) = (host_pages(old_len), host_pages(new_len));
+        // Its reservation holds its maximum (`new`).
+        if new_host > self.reserved {
+            return None;
+        }
+        if new_host > old_host {
+            // SAFETY: [base + old_host, base + new_host) is inside the
+            // reservation and not yet accessible: no thread uses it.
+            let rc = unsafe {
+                libc::mprotect(
+                    self.def.base.add(old_host) as *mut libc::c_void,
+                    new_host - old_host,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if rc != 0 {
+                return None;
+            }
+        }
+        self.def.length.store(new_len, Release);
+        Some(old_pages)
+    }
+
+    /// `memory.atomic.notify` at `addr` (checked in bounds and aligned):
+    /// wakes up to `count` of the threads waiting there, in the order they
+    /// began, and returns how many. An unshared memory has no waiters.
+    pub fn atomic_notify(&self, addr: u64, count: u32) -> u32 {
+        let Some(shared) = &self.shared else {
+            return 0;
+        };
+        let mut queues = lock(&shared.parking.queues);
+        let Some(queue) = queues.get_mut(&addr) else {
+            return 0;
+        };
+        let mut woken = 0;
+        while woken < count {
+            let Some(waiter) = queue.pop_front() else {
+                break;
+            };
+            waiter.woken.store(true, Relaxed);
+            waiter.wake.notify_one();
+            woken += 1;
+        }
+        if queue.is_empty() {
+            queues.remove(&addr);
+        }
+        woken
+    }
+
+    /// `memory.atomic.wait32/64` (`size` 4 or 8) at `addr`, checked in
+    /// bounds and aligned, of a shared memory: `Mismatch` unless the value
+    /// there is `expected`, else sleeps until a notify at `addr` or
+    /// `deadline`. Every few milliseconds it asks `interrupted`, whose
+    /// error ends the wait.
+    pub fn atomic_wait<E>(
+        &self,
+        addr: u64,
+        expected: u64,
+        size: u32,
+        deadline: Option<Instant>,
+        mut interrupted: impl FnMut() -> Result<(), E>,
+    ) -> Result<WaitOutcome, WaitError<E>> {
+        let Some(shared) = &self.shared else {
+            return Err(WaitError::Unshared);
+        };
+        let len = self.byte_size() as u64;
+        if addr.checked_add(size as u64).is_none_or(|end| end > len) {
+            return Err(WaitError::OutOfBounds);
+        }
+        let at = self.def.base.wrapping_add(addr as usize);
+        let waiter = Arc::new(Waiter::default());
+        let parking = &shared.parking;
+        let mut queues = lock(&parking.queues);
+        // Read under the parking lock: a notify after the store that made
+        // the value differ cannot slip between this read and the wait.
+        // SAFETY: [at, at + size) is inside the accessible memory, which
+        // never shrinks, and aligned (compiled code checked).
+        let current = unsafe {
+            if size == 4 {
+                u64::from(std::sync::atomic::AtomicU32::from_ptr(at.cast()).load(SeqCst))
+            } else {
+                std::sync::atomic::AtomicU64::from_ptr(at.cast()).load(SeqCst)
+            }
+        };
+        if current != expected {
+            return Ok(WaitOutcome::Mismatch);
+        }
+        if deadline.is_none() && !shared.escaped.load(Relaxed) {
+            return Err(WaitError::Forever);
+        }
+        queues.entry(addr).or_default().push_back(waiter.clone());
+        let leave = |queues: &mut HashMap<u64, VecDeque<Arc<Waiter>>>| {
+            if let Some(q) = queues.get_mut(&addr) {
+                q.retain(|w| !Arc::ptr_eq(w, &waiter));
+                if q.is_empty() {
+                    queues.remove(&addr);
+                }
+            }
+        };
+        loop {
+            if waiter.woken.load(Relaxed) {
+                return Ok(WaitOutcome::Woken);
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                leave(&mut queues);
+                return Ok(WaitOutcome::TimedOut);
+            }
+            // In slices, so that an interruption (the epoch deadline) ends
+            // a long wait.
+            let slice = deadline.map_or(WAIT_SLICE, |d| (d - now).min(WAIT_SLICE));
+            queues = waiter
+                .wake
+                .wait_timeout(queues, slice)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            if waiter.woken.load(Relaxed) {
+                return Ok(WaitOutcome::Woken);
+            }
+            drop(queues);
+            let stop = {
+                // Should the hook panic, the waiter leaves the queue (a
+                // notify would otherwise count it as woken).
+                let _leave_on_panic = LeaveOnPanic {
+                    parking,
+                    addr,
+                    waiter: &waiter,
+                };
+                interrupted()
+            };
+            queues = lock(&parking.queues);
+            // A notify that came meanwhile counted this waiter: it is woken,
+            // whatever the hook said (the next check interrupts).
+            if waiter.woken.load(Relaxed) {
+                return Ok(WaitOutcome::Woken);
+            }
+            if let Err(e) = stop {
+                leave(&mut queues);
+                return Err(WaitError::Interrupted(e));
+            }
+        }
+    }
+
+    fn grow_unshared(&mut self, delta: u64) -> Option<u64> {
         let old_pages = self.pages();
         let new_pages = old_pages.checked_add(delta)?;
         if new_pages > self.maximum_pages {
@@ -229,7 +516,7 @@ impl LinearMemory {
         if delta == 0 {
             return Some(old_pages);
         }
-        let old_len = self.def.length;
+        let old_len = self.byte_size();
         // At most the index type's range, which fits in 64 bits.
         let new_len = usize::try_from(new_pages << self.ty.page_size_log2).ok()?;
         if new_len > usize::MAX - 2 * host_page() {
@@ -253,7 +540,7 @@ impl LinearMemory {
             }
             // Bytes past the old length in a host page it shared were never
             // writable by Wasm or the host: still zero.
-            self.def.length = new_len;
+            self.def.length.store(new_len, Release);
             return Some(old_pages);
         }
         // Explicit style only: move to a larger reservation.
@@ -268,7 +555,7 @@ impl LinearMemory {
                 .min(usize::MAX - 2 * host_page()),
         );
         if old_host > 0 && self.remap(old_host, reserve) {
-            self.def.length = new_len;
+            self.def.length.store(new_len, Release);
             return Some(old_pages);
         }
         let (old_mapping, old_mapping_len, old_base) =
@@ -392,7 +679,7 @@ impl LinearMemory {
     /// be at least as large and not yet written.
     pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), String> {
         use std::os::fd::AsRawFd;
-        if image.len > self.def.length {
+        if image.len > self.byte_size() {
             return Err("memory image larger than the memory".into());
         }
         // SAFETY: [base, base + image.len) lies inside this memory's
@@ -424,7 +711,7 @@ impl Drop for LinearMemory {
             // which leaves read-write pages behind; it is not kept.)
             let guarded = matches!(self.style, MemoryStyle::Guarded { .. });
             let used =
-                (self.def.base as usize - self.mapping as usize) + host_pages(self.def.length);
+                (self.def.base as usize - self.mapping as usize) + host_pages(self.byte_size());
             let used = used.min(self.mapping_len);
             // SAFETY: the mapping is owned by self and no longer used; it is
             // either kept by the pool (which then owns it) or unmapped.

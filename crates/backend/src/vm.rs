@@ -245,8 +245,9 @@ const _: () = assert!(
 pub struct VMMemoryDefinition {
     /// First byte of the memory.
     pub base: *mut u8,
-    /// Accessible length in bytes.
-    pub length: usize,
+    /// Accessible length in bytes (atomic: a shared memory grows while
+    /// other threads read it).
+    pub length: std::sync::atomic::AtomicUsize,
 }
 
 const _: () =

@@ -382,8 +382,8 @@ pub(crate) fn fd_pread(
     }
     let mut total = 0u64;
     for (buf, len) in m.iovecs(iovs, n)? {
-        let dst = m.slice_mut(buf, len)?;
-        let got = f.file.read_at(dst, offset + total).map_err(io)?;
+        let at = offset + total;
+        let got = m.fill(buf, len, |dst| f.file.read_at(dst, at).map_err(io))?;
         total += got as u64;
         if got < len as usize {
             break;
@@ -410,7 +410,7 @@ pub(crate) fn fd_pwrite(
     let mut total = 0u64;
     for (buf, len) in m.iovecs(iovs, n)? {
         let src = m.slice(buf, len)?;
-        f.file.write_all_at(src, offset + total).map_err(io)?;
+        f.file.write_all_at(&src, offset + total).map_err(io)?;
         total += len as u64;
     }
     m.write_u32(out, total as u32)
@@ -434,7 +434,7 @@ pub(crate) fn fd_read(
                 return Err(Errno::BADF);
             }
             for (buf, len) in vecs {
-                let got = f.file.read(m.slice_mut(buf, len)?).map_err(io)?;
+                let got = m.fill(buf, len, |dst| f.file.read(dst).map_err(io))?;
                 total += got;
                 if got < len as usize {
                     break;
@@ -444,10 +444,9 @@ pub(crate) fn fd_read(
         Descriptor::Stdin if can_read => {
             // One read per call, like read(2) on a terminal or pipe.
             if let Some(&(buf, len)) = vecs.iter().find(|v| v.1 > 0) {
-                total = std::io::stdin()
-                    .lock()
-                    .read(m.slice_mut(buf, len)?)
-                    .map_err(io)?;
+                total = m.fill(buf, len, |dst| {
+                    std::io::stdin().lock().read(dst).map_err(io)
+                })?;
             }
         }
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
@@ -468,7 +467,7 @@ pub(crate) fn fd_write(
     let mut total = 0usize;
     let mut write_all = |w: &mut dyn Write| -> R {
         for &(buf, len) in &vecs {
-            w.write_all(m.slice(buf, len)?).map_err(io)?;
+            w.write_all(&m.slice(buf, len)?).map_err(io)?;
             total += len as usize;
         }
         w.flush().map_err(io)
@@ -608,14 +607,18 @@ pub(crate) fn fd_seek(
     m.write_u64(out, pos)
 }
 
-fn path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+fn path<'m>(
+    m: &'m GuestMemory<'_>,
+    ptr: u32,
+    len: u32,
+) -> Result<std::borrow::Cow<'m, str>, Errno> {
     m.str(ptr, len)
 }
 
 /// A guest path, refusing what no host call should see: an embedded NUL
 /// (`EINVAL`) and an absolute path (`EPERM`: every path is relative to a
 /// directory descriptor).
-fn checked_path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+fn checked_path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<GuestPath<'m>, Errno> {
     let p = path(m, ptr, len)?;
     if p.contains('\0') {
         return Err(Errno::INVAL);
@@ -623,7 +626,24 @@ fn checked_path<'m>(m: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m st
     if p.starts_with('/') {
         return Err(Errno::PERM);
     }
-    Ok(p)
+    Ok(GuestPath(p))
+}
+
+/// A path the guest gave (borrowed from its memory, or copied out of a
+/// shared one).
+struct GuestPath<'m>(std::borrow::Cow<'m, str>);
+
+impl std::ops::Deref for GuestPath<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for GuestPath<'_> {
+    fn as_ref(&self) -> &std::path::Path {
+        std::path::Path::new(&*self.0)
+    }
 }
 
 pub(crate) fn path_create_directory(
@@ -827,7 +847,7 @@ pub(crate) fn path_remove_directory(
     let p = checked_path(m, p, len)?;
     let trimmed = p.trim_end_matches('/');
     cx.dir(fd)?
-        .remove_dir(if trimmed.is_empty() { p } else { trimmed })
+        .remove_dir(if trimmed.is_empty() { &*p } else { trimmed })
         .map_err(io)
 }
 

@@ -290,9 +290,14 @@ pub fn add_to_linker<T: 'static>(
                 let errno = match caller.get_export("memory") {
                     Some(Extern::Memory(memory)) => {
                         let (bytes, data) = memory.data_and_store_mut(&mut caller);
-                        f(get(data), &mut GuestMemory(bytes), args)
+                        f(get(data), &mut GuestMemory::Own(bytes), args)
                     }
-                    _ => f(get(caller.data_mut()), &mut GuestMemory(&mut []), args),
+                    Some(Extern::SharedMemory(memory)) => f(
+                        get(caller.data_mut()),
+                        &mut GuestMemory::Shared(memory.data()),
+                        args,
+                    ),
+                    _ => f(get(caller.data_mut()), &mut GuestMemory::Own(&mut []), args),
                 };
                 // A wait cut short by the guest's deadline stops the guest.
                 let cx = get(caller.data_mut());

@@ -20,8 +20,8 @@ fn write_strings(
     let count = u32::try_from(strings.len()).map_err(|_| Errno::FAULT)?;
     let total: usize = strings.iter().map(|s| s.len() + 1).sum();
     let total = u32::try_from(total).map_err(|_| Errno::FAULT)?;
-    m.slice(Ptr::from(ptrs), count.checked_mul(4).ok_or(Errno::FAULT)?)?;
-    m.slice(Ptr::from(buf), total)?;
+    m.check(Ptr::from(ptrs), count.checked_mul(4).ok_or(Errno::FAULT)?)?;
+    m.check(Ptr::from(buf), total)?;
     let mut at = Ptr::from(buf);
     for (i, s) in strings.iter().enumerate() {
         let len = u32::try_from(s.len()).map_err(|_| Errno::FAULT)?;
@@ -114,15 +114,18 @@ pub(crate) fn clock_time_get(
 }
 
 pub(crate) fn random_get(m: &mut GuestMemory<'_>, buf: u32, len: u32) -> Result<(), Errno> {
-    let out = m.slice_mut(buf, len)?;
-    let mut filled = 0;
-    while filled < out.len() {
-        match rustix::rand::getrandom(&mut out[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(Errno::from_host(e.raw_os_error())),
+    m.fill(buf, len, |out| {
+        let mut filled = 0;
+        while filled < out.len() {
+            match rustix::rand::getrandom(&mut out[filled..], rustix::rand::GetRandomFlags::empty())
+            {
+                Ok(n) => filled += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(Errno::from_host(e.raw_os_error())),
+            }
         }
-    }
+        Ok(filled)
+    })?;
     Ok(())
 }
 
@@ -180,8 +183,8 @@ pub(crate) fn poll_oneoff(
         return Err(Errno::INVAL);
     }
     // All of the events array must be there before anything is done.
-    m.slice(Ptr::from(events_ptr), 0)?;
-    m.slice(
+    m.check(Ptr::from(events_ptr), 0)?;
+    m.check(
         Ptr::from(events_ptr).index(nsubs - 1, EVENT_SIZE),
         EVENT_SIZE,
     )?;

@@ -10,7 +10,7 @@ use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValT
 use crate::values::Val;
 
 /// Any item an instance can import or export.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum Extern {
     /// A function.
     Func(Func),
@@ -22,17 +22,31 @@ pub enum Extern {
     Global(Global),
     /// An exception tag.
     Tag(Tag),
+    /// A memory shared between threads (of no one store).
+    SharedMemory(crate::SharedMemory),
 }
 
 impl Extern {
-    /// Where the item lives.
-    pub(crate) fn stored(&self) -> crate::store::Stored {
-        match self {
+    /// Where the item lives: `None` for a shared memory, which belongs to
+    /// no store.
+    pub(crate) fn stored(&self) -> Option<crate::store::Stored> {
+        Some(match self {
             Extern::Func(f) => f.0,
             Extern::Table(t) => t.0,
             Extern::Memory(m) => m.0,
             Extern::Global(g) => g.0,
             Extern::Tag(t) => t.0,
+            Extern::SharedMemory(_) => return None,
+        })
+    }
+
+    /// Whether the item may be used with the store `s`: it belongs to it,
+    /// or (a shared memory) to its engine.
+    pub(crate) fn usable_in(&self, s: &crate::store::StoreOpaque) -> bool {
+        match (self, self.stored()) {
+            (Extern::SharedMemory(m), _) => crate::Engine::same(m.engine(), &s.engine),
+            (_, Some(stored)) => stored.store_id == s.id,
+            (_, None) => false,
         }
     }
 }
@@ -56,6 +70,13 @@ impl Extern {
     pub fn into_memory(self) -> Option<Memory> {
         match self {
             Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// The shared memory, if it is one.
+    pub fn into_shared_memory(self) -> Option<crate::SharedMemory> {
+        match self {
+            Extern::SharedMemory(m) => Some(m),
             _ => None,
         }
     }
@@ -86,7 +107,14 @@ impl Extern {
             Extern::Memory(m) => ExternType::Memory(s.memory(s.check(m.0)).ty()),
             Extern::Global(g) => ExternType::Global(s.globals[s.check(g.0)].ty),
             Extern::Tag(t) => ExternType::Tag(s.tags[s.check(t.0)].ty.clone()),
+            Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
         }
+    }
+}
+
+impl From<crate::SharedMemory> for Extern {
+    fn from(m: crate::SharedMemory) -> Extern {
+        Extern::SharedMemory(m)
     }
 }
 
@@ -151,10 +179,11 @@ impl From<Global> for Extern {
 pub struct Memory(pub(crate) Stored);
 
 impl Memory {
-    /// A new memory owned by the store.
+    /// A new memory owned by the store. (A shared memory is no store's:
+    /// make one with [`SharedMemory::new`](crate::SharedMemory::new).)
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
-        if ty.shared && ty.maximum.is_none() {
-            bail!("a shared memory must have a maximum size");
+        if ty.shared {
+            bail!("a shared memory belongs to no store: make it with SharedMemory::new");
         }
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
@@ -199,7 +228,7 @@ impl Memory {
     ) -> &'a mut [u8] {
         let s = &mut store.into().0.opaque;
         let i = s.check(self.0);
-        s.memory_mut(i).data_mut()
+        s.memory_bytes_mut(i)
     }
 
     /// The memory's bytes and the store's data, both mutably (what a host
@@ -210,10 +239,19 @@ impl Memory {
     ) -> (&'a mut [u8], &'a mut T) {
         let inner = store.into().0;
         let i = inner.opaque.check(self.0);
-        // SAFETY: memory pointers stay valid while the store lives, and the
-        // memory's bytes are a separate allocation from the store's data.
-        let memory = unsafe { &mut *inner.opaque.memories[i] };
-        (memory.data_mut(), &mut inner.data)
+        let m = inner.opaque.memory(i);
+        let (base, len) = (m.base(), m.byte_size());
+        let bytes = if len == 0 {
+            &mut []
+        } else {
+            // SAFETY: [base, base + len) is the accessible part of a memory
+            // that is not shared (`Memory` handles never name a shared
+            // one), a mapping apart from the store's data, valid while the
+            // store lives; the store is borrowed mutably for 'a, so nothing
+            // else reaches the bytes meanwhile.
+            unsafe { std::slice::from_raw_parts_mut(base, len) }
+        };
+        (bytes, &mut inner.data)
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`.
@@ -233,7 +271,7 @@ impl Memory {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
-        let data = s.memory_mut(i).data_mut();
+        let data = s.memory_bytes_mut(i);
         let end = offset
             .checked_add(buf.len())
             .filter(|&e| e <= data.len())
@@ -252,9 +290,10 @@ impl Memory {
                 // borrowed here, and the limiter (reached through the handed
                 // down pointer) borrows only `limiter` and `data`.
                 let s = unsafe { &mut (*store).opaque };
-                // SAFETY: memory pointers stay valid while the store lives.
-                let memory = unsafe { &mut *s.memories[i] };
-                wasm_jit_backend::grow_memory(memory, &s.limits, delta)
+                // SAFETY: memory pointers stay valid while the store lives;
+                // no reference to the memory is alive here (a shared one is
+                // only reached through `&`).
+                unsafe { wasm_jit_backend::grow_memory(s.memories[i], &s.limits, delta) }
             })
             .map_err(host_error)?
             .ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))

@@ -106,6 +106,17 @@ impl Instance {
         self.get_export(store, name)?.into_memory()
     }
 
+    /// The shared memory exported as `name`, if there is one: a handle
+    /// other stores (threads) may import. (A shared memory is no
+    /// [`Memory`]: `get_memory` gives `None` for it, as in Wasmtime.)
+    pub fn get_shared_memory(
+        &self,
+        store: impl AsContextMut,
+        name: &str,
+    ) -> Option<crate::SharedMemory> {
+        self.get_export(store, name)?.into_shared_memory()
+    }
+
     /// How many exception objects this instance's code has made; those
     /// caught by a handler that took only their payload are reused (for
     /// tests of that).
@@ -203,7 +214,13 @@ pub(crate) fn export(s: &mut StoreOpaque, instance: Instance, name: &str) -> Opt
         }
         ExternKind::Memory => {
             let m = raw.memory(MemoryIndex(e.index));
-            Extern::Memory(Memory(s.memory_for_ptr(m)))
+            // A shared memory is no one store's: as in Wasmtime, it is
+            // exported as a `SharedMemory`, never as a `Memory` (whose
+            // slices other threads could change under the host).
+            match s.shared_memory_arc(m) {
+                Some(arc) => Extern::SharedMemory(crate::SharedMemory::from_arc(&s.engine, arc)),
+                None => Extern::Memory(Memory(s.memory_for_ptr(m))),
+            }
         }
         ExternKind::Table => {
             let t = raw.table(TableIndex(e.index));
@@ -284,6 +301,22 @@ unsafe fn instantiate(
                     return Err(mismatch(ExternType::Memory(actual)));
                 }
                 raw.memories.push(s.memories[i]);
+            }
+            (ImportKind::Memory(m), Extern::SharedMemory(shared)) => {
+                // Compiled code trusts the memory's bounds style (guard
+                // pages or checks), which is the engine's.
+                if !crate::Engine::same(shared.engine(), &s.engine) {
+                    bail!(
+                        "cannot import a shared memory of another engine as `{}::{}`",
+                        import.module,
+                        import.name
+                    );
+                }
+                let actual = shared.ty();
+                if !memory_matches(&actual, m) {
+                    return Err(mismatch(ExternType::Memory(actual)));
+                }
+                raw.memories.push(s.keep_shared_memory(shared.memory()));
             }
             (ImportKind::Tag(t), Extern::Tag(tag)) => {
                 let data = &s.tags[s.check(tag.0)];

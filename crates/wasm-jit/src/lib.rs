@@ -31,6 +31,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod shared_memory;
 mod store;
 mod trap;
 mod typed;
@@ -45,6 +46,7 @@ pub use instance::{Export, Instance};
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::{InstancePre, Linker};
 pub use module::{ExportType, ImportType, Module};
+pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{
     AsContext, AsContextMut, CallHook, Caller, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };

@@ -26,7 +26,7 @@ enum Definition<T: 'static> {
 impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
-            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::Extern(e) => Definition::Extern(e.clone()),
             Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
         }
     }
@@ -37,10 +37,10 @@ impl<T: 'static> Definition<T> {
     fn place(&self, mut store: impl AsContextMut<Data = T>) -> Result<Extern> {
         Ok(match self {
             Definition::Extern(e) => {
-                if e.stored().store_id != store.as_context().0.opaque.id {
+                if !e.usable_in(&store.as_context().0.opaque) {
                     bail!("cannot instantiate with an item defined in another store");
                 }
-                *e
+                e.clone()
             }
             Definition::HostFunc(ty, f) => {
                 let ctx = store.as_context_mut();
@@ -115,8 +115,10 @@ impl<T: 'static> Linker<T> {
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
         let item = item.into();
-        if item.stored().store_id != store.as_context().0.opaque.id {
-            bail!("cannot define `{module}::{name}`: the item belongs to another store");
+        if !item.usable_in(&store.as_context().0.opaque) {
+            bail!(
+                "cannot define `{module}::{name}`: the item belongs to another store (or, a shared memory, engine)"
+            );
         }
         self.insert(module, name, Definition::Extern(item))?;
         Ok(self)

@@ -71,6 +71,8 @@ pub struct StoreOpaque {
     /// Exceptions made by the host (`Exception::new`).
     pub(crate) owned_exceptions: Vec<Box<wasm_jit_backend::exceptions::VMException>>,
     pub(crate) owned_memories: Vec<Box<LinearMemory>>,
+    /// Shared memories it made or imported (other stores may hold them too).
+    pub(crate) shared_memories: Vec<std::sync::Arc<LinearMemory>>,
     pub(crate) owned_tables: Vec<Box<RawTable>>,
     pub(crate) owned_globals: Vec<Box<VMGlobal>>,
     /// Host function contexts (`HostFuncCtx<T>`), kept alive and addressable.
@@ -306,9 +308,55 @@ impl StoreOpaque {
         unsafe { &*self.memories[index] }
     }
 
-    pub(crate) fn memory_mut(&mut self, index: usize) -> &mut LinearMemory {
-        // SAFETY: as above; `&mut self` rules out other references.
-        unsafe { &mut *self.memories[index] }
+    /// The accessible bytes of memory `index`, mutably: a [`Memory`]'s,
+    /// never a shared memory's (those are `SharedMemory`s, whose bytes
+    /// other threads may change at any time).
+    pub(crate) fn memory_bytes_mut(&mut self, index: usize) -> &mut [u8] {
+        let m = self.memory(index);
+        let (base, len) = (m.base(), m.byte_size());
+        if len == 0 {
+            return &mut [];
+        }
+        // SAFETY: [base, base + len) is the accessible part of a memory of
+        // this store that is not shared (`Memory` handles never name a
+        // shared one), a mapping apart from the store; `&mut self` is
+        // borrowed for as long as the slice, so nothing else reaches those
+        // bytes meanwhile.
+        unsafe { std::slice::from_raw_parts_mut(base, len) }
+    }
+
+    /// Keeps the shared memory `memory` alive as long as the store (an
+    /// instance imports it) and returns where it is.
+    pub(crate) fn keep_shared_memory(
+        &mut self,
+        memory: &std::sync::Arc<LinearMemory>,
+    ) -> *mut LinearMemory {
+        let ptr = std::sync::Arc::as_ptr(memory);
+        if !self
+            .shared_memories
+            .iter()
+            .any(|m| std::ptr::eq(std::sync::Arc::as_ptr(m), ptr))
+        {
+            self.shared_memories.push(memory.clone());
+        }
+        ptr.cast_mut()
+    }
+
+    /// The shared memory at `ptr`, if it is one: imported by the store, or
+    /// defined by one of its instances.
+    pub(crate) fn shared_memory_arc(
+        &self,
+        ptr: *const LinearMemory,
+    ) -> Option<std::sync::Arc<LinearMemory>> {
+        self.shared_memories
+            .iter()
+            .find(|m| std::ptr::eq(std::sync::Arc::as_ptr(m), ptr))
+            .cloned()
+            .or_else(|| {
+                self.instances
+                    .iter()
+                    .find_map(|inst| inst.defined_shared_memory(ptr))
+            })
     }
 
     pub(crate) fn table(&self, index: usize) -> &RawTable {
@@ -454,6 +502,7 @@ impl<T> Store<T> {
                     exnrefs: Vec::new(),
                     exnref_by_ptr: HashMap::new(),
                     owned_memories: Vec::new(),
+                    shared_memories: Vec::new(),
                     owned_tables: Vec::new(),
                     owned_globals: Vec::new(),
                     host_funcs: Vec::new(),
