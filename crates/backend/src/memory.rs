@@ -15,7 +15,7 @@
 //! running its own store: it is never moved (an explicitly checked one
 //! reserves its maximum up front), grows under a lock through `&self`, and
 //! is never reached through `&mut` once shared. Its `memory.atomic.wait`
-//! and `notify` meet in its [`Parking`] table.
+//! and `notify` meet in its parking table (`Parking`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicUsize;
