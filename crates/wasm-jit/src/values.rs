@@ -367,7 +367,7 @@ impl Val {
     /// The zero (or null) value of a type. A null of a concrete type is
     /// taken for a function reference, as the type's id alone does not say
     /// whether it is a function, struct or array type; the engine does, and
-    /// the runtime asks it ([`Val::default_in`]).
+    /// the runtime asks it for the results of host functions.
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
