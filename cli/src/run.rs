@@ -3,11 +3,13 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use wasm_jit::{Config, Engine, Func, Linker, Module, Store, StoreLimits, Trap, Val, ValType};
+use wasm_jit_wasi::threads::WasiThreadsCtx;
 use wasm_jit_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 
 use crate::codegen::{flag, key_value};
@@ -63,7 +65,9 @@ pub struct RunCommand {
     #[arg(long, value_name = "STRATEGY")]
     profile: Option<String>,
     /// WASI option KEY=VALUE: `inherit-env=y` (pass the whole host
-    /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y).
+    /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y),
+    /// `threads=y` (wasi-threads: `wasi::thread-spawn` and the shared
+    /// memory the module imports).
     #[arg(short = 'S', value_name = "KEY=VALUE")]
     wasi: Vec<String>,
     /// The program's `argv[0]` (default: the module's file name).
@@ -79,10 +83,14 @@ pub struct RunCommand {
     module_and_args: Vec<String>,
 }
 
-/// The guest's state: its WASI context and the store's limits.
+/// The guest's state: its WASI context and the store's limits, and with
+/// wasi-threads what starts threads. Each thread's store has a clone (the
+/// WASI context's clones share it).
+#[derive(Clone)]
 struct Host {
     wasi: WasiCtx,
     limits: StoreLimits,
+    threads: Option<Arc<WasiThreadsCtx<Host>>>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -129,6 +137,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 struct WasiOptions {
     inherit_env: bool,
     no_args: bool,
+    /// wasi-threads (`-S threads`).
+    threads: bool,
     limits: wasm_jit::StoreLimitsBuilder,
     unknown_imports: Option<UnknownImports>,
 }
@@ -195,6 +205,7 @@ impl RunCommand {
             match key {
                 "inherit-env" => wasi.inherit_env = flag(key, value)?,
                 "inherit-args" => wasi.no_args = !flag(key, value)?,
+                "threads" => wasi.threads = flag(key, value)?,
                 // What we provide anyway: the command-line world of
                 // preview 1.
                 "cli" if flag(key, value)? => {}
@@ -243,6 +254,7 @@ impl RunCommand {
         let host = Host {
             wasi: self.wasi_ctx(&wasi_options)?,
             limits: std::mem::take(&mut wasi_options.limits).build(),
+            threads: None,
         };
         let mut store = Store::new(&engine, host);
         store.limiter(|h| &mut h.limits);
@@ -258,13 +270,7 @@ impl RunCommand {
             });
         }
 
-        let result = self.run(
-            &engine,
-            &module,
-            &mut linker,
-            &mut store,
-            wasi_options.unknown_imports,
-        );
+        let result = self.run(&engine, &module, &mut linker, &mut store, &wasi_options);
         // Lazily compiled functions join the cache entry for the next run.
         module.write_cache();
         // The process exits next: unmapping the module's code and freeing
@@ -290,6 +296,34 @@ impl RunCommand {
                 None => Err(e),
             },
         }
+    }
+
+    /// wasi-threads: `thread-spawn` and the shared memory the module
+    /// imports, defined in `linker`; each thread's store is set up as the
+    /// first (limits, fuel, timeout).
+    fn add_threads(
+        &self,
+        module: &Module,
+        linker: &mut Linker<Host>,
+        store: &mut Store<Host>,
+    ) -> Result<()> {
+        wasm_jit_wasi::threads::add_to_linker(linker, &*store, module, |h: &Host| {
+            h.threads.as_deref()
+        })?;
+        let (fuel, timeout) = (self.fuel, self.timeout.is_some());
+        let threads = WasiThreadsCtx::new(module.clone(), Arc::new(linker.clone()))?
+            .with_store_setup(move |store| {
+                store.limiter(|h| &mut h.limits);
+                if let Some(fuel) = fuel {
+                    store.set_fuel(fuel)?;
+                }
+                if timeout {
+                    store.set_epoch_deadline(1);
+                }
+                Ok(())
+            });
+        store.data_mut().threads = Some(Arc::new(threads));
+        Ok(())
     }
 
     /// The module's path, as given.
@@ -354,8 +388,13 @@ impl RunCommand {
         module: &Module,
         linker: &mut Linker<Host>,
         store: &mut Store<Host>,
-        unknown_imports: Option<UnknownImports>,
+        wasi_options: &WasiOptions,
     ) -> Result<()> {
+        // Each thread instantiates the module in a store of its own, which
+        // a preloaded instance (of the first store) cannot join.
+        if wasi_options.threads && !self.preloads.is_empty() {
+            bail!("--preload cannot be combined with -S threads=y (wasi-threads)");
+        }
         for p in &self.preloads {
             let (name, path) = p
                 .split_once('=')
@@ -366,8 +405,11 @@ impl RunCommand {
                 .with_context(|| format!("failed to instantiate `{path}`"))?;
             linker.instance(&mut *store, name, instance)?;
         }
-        // After the preloads, which may provide some of them.
-        match unknown_imports {
+        if wasi_options.threads {
+            self.add_threads(module, linker, store)?;
+        }
+        // After the preloads and threads, which may provide some of them.
+        match wasi_options.unknown_imports {
             None => {}
             Some(UnknownImports::Trap) => linker.define_unknown_imports_as_traps(module)?,
             Some(UnknownImports::Default) => {
@@ -377,6 +419,16 @@ impl RunCommand {
         let name = self.module_path().display();
         let instance = linker
             .instantiate(&mut *store, module)
+            .map_err(|e| {
+                let spawns = module
+                    .imports()
+                    .any(|i| i.module() == "wasi" && i.name() == "thread-spawn");
+                if spawns && !wasi_options.threads {
+                    e.context("the module uses wasi-threads: run it with `-S threads=y`")
+                } else {
+                    e
+                }
+            })
             .with_context(|| format!("failed to instantiate `{name}`"))?;
         match &self.invoke {
             Some(export) => {

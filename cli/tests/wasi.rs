@@ -800,3 +800,57 @@ fn wasi_calls_work_on_a_shared_memory() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "shared says: hello\n");
 }
+
+/// wasi-threads (`-S threads=y`): threads with stores of their own share
+/// the program's memory and WASI context; one that traps or exits ends
+/// the process.
+#[test]
+fn wasi_threads_share_memory_and_end_the_process_together() {
+    let program = root().join("tests/programs/wasi_threads.wat");
+    let p = program.to_str().unwrap();
+    let o = wasm_jit(&["run", "-S", "threads=y", p], b"");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // 4 threads x 100000 increments; thread ids 1 to 4.
+    assert_eq!(text(&o.stdout), "400000\n10\n");
+
+    // With stubs for unknown imports too (thread-spawn is not one).
+    let o = wasm_jit(
+        &["run", "-S", "threads=y", "-W", "unknown-imports-trap=y", p],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "400000\n10\n", "{}", text(&o.stderr));
+    // A preloaded instance belongs to the first store only.
+    let o = wasm_jit(
+        &["run", "-S", "threads=y", "--preload", &format!("m={p}"), p],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("--preload cannot be combined"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // Without the option, the module cannot be linked, and says why.
+    let o = wasm_jit(&["run", p], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("-S threads=y"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // A thread that traps, or exits, ends every thread.
+    let dir = tempdir();
+    let source = std::fs::read_to_string(&program).unwrap();
+    for (arg, status, message) in [(99, 134, "unreachable"), (98, 7, "")] {
+        let variant = dir.join(format!("threads_{arg}.wat"));
+        let changed = source.replace("(i32.load (i32.const 12))", &format!("(i32.const {arg})"));
+        assert_ne!(changed, source);
+        std::fs::write(&variant, changed).unwrap();
+        let o = wasm_jit(&["run", "-S", "threads=y", variant.to_str().unwrap()], b"");
+        assert_eq!(o.status.code(), Some(status), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(message), "{}", text(&o.stderr));
+        assert!(o.stdout.is_empty());
+    }
+}

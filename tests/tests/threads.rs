@@ -519,3 +519,56 @@ fn an_epoch_deadline_ends_a_wait_with_no_timeout() {
         .unwrap();
     assert_eq!(wait_for.call(&mut store, 1_000_000).unwrap(), 2);
 }
+
+/// wasi-threads through the library: `thread-spawn` starts threads whose
+/// stores share the memory and the WASI context.
+#[test]
+fn wasi_threads_through_the_library() {
+    use std::sync::Arc;
+    use wasm_jit_wasi::threads::{self, WasiThreadsCtx};
+    use wasm_jit_wasi::{WasiCtx, WasiCtxBuilder};
+
+    #[derive(Clone)]
+    struct Host {
+        wasi: WasiCtx,
+        threads: Option<Arc<WasiThreadsCtx<Host>>>,
+    }
+    let engine = Engine::default();
+    let module = Module::from_file(
+        &engine,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/programs/wasi_threads.wat"),
+    )
+    .unwrap();
+    let host = Host {
+        wasi: WasiCtxBuilder::new().build(),
+        threads: None,
+    };
+    let mut store = Store::new(&engine, host);
+    let mut linker = Linker::new(&engine);
+    wasm_jit_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).unwrap();
+    threads::add_to_linker(&mut linker, &store, &module, |h: &Host| {
+        h.threads.as_deref()
+    })
+    .unwrap();
+    let ctx = WasiThreadsCtx::new(module.clone(), Arc::new(linker.clone())).unwrap();
+    store.data_mut().threads = Some(Arc::new(ctx));
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap();
+    let memory = instance.get_shared_memory(&mut store, "memory").unwrap();
+    // SAFETY: every thread has counted itself done.
+    let (count, ids) = unsafe {
+        let at = |i: usize| *memory.data()[i..i + 4].as_ptr().cast::<u32>();
+        (at(0), at(8))
+    };
+    assert_eq!((count, ids), (400_000, 10));
+    // A module without `wasi_thread_start` cannot start threads (it may
+    // still run).
+    let plain = Module::new(&engine, "(module)").unwrap();
+    let ctx = WasiThreadsCtx::new(plain, Arc::new(linker)).unwrap();
+    let err = ctx.spawn(store.data().clone(), 0).unwrap_err();
+    assert!(err.to_string().contains("wasi_thread_start"), "{err}");
+}

@@ -18,7 +18,7 @@ use crate::memory::{GuestMemory, Ptr};
 use crate::types::{
     Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
 };
-use crate::{Descriptor, DirDesc, FileDesc, Rights, WasiCtx};
+use crate::{Descriptor, DirDesc, FileDesc, Rights, State, WasiCtx};
 
 type R = Result<(), Errno>;
 
@@ -152,7 +152,7 @@ fn stream_is_terminal(d: &Descriptor) -> bool {
     }
 }
 
-pub(crate) fn fd_advise(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64, advice: u32) -> R {
+pub(crate) fn fd_advise(cx: &mut State, fd: u32, offset: u64, len: u64, advice: u32) -> R {
     use crate::types::advice as a;
     use rustix::fs::Advice;
     let f = cx.file(fd)?;
@@ -169,7 +169,7 @@ pub(crate) fn fd_advise(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64, advice
         .map_err(|e| Errno::from_host(e.raw_os_error()))
 }
 
-pub(crate) fn fd_allocate(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> R {
+pub(crate) fn fd_allocate(cx: &mut State, fd: u32, offset: u64, len: u64) -> R {
     let f = cx.file(fd)?;
     let end = offset.checked_add(len).ok_or(Errno::FBIG)?;
     let size = f.file.metadata().map_err(io)?.len();
@@ -179,11 +179,11 @@ pub(crate) fn fd_allocate(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> R
     Ok(())
 }
 
-pub(crate) fn fd_close(cx: &mut WasiCtx, fd: u32) -> R {
+pub(crate) fn fd_close(cx: &mut State, fd: u32) -> R {
     cx.fds.remove(&fd).map(|_| ()).ok_or(Errno::BADF)
 }
 
-pub(crate) fn fd_sync(cx: &mut WasiCtx, fd: u32, data_only: bool) -> R {
+pub(crate) fn fd_sync(cx: &mut State, fd: u32, data_only: bool) -> R {
     match cx.get(fd)? {
         Descriptor::File(f) if data_only => f.file.sync_data().map_err(io),
         Descriptor::File(f) => f.file.sync_all().map_err(io),
@@ -192,7 +192,7 @@ pub(crate) fn fd_sync(cx: &mut WasiCtx, fd: u32, data_only: bool) -> R {
     }
 }
 
-pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+pub(crate) fn fd_fdstat_get(cx: &mut State, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
     let r = cx.rights(fd)?;
     let (ftype, flags) = match cx.get(fd)? {
         Descriptor::File(f) => {
@@ -220,7 +220,7 @@ pub(crate) fn fd_fdstat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, 
     m.write_u64(out + 16, r.inheriting)
 }
 
-pub(crate) fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u32) -> R {
+pub(crate) fn fd_fdstat_set_flags(cx: &mut State, fd: u32, flags: u32) -> R {
     let flags = flags as u16;
     let Descriptor::File(f) = cx.get_mut(fd)? else {
         return Err(Errno::NOTSUP);
@@ -258,7 +258,7 @@ fn host_oflags(flags: u16) -> rustix::fs::OFlags {
 /// Rights only ever shrink: asking for one the descriptor lacks is
 /// `ENOTCAPABLE`. A file that loses `FD_READ` or `FD_WRITE` can no longer
 /// be read or written.
-pub(crate) fn fd_fdstat_set_rights(cx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> R {
+pub(crate) fn fd_fdstat_set_rights(cx: &mut State, fd: u32, base: u64, inheriting: u64) -> R {
     let entry = cx.fds.get_mut(&fd).ok_or(Errno::BADF)?;
     let r = entry.rights;
     if base & !r.base != 0 || inheriting & !r.inheriting != 0 {
@@ -272,7 +272,7 @@ pub(crate) fn fd_fdstat_set_rights(cx: &mut WasiCtx, fd: u32, base: u64, inherit
     Ok(())
 }
 
-pub(crate) fn fd_filestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+pub(crate) fn fd_filestat_get(cx: &mut State, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
     let stat = match cx.get(fd)? {
         Descriptor::File(f) if f.stream => {
             let mut stat = std_stat(&f.file.metadata().map_err(io)?);
@@ -287,7 +287,7 @@ pub(crate) fn fd_filestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32
     stat.write(m, out)
 }
 
-pub(crate) fn fd_filestat_set_size(cx: &mut WasiCtx, fd: u32, size: u64) -> R {
+pub(crate) fn fd_filestat_set_size(cx: &mut State, fd: u32, size: u64) -> R {
     let f = cx.file(fd)?;
     if !f.writable {
         return Err(Errno::BADF);
@@ -334,7 +334,7 @@ fn std_time(t: SystemTimeSpec) -> SystemTime {
 }
 
 pub(crate) fn fd_filestat_set_times(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     fd: u32,
     atim: u64,
     mtim: u64,
@@ -359,7 +359,7 @@ pub(crate) fn fd_filestat_set_times(
 
 /// The file `fd` is, for reading or writing at an offset: a stream has no
 /// offsets (`ESPIPE`).
-fn positioned(cx: &mut WasiCtx, fd: u32) -> Result<&FileDesc, Errno> {
+fn positioned(cx: &mut State, fd: u32) -> Result<&FileDesc, Errno> {
     match cx.get(fd)? {
         Descriptor::Stdin | Descriptor::Stdout | Descriptor::Stderr => Err(Errno::SPIPE),
         Descriptor::File(f) if f.stream => Err(Errno::SPIPE),
@@ -368,7 +368,7 @@ fn positioned(cx: &mut WasiCtx, fd: u32) -> Result<&FileDesc, Errno> {
 }
 
 pub(crate) fn fd_pread(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -393,7 +393,7 @@ pub(crate) fn fd_pread(
 }
 
 pub(crate) fn fd_pwrite(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -417,7 +417,7 @@ pub(crate) fn fd_pwrite(
 }
 
 pub(crate) fn fd_read(
-    cx: &mut WasiCtx,
+    cx: &WasiCtx,
     m: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -426,8 +426,21 @@ pub(crate) fn fd_read(
 ) -> R {
     let vecs = m.iovecs(iovs, n)?;
     let mut total = 0usize;
+    let mut cx = cx.lock();
     // A stream's rights are its own (they may have been narrowed).
     let can_read = cx.rights(fd)?.base & rights::FD_READ != 0;
+    if can_read && matches!(cx.get(fd)?, Descriptor::Stdin) {
+        // Waiting for input, the context is not held: other threads' calls
+        // go on.
+        drop(cx);
+        // One read per call, like read(2) on a terminal or pipe.
+        if let Some(&(buf, len)) = vecs.iter().find(|v| v.1 > 0) {
+            total = m.fill(buf, len, |dst| {
+                std::io::stdin().lock().read(dst).map_err(io)
+            })?;
+        }
+        return m.write_u32(out, total as u32);
+    }
     match cx.get_mut(fd)? {
         Descriptor::File(f) => {
             if !f.readable {
@@ -441,14 +454,6 @@ pub(crate) fn fd_read(
                 }
             }
         }
-        Descriptor::Stdin if can_read => {
-            // One read per call, like read(2) on a terminal or pipe.
-            if let Some(&(buf, len)) = vecs.iter().find(|v| v.1 > 0) {
-                total = m.fill(buf, len, |dst| {
-                    std::io::stdin().lock().read(dst).map_err(io)
-                })?;
-            }
-        }
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
         _ => return Err(Errno::BADF),
     }
@@ -456,7 +461,7 @@ pub(crate) fn fd_read(
 }
 
 pub(crate) fn fd_write(
-    cx: &mut WasiCtx,
+    cx: &WasiCtx,
     m: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -472,7 +477,24 @@ pub(crate) fn fd_write(
         }
         w.flush().map_err(io)
     };
+    let mut cx = cx.lock();
     let can_write = cx.rights(fd)?.base & rights::FD_WRITE != 0;
+    let stream = match cx.get(fd)? {
+        Descriptor::Stdout if can_write => Some(true),
+        Descriptor::Stderr if can_write => Some(false),
+        _ => None,
+    };
+    if let Some(stdout) = stream {
+        // A standard stream may block (a full pipe): the context is not
+        // held meanwhile, so other threads' calls go on.
+        drop(cx);
+        if stdout {
+            write_all(&mut std::io::stdout().lock())?;
+        } else {
+            write_all(&mut std::io::stderr().lock())?;
+        }
+        return m.write_u32(out, total as u32);
+    }
     match cx.get_mut(fd)? {
         Descriptor::File(f) => {
             if !f.writable {
@@ -483,15 +505,13 @@ pub(crate) fn fd_write(
             }
             write_all(&mut f.file)?;
         }
-        Descriptor::Stdout if can_write => write_all(&mut std::io::stdout().lock())?,
-        Descriptor::Stderr if can_write => write_all(&mut std::io::stderr().lock())?,
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
         _ => return Err(Errno::BADF),
     }
     m.write_u32(out, total as u32)
 }
 
-pub(crate) fn fd_prestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+pub(crate) fn fd_prestat_get(cx: &mut State, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
     match cx.get(fd)? {
         Descriptor::Dir(DirDesc {
             preopen: Some(name),
@@ -506,7 +526,7 @@ pub(crate) fn fd_prestat_get(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32,
 }
 
 pub(crate) fn fd_prestat_dir_name(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     path: u32,
@@ -527,7 +547,7 @@ pub(crate) fn fd_prestat_dir_name(
 }
 
 pub(crate) fn fd_readdir(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     buf: u32,
@@ -571,7 +591,7 @@ pub(crate) fn fd_readdir(
     m.write_u32(out, used as u32)
 }
 
-pub(crate) fn fd_renumber(cx: &mut WasiCtx, from: u32, to: u32) -> R {
+pub(crate) fn fd_renumber(cx: &mut State, from: u32, to: u32) -> R {
     cx.get(from)?;
     cx.get(to)?;
     if from != to {
@@ -583,7 +603,7 @@ pub(crate) fn fd_renumber(cx: &mut WasiCtx, from: u32, to: u32) -> R {
 }
 
 pub(crate) fn fd_seek(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     offset: i64,
@@ -647,7 +667,7 @@ impl AsRef<std::path::Path> for GuestPath<'_> {
 }
 
 pub(crate) fn path_create_directory(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     p: u32,
@@ -657,7 +677,7 @@ pub(crate) fn path_create_directory(
 }
 
 pub(crate) fn path_filestat_get(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     flags: u32,
@@ -678,7 +698,7 @@ pub(crate) fn path_filestat_get(
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn path_filestat_set_times(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     flags: u32,
@@ -700,7 +720,7 @@ pub(crate) fn path_filestat_set_times(
 }
 
 /// `[old_fd, old_flags, old_path, old_len, new_fd, new_path, new_len]`
-pub(crate) fn path_link(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 7]) -> R {
+pub(crate) fn path_link(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 7]) -> R {
     let old_dir = cx.dir(a[0])?;
     let new_dir = cx.dir(a[4])?;
     if a[1] & LOOKUP_SYMLINK_FOLLOW != 0 {
@@ -730,7 +750,7 @@ pub(crate) struct OpenArgs {
     pub(crate) result: u32,
 }
 
-pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) -> R {
+pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) -> R {
     let dir_rights = cx.rights(a.fd)?;
     let dir = cx.dir(a.fd)?;
     let p = checked_path(m, a.path, a.path_len)?;
@@ -818,7 +838,7 @@ pub(crate) fn path_open(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: OpenArgs) 
 }
 
 /// `[fd, path, path_len, buf, buf_len, bufused]`
-pub(crate) fn path_readlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
+pub(crate) fn path_readlink(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
     use std::os::unix::ffi::OsStrExt;
     let target = cx
         .dir(a[0])?
@@ -836,7 +856,7 @@ pub(crate) fn path_readlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 
 }
 
 pub(crate) fn path_remove_directory(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     p: u32,
@@ -852,7 +872,7 @@ pub(crate) fn path_remove_directory(
 }
 
 /// `[fd, old_path, old_len, new_fd, new_path, new_len]`
-pub(crate) fn path_rename(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
+pub(crate) fn path_rename(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
     let old_dir = cx.dir(a[0])?;
     let new_dir = cx.dir(a[3])?;
     old_dir
@@ -865,14 +885,14 @@ pub(crate) fn path_rename(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 6]
 }
 
 /// `[old_path, old_len, fd, new_path, new_len]`
-pub(crate) fn path_symlink(cx: &mut WasiCtx, m: &mut GuestMemory<'_>, a: [u32; 5]) -> R {
+pub(crate) fn path_symlink(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 5]) -> R {
     cx.dir(a[2])?
         .symlink(checked_path(m, a[0], a[1])?, checked_path(m, a[3], a[4])?)
         .map_err(io)
 }
 
 pub(crate) fn path_unlink_file(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     fd: u32,
     p: u32,

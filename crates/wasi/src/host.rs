@@ -5,7 +5,7 @@ use wasm_jit::{Caller, Extern, FuncType, Linker, Val, ValType};
 
 use crate::memory::GuestMemory;
 use crate::types::Errno;
-use crate::{I32Exit, WasiCtx, fs, misc};
+use crate::{I32Exit, State, WasiCtx, fs, misc};
 
 const MODULE: &str = "wasi_snapshot_preview1";
 
@@ -17,7 +17,26 @@ fn u64a(a: &[Val], i: usize) -> u64 {
     a[i].i64().expect("checked by the function type") as u64
 }
 
-type WasiFn = fn(&mut WasiCtx, &mut GuestMemory<'_>, &[Val]) -> Result<(), Errno>;
+type WasiFn = fn(&mut State, &mut GuestMemory<'_>, &[Val]) -> Result<(), Errno>;
+
+/// A WASI function that may block (it holds the context itself, only
+/// while it does not wait), or that needs no context.
+type BlockingFn = fn(&WasiCtx, &mut GuestMemory<'_>, &[Val]) -> Result<(), Errno>;
+
+#[derive(Clone, Copy)]
+enum Call {
+    Locked(WasiFn),
+    Blocking(BlockingFn),
+}
+
+impl Call {
+    fn run(self, cx: &WasiCtx, m: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+        match self {
+            Call::Locked(f) => f(&mut cx.lock(), m, args),
+            Call::Blocking(f) => f(cx, m, args),
+        }
+    }
+}
 
 /// Defines every `wasi_snapshot_preview1` function in `linker`. `get` finds
 /// the [`WasiCtx`] in the store's data.
@@ -39,20 +58,6 @@ pub fn add_to_linker<T: 'static>(
         ("environ_sizes_get", &[I32, I32], |cx, m, a| {
             misc::environ_sizes_get(cx, m, u32a(a, 0), u32a(a, 1))
         }),
-        ("clock_res_get", &[I32, I32], |_, m, a| {
-            misc::clock_res_get(m, u32a(a, 0), u32a(a, 1))
-        }),
-        ("clock_time_get", &[I32, I64, I32], |_, m, a| {
-            misc::clock_time_get(m, u32a(a, 0), u64a(a, 1), u32a(a, 2))
-        }),
-        ("random_get", &[I32, I32], |_, m, a| {
-            misc::random_get(m, u32a(a, 0), u32a(a, 1))
-        }),
-        ("sched_yield", &[], |_, _, _| misc::sched_yield()),
-        ("poll_oneoff", &[I32, I32, I32, I32], |cx, m, a| {
-            misc::poll_oneoff(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
-        }),
-        ("proc_raise", &[I32], |_, _, _| Err(Errno::NOTSUP)),
         // No descriptor is ever a socket: a closed one is EBADF, any
         // other ENOTSOCK.
         ("sock_accept", &[I32, I32, I32], |cx, _, a| {
@@ -123,12 +128,6 @@ pub fn add_to_linker<T: 'static>(
                 u64a(a, 3),
                 u32a(a, 4),
             )
-        }),
-        ("fd_read", &[I32, I32, I32, I32], |cx, m, a| {
-            fs::fd_read(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
-        }),
-        ("fd_write", &[I32, I32, I32, I32], |cx, m, a| {
-            fs::fd_write(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
         }),
         ("fd_prestat_get", &[I32, I32], |cx, m, a| {
             fs::fd_prestat_get(cx, m, u32a(a, 0), u32a(a, 1))
@@ -281,7 +280,38 @@ pub fn add_to_linker<T: 'static>(
             fs::path_unlink_file(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2))
         }),
     ];
-    for &(name, params, f) in funcs {
+    let blocking: &[(&str, &[ValType], BlockingFn)] = &[
+        ("poll_oneoff", &[I32, I32, I32, I32], |cx, m, a| {
+            misc::poll_oneoff(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        ("fd_read", &[I32, I32, I32, I32], |cx, m, a| {
+            fs::fd_read(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        ("fd_write", &[I32, I32, I32, I32], |cx, m, a| {
+            fs::fd_write(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        // These need no context at all.
+        ("clock_res_get", &[I32, I32], |_, m, a| {
+            misc::clock_res_get(m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("clock_time_get", &[I32, I64, I32], |_, m, a| {
+            misc::clock_time_get(m, u32a(a, 0), u64a(a, 1), u32a(a, 2))
+        }),
+        ("random_get", &[I32, I32], |_, m, a| {
+            misc::random_get(m, u32a(a, 0), u32a(a, 1))
+        }),
+        ("sched_yield", &[], |_, _, _| misc::sched_yield()),
+        ("proc_raise", &[I32], |_, _, _| Err(Errno::NOTSUP)),
+    ];
+    let calls = funcs
+        .iter()
+        .map(|&(name, params, f)| (name, params, Call::Locked(f)))
+        .chain(
+            blocking
+                .iter()
+                .map(|&(name, params, f)| (name, params, Call::Blocking(f))),
+        );
+    for (name, params, f) in calls {
         linker.func_new(
             MODULE,
             name,
@@ -290,19 +320,17 @@ pub fn add_to_linker<T: 'static>(
                 let errno = match caller.get_export("memory") {
                     Some(Extern::Memory(memory)) => {
                         let (bytes, data) = memory.data_and_store_mut(&mut caller);
-                        f(get(data), &mut GuestMemory::Own(bytes), args)
+                        f.run(get(data), &mut GuestMemory::Own(bytes), args)
                     }
-                    Some(Extern::SharedMemory(memory)) => f(
+                    Some(Extern::SharedMemory(memory)) => f.run(
                         get(caller.data_mut()),
                         &mut GuestMemory::Shared(memory.data()),
                         args,
                     ),
-                    _ => f(get(caller.data_mut()), &mut GuestMemory::Own(&mut []), args),
+                    _ => f.run(get(caller.data_mut()), &mut GuestMemory::Own(&mut []), args),
                 };
                 // A wait cut short by the guest's deadline stops the guest.
-                let cx = get(caller.data_mut());
-                if cx.interrupted {
-                    cx.interrupted = false;
+                if errno == Err(Errno::DEADLINE) {
                     return Err(anyhow::Error::new(wasm_jit::Trap::Interrupted));
                 }
                 results[0] = Val::I32(match errno {
@@ -323,7 +351,7 @@ pub fn add_to_linker<T: 'static>(
 }
 
 /// The answer of every `sock_*` call: no descriptor here is a socket.
-fn not_a_socket(cx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
+fn not_a_socket(cx: &mut State, fd: u32) -> Result<(), Errno> {
     cx.get(fd)?;
     Err(Errno::NOTSOCK)
 }

@@ -22,6 +22,8 @@
 //! start.call(&mut store, &[], &mut [])?;
 //! # Ok::<(), anyhow::Error>(())
 //! ```
+//!
+//! Threaded programs (wasi-threads) need [`threads`] too.
 
 #![deny(missing_docs)]
 
@@ -39,6 +41,7 @@ use anyhow::{Context as _, Result};
 use cap_std::ambient_authority;
 
 pub use host::add_to_linker;
+pub mod threads;
 pub use types::Errno;
 
 /// Wasmtime's names for preview1 (`wasmtime_wasi::p1`): code written for
@@ -140,27 +143,42 @@ pub(crate) struct DirDesc {
     pub(crate) preopen: Option<String>,
 }
 
-/// The state of one WASI program: arguments, environment, descriptors.
-pub struct WasiCtx {
+/// The WASI context of a program: its arguments, environment and open
+/// descriptors. Cloning it shares it, as wasi-threads' threads (each with
+/// a store of its own) share their process's: the clones see the same
+/// descriptors, and each WASI call holds the context for its duration
+/// (but while it may wait: a sleep, input, output to a standard stream).
+#[derive(Clone)]
+pub struct WasiCtx(pub(crate) std::sync::Arc<std::sync::Mutex<State>>);
+
+impl WasiCtx {
+    /// The state, for one WASI call.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic in another holder leaves consistent state behind.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.lock();
+        f.debug_struct("WasiCtx")
+            .field("args", &s.args)
+            .field("fds", &s.fds.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state behind a [`WasiCtx`].
+pub(crate) struct State {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) fds: BTreeMap<u32, Entry>,
     /// When the guest's time is up (see [`WasiCtxBuilder::deadline`]).
     pub(crate) deadline: Option<std::time::Instant>,
-    /// Set by a call that stopped waiting because the deadline passed.
-    pub(crate) interrupted: bool,
 }
 
-impl std::fmt::Debug for WasiCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasiCtx")
-            .field("args", &self.args)
-            .field("fds", &self.fds.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl WasiCtx {
+impl State {
     pub(crate) fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
         self.fds.get(&fd).map(|e| &e.desc).ok_or(Errno::BADF)
     }
@@ -376,13 +394,12 @@ impl WasiCtxBuilder {
                 },
             );
         }
-        WasiCtx {
+        WasiCtx(std::sync::Arc::new(std::sync::Mutex::new(State {
             args: this.args,
             env: this.env,
             fds,
             deadline: this.deadline,
-            interrupted: false,
-        }
+        })))
     }
 }
 

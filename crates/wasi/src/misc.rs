@@ -6,7 +6,7 @@ use rustix::time::{ClockId, clock_getres, clock_gettime};
 
 use crate::memory::{GuestMemory, Ptr};
 use crate::types::{Errno, SUBSCRIPTION_CLOCK_ABSTIME, clockid, eventtype};
-use crate::{Descriptor, WasiCtx};
+use crate::{Descriptor, State, WasiCtx};
 
 /// Writes `strings` as NUL-terminated bytes at `buf` and their addresses at `ptrs`.
 fn write_strings(
@@ -39,12 +39,12 @@ fn sizes(m: &mut GuestMemory<'_>, strings: &[String], count: u32, size: u32) -> 
     m.write_u32(size, u32::try_from(total).map_err(|_| Errno::OVERFLOW)?)
 }
 
-fn env_strings(cx: &WasiCtx) -> Vec<String> {
+fn env_strings(cx: &State) -> Vec<String> {
     cx.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
 pub(crate) fn args_get(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     argv: u32,
     buf: u32,
@@ -53,7 +53,7 @@ pub(crate) fn args_get(
 }
 
 pub(crate) fn args_sizes_get(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     count: u32,
     size: u32,
@@ -62,7 +62,7 @@ pub(crate) fn args_sizes_get(
 }
 
 pub(crate) fn environ_get(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     env: u32,
     buf: u32,
@@ -71,7 +71,7 @@ pub(crate) fn environ_get(
 }
 
 pub(crate) fn environ_sizes_get(
-    cx: &mut WasiCtx,
+    cx: &mut State,
     m: &mut GuestMemory<'_>,
     count: u32,
     size: u32,
@@ -169,7 +169,7 @@ fn write_event(
 const MAX_SUBSCRIPTIONS: u32 = 4096;
 
 pub(crate) fn poll_oneoff(
-    cx: &mut WasiCtx,
+    cx: &WasiCtx,
     m: &mut GuestMemory<'_>,
     subs_ptr: u32,
     events_ptr: u32,
@@ -224,33 +224,39 @@ pub(crate) fn poll_oneoff(
     // asked with poll(2), waiting at most until the earliest clock.
     let mut events: Vec<(u64, Errno, u8, u64)> = Vec::new();
     let mut stream_waits: Vec<(u64, bool, i32)> = Vec::new();
-    for s in &subs {
-        if let Sub::Fd { userdata, fd, read } = *s {
-            let ty = if read {
-                eventtype::FD_READ
-            } else {
-                eventtype::FD_WRITE
-            };
-            match cx.get(fd) {
-                Err(e) => events.push((userdata, e, ty, 0)),
-                Ok(Descriptor::File(f)) => {
-                    let left = if read {
-                        use std::io::Seek;
-                        let len = f.file.metadata().map(|md| md.len()).unwrap_or(0);
-                        let pos = (&f.file).stream_position().unwrap_or(len);
-                        len.saturating_sub(pos)
-                    } else {
-                        0
-                    };
-                    events.push((userdata, Errno::SUCCESS, ty, left));
+    // The context is held only to look at the descriptors, not while the
+    // call waits: other threads' calls go on.
+    let cx_deadline = {
+        let cx = cx.lock();
+        for s in &subs {
+            if let Sub::Fd { userdata, fd, read } = *s {
+                let ty = if read {
+                    eventtype::FD_READ
+                } else {
+                    eventtype::FD_WRITE
+                };
+                match cx.get(fd) {
+                    Err(e) => events.push((userdata, e, ty, 0)),
+                    Ok(Descriptor::File(f)) => {
+                        let left = if read {
+                            use std::io::Seek;
+                            let len = f.file.metadata().map(|md| md.len()).unwrap_or(0);
+                            let pos = (&f.file).stream_position().unwrap_or(len);
+                            len.saturating_sub(pos)
+                        } else {
+                            0
+                        };
+                        events.push((userdata, Errno::SUCCESS, ty, left));
+                    }
+                    Ok(Descriptor::Dir(_)) => events.push((userdata, Errno::BADF, ty, 0)),
+                    Ok(Descriptor::Stdin) => stream_waits.push((userdata, read, 0)),
+                    Ok(Descriptor::Stdout) => stream_waits.push((userdata, read, 1)),
+                    Ok(Descriptor::Stderr) => stream_waits.push((userdata, read, 2)),
                 }
-                Ok(Descriptor::Dir(_)) => events.push((userdata, Errno::BADF, ty, 0)),
-                Ok(Descriptor::Stdin) => stream_waits.push((userdata, read, 0)),
-                Ok(Descriptor::Stdout) => stream_waits.push((userdata, read, 1)),
-                Ok(Descriptor::Stderr) => stream_waits.push((userdata, read, 2)),
             }
         }
-    }
+        cx.deadline
+    };
     let earliest = subs
         .iter()
         .filter_map(|s| match *s {
@@ -262,7 +268,7 @@ pub(crate) fn poll_oneoff(
         .min();
     if events.is_empty() && !stream_waits.is_empty() {
         // Wait no longer than the guest's deadline.
-        let cap = cx.deadline.map(|d| {
+        let cap = cx_deadline.map(|d| {
             d.saturating_duration_since(std::time::Instant::now())
                 .as_nanos()
                 .min(u64::MAX as u128) as u64
@@ -272,9 +278,8 @@ pub(crate) fn poll_oneoff(
             (a, b) => a.or(b),
         };
         events.extend(poll_streams(&stream_waits, wait)?);
-        if events.is_empty() && cx.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            cx.interrupted = true;
-            return Err(Errno::INTR);
+        if events.is_empty() && cx_deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(Errno::DEADLINE);
         }
     }
     if events.is_empty() {
@@ -282,12 +287,11 @@ pub(crate) fn poll_oneoff(
         // the earliest deadline and report the clocks that have passed.
         if let Some(wait) = earliest {
             let wait = Duration::from_nanos(wait);
-            if let Some(deadline) = cx.deadline {
+            if let Some(deadline) = cx_deadline {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 if left < wait {
                     std::thread::sleep(left);
-                    cx.interrupted = true;
-                    return Err(Errno::INTR);
+                    return Err(Errno::DEADLINE);
                 }
             }
             std::thread::sleep(wait);

@@ -7,6 +7,10 @@ pub struct Errno(pub u16);
 
 #[allow(missing_docs)]
 impl Errno {
+    /// Not an errno the guest sees: the call stopped waiting because the
+    /// guest's deadline passed, which stops the guest (this call's thread
+    /// only).
+    pub(crate) const DEADLINE: Errno = Errno(u16::MAX);
     pub const SUCCESS: Errno = Errno(0);
     pub const TOOBIG: Errno = Errno(1);
     pub const ACCES: Errno = Errno(2);
