@@ -298,18 +298,15 @@ impl RunCommand {
         }
     }
 
-    /// wasi-threads: `thread-spawn` and the shared memory the module
-    /// imports, defined in `linker`; each thread's store is set up as the
-    /// first (limits, fuel, timeout).
-    fn add_threads(
+    /// wasi-threads, once `linker` defines everything (`thread-spawn` and
+    /// the shared memory included): each thread's store is set up as the
+    /// first (limits, fuel, timeout) and links with a copy of `linker`.
+    fn start_threads(
         &self,
         module: &Module,
-        linker: &mut Linker<Host>,
+        linker: &Linker<Host>,
         store: &mut Store<Host>,
     ) -> Result<()> {
-        wasm_jit_wasi::threads::add_to_linker(linker, &*store, module, |h: &Host| {
-            h.threads.as_deref()
-        })?;
         let (fuel, timeout) = (self.fuel, self.timeout.is_some());
         let threads = WasiThreadsCtx::new(module.clone(), Arc::new(linker.clone()))?
             .with_store_setup(move |store| {
@@ -406,7 +403,9 @@ impl RunCommand {
             linker.instance(&mut *store, name, instance)?;
         }
         if wasi_options.threads {
-            self.add_threads(module, linker, store)?;
+            wasm_jit_wasi::threads::add_to_linker(linker, &*store, module, |h: &Host| {
+                h.threads.as_deref()
+            })?;
         }
         // After the preloads and threads, which may provide some of them.
         match wasi_options.unknown_imports {
@@ -415,6 +414,10 @@ impl RunCommand {
             Some(UnknownImports::Default) => {
                 linker.define_unknown_imports_as_default_values(module)?
             }
+        }
+        if wasi_options.threads {
+            // With every definition in place: each thread links with a copy.
+            self.start_threads(module, linker, store)?;
         }
         let name = self.module_path().display();
         let instance = linker
@@ -576,7 +579,9 @@ fn parse_v128(s: &str) -> Result<u128> {
         Some(hex) => u128::from_str_radix(&hex.replace('_', ""), 16),
         None => s.parse::<u128>(),
     };
-    v.map_err(|e| anyhow::anyhow!("`{s}` is not a v128 (0x followed by up to 32 hex digits): {e}"))
+    v.map_err(|e| {
+        anyhow::anyhow!("`{s}` is not a v128 (a decimal u128, or 0x and up to 32 hex digits): {e}")
+    })
 }
 
 fn format_val(v: &Val) -> String {

@@ -137,9 +137,34 @@ fn waits_end_by_value_timeout_or_error() {
     assert_eq!(wait32.call(&mut store, (0, 0, 20_000_000)).unwrap(), 2);
     assert!(start.elapsed() >= std::time::Duration::from_millis(20));
     assert_eq!(wait64.call(&mut store, (8, 0, 0)).unwrap(), 2);
-    // Nobody can notify, so waiting forever is an error, not a hang.
+    // Nobody can notify, so waiting forever is an error, not a hang; also
+    // once a handle that was taken (as WASI takes one per call) is gone.
     let err = wait32.call(&mut store, (0, 0, -1)).unwrap_err();
     assert!(err.to_string().contains("would wait forever"), "{err}");
+    let exporter = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1 1 shared)
+             (func (export "wait") (result i32)
+               (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))"#,
+    )
+    .unwrap();
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &exporter)
+        .unwrap();
+    let wait = inst.get_typed_func::<(), i32>(&mut store, "wait").unwrap();
+    drop(inst.get_shared_memory(&mut store, "m").unwrap());
+    let err = wait.call(&mut store, ()).unwrap_err();
+    assert!(err.to_string().contains("would wait forever"), "{err}");
+    // While a handle exists, another thread could notify: the wait waits
+    // (here until that thread does).
+    let handle = inst.get_shared_memory(&mut store, "m").unwrap();
+    let notifier = std::thread::spawn(move || {
+        while handle.atomic_notify(0, 1).unwrap() == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    assert_eq!(wait.call(&mut store, ()).unwrap(), 0);
+    notifier.join().unwrap();
     assert_eq!(notify.call(&mut store, (0, 10)).unwrap(), 0);
     let err = notify.call(&mut store, (2, 1)).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::HeapMisaligned));

@@ -35,6 +35,9 @@ const REGION: usize = 64 << 20;
 /// Objects larger than this get a mapping of their own.
 const BIG: usize = STEP / 4;
 
+/// The unit a large array's own mapping is charged in.
+const BIG_UNIT: usize = 64 << 10;
+
 /// Default most bytes a store's objects may take in all.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
 
@@ -139,8 +142,10 @@ impl GcHeap {
         } else {
             // A large array's own mapping, or one more step of a region.
             let big = size > BIG;
+            // A large array is charged its size in whole 64 KiB (what its
+            // mapping takes, as for a memory's pages).
             let grant = if big {
-                match size.checked_next_multiple_of(STEP) {
+                match size.checked_next_multiple_of(BIG_UNIT) {
                     Some(g) => g,
                     None => return Ok(None),
                 }
@@ -257,6 +262,21 @@ mod tests {
         }
         assert_eq!(count, 2 * STEP / BIG);
         assert_eq!(heap.bytes(), 2 * STEP);
+
+        // A large array is charged its size in 64 KiB units, not steps.
+        let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 4 * STEP);
+        assert!(alloc_in(&heap, BIG as u64 + 16).is_some());
+        assert_eq!(heap.bytes(), BIG + BIG_UNIT);
+
+        // Past one region the heap maps the next (only headers are
+        // written: the rest of each object stays untouched).
+        let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * REGION);
+        let objects: Vec<usize> = (0..(REGION / BIG + 2))
+            .map(|_| alloc_in(&heap, BIG as u64).unwrap() as usize)
+            .collect();
+        let (first, last) = (objects[0], objects[objects.len() - 1]);
+        assert!(last < first || last >= first + REGION, "a second region");
+        assert_eq!(heap.bytes(), REGION + STEP);
     }
 
     fn alloc_in(heap: &GcHeap, size: u64) -> Option<*mut u8> {

@@ -924,6 +924,11 @@ unsafe extern "C" fn memory_atomic_wait(
             set_pending(TrapReason::Wasm(TrapKind::MemoryOutOfBounds));
             u64::MAX
         }
+        // (Compiled code checked alignment first.)
+        Err(WaitError::Misaligned) => {
+            set_pending(TrapReason::Wasm(TrapKind::HeapMisaligned));
+            u64::MAX
+        }
         Err(WaitError::Forever) => {
             set_pending(TrapReason::Host(Box::new(
                 "memory.atomic.wait with no timeout would wait forever: no other thread can notify it (the shared memory is used by one store only)"

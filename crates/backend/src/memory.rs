@@ -52,10 +52,10 @@ struct Shared {
     /// Held while the memory grows.
     grow: Mutex<()>,
     parking: Parking,
-    /// Whether the memory may be reached from another store (an embedder
-    /// holds it as a shared memory): otherwise no other thread could ever
-    /// notify a waiter.
-    escaped: std::sync::atomic::AtomicBool,
+    /// Handles on the memory beyond its defining instance: `SharedMemory`
+    /// values and stores that import it. With none, no other thread could
+    /// ever notify a waiter.
+    reach: AtomicUsize,
 }
 
 // SAFETY: the mapping is owned exclusively by this value; it has no thread
@@ -77,6 +77,9 @@ pub enum WaitError<E> {
     Unshared,
     /// The address is out of bounds (a trap).
     OutOfBounds,
+    /// The size is not 4 or 8, or the address not a multiple of it (a
+    /// trap).
+    Misaligned,
     /// No timeout, and no other thread can reach the memory to notify.
     Forever,
     /// The interruption's error.
@@ -284,10 +287,18 @@ impl LinearMemory {
         self.shared.is_some()
     }
 
-    /// Marks a shared memory as reachable from other stores (and threads).
-    pub fn set_escaped(&self) {
+    /// Counts one more handle on a shared memory (a `SharedMemory`, or a
+    /// store importing it): while there is one, other threads may reach it.
+    pub fn hold(&self) {
         if let Some(s) = &self.shared {
-            s.escaped.store(true, Relaxed);
+            s.reach.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts one handle [`hold`](Self::hold) counted fewer.
+    pub fn release(&self) {
+        if let Some(s) = &self.shared {
+            s.reach.fetch_sub(1, Relaxed);
         }
     }
 
@@ -324,6 +335,7 @@ impl LinearMemory {
     /// unshared one, or a shared one before it is shared (its bytes are
     /// otherwise reached through [`base`](Self::base), as cells).
     pub fn data(&self) -> &[u8] {
+        debug_assert!(self.shared.is_none(), "a shared memory has no slice view");
         let len = self.byte_size();
         if len == 0 {
             return &[];
@@ -429,6 +441,9 @@ impl LinearMemory {
         let Some(shared) = &self.shared else {
             return Err(WaitError::Unshared);
         };
+        if !matches!(size, 4 | 8) || !addr.is_multiple_of(size as u64) {
+            return Err(WaitError::Misaligned);
+        }
         let len = self.byte_size() as u64;
         if addr.checked_add(size as u64).is_none_or(|end| end > len) {
             return Err(WaitError::OutOfBounds);
@@ -440,7 +455,7 @@ impl LinearMemory {
         // Read under the parking lock: a notify after the store that made
         // the value differ cannot slip between this read and the wait.
         // SAFETY: [at, at + size) is inside the accessible memory, which
-        // never shrinks, and aligned (compiled code checked).
+        // never shrinks, and aligned to `size` (both checked above).
         let current = unsafe {
             if size == 4 {
                 u64::from(std::sync::atomic::AtomicU32::from_ptr(at.cast()).load(SeqCst))
@@ -451,7 +466,7 @@ impl LinearMemory {
         if current != expected {
             return Ok(WaitOutcome::Mismatch);
         }
-        if deadline.is_none() && !shared.escaped.load(Relaxed) {
+        if deadline.is_none() && shared.reach.load(Relaxed) == 0 {
             return Err(WaitError::Forever);
         }
         queues.entry(addr).or_default().push_back(waiter.clone());

@@ -15,7 +15,7 @@
 //! it), so `n` threads may use `n` times what one store may.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 use wasm_jit::{
@@ -28,6 +28,10 @@ use crate::I32Exit;
 /// The largest thread id wasi-threads allows (ids are 1 to 2^29 - 1).
 const MAX_TID: i32 = 0x1FFF_FFFF;
 
+/// Threads a program may have running at once by default (each has a
+/// store, an instance and a native stack): past it, `thread-spawn` fails.
+pub const DEFAULT_MAX_THREADS: usize = 1024;
+
 /// Prepares a new thread's store before it instantiates the module.
 pub type StoreSetup<T> = Arc<dyn Fn(&mut Store<T>) -> Result<()> + Send + Sync>;
 
@@ -38,6 +42,9 @@ pub struct WasiThreadsCtx<T: 'static> {
     linker: Arc<Linker<T>>,
     setup: Option<StoreSetup<T>>,
     next_tid: AtomicI32,
+    /// Threads running now, and how many may.
+    live: Arc<AtomicUsize>,
+    max_threads: usize,
 }
 
 impl<T: 'static> std::fmt::Debug for WasiThreadsCtx<T> {
@@ -60,6 +67,8 @@ impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
             linker,
             setup: None,
             next_tid: AtomicI32::new(1),
+            live: Arc::new(AtomicUsize::new(0)),
+            max_threads: DEFAULT_MAX_THREADS,
         })
     }
 
@@ -71,6 +80,13 @@ impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
         setup: impl Fn(&mut Store<T>) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
         self.setup = Some(Arc::new(setup));
+        self
+    }
+
+    /// At most `n` threads running at once (default
+    /// [`DEFAULT_MAX_THREADS`]); `thread-spawn` fails past it.
+    pub fn with_max_threads(mut self, n: usize) -> Self {
+        self.max_threads = n;
         self
     }
 
@@ -96,11 +112,23 @@ impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
                 (t <= MAX_TID).then_some(t + 1)
             })
             .map_err(|_| anyhow::anyhow!("no thread ids left"))?;
+        let max = self.max_threads;
+        if self
+            .live
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            bail!("{max} threads are running already");
+        }
+        let live = Running(self.live.clone());
         let (module, linker, setup) =
             (self.module.clone(), self.linker.clone(), self.setup.clone());
         std::thread::Builder::new()
             .name(format!("wasi-thread-{tid}"))
             .spawn(move || {
+                let _live = live;
                 let run = || -> Result<()> {
                     let mut store = Store::new(module.engine(), host);
                     if let Some(setup) = &setup {
@@ -120,6 +148,15 @@ impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
                 }
             })?;
         Ok(tid)
+    }
+}
+
+/// A running thread, counted until it ends.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -19,10 +19,21 @@ use crate::{Engine, MemoryType, Trap};
 /// with [`Instance::get_shared_memory`](crate::Instance::get_shared_memory).
 /// `memory.atomic.wait` in one thread is woken by `memory.atomic.notify`
 /// (or [`SharedMemory::atomic_notify`]) in another.
-#[derive(Clone)]
 pub struct SharedMemory {
     memory: Arc<LinearMemory>,
     engine: Engine,
+}
+
+impl Clone for SharedMemory {
+    fn clone(&self) -> Self {
+        SharedMemory::from_arc(&self.engine, self.memory.clone())
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        self.memory.release();
+    }
 }
 
 impl std::fmt::Debug for SharedMemory {
@@ -61,9 +72,10 @@ impl SharedMemory {
         Ok(SharedMemory::from_arc(engine, Arc::new(memory)))
     }
 
-    /// A handle on `memory`, which other stores may now reach.
+    /// A handle on `memory`, through which other stores may reach it (a
+    /// wait with no timeout may then be woken: see `LinearMemory::hold`).
     pub(crate) fn from_arc(engine: &Engine, memory: Arc<LinearMemory>) -> SharedMemory {
-        memory.set_escaped();
+        memory.hold();
         SharedMemory {
             memory,
             engine: engine.clone(),
@@ -182,9 +194,10 @@ impl SharedMemory {
             Ok(WaitOutcome::Mismatch) => Ok(WaitResult::Mismatch),
             Ok(WaitOutcome::TimedOut) => Ok(WaitResult::TimedOut),
             Err(WaitError::OutOfBounds) => Err(Trap::MemoryOutOfBounds),
+            Err(WaitError::Misaligned) => Err(Trap::HeapMisaligned),
             Err(WaitError::Unshared) => Err(Trap::AtomicWaitNonSharedMemory),
-            // Neither happens: a memory with a handle on it has escaped,
-            // and nothing interrupts the host's wait.
+            // Neither happens: this handle holds the memory (so it can be
+            // woken), and nothing interrupts the host's wait.
             Err(WaitError::Forever | WaitError::Interrupted(())) => Ok(WaitResult::TimedOut),
         }
     }

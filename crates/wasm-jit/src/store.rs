@@ -42,6 +42,16 @@ pub(crate) struct GlobalData {
     pub(crate) ty: GlobalType,
 }
 
+/// A shared memory a store imports, counted as a handle on it while the
+/// store lives (`LinearMemory::hold`).
+pub(crate) struct KeptMemory(pub(crate) std::sync::Arc<LinearMemory>);
+
+impl Drop for KeptMemory {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 /// Everything of a store that does not depend on the data type `T`.
 ///
 /// Instances, memories, tables and globals are boxed: compiled code holds
@@ -71,8 +81,9 @@ pub struct StoreOpaque {
     /// Exceptions made by the host (`Exception::new`).
     pub(crate) owned_exceptions: Vec<Box<wasm_jit_backend::exceptions::VMException>>,
     pub(crate) owned_memories: Vec<Box<LinearMemory>>,
-    /// Shared memories it made or imported (other stores may hold them too).
-    pub(crate) shared_memories: Vec<std::sync::Arc<LinearMemory>>,
+    /// Shared memories its instances import (other stores may hold them
+    /// too).
+    pub(crate) shared_memories: Vec<KeptMemory>,
     pub(crate) owned_tables: Vec<Box<RawTable>>,
     pub(crate) owned_globals: Vec<Box<VMGlobal>>,
     /// Host function contexts (`HostFuncCtx<T>`), kept alive and addressable.
@@ -335,9 +346,10 @@ impl StoreOpaque {
         if !self
             .shared_memories
             .iter()
-            .any(|m| std::ptr::eq(std::sync::Arc::as_ptr(m), ptr))
+            .any(|m| std::ptr::eq(std::sync::Arc::as_ptr(&m.0), ptr))
         {
-            self.shared_memories.push(memory.clone());
+            memory.hold();
+            self.shared_memories.push(KeptMemory(memory.clone()));
         }
         ptr.cast_mut()
     }
@@ -350,8 +362,8 @@ impl StoreOpaque {
     ) -> Option<std::sync::Arc<LinearMemory>> {
         self.shared_memories
             .iter()
-            .find(|m| std::ptr::eq(std::sync::Arc::as_ptr(m), ptr))
-            .cloned()
+            .find(|m| std::ptr::eq(std::sync::Arc::as_ptr(&m.0), ptr))
+            .map(|m| m.0.clone())
             .or_else(|| {
                 self.instances
                     .iter()
