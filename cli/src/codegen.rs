@@ -83,6 +83,7 @@ fn wasm_feature(key: &str) -> Option<WasmFeatures> {
         "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
         "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
         "stack-switching" => WasmFeatures::STACK_SWITCHING,
+        "custom-descriptors" => WasmFeatures::CUSTOM_DESCRIPTORS,
         _ => return None,
     })
 }

@@ -447,3 +447,70 @@ fn defaults_of_struct_types_are_gc_nulls() {
     let nulls = inst.get_typed_func::<(), i32>(&mut store, "nulls").unwrap();
     assert_eq!(nulls.call(&mut store, ()).unwrap(), 2);
 }
+
+/// Exact reference types (custom descriptors): the host may pass only
+/// values of exactly the type, not of a subtype, and an exact function
+/// import takes only a function of exactly its type.
+#[test]
+fn exact_types_refuse_subtypes_from_the_host() {
+    let mut config = wasm_jit::Config::new();
+    config.wasm_feature(wasm_jit::WasmFeatures::CUSTOM_DESCRIPTORS, true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $s (sub (struct (field i32))))
+             (type $t (sub $s (struct (field i32) (field i32))))
+             (func (export "new_s") (result anyref) (struct.new $s (i32.const 1)))
+             (func (export "new_t") (result anyref) (struct.new $t (i32.const 2) (i32.const 3)))
+             (func (export "exact") (param (ref null (exact $s))) (result i32)
+               (struct.get $s 0 (local.get 0)))
+             (func (export "inexact") (param (ref null $s)) (result i32)
+               (struct.get $s 0 (local.get 0)))
+             (func (export "is_exact") (param anyref) (result i32)
+               (ref.test (ref (exact $s)) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let call = |store: &mut Store<()>, name: &str, arg: Val| {
+        let f = inst.get_func(&mut *store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        f.call(&mut *store, &[arg], &mut out).map(|()| out[0].i32())
+    };
+    let new = |store: &mut Store<()>, name: &str| {
+        let f = inst.get_func(&mut *store, name).unwrap();
+        let mut out = [Val::AnyRef(None)];
+        f.call(&mut *store, &[], &mut out).unwrap();
+        out[0]
+    };
+    let (s, t) = (new(&mut store, "new_s"), new(&mut store, "new_t"));
+    assert_eq!(call(&mut store, "exact", s).unwrap(), Some(1));
+    assert_eq!(call(&mut store, "inexact", t).unwrap(), Some(2));
+    let err = call(&mut store, "exact", t).unwrap_err();
+    assert!(err.to_string().contains("type mismatch"), "{err}");
+    assert_eq!(call(&mut store, "is_exact", s).unwrap(), Some(1));
+    assert_eq!(call(&mut store, "is_exact", t).unwrap(), Some(0));
+
+    // An exact function import: a function of a subtype does not do.
+    let types = r#"(type $f (sub (func))) (type $g (sub $f (func)))"#;
+    let exporter = Module::new(
+        &engine,
+        format!(r#"(module {types} (func (export "g") (type $g)) (func (export "f") (type $f)))"#),
+    )
+    .unwrap();
+    let ex = Instance::new(&mut store, &exporter, &[]).unwrap();
+    let importer = Module::new(
+        &engine,
+        format!(r#"(module {types} (import "m" "f" (func (exact (type $f)))))"#),
+    )
+    .unwrap();
+    let g = ex.get_export(&mut store, "g").unwrap();
+    let f = ex.get_export(&mut store, "f").unwrap();
+    let err = Instance::new(&mut store, &importer, &[g]).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+    Instance::new(&mut store, &importer, &[f]).unwrap();
+}

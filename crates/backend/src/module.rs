@@ -80,7 +80,12 @@ fn rec_to_canonical(t: WasmType, first: u32) -> WasmType {
         WasmType::Ref(RefType {
             nullable,
             heap: HeapType::RecGroup(k),
-        }) => WasmType::reference(nullable, HeapType::Canonical(first + k)),
+            exact,
+        }) => WasmType::Ref(RefType {
+            nullable,
+            heap: HeapType::Canonical(first + k),
+            exact,
+        }),
         other => other,
     }
 }
@@ -151,7 +156,13 @@ impl TypeRegistry {
         if let (Some(x), Some(y)) = (a.as_ref_type(), b.as_ref_type())
             && let (HeapType::Canonical(i), HeapType::Canonical(j)) = (x.heap, y.heap)
         {
-            return (y.nullable || !x.nullable) && self.is_subtype(i, j);
+            // An exact type holds only its own values.
+            let related = if y.exact {
+                x.exact && i == j
+            } else {
+                self.is_subtype(i, j)
+            };
+            return (y.nullable || !x.nullable) && related;
         }
         a.is_subtype_of(b, |id| Some(self.kind(id)))
     }

@@ -131,8 +131,11 @@ impl ConstExpr {
 /// What an import brings in.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ImportKind {
-    /// A function of the given type.
+    /// A function of the given type (or, GC, one of its subtypes).
     Func(TypeIndex),
+    /// A function of exactly the given type (custom descriptors' exact
+    /// import).
+    ExactFunc(TypeIndex),
     /// A table.
     Table(TableType),
     /// A linear memory.
@@ -425,16 +428,13 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                     let import = import?;
                     let kind = match import.ty {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
-                            if matches!(import.ty, wasmparser::TypeRef::FuncExact(_)) {
-                                // Only the exact type would match; imports
-                                // accept subtypes.
-                                note(unsupported(
-                                    "custom descriptors (GC) (exact function import)",
-                                ));
-                            }
                             info.funcs.push(TypeIndex(t));
                             info.num_imported_funcs += 1;
-                            ImportKind::Func(TypeIndex(t))
+                            if matches!(import.ty, wasmparser::TypeRef::FuncExact(_)) {
+                                ImportKind::ExactFunc(TypeIndex(t))
+                            } else {
+                                ImportKind::Func(TypeIndex(t))
+                            }
                         }
                         wasmparser::TypeRef::Table(t) => {
                             let t = table_type(&t).unwrap_or_else(|e| {

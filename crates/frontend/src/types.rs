@@ -35,6 +35,20 @@ pub struct RefType {
     pub nullable: bool,
     /// What it refers to.
     pub heap: HeapType,
+    /// Only values of exactly this concrete type, none of its subtypes
+    /// (custom descriptors' `(ref (exact $t))`).
+    pub exact: bool,
+}
+
+impl RefType {
+    /// A reference type (not exact).
+    pub fn new(nullable: bool, heap: HeapType) -> RefType {
+        RefType {
+            nullable,
+            heap,
+            exact: false,
+        }
+    }
 }
 
 /// What a reference refers to.
@@ -140,6 +154,16 @@ impl WasmType {
                 _ => None,
             },
             wasmparser::HeapType::Concrete(i) => i.as_module_index().map(HeapType::Concrete),
+            wasmparser::HeapType::Exact(i) => {
+                if let Some(i) = i.as_module_index() {
+                    return Ok(WasmType::Ref(RefType {
+                        nullable: r.is_nullable(),
+                        heap: HeapType::Concrete(i),
+                        exact: true,
+                    }));
+                }
+                None
+            }
             _ => None,
         };
         match heap {
@@ -147,7 +171,6 @@ impl WasmType {
             None => {
                 let abs = r.as_non_null();
                 let feature = match r.heap_type() {
-                    wasmparser::HeapType::Exact(_) => "custom descriptors (GC)",
                     wasmparser::HeapType::Abstract { shared: true, .. } => {
                         "shared-everything threads (shared references)"
                     }
@@ -170,7 +193,7 @@ impl WasmType {
         match (nullable, heap) {
             (true, HeapType::Func) => WasmType::FuncRef,
             (true, HeapType::Extern) => WasmType::ExternRef,
-            _ => WasmType::Ref(RefType { nullable, heap }),
+            _ => WasmType::Ref(RefType::new(nullable, heap)),
         }
     }
 
@@ -185,14 +208,8 @@ impl WasmType {
     /// A reference type's nullability and heap type.
     pub fn as_ref_type(self) -> Option<RefType> {
         match self {
-            WasmType::FuncRef => Some(RefType {
-                nullable: true,
-                heap: HeapType::Func,
-            }),
-            WasmType::ExternRef => Some(RefType {
-                nullable: true,
-                heap: HeapType::Extern,
-            }),
+            WasmType::FuncRef => Some(RefType::new(true, HeapType::Func)),
+            WasmType::ExternRef => Some(RefType::new(true, HeapType::Extern)),
             WasmType::Ref(r) => Some(r),
             _ => None,
         }
@@ -205,7 +222,12 @@ impl WasmType {
             WasmType::Ref(RefType {
                 nullable,
                 heap: HeapType::Concrete(i),
-            }) => WasmType::reference(nullable, ids(i)),
+                exact,
+            }) => WasmType::Ref(RefType {
+                nullable,
+                heap: ids(i),
+                exact,
+            }),
             other => other,
         }
     }
@@ -226,6 +248,13 @@ impl WasmType {
         };
         if a.nullable && !b.nullable {
             return false;
+        }
+        if b.exact {
+            // Exactly the same type, or a bottom type of its hierarchy.
+            return (a.heap == b.heap && a.exact)
+                || matches!(a.heap, HeapType::NoFunc | HeapType::None)
+                    && WasmType::Ref(RefType::new(a.nullable, a.heap))
+                        .is_subtype_of(WasmType::Ref(RefType::new(b.nullable, b.heap)), shape);
         }
         // A canonical type's kind: function, struct or array.
         let kind = |h: HeapType| match h {
@@ -366,8 +395,14 @@ impl fmt::Display for WasmType {
             WasmType::V128 => f.write_str("v128"),
             WasmType::FuncRef => f.write_str("funcref"),
             WasmType::ExternRef => f.write_str("externref"),
-            WasmType::Ref(r) if r.nullable => write!(f, "(ref null {})", r.heap),
-            WasmType::Ref(r) => write!(f, "(ref {})", r.heap),
+            WasmType::Ref(r) => {
+                let null = if r.nullable { "null " } else { "" };
+                if r.exact {
+                    write!(f, "(ref {null}(exact {}))", r.heap)
+                } else {
+                    write!(f, "(ref {null}{})", r.heap)
+                }
+            }
         }
     }
 }

@@ -273,15 +273,17 @@ unsafe fn instantiate(
             )
         };
         match (&import.kind, ext) {
-            (ImportKind::Func(t), Extern::Func(f)) => {
+            (ImportKind::Func(t) | ImportKind::ExactFunc(t), Extern::Func(f)) => {
                 let data = &s.funcs[s.check(f.0)];
-                // The function's type or (GC) a declared subtype of it.
-                if !s
-                    .engine
-                    .inner()
-                    .types
-                    .is_subtype(data.type_id, compiled.type_ids[t.index()])
-                {
+                // The function's type or (GC) a declared subtype of it; an
+                // exact import, that type itself.
+                let expected = compiled.type_ids[t.index()];
+                let matches = if matches!(import.kind, ImportKind::ExactFunc(_)) {
+                    data.type_id == expected
+                } else {
+                    s.engine.inner().types.is_subtype(data.type_id, expected)
+                };
+                if !matches {
                     return Err(mismatch(ExternType::Func(data.ty.clone())));
                 }
                 raw.funcs.push(data.funcref);

@@ -382,7 +382,8 @@ impl<T: 'static> Linker<T> {
                 .ok_or_else(|| undefined(import.module(), import.name()))?;
             // A host function's type must be the imported one, as
             // instantiation checks it (the same canonical type).
-            if let (Definition::HostFunc(ty, _), ImportKind::Func(t)) = (def, &raw.kind)
+            if let (Definition::HostFunc(ty, _), ImportKind::Func(t) | ImportKind::ExactFunc(t)) =
+                (def, &raw.kind)
                 && types.intern(ty) != compiled.type_ids[t.index()]
             {
                 bail!(

@@ -28,7 +28,9 @@ impl ExternType {
     ) -> ExternType {
         use wasm_jit_frontend::module::ImportKind;
         match kind {
-            ImportKind::Func(t) => ExternType::Func(module.canonical_func_type(t.index())),
+            ImportKind::Func(t) | ImportKind::ExactFunc(t) => {
+                ExternType::Func(module.canonical_func_type(t.index()))
+            }
             ImportKind::Table(t) => ExternType::Table(module.canonical_table(*t)),
             ImportKind::Memory(m) => ExternType::Memory(*m),
             ImportKind::Global(g) => ExternType::Global(module.canonical_global(*g)),

@@ -164,16 +164,20 @@ impl AnyRef {
 
     /// Whether it is of reference type `heap` (a heap type with canonical
     /// ids).
-    pub(crate) fn is_of(&self, store: &StoreOpaque, heap: HeapType) -> bool {
+    pub(crate) fn is_of(&self, store: &StoreOpaque, heap: HeapType, exact: bool) -> bool {
         match heap {
             HeapType::Any => true,
             HeapType::Eq => self.is_eqref(),
             HeapType::I31 => self.is_i31(),
             HeapType::Struct => self.is_object_of_kind(store, gc::KIND_STRUCT),
             HeapType::Array => self.is_object_of_kind(store, gc::KIND_ARRAY),
-            HeapType::Canonical(id) => self
-                .object(store)
-                .is_some_and(|(t, _)| store.engine.inner().types.is_subtype(t, id)),
+            HeapType::Canonical(id) => self.object(store).is_some_and(|(t, _)| {
+                if exact {
+                    t == id
+                } else {
+                    store.engine.inner().types.is_subtype(t, id)
+                }
+            }),
             _ => false,
         }
     }
@@ -436,16 +440,23 @@ impl Val {
             (Val::ExnRef(None), Some(r)) => r.nullable && r.heap.is_exn(),
             (Val::ExnRef(Some(_)), Some(r)) => r.heap == HeapType::Exn,
             // (A GC value of another store is refused by `check_store`.)
-            (Val::AnyRef(Some(a)), Some(r)) => a.store_id != store.id || a.is_of(store, r.heap),
+            (Val::AnyRef(Some(a)), Some(r)) => {
+                a.store_id != store.id || a.is_of(store, r.heap, r.exact)
+            }
             (Val::FuncRef(Some(f)), Some(r)) => match r.heap {
                 HeapType::Func => true,
                 HeapType::Canonical(id) => {
                     f.0.store_id != store.id || {
                         // (A function of another store is refused by
                         // `check_store`, with its own message.)
-                        // Its type, or (GC) a declared subtype.
+                        // Its type, or (GC) a declared subtype; for an
+                        // exact type, that type itself.
                         let t = store.funcs[store.check(f.0)].type_id;
-                        store.engine.inner().types.is_subtype(t, id)
+                        if r.exact {
+                            t == id
+                        } else {
+                            store.engine.inner().types.is_subtype(t, id)
+                        }
                     }
                 }
                 _ => false,

@@ -135,7 +135,7 @@ impl FuncTranslator<'_, '_> {
         let type_id = self.funcref_type_id(funcref);
         // The function's type must be the expected one or (GC) a declared
         // subtype of it.
-        let matches = self.type_id_matches(type_id, type_index.0);
+        let matches = self.type_id_matches(type_id, type_index.0, false);
         self.builder
             .ins()
             .trapz(matches, TrapKind::IndirectCallTypeMismatch.code());

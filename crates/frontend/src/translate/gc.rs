@@ -482,12 +482,11 @@ impl FuncTranslator<'_, '_> {
         nullable: bool,
         heap: WpHeapType,
     ) -> Result<Value, FrontendError> {
-        let heap = WasmType::from_ref_type(
+        let target = WasmType::from_ref_type(
             WpRefType::new(nullable, heap).expect("a validated reference type"),
         )?
         .as_ref_type()
-        .expect("a reference type")
-        .heap;
+        .expect("a reference type");
         let done = self.builder.create_block();
         let result = self.builder.append_block_param(done, types::I32);
         let non_null = self.builder.create_block();
@@ -497,16 +496,17 @@ impl FuncTranslator<'_, '_> {
             .brif(r, non_null, &[], done, &[null_result.into()]);
         self.builder.switch_to_block(non_null);
         self.builder.seal_block(non_null);
-        let v = self.non_null_test(r, heap, done);
+        let v = self.non_null_test(r, target.heap, target.exact, done);
         self.builder.ins().jump(done, &[v.into()]);
         self.builder.switch_to_block(done);
         self.builder.seal_block(done);
         Ok(result)
     }
 
-    /// The test of a non-null `r` against `heap`, in the current block;
-    /// may branch to `done` (an `i32` parameter) with a result early.
-    fn non_null_test(&mut self, r: Value, heap: HeapType, done: ir::Block) -> Value {
+    /// The test of a non-null `r` against `heap` (only that type itself
+    /// when `exact`), in the current block; may branch to `done` (an `i32`
+    /// parameter) with a result early.
+    fn non_null_test(&mut self, r: Value, heap: HeapType, exact: bool, done: ir::Block) -> Value {
         match heap {
             HeapType::Any | HeapType::Func | HeapType::Extern | HeapType::Exn => self.i32_const(1),
             HeapType::None | HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn => {
@@ -550,7 +550,7 @@ impl FuncTranslator<'_, '_> {
                 } else {
                     self.funcref_type_id(r)
                 };
-                self.type_id_matches(id, t)
+                self.type_id_matches(id, t, exact)
             }
             HeapType::Canonical(_) | HeapType::RecGroup(_) => {
                 unreachable!("module code names module types")
@@ -571,9 +571,10 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(object);
     }
 
-    /// Whether canonical type id `id` is module type `t` or (when `t` is not
-    /// final) one of its subtypes: an `i32` 0 or 1.
-    pub(super) fn type_id_matches(&mut self, id: Value, t: u32) -> Value {
+    /// Whether canonical type id `id` is module type `t` or (when `t` is
+    /// neither final nor wanted `exact`) one of its subtypes: an `i32` 0 or
+    /// 1.
+    pub(super) fn type_id_matches(&mut self, id: Value, t: u32, exact: bool) -> Value {
         let ids = self.vmctx_load(vmoffsets::VMCTX_TYPE_IDS);
         let expected = self.builder.ins().load(
             types::I32,
@@ -583,7 +584,7 @@ impl FuncTranslator<'_, '_> {
         );
         let same = self.builder.ins().icmp(IntCC::Equal, id, expected);
         let same = self.builder.ins().uextend(types::I32, same);
-        if self.env.info.type_final[t as usize] {
+        if exact || self.env.info.type_final[t as usize] {
             return same;
         }
         let slow = self.builder.create_block();
