@@ -313,10 +313,28 @@ impl Instance {
                     ValRaw::reference(((x << 1) | 1) as usize)
                 }
                 ConstOp::ConvertRef => stack.pop().unwrap(),
-                ConstOp::StructNew(ty) | ConstOp::StructNewDefault(ty) => {
+                ConstOp::StructNew(ty)
+                | ConstOp::StructNewDefault(ty)
+                | ConstOp::StructNewDesc(ty)
+                | ConstOp::StructNewDefaultDesc(ty) => {
+                    let desc = match op {
+                        ConstOp::StructNewDesc(_) | ConstOp::StructNewDefaultDesc(_) => {
+                            match stack.pop().unwrap().get_ref() {
+                                0 => {
+                                    return Err(TrapReason::Wasm(
+                                        TrapKind::NullDescriptorReference,
+                                    ));
+                                }
+                                d => Some(d),
+                            }
+                        }
+                        _ => None,
+                    };
                     let obj = self.gc_new(ty, 0)?;
-                    if let (ConstOp::StructNew(_), Some(GcShape::Struct(fields))) =
-                        (op, &self.module.info.gc_shapes[ty as usize])
+                    if let (
+                        ConstOp::StructNew(_) | ConstOp::StructNewDesc(_),
+                        Some(GcShape::Struct(fields)),
+                    ) = (op, &self.module.info.gc_shapes[ty as usize])
                     {
                         let values = stack.split_off(stack.len() - fields.len());
                         let layout = StructLayout::new(fields);
@@ -326,6 +344,11 @@ impl Instance {
                                 write_storage(obj.add(off as usize), f.storage.size() as usize, v)
                             };
                         }
+                    }
+                    if let Some(desc) = desc {
+                        // SAFETY: a struct's descriptor slot lies within
+                        // its header.
+                        unsafe { obj.add(gc::DESCRIPTOR as usize).cast::<usize>().write(desc) };
                     }
                     ValRaw::reference(obj as usize)
                 }

@@ -51,7 +51,7 @@ impl Registry {
         }
         let first = self.types.len() as u32;
         // Positions in the group become the ids given here.
-        for (_, sup, ty, shape) in &key {
+        for (_, sup, ty, shape, _) in &key {
             self.kinds
                 .push(shape.as_ref().map_or(Kind::Func, GcShape::kind));
             self.supers.push(sup.map(|h| match h {
@@ -72,8 +72,15 @@ impl Registry {
 
 /// One type of a recursion group as the registry compares it: finality,
 /// declared supertype, signature (a placeholder for struct and array
-/// types), and the shape of a struct or array type.
-type GroupMember = (bool, Option<HeapType>, FuncType, Option<GcShape>);
+/// types), the shape of a struct or array type, and its custom-descriptor
+/// clauses (descriptor, described type).
+type GroupMember = (
+    bool,
+    Option<HeapType>,
+    FuncType,
+    Option<GcShape>,
+    (Option<HeapType>, Option<HeapType>),
+);
 
 fn rec_to_canonical(t: WasmType, first: u32) -> WasmType {
     match t {
@@ -96,7 +103,7 @@ impl TypeRegistry {
     /// group of its own.
     pub fn intern(&self, ty: &FuncType) -> u32 {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.intern_group(vec![(true, None, ty.clone(), None)])
+        g.intern_group(vec![(true, None, ty.clone(), None, (None, None))])
     }
 
     /// The id of each of a module's types, by type index.
@@ -118,7 +125,9 @@ impl TypeRegistry {
                         .as_ref()
                         .map(|s| s.map_concrete(map));
                     let sup = info.type_supers[i as usize].map(map);
-                    (info.type_final[i as usize], sup, ty, shape)
+                    let (descriptor, describes) = info.type_descriptors[i as usize];
+                    let descriptors = (descriptor.map(map), describes.map(map));
+                    (info.type_final[i as usize], sup, ty, shape, descriptors)
                 })
                 .collect();
             let first = g.intern_group(key);

@@ -50,6 +50,11 @@ pub enum ConstOp {
     StructNew(u32),
     /// `struct.new_default`
     StructNewDefault(u32),
+    /// `struct.new_desc` (custom descriptors): the fields, then the
+    /// descriptor.
+    StructNewDesc(u32),
+    /// `struct.new_default_desc`: the descriptor.
+    StructNewDefaultDesc(u32),
     /// `array.new` of an array type (value, length).
     ArrayNew(u32),
     /// `array.new_default` (length).
@@ -93,6 +98,10 @@ impl ConstExpr {
                 O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
                 O::StructNewDefault { struct_type_index } => {
                     ConstOp::StructNewDefault(struct_type_index)
+                }
+                O::StructNewDesc { struct_type_index } => ConstOp::StructNewDesc(struct_type_index),
+                O::StructNewDefaultDesc { struct_type_index } => {
+                    ConstOp::StructNewDefaultDesc(struct_type_index)
                 }
                 O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
                 O::ArrayNewDefault { array_type_index } => {
@@ -234,6 +243,10 @@ pub struct ModuleInfo {
     pub type_final: Vec<bool>,
     /// The declared supertype of each type (`sub $super ...`), if any.
     pub type_supers: Vec<Option<u32>>,
+    /// Custom descriptors: the descriptor type of each struct type that has
+    /// one (`(descriptor $d)`) and the type each descriptor type describes
+    /// (`(describes $t)`), as type indices. Part of a type's identity.
+    pub type_descriptors: Vec<(Option<u32>, Option<u32>)>,
     /// The shape of each struct or array type (`None` for function types,
     /// whose signature is in `types`).
     pub gc_shapes: Vec<Option<GcShape>>,
@@ -393,9 +406,10 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
                         if composite.shared {
                             note(unsupported("shared-everything threads (shared types)"));
                         }
-                        if composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
-                            note(unsupported("custom descriptors (GC)"));
-                        }
+                        info.type_descriptors.push((
+                            composite.descriptor_idx.and_then(|t| t.as_module_index()),
+                            composite.describes_idx.and_then(|t| t.as_module_index()),
+                        ));
                         match &composite.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
                                 match FuncType::from_wasmparser(f) {

@@ -54,6 +54,10 @@ pub enum TrapKind {
     CastFailure,
     /// A GC object larger than the GC heap can hold, or the GC heap full.
     AllocationTooLarge,
+    /// A null descriptor given to `struct.new_desc` or a descriptor cast.
+    NullDescriptorReference,
+    /// `ref.cast_desc_eq` of a value whose descriptor is not the one given.
+    DescriptorCastFailure,
 }
 
 /// Trap code used after a builtin or host function reported a failure that is
@@ -77,6 +81,8 @@ const NULL_I31_REFERENCE: TrapCode = TrapCode::unwrap_user(16);
 const ARRAY_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(17);
 const CAST_FAILURE: TrapCode = TrapCode::unwrap_user(18);
 const ALLOCATION_TOO_LARGE: TrapCode = TrapCode::unwrap_user(19);
+const NULL_DESCRIPTOR_REFERENCE: TrapCode = TrapCode::unwrap_user(20);
+const DESCRIPTOR_CAST_FAILURE: TrapCode = TrapCode::unwrap_user(21);
 
 impl TrapKind {
     /// The trap code compiled code uses for this kind.
@@ -105,12 +111,14 @@ impl TrapKind {
             TrapKind::ArrayOutOfBounds => ARRAY_OUT_OF_BOUNDS,
             TrapKind::CastFailure => CAST_FAILURE,
             TrapKind::AllocationTooLarge => ALLOCATION_TOO_LARGE,
+            TrapKind::NullDescriptorReference => NULL_DESCRIPTOR_REFERENCE,
+            TrapKind::DescriptorCastFailure => DESCRIPTOR_CAST_FAILURE,
         }
     }
 
     /// The kind a trap code stands for; `None` for [`HOST_TRAP`] and unknown codes.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 23] = [
+        const ALL: [TrapKind; 25] = [
             TrapKind::MemoryOutOfBounds,
             TrapKind::TableOutOfBounds,
             TrapKind::IntegerDivisionByZero,
@@ -134,6 +142,8 @@ impl TrapKind {
             TrapKind::ArrayOutOfBounds,
             TrapKind::CastFailure,
             TrapKind::AllocationTooLarge,
+            TrapKind::NullDescriptorReference,
+            TrapKind::DescriptorCastFailure,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }
@@ -164,6 +174,8 @@ impl TrapKind {
             TrapKind::ArrayOutOfBounds => "out of bounds array access",
             TrapKind::CastFailure => "cast failure",
             TrapKind::AllocationTooLarge => "allocation size too large",
+            TrapKind::NullDescriptorReference => "null descriptor reference",
+            TrapKind::DescriptorCastFailure => "descriptor cast failure",
         }
     }
 }

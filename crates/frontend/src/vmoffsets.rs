@@ -65,6 +65,10 @@ pub mod gc {
     pub const KIND: i32 = 4;
     /// Offset of an array's length (u32).
     pub const LENGTH: i32 = 8;
+    /// Offset of a struct's descriptor (custom descriptors: the address of
+    /// the descriptor object, 0 for a struct type without one). Structs
+    /// have no length, so it takes the length's place and what follows.
+    pub const DESCRIPTOR: i32 = 8;
     /// Size of the header; an array's elements start here.
     pub const HEADER_SIZE: u32 = 16;
     /// The kind of a struct.

@@ -56,6 +56,12 @@ pub enum Trap {
     CastFailure,
     /// A GC object too large, or the store's GC heap full (GC).
     AllocationTooLarge,
+    /// A null descriptor given to `struct.new_desc` or a descriptor cast
+    /// (custom descriptors).
+    NullDescriptorReference,
+    /// `ref.cast_desc_eq` of a value whose descriptor is not the one given
+    /// (custom descriptors).
+    DescriptorCastFailure,
 }
 
 impl From<TrapKind> for Trap {
@@ -84,6 +90,8 @@ impl From<TrapKind> for Trap {
             TrapKind::ArrayOutOfBounds => Trap::ArrayOutOfBounds,
             TrapKind::CastFailure => Trap::CastFailure,
             TrapKind::AllocationTooLarge => Trap::AllocationTooLarge,
+            TrapKind::NullDescriptorReference => Trap::NullDescriptorReference,
+            TrapKind::DescriptorCastFailure => Trap::DescriptorCastFailure,
         }
     }
 }
@@ -114,6 +122,8 @@ impl From<Trap> for TrapKind {
             Trap::ArrayOutOfBounds => TrapKind::ArrayOutOfBounds,
             Trap::CastFailure => TrapKind::CastFailure,
             Trap::AllocationTooLarge => TrapKind::AllocationTooLarge,
+            Trap::NullDescriptorReference => TrapKind::NullDescriptorReference,
+            Trap::DescriptorCastFailure => TrapKind::DescriptorCastFailure,
         }
     }
 }

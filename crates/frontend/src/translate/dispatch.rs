@@ -16,7 +16,7 @@ use crate::proposal::{Proposal, operator_name};
 /// `@translate` arms below (an operator of a listed proposal without an arm
 /// is refused; one with an arm but unlisted is translated but reported as
 /// unsupported when only validating).
-pub const IMPLEMENTED: [Proposal; 13] = [
+pub const IMPLEMENTED: [Proposal; 14] = [
     Proposal::mvp,
     Proposal::sign_extension,
     Proposal::saturating_float_to_int,
@@ -30,6 +30,7 @@ pub const IMPLEMENTED: [Proposal; 13] = [
     Proposal::exceptions,
     Proposal::threads,
     Proposal::gc,
+    Proposal::custom_descriptors,
 ];
 
 macro_rules! define_dispatch {
@@ -84,6 +85,9 @@ macro_rules! define_dispatch {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, gc, $visit:ident $(, $arg:ident)*) => {
+        define_dispatch!(@call $s, $visit $(, $arg)*)
+    };
+    (@translate $s:ident, custom_descriptors, $visit:ident $(, $arg:ident)*) => {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
     (@translate $s:ident, threads, $visit:ident $(, $arg:ident)*) => {

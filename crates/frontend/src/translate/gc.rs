@@ -186,6 +186,155 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
+    /// `struct.new_desc` and `struct.new_default_desc` (custom
+    /// descriptors): the struct, with the descriptor on top of the stack.
+    fn struct_new_desc(&mut self, ty: u32, default: bool) -> Translated {
+        let desc = self.pop();
+        self.builder
+            .ins()
+            .trapz(desc, TrapKind::NullDescriptorReference.code());
+        if default {
+            self.visit_struct_new_default(ty)?;
+        } else {
+            self.visit_struct_new(ty)?;
+        }
+        let obj = *self.stack.last().expect("the new struct");
+        self.builder
+            .ins()
+            .store(object_flags(), desc, obj, gc::DESCRIPTOR);
+        Ok(())
+    }
+
+    pub(super) fn visit_struct_new_desc(&mut self, ty: u32) -> Translated {
+        self.struct_new_desc(ty, false)
+    }
+
+    pub(super) fn visit_struct_new_default_desc(&mut self, ty: u32) -> Translated {
+        self.struct_new_desc(ty, true)
+    }
+
+    pub(super) fn visit_ref_get_desc(&mut self, _ty: u32) -> Translated {
+        let obj = self.pop();
+        self.builder
+            .ins()
+            .trapz(obj, TrapKind::NullReference.code());
+        let ptr = self.env.pointer_type();
+        let desc = self
+            .builder
+            .ins()
+            .load(ptr, object_flags(), obj, gc::DESCRIPTOR);
+        self.push(desc);
+        Ok(())
+    }
+
+    /// Whether reference `r` is a struct whose descriptor is `desc` (a null
+    /// `r` passes when `nullable`): an `i32` 0 or 1. A null `desc` traps.
+    fn desc_test(&mut self, r: Value, desc: Value, nullable: bool) -> Value {
+        self.builder
+            .ins()
+            .trapz(desc, TrapKind::NullDescriptorReference.code());
+        let done = self.builder.create_block();
+        let result = self.builder.append_block_param(done, types::I32);
+        let non_null = self.builder.create_block();
+        let null_result = self.i32_const(nullable as u32);
+        self.builder
+            .ins()
+            .brif(r, non_null, &[], done, &[null_result.into()]);
+        self.builder.switch_to_block(non_null);
+        self.builder.seal_block(non_null);
+        self.branch_unless_object(r, done);
+        // Only a struct has a descriptor (an array's length is there).
+        let kind = self
+            .builder
+            .ins()
+            .load(types::I32, object_flags(), r, gc::KIND);
+        let is_struct = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, kind, gc::KIND_STRUCT as i64);
+        let is_struct = self.builder.ins().uextend(types::I32, is_struct);
+        let zero = self.i32_const(0);
+        let struct_block = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(is_struct, struct_block, &[], done, &[zero.into()]);
+        self.builder.switch_to_block(struct_block);
+        self.builder.seal_block(struct_block);
+        let ptr = self.env.pointer_type();
+        let own = self
+            .builder
+            .ins()
+            .load(ptr, object_flags(), r, gc::DESCRIPTOR);
+        let same = self.builder.ins().icmp(IntCC::Equal, own, desc);
+        let same = self.builder.ins().uextend(types::I32, same);
+        self.builder.ins().jump(done, &[same.into()]);
+        self.builder.switch_to_block(done);
+        self.builder.seal_block(done);
+        result
+    }
+
+    fn ref_cast_desc_eq(&mut self, nullable: bool) -> Translated {
+        let desc = self.pop();
+        let r = self.pop();
+        let ok = self.desc_test(r, desc, nullable);
+        self.builder
+            .ins()
+            .trapz(ok, TrapKind::DescriptorCastFailure.code());
+        self.push(r);
+        Ok(())
+    }
+
+    pub(super) fn visit_ref_cast_desc_eq_non_null(&mut self, _hty: WpHeapType) -> Translated {
+        self.ref_cast_desc_eq(false)
+    }
+
+    pub(super) fn visit_ref_cast_desc_eq_nullable(&mut self, _hty: WpHeapType) -> Translated {
+        self.ref_cast_desc_eq(true)
+    }
+
+    /// `br_on_cast_desc_eq` (`on_fail` false) and `br_on_cast_desc_eq_fail`
+    /// (true): the descriptor is taken, the reference stays either way.
+    fn br_on_cast_desc_eq(
+        &mut self,
+        relative_depth: u32,
+        to: WpRefType,
+        on_fail: bool,
+    ) -> Translated {
+        self.fuel_flush();
+        let desc = self.pop();
+        let r = *self.stack.last().expect("validated: a reference");
+        let ok = self.desc_test(r, desc, to.is_nullable());
+        let (target, n) = self.branch_to(relative_depth);
+        let args = block_args(self.peek_n(n));
+        let cont = self.builder.create_block();
+        if on_fail {
+            self.builder.ins().brif(ok, cont, &[], target, &args);
+        } else {
+            self.builder.ins().brif(ok, target, &args, cont, &[]);
+        }
+        self.builder.seal_block(cont);
+        self.builder.switch_to_block(cont);
+        Ok(())
+    }
+
+    pub(super) fn visit_br_on_cast_desc_eq(
+        &mut self,
+        relative_depth: u32,
+        _from: WpRefType,
+        to: WpRefType,
+    ) -> Translated {
+        self.br_on_cast_desc_eq(relative_depth, to, false)
+    }
+
+    pub(super) fn visit_br_on_cast_desc_eq_fail(
+        &mut self,
+        relative_depth: u32,
+        _from: WpRefType,
+        to: WpRefType,
+    ) -> Translated {
+        self.br_on_cast_desc_eq(relative_depth, to, true)
+    }
+
     fn struct_get(&mut self, ty: u32, field: u32, signed: bool) -> Translated {
         let obj = self.pop();
         self.builder
