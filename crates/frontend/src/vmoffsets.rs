@@ -68,6 +68,8 @@ pub mod gc {
     /// Offset of a struct's descriptor (custom descriptors: the address of
     /// the descriptor object, 0 for a struct type without one). Structs
     /// have no length, so it takes the length's place and what follows.
+    /// It is a reference: a collector that frees or moves objects must
+    /// trace it in every struct (the null collector does neither).
     pub const DESCRIPTOR: i32 = 8;
     /// Size of the header; an array's elements start here.
     pub const HEADER_SIZE: u32 = 16;

@@ -264,8 +264,14 @@ unsafe fn instantiate(
     let mut raw = Imports::default();
     for (import, ext) in info.imports.iter().zip(imports) {
         let mismatch = |actual: ExternType| {
+            // (An exact import wants that type itself, not a subtype.)
+            let exactly = if matches!(import.kind, ImportKind::ExactFunc(_)) {
+                "exactly "
+            } else {
+                ""
+            };
             anyhow!(
-                "incompatible import type for `{}::{}`: expected {}, found {}",
+                "incompatible import type for `{}::{}`: expected {exactly}{}, found {}",
                 import.module,
                 import.name,
                 ExternType::of_import(&import.kind, &compiled),

@@ -370,8 +370,8 @@ fn note_unsupported(op: &Operator<'_>, dead: bool, notes: &mut UnsupportedNotes)
             }
         }
         Operator::TypedSelectMulti { .. } => notes.add("select with several results"),
-        // GC casts to heap types the engine cannot represent (exact types
-        // of custom descriptors).
+        // GC casts to heap types the engine cannot represent (shared or
+        // continuation references).
         Operator::RefTestNonNull { hty }
         | Operator::RefTestNullable { hty }
         | Operator::RefCastNonNull { hty }
