@@ -285,10 +285,7 @@ impl RunCommand {
                 // One a process cannot have is an error rather than
                 // truncated as a native exit would be (256 would read as
                 // success).
-                Some(I32Exit(code)) if (0..=255).contains(code) => Ok(ExitCode::from(*code as u8)),
-                Some(I32Exit(code)) => Err(anyhow!(
-                    "the guest exited with status {code}, which is not a process exit status (0 to 255)"
-                )),
+                Some(exit) => exit.process_status().map(ExitCode::from),
                 None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupted) => {
                     let t = self.timeout.unwrap_or_default();
                     Err(e.context(format!("the guest ran longer than the timeout of {t:?}")))

@@ -67,6 +67,22 @@ unsafe impl Send for LinearMemory {}
 // shared one synchronises its changes.
 unsafe impl Sync for LinearMemory {}
 
+/// What [`LinearMemory::grow_in_place`] did.
+enum Growth {
+    /// Grown; the old size in pages.
+    Grown(u64),
+    /// Not grown: past the maximum, too large, or the pages could not be
+    /// made accessible.
+    Refused,
+    /// Not grown: the new size needs a larger reservation (an explicitly
+    /// checked, unshared memory may move to one).
+    PastReservation {
+        old_pages: u64,
+        old_len: usize,
+        new_len: usize,
+    },
+}
+
 /// How often a waiting thread asks whether it was interrupted.
 const WAIT_SLICE: Duration = Duration::from_millis(10);
 
@@ -113,13 +129,17 @@ struct LeaveOnPanic<'a> {
 impl Drop for LeaveOnPanic<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let mut queues = lock(&self.parking.queues);
-            if let Some(q) = queues.get_mut(&self.addr) {
-                q.retain(|w| !Arc::ptr_eq(w, self.waiter));
-                if q.is_empty() {
-                    queues.remove(&self.addr);
-                }
-            }
+            unqueue(&mut lock(&self.parking.queues), self.addr, self.waiter);
+        }
+    }
+}
+
+/// Takes `waiter` out of the queue of `addr` (if a notify has not).
+fn unqueue(queues: &mut HashMap<u64, VecDeque<Arc<Waiter>>>, addr: u64, waiter: &Arc<Waiter>) {
+    if let Some(q) = queues.get_mut(&addr) {
+        q.retain(|w| !Arc::ptr_eq(w, waiter));
+        if q.is_empty() {
+            queues.remove(&addr);
         }
     }
 }
@@ -369,17 +389,43 @@ impl LinearMemory {
     pub fn grow_shared(&self, delta: u64) -> Option<u64> {
         let shared = self.shared.as_ref()?;
         let _growing = lock(&shared.grow);
+        // Its reservation holds its maximum (`new`): it never needs more.
+        match self.grow_in_place(delta) {
+            Growth::Grown(old_pages) => Some(old_pages),
+            Growth::Refused | Growth::PastReservation { .. } => None,
+        }
+    }
+
+    /// Grows by `delta` pages within the reservation, making the new host
+    /// pages accessible: the old size, or why not (too large, or it needs
+    /// a larger reservation). Through `&self`: the base never changes here,
+    /// and the pages it opens are not yet used by anyone.
+    fn grow_in_place(&self, delta: u64) -> Growth {
         let old_pages = self.pages();
-        let new_pages = old_pages.checked_add(delta)?;
-        if new_pages > self.maximum_pages {
-            return None;
+        let Some(new_pages) = old_pages
+            .checked_add(delta)
+            .filter(|&p| p <= self.maximum_pages)
+        else {
+            return Growth::Refused;
+        };
+        if delta == 0 {
+            return Growth::Grown(old_pages);
         }
         let old_len = self.byte_size();
-        let new_len = usize::try_from(new_pages << self.ty.page_size_log2).ok()?;
+        // At most the index type's range, which fits in 64 bits.
+        let Some(new_len) = usize::try_from(new_pages << self.ty.page_size_log2)
+            .ok()
+            .filter(|&l| l <= usize::MAX - 2 * host_page())
+        else {
+            return Growth::Refused;
+        };
         let (old_host, new_host) = (host_pages(old_len), host_pages(new_len));
-        // Its reservation holds its maximum (`new`).
         if new_host > self.reserved {
-            return None;
+            return Growth::PastReservation {
+                old_pages,
+                old_len,
+                new_len,
+            };
         }
         if new_host > old_host {
             // SAFETY: [base + old_host, base + new_host) is inside the
@@ -392,11 +438,13 @@ impl LinearMemory {
                 )
             };
             if rc != 0 {
-                return None;
+                return Growth::Refused;
             }
         }
+        // Bytes past the old length in a host page it shared were never
+        // writable by Wasm or the host: still zero.
         self.def.length.store(new_len, Release);
-        Some(old_pages)
+        Growth::Grown(old_pages)
     }
 
     /// `memory.atomic.notify` at `addr` (checked in bounds and aligned):
@@ -470,21 +518,13 @@ impl LinearMemory {
             return Err(WaitError::Forever);
         }
         queues.entry(addr).or_default().push_back(waiter.clone());
-        let leave = |queues: &mut HashMap<u64, VecDeque<Arc<Waiter>>>| {
-            if let Some(q) = queues.get_mut(&addr) {
-                q.retain(|w| !Arc::ptr_eq(w, &waiter));
-                if q.is_empty() {
-                    queues.remove(&addr);
-                }
-            }
-        };
         loop {
             if waiter.woken.load(Relaxed) {
                 return Ok(WaitOutcome::Woken);
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                leave(&mut queues);
+                unqueue(&mut queues, addr, &waiter);
                 return Ok(WaitOutcome::TimedOut);
             }
             // In slices, so that an interruption (the epoch deadline) ends
@@ -516,48 +556,23 @@ impl LinearMemory {
                 return Ok(WaitOutcome::Woken);
             }
             if let Err(e) = stop {
-                leave(&mut queues);
+                unqueue(&mut queues, addr, &waiter);
                 return Err(WaitError::Interrupted(e));
             }
         }
     }
 
     fn grow_unshared(&mut self, delta: u64) -> Option<u64> {
-        let old_pages = self.pages();
-        let new_pages = old_pages.checked_add(delta)?;
-        if new_pages > self.maximum_pages {
-            return None;
-        }
-        if delta == 0 {
-            return Some(old_pages);
-        }
-        let old_len = self.byte_size();
-        // At most the index type's range, which fits in 64 bits.
-        let new_len = usize::try_from(new_pages << self.ty.page_size_log2).ok()?;
-        if new_len > usize::MAX - 2 * host_page() {
-            return None;
-        }
-        let (old_host, new_host) = (host_pages(old_len), host_pages(new_len));
-        if new_host <= self.reserved {
-            if new_host > old_host {
-                // SAFETY: [base + old_host, base + new_host) is inside the
-                // reservation.
-                let rc = unsafe {
-                    libc::mprotect(
-                        self.def.base.add(old_host) as *mut libc::c_void,
-                        new_host - old_host,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                    )
-                };
-                if rc != 0 {
-                    return None;
-                }
-            }
-            // Bytes past the old length in a host page it shared were never
-            // writable by Wasm or the host: still zero.
-            self.def.length.store(new_len, Release);
-            return Some(old_pages);
-        }
+        let (old_pages, old_len, new_len) = match self.grow_in_place(delta) {
+            Growth::Grown(old_pages) => return Some(old_pages),
+            Growth::Refused => return None,
+            Growth::PastReservation {
+                old_pages,
+                old_len,
+                new_len,
+            } => (old_pages, old_len, new_len),
+        };
+        let old_host = host_pages(old_len);
         // Explicit style only: move to a larger reservation.
         debug_assert_eq!(self.style, MemoryStyle::Explicit);
         let max_len =

@@ -69,6 +69,20 @@ impl std::fmt::Display for I32Exit {
 
 impl std::error::Error for I32Exit {}
 
+impl I32Exit {
+    /// The status a process exiting for the guest has: the guest's, or an
+    /// error when it is one no process can have (outside 0 to 255; a native
+    /// exit would truncate it, and 256 would read as success).
+    pub fn process_status(&self) -> anyhow::Result<u8> {
+        u8::try_from(self.0).map_err(|_| {
+            anyhow::anyhow!(
+                "the guest exited with status {}, which is not a process exit status (0 to 255)",
+                self.0
+            )
+        })
+    }
+}
+
 /// What a descriptor refers to.
 pub(crate) enum Descriptor {
     Stdin,

@@ -164,12 +164,10 @@ impl Drop for Running {
 /// it for the main thread: the exit status (one a process can have), or
 /// the error printed and status 134 for a trap, 1 otherwise.
 fn end_process(e: anyhow::Error) -> ! {
-    match e.downcast_ref::<I32Exit>() {
-        Some(I32Exit(code)) if (0..=255).contains(code) => std::process::exit(*code),
-        Some(I32Exit(code)) => {
-            eprintln!(
-                "Error: the guest exited with status {code}, which is not a process exit status (0 to 255)"
-            );
+    match e.downcast_ref::<I32Exit>().map(I32Exit::process_status) {
+        Some(Ok(status)) => std::process::exit(status.into()),
+        Some(Err(e)) => {
+            eprintln!("Error: {e}");
             std::process::exit(1)
         }
         None => {

@@ -239,19 +239,8 @@ impl Memory {
     ) -> (&'a mut [u8], &'a mut T) {
         let inner = store.into().0;
         let i = inner.opaque.check(self.0);
-        let m = inner.opaque.memory(i);
-        let (base, len) = (m.base(), m.byte_size());
-        let bytes = if len == 0 {
-            &mut []
-        } else {
-            // SAFETY: [base, base + len) is the accessible part of a memory
-            // that is not shared (`Memory` handles never name a shared
-            // one), a mapping apart from the store's data, valid while the
-            // store lives; the store is borrowed mutably for 'a, so nothing
-            // else reaches the bytes meanwhile.
-            unsafe { std::slice::from_raw_parts_mut(base, len) }
-        };
-        (bytes, &mut inner.data)
+        // (The store's two parts are borrowed apart.)
+        (inner.opaque.memory_bytes_mut(i), &mut inner.data)
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`.

@@ -233,44 +233,21 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapz(desc, TrapKind::NullDescriptorReference.code());
-        let done = self.builder.create_block();
-        let result = self.builder.append_block_param(done, types::I32);
-        let non_null = self.builder.create_block();
-        let null_result = self.i32_const(nullable as u32);
-        self.builder
-            .ins()
-            .brif(r, non_null, &[], done, &[null_result.into()]);
-        self.builder.switch_to_block(non_null);
-        self.builder.seal_block(non_null);
-        self.branch_unless_object(r, done);
-        // Only a struct has a descriptor (an array's length is there).
-        let kind = self
-            .builder
-            .ins()
-            .load(types::I32, object_flags(), r, gc::KIND);
-        let is_struct = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::Equal, kind, gc::KIND_STRUCT as i64);
-        let is_struct = self.builder.ins().uextend(types::I32, is_struct);
-        let zero = self.i32_const(0);
-        let struct_block = self.builder.create_block();
-        self.builder
-            .ins()
-            .brif(is_struct, struct_block, &[], done, &[zero.into()]);
-        self.builder.switch_to_block(struct_block);
-        self.builder.seal_block(struct_block);
-        let ptr = self.env.pointer_type();
-        let own = self
-            .builder
-            .ins()
-            .load(ptr, object_flags(), r, gc::DESCRIPTOR);
-        let same = self.builder.ins().icmp(IntCC::Equal, own, desc);
-        let same = self.builder.ins().uextend(types::I32, same);
-        self.builder.ins().jump(done, &[same.into()]);
-        self.builder.switch_to_block(done);
-        self.builder.seal_block(done);
-        result
+        self.test_ref(r, nullable, |s, done| {
+            // Only a struct has a descriptor (an array's length is there).
+            let is_struct = s.non_null_test(r, HeapType::Struct, false, done);
+            let zero = s.i32_const(0);
+            let struct_block = s.builder.create_block();
+            s.builder
+                .ins()
+                .brif(is_struct, struct_block, &[], done, &[zero.into()]);
+            s.builder.switch_to_block(struct_block);
+            s.builder.seal_block(struct_block);
+            let ptr = s.env.pointer_type();
+            let own = s.builder.ins().load(ptr, object_flags(), r, gc::DESCRIPTOR);
+            let same = s.builder.ins().icmp(IntCC::Equal, own, desc);
+            s.builder.ins().uextend(types::I32, same)
+        })
     }
 
     fn ref_cast_desc_eq(&mut self, nullable: bool) -> Translated {
@@ -304,16 +281,7 @@ impl FuncTranslator<'_, '_> {
         let desc = self.pop();
         let r = *self.stack.last().expect("validated: a reference");
         let ok = self.desc_test(r, desc, to.is_nullable());
-        let (target, n) = self.branch_to(relative_depth);
-        let args = block_args(self.peek_n(n));
-        let cont = self.builder.create_block();
-        if on_fail {
-            self.builder.ins().brif(ok, cont, &[], target, &args);
-        } else {
-            self.builder.ins().brif(ok, target, &args, cont, &[]);
-        }
-        self.builder.seal_block(cont);
-        self.builder.switch_to_block(cont);
+        self.branch_on_test(relative_depth, ok, on_fail);
         Ok(())
     }
 
@@ -636,6 +604,20 @@ impl FuncTranslator<'_, '_> {
         )?
         .as_ref_type()
         .expect("a reference type");
+        Ok(self.test_ref(r, nullable, |s, done| {
+            s.non_null_test(r, target.heap, target.exact, done)
+        }))
+    }
+
+    /// A test of reference `r`, an `i32` 0 or 1: `nullable` for a null
+    /// one, else what `test` makes of the non-null `r`, in a new block (it
+    /// may branch to `done`, whose parameter is the result, early).
+    fn test_ref(
+        &mut self,
+        r: Value,
+        nullable: bool,
+        test: impl FnOnce(&mut Self, ir::Block) -> Value,
+    ) -> Value {
         let done = self.builder.create_block();
         let result = self.builder.append_block_param(done, types::I32);
         let non_null = self.builder.create_block();
@@ -645,11 +627,11 @@ impl FuncTranslator<'_, '_> {
             .brif(r, non_null, &[], done, &[null_result.into()]);
         self.builder.switch_to_block(non_null);
         self.builder.seal_block(non_null);
-        let v = self.non_null_test(r, target.heap, target.exact, done);
+        let v = test(self, done);
         self.builder.ins().jump(done, &[v.into()]);
         self.builder.switch_to_block(done);
         self.builder.seal_block(done);
-        Ok(result)
+        result
     }
 
     /// The test of a non-null `r` against `heap` (only that type itself
@@ -790,6 +772,14 @@ impl FuncTranslator<'_, '_> {
         self.fuel_flush();
         let r = *self.stack.last().expect("validated: a reference");
         let ok = self.ref_test(r, to.is_nullable(), to.heap_type())?;
+        self.branch_on_test(relative_depth, ok, on_fail);
+        Ok(())
+    }
+
+    /// Branches to `relative_depth` with the label's operands when the
+    /// test `ok` holds (or, `on_fail`, when it does not), and goes on in a
+    /// new block otherwise.
+    fn branch_on_test(&mut self, relative_depth: u32, ok: Value, on_fail: bool) {
         let (target, n) = self.branch_to(relative_depth);
         let args = block_args(self.peek_n(n));
         let cont = self.builder.create_block();
@@ -800,7 +790,6 @@ impl FuncTranslator<'_, '_> {
         }
         self.builder.seal_block(cont);
         self.builder.switch_to_block(cont);
-        Ok(())
     }
 
     pub(super) fn visit_br_on_cast(
