@@ -2,7 +2,8 @@
 //! `Config::profiler`). Each function placed in executable memory is
 //! reported to the profilers enabled in this process:
 //!
-//! - **perf map**: a line `START SIZE NAME` appended to `/tmp/perf-PID.map`,
+//! - **perf map**: a line `START SIZE NAME` added to `/tmp/perf-PID.map`
+//!   (created afresh when the process enables it),
 //!   which `perf report` reads to name JIT code.
 //! - **jitdump**: a `JIT_CODE_LOAD` record (address, size, name and the code
 //!   bytes) appended to `./jit-PID.dump` in the format of perf's
@@ -40,10 +41,9 @@ pub fn enable(profiler: Profiler) -> Result<(), String> {
             let mut map = PERF_MAP.lock().unwrap_or_else(|e| e.into_inner());
             if map.is_none() {
                 let path = format!("/tmp/perf-{}.map", std::process::id());
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
+                // A map left by an earlier process with the same id would
+                // name addresses that are not ours: start it afresh.
+                let file = std::fs::File::create(&path)
                     .map_err(|e| format!("cannot write the perf map {path}: {e}"))?;
                 *map = Some(file);
             }

@@ -223,36 +223,3 @@ impl VMOffsets {
 }
 
 pub use crate::builtins::Builtin;
-
-/// A digest of the contract between compiled code and the runtime: the
-/// source text of the files that define it (the layout constants above,
-/// the builtins and their signatures, the trap codes, and the GC object
-/// layout in `types.rs`). Code cache entries and artifacts carry it in
-/// their fingerprint, so code compiled by a build whose runtime structures
-/// differ (even under the same version number) is refused rather than run
-/// against the wrong layout.
-pub const fn abi_fingerprint() -> u64 {
-    ABI
-}
-
-/// Computed once, when the crate is compiled.
-const ABI: u64 = {
-    let sources = [
-        include_str!("vmoffsets.rs").as_bytes(),
-        include_str!("builtins.rs").as_bytes(),
-        include_str!("trap.rs").as_bytes(),
-        include_str!("types.rs").as_bytes(),
-    ];
-    // FNV-1a.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut f = 0;
-    while f < sources.len() {
-        let mut i = 0;
-        while i < sources[f].len() {
-            h = (h ^ sources[f][i] as u64).wrapping_mul(0x0100_0000_01b3);
-            i += 1;
-        }
-        f += 1;
-    }
-    h
-};

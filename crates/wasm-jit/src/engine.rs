@@ -100,13 +100,15 @@ impl Engine {
     }
 
     /// What a compiled artifact must match to run here: the engine
-    /// version, the target, and every setting that changes code.
+    /// version and build (`build.rs`: a hash of the sources that make and
+    /// run code, and of the pinned dependencies), the target, and every
+    /// setting that changes code.
     pub(crate) fn fingerprint(&self) -> String {
         let c = &self.0.config;
         format!(
-            "wasm-jit {} abi={:016x} {} opt={:?} memory={:?} epochs={} fuel={} features={:x} far-calls-above={:?}",
+            "wasm-jit {} build={} {} opt={:?} memory={:?} epochs={} fuel={} features={:x} far-calls-above={:?}",
             env!("CARGO_PKG_VERSION"),
-            wasm_jit_frontend::vmoffsets::abi_fingerprint(),
+            env!("WASM_JIT_BUILD_HASH"),
             self.0.compiler.target_fingerprint(),
             c.opt_level,
             self.memory_style(),
