@@ -17,7 +17,8 @@ pub struct CodegenOptions {
     /// (with `lazy`, compile ahead on idle cores; on by default), `cache=y|n`
     /// (keep compiled code for the next run; on by default for `run`),
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
-    /// `~/.cache/wasm-jit`).
+    /// `~/.cache/wasm-jit`), `cache-size-limit=SIZE` (default 1GiB: past
+    /// it, the entries used least recently are removed).
     #[arg(short = 'C', value_name = "KEY=VALUE")]
     codegen: Vec<String>,
     /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`.
@@ -179,6 +180,11 @@ impl CodegenOptions {
                 }
                 "cache" => cache = flag(key, value)?,
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
+                "cache-size-limit" => {
+                    config.cache_size_limit(
+                        crate::run::parse_size(value).map_err(anyhow::Error::msg)?,
+                    );
+                }
                 // The only compiler there is.
                 "compiler" if value == "cranelift" => {}
                 "compiler" => {

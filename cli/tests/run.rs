@@ -855,6 +855,64 @@ fn the_code_cache_is_used_and_survives_corruption() {
     assert!(!off.exists());
 }
 
+/// `-C cache-size-limit`: a run whose entry takes the cache past its limit
+/// removes the entries used least recently, never the one it wrote, and
+/// leaves other files alone; a bad size is refused.
+#[test]
+fn the_code_cache_keeps_under_its_size_limit() {
+    let dir = tempdir();
+    let cache = dir.join("cache");
+    let opt = format!("cache-dir={}", cache.display());
+    let run = |module: &str, limit: &str| {
+        let limit = format!("cache-size-limit={limit}");
+        wasm_jit(&[
+            "run", "-C", &opt, "-C", &limit, "--invoke", "fib", module, "10",
+        ])
+    };
+    let entries = || {
+        let mut e: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        e.sort();
+        e
+    };
+    // Modules with 0, 1 and 2 functions more than traps.wat: entries of a
+    // few KiB, each larger than the one before.
+    let text = std::fs::read_to_string(repo_root().join("examples/wat/traps.wat")).unwrap();
+    let at = text.rfind(')').unwrap();
+    let modules: Vec<String> = (0..3)
+        .map(|extra| {
+            let path = dir.join(format!("m{extra}.wat"));
+            let funcs = "(func)".repeat(extra);
+            std::fs::write(&path, format!("{}{funcs}{}", &text[..at], &text[at..])).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    let size = |name: &String| std::fs::metadata(cache.join(name)).unwrap().len();
+    assert_eq!(stdout(&run(&modules[0], "1GiB")), "55\n");
+    let [a] = &entries()[..] else {
+        panic!("{:?}", entries())
+    };
+    let a = a.clone();
+    assert_eq!(stdout(&run(&modules[1], "1GiB")), "55\n");
+    let b = entries().into_iter().find(|e| *e != a).unwrap();
+    std::fs::write(cache.join("README"), "not an entry").unwrap();
+    // Loading `a` from the cache makes it the entry used last.
+    assert_eq!(stdout(&run(&modules[0], "1GiB")), "55\n");
+    // The third entry takes the cache past its limit: `b`, used least
+    // recently, goes, which takes it under three quarters of the limit.
+    let limit = size(&a) + 2 * size(&b) - 1;
+    assert_eq!(stdout(&run(&modules[2], &limit.to_string())), "55\n");
+    let left = entries();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&a) && !left.contains(&b), "{left:?}");
+    assert!(left.contains(&"README".to_string()), "{left:?}");
+
+    let o = run(&modules[0], "lots");
+    assert!(stderr(&o).contains("invalid size `lots`"), "{}", stderr(&o));
+}
+
 /// `compile --target` makes artifacts for either architecture from any
 /// host; code for this machine's architecture runs with or without
 /// `--target`, code for the other is refused by `run`.

@@ -82,6 +82,7 @@ pub struct Config {
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) profiler: Profiler,
     pub(crate) cache_dir: Option<std::path::PathBuf>,
+    pub(crate) cache_size_limit: u64,
     pub(crate) compilation_mode: CompilationMode,
     pub(crate) background_compilation: bool,
     pub(crate) background_delay: std::time::Duration,
@@ -110,6 +111,7 @@ impl Default for Config {
             max_compile_time: None,
             profiler: Profiler::None,
             cache_dir: None,
+            cache_size_limit: 1 << 30,
             compilation_mode: CompilationMode::Eager,
             background_compilation: true,
             background_delay: std::time::Duration::from_millis(100),
@@ -305,6 +307,17 @@ impl Config {
     /// eagerly compiled code.
     pub fn cache_dir(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// How many bytes of entries the cache directory may hold (1 GiB by
+    /// default, as Wasmtime's cache): when a write takes the entries past
+    /// it, those used least recently (loaded or written; the file's
+    /// modification time) are removed until they take three quarters of it.
+    /// Temporary files left by writers that died are removed an hour
+    /// later; other files in the directory are left alone.
+    pub fn cache_size_limit(&mut self, bytes: u64) -> &mut Self {
+        self.cache_size_limit = bytes;
         self
     }
 

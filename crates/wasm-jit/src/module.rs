@@ -81,22 +81,8 @@ impl ModuleInner {
         ) else {
             return;
         };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        // A name no other writer (thread or process) uses at the same time.
-        static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let tmp = path.with_extension(format!(
-            "tmp{}-{}",
-            std::process::id(),
-            WRITES.fetch_add(1, Ordering::Relaxed)
-        ));
-        if std::fs::write(&tmp, artifact).is_ok() {
-            if std::fs::rename(&tmp, path).is_ok() {
-                saved.store(compiled, Ordering::Relaxed);
-            } else {
-                let _ = std::fs::remove_file(&tmp);
-            }
+        if crate::cache::write(path, &artifact, self.engine.config().cache_size_limit) {
+            saved.store(compiled, Ordering::Relaxed);
         }
     }
 }
@@ -131,48 +117,6 @@ impl std::ops::Deref for MappedFile {
             MappedFile::Mapped(m) => m,
         }
     }
-}
-
-/// The cache file name of `wasm` compiled by `engine`: a 128-bit hash of
-/// the engine's fingerprint, its compilation mode and the bytes. (A hit is
-/// also checked against the bytes themselves, which the artifact holds, so
-/// a collision only costs a compilation.)
-fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    engine.fingerprint().hash(&mut h);
-    format!("{:?}", engine.config().compilation_mode).hash(&mut h);
-    let settings = h.finish();
-    let (a, b) = bytes_hash(wasm);
-    format!("{:016x}{:016x}.cwasm", a ^ settings, b)
-}
-
-/// A 128-bit hash of `bytes` at several GB/s (a warm start hashes the
-/// whole module): two multiply-rotate lanes over 8-byte words, finished
-/// with a 64-bit avalanche mix. Not cryptographic.
-fn bytes_hash(bytes: &[u8]) -> (u64, u64) {
-    const K1: u64 = 0x9e37_79b9_7f4a_7c15;
-    const K2: u64 = 0xc2b2_ae3d_27d4_eb4f;
-    let mix = |mut x: u64| {
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^ (x >> 33)
-    };
-    let (mut a, mut b) = (K2 ^ bytes.len() as u64, K1);
-    let mut step = |w: u64| {
-        a = (a ^ w).wrapping_mul(K1).rotate_left(29);
-        b = (b.rotate_left(31) ^ w).wrapping_mul(K2);
-    };
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        step(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-    }
-    let mut tail = [0u8; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    step(u64::from_le_bytes(tail));
-    (mix(a ^ b.rotate_left(17)), mix(b ^ a.rotate_left(41)))
 }
 
 /// Turns a frontend error into the message users see.
@@ -266,7 +210,7 @@ impl Module {
         let Some(dir) = engine.config().cache_dir.clone() else {
             return Module::compile_now(engine, bytes, name, None);
         };
-        let path = dir.join(cache_key(engine, bytes));
+        let path = dir.join(crate::cache::key(engine, bytes));
         // SAFETY: entries of the cache directory are only ever replaced
         // whole (written under another name, then renamed in
         // `write_cache`), so the mapped file does not change.
@@ -277,6 +221,7 @@ impl Module {
             if let Ok(m) = unsafe { Module::load_artifact(engine, &saved, name, Some(&path)) }
                 && *m.0.wasm == *bytes
             {
+                crate::cache::note_use(&path);
                 return Ok(m);
             }
         }
@@ -593,27 +538,5 @@ impl<'a> ExportType<'a> {
     /// The exported item's type.
     pub fn ty(&self) -> ExternType {
         self.ty.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bytes_hash;
-
-    /// Cache names tell apart modules that differ in one bit, or only in
-    /// trailing zero bytes.
-    #[test]
-    fn bytes_hash_separates_near_inputs() {
-        let mut seen = std::collections::HashSet::new();
-        let base: Vec<u8> = (0..61u8).collect();
-        assert!(seen.insert(bytes_hash(&base)));
-        for bit in 0..base.len() * 8 {
-            let mut b = base.clone();
-            b[bit / 8] ^= 1 << (bit % 8);
-            assert!(seen.insert(bytes_hash(&b)), "bit {bit}");
-        }
-        for len in 0..=24 {
-            assert!(seen.insert(bytes_hash(&vec![0; len])), "{len} zeros");
-        }
     }
 }
