@@ -290,11 +290,13 @@ fn smith_module(rng: &mut Rng) -> Result<Vec<u8>> {
 
 /// A generated module using every feature wasm-jit runs that wasm-smith
 /// generates, also those no oracle runs (exceptions, relaxed SIMD, custom
-/// page sizes, wide arithmetic, GC with typed function references): for
-/// the targets that compare wasm-jit with itself or with nothing.
+/// page sizes, wide arithmetic, GC with typed function references, threads:
+/// shared memories and atomics, run on one thread): for the targets that
+/// compare wasm-jit with itself or with nothing.
 fn smith_module_all_features(rng: &mut Rng) -> Result<Vec<u8>> {
     let config = wasm_smith::Config {
         gc_enabled: true,
+        threads_enabled: true,
         exceptions_enabled: true,
         max_tags: 4,
         relaxed_simd_enabled: true,
