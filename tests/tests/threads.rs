@@ -597,3 +597,105 @@ fn wasi_threads_through_the_library() {
     let err = ctx.spawn(store.data().clone(), 0).unwrap_err();
     assert!(err.to_string().contains("wasi_thread_start"), "{err}");
 }
+
+/// WASI calls that may block on a file (a read from a FIFO here) let go
+/// of the context the threads share: another thread's WASI calls go on
+/// meanwhile, and the read returns once the FIFO has data.
+#[test]
+fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
+    use std::io::Write as _;
+    use std::sync::mpsc::channel;
+    use wasm_jit_wasi::{WasiCtx, WasiCtxBuilder};
+
+    let dir = std::env::temp_dir().join(format!("wasm-jit-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Open for reading and writing, the host's end keeps the FIFO with a
+    // writer: the guest's open does not wait, and its read waits for data
+    // rather than seeing the end of the file.
+    let mut host_end = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "wasi_snapshot_preview1" "path_open"
+            (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read"
+            (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write"
+            (func $write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "pipe")
+          (data (i32.const 16) "file")
+          ;; Opens `name` (4 bytes at `at`) in the preopen (fd 3) with
+          ;; `oflags` and `rights`: the new fd, or minus the errno.
+          (func $open_at (param $at i32) (param $oflags i32) (param $rights i64) (result i32)
+            (local $e i32)
+            (local.set $e (call $open (i32.const 3) (i32.const 0) (local.get $at) (i32.const 4)
+              (local.get $oflags) (local.get $rights) (i64.const 0) (i32.const 0) (i32.const 300)))
+            (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
+            (i32.load (i32.const 300)))
+          ;; Bytes read from the FIFO (one read of up to 64), or minus the
+          ;; errno.
+          (func (export "read_fifo") (result i32)
+            (local $fd i32) (local $e i32)
+            (local.set $fd (call $open_at (i32.const 0) (i32.const 0) (i64.const 2)))
+            (if (i32.lt_s (local.get $fd) (i32.const 0)) (then (return (local.get $fd))))
+            (i32.store (i32.const 100) (i32.const 200))
+            (i32.store (i32.const 104) (i32.const 64))
+            (local.set $e (call $read (local.get $fd) (i32.const 100) (i32.const 1) (i32.const 304)))
+            (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
+            (i32.load (i32.const 304)))
+          ;; Creates `file` and writes its own name to it: bytes written, or
+          ;; minus the errno.
+          (func (export "write_file") (result i32)
+            (local $fd i32) (local $e i32)
+            (local.set $fd (call $open_at (i32.const 16) (i32.const 1) (i64.const 64)))
+            (if (i32.lt_s (local.get $fd) (i32.const 0)) (then (return (local.get $fd))))
+            (i32.store (i32.const 100) (i32.const 16))
+            (i32.store (i32.const 104) (i32.const 4))
+            (local.set $e (call $write (local.get $fd) (i32.const 100) (i32.const 1) (i32.const 304)))
+            (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
+            (i32.load (i32.const 304))))"#,
+    )
+    .unwrap();
+    let wasi = WasiCtxBuilder::new()
+        .preopened_dir(&dir, "/")
+        .unwrap()
+        .build();
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    wasm_jit_wasi::add_to_linker(&mut linker, |cx| cx).unwrap();
+    let call = move |wasi: WasiCtx, name: &'static str| {
+        let (engine, module, linker) = (engine.clone(), module.clone(), linker.clone());
+        let (send, receive) = channel();
+        std::thread::spawn(move || {
+            let mut store = Store::new(&engine, wasi);
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let f = instance
+                .get_typed_func::<(), i32>(&mut store, name)
+                .unwrap();
+            let _ = send.send(f.call(&mut store, ()).unwrap());
+        });
+        receive
+    };
+    let reader = call(wasi.clone(), "read_fifo");
+    // Let the reader reach its read (had it not, the writer below would
+    // still have to finish, and the read still return the data).
+    std::thread::sleep(Duration::from_millis(200));
+    let writer = call(wasi.clone(), "write_file").recv_timeout(Duration::from_secs(30));
+    // Whatever happened, give the reader its data so that it ends.
+    host_end.write_all(b"hello").unwrap();
+    assert_eq!(writer, Ok(4), "the other thread's WASI call did not go on");
+    assert_eq!(reader.recv_timeout(Duration::from_secs(30)), Ok(5));
+    assert_eq!(std::fs::read(dir.join("file")).unwrap(), b"file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -359,7 +359,7 @@ pub(crate) fn fd_filestat_set_times(
 
 /// The file `fd` is, for reading or writing at an offset: a stream has no
 /// offsets (`ESPIPE`).
-fn positioned(cx: &mut State, fd: u32) -> Result<&FileDesc, Errno> {
+fn positioned(cx: &State, fd: u32) -> Result<&FileDesc, Errno> {
     match cx.get(fd)? {
         Descriptor::Stdin | Descriptor::Stdout | Descriptor::Stderr => Err(Errno::SPIPE),
         Descriptor::File(f) if f.stream => Err(Errno::SPIPE),
@@ -368,7 +368,7 @@ fn positioned(cx: &mut State, fd: u32) -> Result<&FileDesc, Errno> {
 }
 
 pub(crate) fn fd_pread(
-    cx: &mut State,
+    cx: &WasiCtx,
     m: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -376,14 +376,19 @@ pub(crate) fn fd_pread(
     offset: u64,
     out: u32,
 ) -> R {
-    let f = positioned(cx, fd)?;
-    if !f.readable {
-        return Err(Errno::BADF);
-    }
+    let vecs = m.iovecs(iovs, n)?;
+    let file = {
+        let cx = cx.lock();
+        let f = positioned(&cx, fd)?;
+        if !f.readable {
+            return Err(Errno::BADF);
+        }
+        f.file.clone()
+    };
     let mut total = 0u64;
-    for (buf, len) in m.iovecs(iovs, n)? {
+    for (buf, len) in vecs {
         let at = offset + total;
-        let got = m.fill(buf, len, |dst| f.file.read_at(dst, at).map_err(io))?;
+        let got = m.fill(buf, len, |dst| file.read_at(dst, at).map_err(io))?;
         total += got as u64;
         if got < len as usize {
             break;
@@ -393,7 +398,7 @@ pub(crate) fn fd_pread(
 }
 
 pub(crate) fn fd_pwrite(
-    cx: &mut State,
+    cx: &WasiCtx,
     m: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -401,16 +406,21 @@ pub(crate) fn fd_pwrite(
     offset: u64,
     out: u32,
 ) -> R {
-    let f = positioned(cx, fd)?;
-    if !f.writable {
-        return Err(Errno::BADF);
-    }
+    let vecs = m.iovecs(iovs, n)?;
+    let file = {
+        let cx = cx.lock();
+        let f = positioned(&cx, fd)?;
+        if !f.writable {
+            return Err(Errno::BADF);
+        }
+        f.file.clone()
+    };
     // In append mode too the data goes at `offset`, as POSIX and the WASI
     // testsuite say (Linux, and so Wasmtime, append instead).
     let mut total = 0u64;
-    for (buf, len) in m.iovecs(iovs, n)? {
+    for (buf, len) in vecs {
         let src = m.slice(buf, len)?;
-        f.file.write_all_at(&src, offset + total).map_err(io)?;
+        file.write_all_at(&src, offset + total).map_err(io)?;
         total += len as u64;
     }
     m.write_u32(out, total as u32)
@@ -426,7 +436,7 @@ pub(crate) fn fd_read(
 ) -> R {
     let vecs = m.iovecs(iovs, n)?;
     let mut total = 0usize;
-    let mut cx = cx.lock();
+    let cx = cx.lock();
     // A stream's rights are its own (they may have been narrowed).
     let can_read = cx.rights(fd)?.base & rights::FD_READ != 0;
     if can_read && matches!(cx.get(fd)?, Descriptor::Stdin) {
@@ -441,21 +451,19 @@ pub(crate) fn fd_read(
         }
         return m.write_u32(out, total as u32);
     }
-    match cx.get_mut(fd)? {
-        Descriptor::File(f) => {
-            if !f.readable {
-                return Err(Errno::BADF);
-            }
-            for (buf, len) in vecs {
-                let got = m.fill(buf, len, |dst| f.file.read(dst).map_err(io))?;
-                total += got;
-                if got < len as usize {
-                    break;
-                }
-            }
-        }
+    let file = match cx.get(fd)? {
+        Descriptor::File(f) if f.readable => f.file.clone(),
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
         _ => return Err(Errno::BADF),
+    };
+    // A file may block too (a FIFO, a device).
+    drop(cx);
+    for (buf, len) in vecs {
+        let got = m.fill(buf, len, |dst| (&*file).read(dst).map_err(io))?;
+        total += got;
+        if got < len as usize {
+            break;
+        }
     }
     m.write_u32(out, total as u32)
 }
@@ -477,7 +485,7 @@ pub(crate) fn fd_write(
         }
         w.flush().map_err(io)
     };
-    let mut cx = cx.lock();
+    let cx = cx.lock();
     let can_write = cx.rights(fd)?.base & rights::FD_WRITE != 0;
     let stream = match cx.get(fd)? {
         Descriptor::Stdout if can_write => Some(true),
@@ -495,18 +503,20 @@ pub(crate) fn fd_write(
         }
         return m.write_u32(out, total as u32);
     }
-    match cx.get_mut(fd)? {
-        Descriptor::File(f) => {
-            if !f.writable {
-                return Err(Errno::BADF);
-            }
-            if f.append {
-                f.file.seek(SeekFrom::End(0)).map_err(io)?;
-            }
-            write_all(&mut f.file)?;
-        }
+    let (file, append) = match cx.get(fd)? {
+        Descriptor::File(f) if f.writable => (f.file.clone(), f.append),
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
         _ => return Err(Errno::BADF),
+    };
+    if append {
+        // Moving to the end and writing there is one step for every
+        // thread's appends: the context is held throughout.
+        (&*file).seek(SeekFrom::End(0)).map_err(io)?;
+        write_all(&mut &*file)?;
+    } else {
+        // A file may block too (a FIFO, a device).
+        drop(cx);
+        write_all(&mut &*file)?;
     }
     m.write_u32(out, total as u32)
 }
@@ -619,7 +629,7 @@ pub(crate) fn fd_seek(
                 whence::END => SeekFrom::End(offset),
                 _ => return Err(Errno::INVAL),
             };
-            f.file.seek(from).map_err(io)?
+            (&*f.file).seek(from).map_err(io)?
         }
         Descriptor::Dir(_) => return Err(Errno::BADF),
         _ => return Err(Errno::SPIPE),
@@ -819,7 +829,7 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
             (d, Rights::DIRECTORY)
         } else {
             let f = Descriptor::File(FileDesc {
-                file,
+                file: std::sync::Arc::new(file),
                 readable: want_read && base & rights::FD_READ != 0,
                 writable: want_write && base & rights::FD_WRITE != 0,
                 append: a.fdflags & fdflags::APPEND != 0,

@@ -107,28 +107,6 @@ pub fn add_to_linker<T: 'static>(
                 fs::fd_filestat_set_times(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2), u32a(a, 3))
             },
         ),
-        ("fd_pread", &[I32, I32, I32, I64, I32], |cx, m, a| {
-            fs::fd_pread(
-                cx,
-                m,
-                u32a(a, 0),
-                u32a(a, 1),
-                u32a(a, 2),
-                u64a(a, 3),
-                u32a(a, 4),
-            )
-        }),
-        ("fd_pwrite", &[I32, I32, I32, I64, I32], |cx, m, a| {
-            fs::fd_pwrite(
-                cx,
-                m,
-                u32a(a, 0),
-                u32a(a, 1),
-                u32a(a, 2),
-                u64a(a, 3),
-                u32a(a, 4),
-            )
-        }),
         ("fd_prestat_get", &[I32, I32], |cx, m, a| {
             fs::fd_prestat_get(cx, m, u32a(a, 0), u32a(a, 1))
         }),
@@ -289,6 +267,28 @@ pub fn add_to_linker<T: 'static>(
         }),
         ("fd_write", &[I32, I32, I32, I32], |cx, m, a| {
             fs::fd_write(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+        }),
+        ("fd_pread", &[I32, I32, I32, I64, I32], |cx, m, a| {
+            fs::fd_pread(
+                cx,
+                m,
+                u32a(a, 0),
+                u32a(a, 1),
+                u32a(a, 2),
+                u64a(a, 3),
+                u32a(a, 4),
+            )
+        }),
+        ("fd_pwrite", &[I32, I32, I32, I64, I32], |cx, m, a| {
+            fs::fd_pwrite(
+                cx,
+                m,
+                u32a(a, 0),
+                u32a(a, 1),
+                u32a(a, 2),
+                u64a(a, 3),
+                u32a(a, 4),
+            )
         }),
         // These need no context at all.
         ("clock_res_get", &[I32, I32], |_, m, a| {

@@ -93,7 +93,11 @@ pub(crate) enum Descriptor {
 }
 
 pub(crate) struct FileDesc {
-    pub(crate) file: std::fs::File,
+    /// Shared so that reads and writes, which may block (a FIFO, a
+    /// device), run without holding the context: other threads' WASI calls
+    /// go on meanwhile. Closing the descriptor while one runs closes the
+    /// host file once it returns.
+    pub(crate) file: std::sync::Arc<std::fs::File>,
     /// Whether the guest may read (the host file is open for reading and the
     /// descriptor has `FD_READ`).
     pub(crate) readable: bool,
@@ -426,7 +430,7 @@ fn null_file(write: bool) -> Option<Descriptor> {
         .open("/dev/null")
         .ok()?;
     Some(Descriptor::File(FileDesc {
-        file,
+        file: std::sync::Arc::new(file),
         readable: !write,
         writable: write,
         append: false,

@@ -241,7 +241,7 @@ pub(crate) fn poll_oneoff(
                         let left = if read {
                             use std::io::Seek;
                             let len = f.file.metadata().map(|md| md.len()).unwrap_or(0);
-                            let pos = (&f.file).stream_position().unwrap_or(len);
+                            let pos = (&*f.file).stream_position().unwrap_or(len);
                             len.saturating_sub(pos)
                         } else {
                             0
