@@ -47,9 +47,6 @@ const FAILED: u8 = 3;
 /// earlier when someone waits.
 const BATCH_BYTES: usize = 64 * 1024;
 const BATCH_FUNCS: usize = 32;
-/// A function compiled because it was called is placed with others until
-/// their code fills this much (a page).
-const FILL_BYTES: usize = 4096;
 /// Bodies of at most this many bytes are small enough to fill a page with.
 const SMALL_BODY: usize = 256;
 /// Hints kept at most (see [`LazyCode::hint_callees`]).
@@ -212,7 +209,8 @@ impl LazyCode {
                 // Code is a few times the size of its Wasm, and every batch
                 // may start a new page. Only address space: pages are
                 // committed as they are written.
-                reserve: (body_bytes * 8 + n * 4096 + (1 << 20)).next_multiple_of(1 << 16),
+                reserve: (body_bytes * 8 + n * crate::memory::host_page() + (1 << 20))
+                    .next_multiple_of(1 << 16),
             }),
             names,
             small,
@@ -387,7 +385,8 @@ impl LazyCode {
             module,
             scratch,
             &mut batch,
-            FILL_BYTES,
+            // Placing seals whole host pages: fill one.
+            crate::memory::host_page(),
             || self.claim_next_small(),
             || !self.background.load(Ordering::Relaxed),
         );
