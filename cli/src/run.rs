@@ -119,9 +119,9 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let n: u64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
     let mult = match unit {
         "" | "B" => 1,
-        "K" | "KiB" | "k" => 1 << 10,
-        "M" | "MiB" => 1 << 20,
-        "G" | "GiB" => 1 << 30,
+        "K" | "Ki" | "KiB" | "k" => 1 << 10,
+        "M" | "Mi" | "MiB" => 1 << 20,
+        "G" | "Gi" | "GiB" => 1 << 30,
         _ => {
             return Err(format!(
                 "invalid size `{s}`: use a suffix of KiB, MiB or GiB"

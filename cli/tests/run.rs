@@ -898,6 +898,16 @@ fn the_code_cache_keeps_under_its_size_limit() {
     assert_eq!(stdout(&run(&modules[1], "1GiB")), "55\n");
     let b = entries().into_iter().find(|e| *e != a).unwrap();
     std::fs::write(cache.join("README"), "not an entry").unwrap();
+    // Both an hour old, so that what follows does not depend on how finely
+    // the file system keeps times.
+    for entry in [&a, &b] {
+        let f = std::fs::File::options()
+            .append(true)
+            .open(cache.join(entry))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+            .unwrap();
+    }
     // Loading `a` from the cache makes it the entry used last.
     assert_eq!(stdout(&run(&modules[0], "1GiB")), "55\n");
     // The third entry takes the cache past its limit: `b`, used least
@@ -957,7 +967,7 @@ fn compile_for_each_target() {
         } else {
             assert!(
                 stderr(&native)
-                    .contains("compiled by another engine version, target or configuration"),
+                    .contains("compiled by another engine build, version, target or configuration"),
                 "{}",
                 stderr(&native)
             );

@@ -184,6 +184,9 @@ fn arg(rng: &mut Rng, ty: wasm_jit::ValType) -> Option<(wasm_jit::Val, wasmi::Va
 fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
     let mut c = wasm_jit::Config::new();
     c.consume_fuel(true)
+        // Fuel does not end a `memory.atomic.wait`, whose timeout the
+        // generator may make centuries long: epochs do (see `Ticker`).
+        .epoch_interruption(true)
         // Ill-typed IR that Cranelift happens to compile is a bug too.
         .cranelift_debug_verifier(true)
         .explicit_bounds_checks(explicit)
@@ -242,6 +245,35 @@ pub(crate) struct Jit {
     pub(crate) store: wasm_jit::Store<()>,
     module: wasm_jit::Module,
     pub(crate) instance: Option<wasm_jit::Instance>,
+    _ticker: Ticker,
+}
+
+/// Ticks an engine's epoch every [`TICK`] while it lives, so that a call
+/// given a deadline of [`DEADLINE_TICKS`] (every call and instantiation
+/// here) ends within about a second, even in a wait.
+struct Ticker(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+const TICK: std::time::Duration = std::time::Duration::from_millis(50);
+const DEADLINE_TICKS: u64 = 20;
+
+impl Ticker {
+    fn new(engine: &wasm_jit::Engine) -> Ticker {
+        let live = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (engine, still) = (engine.clone(), live.clone());
+        std::thread::spawn(move || {
+            while still.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        });
+        Ticker(live)
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Jit {
@@ -251,6 +283,7 @@ impl Jit {
             store: wasm_jit::Store::new(engine, ()),
             module,
             instance: None,
+            _ticker: Ticker::new(engine),
         })
     }
 
@@ -273,6 +306,7 @@ impl Jit {
 impl Side for Jit {
     fn instantiate(&mut self) -> Outcome {
         self.store.set_fuel(FUEL).unwrap();
+        self.store.set_epoch_deadline(DEADLINE_TICKS);
         match wasm_jit::Linker::new(self.store.engine()).instantiate(&mut self.store, &self.module)
         {
             Ok(i) => {
@@ -300,6 +334,7 @@ impl Side for Jit {
             .collect();
         debug_assert_eq!(out.len(), results);
         self.store.set_fuel(FUEL).unwrap();
+        self.store.set_epoch_deadline(DEADLINE_TICKS);
         match f.call(&mut self.store, &params, &mut out) {
             Ok(()) => Outcome::Values(out.iter().map(from_jit).collect()),
             Err(e) => jit_outcome(&e),
@@ -320,6 +355,12 @@ impl Side for Jit {
                 }
                 wasm_jit::Extern::Memory(m) => {
                     out.insert(name, m.data(&self.store).to_vec());
+                }
+                wasm_jit::Extern::SharedMemory(m) => {
+                    // SAFETY: no other thread has this memory: nothing
+                    // writes it while it is read.
+                    let bytes = m.data().iter().map(|b| unsafe { *b.get() }).collect();
+                    out.insert(name, bytes);
                 }
                 _ => {}
             }

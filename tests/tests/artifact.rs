@@ -192,7 +192,7 @@ fn precompiled_for_this_architecture_runs() {
         .consume_fuel(true);
     // SAFETY: as above.
     let err = unsafe { Module::deserialize(&Engine::new(&fuel).unwrap(), &saved) }.unwrap_err();
-    assert!(format!("{err:#}").contains("another engine version, target or configuration"));
+    assert!(format!("{err:#}").contains("another engine build, version, target or configuration"));
 }
 
 /// An engine for the other architecture compiles but never loads code.

@@ -302,7 +302,7 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
             .map(|(a, b)| format!("{a} here {b}"))
             .collect();
         return Err(format!(
-            "compiled by another engine version, target or configuration: {}",
+            "compiled by another engine build, version, target or configuration: {}",
             if differ.is_empty() {
                 theirs.to_string()
             } else {

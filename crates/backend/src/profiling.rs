@@ -42,8 +42,13 @@ pub fn enable(profiler: Profiler) -> Result<(), String> {
             if map.is_none() {
                 let path = format!("/tmp/perf-{}.map", std::process::id());
                 // A map left by an earlier process with the same id would
-                // name addresses that are not ours: start it afresh.
-                let file = std::fs::File::create(&path)
+                // name addresses that are not ours: start it afresh, as a
+                // new file (never through a link someone left there).
+                let _ = std::fs::remove_file(&path);
+                let file = std::fs::File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
                     .map_err(|e| format!("cannot write the perf map {path}: {e}"))?;
                 *map = Some(file);
             }

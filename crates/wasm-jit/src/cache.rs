@@ -23,10 +23,10 @@ pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
     format!("{:016x}{:016x}.{ENTRY}", a ^ settings, b)
 }
 
-/// The extension of entries; anything else in the directory is left alone,
-/// except this module's own temporary files.
+/// The extension of entries (`KEY.cwasm`, KEY 32 hex digits); nothing
+/// else in the directory is touched, except this module's own temporary
+/// files (`KEY.tmpPID-N-NANOS`).
 const ENTRY: &str = "cwasm";
-/// Temporary files are `NAME.tmpPID-N` until renamed to `NAME`.
 const TEMPORARY: &str = "tmp";
 /// A temporary file this old was left by a writer that died.
 const ABANDONED: Duration = Duration::from_secs(3600);
@@ -40,14 +40,27 @@ pub(crate) fn write(path: &Path, bytes: &[u8], limit: u64) -> bool {
         return false;
     };
     let _ = std::fs::create_dir_all(dir);
+    // Unique in this process by the counter; the time tells apart
+    // processes with the same id (containers sharing a cache directory),
+    // and `create_new` refuses the rare name still taken.
     static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let tmp = path.with_extension(format!(
-        "{TEMPORARY}{}-{}",
+        "{TEMPORARY}{}-{}-{nanos}",
         std::process::id(),
         WRITES.fetch_add(1, Ordering::Relaxed)
     ));
-    if std::fs::write(&tmp, bytes).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes));
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            let _ = std::fs::remove_file(&tmp);
+        }
         return false;
     }
     if std::fs::rename(&tmp, path).is_err() {
@@ -90,16 +103,17 @@ pub(crate) fn trim(dir: &Path, limit: u64, keep: &Path) {
             continue;
         }
         let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext.starts_with(TEMPORARY) {
-            if now.duration_since(used).is_ok_and(|age| age > ABANDONED) {
+        match kind(&path) {
+            Some(Kind::Temporary) if now.duration_since(used).is_ok_and(|age| age > ABANDONED) => {
                 let _ = std::fs::remove_file(&path);
             }
-        } else if ext == ENTRY {
-            total += meta.len();
-            if path != keep {
-                entries.push((used, meta.len(), path));
+            Some(Kind::Entry) => {
+                total += meta.len();
+                if path != keep {
+                    entries.push((used, meta.len(), path));
+                }
             }
+            Some(Kind::Temporary) | None => {}
         }
     }
     if total <= limit {
@@ -111,10 +125,35 @@ pub(crate) fn trim(dir: &Path, limit: u64, keep: &Path) {
         if total <= target {
             break;
         }
-        if std::fs::remove_file(&path).is_ok() {
-            total -= len;
+        // Removed by another process trimming at the same time counts too.
+        match std::fs::remove_file(&path) {
+            Ok(()) => total -= len,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => total -= len,
+            Err(_) => {}
         }
     }
+}
+
+enum Kind {
+    Entry,
+    Temporary,
+}
+
+/// Whether `path` names an entry or a temporary file of this module (by
+/// the exact shape of the names it gives them), or something else.
+fn kind(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?;
+    let (key, ext) = name.split_once('.')?;
+    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    if ext == ENTRY {
+        return Some(Kind::Entry);
+    }
+    let numbers = ext.strip_prefix(TEMPORARY)?;
+    let mut parts = numbers.split('-');
+    let numeric = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (parts.clone().count() == 3 && parts.all(numeric)).then_some(Kind::Temporary)
 }
 
 /// A 128-bit hash of `bytes` at several GB/s (a warm start hashes the
@@ -175,6 +214,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let day = Duration::from_secs(86400);
+        let key = |c: char| c.to_string().repeat(32);
         let file = |name: &str, len: usize, days_ago: u32| {
             let path = dir.join(name);
             std::fs::write(&path, vec![0u8; len]).unwrap();
@@ -182,16 +222,17 @@ mod tests {
             f.set_modified(SystemTime::now() - day * days_ago).unwrap();
             path
         };
-        file("a.cwasm", 100, 5);
-        file("b.cwasm", 100, 1);
-        let c = file("c.cwasm", 100, 3);
-        let new = file("new.cwasm", 100, 9);
-        file("old.cwasm.tmp12-0", 100, 2);
-        file("young.cwasm.tmp12-1", 100, 0);
+        let (a, b, c, d, n) = (key('a'), key('b'), key('c'), key('d'), key('e'));
+        file(&format!("{a}.cwasm"), 100, 5);
+        file(&format!("{b}.cwasm"), 100, 1);
+        let c_path = file(&format!("{c}.cwasm"), 100, 3);
+        let new = file(&format!("{n}.cwasm"), 100, 9);
+        file(&format!("{d}.tmp12-0-999"), 100, 2);
+        file(&format!("{d}.tmp12-1-999"), 100, 0);
+        // Not this module's: never counted nor removed.
         file("notes.txt", 1000, 9);
-        // 400 bytes of entries: under 400, nothing goes but the old
-        // temporary file.
-        trim(&dir, 400, &new);
+        file("mine.cwasm", 1000, 9);
+        file(&format!("{d}.tmpl"), 100, 9);
         let names = || {
             let mut n: Vec<_> = std::fs::read_dir(&dir)
                 .unwrap()
@@ -200,28 +241,31 @@ mod tests {
             n.sort();
             n
         };
-        assert_eq!(
-            names(),
-            [
-                "a.cwasm",
-                "b.cwasm",
-                "c.cwasm",
-                "new.cwasm",
-                "notes.txt",
-                "young.cwasm.tmp12-1"
-            ]
-        );
+        let others = [
+            "mine.cwasm".to_string(),
+            "notes.txt".to_string(),
+            format!("{d}.tmpl"),
+        ];
+        let expect = |names: &[&String]| {
+            let mut all: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            all.extend(others.iter().cloned());
+            all.sort();
+            all
+        };
+        // 400 bytes of entries: at the limit, nothing goes but the old
+        // temporary file.
+        trim(&dir, 400, &new);
+        let young = format!("{d}.tmp12-1-999");
+        let [ea, eb, ec, en] = [&a, &b, &c, &n].map(|k| format!("{k}.cwasm"));
+        assert_eq!(names(), expect(&[&ea, &eb, &ec, &en, &young]));
         // Over 300: down to 225, so `a` then `c` (used longest ago) go.
         trim(&dir, 300, &new);
-        assert_eq!(
-            names(),
-            ["b.cwasm", "new.cwasm", "notes.txt", "young.cwasm.tmp12-1"]
-        );
+        assert_eq!(names(), expect(&[&eb, &en, &young]));
         // Using an entry makes it the newest.
-        note_use(&dir.join("b.cwasm"));
-        file("d.cwasm", 100, 2);
-        trim(&dir, 250, &c);
-        assert_eq!(names(), ["b.cwasm", "notes.txt", "young.cwasm.tmp12-1"]);
+        note_use(&dir.join(&eb));
+        file(&format!("{d}.cwasm"), 100, 2);
+        trim(&dir, 250, &c_path);
+        assert_eq!(names(), expect(&[&eb, &young]));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

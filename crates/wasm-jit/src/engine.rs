@@ -146,7 +146,7 @@ impl Engine {
     /// Compiles a module (binary or text) for this engine's target without
     /// loading it: the artifact [`Module::serialize`](crate::Module::serialize)
     /// would make, for [`Module::deserialize`](crate::Module::deserialize)
-    /// in an engine of the same version, target and configuration. Works for
+    /// in an engine of the same build, target and configuration. Works for
     /// any [`Config::target`], including one that cannot run here.
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         crate::module::precompile(self, bytes)

@@ -213,10 +213,11 @@ impl Module {
         let path = dir.join(crate::cache::key(engine, bytes));
         // SAFETY: entries of the cache directory are only ever replaced
         // whole (written under another name, then renamed in
-        // `write_cache`), so the mapped file does not change.
+        // `cache::write`; trimming unlinks, which leaves a mapped
+        // file's data as it was), so the mapped file does not change.
         if let Ok(saved) = unsafe { map_file(&path) } {
             // SAFETY: entries of the cache directory are written by this
-            // module only (atomically, in `write_cache`); one that does not
+            // module only (atomically, in `cache::write`); one that does not
             // load, or holds another module, is ignored and rewritten.
             if let Ok(m) = unsafe { Module::load_artifact(engine, &saved, name, Some(&path)) }
                 && *m.0.wasm == *bytes
@@ -304,7 +305,7 @@ impl Module {
 
     /// The compiled module as bytes (a `.cwasm` artifact) that
     /// [`Module::deserialize`] loads without compiling, in an engine of the
-    /// same version, target and code-generating configuration. A lazily
+    /// same build, target and code-generating configuration. A lazily
     /// compiled module compiles its remaining functions first.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         wasm_jit_backend::lazy::compile_all(&self.0.compiled)
@@ -351,8 +352,8 @@ impl Module {
     }
 
     /// Loads a module serialized by [`Module::serialize`], without
-    /// compiling it. An artifact from another engine version, target or
-    /// configuration, or a truncated one, is refused with an error.
+    /// compiling it. An artifact from another engine build or version,
+    /// target or configuration, or a truncated one, is refused with an error.
     ///
     /// # Safety
     /// The bytes are trusted: only their header and structure are checked,
