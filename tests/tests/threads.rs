@@ -600,7 +600,8 @@ fn wasi_threads_through_the_library() {
 
 /// WASI calls that may block on a file (a read from a FIFO here) let go
 /// of the context the threads share: another thread's WASI calls go on
-/// meanwhile, and the read returns once the FIFO has data.
+/// meanwhile, and the read returns once the FIFO has data. Appending to a
+/// FIFO writes to it.
 #[test]
 fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
     use std::io::Write as _;
@@ -637,35 +638,43 @@ fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
           (data (i32.const 0) "pipe")
           (data (i32.const 16) "file")
           ;; Opens `name` (4 bytes at `at`) in the preopen (fd 3) with
-          ;; `oflags` and `rights`: the new fd, or minus the errno.
-          (func $open_at (param $at i32) (param $oflags i32) (param $rights i64) (result i32)
+          ;; `oflags`, `rights` and `fdflags`: the new fd, or minus the
+          ;; errno.
+          (func $open_at (param $at i32) (param $oflags i32) (param $rights i64) (param $fdflags i32)
+            (result i32)
             (local $e i32)
             (local.set $e (call $open (i32.const 3) (i32.const 0) (local.get $at) (i32.const 4)
-              (local.get $oflags) (local.get $rights) (i64.const 0) (i32.const 0) (i32.const 300)))
+              (local.get $oflags) (local.get $rights) (i64.const 0) (local.get $fdflags)
+              (i32.const 300)))
             (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
             (i32.load (i32.const 300)))
           ;; Bytes read from the FIFO (one read of up to 64), or minus the
           ;; errno.
           (func (export "read_fifo") (result i32)
             (local $fd i32) (local $e i32)
-            (local.set $fd (call $open_at (i32.const 0) (i32.const 0) (i64.const 2)))
+            (local.set $fd (call $open_at (i32.const 0) (i32.const 0) (i64.const 2) (i32.const 0)))
             (if (i32.lt_s (local.get $fd) (i32.const 0)) (then (return (local.get $fd))))
             (i32.store (i32.const 100) (i32.const 200))
             (i32.store (i32.const 104) (i32.const 64))
             (local.set $e (call $read (local.get $fd) (i32.const 100) (i32.const 1) (i32.const 304)))
             (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
             (i32.load (i32.const 304)))
-          ;; Creates `file` and writes its own name to it: bytes written, or
-          ;; minus the errno.
-          (func (export "write_file") (result i32)
+          ;; Creates `file` (or, with `fifo`, opens the FIFO to append to)
+          ;; and writes the file's name to it: bytes written, or minus the
+          ;; errno.
+          (func $write_name (param $fifo i32) (result i32)
             (local $fd i32) (local $e i32)
-            (local.set $fd (call $open_at (i32.const 16) (i32.const 1) (i64.const 64)))
+            (local.set $fd (if (result i32) (local.get $fifo)
+              (then (call $open_at (i32.const 0) (i32.const 0) (i64.const 64) (i32.const 1)))
+              (else (call $open_at (i32.const 16) (i32.const 1) (i64.const 64) (i32.const 0)))))
             (if (i32.lt_s (local.get $fd) (i32.const 0)) (then (return (local.get $fd))))
             (i32.store (i32.const 100) (i32.const 16))
             (i32.store (i32.const 104) (i32.const 4))
             (local.set $e (call $write (local.get $fd) (i32.const 100) (i32.const 1) (i32.const 304)))
             (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
-            (i32.load (i32.const 304))))"#,
+            (i32.load (i32.const 304)))
+          (func (export "write_file") (result i32) (call $write_name (i32.const 0)))
+          (func (export "append_to_fifo") (result i32) (call $write_name (i32.const 1))))"#,
     )
     .unwrap();
     let wasi = WasiCtxBuilder::new()
@@ -697,5 +706,12 @@ fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
     assert_eq!(writer, Ok(4), "the other thread's WASI call did not go on");
     assert_eq!(reader.recv_timeout(Duration::from_secs(30)), Ok(5));
     assert_eq!(std::fs::read(dir.join("file")).unwrap(), b"file");
+    // A FIFO opened to append to has no end to move to: it is written as
+    // it is.
+    let appended = call(wasi.clone(), "append_to_fifo").recv_timeout(Duration::from_secs(30));
+    assert_eq!(appended, Ok(4));
+    let mut got = [0u8; 4];
+    std::io::Read::read_exact(&mut host_end, &mut got).unwrap();
+    assert_eq!(&got, b"file");
     let _ = std::fs::remove_dir_all(&dir);
 }

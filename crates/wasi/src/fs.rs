@@ -508,16 +508,20 @@ pub(crate) fn fd_write(
         Descriptor::Dir(_) => return Err(Errno::ISDIR),
         _ => return Err(Errno::BADF),
     };
-    if append {
-        // Moving to the end and writing there is one step for every
-        // thread's appends: the context is held throughout.
-        (&*file).seek(SeekFrom::End(0)).map_err(io)?;
-        write_all(&mut &*file)?;
-    } else {
+    // Moving to the end and writing there is one step for every thread's
+    // appends: the context is held throughout. A FIFO or device has no end
+    // to move to (`ESPIPE`): it is written as it is.
+    let appending = append
+        && match (&*file).seek(SeekFrom::End(0)) {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotSeekable => false,
+            Err(e) => return Err(io(e)),
+        };
+    if !appending {
         // A file may block too (a FIFO, a device).
         drop(cx);
-        write_all(&mut &*file)?;
     }
+    write_all(&mut &*file)?;
     m.write_u32(out, total as u32)
 }
 
