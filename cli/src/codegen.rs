@@ -21,9 +21,17 @@ pub struct CodegenOptions {
     /// it, the entries used least recently are removed).
     #[arg(short = 'C', value_name = "KEY=VALUE")]
     codegen: Vec<String>,
-    /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`.
+    /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`,
+    /// `memory-reservation=SIZE` (address space reserved per linear memory:
+    /// under 4GiB, every access is bounds-checked explicitly instead of
+    /// relying on the reservation and guard pages), `memory-guard-size=SIZE`
+    /// (the guard region after each reservation; default 2GiB).
     #[arg(short = 'O', value_name = "KEY=VALUE")]
     optimize: Vec<String>,
+    /// Debug option KEY=VALUE: `debug-info=n` (DWARF for debuggers is not
+    /// supported yet: `debug-info=y` says so).
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    debug: Vec<String>,
     /// Wasm option KEY=VALUE: a feature toggle such as `tail-call=y|n`,
     /// `simd=y|n`, `threads=y|n`, `multi-memory=y|n`, `memory64=y|n`,
     /// `exceptions=y|n`, `gc=y|n`, `function-references=y|n`;
@@ -115,7 +123,12 @@ pub(crate) fn key_value(opt: &str) -> (&str, &str) {
 impl CodegenOptions {
     /// Splits comma-separated lists of `-C`, `-O` and `-W` options.
     pub fn split_lists(&mut self) {
-        for opts in [&mut self.codegen, &mut self.optimize, &mut self.wasm] {
+        for opts in [
+            &mut self.codegen,
+            &mut self.optimize,
+            &mut self.wasm,
+            &mut self.debug,
+        ] {
             *opts = split_list(opts);
         }
     }
@@ -155,7 +168,26 @@ impl CodegenOptions {
         for opt in &self.optimize {
             match key_value(opt) {
                 ("opt-level", value) => set_opt_level(config, value)?,
+                ("memory-reservation", value) => {
+                    // A 32-bit memory goes without bounds checks only in a
+                    // 4 GiB reservation (as in Wasmtime).
+                    config.explicit_bounds_checks(size(value)? < 1 << 32);
+                }
+                ("memory-guard-size", value) => {
+                    config.memory_guard_size(size(value)?);
+                }
                 (key, _) => bail!("unknown -O option `{key}`"),
+            }
+        }
+        for opt in &self.debug {
+            let (key, value) = key_value(opt);
+            match key {
+                "debug-info" if !flag(key, value)? => {}
+                "debug-info" => bail!(
+                    "not supported yet: DWARF debug info for compiled code (-D debug-info); \
+                     traps still print a backtrace with function names"
+                ),
+                _ => bail!("unknown -D option `{key}`"),
             }
         }
         for opt in &self.codegen {
@@ -181,9 +213,7 @@ impl CodegenOptions {
                 "cache" => cache = flag(key, value)?,
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
                 "cache-size-limit" => {
-                    config.cache_size_limit(
-                        crate::run::parse_size(value).map_err(anyhow::Error::msg)?,
-                    );
+                    config.cache_size_limit(size(value)?);
                 }
                 // The only compiler there is.
                 "compiler" if value == "cranelift" => {}
@@ -198,6 +228,10 @@ impl CodegenOptions {
         }
         Ok(())
     }
+}
+
+fn size(value: &str) -> Result<u64> {
+    crate::run::parse_size(value).map_err(anyhow::Error::msg)
 }
 
 fn set_opt_level(config: &mut Config, value: &str) -> Result<()> {

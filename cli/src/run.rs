@@ -220,7 +220,9 @@ impl RunCommand {
         let mut wasi_options = self.resolve_options()?;
         let mut config = Config::new();
         self.codegen.apply(&mut config, true)?;
-        config.explicit_bounds_checks(self.explicit_bounds_checks);
+        if self.explicit_bounds_checks {
+            config.explicit_bounds_checks(true);
+        }
         config.consume_fuel(self.fuel.is_some());
         match self.profile.as_deref() {
             None => {}

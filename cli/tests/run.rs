@@ -469,6 +469,73 @@ fn wasmtime_style_command_lines() {
         &["run", "--invoke", "fib", "examples/wat/traps.wat", "10"],
     );
 
+    // -O memory-reservation under 4 GiB checks every access explicitly,
+    // -O memory-guard-size sets the guard: code compiled either way is
+    // compiled for a configuration of its own, and runs the same.
+    let dir = tempdir();
+    let plain = dir.join("plain.cwasm");
+    let o = wasm_jit(&[
+        "compile",
+        "-o",
+        plain.to_str().unwrap(),
+        "examples/wat/traps.wat",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (opt, differs) in [
+        (
+            "memory-reservation=1MiB",
+            "here memory=explicit-bounds-checks",
+        ),
+        ("memory-guard-size=64KiB", "here memory=guard-bytes-65536"),
+    ] {
+        let o = wasm_jit(&[
+            "run",
+            "-O",
+            opt,
+            "--allow-precompiled",
+            "--invoke",
+            "load",
+            plain.to_str().unwrap(),
+            "65536",
+        ]);
+        assert!(stderr(&o).contains(differs), "{opt}: {}", stderr(&o));
+        let o = wasm_jit(&[
+            "run",
+            "-O",
+            opt,
+            "--invoke",
+            "load",
+            "examples/wat/traps.wat",
+            "65536",
+        ]);
+        assert_trap(&o, "out of bounds memory access");
+    }
+    let o = wasm_jit(&[
+        "run",
+        "-O",
+        "memory-guard-size=lots",
+        "examples/wat/traps.wat",
+    ]);
+    assert!(stderr(&o).contains("invalid size `lots`"), "{}", stderr(&o));
+    // -D debug-info: not there yet, and said so.
+    let o = wasm_jit(&["run", "-D", "debug-info", "examples/wat/traps.wat"]);
+    assert!(
+        stderr(&o).contains("not supported yet: DWARF debug info"),
+        "{}",
+        stderr(&o)
+    );
+    same(
+        &[
+            "-D",
+            "debug-info=n",
+            "--invoke",
+            "fib",
+            "examples/wat/traps.wat",
+            "10",
+        ],
+        &["--invoke", "fib", "examples/wat/traps.wat", "10"],
+    );
+
     // -W fuel=N and --fuel: the guest traps when the fuel runs out.
     for fuel in [&["-W", "fuel=500"][..], &["--fuel", "500"][..]] {
         let mut args = vec!["run"];

@@ -490,7 +490,7 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
 mod tests {
     use super::runs_under;
 
-    const HOST: &str = "wasm-jit 1 x86_64-unknown-linux-gnu [has_sse41=1,has_avx=1,has_fma=1] opt=Speed memory=Guarded { guard_bytes: 2 } fuel=false";
+    const HOST: &str = "wasm-jit 1 x86_64-unknown-linux-gnu [has_sse41=1,has_avx=1,has_fma=1] opt=Speed memory=guard-bytes-2 fuel=false";
 
     #[test]
     fn code_for_fewer_cpu_features_runs_and_for_more_does_not() {
@@ -507,6 +507,8 @@ mod tests {
         assert_eq!(runs_under(&other, HOST), None);
         let version = baseline.replace("wasm-jit 1", "wasm-jit 2");
         assert_eq!(runs_under(&version, HOST), None);
+        let memory = baseline.replace("memory=guard-bytes-2", "memory=explicit-bounds-checks");
+        assert_eq!(runs_under(&memory, HOST), None);
         // A list of other flags is not a subset.
         let fewer = HOST.replace("has_sse41=1,has_avx=1,has_fma=1", "has_sse41=1");
         assert_eq!(runs_under(&fewer, HOST), None);

@@ -105,13 +105,19 @@ impl Engine {
     /// setting that changes code.
     pub(crate) fn fingerprint(&self) -> String {
         let c = &self.0.config;
+        // Space-separated words, each its own `key=value` (a mismatch is
+        // reported word by word).
+        let memory = match self.memory_style() {
+            MemoryStyle::Explicit => "explicit-bounds-checks".to_string(),
+            MemoryStyle::Guarded { guard_bytes } => format!("guard-bytes-{guard_bytes}"),
+        };
         format!(
-            "wasm-jit {} build={} {} opt={:?} memory={:?} epochs={} fuel={} features={:x} far-calls-above={:?}",
+            "wasm-jit {} build={} {} opt={:?} memory={} epochs={} fuel={} features={:x} far-calls-above={:?}",
             env!("CARGO_PKG_VERSION"),
             env!("WASM_JIT_BUILD_HASH"),
             self.0.compiler.target_fingerprint(),
             c.opt_level,
-            self.memory_style(),
+            memory,
             c.epoch_interruption,
             c.consume_fuel,
             c.features.bits(),
