@@ -514,3 +514,123 @@ fn exact_types_refuse_subtypes_from_the_host() {
     );
     Instance::new(&mut store, &importer, &[f]).unwrap();
 }
+
+/// The host reads and writes structs and arrays field by field, as Wasm
+/// would: packed fields zero-extended (and truncated when set), references
+/// of every kind, immutability, bounds and types checked with errors.
+#[test]
+fn the_host_reads_and_writes_struct_fields_and_array_elements() {
+    let (mut store, instance) = instance(
+        r#"(module
+          (type $pair (struct (field (mut i8)) (field i64) (field (mut f64))
+                              (field (mut funcref)) (field (mut (ref null $pair)))
+                              (field (mut v128)) (field (mut i16))))
+          (type $bytes (array (mut i8)))
+          (type $fixed (array i32))
+          (func $f (export "f") (result i32) (i32.const 7))
+          (elem declare func $f)
+          (func (export "pair") (result anyref)
+            (struct.new $pair (i32.const 300) (i64.const -5) (f64.const 1.5)
+              (ref.func $f) (ref.null $pair) (v128.const i64x2 1 2) (i32.const -1)))
+          (func (export "bytes") (result anyref)
+            (array.new $bytes (i32.const 0xff) (i32.const 3)))
+          (func (export "fixed") (result anyref)
+            (array.new_fixed $fixed 2 (i32.const 10) (i32.const 20)))
+          ;; What Wasm reads back: field 0 signed, and element 1.
+          (func (export "check") (param anyref anyref) (result i32 i32)
+            (struct.get_s $pair 0 (ref.cast (ref $pair) (local.get 0)))
+            (array.get_s $bytes (ref.cast (ref $bytes) (local.get 1)) (i32.const 1))))"#,
+    );
+    let get = |store: &mut Store<()>, name: &str| -> AnyRef {
+        let mut out = [Val::AnyRef(None)];
+        let f = instance.get_func(&mut *store, name).unwrap();
+        f.call(&mut *store, &[], &mut out).unwrap();
+        match out[0] {
+            Val::AnyRef(Some(r)) => r,
+            ref v => panic!("{v:?}"),
+        }
+    };
+    let pair_ref = get(&mut store, "pair");
+    let bytes_ref = get(&mut store, "bytes");
+    assert!(pair_ref.as_array(&store).is_none());
+    let pair = pair_ref.as_struct(&store).unwrap();
+    assert_eq!(pair.field_count(&store), 7);
+    // 300 stored in an i8 is 44; -1 in an i16 reads back as 0xffff.
+    assert_eq!(pair.field(&mut store, 0).unwrap().i32(), Some(44));
+    assert_eq!(pair.field(&mut store, 1).unwrap().i64(), Some(-5));
+    assert_eq!(pair.field(&mut store, 2).unwrap().f64(), Some(1.5));
+    let f = match pair.field(&mut store, 3).unwrap() {
+        Val::FuncRef(Some(f)) => f,
+        v => panic!("{v:?}"),
+    };
+    let mut seven = [Val::I32(0)];
+    f.call(&mut store, &[], &mut seven).unwrap();
+    assert_eq!(seven[0].i32(), Some(7));
+    assert!(matches!(
+        pair.field(&mut store, 4).unwrap(),
+        Val::AnyRef(None)
+    ));
+    assert_eq!(
+        pair.field(&mut store, 5).unwrap(),
+        Val::V128((2u128 << 64) | 1)
+    );
+    assert_eq!(pair.field(&mut store, 6).unwrap().i32(), Some(0xffff));
+    let e = pair.field(&mut store, 7).unwrap_err();
+    assert_eq!(e.to_string(), "field 7 of a struct with 7 fields");
+
+    // Writes: a packed field keeps its low bits; a reference to itself;
+    // an immutable field, a value of another type and a struct of another
+    // type are refused.
+    pair.set_field(&mut store, 0, Val::I32(0x1_80)).unwrap();
+    pair.set_field(&mut store, 2, Val::F64(2.5f64.to_bits()))
+        .unwrap();
+    pair.set_field(&mut store, 4, Val::AnyRef(Some(pair_ref)))
+        .unwrap();
+    assert_eq!(pair.field(&mut store, 2).unwrap().f64(), Some(2.5));
+    assert_eq!(
+        pair.field(&mut store, 4).unwrap(),
+        Val::AnyRef(Some(pair_ref))
+    );
+    let e = pair.set_field(&mut store, 1, Val::I64(1)).unwrap_err();
+    assert_eq!(e.to_string(), "field 1 is immutable");
+    let e = pair.set_field(&mut store, 2, Val::I32(1)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("type mismatch: field 2 expected a value of type f64"),
+        "{e}"
+    );
+    let e = pair
+        .set_field(&mut store, 4, Val::AnyRef(Some(bytes_ref)))
+        .unwrap_err();
+    assert!(e.to_string().contains("type mismatch: field 4"), "{e}");
+
+    let bytes = bytes_ref.as_array(&store).unwrap();
+    assert!(bytes_ref.as_struct(&store).is_none());
+    assert_eq!(bytes.len(&store), 3);
+    assert_eq!(bytes.get(&mut store, 2).unwrap().i32(), Some(0xff));
+    bytes.set(&mut store, 1, Val::I32(0x17f)).unwrap();
+    let e = bytes.get(&mut store, 3).unwrap_err();
+    assert_eq!(e.to_string(), "element 3 of an array of 3");
+    assert!(bytes.set(&mut store, 3, Val::I32(0)).is_err());
+    // Wasm sees what the host wrote: 0x180 as a signed i8 is -128, 0x17f
+    // is 127.
+    let mut out = [Val::I32(0), Val::I32(0)];
+    instance
+        .get_func(&mut store, "check")
+        .unwrap()
+        .call(
+            &mut store,
+            &[Val::AnyRef(Some(pair_ref)), Val::AnyRef(Some(bytes_ref))],
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!((out[0].i32(), out[1].i32()), (Some(-128), Some(127)));
+
+    let fixed = get(&mut store, "fixed").as_array(&store).unwrap();
+    assert_eq!(fixed.get(&mut store, 1).unwrap().i32(), Some(20));
+    let e = fixed.set(&mut store, 0, Val::I32(1)).unwrap_err();
+    assert_eq!(e.to_string(), "element 0 is immutable");
+    // An i31 is neither.
+    let i31 = AnyRef::from_i31(&store, I31::wrapping_u32(5));
+    assert!(i31.as_struct(&store).is_none() && i31.as_array(&store).is_none());
+}

@@ -213,6 +213,52 @@ pub unsafe fn object_header(addr: usize) -> (u32, u32) {
     }
 }
 
+/// Copies `into.len()` bytes of the object at `addr` from `offset`: a
+/// field or element as it is stored (little-endian, as the ISAs this runs
+/// on are).
+///
+/// # Safety
+/// `addr` must be the address of a live object holding a field or element
+/// of `into.len()` bytes at `offset`, which nothing writes meanwhile.
+pub unsafe fn read_object_bytes(addr: usize, offset: usize, into: &mut [u8]) {
+    // SAFETY: per the contract, the bytes are inside the object.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (addr as *const u8).add(offset),
+            into.as_mut_ptr(),
+            into.len(),
+        );
+    }
+}
+
+/// Copies `from` into the object at `addr` at `offset` (see
+/// [`read_object_bytes`]).
+///
+/// # Safety
+/// `addr` must be the address of a live object holding a field or element
+/// of `from.len()` bytes at `offset`, which nothing reads or writes
+/// meanwhile.
+pub unsafe fn write_object_bytes(addr: usize, offset: usize, from: &[u8]) {
+    // SAFETY: per the contract, the bytes are inside the object.
+    unsafe {
+        std::ptr::copy_nonoverlapping(from.as_ptr(), (addr as *mut u8).add(offset), from.len());
+    }
+}
+
+/// The length of the array at `addr`.
+///
+/// # Safety
+/// `addr` must be the address of a live array.
+pub unsafe fn array_length(addr: usize) -> u32 {
+    // SAFETY: per the contract, the header is readable.
+    unsafe {
+        (addr as *const u8)
+            .add(gc::LENGTH as usize)
+            .cast::<u32>()
+            .read()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

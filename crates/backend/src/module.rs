@@ -8,8 +8,8 @@ use wasm_jit_frontend::module::FunctionInput;
 use wasm_jit_frontend::translate::{MemoryStyle, TranslationEnv};
 use wasm_jit_frontend::vmoffsets::VMOffsets;
 use wasm_jit_frontend::{
-    DefinedFuncIndex, FrontendError, FuncType, GcShape, GlobalType, HeapType, Kind, ModuleInfo,
-    ParsedModule, RefType, TableType, UnsupportedNotes, WasmType,
+    DefinedFuncIndex, Field, FrontendError, FuncType, GcShape, GlobalType, HeapType, Kind,
+    ModuleInfo, ParsedModule, RefType, Storage, TableType, UnsupportedNotes, WasmType,
 };
 
 use crate::artifact::{SavedTrampoline, TrampolineKind};
@@ -40,6 +40,9 @@ struct Registry {
     /// What each id is (a struct or array type's signature in `types` is a
     /// placeholder).
     kinds: Vec<Kind>,
+    /// The fields of each struct or array type, references as canonical
+    /// ids (for the host's reads and writes of objects).
+    shapes: Vec<Option<GcShape>>,
     /// The declared supertype of each id (GC subtyping), if any.
     supers: Vec<Option<u32>>,
 }
@@ -54,6 +57,21 @@ impl Registry {
         for (_, sup, ty, shape, _) in &key {
             self.kinds
                 .push(shape.as_ref().map_or(Kind::Func, GcShape::kind));
+            self.shapes.push(shape.as_ref().map(|s| {
+                let canonical = |f: &Field| Field {
+                    storage: match f.storage {
+                        Storage::Val(t) => Storage::Val(rec_to_canonical(t, first)),
+                        packed => packed,
+                    },
+                    mutable: f.mutable,
+                };
+                match s {
+                    GcShape::Struct(fields) => {
+                        GcShape::Struct(fields.iter().map(canonical).collect())
+                    }
+                    GcShape::Array(f) => GcShape::Array(canonical(f)),
+                }
+            }));
             self.supers.push(sup.map(|h| match h {
                 HeapType::RecGroup(k) => first + k,
                 HeapType::Canonical(id) => id,
@@ -134,6 +152,13 @@ impl TypeRegistry {
             ids.extend(first..first + len);
         }
         ids
+    }
+
+    /// The fields of struct or array type `id` (references as canonical
+    /// ids); `None` for a function type.
+    pub fn shape(&self, id: u32) -> Option<GcShape> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.shapes[id as usize].clone()
     }
 
     /// Whether id `id` is a function, struct or array type.

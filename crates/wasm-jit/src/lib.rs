@@ -28,6 +28,7 @@ mod config;
 mod engine;
 mod externals;
 mod func;
+mod gc_refs;
 mod instance;
 mod limits;
 mod linker;
@@ -43,6 +44,7 @@ pub use config::{Collector, CompilationMode, Config, OptLevel, Profiler, Strateg
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::Func;
+pub use gc_refs::{ArrayRef, StructRef};
 pub use instance::{Export, Instance};
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::{InstancePre, Linker};
