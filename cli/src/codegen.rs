@@ -24,7 +24,8 @@ pub struct CodegenOptions {
     /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`,
     /// `memory-reservation=SIZE` (address space reserved per linear memory:
     /// under 4GiB, every access is bounds-checked explicitly instead of
-    /// relying on the reservation and guard pages), `memory-guard-size=SIZE`
+    /// relying on the reservation and guard pages; 4GiB or more, 4GiB is
+    /// reserved, as by default), `memory-guard-size=SIZE`
     /// (the guard region after each reservation; default 2GiB).
     #[arg(short = 'O', value_name = "KEY=VALUE")]
     optimize: Vec<String>,

@@ -634,3 +634,75 @@ fn the_host_reads_and_writes_struct_fields_and_array_elements() {
     let i31 = AnyRef::from_i31(&store, I31::wrapping_u32(5));
     assert!(i31.as_struct(&store).is_none() && i31.as_array(&store).is_none());
 }
+
+/// What the host may not do with objects: treat a host value as one, write
+/// a reference of another store or a null of another hierarchy; arrays of
+/// references read and write like any other.
+#[test]
+fn object_access_refuses_foreign_and_ill_typed_references() {
+    let (mut store, instance) = instance(
+        r#"(module
+          (type $node (struct (field (mut (ref null $node)))))
+          (type $nodes (array (mut (ref null $node))))
+          (func (export "node") (result anyref) (struct.new_default $node))
+          (func (export "nodes") (result anyref)
+            (array.new_default $nodes (i32.const 2)))
+          (func (export "convert") (param externref) (result anyref)
+            (any.convert_extern (local.get 0))))"#,
+    );
+    let call = |store: &mut Store<()>, name: &str, args: &[Val]| -> AnyRef {
+        let mut out = [Val::AnyRef(None)];
+        let f = instance.get_func(&mut *store, name).unwrap();
+        f.call(&mut *store, args, &mut out).unwrap();
+        match out[0] {
+            Val::AnyRef(Some(r)) => r,
+            ref v => panic!("{v:?}"),
+        }
+    };
+    let node_ref = call(&mut store, "node", &[]);
+    let node = node_ref.as_struct(&store).unwrap();
+    let nodes = call(&mut store, "nodes", &[]).as_array(&store).unwrap();
+    nodes
+        .set(&mut store, 1, Val::AnyRef(Some(node_ref)))
+        .unwrap();
+    assert_eq!(
+        nodes.get(&mut store, 1).unwrap(),
+        Val::AnyRef(Some(node_ref))
+    );
+    assert_eq!(nodes.get(&mut store, 0).unwrap(), Val::AnyRef(None));
+    // A host value Wasm made an `anyref` is neither a struct nor an array.
+    let host = ExternRef::new(&mut store, 5u32);
+    let converted = call(&mut store, "convert", &[Val::ExternRef(Some(host))]);
+    assert!(converted.as_struct(&store).is_none() && converted.as_array(&store).is_none());
+    // A null funcref is not a null of the struct's hierarchy.
+    let e = node
+        .set_field(&mut store, 0, Val::FuncRef(None))
+        .unwrap_err();
+    assert!(e.to_string().contains("type mismatch: field 0"), "{e}");
+    // A reference of another store.
+    let (mut other, other_instance) = instance_of(&store);
+    let mut out = [Val::AnyRef(None)];
+    other_instance
+        .get_func(&mut other, "node")
+        .unwrap()
+        .call(&mut other, &[], &mut out)
+        .unwrap();
+    let e = node.set_field(&mut store, 0, out[0]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "field 0 is a reference that belongs to another store"
+    );
+
+    fn instance_of(store: &Store<()>) -> (Store<()>, Instance) {
+        let engine = store.engine().clone();
+        let module = Module::new(
+            &engine,
+            r#"(module (type $node (struct (field (mut (ref null $node)))))
+                 (func (export "node") (result anyref) (struct.new_default $node)))"#,
+        )
+        .unwrap();
+        let mut other = Store::new(&engine, ());
+        let instance = Instance::new(&mut other, &module, &[]).unwrap();
+        (other, instance)
+    }
+}

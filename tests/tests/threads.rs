@@ -600,8 +600,9 @@ fn wasi_threads_through_the_library() {
 
 /// WASI calls that may block on a file (a read from a FIFO here) let go
 /// of the context the threads share: another thread's WASI calls go on
-/// meanwhile, and the read returns once the FIFO has data. Appending to a
-/// FIFO writes to it.
+/// meanwhile, and the read returns once the FIFO has data (what there is,
+/// even when it fills the first buffer exactly). Appending to a FIFO
+/// writes to it.
 #[test]
 fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
     use std::io::Write as _;
@@ -648,15 +649,17 @@ fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
               (i32.const 300)))
             (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
             (i32.load (i32.const 300)))
-          ;; Bytes read from the FIFO (one read of up to 64), or minus the
-          ;; errno.
+          ;; Bytes read from the FIFO (one read into two buffers, of 5 and
+          ;; 59 bytes), or minus the errno.
           (func (export "read_fifo") (result i32)
             (local $fd i32) (local $e i32)
             (local.set $fd (call $open_at (i32.const 0) (i32.const 0) (i64.const 2) (i32.const 0)))
             (if (i32.lt_s (local.get $fd) (i32.const 0)) (then (return (local.get $fd))))
             (i32.store (i32.const 100) (i32.const 200))
-            (i32.store (i32.const 104) (i32.const 64))
-            (local.set $e (call $read (local.get $fd) (i32.const 100) (i32.const 1) (i32.const 304)))
+            (i32.store (i32.const 104) (i32.const 5))
+            (i32.store (i32.const 108) (i32.const 205))
+            (i32.store (i32.const 112) (i32.const 59))
+            (local.set $e (call $read (local.get $fd) (i32.const 100) (i32.const 2) (i32.const 304)))
             (if (local.get $e) (then (return (i32.sub (i32.const 0) (local.get $e)))))
             (i32.load (i32.const 304)))
           ;; Creates `file` (or, with `fifo`, opens the FIFO to append to)

@@ -458,10 +458,13 @@ pub(crate) fn fd_read(
     };
     // A file may block too (a FIFO, a device).
     drop(cx);
-    for (buf, len) in vecs {
+    for (i, &(buf, len)) in vecs.iter().enumerate() {
         let got = m.fill(buf, len, |dst| (&*file).read(dst).map_err(io))?;
         total += got;
-        if got < len as usize {
+        // A FIFO or device that filled this buffer may have nothing more
+        // yet: as readv(2), return what came rather than wait for more.
+        let more = i + 1 < vecs.len() && got == len as usize;
+        if !more || !file.metadata().map_err(io)?.is_file() {
             break;
         }
     }
@@ -478,11 +481,21 @@ pub(crate) fn fd_write(
 ) -> R {
     let vecs = m.iovecs(iovs, n)?;
     let mut total = 0usize;
+    // All the buffers in one write, as writev(2) does: another thread's
+    // write to the same descriptor does not land between them.
     let mut write_all = |w: &mut dyn Write| -> R {
-        for &(buf, len) in &vecs {
-            w.write_all(&m.slice(buf, len)?).map_err(io)?;
-            total += len as usize;
-        }
+        let data = match vecs[..] {
+            [(buf, len)] => m.slice(buf, len)?,
+            _ => {
+                let mut data = Vec::new();
+                for &(buf, len) in &vecs {
+                    data.extend_from_slice(&m.slice(buf, len)?);
+                }
+                data.into()
+            }
+        };
+        w.write_all(&data).map_err(io)?;
+        total = data.len();
         w.flush().map_err(io)
     };
     let cx = cx.lock();

@@ -244,7 +244,10 @@ impl Config {
         self
     }
 
-    /// Compile functions of a module on several threads.
+    /// Compile functions of a module on several threads (on by default; a
+    /// module of one function or under 1.5 KiB of function bodies compiles
+    /// on the calling thread either way, as starting the threads costs
+    /// more).
     pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
         self.parallel_compilation = enable;
         self

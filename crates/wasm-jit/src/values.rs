@@ -434,7 +434,9 @@ impl Val {
     /// hierarchy; a function, `func` and its own type.
     pub(crate) fn check_type(&self, store: &StoreOpaque, ty: ValType, what: &str) -> Result<()> {
         let ok = match (self, ty.as_ref_type()) {
-            (Val::FuncRef(None), Some(r)) => r.nullable && r.heap.is_func(),
+            (Val::FuncRef(None), Some(r)) => {
+                r.nullable && r.heap.is_func() && !is_gc_heap(store, r.heap)
+            }
             (Val::ExternRef(None), Some(r)) => r.nullable && r.heap.is_extern(),
             (Val::AnyRef(None), Some(r)) => r.nullable && is_gc_heap(store, r.heap),
             (Val::ExnRef(None), Some(r)) => r.nullable && r.heap.is_exn(),
