@@ -165,6 +165,26 @@ fn waits_end_by_value_timeout_or_error() {
     });
     assert_eq!(wait.call(&mut store, ()).unwrap(), 0);
     notifier.join().unwrap();
+    // A store that imports a shared memory holds it, but cannot notify
+    // while its own thread waits: once the handle it was given is gone,
+    // and no other store imports it, waiting forever is an error too.
+    let importer = Module::new(
+        &engine,
+        r#"(module (import "m" "m" (memory 1 1 shared))
+             (func (export "wait") (result i32)
+               (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))"#,
+    )
+    .unwrap();
+    let mut alone = Store::new(&engine, ());
+    alone.set_epoch_deadline(1_000_000);
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&alone, "m", "m", memory.clone()).unwrap();
+    let inst = linker.instantiate(&mut alone, &importer).unwrap();
+    let wait_alone = inst.get_typed_func::<(), i32>(&mut alone, "wait").unwrap();
+    drop((memory, linker));
+    let err = wait_alone.call(&mut alone, ()).unwrap_err();
+    assert!(err.to_string().contains("would wait forever"), "{err}");
     assert_eq!(notify.call(&mut store, (0, 10)).unwrap(), 0);
     let err = notify.call(&mut store, (2, 1)).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::HeapMisaligned));

@@ -917,7 +917,11 @@ unsafe extern "C" fn memory_atomic_wait(
     // SAFETY: called by compiled code with its own context. The memory
     // outlives the call; the reference to the instance ends here, before
     // the epoch hook (which may reach the store) can run.
-    let memory: *const LinearMemory = unsafe { instance(vmctx) }.memories[mem as usize];
+    let inst = unsafe { instance(vmctx) };
+    let memory: *const LinearMemory = inst.memories[mem as usize];
+    // An imported shared memory is held by this store, which cannot
+    // notify while this thread waits.
+    let own = usize::from(mem < inst.module.info.num_imported_memories);
     // SAFETY: a shared memory is only ever reached through `&` (an
     // unshared one makes `atomic_wait` return at once, before any hook).
     let memory = unsafe { &*memory };
@@ -935,7 +939,7 @@ unsafe extern "C" fn memory_atomic_wait(
         }
         Ok(())
     };
-    match memory.atomic_wait(addr, expected, size, deadline, interrupted) {
+    match memory.atomic_wait(addr, expected, size, deadline, own, interrupted) {
         Ok(WaitOutcome::Woken) => 0,
         Ok(WaitOutcome::Mismatch) => 1,
         Ok(WaitOutcome::TimedOut) => 2,

@@ -477,13 +477,17 @@ impl LinearMemory {
     /// bounds and aligned, of a shared memory: `Mismatch` unless the value
     /// there is `expected`, else sleeps until a notify at `addr` or
     /// `deadline`. Every few milliseconds it asks `interrupted`, whose
-    /// error ends the wait.
+    /// error ends the wait. `own`: how many of the memory's holds
+    /// ([`hold`](Self::hold)) are the waiter's own (its store's import, or
+    /// the host's handle it waits through), which cannot notify while it
+    /// waits.
     pub fn atomic_wait<E>(
         &self,
         addr: u64,
         expected: u64,
         size: u32,
         deadline: Option<Instant>,
+        own: usize,
         mut interrupted: impl FnMut() -> Result<(), E>,
     ) -> Result<WaitOutcome, WaitError<E>> {
         let Some(shared) = &self.shared else {
@@ -514,7 +518,7 @@ impl LinearMemory {
         if current != expected {
             return Ok(WaitOutcome::Mismatch);
         }
-        if deadline.is_none() && shared.reach.load(Relaxed) == 0 {
+        if deadline.is_none() && shared.reach.load(Relaxed) <= own {
             return Err(WaitError::Forever);
         }
         queues.entry(addr).or_default().push_back(waiter.clone());

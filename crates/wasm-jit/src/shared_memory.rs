@@ -188,7 +188,9 @@ impl SharedMemory {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         match self
             .memory
-            .atomic_wait(addr, expected, size, deadline, || Ok::<(), ()>(()))
+            // (The host's own handle is counted as a hold that may notify:
+            // the embedder decides what its threads do.)
+            .atomic_wait(addr, expected, size, deadline, 0, || Ok::<(), ()>(()))
         {
             Ok(WaitOutcome::Woken) => Ok(WaitResult::Ok),
             Ok(WaitOutcome::Mismatch) => Ok(WaitResult::Mismatch),
