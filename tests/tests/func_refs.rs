@@ -212,3 +212,40 @@ fn struct_references_are_not_function_references_at_imports() -> Result<()> {
     assert!(import(&mut store, "f", "(ref null $s)").is_err());
     Ok(())
 }
+
+/// A host function's type is the module's type of the same signature
+/// however its references are spelled: `(ref null func)` is `funcref`, so
+/// `call_indirect` of the module's type calls it.
+#[test]
+fn host_types_spelled_either_way_are_the_modules_types() -> Result<()> {
+    use wasm_jit::{FuncType, HeapType, RefType, ValType};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $t (func (param funcref) (result i32)))
+          (table (export "t") 1 funcref)
+          (func (export "call0") (result i32)
+            (call_indirect (type $t) (ref.null func) (i32.const 0))))"#,
+    )?;
+    for param in [
+        ValType::FuncRef,
+        ValType::Ref(RefType::new(true, HeapType::Func)),
+    ] {
+        let mut store = Store::new(&engine, ());
+        let f = Func::new(
+            &mut store,
+            FuncType::new([param], [ValType::I32]),
+            |_, _, results| {
+                results[0] = Val::I32(42);
+                Ok(())
+            },
+        );
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let table = instance.get_table(&mut store, "t").unwrap();
+        table.set(&mut store, 0, Val::FuncRef(Some(f)))?;
+        let call0 = instance.get_typed_func::<(), i32>(&mut store, "call0")?;
+        assert_eq!(call0.call(&mut store, ())?, 42, "{param}");
+    }
+    Ok(())
+}

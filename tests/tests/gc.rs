@@ -706,3 +706,163 @@ fn object_access_refuses_foreign_and_ill_typed_references() {
         (other, instance)
     }
 }
+
+/// The host makes structs and arrays of types it describes, which are the
+/// same types as a module's of the same fields: Wasm casts and reads them;
+/// their memory is asked of the store's limiter as Wasm's is; values of
+/// the wrong type, count or engine are refused before anything is
+/// allocated.
+#[test]
+fn the_host_makes_structs_and_arrays_wasm_takes_as_its_own() {
+    use wasm_jit::{
+        ArrayRef, ArrayType, FieldType, Mutability, RefType, StorageType, StructRef, StructType,
+        ValType,
+    };
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $point (struct (field i16) (field (mut f64))))
+          (type $points (array (mut (ref null $point))))
+          ;; The x of the point at `i` plus the array's length.
+          (func (export "x_at") (param anyref i32) (result i32)
+            (i32.add
+              (struct.get_u $point 0
+                (array.get $points (ref.cast (ref $points) (local.get 0)) (local.get 1)))
+              (array.len (ref.cast (ref $points) (local.get 0))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(
+        &engine,
+        wasm_jit::StoreLimitsBuilder::new()
+            .memory_size(4 << 20)
+            .build(),
+    );
+    store.limiter(|l| l);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let point = StructType::new(
+        &engine,
+        [
+            FieldType::new(Mutability::Const, StorageType::I16),
+            FieldType::new(Mutability::Var, StorageType::ValType(ValType::F64)),
+        ],
+    )
+    .unwrap();
+    let point_ref = ValType::Ref(RefType::new(true, point.heap_type()));
+    let points = ArrayType::new(
+        &engine,
+        FieldType::new(Mutability::Var, StorageType::ValType(point_ref)),
+    )
+    .unwrap();
+    let p = StructRef::new(
+        &mut store,
+        &point,
+        &[Val::I32(0x1_0007), Val::F64(0.5f64.to_bits())],
+    )
+    .unwrap();
+    // A packed field keeps its low bits; the type reads back.
+    assert_eq!(p.field(&mut store, 0).unwrap().i32(), Some(7));
+    assert_eq!(p.ty(&store).fields().len(), 2);
+    assert_eq!(p.ty(&store).heap_type(), point.heap_type());
+    let arr = ArrayRef::new(&mut store, &points, &Val::AnyRef(None), 3).unwrap();
+    arr.set(&mut store, 2, Val::AnyRef(Some(p.to_anyref())))
+        .unwrap();
+    let x_at = instance
+        .get_typed_func::<(Option<AnyRef>, i32), i32>(&mut store, "x_at")
+        .unwrap();
+    // Wasm's cast to its own `$points` and `$point` takes the host's.
+    assert_eq!(
+        x_at.call(&mut store, (Some(arr.to_anyref()), 2)).unwrap(),
+        10
+    );
+    let fixed =
+        ArrayRef::new_fixed(&mut store, &points, &[Val::AnyRef(Some(p.to_anyref()))]).unwrap();
+    assert_eq!(
+        x_at.call(&mut store, (Some(fixed.to_anyref()), 0)).unwrap(),
+        8
+    );
+
+    // Refused before allocating: a wrong count, a wrong type, a struct
+    // where a point goes, a type of another engine.
+    let e = StructRef::new(&mut store, &point, &[Val::I32(1)]).unwrap_err();
+    assert_eq!(e.to_string(), "a struct of 2 fields given 1 values");
+    let e = StructRef::new(&mut store, &point, &[Val::I32(1), Val::I32(2)]).unwrap_err();
+    assert!(e.to_string().contains("type mismatch: field 1"), "{e}");
+    let e = ArrayRef::new_fixed(&mut store, &points, &[Val::AnyRef(Some(arr.to_anyref()))])
+        .unwrap_err();
+    assert!(e.to_string().contains("type mismatch: element 0"), "{e}");
+    let other_engine = Engine::default();
+    let other = StructType::new(&other_engine, []).unwrap();
+    let e = StructRef::new(&mut store, &other, &[]).unwrap_err();
+    assert!(e.to_string().contains("another engine"), "{e}");
+    // (A field naming the other engine's type, with a null that would be
+    // checked against an id this engine does not have.)
+    let foreign_ref = ValType::Ref(RefType::new(true, other.heap_type()));
+    let foreign = ArrayType::new(
+        &other_engine,
+        FieldType::new(Mutability::Var, StorageType::ValType(foreign_ref)),
+    )
+    .unwrap();
+    let e = ArrayRef::new(&mut store, &foreign, &Val::AnyRef(None), 1).unwrap_err();
+    assert!(e.to_string().contains("another engine"), "{e}");
+    // Exact references only to concrete types.
+    let exact_any = ValType::Ref(RefType {
+        exact: true,
+        ..RefType::new(true, wasm_jit::HeapType::Any)
+    });
+    assert!(
+        ArrayType::new(
+            &engine,
+            FieldType::new(Mutability::Var, StorageType::ValType(exact_any))
+        )
+        .is_err()
+    );
+    // A reference to a type the engine does not have.
+    let bogus = ValType::Ref(RefType::new(true, wasm_jit::HeapType::Canonical(1 << 30)));
+    let e = ArrayType::new(
+        &engine,
+        FieldType::new(Mutability::Var, StorageType::ValType(bogus)),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not one of this engine's"), "{e}");
+
+    // The limiter caps what the host allocates as what Wasm allocates.
+    let bytes = ArrayType::new(&engine, FieldType::new(Mutability::Var, StorageType::I8)).unwrap();
+    let e = ArrayRef::new(&mut store, &bytes, &Val::I32(0), 64 << 20).unwrap_err();
+    assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+    let small = ArrayRef::new(&mut store, &bytes, &Val::I32(9), 1000).unwrap();
+    assert_eq!(small.get(&mut store, 999).unwrap().i32(), Some(9));
+
+    // `(ref null func)` written either way is the module's `funcref`
+    // field: Wasm's cast takes the host's object.
+    let module = Module::new(
+        &engine,
+        r#"(module (type $f (array (mut funcref)))
+             (func (export "is_f") (param anyref) (result i32)
+               (ref.test (ref $f) (local.get 0))))"#,
+    )
+    .unwrap();
+    let is_f = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap()
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "is_f")
+        .unwrap();
+    for t in [
+        ValType::FuncRef,
+        ValType::Ref(RefType::new(true, wasm_jit::HeapType::Func)),
+    ] {
+        let ty = ArrayType::new(
+            &engine,
+            FieldType::new(Mutability::Var, StorageType::ValType(t)),
+        )
+        .unwrap();
+        let a = ArrayRef::new(&mut store, &ty, &Val::FuncRef(None), 1).unwrap();
+        assert_eq!(
+            is_f.call(&mut store, Some(a.to_anyref())).unwrap(),
+            1,
+            "{t}"
+        );
+    }
+}

@@ -428,19 +428,7 @@ impl Instance {
         };
         // SAFETY: the store's limits outlive its instances.
         let limits = unsafe { &*self.limits };
-        let allow = |current, desired| {
-            limits.allows(
-                ResourceKind::Memory,
-                current,
-                desired,
-                Some(limits.gc.limit()),
-            )
-        };
-        let failed = |e| limits.grow_failed(ResourceKind::Memory, e);
-        match limits
-            .gc
-            .alloc(size, module.type_ids[ty as usize], kind, len, allow, failed)
-        {
+        match limits.gc_alloc(size, module.type_ids[ty as usize], kind, len) {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(TrapReason::Wasm(TrapKind::AllocationTooLarge)),
             Err(e) => Err(TrapReason::Host(e)),

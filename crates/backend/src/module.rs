@@ -120,8 +120,15 @@ impl TypeRegistry {
     /// embedding API has them), assigning one if new: a final type in a
     /// group of its own.
     pub fn intern(&self, ty: &FuncType) -> u32 {
+        // One spelling per type, as a module's types have it (`funcref`
+        // for `(ref null func)`), so that equal types are one type.
+        let one = |t: &WasmType| match *t {
+            WasmType::Ref(r) if !r.exact => WasmType::reference(r.nullable, r.heap),
+            other => other,
+        };
+        let ty = FuncType::new(ty.params().iter().map(one), ty.results().iter().map(one));
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.intern_group(vec![(true, None, ty.clone(), None, (None, None))])
+        g.intern_group(vec![(true, None, ty, None, (None, None))])
     }
 
     /// The id of each of a module's types, by type index.
@@ -152,6 +159,44 @@ impl TypeRegistry {
             ids.extend(first..first + len);
         }
         ids
+    }
+
+    /// The id of the struct or array type of `shape` (its references
+    /// canonical ids of this registry), assigning one if new: a final type
+    /// with no supertype in a group of its own, as `(type (struct ...))`
+    /// declares one, so a module's type of the same shape has the same id.
+    /// `None` when a reference names an id the registry does not have, or
+    /// is exact but not to a concrete type.
+    pub fn intern_shape(&self, shape: &GcShape) -> Option<u32> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let known = |f: &Field| match f.storage {
+            // Only a concrete type can be exact.
+            Storage::Val(WasmType::Ref(RefType {
+                exact: true, heap, ..
+            })) if !matches!(heap, HeapType::Canonical(_)) => false,
+            Storage::Val(WasmType::Ref(RefType {
+                heap: HeapType::Canonical(id),
+                ..
+            })) => (id as usize) < g.types.len(),
+            Storage::Val(WasmType::Ref(RefType {
+                heap: HeapType::Concrete(_) | HeapType::RecGroup(_),
+                ..
+            })) => false,
+            _ => true,
+        };
+        let ok = match shape {
+            GcShape::Struct(fields) => fields.iter().all(known),
+            GcShape::Array(f) => known(f),
+        };
+        ok.then(|| {
+            g.intern_group(vec![(
+                true,
+                None,
+                FuncType::new([], []),
+                Some(shape.clone()),
+                (None, None),
+            )])
+        })
     }
 
     /// The fields of struct or array type `id` (references as canonical

@@ -184,6 +184,29 @@ impl VMLimits {
         )
     }
 
+    /// A zeroed GC object of `size` bytes with its header filled (see
+    /// [`GcHeap::alloc`](crate::gc::GcHeap::alloc)); each step the heap
+    /// takes is asked of the embedder as a memory growing. `None`: refused,
+    /// or past the heap's limit (`AllocationTooLarge`).
+    pub fn gc_alloc(
+        &self,
+        size: u64,
+        type_id: u32,
+        kind: u32,
+        len: u32,
+    ) -> Result<Option<*mut u8>, HostError> {
+        let allow = |current, desired| {
+            self.allows(
+                ResourceKind::Memory,
+                current,
+                desired,
+                Some(self.gc.limit()),
+            )
+        };
+        let failed = |e| self.grow_failed(ResourceKind::Memory, e);
+        self.gc.alloc(size, type_id, kind, len, allow, failed)
+    }
+
     /// Tells the embedder that a growth it allowed failed; `Err` is its
     /// decision to trap.
     pub fn grow_failed(&self, kind: ResourceKind, error: String) -> Result<(), HostError> {

@@ -1,18 +1,218 @@
 //! Structs and arrays (GC objects) as the host sees them: [`StructRef`] and
-//! [`ArrayRef`], read and written field by field as Wasm would (creating
-//! objects from the host is not supported yet). Got from an [`AnyRef`]
-//! with [`AnyRef::as_struct`] / [`AnyRef::as_array`].
+//! [`ArrayRef`], read and written field by field as Wasm would, got from an
+//! [`AnyRef`] with [`AnyRef::as_struct`] / [`AnyRef::as_array`], or made by
+//! the host ([`StructRef::new`], [`ArrayRef::new`]) of a [`StructType`] or
+//! [`ArrayType`] it describes (the same type as a module's of the same
+//! fields, as `(type (struct ...))` declares it).
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use wasm_jit_backend::ValRaw;
 use wasm_jit_backend::gc as heap;
 use wasm_jit_frontend::vmoffsets::gc;
 use wasm_jit_frontend::{Field, GcShape, StructLayout};
 
+use crate::Engine;
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
-use crate::types::ValType;
+use crate::trap::host_error;
+use crate::types::{HeapType, Mutability, ValType};
 use crate::values::{AnyRef, Val};
 use wasm_jit_frontend::Storage;
+
+/// What a struct field or array element stores: a packed integer, or a
+/// value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// An 8-bit integer (read as an `i32`).
+    I8,
+    /// A 16-bit integer (read as an `i32`).
+    I16,
+    /// A value of this type (references to concrete types by
+    /// [`StructType::heap_type`] / [`ArrayType::heap_type`]).
+    ValType(ValType),
+}
+
+/// A struct field's or array element's type: what it stores and whether it
+/// may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    mutability: Mutability,
+    element_type: StorageType,
+}
+
+impl FieldType {
+    /// A field of `element_type`, mutable when `mutability` is `Var`.
+    pub fn new(mutability: Mutability, element_type: StorageType) -> FieldType {
+        FieldType {
+            mutability,
+            element_type,
+        }
+    }
+
+    /// Whether it may change.
+    pub fn mutability(&self) -> Mutability {
+        self.mutability
+    }
+
+    /// What it stores.
+    pub fn element_type(&self) -> &StorageType {
+        &self.element_type
+    }
+
+    fn to_field(self) -> Field {
+        Field {
+            storage: match self.element_type {
+                StorageType::I8 => Storage::I8,
+                StorageType::I16 => Storage::I16,
+                // One spelling per type, as a module's types have it
+                // (`funcref` for `(ref null func)`), so that equal types
+                // are one type.
+                StorageType::ValType(ValType::Ref(r)) if !r.exact => {
+                    Storage::Val(ValType::reference(r.nullable, r.heap))
+                }
+                StorageType::ValType(t) => Storage::Val(t),
+            },
+            mutable: self.mutability == Mutability::Var,
+        }
+    }
+
+    fn of(field: Field) -> FieldType {
+        FieldType {
+            mutability: if field.mutable {
+                Mutability::Var
+            } else {
+                Mutability::Const
+            },
+            element_type: match field.storage {
+                Storage::I8 => StorageType::I8,
+                Storage::I16 => StorageType::I16,
+                Storage::Val(t) => StorageType::ValType(t),
+            },
+        }
+    }
+}
+
+/// Registers `shape` with `engine`: its id.
+fn intern(engine: &Engine, shape: &GcShape) -> Result<u32> {
+    engine.inner().types.intern_shape(shape).ok_or_else(|| {
+        anyhow!("a field refers to a type that is not one of this engine's (use StructType::heap_type or ArrayType::heap_type)")
+    })
+}
+
+/// A struct type, made by the host or read from a struct
+/// ([`StructRef::ty`]).
+#[derive(Clone, Debug)]
+pub struct StructType {
+    engine: Engine,
+    id: u32,
+    fields: Box<[Field]>,
+}
+
+impl StructType {
+    /// The struct type of `fields` in `engine` (final, with no supertype:
+    /// the same type as a module's `(type (struct ...))` of these fields).
+    pub fn new(engine: &Engine, fields: impl IntoIterator<Item = FieldType>) -> Result<StructType> {
+        let fields: Box<[Field]> = fields.into_iter().map(FieldType::to_field).collect();
+        let id = intern(engine, &GcShape::Struct(fields.clone()))?;
+        Ok(StructType {
+            engine: engine.clone(),
+            id,
+            fields,
+        })
+    }
+
+    /// Its engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Its fields.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = FieldType> + '_ {
+        self.fields.iter().map(|f| FieldType::of(*f))
+    }
+
+    /// Field `index`, if there is one.
+    pub fn field(&self, index: usize) -> Option<FieldType> {
+        self.fields.get(index).map(|f| FieldType::of(*f))
+    }
+
+    /// The heap type of references to it (`(ref $t)`).
+    pub fn heap_type(&self) -> HeapType {
+        HeapType::Canonical(self.id)
+    }
+}
+
+/// An array type, made by the host or read from an array
+/// ([`ArrayRef::ty`]).
+#[derive(Clone, Debug)]
+pub struct ArrayType {
+    engine: Engine,
+    id: u32,
+    element: Field,
+}
+
+impl ArrayType {
+    /// The array type of elements of `element` in `engine` (final, with no
+    /// supertype: the same type as a module's `(type (array ...))`).
+    pub fn new(engine: &Engine, element: FieldType) -> Result<ArrayType> {
+        let element = element.to_field();
+        let id = intern(engine, &GcShape::Array(element))?;
+        Ok(ArrayType {
+            engine: engine.clone(),
+            id,
+            element,
+        })
+    }
+
+    /// Its engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Its elements' type.
+    pub fn field_type(&self) -> FieldType {
+        FieldType::of(self.element)
+    }
+
+    /// The heap type of references to it (`(ref $t)`).
+    pub fn heap_type(&self) -> HeapType {
+        HeapType::Canonical(self.id)
+    }
+}
+
+/// Fails unless a type of `engine` may be used in `store` (before its
+/// values are checked against it: its ids are `engine`'s).
+fn same_engine(store: &StoreOpaque, engine: &Engine) -> Result<()> {
+    if !Engine::same(engine, &store.engine) {
+        bail!("the type belongs to another engine than the store's");
+    }
+    Ok(())
+}
+
+/// Allocates an object of `size` bytes of type `id` in the store's GC heap
+/// (asking the store's limiter for each step the heap takes, as Wasm's
+/// allocations do), its header filled and the rest zero.
+fn allocate<T>(
+    store: &mut crate::store::StoreInner<T>,
+    size: u64,
+    id: u32,
+    kind: u32,
+    len: u32,
+) -> Result<AnyRef> {
+    let p = store
+        .enter(|store| {
+            // SAFETY: `store` comes from `enter`; only its `opaque` part is
+            // borrowed here, and the limiter (reached through the handed
+            // down pointer) borrows only `limiter` and `data`.
+            let s = unsafe { &(*store).opaque };
+            s.limits.gc_alloc(size, id, kind, len)
+        })
+        .map_err(host_error)?
+        .ok_or_else(|| anyhow::Error::new(crate::Trap::AllocationTooLarge))?;
+    Ok(AnyRef {
+        store_id: store.opaque.id,
+        raw: p as usize,
+    })
+}
 
 /// A struct (a GC object of a struct type). It lives as long as its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,8 +259,9 @@ fn read(store: &mut StoreOpaque, obj: AnyRef, offset: usize, storage: Storage) -
 }
 
 /// Writes `value` to the field or element `what` of `field` at `offset` in
-/// `obj`, after checking that it is mutable and that the value has its
-/// type (a packed one takes an `i32` and keeps its low bits).
+/// `obj`, after checking that it is mutable (unless it is being
+/// initialized) and that the value has its type (a packed one takes an
+/// `i32` and keeps its low bits).
 fn write(
     store: &StoreOpaque,
     obj: AnyRef,
@@ -72,8 +273,26 @@ fn write(
     if !field.mutable {
         bail!("{what} is immutable");
     }
+    initialize(store, obj, offset, field, value, what)
+}
+
+/// Whether `value` may be stored in `field` (`what`): of this store, and
+/// of its type.
+fn check(store: &StoreOpaque, field: Field, value: Val, what: &str) -> Result<()> {
     value.check_store(store, what)?;
-    value.check_type(store, read_type(field.storage), what)?;
+    value.check_type(store, read_type(field.storage), what)
+}
+
+/// Writes `value` to a field or element, checking its type (see `write`).
+fn initialize(
+    store: &StoreOpaque,
+    obj: AnyRef,
+    offset: usize,
+    field: Field,
+    value: Val,
+    what: &str,
+) -> Result<()> {
+    check(store, field, value, what)?;
     let raw = value.to_raw(store).get_v128().to_le_bytes();
     let size = field.storage.size() as usize;
     // SAFETY: as in `read`; the store is borrowed exclusively, so nothing
@@ -94,9 +313,55 @@ fn shape(store: &StoreOpaque, obj: AnyRef) -> GcShape {
 }
 
 impl StructRef {
+    /// A new struct of type `ty` with these field values (each of its
+    /// field's type; an `i32` for a packed field, which keeps its low
+    /// bits), as `struct.new` makes one. Its memory is asked of the store's
+    /// limiter as Wasm's allocations are; refused, or past the store's GC
+    /// heap, the error is [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge).
+    pub fn new(mut store: impl AsContextMut, ty: &StructType, fields: &[Val]) -> Result<StructRef> {
+        if fields.len() != ty.fields.len() {
+            bail!(
+                "a struct of {} fields given {} values",
+                ty.fields.len(),
+                fields.len()
+            );
+        }
+        let inner = &mut *store.as_context_mut().0;
+        same_engine(&inner.opaque, &ty.engine)?;
+        // Checked before allocating: a refused value wastes no heap.
+        for (i, (field, value)) in ty.fields.iter().zip(fields).enumerate() {
+            check(&inner.opaque, *field, *value, &format!("field {i}"))?;
+        }
+        let layout = StructLayout::new(&ty.fields);
+        let obj = allocate(inner, layout.size.into(), ty.id, gc::KIND_STRUCT, 0)?;
+        for (i, (field, value)) in ty.fields.iter().zip(fields).enumerate() {
+            let at = layout.offsets[i] as usize;
+            initialize(
+                &inner.opaque,
+                obj,
+                at,
+                *field,
+                *value,
+                &format!("field {i}"),
+            )?;
+        }
+        Ok(StructRef(obj))
+    }
+
     /// As an `anyref`.
     pub fn to_anyref(self) -> AnyRef {
         self.0
+    }
+
+    /// Its type.
+    pub fn ty(&self, store: impl AsContext) -> StructType {
+        let store = &store.as_context().0.opaque;
+        let (id, _) = self.0.object(store).expect("a struct");
+        StructType {
+            engine: store.engine.clone(),
+            id,
+            fields: self.fields(store),
+        }
     }
 
     fn fields(&self, store: &StoreOpaque) -> Box<[Field]> {
@@ -146,9 +411,95 @@ impl StructRef {
 }
 
 impl ArrayRef {
+    /// A new array of type `ty` of `len` elements, each `elem`, as
+    /// `array.new` makes one (see [`StructRef::new`] for its memory).
+    pub fn new(
+        mut store: impl AsContextMut,
+        ty: &ArrayType,
+        elem: &Val,
+        len: u32,
+    ) -> Result<ArrayRef> {
+        let inner = &mut *store.as_context_mut().0;
+        same_engine(&inner.opaque, &ty.engine)?;
+        check(&inner.opaque, ty.element, *elem, "the element")?;
+        let array = ArrayRef::allocate(inner, ty, len)?;
+        let size = ty.element.storage.size() as usize;
+        let bytes = elem.to_raw(&inner.opaque).get_v128().to_le_bytes();
+        let bytes = &bytes[..size];
+        // A new object's bytes are zero already.
+        if bytes.iter().any(|&b| b != 0) {
+            for i in 0..len as usize {
+                // SAFETY: an array of `len` elements of `size` bytes just
+                // allocated in this store, which is borrowed exclusively.
+                unsafe {
+                    heap::write_object_bytes(
+                        array.0.raw,
+                        gc::HEADER_SIZE as usize + i * size,
+                        bytes,
+                    )
+                };
+            }
+        }
+        Ok(array)
+    }
+
+    /// A new array of type `ty` of these elements, as `array.new_fixed`
+    /// makes one.
+    pub fn new_fixed(
+        mut store: impl AsContextMut,
+        ty: &ArrayType,
+        elems: &[Val],
+    ) -> Result<ArrayRef> {
+        let len = u32::try_from(elems.len())
+            .map_err(|_| anyhow!("{} elements is too many for an array", elems.len()))?;
+        let inner = &mut *store.as_context_mut().0;
+        same_engine(&inner.opaque, &ty.engine)?;
+        for (i, elem) in elems.iter().enumerate() {
+            check(&inner.opaque, ty.element, *elem, &format!("element {i}"))?;
+        }
+        let array = ArrayRef::allocate(inner, ty, len)?;
+        for (i, elem) in (0..len).zip(elems) {
+            array.init(&inner.opaque, ty, i, *elem)?;
+        }
+        Ok(array)
+    }
+
+    fn allocate<T>(
+        inner: &mut crate::store::StoreInner<T>,
+        ty: &ArrayType,
+        len: u32,
+    ) -> Result<ArrayRef> {
+        let size = gc::HEADER_SIZE as u64 + u64::from(len) * u64::from(ty.element.storage.size());
+        let obj = allocate(inner, size, ty.id, gc::KIND_ARRAY, len)?;
+        Ok(ArrayRef(obj))
+    }
+
+    fn init(&self, store: &StoreOpaque, ty: &ArrayType, index: u32, elem: Val) -> Result<()> {
+        let at = gc::HEADER_SIZE as usize + index as usize * ty.element.storage.size() as usize;
+        initialize(
+            store,
+            self.0,
+            at,
+            ty.element,
+            elem,
+            &format!("element {index}"),
+        )
+    }
+
     /// As an `anyref`.
     pub fn to_anyref(self) -> AnyRef {
         self.0
+    }
+
+    /// Its type.
+    pub fn ty(&self, store: impl AsContext) -> ArrayType {
+        let store = &store.as_context().0.opaque;
+        let (id, _) = self.0.object(store).expect("an array");
+        ArrayType {
+            engine: store.engine.clone(),
+            id,
+            element: self.element(store),
+        }
     }
 
     fn element(&self, store: &StoreOpaque) -> Field {

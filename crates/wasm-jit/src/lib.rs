@@ -44,7 +44,7 @@ pub use config::{Collector, CompilationMode, Config, OptLevel, Profiler, Strateg
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::Func;
-pub use gc_refs::{ArrayRef, StructRef};
+pub use gc_refs::{ArrayRef, ArrayType, FieldType, StorageType, StructRef, StructType};
 pub use instance::{Export, Instance};
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::{InstancePre, Linker};
