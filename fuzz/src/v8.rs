@@ -204,6 +204,9 @@ impl Jit {
                     let kind = match g.ty(&self.store).content {
                         wasm_jit::ValType::F32 => "f32",
                         wasm_jit::ValType::F64 => "f64",
+                        // JavaScript cannot read a v128 global: V8 judges
+                        // the rest of the state.
+                        wasm_jit::ValType::V128 => continue,
                         _ => "",
                     };
                     let v = crate::oracle::from_jit(&g.get(&mut self.store));
