@@ -348,6 +348,12 @@ fn compile_checks_a_module_without_running_it() {
     );
 }
 
+/// `wasm-jit compile -o out module`, which must succeed.
+fn compile_to(out: &std::path::Path, module: &str) {
+    let o = wasm_jit(&["compile", "-o", out.to_str().unwrap(), module]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
@@ -472,15 +478,8 @@ fn wasmtime_style_command_lines() {
     // -O memory-reservation under 4 GiB checks every access explicitly,
     // -O memory-guard-size sets the guard: code compiled either way is
     // compiled for a configuration of its own, and runs the same.
-    let dir = tempdir();
-    let plain = dir.join("plain.cwasm");
-    let o = wasm_jit(&[
-        "compile",
-        "-o",
-        plain.to_str().unwrap(),
-        "examples/wat/traps.wat",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let plain = tempdir().join("plain.cwasm");
+    compile_to(&plain, "examples/wat/traps.wat");
     for (opt, differs) in [
         (
             "memory-reservation=1MiB",
@@ -823,8 +822,7 @@ fn precompiled_modules() {
     let dir = tempdir();
     let cwasm = dir.join("traps.cwasm");
     let c = cwasm.to_str().unwrap();
-    let o = wasm_jit(&["compile", "-o", c, "examples/wat/traps.wat"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_to(&cwasm, "examples/wat/traps.wat");
     let o = wasm_jit(&["run", "--allow-precompiled", "--invoke", "fib", c, "20"]);
     assert_eq!(stdout(&o), "6765\n", "{}", stderr(&o));
     let o = wasm_jit(&["run", "--allow-precompiled", "--invoke", "div", c, "1", "0"]);
@@ -1066,13 +1064,7 @@ fn modules_from_a_pipe() {
     use std::io::Write;
     let dir = tempdir();
     let cwasm = dir.join("hello.cwasm");
-    let o = wasm_jit(&[
-        "compile",
-        "-o",
-        cwasm.to_str().unwrap(),
-        "tests/programs/hello.wasm",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_to(&cwasm, "tests/programs/hello.wasm");
     let wasm = std::fs::read(repo_root().join("tests/programs/hello.wasm")).unwrap();
     let artifact = std::fs::read(&cwasm).unwrap();
     for (bytes, extra) in [(&wasm, None), (&artifact, Some("--allow-precompiled"))] {
@@ -1102,13 +1094,7 @@ fn compile_output_replaces_files_and_follows_links() {
     let link = dir.join("link.cwasm");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     for out in [&link, &real, &real] {
-        let o = wasm_jit(&[
-            "compile",
-            "-o",
-            out.to_str().unwrap(),
-            "tests/programs/hello.wasm",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        compile_to(out, "tests/programs/hello.wasm");
     }
     assert!(
         std::fs::symlink_metadata(&link)

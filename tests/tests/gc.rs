@@ -13,6 +13,17 @@ fn instance(wat: &str) -> (Store<()>, Instance) {
     (store, instance)
 }
 
+/// The non-null `anyref` export `name` of `instance` returns for `args`.
+fn object_from(store: &mut Store<()>, instance: Instance, name: &str, args: &[Val]) -> AnyRef {
+    let mut out = [Val::AnyRef(None)];
+    let f = instance.get_func(&mut *store, name).unwrap();
+    f.call(&mut *store, args, &mut out).unwrap();
+    match out[0] {
+        Val::AnyRef(Some(r)) => r,
+        ref v => panic!("{v:?}"),
+    }
+}
+
 fn trap_of(e: &anyhow::Error) -> Option<Trap> {
     e.downcast_ref::<Trap>().copied()
 }
@@ -541,15 +552,7 @@ fn the_host_reads_and_writes_struct_fields_and_array_elements() {
             (struct.get_s $pair 0 (ref.cast (ref $pair) (local.get 0)))
             (array.get_s $bytes (ref.cast (ref $bytes) (local.get 1)) (i32.const 1))))"#,
     );
-    let get = |store: &mut Store<()>, name: &str| -> AnyRef {
-        let mut out = [Val::AnyRef(None)];
-        let f = instance.get_func(&mut *store, name).unwrap();
-        f.call(&mut *store, &[], &mut out).unwrap();
-        match out[0] {
-            Val::AnyRef(Some(r)) => r,
-            ref v => panic!("{v:?}"),
-        }
-    };
+    let get = |store: &mut Store<()>, name: &str| object_from(store, instance, name, &[]);
     let pair_ref = get(&mut store, "pair");
     let bytes_ref = get(&mut store, "bytes");
     assert!(pair_ref.as_array(&store).is_none());
@@ -650,15 +653,8 @@ fn object_access_refuses_foreign_and_ill_typed_references() {
           (func (export "convert") (param externref) (result anyref)
             (any.convert_extern (local.get 0))))"#,
     );
-    let call = |store: &mut Store<()>, name: &str, args: &[Val]| -> AnyRef {
-        let mut out = [Val::AnyRef(None)];
-        let f = instance.get_func(&mut *store, name).unwrap();
-        f.call(&mut *store, args, &mut out).unwrap();
-        match out[0] {
-            Val::AnyRef(Some(r)) => r,
-            ref v => panic!("{v:?}"),
-        }
-    };
+    let call =
+        |store: &mut Store<()>, name: &str, args: &[Val]| object_from(store, instance, name, args);
     let node_ref = call(&mut store, "node", &[]);
     let node = node_ref.as_struct(&store).unwrap();
     let nodes = call(&mut store, "nodes", &[]).as_array(&store).unwrap();

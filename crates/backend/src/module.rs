@@ -120,12 +120,8 @@ impl TypeRegistry {
     /// embedding API has them), assigning one if new: a final type in a
     /// group of its own.
     pub fn intern(&self, ty: &FuncType) -> u32 {
-        // One spelling per type, as a module's types have it (`funcref`
-        // for `(ref null func)`), so that equal types are one type.
-        let one = |t: &WasmType| match *t {
-            WasmType::Ref(r) if !r.exact => WasmType::reference(r.nullable, r.heap),
-            other => other,
-        };
+        // As a module's types are spelled, so that equal types are one.
+        let one = |t: &WasmType| t.one_spelling();
         let ty = FuncType::new(ty.params().iter().map(one), ty.results().iter().map(one));
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.intern_group(vec![(true, None, ty, None, (None, None))])

@@ -197,6 +197,16 @@ impl WasmType {
         }
     }
 
+    /// This type in its one spelling (`funcref` for `(ref null func)`, as
+    /// modules have it), so that equal types compare equal; an exact
+    /// reference is left as it is.
+    pub fn one_spelling(self) -> WasmType {
+        match self {
+            WasmType::Ref(r) if !r.exact => WasmType::reference(r.nullable, r.heap),
+            other => other,
+        }
+    }
+
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
         matches!(

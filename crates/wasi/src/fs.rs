@@ -357,13 +357,25 @@ pub(crate) fn fd_filestat_set_times(
     }
 }
 
-/// The file `fd` is, for reading or writing at an offset: a stream has no
-/// offsets (`ESPIPE`).
-fn positioned(cx: &State, fd: u32) -> Result<&FileDesc, Errno> {
+/// The file `fd` is, if it may be read (or, with `write`, written):
+/// `EISDIR` for a directory, `EBADF` otherwise.
+fn accessible(cx: &State, fd: u32, write: bool) -> Result<&FileDesc, Errno> {
+    let f = cx.file(fd)?;
+    if !(if write { f.writable } else { f.readable }) {
+        return Err(Errno::BADF);
+    }
+    Ok(f)
+}
+
+/// The host file of `fd`, to read (or, with `write`, to write) at an
+/// offset without holding the context: a stream has no offsets
+/// (`ESPIPE`), and the descriptor must allow the access (`accessible`).
+fn positioned(cx: &WasiCtx, fd: u32, write: bool) -> Result<std::sync::Arc<std::fs::File>, Errno> {
+    let cx = cx.lock();
     match cx.get(fd)? {
         Descriptor::Stdin | Descriptor::Stdout | Descriptor::Stderr => Err(Errno::SPIPE),
         Descriptor::File(f) if f.stream => Err(Errno::SPIPE),
-        _ => cx.file(fd),
+        _ => Ok(accessible(&cx, fd, write)?.file.clone()),
     }
 }
 
@@ -377,14 +389,7 @@ pub(crate) fn fd_pread(
     out: u32,
 ) -> R {
     let vecs = m.iovecs(iovs, n)?;
-    let file = {
-        let cx = cx.lock();
-        let f = positioned(&cx, fd)?;
-        if !f.readable {
-            return Err(Errno::BADF);
-        }
-        f.file.clone()
-    };
+    let file = positioned(cx, fd, false)?;
     let mut total = 0u64;
     for (buf, len) in vecs {
         let at = offset + total;
@@ -407,14 +412,7 @@ pub(crate) fn fd_pwrite(
     out: u32,
 ) -> R {
     let vecs = m.iovecs(iovs, n)?;
-    let file = {
-        let cx = cx.lock();
-        let f = positioned(&cx, fd)?;
-        if !f.writable {
-            return Err(Errno::BADF);
-        }
-        f.file.clone()
-    };
+    let file = positioned(cx, fd, true)?;
     // In append mode too the data goes at `offset`, as POSIX and the WASI
     // testsuite say (Linux, and so Wasmtime, append instead).
     let mut total = 0u64;
@@ -451,11 +449,7 @@ pub(crate) fn fd_read(
         }
         return m.write_u32(out, total as u32);
     }
-    let file = match cx.get(fd)? {
-        Descriptor::File(f) if f.readable => f.file.clone(),
-        Descriptor::Dir(_) => return Err(Errno::ISDIR),
-        _ => return Err(Errno::BADF),
-    };
+    let file = accessible(&cx, fd, false)?.file.clone();
     // A file may block too (a FIFO, a device).
     drop(cx);
     for (i, &(buf, len)) in vecs.iter().enumerate() {
@@ -516,11 +510,8 @@ pub(crate) fn fd_write(
         }
         return m.write_u32(out, total as u32);
     }
-    let (file, append) = match cx.get(fd)? {
-        Descriptor::File(f) if f.writable => (f.file.clone(), f.append),
-        Descriptor::Dir(_) => return Err(Errno::ISDIR),
-        _ => return Err(Errno::BADF),
-    };
+    let f = accessible(&cx, fd, true)?;
+    let (file, append) = (f.file.clone(), f.append);
     // Moving to the end and writing there is one step for every thread's
     // appends: the context is held throughout. A FIFO or device has no end
     // to move to (`ESPIPE`): it is written as it is.

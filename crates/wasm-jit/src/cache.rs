@@ -127,9 +127,8 @@ pub(crate) fn trim(dir: &Path, limit: u64, keep: &Path) {
         }
         // Removed by another process trimming at the same time counts too.
         match std::fs::remove_file(&path) {
-            Ok(()) => total -= len,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => total -= len,
-            Err(_) => {}
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {}
+            _ => total -= len,
         }
     }
 }

@@ -63,13 +63,9 @@ impl FieldType {
             storage: match self.element_type {
                 StorageType::I8 => Storage::I8,
                 StorageType::I16 => Storage::I16,
-                // One spelling per type, as a module's types have it
-                // (`funcref` for `(ref null func)`), so that equal types
-                // are one type.
-                StorageType::ValType(ValType::Ref(r)) if !r.exact => {
-                    Storage::Val(ValType::reference(r.nullable, r.heap))
-                }
-                StorageType::ValType(t) => Storage::Val(t),
+                // As a module's types are spelled, so that equal types
+                // are one.
+                StorageType::ValType(t) => Storage::Val(t.one_spelling()),
             },
             mutable: self.mutability == Mutability::Var,
         }
@@ -301,15 +297,22 @@ fn initialize(
     Ok(())
 }
 
-/// The shape of the object `obj` (of this store, an object: checked).
-fn shape(store: &StoreOpaque, obj: AnyRef) -> GcShape {
+/// The canonical type id and shape of the object `obj` (of this store, an
+/// object: checked).
+fn type_of(store: &StoreOpaque, obj: AnyRef) -> (u32, GcShape) {
     let (id, _) = obj.object(store).expect("a struct or array");
-    store
+    let shape = store
         .engine
         .inner()
         .types
         .shape(id)
-        .expect("an object's type is a struct or array type")
+        .expect("an object's type is a struct or array type");
+    (id, shape)
+}
+
+/// Where element `index` of an array of `elem` starts.
+fn element_offset(elem: Field, index: u32) -> usize {
+    gc::HEADER_SIZE as usize + index as usize * elem.storage.size() as usize
 }
 
 impl StructRef {
@@ -356,19 +359,32 @@ impl StructRef {
     /// Its type.
     pub fn ty(&self, store: impl AsContext) -> StructType {
         let store = &store.as_context().0.opaque;
-        let (id, _) = self.0.object(store).expect("a struct");
+        let (id, fields) = self.type_of(store);
         StructType {
             engine: store.engine.clone(),
             id,
-            fields: self.fields(store),
+            fields,
+        }
+    }
+
+    fn type_of(&self, store: &StoreOpaque) -> (u32, Box<[Field]>) {
+        match type_of(store, self.0) {
+            (id, GcShape::Struct(fields)) => (id, fields),
+            (_, GcShape::Array(_)) => unreachable!("a struct has a struct type"),
         }
     }
 
     fn fields(&self, store: &StoreOpaque) -> Box<[Field]> {
-        match shape(store, self.0) {
-            GcShape::Struct(fields) => fields,
-            GcShape::Array(_) => unreachable!("a struct has a struct type"),
-        }
+        self.type_of(store).1
+    }
+
+    /// Field `index` and its offset, or the error that there is none.
+    fn field_at(&self, store: &StoreOpaque, index: usize) -> Result<(Field, usize)> {
+        let fields = self.fields(store);
+        let Some(&field) = fields.get(index) else {
+            bail!("field {index} of a struct with {} fields", fields.len());
+        };
+        Ok((field, StructLayout::new(&fields).offsets[index] as usize))
     }
 
     /// How many fields it has.
@@ -381,11 +397,7 @@ impl StructRef {
     /// field.
     pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        let fields = self.fields(store);
-        let Some(&field) = fields.get(index) else {
-            bail!("field {index} of a struct with {} fields", fields.len());
-        };
-        let offset = StructLayout::new(&fields).offsets[index] as usize;
+        let (field, offset) = self.field_at(store, index)?;
         Ok(read(store, self.0, offset, field.storage))
     }
 
@@ -394,11 +406,7 @@ impl StructRef {
     /// which keeps its low bits).
     pub fn set_field(&self, mut store: impl AsContextMut, index: usize, value: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        let fields = self.fields(store);
-        let Some(&field) = fields.get(index) else {
-            bail!("field {index} of a struct with {} fields", fields.len());
-        };
-        let offset = StructLayout::new(&fields).offsets[index] as usize;
+        let (field, offset) = self.field_at(store, index)?;
         write(
             store,
             self.0,
@@ -428,15 +436,11 @@ impl ArrayRef {
         let bytes = &bytes[..size];
         // A new object's bytes are zero already.
         if bytes.iter().any(|&b| b != 0) {
-            for i in 0..len as usize {
+            for i in 0..len {
                 // SAFETY: an array of `len` elements of `size` bytes just
                 // allocated in this store, which is borrowed exclusively.
                 unsafe {
-                    heap::write_object_bytes(
-                        array.0.raw,
-                        gc::HEADER_SIZE as usize + i * size,
-                        bytes,
-                    )
+                    heap::write_object_bytes(array.0.raw, element_offset(ty.element, i), bytes)
                 };
             }
         }
@@ -469,17 +473,18 @@ impl ArrayRef {
         ty: &ArrayType,
         len: u32,
     ) -> Result<ArrayRef> {
-        let size = gc::HEADER_SIZE as u64 + u64::from(len) * u64::from(ty.element.storage.size());
+        // (The end of element `len`: at most 2^32 × 16 bytes, so no
+        // overflow on the 64-bit hosts the engine runs on.)
+        let size = element_offset(ty.element, len) as u64;
         let obj = allocate(inner, size, ty.id, gc::KIND_ARRAY, len)?;
         Ok(ArrayRef(obj))
     }
 
     fn init(&self, store: &StoreOpaque, ty: &ArrayType, index: u32, elem: Val) -> Result<()> {
-        let at = gc::HEADER_SIZE as usize + index as usize * ty.element.storage.size() as usize;
         initialize(
             store,
             self.0,
-            at,
+            element_offset(ty.element, index),
             ty.element,
             elem,
             &format!("element {index}"),
@@ -494,19 +499,23 @@ impl ArrayRef {
     /// Its type.
     pub fn ty(&self, store: impl AsContext) -> ArrayType {
         let store = &store.as_context().0.opaque;
-        let (id, _) = self.0.object(store).expect("an array");
+        let (id, element) = self.type_of(store);
         ArrayType {
             engine: store.engine.clone(),
             id,
-            element: self.element(store),
+            element,
+        }
+    }
+
+    fn type_of(&self, store: &StoreOpaque) -> (u32, Field) {
+        match type_of(store, self.0) {
+            (id, GcShape::Array(f)) => (id, f),
+            (_, GcShape::Struct(_)) => unreachable!("an array has an array type"),
         }
     }
 
     fn element(&self, store: &StoreOpaque) -> Field {
-        match shape(store, self.0) {
-            GcShape::Array(f) => f,
-            GcShape::Struct(_) => unreachable!("an array has an array type"),
-        }
+        self.type_of(store).1
     }
 
     /// How many elements it has.
@@ -531,7 +540,7 @@ impl ArrayRef {
         if index >= len {
             bail!("element {index} of an array of {len}");
         }
-        Ok(gc::HEADER_SIZE as usize + index as usize * elem.storage.size() as usize)
+        Ok(element_offset(elem, index))
     }
 
     /// Element `index` (a packed `i8` or `i16` element zero-extended to an
