@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
-use wasm_jit::{CompilationMode, Config, OptLevel, WasmFeatures};
+use wasm_jit::{CompilationMode, Config, FirstTier, OptLevel, RegallocAlgorithm, WasmFeatures};
 
 /// Code generation options shared by `run` and `compile`.
 #[derive(Args, Debug, Default)]
@@ -14,7 +14,13 @@ pub struct CodegenOptions {
     /// each function on its first call; the default, `auto`, does so for
     /// modules of 256 KiB of code or more and compiles smaller ones whole
     /// before they start), `background-compilation=y|n`
-    /// (with `lazy`, compile ahead on idle cores; on by default), `cache=y|n`
+    /// (with `lazy`, compile ahead on idle cores; on by default),
+    /// `quick-tier=y|n|auto` (with `lazy` and background compilation,
+    /// compile a function a call waits for quickly, with the single-pass
+    /// register allocator, into slower code that background threads
+    /// replace; `auto`: for modules of 256 KiB of code or more; off by
+    /// default),
+    /// `cranelift-regalloc_algorithm=backtracking|single_pass`, `cache=y|n`
     /// (keep compiled code for the next run; on by default for `run`),
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
     /// `~/.cache/wasm-jit`), `cache-size-limit=SIZE` (default 1GiB: past
@@ -210,6 +216,24 @@ impl CodegenOptions {
                 }
                 "background-compilation" => {
                     config.background_compilation(flag(key, value)?);
+                }
+                "quick-tier" => {
+                    config.first_tier(match value {
+                        "auto" => FirstTier::Auto,
+                        _ if flag(key, value)? => FirstTier::Quick,
+                        _ => FirstTier::Optimized,
+                    });
+                }
+                // Wasmtime's spelling of this Cranelift setting.
+                "cranelift-regalloc_algorithm" => {
+                    config.cranelift_regalloc_algorithm(match value {
+                        "backtracking" => RegallocAlgorithm::Backtracking,
+                        "single_pass" => RegallocAlgorithm::SinglePass,
+                        _ => bail!(
+                            "invalid value `{value}` for cranelift-regalloc_algorithm: \
+                             expected backtracking or single_pass"
+                        ),
+                    });
                 }
                 "cache" => cache = flag(key, value)?,
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use wasm_jit::{CompilationMode, Config, Engine, Linker, Module, Store, Trap};
+use wasm_jit::{CompilationMode, Config, Engine, FirstTier, Linker, Module, Store, Trap};
 
 const WAT: &str = r#"(module $m
   (type $t (func (param i64) (result i64)))
@@ -231,6 +231,59 @@ fn the_final_tier_runs_and_traps_like_the_first() {
     let msg = format!("{err:?}");
     assert!(msg.contains("boom") && msg.contains("via_table"), "{msg}");
     assert_eq!(via_table.call(&mut store, (21, 0)).unwrap(), 10946);
+}
+
+#[test]
+fn quick_first_tier_code_is_replaced_and_never_saved() {
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .first_tier(FirstTier::Quick);
+    let engine = Engine::new(&config).unwrap();
+    // Background threads may compile `fib` before its first call: a fresh
+    // module until the first call needed it (and so had it compiled
+    // quickly).
+    let mut attempts = 0;
+    let (module, mut store, fib, via_table) = loop {
+        let module = Module::new(&engine, WAT).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let fib = instance
+            .get_typed_func::<i64, i64>(&mut store, "fib")
+            .unwrap();
+        let via_table = instance
+            .get_typed_func::<(i64, i32), i64>(&mut store, "via_table")
+            .unwrap();
+        assert_eq!(fib.call(&mut store, 20).unwrap(), 6765);
+        assert_eq!(via_table.call(&mut store, (12, 0)).unwrap(), 144);
+        let err = via_table.call(&mut store, (1, 1)).unwrap_err();
+        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+        if !background_threads() {
+            // Nothing would replace quick code: there is none.
+            assert_eq!(module.quick_function_count(), 0);
+            return;
+        }
+        if module.quick_function_count() > 0 {
+            break (module, store, fib, via_table);
+        }
+        attempts += 1;
+        assert!(attempts < 100, "no function was ever compiled quickly");
+    };
+    wait_for_final_tier(&module);
+    // Replaced code is not counted again, and answers the same.
+    assert_eq!(module.compiled_function_count(), 5);
+    assert_eq!(fib.call(&mut store, 21).unwrap(), 10946);
+    assert_eq!(via_table.call(&mut store, (13, 0)).unwrap(), 233);
+    let err = via_table.call(&mut store, (1, 1)).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+    // The artifact holds optimised code for every function.
+    let bytes = module.serialize().unwrap();
+    // SAFETY: the artifact was just written by this engine.
+    let loaded = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    assert_eq!(call_with_10(&engine, &loaded, "fib"), 55);
+    assert_eq!(loaded.compiled_function_count(), 0);
 }
 
 #[test]

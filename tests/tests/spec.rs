@@ -6,7 +6,7 @@
 //! and no script may panic the engine.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasm_jit::{CompilationMode, Config};
+use wasm_jit::{CompilationMode, Config, OptLevel, RegallocAlgorithm};
 use wasm_jit_tests::{all_files, expected_failures, feature_path};
 use wasm_jit_wast::{features_for_path, run_text_with_config};
 
@@ -58,10 +58,29 @@ fn main() {
                 let report = if lazy {
                     // Every function is compiled on its first call (no
                     // background threads), and every directive must give
-                    // exactly what eager compilation gives.
+                    // exactly what eager compilation gives. On x86-64 also
+                    // with the quick first tier's settings (no
+                    // optimisation, single-pass register allocator).
                     let eager = run(config.clone())?;
                     config.compilation_mode(CompilationMode::Lazy);
                     config.background_compilation(false);
+                    if cfg!(target_arch = "x86_64") {
+                        let mut quick = config.clone();
+                        quick.cranelift_opt_level(OptLevel::None);
+                        quick.cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
+                        let quick = run(quick)?;
+                        if (quick.passed, quick.failed, &quick.failures)
+                            != (eager.passed, eager.failed, &eager.failures)
+                        {
+                            return Err(format!(
+                                "{}: quick settings passed {} and failed {} checks, eager {} and {}:\n  quick: {:?}\n  eager: {:?}",
+                                file.name, quick.passed, quick.failed, eager.passed, eager.failed,
+                                quick.failures.iter().take(5).collect::<Vec<_>>(),
+                                eager.failures.iter().take(5).collect::<Vec<_>>()
+                            )
+                            .into());
+                        }
+                    }
                     let lazy = run(config)?;
                     if (lazy.passed, lazy.failed, &lazy.failures)
                         != (eager.passed, eager.failed, &eager.failures)

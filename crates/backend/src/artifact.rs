@@ -483,6 +483,7 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
         wasm_index: (index != u32::MAX).then_some(index),
         srclocs,
         exceptions,
+        quick: false,
     })
 }
 

@@ -1020,7 +1020,13 @@ pub unsafe fn resolve_funcref(funcref: *mut VMFuncRef) -> Result<*const u8, Stri
         let inst = *(vmctx.add(vmoffsets::VMCTX_INSTANCE as usize) as *const *const Instance);
         (*inst).module.clone()
     };
-    let code = crate::lazy::code(&module, DefinedFuncIndex(def_index))?;
+    let index = DefinedFuncIndex(def_index);
+    let code = crate::lazy::code(&module, index)?;
+    // Quick first-tier code is replaced later: calls through this
+    // `VMFuncRef` keep coming here until they find the code that stays.
+    if module.lazy().is_some_and(|lazy| lazy.is_quick(index, code)) {
+        return Ok(code);
+    }
     // SAFETY: per the contract, no reference to the `VMFuncRef` is live, and
     // its store runs on this thread only.
     unsafe { (*funcref).func_ptr = code };

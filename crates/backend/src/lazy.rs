@@ -18,6 +18,14 @@
 //! again with direct calls between them, placed together, the slots
 //! re-pointed to it (peak speed is then eager compilation's).
 //!
+//! With a quick compiler (`Compiler::quick`, asked for per module), a
+//! function a thread must wait for, and the callees hinted for it, are
+//! compiled quickly (`opt_level=none`, single-pass register allocator) and
+//! queued (`upgrades`): background threads compile them again at full
+//! optimisation, first needed first, and re-point their slots. Quick code
+//! is never stored where it would stay (a `VMFuncRef`: `is_quick`) nor
+//! saved (`Shared::compiled`); frames running it finish in it.
+//!
 //! Code is placed with cranelift-jit's [`ArenaMemoryProvider`]: one
 //! reserved region per module, segments written while read-write, then
 //! turned read+execute (instruction cache and pipeline handled) and never
@@ -51,6 +59,21 @@ const BATCH_FUNCS: usize = 32;
 const SMALL_BODY: usize = 256;
 /// Hints kept at most (see [`LazyCode::hint_callees`]).
 const MAX_HINTS: usize = 4096;
+
+/// What a function is compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    /// Its first code, at full optimisation, calling through the slots.
+    First,
+    /// Its first code, needed now (or soon: a hinted callee): by the quick
+    /// compiler when there is one (replaced later by [`Tier::Upgrade`]),
+    /// else as [`Tier::First`].
+    Quick,
+    /// Quick code compiled again at full optimisation.
+    Upgrade,
+    /// The final tier: full optimisation, direct calls.
+    Final,
+}
 
 /// Defined functions compiled together, or why one could not be, to be
 /// placed together.
@@ -110,7 +133,9 @@ struct Placement {
 
 struct Shared {
     errors: HashMap<u32, String>,
-    /// Machine code of every compiled function, for artifacts and the cache.
+    /// Machine code of every compiled function, for artifacts and the cache
+    /// (not quick code: its optimised replacement, once compiled). Locked
+    /// before `upgrades`.
     compiled: Vec<Option<CompiledFunction>>,
 }
 
@@ -118,6 +143,13 @@ struct Shared {
 pub struct LazyCode {
     slots: Box<[AtomicPtr<u8>]>,
     states: Box<[AtomicU8]>,
+    /// Per function, the address of its quick first-tier code (null when
+    /// it has none): code that is replaced, so never stored where it would
+    /// stay (a `VMFuncRef`).
+    quick_code: Box<[AtomicPtr<u8>]>,
+    /// Functions whose slots hold quick code, to be compiled again at full
+    /// optimisation by the background threads, first needed first.
+    upgrades: Mutex<VecDeque<u32>>,
     shared: Mutex<Shared>,
     ready: Condvar,
     /// Threads waiting for a function (background threads then place what
@@ -143,6 +175,8 @@ pub struct LazyCode {
     small: Vec<u32>,
     small_next: AtomicUsize,
     compilations: AtomicUsize,
+    /// Of those, compiled by the quick compiler.
+    quick_compilations: AtomicUsize,
     /// Calls that found their function not compiled yet.
     demanded: AtomicUsize,
     /// Functions whose slot is set.
@@ -162,6 +196,8 @@ pub struct LazyCode {
     /// the code cache.
     keep_final: bool,
     final_code: Mutex<Option<Vec<CompiledFunction>>>,
+    /// Whether functions needed now are compiled by the quick compiler.
+    quick: bool,
 }
 
 impl std::fmt::Debug for LazyCode {
@@ -182,6 +218,7 @@ impl LazyCode {
         order: Vec<u32>,
         callees: Vec<Box<[u32]>>,
         keep_final: bool,
+        quick: bool,
     ) -> LazyCode {
         let n = source.bodies.len();
         let small = order
@@ -195,6 +232,10 @@ impl LazyCode {
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect(),
             states: (0..n).map(|_| AtomicU8::new(NOT_STARTED)).collect(),
+            quick_code: (0..n)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            upgrades: Mutex::new(VecDeque::new()),
             shared: Mutex::new(Shared {
                 errors: HashMap::new(),
                 compiled: vec![None; n],
@@ -220,6 +261,7 @@ impl LazyCode {
             callees,
             hints: Mutex::new(Vec::new()),
             compilations: AtomicUsize::new(0),
+            quick_compilations: AtomicUsize::new(0),
             demanded: AtomicUsize::new(0),
             ready_count: AtomicUsize::new(0),
             final_tier: std::sync::atomic::AtomicBool::new(false),
@@ -228,6 +270,7 @@ impl LazyCode {
             final_placed: std::sync::atomic::AtomicBool::new(false),
             keep_final,
             final_code: Mutex::new(None),
+            quick,
         }
     }
 
@@ -241,9 +284,35 @@ impl LazyCode {
         self.slots[index.index()].load(Ordering::Acquire)
     }
 
-    /// How many functions were compiled (each is compiled at most once).
+    /// Code of `index` that lasts: null if it is not compiled or only by
+    /// the quick first tier (whose code is replaced).
+    pub fn lasting_code(&self, index: DefinedFuncIndex) -> *const u8 {
+        let code = self.code_if_ready(index);
+        if self.is_quick(index, code) {
+            std::ptr::null()
+        } else {
+            code
+        }
+    }
+
+    /// Whether `code`, read from the slot of `index`, is quick first-tier
+    /// code. (Its address is recorded before the slot is set, and quick
+    /// code is never freed before the module, so the address cannot be
+    /// reused for other code.)
+    pub fn is_quick(&self, index: DefinedFuncIndex, code: *const u8) -> bool {
+        !code.is_null()
+            && std::ptr::eq(self.quick_code[index.index()].load(Ordering::Acquire), code)
+    }
+
+    /// How many functions were compiled (each is compiled at most once:
+    /// recompiling quick first-tier code and the final tier do not count).
     pub fn compilations(&self) -> usize {
         self.compilations.load(Ordering::Relaxed)
+    }
+
+    /// How many functions were first compiled by the quick compiler.
+    pub fn quick_compilations(&self) -> usize {
+        self.quick_compilations.load(Ordering::Relaxed)
     }
 
     /// How many times a call found its function not compiled yet (the
@@ -319,25 +388,29 @@ impl LazyCode {
         }
     }
 
-    fn compile(
-        &self,
-        module: &CompiledModule,
-        i: u32,
-        scratch: &mut Scratch,
-    ) -> Result<CompiledFunction, String> {
-        self.compiled_with(module, i, scratch, true)
+    /// The tier of a function needed now: [`Tier::Quick`] only where
+    /// background threads will replace the quick code.
+    fn quick_tier(&self) -> Tier {
+        if self.quick
+            && self.compiler.quick().is_some()
+            && self.background.load(Ordering::Relaxed)
+            && cores() >= 2
+        {
+            Tier::Quick
+        } else {
+            Tier::First
+        }
     }
 
-    /// Compiles defined function `i`: with calls through the code slots
-    /// (`slot_calls`), or with direct calls to the module's functions (the
-    /// final tier, placed with all of them).
+    /// Compiles defined function `i` for `tier`.
     fn compiled_with(
         &self,
         module: &CompiledModule,
         i: u32,
         scratch: &mut Scratch,
-        slot_calls: bool,
+        tier: Tier,
     ) -> Result<CompiledFunction, String> {
+        let slot_calls = tier != Tier::Final;
         let src = &self.source;
         let range = src.bodies[i as usize].clone();
         let index = module.info.num_imported_funcs + i;
@@ -358,13 +431,29 @@ impl LazyCode {
                 features: src.features,
             },
         };
-        let env = module.translation_env(&self.compiler, slot_calls);
+        let compiler = match (tier, self.compiler.quick()) {
+            (Tier::Quick, Some(quick)) => quick,
+            _ => &*self.compiler,
+        };
+        let env = module.translation_env(compiler, slot_calls);
         // A compiler bug is an error (`compile_function` catches its
         // panics), so the function never stays claimed with callers
         // waiting for it.
-        let result = self.compiler.compile_function(&env, input, scratch, None);
-        if slot_calls {
+        let quick = !std::ptr::eq(compiler, &*self.compiler);
+        let mut result = compiler.compile_function(&env, input, scratch, None);
+        if quick && result.is_err() {
+            // The single-pass allocator gives up on some functions: they
+            // are compiled optimised instead.
+            return self.compiled_with(module, i, scratch, Tier::First);
+        }
+        if let Ok(f) = &mut result {
+            f.quick = quick;
+        }
+        if matches!(tier, Tier::First | Tier::Quick) {
             self.compilations.fetch_add(1, Ordering::Relaxed);
+        }
+        if quick {
+            self.quick_compilations.fetch_add(1, Ordering::Relaxed);
         }
         result.map_err(|e| match e {
             FrontendError::Invalid(msg) => format!("invalid module: {msg}"),
@@ -377,8 +466,12 @@ impl LazyCode {
     /// small functions in background order (quick to compile): every
     /// placement seals its pages, so a module of many small functions called
     /// one by one would otherwise take a page each.
+    /// With a quick compiler, `i` is compiled by it (its caller is waiting),
+    /// the small functions at full optimisation (they compile quickly
+    /// anyway).
     fn compile_filling(&self, module: &CompiledModule, i: u32, scratch: &mut Scratch) -> Batch {
-        let mut batch = vec![(i, self.compile(module, i, scratch))];
+        let tier = self.quick_tier();
+        let mut batch = vec![(i, self.compiled_with(module, i, scratch, tier))];
         // Compiling ahead is background compilation's business: without
         // it, only what is called is compiled.
         self.compile_batch(
@@ -387,7 +480,7 @@ impl LazyCode {
             &mut batch,
             // Placing seals whole host pages: fill one.
             crate::memory::host_page(),
-            || self.claim_next_small(),
+            || self.claim_next_small().map(|i| (i, Tier::First)),
             || !self.background.load(Ordering::Relaxed),
         );
         batch
@@ -402,7 +495,7 @@ impl LazyCode {
         scratch: &mut Scratch,
         batch: &mut Batch,
         max_bytes: usize,
-        mut next: impl FnMut() -> Option<u32>,
+        mut next: impl FnMut() -> Option<(u32, Tier)>,
         stop: impl Fn() -> bool,
     ) -> bool {
         let bytes = |batch: &Batch| -> usize {
@@ -413,10 +506,10 @@ impl LazyCode {
         };
         while batch.is_empty() || (bytes(batch) < max_bytes && batch.len() < BATCH_FUNCS && !stop())
         {
-            let Some(i) = next() else {
+            let Some((i, tier)) = next() else {
                 return false;
             };
-            batch.push((i, self.compile(module, i, scratch)));
+            batch.push((i, self.compiled_with(module, i, scratch, tier)));
         }
         true
     }
@@ -549,7 +642,7 @@ impl LazyCode {
         }
         let mut funcs = Vec::with_capacity(n);
         for i in 0..n as u32 {
-            match self.compiled_with(module, i, scratch, false) {
+            match self.compiled_with(module, i, scratch, Tier::Final) {
                 Ok(f) => funcs.push(f),
                 // The first tier stays.
                 Err(_) => return,
@@ -558,13 +651,64 @@ impl LazyCode {
         let Ok(addrs) = self.place_caught(&funcs, Some(module.info.num_imported_funcs)) else {
             return;
         };
-        for (slot, addr) in self.slots.iter().zip(addrs) {
-            slot.store(addr as *mut u8, Ordering::Release);
-        }
         if self.keep_final {
             *lock(&self.final_code) = Some(funcs);
         }
+        // Under the lock `upgrade` re-points slots with, so that it never
+        // puts back earlier code.
+        let shared = lock(&self.shared);
+        for (slot, addr) in self.slots.iter().zip(addrs) {
+            slot.store(addr as *mut u8, Ordering::Release);
+        }
         self.final_placed.store(true, Ordering::Release);
+        drop(shared);
+        lock(&self.upgrades).clear();
+    }
+
+    /// Compiles functions whose slots hold quick code again at full
+    /// optimisation, first needed first, until the batch reaches
+    /// [`BATCH_BYTES`] or [`BATCH_FUNCS`] or `stop` says so, places them and
+    /// re-points their slots; false when there was nothing to upgrade.
+    /// (Frames already running quick code finish in it.)
+    fn upgrade(
+        &self,
+        module: &CompiledModule,
+        scratch: &mut Scratch,
+        stop: impl Fn() -> bool,
+    ) -> bool {
+        let mut indices = Vec::new();
+        let mut funcs: Vec<CompiledFunction> = Vec::new();
+        let mut found = false;
+        while indices.is_empty()
+            || (funcs.iter().map(|f| f.code.len()).sum::<usize>() < BATCH_BYTES
+                && indices.len() < BATCH_FUNCS
+                && !stop())
+        {
+            let Some(i) = lock(&self.upgrades).pop_front() else {
+                break;
+            };
+            found = true;
+            // On failure (a resource limit) the quick code stays.
+            if let Ok(f) = self.compiled_with(module, i, scratch, Tier::Upgrade) {
+                indices.push(i);
+                funcs.push(f);
+            }
+        }
+        if funcs.is_empty() {
+            return found;
+        }
+        let Ok(addrs) = self.place_caught(&funcs, None) else {
+            return true;
+        };
+        let mut shared = lock(&self.shared);
+        let replace = !self.final_placed.load(Ordering::Acquire);
+        for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
+            if replace {
+                self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
+            }
+            shared.compiled[i as usize] = Some(f);
+        }
+        true
     }
 
     /// The final tier's machine code, once (if the module was asked to keep
@@ -611,10 +755,19 @@ impl LazyCode {
         addrs: Vec<usize>,
     ) {
         for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
+            // Quick code (queued for an upgrade, which `upgrade` takes under
+            // this lock) is not kept for artifacts: they get the upgrade.
+            let quick = f.quick;
+            if quick {
+                self.quick_code[i as usize].store(addr as *mut u8, Ordering::Release);
+                lock(&self.upgrades).push_back(i);
+            }
             self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
             self.states[i as usize].store(READY, Ordering::Release);
             self.ready_count.fetch_add(1, Ordering::Release);
-            shared.compiled[i as usize] = Some(f);
+            if !quick {
+                shared.compiled[i as usize] = Some(f);
+            }
         }
     }
 }
@@ -631,6 +784,12 @@ impl Drop for LazyCode {
             unsafe { arena.free_memory() };
         }
     }
+}
+
+/// The cores this process may use (background compilation needs two).
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Native stack a thread must have left to compile a function itself
@@ -740,7 +899,7 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
             &mut scratch,
             &mut batch,
             BATCH_BYTES,
-            || unclaimed.next(),
+            || unclaimed.next().map(|i| (i, Tier::First)),
             || false,
         );
         lazy.finish(module, batch);
@@ -750,6 +909,14 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
     }
     for i in 0..lazy.slots.len() as u32 {
         code(module, DefinedFuncIndex(i))?;
+    }
+    // Quick code is not saved: optimised code for it is (compiled now if
+    // background threads have not replaced it).
+    for i in 0..lazy.slots.len() as u32 {
+        if lock(&lazy.shared).compiled[i as usize].is_none() {
+            let f = lazy.compiled_with(module, i, &mut scratch, Tier::Upgrade)?;
+            lock(&lazy.shared).compiled[i as usize].get_or_insert(f);
+        }
     }
     Ok(())
 }
@@ -812,7 +979,7 @@ impl Service {
     }
 
     fn background(&'static self, module: Weak<CompiledModule>, at: Option<std::time::Instant>) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = cores();
         if cores < 2 {
             return;
         }
@@ -884,6 +1051,18 @@ impl Service {
                 }
                 Job::Background(module) => {
                     let lazy = module.lazy().expect("lazy module");
+                    // The callees of functions just called first (they are
+                    // about to be called), then quick code replaced, then
+                    // ahead in background order.
+                    if lock(&lazy.hints).is_empty()
+                        && lazy.upgrade(&module, &mut scratch, || {
+                            lazy.waiters.load(Ordering::SeqCst) > 0
+                                || self.urgent_pending.load(Ordering::SeqCst) > 0
+                                || !lock(&lazy.hints).is_empty()
+                        })
+                    {
+                        continue;
+                    }
                     let mut batch = Vec::new();
                     // Placed early when someone waits, and at once when it
                     // holds a hint: the caller that hinted it is about to
@@ -897,7 +1076,8 @@ impl Service {
                         || {
                             let (i, hint) = lazy.claim_next()?;
                             hinted.set(hinted.get() || hint);
-                            Some(i)
+                            // A hinted function is about to be called.
+                            Some((i, if hint { lazy.quick_tier() } else { Tier::First }))
                         },
                         || {
                             hinted.get()
@@ -908,6 +1088,11 @@ impl Service {
                     lazy.finish(&module, batch);
                     if exhausted {
                         lazy.final_tier(&module, &mut scratch);
+                        // Quick code left (the final tier could not be
+                        // placed) is replaced first.
+                        if !lazy.final_tier_placed() && !lock(&lazy.upgrades).is_empty() {
+                            continue;
+                        }
                         let mut jobs = lock(&self.jobs);
                         jobs.background.retain(|(w, _)| {
                             w.upgrade().is_some_and(|m| !Arc::ptr_eq(&m, &module))
@@ -944,6 +1129,7 @@ mod tests {
             Arc::new(CodeNames::default()),
             vec![0, 1, 2, 3],
             callees,
+            false,
             false,
         );
         assert!(lazy.claim(0), "called, so claimed by its caller");

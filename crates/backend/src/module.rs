@@ -266,6 +266,11 @@ pub struct ModuleOptions {
     /// With `lazy`: keep the final tier's machine code (see
     /// [`LazyCode::take_final_functions`]), for a code cache.
     pub keep_final_tier: bool,
+    /// With `lazy`: compile functions a call waits for with the quick
+    /// compiler ([`Compiler::quick`], when there is one), to be replaced by
+    /// optimised code, in modules with at least this many bytes of function
+    /// bodies.
+    pub quick_tier_from: Option<u64>,
     /// Give up (`implementation limit exceeded`) on functions not yet
     /// started by then.
     pub deadline: Option<std::time::Instant>,
@@ -273,6 +278,14 @@ pub struct ModuleOptions {
     /// more bytes of function bodies than this; `None`: the target's limit
     /// ([`Compiler::far_calls`]).
     pub far_calls_above: Option<u64>,
+}
+
+impl ModuleOptions {
+    /// Whether lazy compilation of `functions` uses the quick first tier.
+    fn quick(&self, functions: &[FunctionInput<'_>]) -> bool {
+        self.quick_tier_from
+            .is_some_and(|from| body_bytes(functions) >= from)
+    }
 }
 
 /// A module compiled to native code. Instances share it through an `Arc`.
@@ -374,6 +387,7 @@ impl CompiledModule {
         });
         let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
+            let quick = options.quick(&functions);
             let source = LazySource::new(wasm.clone(), &functions);
             let callees = compiler.validate_functions(functions, unsupported, options.parallel)?;
             let order = background_order(&info, &callees);
@@ -396,6 +410,7 @@ impl CompiledModule {
                 order,
                 callees,
                 options.keep_final_tier,
+                quick,
             )))
         } else {
             let compiled =
@@ -455,6 +470,7 @@ impl CompiledModule {
         });
         let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
+            let quick = options.quick(&functions);
             let source = LazySource::new(wasm.clone(), &functions);
             let order = (0..info.num_defined_funcs()).collect();
             // Not validated again, so the callees are not known: the
@@ -466,6 +482,7 @@ impl CompiledModule {
                 order,
                 Vec::new(),
                 options.keep_final_tier,
+                quick,
             );
             let present = compiled
                 .into_iter()
@@ -563,11 +580,12 @@ impl CompiledModule {
     }
 
     /// Code of defined function `index`; null while a lazily compiled
-    /// function is not compiled (see [`crate::lazy::code`]).
+    /// function is not compiled, or only by the quick first tier (see
+    /// [`crate::lazy::code`]).
     pub fn func_ptr(&self, index: DefinedFuncIndex) -> *const u8 {
         match &self.code {
             Code::Eager(code, _) => code.func_ptr(index.index()),
-            Code::Lazy(lazy) => lazy.code_if_ready(index),
+            Code::Lazy(lazy) => lazy.lasting_code(index),
         }
     }
 

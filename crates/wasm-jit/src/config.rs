@@ -14,6 +14,38 @@ pub enum OptLevel {
     SpeedAndSize,
 }
 
+/// How a lazily compiled function that a call must wait for is compiled
+/// first (see [`Config::first_tier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FirstTier {
+    /// At full optimisation, like every other function (the default for
+    /// the API).
+    #[default]
+    Optimized,
+    /// Quickly, into slower code that background threads replace.
+    Quick,
+    /// [`Quick`](Self::Quick) for a module with at least
+    /// [`CompilationMode::AUTO_LAZY_BYTES`] of function bodies, whose
+    /// start-up waits mostly for compilation, [`Optimized`](Self::Optimized)
+    /// for a smaller one, whose functions compile in milliseconds.
+    Auto,
+}
+
+/// Which register allocator Cranelift uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RegallocAlgorithm {
+    /// Backtracking with live-range splitting: better code (the default).
+    #[default]
+    Backtracking,
+    /// One pass: compiles faster, into code with more spills and moves.
+    /// Cranelift's maintainers do not consider it production-ready (it has
+    /// had miscompilations, and Wasmtime does not cover it in its security
+    /// policy): not for untrusted code where that matters.
+    SinglePass,
+}
+
 /// How to tell profilers about compiled code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Profiler {
@@ -65,6 +97,8 @@ impl CompilationMode {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) opt_level: OptLevel,
+    pub(crate) regalloc: RegallocAlgorithm,
+    pub(crate) first_tier: FirstTier,
     pub(crate) features: WasmFeatures,
     pub(crate) guard_bytes: u64,
     pub(crate) explicit_bounds_checks: bool,
@@ -94,6 +128,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             opt_level: OptLevel::Speed,
+            regalloc: RegallocAlgorithm::Backtracking,
+            first_tier: FirstTier::Optimized,
             features: Config::DEFAULT_FEATURES,
             guard_bytes: 2 << 30,
             explicit_bounds_checks: false,
@@ -168,6 +204,12 @@ impl Config {
     /// Sets the optimisation level.
     pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.opt_level = level;
+        self
+    }
+
+    /// Cranelift's register allocator (see [`RegallocAlgorithm`]).
+    pub fn cranelift_regalloc_algorithm(&mut self, algorithm: RegallocAlgorithm) -> &mut Self {
+        self.regalloc = algorithm;
         self
     }
 
@@ -327,6 +369,28 @@ impl Config {
     /// When functions are compiled (see [`CompilationMode`]).
     pub fn compilation_mode(&mut self, mode: CompilationMode) -> &mut Self {
         self.compilation_mode = mode;
+        self
+    }
+
+    /// For lazily compiled modules with background compilation on (and
+    /// two cores or more), with [`FirstTier::Quick`]: a function that a
+    /// call must wait for is compiled quickly (Cranelift `opt_level=none`
+    /// and the single-pass register allocator: about 1.7 times faster to
+    /// compile, code about twice as slow), as are the functions it calls
+    /// that background threads compile next; background threads compile
+    /// them again at full optimisation and re-point their code slots. Calls
+    /// made after that run optimised code, but a call already running quick
+    /// code finishes in it: a loop in a function called once stays in quick
+    /// code. Quick code is never saved in artifacts or the code cache. A
+    /// function the quick compiler fails on is compiled optimised instead.
+    ///
+    /// Off by default: it shortens the start-up of large modules (sqlite's
+    /// 1.1 MB module on a short workload: about 0.5x Wasmtime's cold run
+    /// instead of about 0.85x) but costs long runs of them the time quick
+    /// code runs (about +13% on a 2.3 s run), and the single-pass allocator
+    /// is not production-ready (see [`RegallocAlgorithm::SinglePass`]).
+    pub fn first_tier(&mut self, tier: FirstTier) -> &mut Self {
+        self.first_tier = tier;
         self
     }
 

@@ -9,7 +9,7 @@ use wasm_jit_backend::{ArrayTrampoline, Compiler, CompilerOptions, Trampolines, 
 use wasm_jit_frontend::translate::MemoryStyle;
 use wasm_jit_frontend::{FuncType, WasmFeatures};
 
-use crate::config::{Config, OptLevel};
+use crate::config::{Config, FirstTier, OptLevel, RegallocAlgorithm};
 
 /// Compiles modules and owns what they share. Cheap to clone; `Send + Sync`.
 #[derive(Clone, Debug)]
@@ -54,6 +54,11 @@ impl Engine {
                 OptLevel::Speed => "speed",
                 OptLevel::SpeedAndSize => "speed_and_size",
             },
+            regalloc: match config.regalloc {
+                RegallocAlgorithm::Backtracking => "backtracking",
+                RegallocAlgorithm::SinglePass => "single_pass",
+            },
+            quick_tier: config.first_tier != FirstTier::Optimized,
             verify: config.cranelift_verifier,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
             nan_canonicalization: config.nan_canonicalization,
@@ -112,11 +117,12 @@ impl Engine {
             MemoryStyle::Guarded { guard_bytes } => format!("guard-bytes-{guard_bytes}"),
         };
         format!(
-            "wasm-jit {} build={} {} opt={:?} memory={} epochs={} fuel={} features={:x} far-calls-above={:?}",
+            "wasm-jit {} build={} {} opt={:?} regalloc={:?} memory={} epochs={} fuel={} features={:x} far-calls-above={:?}",
             env!("CARGO_PKG_VERSION"),
             env!("WASM_JIT_BUILD_HASH"),
             self.0.compiler.target_fingerprint(),
             c.opt_level,
+            c.regalloc,
             memory,
             c.epoch_interruption,
             c.consume_fuel,

@@ -40,7 +40,9 @@ mod typed;
 mod types;
 mod values;
 
-pub use config::{Collector, CompilationMode, Config, OptLevel, Profiler, Strategy};
+pub use config::{
+    Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, RegallocAlgorithm, Strategy,
+};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::Func;

@@ -9,7 +9,7 @@ use wasm_jit_frontend::module::ExternKind;
 use wasm_jit_frontend::{FrontendError, parse};
 
 use crate::types::ExternType;
-use crate::{CompilationMode, Engine};
+use crate::{CompilationMode, Engine, FirstTier};
 
 /// A validated, compiled module, ready to be instantiated any number of
 /// times. Cheap to clone; `Send + Sync`.
@@ -277,6 +277,11 @@ impl Module {
                 .max_compile_time
                 .map(|d| std::time::Instant::now() + d),
             far_calls_above: config.far_calls_above,
+            quick_tier_from: match config.first_tier {
+                FirstTier::Optimized => None,
+                FirstTier::Quick => Some(0),
+                FirstTier::Auto => Some(CompilationMode::AUTO_LAZY_BYTES as u64),
+            },
         }
     }
 
@@ -339,6 +344,16 @@ impl Module {
             Some(lazy) => lazy.compilations(),
             None => self.0.compiled.info.num_defined_funcs() as usize,
         }
+    }
+
+    /// How many of the module's functions were first compiled by the quick
+    /// first tier ([`Config::first_tier`](crate::Config::first_tier)).
+    #[doc(hidden)]
+    pub fn quick_function_count(&self) -> usize {
+        self.0
+            .compiled
+            .lazy()
+            .map_or(0, |lazy| lazy.quick_compilations())
     }
 
     /// Whether background compilation has finished with a lazily compiled
