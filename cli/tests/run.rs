@@ -346,6 +346,20 @@ fn compile_checks_a_module_without_running_it() {
         "{}",
         stderr(&o)
     );
+    let o = wasm_jit(&[
+        "run",
+        "-C",
+        "cranelift-regalloc_algorithm=linear_scan",
+        "examples/wat/traps.wat",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "invalid value `linear_scan` for cranelift-regalloc_algorithm: expected backtracking or single_pass"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `wasm-jit compile -o out module`, which must succeed.

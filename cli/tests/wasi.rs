@@ -90,7 +90,13 @@ fn text(b: &[u8]) -> String {
 fn exceptions_unwind_through_frames_and_cleanups() {
     let program = root().join("tests/programs/exceptions.wat");
     let expected = "ok 5\n~Guard\ncaught runtime_error 500\n~Guard\ncaught logic_error 7 8\nok 9\n";
-    for extra in [&["-C", "lazy=y"][..], &["-C", "lazy=n"][..]] {
+    // Lazily (also with the quick first tier, replaced in the background)
+    // and eagerly.
+    for extra in [
+        &["-C", "lazy=y"][..],
+        &["-C", "lazy=y", "-C", "quick-tier=y"][..],
+        &["-C", "lazy=n"][..],
+    ] {
         let mut args = vec!["run"];
         args.extend_from_slice(extra);
         args.push(program.to_str().unwrap());
@@ -478,7 +484,13 @@ fn meshoptimizer_simd_matches_the_native_build() {
     );
     assert_eq!(n.status.code(), Some(0), "{}", text(&n.stderr));
     assert!(text(&n.stdout).ends_with("ok\n"), "{}", text(&n.stdout));
-    for extra in [&["-C", "lazy=y"][..], &["-C", "lazy=n"][..]] {
+    // Lazily (also with the quick first tier, replaced in the background)
+    // and eagerly.
+    for extra in [
+        &["-C", "lazy=y"][..],
+        &["-C", "lazy=y", "-C", "quick-tier=y"][..],
+        &["-C", "lazy=n"][..],
+    ] {
         let mut args = vec!["run"];
         args.extend_from_slice(extra);
         args.extend_from_slice(&[wasm, "--", "10"]);

@@ -200,9 +200,13 @@ fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
     c.wasm_features(features);
     if lazy {
         // Compiled on first call only (no background threads), so the
-        // outcome depends on the module alone.
+        // outcome depends on the module alone; with the quick first tier's
+        // settings (no optimisation, single-pass register allocator), so
+        // that its code meets the oracles too.
         c.compilation_mode(wasm_jit::CompilationMode::Lazy)
-            .background_compilation(false);
+            .background_compilation(false)
+            .cranelift_opt_level(wasm_jit::OptLevel::None)
+            .cranelift_regalloc_algorithm(wasm_jit::RegallocAlgorithm::SinglePass);
     }
     wasm_jit::Engine::new(&c).expect("valid configuration")
 }

@@ -11,7 +11,7 @@
 //! loading compiles nothing.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm7"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! "\0wasm-jit-cwasm8"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
 //! per function: present: u8; if 1: function
 //! trampolines: u32 × (kind u8 (0 Wasm-to-host, 1 host-to-Wasm),
 //!                     params: bytes  results: bytes (a byte per value type:
@@ -22,6 +22,7 @@
 //!               traps: u32 × (offset u32, code u8)  srclocs: u32 × (offset u32, loc u32)
 //!               exceptions: u32 × (ret u32, frame_offset u32, context u32,
 //!                                  handlers: u32 × (tag u32 (u32::MAX: any), offset u32))
+//!               quick: u8 (1: quick first-tier code, in code cache entries only)
 //! ```
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 
@@ -35,7 +36,7 @@ use wasm_jit_frontend::{FuncType, WasmType};
 use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm7";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm8";
 
 /// The first bytes of an artifact of any format version.
 pub const FORMAT_PREFIX: &[u8] = b"\0wasm-jit-cwasm";
@@ -224,6 +225,7 @@ fn put_function(out: &mut Vec<u8>, f: &CompiledFunction) -> Result<(), String> {
             put_u32(out, *offset);
         }
     }
+    out.push(f.quick as u8);
     Ok(())
 }
 
@@ -476,6 +478,11 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
             handlers,
         });
     }
+    let quick = match r.u8()? {
+        0 => false,
+        1 => true,
+        _ => return Err("bad tier in the artifact".into()),
+    };
     Ok(CompiledFunction {
         code,
         relocs,
@@ -483,13 +490,37 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
         wasm_index: (index != u32::MAX).then_some(index),
         srclocs,
         exceptions,
-        quick: false,
+        quick,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::runs_under;
+
+    /// A function's tier (quick code, in code cache entries) survives a
+    /// round trip.
+    #[test]
+    fn quick_code_stays_flagged() {
+        let f = |quick| crate::compile::CompiledFunction {
+            code: vec![0xc3],
+            relocs: Vec::new(),
+            traps: Vec::new(),
+            wasm_index: Some(0),
+            srclocs: std::sync::Arc::from(Vec::new()),
+            exceptions: Vec::new(),
+            quick,
+        };
+        let funcs = [Some(f(true)), Some(f(false)), None];
+        let bytes = super::serialize("fp", b"\0asm\x01\0\0\0", true, &funcs, &[]).unwrap();
+        let artifact = super::deserialize(&bytes, "fp").unwrap();
+        let tiers: Vec<_> = artifact
+            .functions
+            .iter()
+            .map(|f| f.as_ref().map(|f| f.quick))
+            .collect();
+        assert_eq!(tiers, [Some(true), Some(false), None]);
+    }
 
     const HOST: &str = "wasm-jit 1 x86_64-unknown-linux-gnu [has_sse41=1,has_avx=1,has_fma=1] opt=Speed memory=guard-bytes-2 fuel=false";
 

@@ -23,8 +23,10 @@
 //! compiled quickly (`opt_level=none`, single-pass register allocator) and
 //! queued (`upgrades`): background threads compile them again at full
 //! optimisation, first needed first, and re-point their slots. Quick code
-//! is never stored where it would stay (a `VMFuncRef`: `is_quick`) nor
-//! saved (`Shared::compiled`); frames running it finish in it.
+//! is never stored where it would stay (a `VMFuncRef`: `is_quick`); code
+//! cache entries keep it, flagged, and their loads queue it again, but
+//! artifacts get optimised code (`compile_all`). Frames running quick
+//! code finish in it.
 //!
 //! Code is placed with cranelift-jit's [`ArenaMemoryProvider`]: one
 //! reserved region per module, segments written while read-write, then
@@ -134,7 +136,7 @@ struct Placement {
 struct Shared {
     errors: HashMap<u32, String>,
     /// Machine code of every compiled function, for artifacts and the cache
-    /// (not quick code: its optimised replacement, once compiled). Locked
+    /// (quick code until its optimised replacement is compiled). Locked
     /// before `upgrades`.
     compiled: Vec<Option<CompiledFunction>>,
 }
@@ -755,19 +757,16 @@ impl LazyCode {
         addrs: Vec<usize>,
     ) {
         for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
-            // Quick code (queued for an upgrade, which `upgrade` takes under
-            // this lock) is not kept for artifacts: they get the upgrade.
-            let quick = f.quick;
-            if quick {
+            // Quick code (compiled now, or loaded from the cache) is queued
+            // for an upgrade, which `upgrade` takes under this lock.
+            if f.quick {
                 self.quick_code[i as usize].store(addr as *mut u8, Ordering::Release);
                 lock(&self.upgrades).push_back(i);
             }
             self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
             self.states[i as usize].store(READY, Ordering::Release);
             self.ready_count.fetch_add(1, Ordering::Release);
-            if !quick {
-                shared.compiled[i as usize] = Some(f);
-            }
+            shared.compiled[i as usize] = Some(f);
         }
     }
 }
@@ -787,7 +786,7 @@ impl Drop for LazyCode {
 }
 
 /// The cores this process may use (background compilation needs two).
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -910,12 +909,16 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
     for i in 0..lazy.slots.len() as u32 {
         code(module, DefinedFuncIndex(i))?;
     }
-    // Quick code is not saved: optimised code for it is (compiled now if
-    // background threads have not replaced it).
-    for i in 0..lazy.slots.len() as u32 {
-        if lock(&lazy.shared).compiled[i as usize].is_none() {
-            let f = lazy.compiled_with(module, i, &mut scratch, Tier::Upgrade)?;
-            lock(&lazy.shared).compiled[i as usize].get_or_insert(f);
+    // An artifact holds optimised code: quick code that background threads
+    // have not replaced yet is compiled again now (for the artifact only).
+    for i in 0..lazy.slots.len() {
+        let quick = |shared: &Shared| shared.compiled[i].as_ref().is_none_or(|f| f.quick);
+        if quick(&lock(&lazy.shared)) {
+            let f = lazy.compiled_with(module, i as u32, &mut scratch, Tier::Upgrade)?;
+            let mut shared = lock(&lazy.shared);
+            if quick(&shared) {
+                shared.compiled[i] = Some(f);
+            }
         }
     }
     Ok(())
@@ -1108,6 +1111,102 @@ impl Service {
 mod tests {
     use super::*;
     use crate::compile::CompilerOptions;
+
+    fn leb(out: &mut Vec<u8>, mut n: usize) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// Quick code is recorded (so it never goes into a `VMFuncRef`),
+    /// queued, kept flagged for the cache, and replaced by `upgrade`.
+    #[test]
+    fn quick_code_is_queued_and_replaced() {
+        // Two functions of type `[] -> [i32]`: 0 returns 7; 1, too large
+        // to fill a page with, returns 1.
+        let body0 = vec![0u8, 0x41, 7, 0x0b];
+        let mut body1 = vec![0u8];
+        for _ in 0..100 {
+            body1.extend([0x41, 0, 0x1a]);
+        }
+        body1.extend([0x41, 1, 0x0b]);
+        let mut code = vec![2u8];
+        for b in [&body0, &body1] {
+            leb(&mut code, b.len());
+            code.extend(b.iter());
+        }
+        let mut wasm = vec![
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 3, 2, 0, 0, 10,
+        ];
+        leb(&mut wasm, code.len());
+        wasm.extend(code);
+        let wasm: Arc<[u8]> = wasm.into();
+        let parsed = wasm_jit_frontend::module::parse(&wasm, WasmFeatures::default()).unwrap();
+        let compiler = Arc::new(
+            Compiler::new(&CompilerOptions {
+                quick_tier: true,
+                ..CompilerOptions::default()
+            })
+            .unwrap(),
+        );
+        let options = crate::ModuleOptions {
+            memory_style: wasm_jit_frontend::translate::MemoryStyle::Guarded {
+                guard_bytes: 1 << 31,
+            },
+            epoch_interruption: false,
+            consume_fuel: false,
+            parallel: false,
+            lazy: true,
+            keep_final_tier: false,
+            quick_tier_from: Some(0),
+            background: true,
+            deadline: None,
+            far_calls_above: None,
+        };
+        let module = Arc::new(
+            CompiledModule::compile(
+                &compiler,
+                &wasm,
+                parsed,
+                &crate::TypeRegistry::default(),
+                &options,
+                None,
+            )
+            .unwrap(),
+        );
+        let lazy = module.lazy().unwrap();
+        // As `start_background` would, without starting threads: nothing
+        // but this test touches the module.
+        lazy.background.store(true, Ordering::Relaxed);
+        let quick = cores() >= 2;
+        let mut scratch = Scratch::default();
+        assert!(lazy.claim(0));
+        let batch = lazy.compile_filling(&module, 0, &mut scratch);
+        assert_eq!(batch.len(), 1, "function 1 is too large to fill with");
+        lazy.finish(&module, batch);
+        let index = DefinedFuncIndex(0);
+        let first = lazy.code_if_ready(index);
+        assert!(!first.is_null());
+        assert_eq!(lazy.is_quick(index, first), quick);
+        assert_eq!(lazy.lasting_code(index).is_null(), quick);
+        assert_eq!(lazy.compiled_functions()[0].as_ref().unwrap().quick, quick);
+        assert_eq!(lazy.quick_compilations(), quick as usize);
+        // Replaced: a new address that lasts, optimised code for the cache.
+        assert_eq!(lazy.upgrade(&module, &mut scratch, || false), quick);
+        let now = lazy.code_if_ready(index);
+        assert_eq!(now != first, quick);
+        assert!(!lazy.is_quick(index, now));
+        assert_eq!(lazy.lasting_code(index), now);
+        assert!(!lazy.compiled_functions()[0].as_ref().unwrap().quick);
+        assert!(!lazy.upgrade(&module, &mut scratch, || false));
+        assert_eq!(lazy.compilations(), 1);
+    }
 
     /// A function called before it was compiled puts its callees, first
     /// call first, ahead of the background order; ones already claimed are

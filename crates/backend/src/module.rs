@@ -271,6 +271,9 @@ pub struct ModuleOptions {
     /// optimised code, in modules with at least this many bytes of function
     /// bodies.
     pub quick_tier_from: Option<u64>,
+    /// With `lazy`: background threads will compile ahead
+    /// ([`crate::lazy::start_background`] will be called).
+    pub background: bool,
     /// Give up (`implementation limit exceeded`) on functions not yet
     /// started by then.
     pub deadline: Option<std::time::Instant>,
@@ -484,10 +487,14 @@ impl CompiledModule {
                 options.keep_final_tier,
                 quick,
             );
+            // Quick code (from a code cache entry) only where background
+            // threads will replace it; otherwise compiled again on demand.
+            let keep_quick = options.background && crate::lazy::cores() >= 2;
             let present = compiled
                 .into_iter()
                 .enumerate()
                 .filter_map(|(i, f)| Some((i as u32, f?)))
+                .filter(|(_, f)| keep_quick || !f.quick)
                 .collect();
             lazy.preload(present).map_err(FrontendError::Resource)?;
             Code::Lazy(Box::new(lazy))

@@ -18,6 +18,8 @@ pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.fingerprint().hash(&mut h);
     format!("{:?}", engine.config().compilation_mode).hash(&mut h);
+    // Entries of runs with the quick first tier may hold quick code.
+    format!("{:?}", engine.config().first_tier).hash(&mut h);
     let settings = h.finish();
     let (a, b) = bytes_hash(wasm);
     format!("{:016x}{:016x}.{ENTRY}", a ^ settings, b)

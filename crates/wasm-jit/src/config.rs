@@ -381,7 +381,8 @@ impl Config {
     /// them again at full optimisation and re-point their code slots. Calls
     /// made after that run optimised code, but a call already running quick
     /// code finishes in it: a loop in a function called once stays in quick
-    /// code. Quick code is never saved in artifacts or the code cache. A
+    /// code. The code cache keeps quick code as it is (a later run loads it
+    /// and has it replaced in turn); artifacts get optimised code. A
     /// function the quick compiler fails on is compiled optimised instead.
     ///
     /// Off by default: it shortens the start-up of large modules (sqlite's

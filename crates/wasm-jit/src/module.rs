@@ -23,8 +23,8 @@ struct ModuleInner {
     /// The Wasm binary, kept for `serialize`.
     wasm: Arc<[u8]>,
     /// Where the code cache keeps this module (with a cache directory), and
-    /// how many functions the entry there holds (lazy compilation adds
-    /// more, which `write_cache` saves).
+    /// how much code the entry there holds ([`code_score`]: lazy
+    /// compilation adds more, which `write_cache` saves).
     cache: Option<(std::path::PathBuf, std::sync::atomic::AtomicUsize)>,
 }
 
@@ -66,8 +66,9 @@ impl ModuleInner {
                 (self.lazy(), self.compiled.functions())
             }
         };
-        let compiled = functions.iter().filter(|f| f.is_some()).count();
-        // The final tier replaces any entry; other code only one it adds to.
+        let compiled = code_score(&functions);
+        // The final tier replaces any entry; other code only one it adds
+        // to (more functions, or optimised code for quick code).
         if compiled == 0 || (!is_final && compiled <= saved.load(Ordering::Relaxed)) {
             return;
         }
@@ -85,6 +86,17 @@ impl ModuleInner {
             saved.store(compiled, Ordering::Relaxed);
         }
     }
+}
+
+/// How much compiled code `functions` hold, to tell whether a cache entry
+/// gains from being written again: 2 per optimised function, 1 per quick
+/// one (see [`Config::first_tier`](crate::Config::first_tier)).
+fn code_score(functions: &[Option<wasm_jit_backend::compile::CompiledFunction>]) -> usize {
+    functions
+        .iter()
+        .flatten()
+        .map(|f| if f.quick { 1 } else { 2 })
+        .sum()
 }
 
 /// The contents of the file at `path`, mapped rather than read (an
@@ -277,6 +289,7 @@ impl Module {
                 .max_compile_time
                 .map(|d| std::time::Instant::now() + d),
             far_calls_above: config.far_calls_above,
+            background: config.background_compilation,
             quick_tier_from: match config.first_tier {
                 FirstTier::Optimized => None,
                 FirstTier::Quick => Some(0),
@@ -393,7 +406,7 @@ impl Module {
         let trampolines = std::mem::take(&mut artifact.trampolines);
         let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
-        let present = artifact.functions.iter().filter(|f| f.is_some()).count();
+        let present = code_score(&artifact.functions);
         let compiled = CompiledModule::from_artifact(
             &engine.inner().compiler,
             &wasm,
