@@ -58,41 +58,31 @@ fn main() {
                 let report = if lazy {
                     // Every function is compiled on its first call (no
                     // background threads), and every directive must give
-                    // exactly what eager compilation gives. On x86-64 also
-                    // with the quick first tier's settings (no
-                    // optimisation, single-pass register allocator).
+                    // exactly what eager compilation gives; also with the
+                    // quick first tier's settings (no optimisation,
+                    // single-pass register allocator).
                     let eager = run(config.clone())?;
+                    let same_as_eager = |what: &str, other: &wasm_jit_wast::Report| {
+                        if (other.passed, other.failed, &other.failures)
+                            == (eager.passed, eager.failed, &eager.failures)
+                        {
+                            return Ok(());
+                        }
+                        Err(Failed::from(format!(
+                            "{}: {what} passed {} and failed {} checks, eager {} and {}:\n  {what}: {:?}\n  eager: {:?}",
+                            file.name, other.passed, other.failed, eager.passed, eager.failed,
+                            other.failures.iter().take(5).collect::<Vec<_>>(),
+                            eager.failures.iter().take(5).collect::<Vec<_>>()
+                        )))
+                    };
                     config.compilation_mode(CompilationMode::Lazy);
                     config.background_compilation(false);
-                    if cfg!(target_arch = "x86_64") {
-                        let mut quick = config.clone();
-                        quick.cranelift_opt_level(OptLevel::None);
-                        quick.cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
-                        let quick = run(quick)?;
-                        if (quick.passed, quick.failed, &quick.failures)
-                            != (eager.passed, eager.failed, &eager.failures)
-                        {
-                            return Err(format!(
-                                "{}: quick settings passed {} and failed {} checks, eager {} and {}:\n  quick: {:?}\n  eager: {:?}",
-                                file.name, quick.passed, quick.failed, eager.passed, eager.failed,
-                                quick.failures.iter().take(5).collect::<Vec<_>>(),
-                                eager.failures.iter().take(5).collect::<Vec<_>>()
-                            )
-                            .into());
-                        }
-                    }
+                    let mut quick = config.clone();
+                    quick.cranelift_opt_level(OptLevel::None);
+                    quick.cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
+                    same_as_eager("the quick settings", &run(quick)?)?;
                     let lazy = run(config)?;
-                    if (lazy.passed, lazy.failed, &lazy.failures)
-                        != (eager.passed, eager.failed, &eager.failures)
-                    {
-                        return Err(format!(
-                            "{}: lazy compilation passed {} and failed {} checks, eager {} and {}:\n  lazy: {:?}\n  eager: {:?}",
-                            file.name, lazy.passed, lazy.failed, eager.passed, eager.failed,
-                            lazy.failures.iter().take(5).collect::<Vec<_>>(),
-                            eager.failures.iter().take(5).collect::<Vec<_>>()
-                        )
-                        .into());
-                    }
+                    same_as_eager("lazy compilation", &lazy)?;
                     lazy
                 } else {
                     run(config)?
