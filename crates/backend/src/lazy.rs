@@ -678,26 +678,25 @@ impl LazyCode {
         scratch: &mut Scratch,
         stop: impl Fn() -> bool,
     ) -> bool {
-        let mut indices = Vec::new();
-        let mut funcs: Vec<CompiledFunction> = Vec::new();
-        let mut found = false;
-        while indices.is_empty()
-            || (funcs.iter().map(|f| f.code.len()).sum::<usize>() < BATCH_BYTES
-                && indices.len() < BATCH_FUNCS
-                && !stop())
-        {
-            let Some(i) = lock(&self.upgrades).pop_front() else {
-                break;
-            };
-            found = true;
-            // On failure (a resource limit) the quick code stays.
-            if let Ok(f) = self.compiled_with(module, i, scratch, Tier::Upgrade) {
-                indices.push(i);
-                funcs.push(f);
-            }
+        let mut batch = Vec::new();
+        self.compile_batch(
+            module,
+            scratch,
+            &mut batch,
+            BATCH_BYTES,
+            || Some((lock(&self.upgrades).pop_front()?, Tier::Upgrade)),
+            stop,
+        );
+        if batch.is_empty() {
+            return false;
         }
+        // On failure (a resource limit) the quick code stays.
+        let (indices, funcs): (Vec<u32>, Vec<CompiledFunction>) = batch
+            .into_iter()
+            .filter_map(|(i, r)| Some((i, r.ok()?)))
+            .unzip();
         if funcs.is_empty() {
-            return found;
+            return true;
         }
         let Ok(addrs) = self.place_caught(&funcs, None) else {
             return true;
