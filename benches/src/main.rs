@@ -407,6 +407,8 @@ fn main() -> Result<()> {
                 wasm_jit.display().to_string(),
                 "compile".into(),
                 wasm.display().to_string(),
+                "-o".into(),
+                target.join("bench-native/jit.cwasm").display().to_string(),
             ])?;
             if round > 0 {
                 row.compile[0].push(t);
@@ -521,6 +523,8 @@ fn startup_measurements(
             "-C".into(),
             "parallel-compilation=n".into(),
             sqlite.clone(),
+            "-o".into(),
+            format!("{cwasm}.jit"),
         ]),
         wasmtime.map(|w| {
             vec![

@@ -25,7 +25,7 @@ pub struct CodegenOptions {
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
     /// `~/.cache/wasm-jit`), `cache-size-limit=SIZE` (default 1GiB: past
     /// it, the entries used least recently are removed).
-    #[arg(short = 'C', value_name = "KEY=VALUE")]
+    #[arg(short = 'C', long = "codegen", value_name = "KEY=VALUE")]
     codegen: Vec<String>,
     /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`,
     /// `memory-reservation=SIZE` (address space reserved per linear memory:
@@ -33,11 +33,11 @@ pub struct CodegenOptions {
     /// relying on the reservation and guard pages; 4GiB or more, 4GiB is
     /// reserved, as by default), `memory-guard-size=SIZE`
     /// (the guard region after each reservation; default 2GiB).
-    #[arg(short = 'O', value_name = "KEY=VALUE")]
+    #[arg(short = 'O', long = "optimize", value_name = "KEY=VALUE")]
     optimize: Vec<String>,
     /// Debug option KEY=VALUE: `debug-info=n` (DWARF for debuggers is not
     /// supported yet: `debug-info=y` says so).
-    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    #[arg(short = 'D', long = "debug", value_name = "KEY=VALUE")]
     debug: Vec<String>,
     /// Wasm option KEY=VALUE: a feature toggle such as `tail-call=y|n`,
     /// `simd=y|n`, `threads=y|n`, `multi-memory=y|n`, `memory64=y|n`,
@@ -52,7 +52,7 @@ pub struct CodegenOptions {
     /// `max-tables=N`, `unknown-imports-trap=y` (imported functions nothing
     /// provides trap when called), `unknown-imports-default=y` (they return
     /// zeros). Several options may be given at once, separated by commas.
-    #[arg(short = 'W', value_name = "KEY=VALUE")]
+    #[arg(short = 'W', long = "wasm", value_name = "KEY=VALUE")]
     pub(crate) wasm: Vec<String>,
     /// Generate code for this target triple instead of this machine's CPU:
     /// `x86_64-unknown-linux-gnu` or `aarch64-unknown-linux-gnu`, with the
@@ -61,6 +61,261 @@ pub struct CodegenOptions {
     /// machine can (and loads artifacts `compile --target` made for it).
     #[arg(long, value_name = "TRIPLE")]
     pub(crate) target: Option<String>,
+}
+
+/// An option group's keys, each with what it does.
+type OptionKeys = &'static [(&'static str, &'static str)];
+
+/// What `-W help`, `-S help`, `-C help`, `-O help` and `-D help` list (as
+/// Wasmtime's do): each group's flag, its long name, and its keys.
+const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
+    (
+        'W',
+        "wasm",
+        &[
+            (
+                "tail-call[=y|n]",
+                "tail calls (`return_call`, `return_call_indirect`)",
+            ),
+            ("simd[=y|n]", "128-bit SIMD"),
+            ("relaxed-simd[=y|n]", "relaxed SIMD"),
+            (
+                "relaxed-simd-deterministic[=y|n]",
+                "relaxed SIMD gives the same answers on every CPU",
+            ),
+            ("threads[=y|n]", "shared memories and atomic operators"),
+            (
+                "shared-everything-threads[=y|n]",
+                "the shared-everything threads proposal",
+            ),
+            ("multi-memory[=y|n]", "several memories per module"),
+            ("memory64[=y|n]", "64-bit memories and tables"),
+            ("bulk-memory[=y|n]", "bulk memory operators"),
+            ("reference-types[=y|n]", "reference types"),
+            (
+                "multi-value[=y|n]",
+                "several results per function and block",
+            ),
+            ("extended-const[=y|n]", "extended constant expressions"),
+            ("function-references[=y|n]", "typed function references"),
+            ("gc[=y|n]", "garbage-collected structs, arrays and i31"),
+            (
+                "exceptions[=y|n]",
+                "exception handling (`try_table`, `throw`, `exnref`)",
+            ),
+            (
+                "legacy-exceptions[=y|n]",
+                "the legacy exception handling proposal",
+            ),
+            (
+                "wide-arithmetic[=y|n]",
+                "128-bit arithmetic operators (off by default)",
+            ),
+            (
+                "custom-page-sizes[=y|n]",
+                "custom page sizes (off by default)",
+            ),
+            ("stack-switching[=y|n]", "the stack switching proposal"),
+            (
+                "custom-descriptors[=y|n]",
+                "the custom descriptors proposal",
+            ),
+            (
+                "nan-canonicalization[=y|n]",
+                "every NaN a float operation makes is the canonical one",
+            ),
+            (
+                "max-memory-size=SIZE",
+                "(run) the largest size any linear memory may grow to",
+            ),
+            (
+                "timeout=DURATION",
+                "(run) stop the guest after this much wall-clock time",
+            ),
+            ("fuel=N", "(run) trap once the guest has run N operators"),
+            ("max-wasm-stack=SIZE", "(run) the native stack Wasm may use"),
+            (
+                "max-table-elements=N",
+                "(run) the most elements any table may have",
+            ),
+            (
+                "trap-on-grow-failure[=y|n]",
+                "(run) a refused `memory.grow`/`table.grow` traps instead of returning -1",
+            ),
+            (
+                "max-instances=N",
+                "(run) the most instances the store may hold",
+            ),
+            (
+                "max-memories=N",
+                "(run) the most memories the store may hold",
+            ),
+            ("max-tables=N", "(run) the most tables the store may hold"),
+            (
+                "unknown-imports-trap[=y]",
+                "(run) imported functions nothing provides trap when called",
+            ),
+            (
+                "unknown-imports-default[=y]",
+                "(run) imported functions nothing provides return zeros",
+            ),
+        ],
+    ),
+    (
+        'S',
+        "wasi",
+        &[
+            ("inherit-env[=y|n]", "pass the whole host environment"),
+            (
+                "inherit-args[=y|n]",
+                "pass the program's arguments (default y)",
+            ),
+            (
+                "threads[=y|n]",
+                "wasi-threads: `wasi::thread-spawn` and the shared memory the module imports",
+            ),
+            (
+                "cli[=y]",
+                "the command-line world of WASI preview 1 (always provided)",
+            ),
+            ("preview2=n", "accepted: WASI preview 1 is what is provided"),
+        ],
+    ),
+    (
+        'C',
+        "codegen",
+        &[
+            (
+                "parallel-compilation[=y|n]",
+                "compile on every core (default y)",
+            ),
+            (
+                "opt-level=0|1|2|s",
+                "Cranelift's optimisation level (also -O)",
+            ),
+            (
+                "lazy[=y|n|auto]",
+                "(run) compile each function on its first call; `auto` (default): for \
+                 modules of 256 KiB of code or more",
+            ),
+            (
+                "background-compilation[=y|n]",
+                "with `lazy`, compile ahead on idle cores (default y)",
+            ),
+            (
+                "quick-tier[=y|n|auto]",
+                "with `lazy`, compile a function a call waits for quickly, into slower \
+                 code that background threads replace (default n)",
+            ),
+            (
+                "cranelift-regalloc_algorithm=backtracking|single_pass",
+                "Cranelift's register allocator",
+            ),
+            (
+                "cache[=y|n]",
+                "(run) keep compiled code for the next run (default y)",
+            ),
+            (
+                "cache-dir=PATH",
+                "where (default $XDG_CACHE_HOME/wasm-jit or ~/.cache/wasm-jit)",
+            ),
+            ("cache-size-limit=SIZE", "the cache's size (default 1GiB)"),
+            ("compiler=cranelift", "the only compiler there is"),
+        ],
+    ),
+    (
+        'O',
+        "optimize",
+        &[
+            ("opt-level=0|1|2|s", "Cranelift's optimisation level"),
+            (
+                "memory-reservation=SIZE",
+                "address space reserved per linear memory (under 4GiB: explicit bounds checks)",
+            ),
+            (
+                "memory-guard-size=SIZE",
+                "the guard region after each reservation (default 2GiB)",
+            ),
+        ],
+    ),
+    (
+        'D',
+        "debug",
+        &[(
+            "debug-info=n",
+            "DWARF debug info is not supported yet (`y` says so)",
+        )],
+    ),
+];
+
+/// The list `-X help` asks for, if `args` (the command line, program name
+/// first) ask for one: `-W help`, `-Whelp`, `--wasm help`, `--wasm=help`,
+/// before the module.
+pub(crate) fn option_help(args: &[std::ffi::OsString]) -> Option<String> {
+    let args: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .collect();
+    for (i, a) in args.iter().enumerate() {
+        let next = args.get(i + 1).copied();
+        let group = OPTION_HELP.iter().find(|(short, long, _)| {
+            let short = format!("-{short}");
+            let long = format!("--{long}");
+            ((*a == short || *a == long) && next == Some("help"))
+                || *a == format!("{short}help")
+                || *a == format!("{long}=help")
+        });
+        if let Some((short, long, keys)) = group {
+            let width = keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            let mut out = format!(
+                "Options for -{short} KEY[=VALUE] (also --{long}; several may be given at once, separated by commas):\n\n"
+            );
+            for (k, what) in keys.iter() {
+                out.push_str(&format!("  {k:width$}  {what}\n"));
+            }
+            return Some(out);
+        }
+        // Everything after the module is the program's.
+        if !a.starts_with('-') && !["run", "compile", "wast"].contains(a) {
+            let prev = if i > 0 { args[i - 1] } else { "" };
+            if !takes_value(prev) {
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// Whether option `opt` of `run` or `compile` takes the next argument as
+/// its value.
+fn takes_value(opt: &str) -> bool {
+    matches!(
+        opt,
+        "-W" | "-S"
+            | "-C"
+            | "-O"
+            | "-D"
+            | "--wasm"
+            | "--wasi"
+            | "--codegen"
+            | "--optimize"
+            | "--debug"
+            | "--invoke"
+            | "--dir"
+            | "--env"
+            | "--preload"
+            | "--timeout"
+            | "--max-memory"
+            | "--max-table-elements"
+            | "--max-wasm-stack"
+            | "--fuel"
+            | "--profile"
+            | "--argv0"
+            | "--target"
+            | "-o"
+            | "--output"
+    )
 }
 
 /// `-W` options that only `run` uses.

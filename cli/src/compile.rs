@@ -1,5 +1,6 @@
-//! `wasm-jit compile`: validation and code generation only, for checking a
-//! module and for measuring compile time.
+//! `wasm-jit compile`: validation and code generation ahead of time, into a
+//! `.cwasm` artifact (`-o /dev/null` to check a module or time its
+//! compilation).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +21,9 @@ pub struct CompileCommand {
     #[arg(long)]
     time: bool,
     /// Write the compiled module here (a `.cwasm` artifact that `wasm-jit
-    /// run --allow-precompiled` loads without compiling).
+    /// run --allow-precompiled` loads without compiling); by default, the
+    /// module's file name with the extension `.cwasm`, in the current
+    /// directory (as Wasmtime does). `-o /dev/null` only checks the module.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// The module (`.wasm` binary or `.wat` text).
@@ -42,10 +45,18 @@ impl CompileCommand {
         let artifact = text_to_binary(&bytes, &self.module)
             .and_then(|binary| engine.precompile_module(&binary))
             .with_context(|| format!("failed to compile `{name}`"))?;
-        if let Some(out) = &self.output {
-            write_whole(out, &artifact)
-                .with_context(|| format!("cannot write `{}`", out.display()))?;
-        }
+        let out = match self.output.take() {
+            Some(out) => out,
+            None => {
+                let mut out = PathBuf::from(self.module.file_name().with_context(|| {
+                    format!("`{name}` has no file name to name the output after: give -o FILE")
+                })?);
+                out.set_extension("cwasm");
+                out
+            }
+        };
+        write_whole(&out, &artifact)
+            .with_context(|| format!("cannot write `{}`", out.display()))?;
         if self.time {
             eprintln!(
                 "compiled `{name}` in {:.1} ms",

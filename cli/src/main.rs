@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Runs a WebAssembly module (binary or text).
     Run(Box<run::RunCommand>),
-    /// Validates and compiles a module to machine code, without running it.
+    /// Compiles a module ahead of time to a `.cwasm` artifact (`-o FILE`;
+    /// by default MODULE.cwasm here) that `run --allow-precompiled` loads.
     Compile(compile::CompileCommand),
     /// Runs WebAssembly spec scripts (.wast) and reports pass/fail per file.
     Wast(wast::WastCommand),
@@ -41,6 +42,11 @@ const SUBCOMMANDS: [&str; 4] = ["run", "compile", "wast", "help"];
 
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(help) = codegen::option_help(&args) {
+        // A closed standard output is not worth an error here.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), help.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     if let Some(first) = args.get(1).and_then(|a| a.to_str())
         && !SUBCOMMANDS.contains(&first)
         && !matches!(first, "-h" | "--help" | "-V" | "--version")

@@ -1,6 +1,7 @@
 //! `wasm-jit run`: runs a WASI program (its `_start`), or one export of a
 //! module with `--invoke`.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -68,7 +69,7 @@ pub struct RunCommand {
     /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y),
     /// `threads=y` (wasi-threads: `wasi::thread-spawn` and the shared
     /// memory the module imports).
-    #[arg(short = 'S', value_name = "KEY=VALUE")]
+    #[arg(short = 'S', long = "wasi", value_name = "KEY=VALUE")]
     wasi: Vec<String>,
     /// The program's `argv[0]` (default: the module's file name).
     #[arg(long, value_name = "NAME")]
@@ -78,7 +79,7 @@ pub struct RunCommand {
     /// The module to run (`.wasm` binary, `.wat` text, or `-` for standard
     /// input), then the arguments for the program (or for the invoked
     /// function): everything after the module goes to the program as it is,
-    /// options included (a `--` right after the module is dropped).
+    /// options and `--` included.
     #[arg(value_name = "MODULE [ARGS]", trailing_var_arg = true, required = true)]
     module_and_args: Vec<String>,
 }
@@ -327,11 +328,11 @@ impl RunCommand {
         Path::new(&self.module_and_args[0])
     }
 
-    /// The arguments after the module (less a `--` right after it, which
-    /// only separates them).
+    /// The arguments after the module, as given (a `--` among them
+    /// included, as Wasmtime passes it: options for `run` go before the
+    /// module, and `wasm-jit run -- MODULE ARGS` separates them).
     fn args(&self) -> &[String] {
-        let rest = &self.module_and_args[1..];
-        rest.strip_prefix(&["--".to_string()][..]).unwrap_or(rest)
+        &self.module_and_args[1..]
     }
 
     fn wasi_ctx(&self, options: &WasiOptions) -> Result<WasiCtx> {
@@ -444,10 +445,26 @@ impl RunCommand {
                 invoke(store, func, export, self.args())
             }
             None => match instance.get_func(&mut *store, "_start") {
-                Some(start) => start
-                    .call(&mut *store, &[], &mut [])
-                    .with_context(|| format!("failed to run `{name}`")),
-                None => Ok(()),
+                // A command: WASI's `_start` takes and returns nothing.
+                Some(start)
+                    if start.ty(&*store).params().is_empty()
+                        && start.ty(&*store).results().is_empty() =>
+                {
+                    start
+                        .call(&mut *store, &[], &mut [])
+                        .with_context(|| format!("failed to run `{name}`"))
+                }
+                // Any other `_start` is called as `--invoke _start` would
+                // (the arguments parsed as its parameters, its results
+                // printed), as Wasmtime does.
+                Some(start) => invoke(store, start, "_start", self.args()),
+                // A reactor (or a plain module): initialised, nothing more.
+                None => match instance.get_func(&mut *store, "_initialize") {
+                    Some(init) => init
+                        .call(&mut *store, &[], &mut [])
+                        .context("failed to run `_initialize`"),
+                    None => Ok(()),
+                },
             },
         }
     }
@@ -522,10 +539,12 @@ fn invoke(store: &mut Store<Host>, func: Func, export: &str, args: &[String]) ->
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
     func.call(&mut *store, &params, &mut results)
         .with_context(|| format!("failed to invoke `{export}`"))?;
+    // A closed or full standard output is an error, not a panic.
+    let mut out = std::io::stdout().lock();
     for r in &results {
-        println!("{}", format_val(r));
+        writeln!(out, "{}", format_val(r)).context("cannot write the results")?;
     }
-    Ok(())
+    out.flush().context("cannot write the results")
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Result<Val> {

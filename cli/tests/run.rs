@@ -297,15 +297,40 @@ fn the_example_script_in_the_readme_passes() {
 
 #[test]
 fn compile_checks_a_module_without_running_it() {
-    let o = wasm_jit(&[
-        "compile",
-        "-C",
-        "parallel-compilation=n",
-        "examples/wat/traps.wat",
-    ]);
+    // Without -o, the artifact is MODULE.cwasm in the current directory,
+    // as with Wasmtime.
+    let here = tempdir();
+    let traps = repo_root().join("examples/wat/traps.wat");
+    let o = support::wasm_jit_command()
+        .args(["compile", "-C", "parallel-compilation=n"])
+        .arg(&traps)
+        .current_dir(&here)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
-    let o = wasm_jit(&["compile", "--time", "tests/programs/hello.wasm"]);
+    let cwasm = here.join("traps.cwasm");
+    assert!(
+        std::fs::read(&cwasm)
+            .unwrap()
+            .starts_with(b"\0wasm-jit-cwasm")
+    );
+    let o = wasm_jit(&[
+        "run",
+        "--allow-precompiled",
+        "--invoke",
+        "fib",
+        cwasm.to_str().unwrap(),
+        "20",
+    ]);
+    assert_eq!(stdout(&o), "6765\n", "{}", stderr(&o));
+    let o = wasm_jit(&[
+        "compile",
+        "--time",
+        "-o",
+        "/dev/null",
+        "tests/programs/hello.wasm",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).starts_with("compiled `tests/programs/hello.wasm` in "),
@@ -608,7 +633,7 @@ fn wasmtime_style_command_lines() {
     std::fs::write(&tail, r#"(module (func $f (export "f") return_call $f))"#).unwrap();
     let o = wasm_jit(&["compile", "-W", "tail-call=n", tail.to_str().unwrap()]);
     assert!(stderr(&o).contains("invalid module"), "{}", stderr(&o));
-    let o = wasm_jit(&["compile", tail.to_str().unwrap()]);
+    let o = wasm_jit(&["compile", "-o", "/dev/null", tail.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
     // -S inherit-env passes the host's environment; -S inherit-args=n
@@ -1152,8 +1177,15 @@ fn everything_after_the_module_is_the_programs() {
         stdout(&o)
     );
     assert!(!stdout(&o).contains("env X=1"), "{}", stdout(&o));
-    // A `--` right after the module only separates.
+    // A `--` right after the module is the program's too (as with
+    // Wasmtime); one before the module ends `run`'s options.
     let o = wasm_jit(&["run", "tests/programs/args_env.wasm", "--", "--dir", "x"]);
+    assert!(
+        stdout(&o).starts_with("argc=4\nargv[1]=--\nargv[2]=--dir\nargv[3]=x\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = wasm_jit(&["run", "--", "tests/programs/args_env.wasm", "--dir", "x"]);
     assert!(
         stdout(&o).starts_with("argc=3\nargv[1]=--dir\nargv[2]=x\n"),
         "{}",
@@ -1334,4 +1366,91 @@ fn text_errors_name_the_file() {
     let o = wasm_jit(&["run", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--> broken.wat:1:"), "{}", stderr(&o));
+}
+
+/// What Wasmtime users type: `-W help` and its siblings list the keys; a
+/// reactor is initialised when run; a `_start` that is not a WASI command's
+/// is invoked with the arguments; results written to a full device are an
+/// error, not a panic.
+#[test]
+fn wasmtime_habits_work() {
+    for (flag, key) in [
+        ("-W", "max-memory-size=SIZE"),
+        ("--wasi", "inherit-env[=y|n]"),
+        ("-C", "cache[=y|n]"),
+        ("-O", "memory-guard-size=SIZE"),
+        ("-D", "debug-info=n"),
+    ] {
+        let o = wasm_jit(&["run", flag, "help"]);
+        assert_eq!(o.status.code(), Some(0), "{flag}: {}", stderr(&o));
+        assert!(stdout(&o).contains(key), "{flag}: {}", stdout(&o));
+    }
+    assert!(stdout(&wasm_jit(&["-Whelp"])).contains("tail-call"));
+    // After the module, `help` is the program's.
+    let o = wasm_jit(&["run", "tests/programs/args_env.wasm", "-W", "help"]);
+    assert!(
+        stdout(&o).starts_with("argc=3\nargv[1]=-W\nargv[2]=help\n"),
+        "{}",
+        stdout(&o)
+    );
+    // The long spellings of -W, -S, -O, -C and -D.
+    let o = wasm_jit(&[
+        "run",
+        "--wasm",
+        "fuel=100000000",
+        "--wasi",
+        "inherit-args=y",
+        "--optimize",
+        "opt-level=2",
+        "--codegen=cache=n",
+        "--debug",
+        "debug-info=n",
+        "--invoke",
+        "fib",
+        "examples/wat/traps.wat",
+        "10",
+    ]);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+
+    let dir = tempdir();
+    let reactor = dir.join("reactor.wat");
+    std::fs::write(
+        &reactor,
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (func (export "_initialize") (call $exit (i32.const 9))))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", reactor.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
+
+    let start = dir.join("start.wat");
+    std::fs::write(
+        &start,
+        r#"(module (func (export "_start") (param i32) (result i32)
+             (i32.mul (local.get 0) (i32.const 3))))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["run", start.to_str().unwrap(), "14"]);
+    assert_eq!(stdout(&o), "42\n", "{}", stderr(&o));
+    let o = wasm_jit(&["run", start.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "Error: `_start` expects 1 arguments, got 0\n");
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = support::wasm_jit_command()
+        .args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
+        .current_dir(repo_root())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("Error: cannot write the results"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -130,7 +130,7 @@ fn arguments_and_only_the_environment_given() {
             "ABSENT",
         ])
         .arg(program("args_env"))
-        .args(["--", "one", "-two", "three four"])
+        .args(["one", "-two", "three four"])
         .env_clear()
         .env("INHERITED", "from host")
         .env("SECRET", "must not leak")
@@ -493,7 +493,7 @@ fn meshoptimizer_simd_matches_the_native_build() {
     ] {
         let mut args = vec!["run"];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&[wasm, "--", "10"]);
+        args.extend_from_slice(&[wasm, "10"]);
         let o = wasm_jit(&args, b"");
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         assert_eq!(text(&o.stdout), text(&n.stdout), "{args:?}");
@@ -507,11 +507,11 @@ fn bzip2_matches_the_native_build() {
     let input = sample_text(600_000);
 
     // Streams: compress stdin to stdout, then back.
-    let packed = wasm_jit(&["run", bzip2, "--", "-c", "-9"], &input);
+    let packed = wasm_jit(&["run", bzip2, "-c", "-9"], &input);
     assert_eq!(packed.status.code(), Some(0), "{}", text(&packed.stderr));
     assert!(packed.stdout.starts_with(b"BZh9"));
     assert!(packed.stdout.len() < input.len() / 3);
-    let unpacked = wasm_jit(&["run", bzip2, "--", "-d", "-c"], &packed.stdout);
+    let unpacked = wasm_jit(&["run", bzip2, "-d", "-c"], &packed.stdout);
     assert_eq!(
         unpacked.status.code(),
         Some(0),
@@ -525,16 +525,7 @@ fn bzip2_matches_the_native_build() {
     std::fs::write(dir.join("input.txt"), &input).unwrap();
     let guest = format!("{}::/data", dir.display());
     let o = wasm_jit(
-        &[
-            "run",
-            "--dir",
-            &guest,
-            bzip2,
-            "--",
-            "-k",
-            "-9",
-            "/data/input.txt",
-        ],
+        &["run", "--dir", &guest, bzip2, "-k", "-9", "/data/input.txt"],
         b"",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -543,15 +534,7 @@ fn bzip2_matches_the_native_build() {
 
     // A missing input is reported by bzip2 itself, with its exit status 1.
     let o = wasm_jit(
-        &[
-            "run",
-            "--dir",
-            &guest,
-            bzip2,
-            "--",
-            "-d",
-            "/data/missing.bz2",
-        ],
+        &["run", "--dir", &guest, bzip2, "-d", "/data/missing.bz2"],
         b"",
     );
     assert_eq!(o.status.code(), Some(1));
