@@ -1424,6 +1424,17 @@ fn wasmtime_habits_work() {
     let o = wasm_jit(&["run", reactor.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
 
+    // A component is named as one, not called invalid.
+    let component = dir.join("component.wat");
+    std::fs::write(&component, "(component)").unwrap();
+    let o = wasm_jit(&["run", component.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not supported yet: components (component model)"),
+        "{}",
+        stderr(&o)
+    );
+
     let start = dir.join("start.wat");
     std::fs::write(
         &start,

@@ -375,6 +375,17 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
     parser.set_features(features);
     for payload in parser.parse_all(bytes) {
         let payload = payload?;
+        // Before the validator, which would call a component invalid
+        // (pointing at a feature nothing can turn on).
+        if let Payload::Version {
+            encoding: wasmparser::Encoding::Component,
+            ..
+        } = payload
+        {
+            return Err(unsupported(
+                "components (component model): this engine runs core modules",
+            ));
+        }
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {
                 let index = FuncIndex(info.num_imported_funcs + functions.len() as u32);
@@ -390,10 +401,6 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>, F
             ValidPayload::Ok | ValidPayload::End(_) => {}
         }
         match payload {
-            Payload::Version {
-                encoding: wasmparser::Encoding::Component,
-                ..
-            } => return Err(unsupported("components (component model)")),
             Payload::TypeSection(reader) => {
                 for group in reader {
                     let group = group?;
