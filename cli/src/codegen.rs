@@ -171,6 +171,18 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
                 "pass the program's arguments (default y)",
             ),
             (
+                "inherit-stdin[=y|n]",
+                "the host's stdin (default y; n: the guest reads nothing)",
+            ),
+            (
+                "inherit-stdout[=y|n]",
+                "the host's stdout (default y; n: what the guest writes is discarded)",
+            ),
+            (
+                "inherit-stderr[=y|n]",
+                "the host's stderr (default y; n: what the guest writes is discarded)",
+            ),
+            (
                 "threads[=y|n]",
                 "wasi-threads: `wasi::thread-spawn` and the shared memory the module imports",
             ),

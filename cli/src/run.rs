@@ -67,6 +67,8 @@ pub struct RunCommand {
     profile: Option<String>,
     /// WASI option KEY=VALUE: `inherit-env=y` (pass the whole host
     /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y),
+    /// `inherit-stdin=y|n`, `inherit-stdout=y|n`, `inherit-stderr=y|n` (the
+    /// host's streams; default y: otherwise empty input, discarded output),
     /// `threads=y` (wasi-threads: `wasi::thread-spawn` and the shared
     /// memory the module imports).
     #[arg(short = 'S', long = "wasi", value_name = "KEY=VALUE")]
@@ -134,14 +136,28 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// What `-S` and the store-level `-W` options ask for.
-#[derive(Default)]
 struct WasiOptions {
     inherit_env: bool,
+    /// Which of stdin, stdout and stderr the guest gets (all by default).
+    stdio: [bool; 3],
     no_args: bool,
     /// wasi-threads (`-S threads`).
     threads: bool,
     limits: wasm_jit::StoreLimitsBuilder,
     unknown_imports: Option<UnknownImports>,
+}
+
+impl Default for WasiOptions {
+    fn default() -> Self {
+        WasiOptions {
+            inherit_env: false,
+            stdio: [true; 3],
+            no_args: false,
+            threads: false,
+            limits: Default::default(),
+            unknown_imports: None,
+        }
+    }
 }
 
 /// What `-W unknown-imports-trap` / `unknown-imports-default` define
@@ -207,6 +223,9 @@ impl RunCommand {
                 "inherit-env" => wasi.inherit_env = flag(key, value)?,
                 "inherit-args" => wasi.no_args = !flag(key, value)?,
                 "threads" => wasi.threads = flag(key, value)?,
+                "inherit-stdin" => wasi.stdio[0] = flag(key, value)?,
+                "inherit-stdout" => wasi.stdio[1] = flag(key, value)?,
+                "inherit-stderr" => wasi.stdio[2] = flag(key, value)?,
                 // What we provide anyway: the command-line world of
                 // preview 1.
                 "cli" if flag(key, value)? => {}
@@ -351,7 +370,17 @@ impl RunCommand {
         };
         let argv = std::iter::once(name).chain(guest_args.iter().cloned());
         let mut b = WasiCtxBuilder::new();
-        b.args(argv).inherit_stdio();
+        b.args(argv);
+        let [stdin, stdout, stderr] = options.stdio;
+        if stdin {
+            b.inherit_stdin();
+        }
+        if stdout {
+            b.inherit_stdout();
+        }
+        if stderr {
+            b.inherit_stderr();
+        }
         if let Some(timeout) = self.timeout {
             // WASI calls that wait stop at the timeout too.
             b.deadline(std::time::Instant::now() + timeout);

@@ -1424,6 +1424,13 @@ fn wasmtime_habits_work() {
     let o = wasm_jit(&["run", reactor.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
 
+    // -S inherit-stdout=n: what the guest writes goes nowhere.
+    let o = wasm_jit(&["run", "tests/programs/hello.wasm"]);
+    assert_eq!(stdout(&o), "Hello, world!\n");
+    let o = wasm_jit(&["run", "-S", "inherit-stdout=n", "tests/programs/hello.wasm"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+
     // A component is named as one, not called invalid.
     let component = dir.join("component.wat");
     std::fs::write(&component, "(component)").unwrap();

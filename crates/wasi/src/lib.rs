@@ -249,7 +249,8 @@ impl State {
 pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
-    stdio: bool,
+    /// Which of stdin, stdout and stderr are the host's.
+    stdio: [bool; 3],
     preopens: Vec<(std::sync::Arc<cap_std::fs::Dir>, String)>,
     deadline: Option<std::time::Instant>,
 }
@@ -317,8 +318,27 @@ impl WasiCtxBuilder {
     }
 
     /// Gives the guest the host's stdin, stdout and stderr as fds 0, 1, 2.
+    /// A stream not inherited reads as empty and discards what is written.
     pub fn inherit_stdio(&mut self) -> &mut Self {
-        self.stdio = true;
+        self.stdio = [true; 3];
+        self
+    }
+
+    /// Gives the guest the host's stdin as fd 0.
+    pub fn inherit_stdin(&mut self) -> &mut Self {
+        self.stdio[0] = true;
+        self
+    }
+
+    /// Gives the guest the host's stdout as fd 1.
+    pub fn inherit_stdout(&mut self) -> &mut Self {
+        self.stdio[1] = true;
+        self
+    }
+
+    /// Gives the guest the host's stderr as fd 2.
+    pub fn inherit_stderr(&mut self) -> &mut Self {
+        self.stdio[2] = true;
         self
     }
 
@@ -375,16 +395,15 @@ impl WasiCtxBuilder {
         // Descriptors 0-2 are the streams even when not inherited, so that
         // preopens start at 3 as guests expect; an uninherited stream reads
         // as empty and discards writes.
-        let streams = if this.stdio {
-            [
-                Some(Descriptor::Stdin),
-                Some(Descriptor::Stdout),
-                Some(Descriptor::Stderr),
-            ]
-        } else {
-            [null_file(false), null_file(true), null_file(true)]
-        };
-        for (fd, d) in streams.into_iter().enumerate() {
+        let inherited = [Descriptor::Stdin, Descriptor::Stdout, Descriptor::Stderr];
+        let streams = inherited.into_iter().enumerate().map(|(fd, d)| {
+            if this.stdio[fd] {
+                Some(d)
+            } else {
+                null_file(fd != 0)
+            }
+        });
+        for (fd, d) in streams.enumerate() {
             if let Some(d) = d {
                 // Standard input is read, the others written (wasi-libc's
                 // `fcntl(F_GETFL)` reads the access mode from these rights).
