@@ -190,6 +190,10 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
                 "cli[=y]",
                 "the command-line world of WASI preview 1 (always provided)",
             ),
+            (
+                "preview0[=y|n]",
+                "the older `wasi_unstable` (snapshot 0) imports too (default y)",
+            ),
             ("preview2=n", "accepted: WASI preview 1 is what is provided"),
         ],
     ),

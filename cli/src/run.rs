@@ -69,6 +69,7 @@ pub struct RunCommand {
     /// environment), `inherit-args=y|n` (pass ARGS to the guest; default y),
     /// `inherit-stdin=y|n`, `inherit-stdout=y|n`, `inherit-stderr=y|n` (the
     /// host's streams; default y: otherwise empty input, discarded output),
+    /// `preview0=y|n` (the older `wasi_unstable` imports too; default y),
     /// `threads=y` (wasi-threads: `wasi::thread-spawn` and the shared
     /// memory the module imports).
     #[arg(short = 'S', long = "wasi", value_name = "KEY=VALUE")]
@@ -140,6 +141,8 @@ struct WasiOptions {
     inherit_env: bool,
     /// Which of stdin, stdout and stderr the guest gets (all by default).
     stdio: [bool; 3],
+    /// `wasi_unstable` too (on by default, as in Wasmtime).
+    preview0: bool,
     no_args: bool,
     /// wasi-threads (`-S threads`).
     threads: bool,
@@ -152,6 +155,7 @@ impl Default for WasiOptions {
         WasiOptions {
             inherit_env: false,
             stdio: [true; 3],
+            preview0: true,
             no_args: false,
             threads: false,
             limits: Default::default(),
@@ -223,6 +227,7 @@ impl RunCommand {
                 "inherit-env" => wasi.inherit_env = flag(key, value)?,
                 "inherit-args" => wasi.no_args = !flag(key, value)?,
                 "threads" => wasi.threads = flag(key, value)?,
+                "preview0" => wasi.preview0 = flag(key, value)?,
                 "inherit-stdin" => wasi.stdio[0] = flag(key, value)?,
                 "inherit-stdout" => wasi.stdio[1] = flag(key, value)?,
                 "inherit-stderr" => wasi.stdio[2] = flag(key, value)?,
@@ -273,6 +278,9 @@ impl RunCommand {
 
         let mut linker: Linker<Host> = Linker::new(&engine);
         wasm_jit_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
+        if wasi_options.preview0 {
+            wasm_jit_wasi::add_preview0_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
+        }
         let host = Host {
             wasi: self.wasi_ctx(&wasi_options)?,
             limits: std::mem::take(&mut wasi_options.limits).build(),

@@ -874,3 +874,39 @@ fn wasi_threads_share_memory_and_end_the_process_together() {
         assert!(o.stdout.is_empty());
     }
 }
+
+/// A program importing `wasi_unstable` (snapshot 0) runs, with snapshot 0's
+/// layouts (`tests/programs/wasi_unstable.wat` says which); `-S preview0=n`
+/// leaves the module undefined.
+#[test]
+fn wasi_unstable_programs_run() {
+    let dir = tempdir();
+    let program = root().join("tests/programs/wasi_unstable.wat");
+    let program = program.to_str().unwrap();
+    let preopen = dir.to_str().unwrap();
+    let o = wasm_jit(
+        &["run", "--dir", preopen, "--invoke", "check", program],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "0\n", "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("f.txt")).unwrap(), b"0123456789");
+    let o = wasm_jit(
+        &[
+            "run",
+            "-S",
+            "preview0=n",
+            "--dir",
+            preopen,
+            "--invoke",
+            "check",
+            program,
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("`wasi_unstable::path_open` has not been defined"),
+        "{}",
+        text(&o.stderr)
+    );
+}

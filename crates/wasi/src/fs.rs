@@ -16,7 +16,7 @@ use std::os::unix::fs::DirEntryExt as _;
 
 use crate::memory::{GuestMemory, Ptr};
 use crate::types::{
-    Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
+    Abi, Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
 };
 use crate::{Descriptor, DirDesc, FileDesc, Rights, State, WasiCtx};
 
@@ -39,17 +39,30 @@ struct Filestat {
 }
 
 impl Filestat {
-    fn write(&self, m: &mut GuestMemory<'_>, at: u32) -> R {
+    /// Writes it as `abi` lays it out: preview 1's 64 bytes, or
+    /// `wasi_unstable`'s 56 (a 32-bit link count, the fields after it 8
+    /// bytes earlier).
+    fn write(&self, m: &mut GuestMemory<'_>, at: u32, abi: Abi) -> R {
         let at = Ptr::from(at);
-        m.write(at, &[0; 64])?;
+        let after_nlink = match abi {
+            Abi::Preview1 => {
+                m.write(at, &[0; 64])?;
+                m.write_u64(at + 24, self.nlink)?;
+                at + 32
+            }
+            Abi::Preview0 => {
+                m.write(at, &[0; 56])?;
+                m.write_u32(at + 20, u32::try_from(self.nlink).unwrap_or(u32::MAX))?;
+                at + 24
+            }
+        };
         m.write_u64(at, self.dev)?;
         m.write_u64(at + 8, self.ino)?;
         m.write_u8(at + 16, self.filetype)?;
-        m.write_u64(at + 24, self.nlink)?;
-        m.write_u64(at + 32, self.size)?;
-        m.write_u64(at + 40, self.atim)?;
-        m.write_u64(at + 48, self.mtim)?;
-        m.write_u64(at + 56, self.ctim)
+        m.write_u64(after_nlink, self.size)?;
+        m.write_u64(after_nlink + 8, self.atim)?;
+        m.write_u64(after_nlink + 16, self.mtim)?;
+        m.write_u64(after_nlink + 24, self.ctim)
     }
 }
 
@@ -272,7 +285,13 @@ pub(crate) fn fd_fdstat_set_rights(cx: &mut State, fd: u32, base: u64, inheritin
     Ok(())
 }
 
-pub(crate) fn fd_filestat_get(cx: &mut State, m: &mut GuestMemory<'_>, fd: u32, out: u32) -> R {
+pub(crate) fn fd_filestat_get(
+    cx: &mut State,
+    m: &mut GuestMemory<'_>,
+    fd: u32,
+    out: u32,
+    abi: Abi,
+) -> R {
     let stat = match cx.get(fd)? {
         Descriptor::File(f) if f.stream => {
             let mut stat = std_stat(&f.file.metadata().map_err(io)?);
@@ -284,7 +303,7 @@ pub(crate) fn fd_filestat_get(cx: &mut State, m: &mut GuestMemory<'_>, fd: u32, 
         Descriptor::Dir(d) => cap_stat(&d.dir.dir_metadata().map_err(io)?),
         d => stream_stat(d)?,
     };
-    stat.write(m, out)
+    stat.write(m, out, abi)
 }
 
 pub(crate) fn fd_filestat_set_size(cx: &mut State, fd: u32, size: u64) -> R {
@@ -694,6 +713,7 @@ pub(crate) fn path_create_directory(
     cx.dir(fd)?.create_dir(checked_path(m, p, len)?).map_err(io)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn path_filestat_get(
     cx: &mut State,
     m: &mut GuestMemory<'_>,
@@ -702,6 +722,7 @@ pub(crate) fn path_filestat_get(
     p: u32,
     len: u32,
     out: u32,
+    abi: Abi,
 ) -> R {
     let dir = cx.dir(fd)?;
     let p = checked_path(m, p, len)?;
@@ -711,7 +732,7 @@ pub(crate) fn path_filestat_get(
         dir.symlink_metadata(p)
     }
     .map_err(io)?;
-    cap_stat(&md).write(m, out)
+    cap_stat(&md).write(m, out, abi)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -4,10 +4,12 @@ use anyhow::Result;
 use wasm_jit::{Caller, Extern, FuncType, Linker, Val, ValType};
 
 use crate::memory::GuestMemory;
-use crate::types::Errno;
+use crate::types::{Abi, Errno};
 use crate::{I32Exit, State, WasiCtx, fs, misc};
 
 const MODULE: &str = "wasi_snapshot_preview1";
+/// The older snapshot's module name (snapshot 0).
+const MODULE_PREVIEW0: &str = "wasi_unstable";
 
 fn u32a(a: &[Val], i: usize) -> u32 {
     a[i].i32().expect("checked by the function type") as u32
@@ -44,6 +46,89 @@ pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
 ) -> Result<()> {
+    define(linker, MODULE, preview1_calls(), get)
+}
+
+/// Defines every `wasi_unstable` function (WASI snapshot 0, which programs
+/// built by toolchains from before 2020 import) in `linker`, on the same
+/// [`WasiCtx`] as preview 1's: the same calls, with snapshot 0's layouts
+/// where they differ (`fd_seek`'s `whence`, `filestat`, clock
+/// subscriptions).
+pub fn add_preview0_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> Result<()> {
+    use ValType::{I32, I64};
+    let preview0: [(&str, &[ValType], Call); 4] = [
+        (
+            "fd_seek",
+            &[I32, I64, I32, I32],
+            Call::Locked(|cx, m, a| {
+                use crate::types::whence;
+                // Snapshot 0 numbers them cur, end, set.
+                let wh = match u32a(a, 2) {
+                    0 => whence::CUR,
+                    1 => whence::END,
+                    2 => whence::SET,
+                    _ => u8::MAX,
+                };
+                fs::fd_seek(cx, m, u32a(a, 0), u64a(a, 1) as i64, wh.into(), u32a(a, 3))
+            }),
+        ),
+        (
+            "fd_filestat_get",
+            &[I32, I32],
+            Call::Locked(|cx, m, a| {
+                fs::fd_filestat_get(cx, m, u32a(a, 0), u32a(a, 1), Abi::Preview0)
+            }),
+        ),
+        (
+            "path_filestat_get",
+            &[I32, I32, I32, I32, I32],
+            Call::Locked(|cx, m, a| {
+                fs::path_filestat_get(
+                    cx,
+                    m,
+                    u32a(a, 0),
+                    u32a(a, 1),
+                    u32a(a, 2),
+                    u32a(a, 3),
+                    u32a(a, 4),
+                    Abi::Preview0,
+                )
+            }),
+        ),
+        (
+            "poll_oneoff",
+            &[I32, I32, I32, I32],
+            Call::Blocking(|cx, m, a| {
+                misc::poll_oneoff(
+                    cx,
+                    m,
+                    u32a(a, 0),
+                    u32a(a, 1),
+                    u32a(a, 2),
+                    u32a(a, 3),
+                    Abi::Preview0,
+                )
+            }),
+        ),
+    ];
+    let calls = preview1_calls()
+        // Preview 1 added `sock_accept`.
+        .filter(|(name, ..)| *name != "sock_accept")
+        .map(|call| {
+            preview0
+                .iter()
+                .find(|(name, ..)| *name == call.0)
+                .copied()
+                .unwrap_or(call)
+        });
+    define(linker, MODULE_PREVIEW0, calls, get)
+}
+
+/// Every call of preview 1 but `proc_exit`, with its parameters.
+fn preview1_calls() -> impl Iterator<Item = (&'static str, &'static [ValType], Call)> {
     use ValType::{I32, I64};
     let funcs: &[(&str, &[ValType], WasiFn)] = &[
         ("args_get", &[I32, I32], |cx, m, a| {
@@ -95,7 +180,7 @@ pub fn add_to_linker<T: 'static>(
             fs::fd_fdstat_set_rights(cx, u32a(a, 0), u64a(a, 1), u64a(a, 2))
         }),
         ("fd_filestat_get", &[I32, I32], |cx, m, a| {
-            fs::fd_filestat_get(cx, m, u32a(a, 0), u32a(a, 1))
+            fs::fd_filestat_get(cx, m, u32a(a, 0), u32a(a, 1), Abi::Preview1)
         }),
         ("fd_filestat_set_size", &[I32, I64], |cx, _, a| {
             fs::fd_filestat_set_size(cx, u32a(a, 0), u64a(a, 1))
@@ -148,6 +233,7 @@ pub fn add_to_linker<T: 'static>(
                     u32a(a, 2),
                     u32a(a, 3),
                     u32a(a, 4),
+                    Abi::Preview1,
                 )
             },
         ),
@@ -260,7 +346,15 @@ pub fn add_to_linker<T: 'static>(
     ];
     let blocking: &[(&str, &[ValType], BlockingFn)] = &[
         ("poll_oneoff", &[I32, I32, I32, I32], |cx, m, a| {
-            misc::poll_oneoff(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
+            misc::poll_oneoff(
+                cx,
+                m,
+                u32a(a, 0),
+                u32a(a, 1),
+                u32a(a, 2),
+                u32a(a, 3),
+                Abi::Preview1,
+            )
         }),
         ("fd_read", &[I32, I32, I32, I32], |cx, m, a| {
             fs::fd_read(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
@@ -303,17 +397,27 @@ pub fn add_to_linker<T: 'static>(
         ("sched_yield", &[], |_, _, _| misc::sched_yield()),
         ("proc_raise", &[I32], |_, _, _| Err(Errno::NOTSUP)),
     ];
-    let calls = funcs
+    funcs
         .iter()
         .map(|&(name, params, f)| (name, params, Call::Locked(f)))
         .chain(
             blocking
                 .iter()
                 .map(|&(name, params, f)| (name, params, Call::Blocking(f))),
-        );
+        )
+}
+
+/// Defines `calls` and `proc_exit` in `linker` under `module`.
+fn define<T: 'static>(
+    linker: &mut Linker<T>,
+    module: &str,
+    calls: impl Iterator<Item = (&'static str, &'static [ValType], Call)>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> Result<()> {
+    use ValType::I32;
     for (name, params, f) in calls {
         linker.func_new(
-            MODULE,
+            module,
             name,
             FuncType::new(params.iter().copied(), [ValType::I32]),
             move |mut caller: Caller<'_, T>, args, results| {
@@ -342,7 +446,7 @@ pub fn add_to_linker<T: 'static>(
         )?;
     }
     linker.func_new(
-        MODULE,
+        module,
         "proc_exit",
         FuncType::new([I32], []),
         |_, args, _| Err(I32Exit(args[0].i32().expect("checked by the function type")).into()),

@@ -40,7 +40,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use cap_std::ambient_authority;
 
-pub use host::add_to_linker;
+pub use host::{add_preview0_to_linker, add_to_linker};
 pub mod threads;
 pub use types::Errno;
 
@@ -55,6 +55,17 @@ pub mod p1 {
 
 /// The same as [`p1`], under its older Wasmtime name.
 pub use p1 as preview1;
+
+/// Wasmtime's names for snapshot 0 (`wasmtime_wasi::p0`, the
+/// `wasi_unstable` module).
+pub mod p0 {
+    /// [`add_preview0_to_linker`](crate::add_preview0_to_linker) under
+    /// Wasmtime's name.
+    pub use crate::host::add_preview0_to_linker as add_to_linker_sync;
+}
+
+/// The same as [`p0`], under its older Wasmtime name.
+pub use p0 as preview0;
 
 /// The guest called `proc_exit`: the error that ends its execution, with the
 /// exit status. Embedders downcast to it (`err.downcast_ref::<I32Exit>()`).

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rustix::time::{ClockId, clock_getres, clock_gettime};
 
 use crate::memory::{GuestMemory, Ptr};
-use crate::types::{Errno, SUBSCRIPTION_CLOCK_ABSTIME, clockid, eventtype};
+use crate::types::{Abi, Errno, SUBSCRIPTION_CLOCK_ABSTIME, clockid, eventtype};
 use crate::{Descriptor, State, WasiCtx};
 
 /// Writes `strings` as NUL-terminated bytes at `buf` and their addresses at `ptrs`.
@@ -148,6 +148,9 @@ enum Sub {
 
 const EVENT_SIZE: u32 = 32;
 const SUBSCRIPTION_SIZE: u32 = 48;
+/// `wasi_unstable`'s subscriptions: its clock subscriptions start with an
+/// identifier of 8 bytes, which moves their other fields by 8.
+const SUBSCRIPTION_SIZE_PREVIEW0: u32 = 56;
 
 fn write_event(
     m: &mut GuestMemory<'_>,
@@ -175,7 +178,12 @@ pub(crate) fn poll_oneoff(
     events_ptr: u32,
     nsubs: u32,
     nevents_ptr: u32,
+    abi: Abi,
 ) -> Result<(), Errno> {
+    let (sub_size, clock_fields) = match abi {
+        Abi::Preview1 => (SUBSCRIPTION_SIZE, 16),
+        Abi::Preview0 => (SUBSCRIPTION_SIZE_PREVIEW0, 24),
+    };
     if nsubs == 0 {
         return Err(Errno::INVAL);
     }
@@ -190,13 +198,13 @@ pub(crate) fn poll_oneoff(
     )?;
     let mut subs = Vec::new();
     for i in 0..nsubs {
-        let at = Ptr::from(subs_ptr).index(i, SUBSCRIPTION_SIZE);
+        let at = Ptr::from(subs_ptr).index(i, sub_size);
         let userdata = m.read_u64(at)?;
         match m.read_u8(at + 8)? {
             eventtype::CLOCK => {
-                let clock = m.read_u32(at + 16)?;
-                let timeout = m.read_u64(at + 24)?;
-                let flags = m.read_u16(at + 40)?;
+                let clock = m.read_u32(at + clock_fields)?;
+                let timeout = m.read_u64(at + clock_fields + 8)?;
+                let flags = m.read_u16(at + clock_fields + 24)?;
                 let deadline = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
                     timeout
                 } else {

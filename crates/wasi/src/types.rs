@@ -350,3 +350,13 @@ pub mod advice {
     pub const DONTNEED: u8 = 4;
     pub const NOREUSE: u8 = 5;
 }
+
+/// Which WASI snapshot a call came through: `wasi_snapshot_preview1`, or
+/// the older `wasi_unstable` (snapshot 0), whose few differences are its
+/// `whence` order, a 32-bit link count in `filestat`, and an identifier at
+/// the start of clock subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Abi {
+    Preview0,
+    Preview1,
+}
