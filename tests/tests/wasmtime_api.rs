@@ -1162,3 +1162,56 @@ fn uninherited_streams_are_streams_and_keep_their_rights() {
     // UNKNOWN, ESPIPE, success, EBADF.
     assert_eq!(probe.call(&mut store, ()).unwrap(), (0, 70, 0, 8));
 }
+
+/// Wasmtime's `Config` knobs: those that change nothing here are accepted,
+/// those asking for what is missing make `Engine::new` say so.
+#[test]
+fn wasmtime_config_knobs() {
+    let mut config = Config::new();
+    config
+        .wasm_backtrace(true)
+        .wasm_backtrace_details(wasm_jit::WasmBacktraceDetails::Enable)
+        .generate_address_map(true)
+        .native_unwind_info(true)
+        .debug_info(false)
+        .async_support(false)
+        .memory_reservation(1 << 20);
+    let engine = Engine::new(&config).unwrap();
+    // A small reservation checks accesses explicitly: out of bounds still
+    // traps.
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1) (func (export "load") (param i32) (result i32)
+             (i32.load (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 0).unwrap(), 0);
+    let e = load.call(&mut store, 65534).unwrap_err();
+    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+
+    for (set, what) in [
+        (
+            Config::debug_info as fn(&mut Config, bool) -> &mut Config,
+            "DWARF debug info",
+        ),
+        (Config::async_support, "async support"),
+    ] {
+        let mut config = Config::new();
+        set(&mut config, true);
+        let e = Engine::new(&config).unwrap_err().to_string();
+        assert!(
+            e.starts_with("not supported yet: ") && e.contains(what),
+            "{e}"
+        );
+        // Turned off again, nothing is asked for.
+        set(&mut config, false);
+        Engine::new(&config).unwrap();
+    }
+}

@@ -122,6 +122,9 @@ pub struct Config {
     pub(crate) background_delay: std::time::Duration,
     pub(crate) target: Option<target_lexicon::Triple>,
     pub(crate) far_calls_above: Option<u64>,
+    /// Asked for with [`Config::debug_info`] or [`Config::async_support`]:
+    /// what `Engine::new` refuses as not supported yet.
+    pub(crate) unsupported: Option<&'static str>,
 }
 
 impl Default for Config {
@@ -153,6 +156,7 @@ impl Default for Config {
             background_delay: std::time::Duration::from_millis(100),
             target: None,
             far_calls_above: None,
+            unsupported: None,
         }
     }
 }
@@ -165,6 +169,9 @@ impl Config {
 
     /// Checks settings that cannot be checked one at a time.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        if let Some(what) = self.unsupported {
+            anyhow::bail!("not supported yet: {what}");
+        }
         if self.strategy == Strategy::Winch {
             anyhow::bail!(
                 "not supported yet: the Winch compiler (wasm-jit compiles with Cranelift)"
@@ -199,6 +206,66 @@ impl Config {
     /// compilation.
     pub fn new() -> Config {
         Config::default()
+    }
+
+    /// Wasmtime's switch for DWARF debug info in compiled code: `false` is
+    /// what there is; `true` makes [`Engine::new`](crate::Engine::new) fail
+    /// (not supported yet). Traps still carry a backtrace with function
+    /// names and offsets.
+    pub fn debug_info(&mut self, enable: bool) -> &mut Self {
+        self.set_unsupported(
+            enable,
+            "DWARF debug info for compiled code (Config::debug_info)",
+        )
+    }
+
+    /// Wasmtime's switch for `async` host functions and calls: `false` is
+    /// what there is; `true` makes [`Engine::new`](crate::Engine::new) fail
+    /// (not supported yet).
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.set_unsupported(enable, "async support (Config::async_support)")
+    }
+
+    fn set_unsupported(&mut self, enable: bool, what: &'static str) -> &mut Self {
+        if enable {
+            self.unsupported = Some(what);
+        } else if self.unsupported == Some(what) {
+            self.unsupported = None;
+        }
+        self
+    }
+
+    /// Accepted for Wasmtime's API: traps always carry a backtrace, with
+    /// each frame's function name and module offset.
+    pub fn wasm_backtrace(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
+    /// Accepted for Wasmtime's API: backtraces always have the details
+    /// Wasmtime's `Enable` gives (function names and offsets; no DWARF).
+    pub fn wasm_backtrace_details(&mut self, _details: WasmBacktraceDetails) -> &mut Self {
+        self
+    }
+
+    /// Accepted for Wasmtime's API: the module offsets of trapping and
+    /// calling instructions are always kept, for backtraces.
+    pub fn generate_address_map(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
+    /// Accepted for Wasmtime's API: frames are walked by frame pointers,
+    /// so no unwind tables are registered either way.
+    pub fn native_unwind_info(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
+    /// Address space reserved for each 32-bit linear memory, as Wasmtime's
+    /// setting: 4 GiB or more reserves 4 GiB (accesses need no bounds
+    /// check, the default); less checks every access explicitly (as
+    /// [`Config::explicit_bounds_checks`]).
+    pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
+        self.explicit_bounds_checks = bytes < 1 << 32;
+        self
     }
 
     /// Sets the optimisation level.
@@ -518,6 +585,21 @@ pub enum Collector {
     DeferredReferenceCounting,
     /// Allocation only: objects live until their store is dropped.
     Null,
+}
+
+/// How much a trap's backtrace says ([`Config::wasm_backtrace_details`],
+/// Wasmtime's): here always function names and module offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum WasmBacktraceDetails {
+    /// Names and offsets (what there is).
+    Enable,
+    /// Accepted; the backtrace is the same.
+    Disable,
+    /// Wasmtime's default, which reads `WASMTIME_BACKTRACE_DETAILS`;
+    /// accepted, the backtrace is the same.
+    #[default]
+    Environment,
 }
 
 /// The compiler an engine uses ([`Config::strategy`]).

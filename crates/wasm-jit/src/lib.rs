@@ -42,6 +42,7 @@ mod values;
 
 pub use config::{
     Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, RegallocAlgorithm, Strategy,
+    WasmBacktraceDetails,
 };
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table, Tag};
