@@ -209,6 +209,21 @@ int main(void) {
     check("link with SYMLINK_FOLLOW is EINVAL (as in Wasmtime and the WASI testsuite)",
           __wasi_path_link(dirfd, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "file", dirfd, "linked"),
           __WASI_ERRNO_INVAL);
+    // rename: a trailing slash on either name needs a directory (a file is
+    // neither moved nor does it replace the target).
+    check("create file2", create("file2"), 0);
+    check("rename file/ is ENOTDIR", __wasi_path_rename(dirfd, "file/", dirfd, "moved"), __WASI_ERRNO_NOTDIR);
+    check("rename onto file2/ is ENOTDIR", __wasi_path_rename(dirfd, "file", dirfd, "file2/"), __WASI_ERRNO_NOTDIR);
+    check("rename onto missing x/ is ENOTDIR", __wasi_path_rename(dirfd, "file", dirfd, "x/"), __WASI_ERRNO_NOTDIR);
+    check("mkdir d2", __wasi_path_create_directory(dirfd, "d2"), 0);
+    check("rename d2/ to d3/", __wasi_path_rename(dirfd, "d2/", dirfd, "d3/"), 0);
+    check("rmdir d3", __wasi_path_remove_directory(dirfd, "d3"), 0);
+    check("unlink file2", __wasi_path_unlink_file(dirfd, "file2"), 0);
+    // fd_allocate needs a descriptor open for writing, as posix_fallocate.
+    check("open file read-only",
+          open_at(dirfd, 0, "file", 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_ALLOCATE, 0, 0, &fd), 0);
+    check("fd_allocate read-only is EBADF", __wasi_fd_allocate(fd, 0, 100), __WASI_ERRNO_BADF);
+    __wasi_fd_close(fd);
 
     // Symlinks and lookupflags.
     check("mkdir sub", __wasi_path_create_directory(dirfd, "sub"), 0);

@@ -184,6 +184,10 @@ pub(crate) fn fd_advise(cx: &mut State, fd: u32, offset: u64, len: u64, advice: 
 
 pub(crate) fn fd_allocate(cx: &mut State, fd: u32, offset: u64, len: u64) -> R {
     let f = cx.file(fd)?;
+    // As posix_fallocate(3): a descriptor not open for writing is EBADF.
+    if !f.writable {
+        return Err(Errno::BADF);
+    }
     let end = offset.checked_add(len).ok_or(Errno::FBIG)?;
     let size = f.file.metadata().map_err(io)?.len();
     if end > size {
@@ -914,13 +918,17 @@ pub(crate) fn path_remove_directory(
 pub(crate) fn path_rename(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
     let old_dir = cx.dir(a[0])?;
     let new_dir = cx.dir(a[3])?;
-    old_dir
-        .rename(
-            checked_path(m, a[1], a[2])?,
-            new_dir,
-            checked_path(m, a[4], a[5])?,
-        )
-        .map_err(io)
+    let (old, new) = (checked_path(m, a[1], a[2])?, checked_path(m, a[4], a[5])?);
+    // A trailing slash on either name says the source is a directory, as
+    // POSIX has it (`ENOTDIR` otherwise); the rename below drops it, and
+    // would move a file onto the target.
+    if old.ends_with('/') || new.ends_with('/') {
+        let md = old_dir.symlink_metadata(&old).map_err(io)?;
+        if !md.is_dir() {
+            return Err(Errno::NOTDIR);
+        }
+    }
+    old_dir.rename(old, new_dir, new).map_err(io)
 }
 
 /// `[old_path, old_len, fd, new_path, new_len]`
