@@ -50,7 +50,8 @@ pub struct RunCommand {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_wasm_stack: Option<u64>,
     /// Run with this much fuel: every Wasm operator costs one unit, and the
-    /// guest traps ("all fuel consumed") when it runs out. Same as -W fuel=N.
+    /// guest traps ("all fuel consumed by WebAssembly", as Wasmtime says)
+    /// when it runs out. Same as -W fuel=N.
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
     /// Check every memory access explicitly instead of relying on guard pages.

@@ -148,7 +148,8 @@ impl TrapKind {
         ALL.into_iter().find(|k| k.code() == code)
     }
 
-    /// The message the Wasm specification uses for this trap.
+    /// The message the Wasm specification uses for this trap (for the
+    /// traps it has no text for, Wasmtime's).
     pub fn message(self) -> &'static str {
         match self {
             TrapKind::MemoryOutOfBounds => "out of bounds memory access",
@@ -164,7 +165,7 @@ impl TrapKind {
             TrapKind::NullFunctionReference => "null function reference",
             TrapKind::NullExceptionReference => "null exception reference",
             TrapKind::StackOverflow => "call stack exhausted",
-            TrapKind::OutOfFuel => "all fuel consumed",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
             TrapKind::Interrupted => "interrupted",
             TrapKind::HeapMisaligned => "unaligned atomic",
             TrapKind::AtomicWaitNonSharedMemory => "expected shared memory",
