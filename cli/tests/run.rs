@@ -1442,6 +1442,17 @@ fn wasmtime_habits_work() {
         stderr(&o)
     );
 
+    // An ELF file (a Wasmtime .cwasm is one) is named as such.
+    let elf = dir.join("other.cwasm");
+    std::fs::write(&elf, b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0").unwrap();
+    let o = wasm_jit(&["run", "--allow-precompiled", elf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not a Wasm module but an ELF file"),
+        "{}",
+        stderr(&o)
+    );
+
     let start = dir.join("start.wat");
     std::fs::write(
         &start,

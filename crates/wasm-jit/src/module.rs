@@ -156,6 +156,13 @@ fn to_binary<'a>(bytes: &'a [u8], name: Option<&str>) -> Result<std::borrow::Cow
         }
         if bytes.starts_with(b"\0asm") {
             anyhow!("{e}")
+        } else if bytes.starts_with(b"\x7fELF") {
+            // Wasmtime's `.cwasm` files are ELF objects.
+            anyhow!(
+                "not a Wasm module but an ELF file (a native program, or another engine's \
+                 precompiled module such as a Wasmtime .cwasm; wasm-jit runs its own, from \
+                 `wasm-jit compile`)"
+            )
         } else {
             anyhow!("not a Wasm binary (no `\\0asm` header), and not valid module text: {e}")
         }
