@@ -21,6 +21,12 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The error a run that failed (exit status 1) printed.
+fn failure(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    stderr(o)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -1434,24 +1440,21 @@ fn wasmtime_habits_work() {
     // A component is named as one, not called invalid.
     let component = dir.join("component.wat");
     std::fs::write(&component, "(component)").unwrap();
-    let o = wasm_jit(&["run", component.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    let e = failure(&wasm_jit(&["run", component.to_str().unwrap()]));
     assert!(
-        stderr(&o).contains("not supported yet: components (component model)"),
-        "{}",
-        stderr(&o)
+        e.contains("not supported yet: components (component model)"),
+        "{e}"
     );
 
     // An ELF file (a Wasmtime .cwasm is one) is named as such.
     let elf = dir.join("other.cwasm");
     std::fs::write(&elf, b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0").unwrap();
-    let o = wasm_jit(&["run", "--allow-precompiled", elf.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("not a Wasm module but an ELF file"),
-        "{}",
-        stderr(&o)
-    );
+    let e = failure(&wasm_jit(&[
+        "run",
+        "--allow-precompiled",
+        elf.to_str().unwrap(),
+    ]));
+    assert!(e.contains("not a Wasm module but an ELF file"), "{e}");
 
     let start = dir.join("start.wat");
     std::fs::write(

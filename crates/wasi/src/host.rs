@@ -85,33 +85,12 @@ pub fn add_preview0_to_linker<T: 'static>(
         (
             "path_filestat_get",
             &[I32, I32, I32, I32, I32],
-            Call::Locked(|cx, m, a| {
-                fs::path_filestat_get(
-                    cx,
-                    m,
-                    u32a(a, 0),
-                    u32a(a, 1),
-                    u32a(a, 2),
-                    u32a(a, 3),
-                    u32a(a, 4),
-                    Abi::Preview0,
-                )
-            }),
+            Call::Locked(|cx, m, a| path_filestat_get(cx, m, a, Abi::Preview0)),
         ),
         (
             "poll_oneoff",
             &[I32, I32, I32, I32],
-            Call::Blocking(|cx, m, a| {
-                misc::poll_oneoff(
-                    cx,
-                    m,
-                    u32a(a, 0),
-                    u32a(a, 1),
-                    u32a(a, 2),
-                    u32a(a, 3),
-                    Abi::Preview0,
-                )
-            }),
+            Call::Blocking(|cx, m, a| poll_oneoff(cx, m, a, Abi::Preview0)),
         ),
     ];
     let calls = preview1_calls()
@@ -224,18 +203,7 @@ fn preview1_calls() -> impl Iterator<Item = (&'static str, &'static [ValType], C
         (
             "path_filestat_get",
             &[I32, I32, I32, I32, I32],
-            |cx, m, a| {
-                fs::path_filestat_get(
-                    cx,
-                    m,
-                    u32a(a, 0),
-                    u32a(a, 1),
-                    u32a(a, 2),
-                    u32a(a, 3),
-                    u32a(a, 4),
-                    Abi::Preview1,
-                )
-            },
+            |cx, m, a| path_filestat_get(cx, m, a, Abi::Preview1),
         ),
         (
             "path_filestat_set_times",
@@ -346,15 +314,7 @@ fn preview1_calls() -> impl Iterator<Item = (&'static str, &'static [ValType], C
     ];
     let blocking: &[(&str, &[ValType], BlockingFn)] = &[
         ("poll_oneoff", &[I32, I32, I32, I32], |cx, m, a| {
-            misc::poll_oneoff(
-                cx,
-                m,
-                u32a(a, 0),
-                u32a(a, 1),
-                u32a(a, 2),
-                u32a(a, 3),
-                Abi::Preview1,
-            )
+            poll_oneoff(cx, m, a, Abi::Preview1)
         }),
         ("fd_read", &[I32, I32, I32, I32], |cx, m, a| {
             fs::fd_read(cx, m, u32a(a, 0), u32a(a, 1), u32a(a, 2), u32a(a, 3))
@@ -453,6 +413,20 @@ fn define<T: 'static>(
     )?;
     Ok(())
 }
+
+/// `path_filestat_get` of either snapshot, its arguments as given.
+fn path_filestat_get(cx: &mut State, m: &mut GuestMemory<'_>, a: &[Val], abi: Abi) -> R {
+    let [fd, flags, path, len, out] = [0, 1, 2, 3, 4].map(|i| u32a(a, i));
+    fs::path_filestat_get(cx, m, fd, flags, path, len, out, abi)
+}
+
+/// `poll_oneoff` of either snapshot, its arguments as given.
+fn poll_oneoff(cx: &WasiCtx, m: &mut GuestMemory<'_>, a: &[Val], abi: Abi) -> R {
+    let [subs, events, nsubs, nevents] = [0, 1, 2, 3].map(|i| u32a(a, i));
+    misc::poll_oneoff(cx, m, subs, events, nsubs, nevents, abi)
+}
+
+type R = Result<(), Errno>;
 
 /// The answer of every `sock_*` call: no descriptor here is a socket.
 fn not_a_socket(cx: &mut State, fd: u32) -> Result<(), Errno> {
