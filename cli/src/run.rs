@@ -529,7 +529,19 @@ fn load(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module>
     }
     // The first bytes tell an artifact (mapped when it is a regular file)
     // from Wasm, read from the same handle (the path may be a pipe).
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read `{name}`"))?;
+    let mut file = std::fs::File::open(path).with_context(|| {
+        // A Wasmtime subcommand we do not have reads as a module name.
+        let word = path
+            .to_str()
+            .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+        match word {
+            Some(w) => format!(
+                "cannot read `{w}` (wasm-jit's subcommands are run, compile and wast; \
+                 anything else is the module to run)"
+            ),
+            None => format!("cannot read `{name}`"),
+        }
+    })?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 64), &mut bytes)
         .with_context(|| format!("cannot read `{name}`"))?;

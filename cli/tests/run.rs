@@ -1446,6 +1446,15 @@ fn wasmtime_habits_work() {
         "{e}"
     );
 
+    // A subcommand we do not have is not taken for a missing file alone.
+    let e = failure(&wasm_jit(&["serve"]));
+    assert!(
+        e.starts_with(
+            "Error: cannot read `serve` (wasm-jit's subcommands are run, compile and wast"
+        ),
+        "{e}"
+    );
+
     // An ELF file (a Wasmtime .cwasm is one) is named as such.
     let elf = dir.join("other.cwasm");
     std::fs::write(&elf, b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0").unwrap();
