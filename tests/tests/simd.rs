@@ -181,7 +181,7 @@ fn fuel_counts_vector_operators() -> Result<()> {
     let e = sum.call(&mut store, 1_000_000).unwrap_err();
     assert_eq!(
         e.downcast_ref::<Trap>().unwrap().message(),
-        "all fuel consumed"
+        "all fuel consumed by WebAssembly"
     );
     Ok(())
 }
