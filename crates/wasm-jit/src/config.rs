@@ -122,9 +122,10 @@ pub struct Config {
     pub(crate) background_delay: std::time::Duration,
     pub(crate) target: Option<target_lexicon::Triple>,
     pub(crate) far_calls_above: Option<u64>,
-    /// Asked for with [`Config::debug_info`] or [`Config::async_support`]:
-    /// what `Engine::new` refuses as not supported yet.
-    pub(crate) unsupported: Option<&'static str>,
+    /// [`Config::debug_info`] and [`Config::async_support`]: asked for,
+    /// `Engine::new` refuses them as not supported yet.
+    pub(crate) debug_info: bool,
+    pub(crate) async_support: bool,
 }
 
 impl Default for Config {
@@ -156,7 +157,8 @@ impl Default for Config {
             background_delay: std::time::Duration::from_millis(100),
             target: None,
             far_calls_above: None,
-            unsupported: None,
+            debug_info: false,
+            async_support: false,
         }
     }
 }
@@ -169,8 +171,13 @@ impl Config {
 
     /// Checks settings that cannot be checked one at a time.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
-        if let Some(what) = self.unsupported {
-            anyhow::bail!("not supported yet: {what}");
+        if self.debug_info {
+            anyhow::bail!(
+                "not supported yet: DWARF debug info for compiled code (Config::debug_info)"
+            );
+        }
+        if self.async_support {
+            anyhow::bail!("not supported yet: async support (Config::async_support)");
         }
         if self.strategy == Strategy::Winch {
             anyhow::bail!(
@@ -213,25 +220,15 @@ impl Config {
     /// (not supported yet). Traps still carry a backtrace with function
     /// names and offsets.
     pub fn debug_info(&mut self, enable: bool) -> &mut Self {
-        self.set_unsupported(
-            enable,
-            "DWARF debug info for compiled code (Config::debug_info)",
-        )
+        self.debug_info = enable;
+        self
     }
 
     /// Wasmtime's switch for `async` host functions and calls: `false` is
     /// what there is; `true` makes [`Engine::new`](crate::Engine::new) fail
     /// (not supported yet).
     pub fn async_support(&mut self, enable: bool) -> &mut Self {
-        self.set_unsupported(enable, "async support (Config::async_support)")
-    }
-
-    fn set_unsupported(&mut self, enable: bool, what: &'static str) -> &mut Self {
-        if enable {
-            self.unsupported = Some(what);
-        } else if self.unsupported == Some(what) {
-            self.unsupported = None;
-        }
+        self.async_support = enable;
         self
     }
 
