@@ -146,17 +146,20 @@ fn find_in_path(exe: &str) -> Option<PathBuf> {
         dirs.push(h.join(".cargo/bin"));
     }
     dirs.into_iter().map(|d| d.join(exe)).find(|p| {
+        if !p.is_file() {
+            return false;
+        }
         let mut magic = [0u8; 4];
         let native = std::fs::File::open(p)
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
             .is_ok_and(|()| &magic == b"\x7fELF");
-        if p.is_file() && !native {
+        if !native {
             eprintln!(
                 "skipping {}: not a native program (a wrapper script?)",
                 p.display()
             );
         }
-        p.is_file() && native
+        native
     })
 }
 

@@ -266,13 +266,38 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
 
 /// The list `-X help` asks for, if `args` (the command line, program name
 /// first) ask for one: `-W help`, `-Whelp`, `--wasm help`, `--wasm=help`,
-/// before the module.
-pub(crate) fn option_help(args: &[std::ffi::OsString]) -> Option<String> {
+/// before the module. `cli` is the command line's definition, asked (only
+/// when an argument says `help`) which options take the next argument as
+/// their value.
+pub(crate) fn option_help(
+    args: &[std::ffi::OsString],
+    cli: impl FnOnce() -> clap::Command,
+) -> Option<String> {
     let args: Vec<&str> = args
         .iter()
         .skip(1)
         .map(|a| a.to_str().unwrap_or(""))
         .collect();
+    if !args.iter().any(|a| a.ends_with("help")) {
+        return None;
+    }
+    let cli = cli();
+    // Whether `opt`, an option of a subcommand, takes a value.
+    let takes_value = |opt: &str| {
+        let mut short = opt.strip_prefix('-').unwrap_or_default().chars();
+        let short = match (short.next(), short.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        };
+        let long = opt.strip_prefix("--");
+        cli.get_subcommands()
+            .flat_map(|c| c.get_arguments())
+            .any(|a| {
+                a.get_action().takes_values()
+                    && ((short.is_some() && a.get_short() == short)
+                        || (long.is_some() && a.get_long() == long))
+            })
+    };
     for (i, a) in args.iter().enumerate() {
         let next = args.get(i + 1).copied();
         let group = OPTION_HELP.iter().find(|(short, long, _)| {
@@ -301,37 +326,6 @@ pub(crate) fn option_help(args: &[std::ffi::OsString]) -> Option<String> {
         }
     }
     None
-}
-
-/// Whether option `opt` of `run` or `compile` takes the next argument as
-/// its value.
-fn takes_value(opt: &str) -> bool {
-    matches!(
-        opt,
-        "-W" | "-S"
-            | "-C"
-            | "-O"
-            | "-D"
-            | "--wasm"
-            | "--wasi"
-            | "--codegen"
-            | "--optimize"
-            | "--debug"
-            | "--invoke"
-            | "--dir"
-            | "--env"
-            | "--preload"
-            | "--timeout"
-            | "--max-memory"
-            | "--max-table-elements"
-            | "--max-wasm-stack"
-            | "--fuel"
-            | "--profile"
-            | "--argv0"
-            | "--target"
-            | "-o"
-            | "--output"
-    )
 }
 
 /// `-W` options that only `run` uses.

@@ -42,7 +42,7 @@ const SUBCOMMANDS: [&str; 4] = ["run", "compile", "wast", "help"];
 
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(help) = codegen::option_help(&args) {
+    if let Some(help) = codegen::option_help(&args, <Cli as clap::CommandFactory>::command) {
         // A closed standard output is not worth an error here.
         let _ = std::io::Write::write_all(&mut std::io::stdout(), help.as_bytes());
         return ExitCode::SUCCESS;

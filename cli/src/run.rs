@@ -483,19 +483,21 @@ impl RunCommand {
                 invoke(store, func, export, self.args())
             }
             None => match instance.get_func(&mut *store, "_start") {
-                // A command: WASI's `_start` takes and returns nothing.
-                Some(start)
-                    if start.ty(&*store).params().is_empty()
-                        && start.ty(&*store).results().is_empty() =>
-                {
-                    start
-                        .call(&mut *store, &[], &mut [])
-                        .with_context(|| format!("failed to run `{name}`"))
+                Some(start) => {
+                    let ty = start.ty(&*store);
+                    if ty.params().is_empty() && ty.results().is_empty() {
+                        // A command: WASI's `_start` takes and returns
+                        // nothing.
+                        start
+                            .call(&mut *store, &[], &mut [])
+                            .with_context(|| format!("failed to run `{name}`"))
+                    } else {
+                        // Any other `_start` is called as `--invoke _start`
+                        // would (the arguments parsed as its parameters,
+                        // its results printed), as Wasmtime does.
+                        invoke(store, start, "_start", self.args())
+                    }
                 }
-                // Any other `_start` is called as `--invoke _start` would
-                // (the arguments parsed as its parameters, its results
-                // printed), as Wasmtime does.
-                Some(start) => invoke(store, start, "_start", self.args()),
                 // A reactor (or a plain module): initialised, nothing more.
                 None => match instance.get_func(&mut *store, "_initialize") {
                     Some(init) => init
