@@ -575,7 +575,7 @@ fn wasi_semantics_call_by_call() {
     assert!(out.ends_with("\n0 failed\n"), "{out}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("ok ")).count(),
-        83,
+        85,
         "{out}"
     );
     // What it left behind: the files it made, and nothing else.

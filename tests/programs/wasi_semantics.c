@@ -101,6 +101,14 @@ int main(void) {
     check("CREAT|EXCL on an existing file is EEXIST",
           open_at(dirfd, 0, "file", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_EXCL, 0, 0, 0, &fd),
           __WASI_ERRNO_EXIST);
+    // DIRECTORY with FD_WRITE looks the path up first, as
+    // open(O_DIRECTORY | O_WRONLY) does: only a directory is EISDIR.
+    check("open missing DIRECTORY with FD_WRITE is ENOENT",
+          open_at(dirfd, 0, "missing", __WASI_OFLAGS_DIRECTORY, __WASI_RIGHTS_FD_WRITE, 0, 0, &fd),
+          __WASI_ERRNO_NOENT);
+    check("open file DIRECTORY with FD_WRITE is ENOTDIR",
+          open_at(dirfd, 0, "file", __WASI_OFLAGS_DIRECTORY, __WASI_RIGHTS_FD_WRITE, 0, 0, &fd),
+          __WASI_ERRNO_NOTDIR);
 
     // Rights decide what a descriptor may do.
     check("open for write only", open_at(dirfd, 0, "file", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &fd), 0);

@@ -817,14 +817,16 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
         if a.oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
             return Err(Errno::INVAL);
         }
-        if a.rights_base & rights::FD_WRITE != 0 {
-            return Err(Errno::ISDIR);
-        }
         let d = match follow {
             FollowSymlinks::Yes => dir.open_dir(p),
             FollowSymlinks::No => dir.open_dir_nofollow(p),
         }
         .map_err(io)?;
+        // After the lookup, as `open(O_DIRECTORY | O_WRONLY)`: a missing
+        // path is ENOENT and a file ENOTDIR; only a directory is EISDIR.
+        if a.rights_base & rights::FD_WRITE != 0 {
+            return Err(Errno::ISDIR);
+        }
         let d = Descriptor::Dir(DirDesc {
             dir: std::sync::Arc::new(d),
             preopen: None,
