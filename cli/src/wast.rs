@@ -1,9 +1,10 @@
 //! `wasm-jit wast`: runs spec scripts.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
 /// Options of `wasm-jit wast`.
@@ -35,35 +36,42 @@ impl WastCommand {
         };
         let mut all_ok = true;
         let (mut total_passed, mut total_failed) = (0, 0);
+        // A closed standard output (`| head`) is an error, not a panic.
+        let mut out = std::io::stdout().lock();
+        const WRITE: &str = "cannot write the report";
         for file in &self.files {
             match wasm_jit_wast::run_file(file, features) {
                 Ok(report) => {
-                    println!(
+                    writeln!(
+                        out,
                         "{}: {} passed, {} failed",
                         crate::display(file),
                         report.passed,
                         report.failed
-                    );
+                    )
+                    .context(WRITE)?;
                     let shown = if self.verbose { usize::MAX } else { 10 };
                     for f in report.failures.iter().take(shown) {
-                        println!("  {}:{f}", crate::display(file));
+                        writeln!(out, "  {}:{f}", crate::display(file)).context(WRITE)?;
                     }
                     if report.failures.len() > shown {
-                        println!("  ... and {} more", report.failures.len() - shown);
+                        writeln!(out, "  ... and {} more", report.failures.len() - shown)
+                            .context(WRITE)?;
                     }
                     total_passed += report.passed;
                     total_failed += report.failed;
                     all_ok &= report.failed == 0;
                 }
                 Err(e) => {
-                    println!("{}: error: {e:#}", crate::display(file));
+                    writeln!(out, "{}: error: {e:#}", crate::display(file)).context(WRITE)?;
                     all_ok = false;
                 }
             }
         }
         if self.files.len() > 1 {
-            println!("total: {total_passed} passed, {total_failed} failed");
+            writeln!(out, "total: {total_passed} passed, {total_failed} failed").context(WRITE)?;
         }
+        out.flush().context(WRITE)?;
         Ok(if all_ok {
             ExitCode::SUCCESS
         } else {

@@ -289,6 +289,45 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
         "{}",
         stdout(&o)
     );
+
+    // A script run from inside a proposal's folder gets that proposal.
+    let wide = dir.join("proposals").join("wide-arithmetic");
+    std::fs::create_dir_all(&wide).unwrap();
+    std::fs::write(
+        wide.join("add128.wast"),
+        r#"(module (func (export "f") (result i64 i64)
+             (i64.add128 (i64.const -1) (i64.const 0) (i64.const 1) (i64.const 0))))
+           (assert_return (invoke "f") (i64.const 0) (i64.const 1))"#,
+    )
+    .unwrap();
+    let o = support::wasm_jit_command()
+        .args(["wast", "add128.wast"])
+        .current_dir(&wide)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&o),
+        "add128.wast: 2 passed, 0 failed\n",
+        "{}",
+        stderr(&o)
+    );
+
+    // A report written to a full device is an error, not a panic.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = support::wasm_jit_command()
+        .args(["wast", good.to_str().unwrap()])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("Error: cannot write the report"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
