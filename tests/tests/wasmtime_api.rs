@@ -230,6 +230,57 @@ fn linker_module_refuses_ambiguous_and_unlinkable_modules() {
 
 /// Host closures and typed calls take as many values as WASI's widest
 /// function (`path_open`, 9 parameters), and more.
+/// Conveniences Wasmtime's examples use: `Store::default()`, the
+/// reference accessors of `Val`, `Memory::page_size`, `Memory::read` and
+/// `write` failing with a `MemoryAccessError`, `I32Exit`'s message.
+#[test]
+fn embedder_conveniences_as_in_wasmtime() {
+    let store: Store<()> = Store::default();
+    let seven = wasm_jit::AnyRef::from_i31(&store, wasm_jit::I31::wrapping_u32(7));
+    let v = Val::from(seven);
+    assert_eq!(v.unwrap_anyref().unwrap().as_i31().unwrap().get_u32(), 7);
+    assert!(matches!(Val::null_any_ref().anyref(), Some(None)));
+    assert!(matches!(Val::null_exn_ref().exnref(), Some(None)));
+    assert!(Val::from(1i32).anyref().is_none());
+    assert!(Val::null_func_ref().unwrap_funcref().is_none());
+    assert!(Val::null_extern_ref().unwrap_externref().is_none());
+    let bits = Val::V128(0x0102).unwrap_v128();
+    assert_eq!(bits.as_u128(), 0x0102);
+
+    let mut config = Config::new();
+    config.wasm_custom_page_sizes(true);
+    let mut store = Store::new(&Engine::new(&config).unwrap(), ());
+    let module = Module::new(
+        store.engine(),
+        r#"(module (memory (export "small") 3 (pagesize 1))
+                   (memory (export "big") 1))"#,
+    )
+    .unwrap();
+    let instance = wasm_jit::Instance::new(&mut store, &module, &[]).unwrap();
+    let small = instance.get_memory(&mut store, "small").unwrap();
+    let big = instance.get_memory(&mut store, "big").unwrap();
+    assert_eq!(
+        (small.page_size(&store), small.page_size_log2(&store)),
+        (1, 0)
+    );
+    assert_eq!(big.page_size(&store), 65536);
+    small.write(&mut store, 1, &[9, 8]).unwrap();
+    let mut buf = [0; 3];
+    small.read(&store, 0, &mut buf).unwrap();
+    assert_eq!(buf, [0, 9, 8]);
+    let e: wasm_jit::MemoryAccessError = small.write(&mut store, 2, &[1, 2]).unwrap_err();
+    assert_eq!(e.to_string(), "out of bounds memory access");
+    let e = small.read(&store, usize::MAX, &mut buf).unwrap_err();
+    // With `?` it becomes an `anyhow::Error` that downcasts back.
+    let any: Error = e.into();
+    assert!(any.downcast_ref::<wasm_jit::MemoryAccessError>().is_some());
+
+    assert_eq!(
+        wasm_jit_wasi::I32Exit(2).to_string(),
+        "Exited with i32 exit status 2"
+    );
+}
+
 #[test]
 fn typed_functions_take_up_to_sixteen_values() {
     let engine = Engine::default();

@@ -563,10 +563,11 @@ feature_toggles! {
     wasm_wide_arithmetic => WIDE_ARITHMETIC,
     /// Exception handling (`try_table`, `exnref`).
     wasm_exceptions => EXCEPTIONS,
-    /// Threads (validation only: modules using them are refused at load).
+    /// Threads: shared memories and atomics (`SharedMemory`; the guest's
+    /// own threads come from `wasi-threads` or the host).
     wasm_threads => THREADS,
-    /// Garbage collection (validation only: modules using it are refused
-    /// at load).
+    /// Garbage collection: structs, arrays, `i31`, casts (with the null
+    /// collector, see [`Collector`]).
     wasm_gc => GC,
 }
 

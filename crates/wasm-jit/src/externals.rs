@@ -174,6 +174,19 @@ impl From<Global> for Extern {
     }
 }
 
+/// A host read or write of linear memory ([`Memory::read`],
+/// [`Memory::write`]) that would reach past its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryAccessError(());
+
+impl std::fmt::Display for MemoryAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("out of bounds memory access")
+    }
+}
+
+impl std::error::Error for MemoryAccessError {}
+
 /// A linear memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory(pub(crate) Stored);
@@ -207,6 +220,17 @@ impl Memory {
     pub fn size(&self, store: impl AsContext) -> u64 {
         let s = &store.as_context().0.opaque;
         s.memory(s.check(self.0)).pages()
+    }
+
+    /// Bytes in one of its pages (65536 unless the module declared a
+    /// custom page size).
+    pub fn page_size(&self, store: impl AsContext) -> u64 {
+        self.ty(store).page_size()
+    }
+
+    /// The page size's base-2 logarithm.
+    pub fn page_size_log2(&self, store: impl AsContext) -> u8 {
+        self.ty(store).page_size_log2
     }
 
     /// Current size in bytes.
@@ -244,19 +268,29 @@ impl Memory {
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`.
-    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), MemoryAccessError> {
         let s = &store.as_context().0.opaque;
         let data = s.memory(s.check(self.0)).data();
         let end = offset
             .checked_add(buf.len())
             .filter(|&e| e <= data.len())
-            .ok_or_else(|| anyhow!("out of bounds memory access"))?;
+            .ok_or(MemoryAccessError(()))?;
         buf.copy_from_slice(&data[offset..end]);
         Ok(())
     }
 
     /// Copies `buf` into the memory at `offset`.
-    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        buf: &[u8],
+    ) -> Result<(), MemoryAccessError> {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
@@ -264,7 +298,7 @@ impl Memory {
         let end = offset
             .checked_add(buf.len())
             .filter(|&e| e <= data.len())
-            .ok_or_else(|| anyhow!("out of bounds memory access"))?;
+            .ok_or(MemoryAccessError(()))?;
         data[offset..end].copy_from_slice(buf);
         Ok(())
     }

@@ -45,7 +45,7 @@ pub use config::{
     WasmBacktraceDetails,
 };
 pub use engine::Engine;
-pub use externals::{Extern, Global, Memory, Table, Tag};
+pub use externals::{Extern, Global, Memory, MemoryAccessError, Table, Tag};
 pub use func::Func;
 pub use gc_refs::{ArrayRef, ArrayType, FieldType, StorageType, StructRef, StructType};
 pub use instance::{Export, Instance};

@@ -485,6 +485,13 @@ impl<T> std::fmt::Debug for Store<T> {
     }
 }
 
+impl<T: Default> Default for Store<T> {
+    /// A store of a default [`Engine`] holding `T::default()`.
+    fn default() -> Store<T> {
+        Store::new(&Engine::default(), T::default())
+    }
+}
+
 impl<T> Store<T> {
     /// A new empty store holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {

@@ -306,6 +306,27 @@ impl From<Option<ExternRef>> for Val {
     }
 }
 
+impl From<AnyRef> for Val {
+    fn from(r: AnyRef) -> Val {
+        Val::AnyRef(Some(r))
+    }
+}
+impl From<Option<AnyRef>> for Val {
+    fn from(r: Option<AnyRef>) -> Val {
+        Val::AnyRef(r)
+    }
+}
+impl From<ExnRef> for Val {
+    fn from(r: ExnRef) -> Val {
+        Val::ExnRef(Some(r))
+    }
+}
+impl From<Option<ExnRef>> for Val {
+    fn from(r: Option<ExnRef>) -> Val {
+        Val::ExnRef(r)
+    }
+}
+
 impl Val {
     /// The null `funcref`.
     pub fn null_func_ref() -> Val {
@@ -315,6 +336,66 @@ impl Val {
     /// The null `externref`.
     pub fn null_extern_ref() -> Val {
         Val::ExternRef(None)
+    }
+
+    /// The null `anyref`.
+    pub fn null_any_ref() -> Val {
+        Val::AnyRef(None)
+    }
+
+    /// The null `exnref`.
+    pub fn null_exn_ref() -> Val {
+        Val::ExnRef(None)
+    }
+
+    /// The `anyref` (`Some(None)` for null), if it is one.
+    pub fn anyref(&self) -> Option<Option<&AnyRef>> {
+        match self {
+            Val::AnyRef(r) => Some(r.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The `exnref` (`Some(None)` for null), if it is one.
+    pub fn exnref(&self) -> Option<Option<&ExnRef>> {
+        match self {
+            Val::ExnRef(r) => Some(r.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The `v128`, if it is one.
+    pub fn v128(&self) -> Option<V128> {
+        match self {
+            Val::V128(v) => Some(V128::from(*v)),
+            _ => None,
+        }
+    }
+
+    /// The `v128`; panics if the value is another type.
+    pub fn unwrap_v128(&self) -> V128 {
+        self.v128().expect("expected a v128 value")
+    }
+
+    /// The `funcref` (`None` for null); panics if the value is another type.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref().expect("expected a funcref value")
+    }
+
+    /// The `externref` (`None` for null); panics if the value is another
+    /// type.
+    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
+        self.externref().expect("expected an externref value")
+    }
+
+    /// The `anyref` (`None` for null); panics if the value is another type.
+    pub fn unwrap_anyref(&self) -> Option<&AnyRef> {
+        self.anyref().expect("expected an anyref value")
+    }
+
+    /// The `exnref` (`None` for null); panics if the value is another type.
+    pub fn unwrap_exnref(&self) -> Option<&ExnRef> {
+        self.exnref().expect("expected an exnref value")
     }
 
     /// The `funcref` (`Some(None)` for null), if it is one.
