@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use wasm_jit::{Config, Engine, Func, Linker, Module, Store, StoreLimits, Trap, Val, ValType};
 use wasm_jit_wasi::threads::WasiThreadsCtx;
-use wasm_jit_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
+use wasm_jit_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
 use crate::codegen::{flag, key_value};
 
@@ -412,7 +412,7 @@ impl RunCommand {
         }
         for d in &self.dirs {
             let (host, guest) = d.split_once("::").unwrap_or((d, d));
-            b.preopened_dir(host, guest)?;
+            b.preopened_dir(host, guest, DirPerms::all(), FilePerms::all())?;
         }
         Ok(b.build())
     }

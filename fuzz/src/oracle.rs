@@ -709,7 +709,12 @@ pub fn wasi(rng: &mut Rng) -> Result<Finding> {
     std::fs::create_dir_all(&dir)?;
     let ctx = wasm_jit_wasi::WasiCtxBuilder::new()
         .args(["fuzz"])
-        .preopened_dir(&dir, "/sandbox")?
+        .preopened_dir(
+            &dir,
+            "/sandbox",
+            wasm_jit_wasi::DirPerms::all(),
+            wasm_jit_wasi::FilePerms::all(),
+        )?
         .deadline(std::time::Instant::now() + std::time::Duration::from_millis(200))
         .build();
     let mut linker = wasm_jit::Linker::new(&engine);

@@ -701,7 +701,12 @@ fn a_thread_blocked_reading_a_fifo_does_not_stop_the_others_wasi_calls() {
     )
     .unwrap();
     let wasi = WasiCtxBuilder::new()
-        .preopened_dir(&dir, "/")
+        .preopened_dir(
+            &dir,
+            "/",
+            wasm_jit_wasi::DirPerms::all(),
+            wasm_jit_wasi::FilePerms::all(),
+        )
         .unwrap()
         .build();
     let mut linker: Linker<WasiCtx> = Linker::new(&engine);

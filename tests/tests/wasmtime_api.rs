@@ -154,12 +154,144 @@ fn wasi_p1_as_in_wasmtime() {
     }
 }
 
+/// `preopened_dir`'s permissions, as Wasmtime's: without `DirPerms::MUTATE`
+/// nothing in the directory is created, renamed, linked or removed; without
+/// `FilePerms::WRITE` no file is opened for writing or truncated, and no
+/// file's times change; without `DirPerms::READ` nothing is listed or
+/// opened. Each refusal is `EPERM` (63) and leaves the files as they were.
+#[test]
+fn preopen_permissions_limit_what_the_guest_may_do() {
+    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
+    use wasm_jit_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
+    const PERM: i32 = 63;
+    let engine = Engine::default();
+    // Each export makes one call on the preopen (fd 3) and returns its
+    // errno; names at 0 ("old", 3 bytes), 8 ("new"), 16 ("sub").
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "path_rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "path_filestat_set_times" (func $times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 0) "old")
+             (data (i32.const 8) "new")
+             (data (i32.const 16) "sub")
+             (func $open_old (param $oflags i32) (param $rights i64) (result i32)
+               (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3)
+                 (local.get $oflags) (local.get $rights) (i64.const 0) (i32.const 0) (i32.const 100)))
+             ;; FD_READ, then FD_WRITE, then CREAT of "new" with FD_READ, then TRUNC
+             (func (export "read") (result i32) (call $open_old (i32.const 0) (i64.const 2)))
+             (func (export "write") (result i32) (call $open_old (i32.const 0) (i64.const 64)))
+             (func (export "truncate") (result i32) (call $open_old (i32.const 8) (i64.const 2)))
+             (func (export "create") (result i32)
+               (call $open (i32.const 3) (i32.const 0) (i32.const 8) (i32.const 3)
+                 (i32.const 1) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 100)))
+             (func (export "mkdir") (result i32) (call $mkdir (i32.const 3) (i32.const 16) (i32.const 3)))
+             (func (export "rename") (result i32)
+               (call $rename (i32.const 3) (i32.const 0) (i32.const 3) (i32.const 3) (i32.const 8) (i32.const 3)))
+             (func (export "unlink") (result i32) (call $unlink (i32.const 3) (i32.const 0) (i32.const 3)))
+             (func (export "touch") (result i32)
+               (call $times (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3) (i64.const 0) (i64.const 0) (i32.const 10)))
+             (func (export "list") (result i32)
+               (call $readdir (i32.const 3) (i32.const 200) (i32.const 200) (i64.const 0) (i32.const 100)))
+             ;; opens "old" for writing and writes "x" (1 byte at 24) through it
+             (func (export "write_through") (result i32) (local $e i32)
+               (local.set $e (call $open_old (i32.const 0) (i64.const 64)))
+               (if (local.get $e) (then (return (local.get $e))))
+               (i32.store (i32.const 32) (i32.const 24))
+               (i32.store (i32.const 36) (i32.const 1))
+               (i32.store8 (i32.const 24) (i32.const 120))
+               (call $write (i32.load (i32.const 100)) (i32.const 32) (i32.const 1) (i32.const 40))))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let run =
+        |dir_perms: DirPerms, file_perms: FilePerms, name: &str| -> (i32, std::path::PathBuf) {
+            let dir =
+                std::env::temp_dir().join(format!("wasm-jit-perms-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("old"), "data").unwrap();
+            let mut builder = WasiCtxBuilder::new();
+            builder
+                .preopened_dir(&dir, "/d", dir_perms, file_perms)
+                .unwrap();
+            let mut store = Store::new(&engine, builder.build_p1());
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let f = instance
+                .get_typed_func::<(), i32>(&mut store, name)
+                .unwrap();
+            (f.call(&mut store, ()).unwrap(), dir)
+        };
+    let after = |dir: std::path::PathBuf| {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let old = std::fs::read_to_string(dir.join("old")).ok();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (names, old)
+    };
+    let untouched = || (vec!["old".to_string()], Some("data".to_string()));
+
+    // Read-only: reading and listing work; every change is EPERM.
+    let (ro_dir, ro_file) = (DirPerms::READ, FilePerms::READ);
+    for name in ["read", "list"] {
+        let (e, dir) = run(ro_dir, ro_file, name);
+        assert_eq!(e, 0, "{name}");
+        assert_eq!(after(dir), untouched(), "{name}");
+    }
+    for name in [
+        "write", "truncate", "create", "mkdir", "rename", "unlink", "touch",
+    ] {
+        let (e, dir) = run(ro_dir, ro_file, name);
+        assert_eq!(e, PERM, "{name}");
+        assert_eq!(after(dir), untouched(), "{name}");
+    }
+    // Files writable, directory not: a file is written in place, but
+    // nothing is created.
+    let (e, dir) = run(DirPerms::READ, FilePerms::all(), "write_through");
+    assert_eq!(e, 0);
+    assert_eq!(
+        after(dir),
+        (vec!["old".to_string()], Some("xata".to_string()))
+    );
+    let (e, dir) = run(DirPerms::READ, FilePerms::all(), "create");
+    assert_eq!(e, PERM);
+    assert_eq!(after(dir), untouched());
+    // Directory mutable, files read-only: entries come and go, but no file
+    // is opened for writing.
+    let (e, dir) = run(DirPerms::all(), FilePerms::READ, "mkdir");
+    assert_eq!(e, 0);
+    assert_eq!(after(dir).0, ["old", "sub"]);
+    let (e, dir) = run(DirPerms::all(), FilePerms::READ, "write");
+    assert_eq!(e, PERM);
+    assert_eq!(after(dir), untouched());
+    // Without READ on the directory nothing in it is listed or opened.
+    for name in ["read", "list"] {
+        let (e, dir) = run(DirPerms::MUTATE, FilePerms::all(), name);
+        assert_eq!(e, PERM, "{name}");
+        after(dir);
+    }
+    // Everything allowed: the changes happen.
+    let (e, dir) = run(DirPerms::all(), FilePerms::all(), "rename");
+    assert_eq!(e, 0);
+    assert_eq!(after(dir), (vec!["new".to_string()], None));
+}
+
 /// One builder's contexts share its preopened directories: closing one in
 /// a context leaves it open in the others, and in contexts built later.
 #[test]
 fn contexts_of_one_builder_each_have_the_preopens() {
-    use wasm_jit_wasi::WasiCtxBuilder;
     use wasm_jit_wasi::p1::{self, WasiP1Ctx};
+    use wasm_jit_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
     let engine = Engine::default();
     let module = Module::new(
         &engine,
@@ -175,7 +307,9 @@ fn contexts_of_one_builder_each_have_the_preopens() {
     p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
     let dir = std::env::temp_dir();
     let mut builder = WasiCtxBuilder::new();
-    builder.preopened_dir(&dir, "/tmp").unwrap();
+    builder
+        .preopened_dir(&dir, "/tmp", DirPerms::all(), FilePerms::all())
+        .unwrap();
     let mut stores: Vec<_> = (0..2)
         .map(|_| Store::new(&engine, builder.build_p1()))
         .collect();

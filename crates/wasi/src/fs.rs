@@ -18,7 +18,7 @@ use crate::memory::{GuestMemory, Ptr};
 use crate::types::{
     Abi, Errno, LOOKUP_SYMLINK_FOLLOW, fdflags, filetype, fstflags, oflags, rights, whence,
 };
-use crate::{Descriptor, DirDesc, FileDesc, Rights, State, WasiCtx};
+use crate::{Descriptor, DirDesc, DirPerms, FileDesc, FilePerms, Rights, State, WasiCtx};
 
 type R = Result<(), Errno>;
 
@@ -366,6 +366,9 @@ pub(crate) fn fd_filestat_set_times(
     let (a, mt) = times(atim, mtim, flags)?;
     match cx.get(fd)? {
         Descriptor::File(f) => {
+            if !f.mutable {
+                return Err(Errno::PERM);
+            }
             let mut t = std::fs::FileTimes::new();
             if let Some(a) = a {
                 t = t.set_accessed(std_time(a));
@@ -375,6 +378,7 @@ pub(crate) fn fd_filestat_set_times(
             }
             f.file.set_times(t).map_err(io)
         }
+        Descriptor::Dir(d) if !d.perms.dir.contains(DirPerms::MUTATE) => Err(Errno::PERM),
         Descriptor::Dir(d) => d.dir.set_times(".", a, mt).map_err(io),
         _ => Err(Errno::NOTSUP),
     }
@@ -596,7 +600,7 @@ pub(crate) fn fd_readdir(
     cookie: u64,
     out: u32,
 ) -> R {
-    let dir = cx.dir(fd)?;
+    let dir = &cx.dir_for(fd, DirPerms::READ)?.dir;
     let this = dir.dir_metadata().map_err(io)?;
     let mut entries: Vec<(u64, u8, Vec<u8>)> = vec![
         (this.ino(), filetype::DIRECTORY, b".".to_vec()),
@@ -714,7 +718,10 @@ pub(crate) fn path_create_directory(
     p: u32,
     len: u32,
 ) -> R {
-    cx.dir(fd)?.create_dir(checked_path(m, p, len)?).map_err(io)
+    cx.dir_for(fd, DirPerms::MUTATE)?
+        .dir
+        .create_dir(checked_path(m, p, len)?)
+        .map_err(io)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -728,7 +735,7 @@ pub(crate) fn path_filestat_get(
     out: u32,
     abi: Abi,
 ) -> R {
-    let dir = cx.dir(fd)?;
+    let dir = &cx.dir_for(fd, DirPerms::READ)?.dir;
     let p = checked_path(m, p, len)?;
     let md = if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
         dir.metadata(p)
@@ -751,7 +758,7 @@ pub(crate) fn path_filestat_set_times(
     mtim: u64,
     fst: u32,
 ) -> R {
-    let dir = cx.dir(fd)?;
+    let dir = &cx.dir_for(fd, DirPerms::MUTATE)?.dir;
     let p = checked_path(m, p, len)?;
     let (a, mt) = times(atim, mtim, fst)?;
     if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
@@ -764,8 +771,8 @@ pub(crate) fn path_filestat_set_times(
 
 /// `[old_fd, old_flags, old_path, old_len, new_fd, new_path, new_len]`
 pub(crate) fn path_link(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 7]) -> R {
-    let old_dir = cx.dir(a[0])?;
-    let new_dir = cx.dir(a[4])?;
+    let old_dir = &cx.dir_for(a[0], DirPerms::READ)?.dir;
+    let new_dir = &cx.dir_for(a[4], DirPerms::MUTATE)?.dir;
     if a[1] & LOOKUP_SYMLINK_FOLLOW != 0 {
         // Linking the target of a symlink is not offered by the sandbox:
         // an invalid flag here, as Wasmtime and the WASI testsuite have it.
@@ -795,7 +802,8 @@ pub(crate) struct OpenArgs {
 
 pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) -> R {
     let dir_rights = cx.rights(a.fd)?;
-    let dir = cx.dir(a.fd)?;
+    let DirDesc { dir, perms, .. } = cx.dir_for(a.fd, DirPerms::READ)?;
+    let perms = *perms;
     let p = checked_path(m, a.path, a.path_len)?;
     // Truncating is a change of size through the directory.
     if a.oflags & oflags::TRUNC != 0 && dir_rights.base & rights::PATH_FILESTAT_SET_SIZE == 0 {
@@ -813,6 +821,15 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
     let want_write = a.rights_base
         & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
         != 0;
+    // The preopen's permissions, as Wasmtime checks them: creating changes
+    // the directory, truncating the file, and files are opened for what
+    // their permissions allow.
+    if a.oflags & oflags::CREAT != 0 && !perms.dir.contains(DirPerms::MUTATE)
+        || (want_write || a.oflags & oflags::TRUNC != 0) && !perms.file.contains(FilePerms::WRITE)
+        || want_read && a.oflags & oflags::DIRECTORY == 0 && !perms.file.contains(FilePerms::READ)
+    {
+        return Err(Errno::PERM);
+    }
     let (descriptor, type_rights) = if a.oflags & oflags::DIRECTORY != 0 {
         if a.oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
             return Err(Errno::INVAL);
@@ -830,6 +847,7 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
         let d = Descriptor::Dir(DirDesc {
             dir: std::sync::Arc::new(d),
             preopen: None,
+            perms,
         });
         (d, Rights::DIRECTORY)
     } else {
@@ -860,6 +878,7 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
             let d = Descriptor::Dir(DirDesc {
                 dir: std::sync::Arc::new(Dir::from_std_file(file)),
                 preopen: None,
+                perms,
             });
             (d, Rights::DIRECTORY)
         } else {
@@ -867,6 +886,7 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
                 file: std::sync::Arc::new(file),
                 readable: want_read && base & rights::FD_READ != 0,
                 writable: want_write && base & rights::FD_WRITE != 0,
+                mutable: perms.file.contains(FilePerms::WRITE),
                 append: a.fdflags & fdflags::APPEND != 0,
                 host_fdflags,
                 stream: false,
@@ -886,7 +906,8 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
 pub(crate) fn path_readlink(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
     use std::os::unix::ffi::OsStrExt;
     let target = cx
-        .dir(a[0])?
+        .dir_for(a[0], DirPerms::READ)?
+        .dir
         .read_link_contents(checked_path(m, a[1], a[2])?)
         .map_err(io)?;
     // A link to an absolute path leads out of the sandbox: its target is
@@ -911,15 +932,16 @@ pub(crate) fn path_remove_directory(
     // is ENOTDIR either way.
     let p = checked_path(m, p, len)?;
     let trimmed = p.trim_end_matches('/');
-    cx.dir(fd)?
+    cx.dir_for(fd, DirPerms::MUTATE)?
+        .dir
         .remove_dir(if trimmed.is_empty() { &*p } else { trimmed })
         .map_err(io)
 }
 
 /// `[fd, old_path, old_len, new_fd, new_path, new_len]`
 pub(crate) fn path_rename(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
-    let old_dir = cx.dir(a[0])?;
-    let new_dir = cx.dir(a[3])?;
+    let old_dir = &cx.dir_for(a[0], DirPerms::MUTATE)?.dir;
+    let new_dir = &cx.dir_for(a[3], DirPerms::MUTATE)?.dir;
     let (old, new) = (checked_path(m, a[1], a[2])?, checked_path(m, a[4], a[5])?);
     // A trailing slash on either name says the source is a directory, as
     // POSIX has it (`ENOTDIR` otherwise); the rename below drops it, and
@@ -935,7 +957,8 @@ pub(crate) fn path_rename(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) 
 
 /// `[old_path, old_len, fd, new_path, new_len]`
 pub(crate) fn path_symlink(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 5]) -> R {
-    cx.dir(a[2])?
+    cx.dir_for(a[2], DirPerms::MUTATE)?
+        .dir
         .symlink(checked_path(m, a[0], a[1])?, checked_path(m, a[3], a[4])?)
         .map_err(io)
 }
@@ -947,7 +970,8 @@ pub(crate) fn path_unlink_file(
     p: u32,
     len: u32,
 ) -> R {
-    cx.dir(fd)?
+    cx.dir_for(fd, DirPerms::MUTATE)?
+        .dir
         .remove_file(checked_path(m, p, len)?)
         .map_err(io)
 }

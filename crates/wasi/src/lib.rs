@@ -114,6 +114,9 @@ pub(crate) struct FileDesc {
     pub(crate) readable: bool,
     /// Whether the guest may write (likewise, with `FD_WRITE`).
     pub(crate) writable: bool,
+    /// Whether its directory's [`FilePerms`] let the guest change it (its
+    /// size and times too).
+    pub(crate) mutable: bool,
     /// Append mode: every `fd_write` goes to the end (kept here rather than
     /// as the host's `O_APPEND`, so that `fd_pwrite` writes at its offset).
     pub(crate) append: bool,
@@ -158,6 +161,82 @@ impl Rights {
     };
 }
 
+/// What a guest may do with a preopened directory and the directories
+/// below it ([`WasiCtxBuilder::preopened_dir`]), as Wasmtime's `DirPerms`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DirPerms(u8);
+
+impl DirPerms {
+    /// List it, look up and stat its entries, read links, open files in it.
+    pub const READ: DirPerms = DirPerms(1);
+    /// Create, rename, link and remove entries, set their times, truncate
+    /// or create files when opening them.
+    pub const MUTATE: DirPerms = DirPerms(2);
+
+    /// Both.
+    pub const fn all() -> DirPerms {
+        DirPerms(3)
+    }
+
+    /// Neither.
+    pub const fn empty() -> DirPerms {
+        DirPerms(0)
+    }
+
+    /// Whether every permission of `other` is in `self`.
+    pub const fn contains(self, other: DirPerms) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for DirPerms {
+    type Output = DirPerms;
+    fn bitor(self, other: DirPerms) -> DirPerms {
+        DirPerms(self.0 | other.0)
+    }
+}
+
+/// What a guest may do with the files below a preopened directory
+/// ([`WasiCtxBuilder::preopened_dir`]), as Wasmtime's `FilePerms`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FilePerms(u8);
+
+impl FilePerms {
+    /// Open them for reading.
+    pub const READ: FilePerms = FilePerms(1);
+    /// Open them for writing, and change their size or times.
+    pub const WRITE: FilePerms = FilePerms(2);
+
+    /// Both.
+    pub const fn all() -> FilePerms {
+        FilePerms(3)
+    }
+
+    /// Neither.
+    pub const fn empty() -> FilePerms {
+        FilePerms(0)
+    }
+
+    /// Whether every permission of `other` is in `self`.
+    pub const fn contains(self, other: FilePerms) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for FilePerms {
+    type Output = FilePerms;
+    fn bitor(self, other: FilePerms) -> FilePerms {
+        FilePerms(self.0 | other.0)
+    }
+}
+
+/// The permissions a directory descriptor carries: its preopen's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Perms {
+    pub(crate) dir: DirPerms,
+    pub(crate) file: FilePerms,
+}
+
 /// One open descriptor: what it refers to and its rights.
 pub(crate) struct Entry {
     pub(crate) desc: Descriptor,
@@ -170,6 +249,8 @@ pub(crate) struct DirDesc {
     pub(crate) dir: std::sync::Arc<cap_std::fs::Dir>,
     /// The guest-visible name, for preopens.
     pub(crate) preopen: Option<String>,
+    /// What the guest may do through it (its preopen's permissions).
+    pub(crate) perms: Perms,
 }
 
 /// The WASI context of a program: its arguments, environment and open
@@ -223,9 +304,12 @@ impl State {
         self.fds.get(&fd).map(|e| e.rights).ok_or(Errno::BADF)
     }
 
-    pub(crate) fn dir(&self, fd: u32) -> Result<&cap_std::fs::Dir, Errno> {
+    /// The directory `fd`, if its permissions hold `need` (`EPERM`
+    /// otherwise, as Wasmtime answers).
+    pub(crate) fn dir_for(&self, fd: u32, need: DirPerms) -> Result<&DirDesc, Errno> {
         match self.get(fd)? {
-            Descriptor::Dir(d) => Ok(&d.dir),
+            Descriptor::Dir(d) if d.perms.dir.contains(need) => Ok(d),
+            Descriptor::Dir(_) => Err(Errno::PERM),
             _ => Err(Errno::NOTDIR),
         }
     }
@@ -262,7 +346,7 @@ pub struct WasiCtxBuilder {
     env: Vec<(String, String)>,
     /// Which of stdin, stdout and stderr are the host's.
     stdio: [bool; 3],
-    preopens: Vec<(std::sync::Arc<cap_std::fs::Dir>, String)>,
+    preopens: Vec<(std::sync::Arc<cap_std::fs::Dir>, String, Perms)>,
     deadline: Option<std::time::Instant>,
 }
 
@@ -369,18 +453,29 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Lets the guest use the host directory `host` under the name `guest`.
-    /// Nothing outside it is reachable through it.
+    /// Lets the guest use the host directory `host` under the name `guest`,
+    /// with `dir_perms` on it and the directories below, and `file_perms`
+    /// on the files (`DirPerms::all(), FilePerms::all()` for everything; an
+    /// operation they do not allow fails with `EPERM`). Nothing outside it
+    /// is reachable through it.
     pub fn preopened_dir(
         &mut self,
         host: impl AsRef<Path>,
         guest: impl AsRef<str>,
+        dir_perms: DirPerms,
+        file_perms: FilePerms,
     ) -> Result<&mut Self> {
         let host = host.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host, ambient_authority())
             .with_context(|| format!("cannot open directory `{}`", host.display()))?;
-        self.preopens
-            .push((std::sync::Arc::new(dir), guest.as_ref().to_string()));
+        self.preopens.push((
+            std::sync::Arc::new(dir),
+            guest.as_ref().to_string(),
+            Perms {
+                dir: dir_perms,
+                file: file_perms,
+            },
+        ));
         Ok(self)
     }
 
@@ -430,13 +525,14 @@ impl WasiCtxBuilder {
                 fds.insert(fd as u32, Entry { desc: d, rights });
             }
         }
-        for (n, (dir, guest)) in this.preopens.into_iter().enumerate() {
+        for (n, (dir, guest, perms)) in this.preopens.into_iter().enumerate() {
             fds.insert(
                 3 + n as u32,
                 Entry {
                     desc: Descriptor::Dir(DirDesc {
                         dir,
                         preopen: Some(guest),
+                        perms,
                     }),
                     rights: Rights::PREOPEN,
                 },
@@ -463,6 +559,7 @@ fn null_file(write: bool) -> Option<Descriptor> {
         file: std::sync::Arc::new(file),
         readable: !write,
         writable: write,
+        mutable: true,
         append: false,
         host_fdflags: 0,
         stream: true,
