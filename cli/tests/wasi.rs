@@ -878,6 +878,29 @@ fn wasi_threads_share_memory_and_end_the_process_together() {
 /// A program importing `wasi_unstable` (snapshot 0) runs, with snapshot 0's
 /// layouts (`tests/programs/wasi_unstable.wat` says which); `-S preview0=n`
 /// leaves the module undefined.
+/// New descriptors are numbered as Wasmtime numbers them, not POSIX's
+/// lowest-first (`tests/programs/fd_numbers.wat` says which check failed):
+/// a program that closed its stdout by mistake keeps its output out of the
+/// next file it opens, as under Wasmtime.
+#[test]
+fn descriptors_are_numbered_as_wasmtime_numbers_them() {
+    let dir = tempdir();
+    let program = root().join("tests/programs/fd_numbers.wat");
+    let o = wasm_jit(
+        &[
+            "run",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--invoke",
+            "check",
+            program.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(text(&o.stdout), "0\n", "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"");
+}
+
 #[test]
 fn wasi_unstable_programs_run() {
     let dir = tempdir();

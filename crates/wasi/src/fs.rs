@@ -197,7 +197,7 @@ pub(crate) fn fd_allocate(cx: &mut State, fd: u32, offset: u64, len: u64) -> R {
 }
 
 pub(crate) fn fd_close(cx: &mut State, fd: u32) -> R {
-    cx.fds.remove(&fd).map(|_| ()).ok_or(Errno::BADF)
+    cx.remove(fd).map(|_| ())
 }
 
 pub(crate) fn fd_sync(cx: &mut State, fd: u32, data_only: bool) -> R {
@@ -641,7 +641,7 @@ pub(crate) fn fd_renumber(cx: &mut State, from: u32, to: u32) -> R {
     cx.get(to)?;
     if from != to {
         // `to` is closed; `from` takes its number, with its own rights.
-        let e = cx.fds.remove(&from).ok_or(Errno::BADF)?;
+        let e = cx.remove(from)?;
         cx.fds.insert(to, e);
     }
     Ok(())

@@ -284,6 +284,9 @@ pub(crate) struct State {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) fds: BTreeMap<u32, Entry>,
+    /// Numbers closed since and not in use again: the next descriptor takes
+    /// the highest of them (see [`State::insert`]).
+    pub(crate) free: std::collections::BTreeSet<u32>,
     /// When the guest's time is up (see [`WasiCtxBuilder::deadline`]).
     pub(crate) deadline: Option<std::time::Instant>,
 }
@@ -322,20 +325,35 @@ impl State {
         }
     }
 
+    /// Gives `d` a number as Wasmtime does (programs are tried against it,
+    /// and some depend on it: one that closes its stdout by mistake keeps
+    /// writing to fd 1, which would otherwise become the next file it
+    /// opens): the highest closed number not in use again, else one past
+    /// the highest in use, else the highest unused. (POSIX would take the
+    /// lowest unused.)
     pub(crate) fn insert(&mut self, d: Descriptor, rights: Rights) -> Result<u32, Errno> {
-        // The lowest free number, as POSIX does.
-        let mut fd = 0;
-        for &used in self.fds.keys() {
-            if used != fd {
-                break;
-            }
-            fd += 1;
-        }
-        if fd == u32::MAX {
-            return Err(Errno::MFILE);
-        }
+        let fd = match self.free.pop_last() {
+            Some(fd) => fd,
+            None => match self.fds.last_key_value() {
+                None => 0,
+                Some((&last, _)) => match last.checked_add(1) {
+                    Some(fd) => fd,
+                    None => (0..u32::MAX)
+                        .rev()
+                        .find(|fd| !self.fds.contains_key(fd))
+                        .ok_or(Errno::MFILE)?,
+                },
+            },
+        };
         self.fds.insert(fd, Entry { desc: d, rights });
         Ok(fd)
+    }
+
+    /// Closes `fd`, whose number is then free.
+    pub(crate) fn remove(&mut self, fd: u32) -> Result<Entry, Errno> {
+        let e = self.fds.remove(&fd).ok_or(Errno::BADF)?;
+        self.free.insert(fd);
+        Ok(e)
     }
 }
 
@@ -542,6 +560,7 @@ impl WasiCtxBuilder {
             args: this.args,
             env: this.env,
             fds,
+            free: Default::default(),
             deadline: this.deadline,
         })))
     }
