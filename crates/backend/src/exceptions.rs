@@ -134,7 +134,7 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
             // SAFETY: Cranelift saved the caller's context at this offset
             // from the stack pointer of the call, which is still live.
             let vmctx = unsafe { *((sp + site.context_sp_offset as usize) as *const usize) };
-            for &(slot, handler) in &site.handlers {
+            let handler = site.handlers.iter().find_map(|&(slot, handler)| {
                 let hit = match slot {
                     None => true,
                     Some(slot) => {
@@ -144,12 +144,17 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
                         other == tag
                     }
                 };
-                if hit {
-                    // SAFETY: the handler belongs to the frame at
-                    // `caller_fp`, whose stack pointer at the call was `sp`;
-                    // the exception is its first payload.
-                    unsafe { resume(base + handler as usize, sp, caller_fp, exn as usize) }
-                }
+                hit.then_some(base + handler as usize)
+            });
+            // The jump abandons this frame: what it owns goes first (the
+            // site's copy of its handlers, leaked once per caught exception
+            // otherwise).
+            drop(site);
+            if let Some(handler) = handler {
+                // SAFETY: the handler belongs to the frame at `caller_fp`,
+                // whose stack pointer at the call was `sp`; the exception
+                // is its first payload.
+                unsafe { resume(handler, sp, caller_fp, exn as usize) }
             }
         }
         fp = caller_fp;
