@@ -155,10 +155,12 @@ fn wasi_p1_as_in_wasmtime() {
 }
 
 /// `preopened_dir`'s permissions, as Wasmtime's: without `DirPerms::MUTATE`
-/// nothing in the directory is created, renamed, linked or removed; without
-/// `FilePerms::WRITE` no file is opened for writing or truncated, and no
-/// file's times change; without `DirPerms::READ` nothing is listed or
-/// opened. Each refusal is `EPERM` (63) and leaves the files as they were.
+/// nothing in the directory is created, renamed, linked or removed, and no
+/// file in it opened for writing; without `FilePerms::WRITE` no file is
+/// opened for writing or truncated; without `DirPerms::READ` nothing is
+/// listed or opened; a link or rename needs the same permissions on both
+/// sides (no file of a read-only preopen becomes writable through another).
+/// Each refusal is `EPERM` (63) and leaves the files as they were.
 #[test]
 fn preopen_permissions_limit_what_the_guest_may_do() {
     use wasm_jit_wasi::p1::{self, WasiP1Ctx};
@@ -173,6 +175,7 @@ fn preopen_permissions_limit_what_the_guest_may_do() {
              (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
              (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
              (import "wasi_snapshot_preview1" "path_rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "path_link" (func $link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
              (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
              (import "wasi_snapshot_preview1" "path_filestat_set_times" (func $times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
              (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
@@ -194,6 +197,11 @@ fn preopen_permissions_limit_what_the_guest_may_do() {
              (func (export "mkdir") (result i32) (call $mkdir (i32.const 3) (i32.const 16) (i32.const 3)))
              (func (export "rename") (result i32)
                (call $rename (i32.const 3) (i32.const 0) (i32.const 3) (i32.const 3) (i32.const 8) (i32.const 3)))
+             ;; "old" of the preopen at fd 3 to "new" of the one at fd 4
+             (func (export "rename_across") (result i32)
+               (call $rename (i32.const 3) (i32.const 0) (i32.const 3) (i32.const 4) (i32.const 8) (i32.const 3)))
+             (func (export "link_across") (result i32)
+               (call $link (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 4) (i32.const 8) (i32.const 3)))
              (func (export "unlink") (result i32) (call $unlink (i32.const 3) (i32.const 0) (i32.const 3)))
              (func (export "touch") (result i32)
                (call $times (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3) (i64.const 0) (i64.const 0) (i32.const 10)))
@@ -211,24 +219,39 @@ fn preopen_permissions_limit_what_the_guest_may_do() {
     .unwrap();
     let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
     p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
-    let run =
-        |dir_perms: DirPerms, file_perms: FilePerms, name: &str| -> (i32, std::path::PathBuf) {
-            let dir =
-                std::env::temp_dir().join(format!("wasm-jit-perms-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir(&dir).unwrap();
-            std::fs::write(dir.join("old"), "data").unwrap();
-            let mut builder = WasiCtxBuilder::new();
-            builder
-                .preopened_dir(&dir, "/d", dir_perms, file_perms)
-                .unwrap();
-            let mut store = Store::new(&engine, builder.build_p1());
-            let instance = linker.instantiate(&mut store, &module).unwrap();
-            let f = instance
-                .get_typed_func::<(), i32>(&mut store, name)
-                .unwrap();
-            (f.call(&mut store, ()).unwrap(), dir)
-        };
+    let fresh = |name: &str| {
+        let dir =
+            std::env::temp_dir().join(format!("wasm-jit-perms-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    };
+    // The preopen at fd 3 (with a file "old"), and one at fd 4 (empty,
+    // with `second`'s permissions) when given.
+    let run_with = |dir_perms: DirPerms,
+                    file_perms: FilePerms,
+                    second: Option<(DirPerms, FilePerms)>,
+                    name: &str|
+     -> (i32, std::path::PathBuf) {
+        let dir = fresh(name);
+        std::fs::write(dir.join("old"), "data").unwrap();
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .preopened_dir(&dir, "/d", dir_perms, file_perms)
+            .unwrap();
+        if let Some((d, f)) = second {
+            let other = dir.join("other");
+            std::fs::create_dir(&other).unwrap();
+            builder.preopened_dir(&other, "/other", d, f).unwrap();
+        }
+        let mut store = Store::new(&engine, builder.build_p1());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let f = instance
+            .get_typed_func::<(), i32>(&mut store, name)
+            .unwrap();
+        (f.call(&mut store, ()).unwrap(), dir)
+    };
+    let run = |d: DirPerms, f: FilePerms, name: &str| run_with(d, f, None, name);
     let after = |dir: std::path::PathBuf| {
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
@@ -255,25 +278,54 @@ fn preopen_permissions_limit_what_the_guest_may_do() {
         assert_eq!(e, PERM, "{name}");
         assert_eq!(after(dir), untouched(), "{name}");
     }
-    // Files writable, directory not: a file is written in place, but
-    // nothing is created.
-    let (e, dir) = run(DirPerms::READ, FilePerms::all(), "write_through");
+    // Files writable, directory not: writing a file needs both.
+    for name in ["write_through", "create"] {
+        let (e, dir) = run(DirPerms::READ, FilePerms::all(), name);
+        assert_eq!(e, PERM, "{name}");
+        assert_eq!(after(dir), untouched(), "{name}");
+    }
+    // Directory mutable, files read-only: entries come and go, but no file
+    // is opened for writing or created.
+    let (e, dir) = run(DirPerms::all(), FilePerms::READ, "mkdir");
+    assert_eq!(e, 0);
+    assert_eq!(after(dir).0, ["old", "sub"]);
+    for name in ["write", "create", "truncate"] {
+        let (e, dir) = run(DirPerms::all(), FilePerms::READ, name);
+        assert_eq!(e, PERM, "{name}");
+        assert_eq!(after(dir), untouched(), "{name}");
+    }
+    // A read-only preopen's file is neither linked nor moved into a
+    // writable one; nor between preopens whose permissions differ.
+    let all = (DirPerms::all(), FilePerms::all());
+    for (first, name) in [
+        ((DirPerms::READ, FilePerms::READ), "link_across"),
+        ((DirPerms::READ, FilePerms::READ), "rename_across"),
+        ((DirPerms::all(), FilePerms::READ), "link_across"),
+        ((DirPerms::all(), FilePerms::READ), "rename_across"),
+    ] {
+        let (e, dir) = run_with(first.0, first.1, Some(all), name);
+        assert_eq!(e, PERM, "{name}");
+        assert!(
+            std::fs::read_dir(dir.join("other"))
+                .unwrap()
+                .next()
+                .is_none()
+        );
+        std::fs::remove_dir_all(dir.join("other")).unwrap();
+        assert_eq!(after(dir), untouched(), "{name}");
+    }
+    let (e, dir) = run_with(all.0, all.1, Some(all), "rename_across");
+    assert_eq!(e, 0);
+    assert_eq!(std::fs::read(dir.join("other/new")).unwrap(), b"data");
+    std::fs::remove_dir_all(dir.join("other")).unwrap();
+    assert_eq!(after(dir).0, Vec::<String>::new());
+    // Everything allowed: a file is written in place.
+    let (e, dir) = run(DirPerms::all(), FilePerms::all(), "write_through");
     assert_eq!(e, 0);
     assert_eq!(
         after(dir),
         (vec!["old".to_string()], Some("xata".to_string()))
     );
-    let (e, dir) = run(DirPerms::READ, FilePerms::all(), "create");
-    assert_eq!(e, PERM);
-    assert_eq!(after(dir), untouched());
-    // Directory mutable, files read-only: entries come and go, but no file
-    // is opened for writing.
-    let (e, dir) = run(DirPerms::all(), FilePerms::READ, "mkdir");
-    assert_eq!(e, 0);
-    assert_eq!(after(dir).0, ["old", "sub"]);
-    let (e, dir) = run(DirPerms::all(), FilePerms::READ, "write");
-    assert_eq!(e, PERM);
-    assert_eq!(after(dir), untouched());
     // Without READ on the directory nothing in it is listed or opened.
     for name in ["read", "list"] {
         let (e, dir) = run(DirPerms::MUTATE, FilePerms::all(), name);
@@ -362,8 +414,6 @@ fn linker_module_refuses_ambiguous_and_unlinkable_modules() {
     );
 }
 
-/// Host closures and typed calls take as many values as WASI's widest
-/// function (`path_open`, 9 parameters), and more.
 /// Conveniences Wasmtime's examples use: `Store::default()`, the
 /// reference accessors of `Val`, `Memory::page_size`, `Memory::read` and
 /// `write` failing with a `MemoryAccessError`, `I32Exit`'s message.
@@ -415,6 +465,8 @@ fn embedder_conveniences_as_in_wasmtime() {
     );
 }
 
+/// Host closures and typed calls take as many values as WASI's widest
+/// function (`path_open`, 9 parameters), and more.
 #[test]
 fn typed_functions_take_up_to_sixteen_values() {
     let engine = Engine::default();

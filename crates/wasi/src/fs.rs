@@ -769,10 +769,22 @@ pub(crate) fn path_filestat_set_times(
     .map_err(io)
 }
 
+/// The directories of a link or rename from `old` to `new`: both must
+/// allow changes, and have the same permissions (otherwise a file of a
+/// read-only preopen, linked or moved into a writable one, could be
+/// written there), as Wasmtime has it.
+fn two_dirs(cx: &State, old: u32, new: u32) -> Result<(&Dir, &Dir), Errno> {
+    let old = cx.dir_for(old, DirPerms::MUTATE)?;
+    let new = cx.dir_for(new, DirPerms::MUTATE)?;
+    if old.perms != new.perms {
+        return Err(Errno::PERM);
+    }
+    Ok((&old.dir, &new.dir))
+}
+
 /// `[old_fd, old_flags, old_path, old_len, new_fd, new_path, new_len]`
 pub(crate) fn path_link(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 7]) -> R {
-    let old_dir = &cx.dir_for(a[0], DirPerms::READ)?.dir;
-    let new_dir = &cx.dir_for(a[4], DirPerms::MUTATE)?.dir;
+    let (old_dir, new_dir) = two_dirs(cx, a[0], a[4])?;
     if a[1] & LOOKUP_SYMLINK_FOLLOW != 0 {
         // Linking the target of a symlink is not offered by the sandbox:
         // an invalid flag here, as Wasmtime and the WASI testsuite have it.
@@ -821,14 +833,23 @@ pub(crate) fn path_open(cx: &mut State, m: &mut GuestMemory<'_>, a: OpenArgs) ->
     let want_write = a.rights_base
         & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
         != 0;
-    // The preopen's permissions, as Wasmtime checks them: creating changes
-    // the directory, truncating the file, and files are opened for what
-    // their permissions allow.
-    if a.oflags & oflags::CREAT != 0 && !perms.dir.contains(DirPerms::MUTATE)
-        || (want_write || a.oflags & oflags::TRUNC != 0) && !perms.file.contains(FilePerms::WRITE)
-        || want_read && a.oflags & oflags::DIRECTORY == 0 && !perms.file.contains(FilePerms::READ)
-    {
+    // The preopen's permissions, as Wasmtime checks them: creating,
+    // truncating or writing needs both `DirPerms::MUTATE` and
+    // `FilePerms::WRITE`; reading a file `FilePerms::READ` (checked below,
+    // once it is known not to be a directory).
+    let changes = want_write || a.oflags & (oflags::CREAT | oflags::TRUNC) != 0;
+    if changes && !(perms.dir.contains(DirPerms::MUTATE) && perms.file.contains(FilePerms::WRITE)) {
         return Err(Errno::PERM);
+    }
+    if want_read && a.oflags & oflags::DIRECTORY == 0 && !perms.file.contains(FilePerms::READ) {
+        // (A directory opened this way is listed, not read: `DirPerms`.)
+        let md = match follow {
+            FollowSymlinks::Yes => dir.metadata(&p),
+            FollowSymlinks::No => dir.symlink_metadata(&p),
+        };
+        if !md.is_ok_and(|md| md.is_dir()) {
+            return Err(Errno::PERM);
+        }
     }
     let (descriptor, type_rights) = if a.oflags & oflags::DIRECTORY != 0 {
         if a.oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
@@ -940,8 +961,7 @@ pub(crate) fn path_remove_directory(
 
 /// `[fd, old_path, old_len, new_fd, new_path, new_len]`
 pub(crate) fn path_rename(cx: &mut State, m: &mut GuestMemory<'_>, a: [u32; 6]) -> R {
-    let old_dir = &cx.dir_for(a[0], DirPerms::MUTATE)?.dir;
-    let new_dir = &cx.dir_for(a[3], DirPerms::MUTATE)?.dir;
+    let (old_dir, new_dir) = two_dirs(cx, a[0], a[3])?;
     let (old, new) = (checked_path(m, a[1], a[2])?, checked_path(m, a[4], a[5])?);
     // A trailing slash on either name says the source is a directory, as
     // POSIX has it (`ENOTDIR` otherwise); the rename below drops it, and

@@ -169,8 +169,10 @@ pub struct DirPerms(u8);
 impl DirPerms {
     /// List it, look up and stat its entries, read links, open files in it.
     pub const READ: DirPerms = DirPerms(1);
-    /// Create, rename, link and remove entries, set their times, truncate
-    /// or create files when opening them.
+    /// Create, rename, link and remove entries, set their times by path;
+    /// with [`FilePerms::WRITE`], open files in it for writing, creating or
+    /// truncating them. (A link or rename needs it on both directories,
+    /// and both with the same permissions.)
     pub const MUTATE: DirPerms = DirPerms(2);
 
     /// Both.
@@ -204,7 +206,8 @@ pub struct FilePerms(u8);
 impl FilePerms {
     /// Open them for reading.
     pub const READ: FilePerms = FilePerms(1);
-    /// Open them for writing, and change their size or times.
+    /// With [`DirPerms::MUTATE`], open them for writing (creating or
+    /// truncating them); change their times through a descriptor.
     pub const WRITE: FilePerms = FilePerms(2);
 
     /// Both.
@@ -578,7 +581,8 @@ fn null_file(write: bool) -> Option<Descriptor> {
         file: std::sync::Arc::new(file),
         readable: !write,
         writable: write,
-        mutable: true,
+        // (The host's `/dev/null`: its times are not the guest's to set.)
+        mutable: false,
         append: false,
         host_fdflags: 0,
         stream: true,
