@@ -62,17 +62,22 @@ struct Registered {
 }
 
 /// What the code at a return address is, for the exception unwinder.
-pub(crate) enum ReturnSite {
+pub(crate) enum ReturnSite<T> {
     /// Not a Wasm function of a placed module (a trampoline, or host code).
     NotWasm,
-    /// A Wasm function; the call returning there has these handlers (code
-    /// offsets relative to the region starting at the address given), or
-    /// none.
-    Wasm(Option<(usize, ExceptionSite)>),
+    /// A Wasm function; what the unwinder made of the handlers of the call
+    /// returning there, or `None` when it has none.
+    Wasm(Option<T>),
 }
 
-/// What the code at return address `pc` is.
-pub(crate) fn return_site(pc: usize) -> ReturnSite {
+/// What the code at return address `pc` is; `handlers` is given the call's
+/// exception handlers, if it has any (code offsets relative to the region
+/// starting at the address given), while the registry is read (so nothing
+/// is copied out of it).
+pub(crate) fn return_site<T>(
+    pc: usize,
+    handlers: impl FnOnce(usize, &ExceptionSite) -> T,
+) -> ReturnSite<T> {
     with_registry(|reg| {
         let Some((&start, r)) = reg.range(..=pc).next_back() else {
             return ReturnSite::NotWasm;
@@ -90,7 +95,7 @@ pub(crate) fn return_site(pc: usize) -> ReturnSite {
             .exceptions
             .binary_search_by_key(&off, |s| s.ret)
             .ok()
-            .map(|i| (start, r.exceptions[i].clone()));
+            .map(|i| handlers(start, &r.exceptions[i]));
         ReturnSite::Wasm(site)
     })
 }

@@ -121,15 +121,9 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
         // registry says are Wasm functions), whose frame record holds the
         // caller's frame pointer and the return address.
         let (caller_fp, pc) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        let site = match code::return_site(pc) {
-            ReturnSite::NotWasm => break,
-            ReturnSite::Wasm(site) => site,
-        };
-        if num_pcs < MAX_FRAMES {
-            pcs[num_pcs] = pc;
-            num_pcs += 1;
-        }
-        if let Some((base, site)) = site {
+        // The handler that takes the exception, with the stack pointer of
+        // the call, chosen while the registry is read.
+        let found = code::return_site(pc, |base, site| {
             let sp = caller_fp - site.frame_offset as usize;
             // SAFETY: Cranelift saved the caller's context at this offset
             // from the stack pointer of the call, which is still live.
@@ -146,16 +140,21 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
                 };
                 hit.then_some(base + handler as usize)
             });
-            // The jump abandons this frame: what it owns goes first (the
-            // site's copy of its handlers, leaked once per caught exception
-            // otherwise).
-            drop(site);
-            if let Some(handler) = handler {
-                // SAFETY: the handler belongs to the frame at `caller_fp`,
-                // whose stack pointer at the call was `sp`; the exception
-                // is its first payload.
-                unsafe { resume(handler, sp, caller_fp, exn as usize) }
-            }
+            handler.map(|h| (h, sp))
+        });
+        let found = match found {
+            ReturnSite::NotWasm => break,
+            ReturnSite::Wasm(found) => found.flatten(),
+        };
+        if num_pcs < MAX_FRAMES {
+            pcs[num_pcs] = pc;
+            num_pcs += 1;
+        }
+        if let Some((handler, sp)) = found {
+            // SAFETY: the handler belongs to the frame at `caller_fp`, whose
+            // stack pointer at the call was `sp`; the exception is its first
+            // payload. This frame owns nothing the jump would leak.
+            unsafe { resume(handler, sp, caller_fp, exn as usize) }
         }
         fp = caller_fp;
     }
