@@ -311,6 +311,20 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
         "{}",
         stderr(&o)
     );
+    // Named from a sibling folder through `..`: the folder it is in counts.
+    let sibling = dir.join("proposals").join("threads");
+    std::fs::create_dir_all(&sibling).unwrap();
+    let o = support::wasm_jit_command()
+        .args(["wast", "../wide-arithmetic/add128.wast"])
+        .current_dir(&sibling)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&o),
+        "../wide-arithmetic/add128.wast: 2 passed, 0 failed\n",
+        "{}",
+        stderr(&o)
+    );
 
     // A report written to a full device is an error, not a panic.
     let full = std::fs::OpenOptions::new()

@@ -875,9 +875,6 @@ fn wasi_threads_share_memory_and_end_the_process_together() {
     }
 }
 
-/// A program importing `wasi_unstable` (snapshot 0) runs, with snapshot 0's
-/// layouts (`tests/programs/wasi_unstable.wat` says which); `-S preview0=n`
-/// leaves the module undefined.
 /// New descriptors are numbered as Wasmtime numbers them, not POSIX's
 /// lowest-first (`tests/programs/fd_numbers.wat` says which check failed):
 /// a program that closed its stdout by mistake keeps its output out of the
@@ -901,6 +898,9 @@ fn descriptors_are_numbered_as_wasmtime_numbers_them() {
     assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"");
 }
 
+/// A program importing `wasi_unstable` (snapshot 0) runs, with snapshot 0's
+/// layouts (`tests/programs/wasi_unstable.wat` says which); `-S preview0=n`
+/// leaves the module undefined.
 #[test]
 fn wasi_unstable_programs_run() {
     let dir = tempdir();

@@ -1,5 +1,5 @@
-;; Which numbers new descriptors get (as Wasmtime gives them): one past the
-;; highest in use, else the highest closed number not in use again. With
+;; Which numbers new descriptors get (as Wasmtime gives them): the highest
+;; closed number not in use again, else one past the highest in use. With
 ;; the preopen at fd 3, `check` returns 0, or the number of the check that
 ;; failed. The last checks are what a program that closes its stdout by
 ;; mistake (ABC inside Yosys fakes `dup2` this way) relies on: writes to

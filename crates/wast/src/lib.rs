@@ -101,11 +101,19 @@ pub fn proposal_feature(name: &str) -> Option<WasmFeatures> {
 pub fn features_for_path(path: &Path) -> WasmFeatures {
     // Relative to the working directory, whose folders count too
     // (`cd proposals/simd && wasm-jit wast simd_lane.wast`).
+    // `..` steps are taken (`../simd/x.wast` is in `simd`, not in the
+    // folder it was named from).
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let parts: Vec<String> = path
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let mut parts: Vec<String> = Vec::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => parts.push(c.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
     for (i, part) in parts.iter().enumerate().rev() {
         match part.as_str() {
             "wasm-v1" => return WasmFeatures::WASM1,
