@@ -114,8 +114,8 @@ pub(crate) struct FileDesc {
     pub(crate) readable: bool,
     /// Whether the guest may write (likewise, with `FD_WRITE`).
     pub(crate) writable: bool,
-    /// Whether its directory's [`FilePerms`] let the guest change it (its
-    /// size and times too).
+    /// Whether its directory's [`FilePerms`] let the guest set its times
+    /// (writing it, and its size, go by `writable`).
     pub(crate) mutable: bool,
     /// Append mode: every `fd_write` goes to the end (kept here rather than
     /// as the host's `O_APPEND`, so that `fd_pwrite` writes at its offset).
@@ -161,6 +161,36 @@ impl Rights {
     };
 }
 
+/// The methods `DirPerms` and `FilePerms` share (Wasmtime's are bitflags):
+/// `all`, `empty`, `contains`, and `|`.
+macro_rules! perms_flags {
+    ($name:ident) => {
+        impl $name {
+            /// Every permission.
+            pub const fn all() -> $name {
+                $name(3)
+            }
+
+            /// None.
+            pub const fn empty() -> $name {
+                $name(0)
+            }
+
+            /// Whether every permission of `other` is in `self`.
+            pub const fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, other: $name) -> $name {
+                $name(self.0 | other.0)
+            }
+        }
+    };
+}
+
 /// What a guest may do with a preopened directory and the directories
 /// below it ([`WasiCtxBuilder::preopened_dir`]), as Wasmtime's `DirPerms`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -174,29 +204,9 @@ impl DirPerms {
     /// truncating them. (A link or rename needs it on both directories,
     /// and both with the same permissions.)
     pub const MUTATE: DirPerms = DirPerms(2);
-
-    /// Both.
-    pub const fn all() -> DirPerms {
-        DirPerms(3)
-    }
-
-    /// Neither.
-    pub const fn empty() -> DirPerms {
-        DirPerms(0)
-    }
-
-    /// Whether every permission of `other` is in `self`.
-    pub const fn contains(self, other: DirPerms) -> bool {
-        self.0 & other.0 == other.0
-    }
 }
 
-impl std::ops::BitOr for DirPerms {
-    type Output = DirPerms;
-    fn bitor(self, other: DirPerms) -> DirPerms {
-        DirPerms(self.0 | other.0)
-    }
-}
+perms_flags!(DirPerms);
 
 /// What a guest may do with the files below a preopened directory
 /// ([`WasiCtxBuilder::preopened_dir`]), as Wasmtime's `FilePerms`.
@@ -209,29 +219,9 @@ impl FilePerms {
     /// With [`DirPerms::MUTATE`], open them for writing (creating or
     /// truncating them); change their times through a descriptor.
     pub const WRITE: FilePerms = FilePerms(2);
-
-    /// Both.
-    pub const fn all() -> FilePerms {
-        FilePerms(3)
-    }
-
-    /// Neither.
-    pub const fn empty() -> FilePerms {
-        FilePerms(0)
-    }
-
-    /// Whether every permission of `other` is in `self`.
-    pub const fn contains(self, other: FilePerms) -> bool {
-        self.0 & other.0 == other.0
-    }
 }
 
-impl std::ops::BitOr for FilePerms {
-    type Output = FilePerms;
-    fn bitor(self, other: FilePerms) -> FilePerms {
-        FilePerms(self.0 | other.0)
-    }
-}
+perms_flags!(FilePerms);
 
 /// The permissions a directory descriptor carries: its preopen's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
