@@ -285,85 +285,57 @@ impl From<f64> for Val {
     }
 }
 
-impl From<Func> for Val {
-    fn from(f: Func) -> Val {
-        Val::FuncRef(Some(f))
-    }
-}
-impl From<Option<Func>> for Val {
-    fn from(f: Option<Func>) -> Val {
-        Val::FuncRef(f)
-    }
-}
-impl From<ExternRef> for Val {
-    fn from(r: ExternRef) -> Val {
-        Val::ExternRef(Some(r))
-    }
-}
-impl From<Option<ExternRef>> for Val {
-    fn from(r: Option<ExternRef>) -> Val {
-        Val::ExternRef(r)
-    }
+/// For each reference kind: `From` its type (and `Option` of it, `None` the
+/// null), and on `Val` its null, its accessor (`Some(None)` for null) and
+/// its panicking unwrapper, by Wasmtime's names.
+macro_rules! reference_kinds {
+    ($($ty:ident $variant:ident $wasm:literal $a:literal $null:ident $get:ident $unwrap:ident;)*) => {
+        $(
+            impl From<$ty> for Val {
+                fn from(r: $ty) -> Val {
+                    Val::$variant(Some(r))
+                }
+            }
+            impl From<Option<$ty>> for Val {
+                fn from(r: Option<$ty>) -> Val {
+                    Val::$variant(r)
+                }
+            }
+        )*
+        impl Val {
+            $(
+                #[doc = concat!("The null `", $wasm, "`.")]
+                pub fn $null() -> Val {
+                    Val::$variant(None)
+                }
+
+                #[doc = concat!("The `", $wasm, "` (`Some(None)` for null), if it is one.")]
+                pub fn $get(&self) -> Option<Option<&$ty>> {
+                    match self {
+                        Val::$variant(r) => Some(r.as_ref()),
+                        _ => None,
+                    }
+                }
+
+                #[doc = concat!(
+                    "The `", $wasm, "` (`None` for null); panics if the value is another type."
+                )]
+                pub fn $unwrap(&self) -> Option<&$ty> {
+                    self.$get().expect(concat!("expected ", $a, " ", $wasm, " value"))
+                }
+            )*
+        }
+    };
 }
 
-impl From<AnyRef> for Val {
-    fn from(r: AnyRef) -> Val {
-        Val::AnyRef(Some(r))
-    }
-}
-impl From<Option<AnyRef>> for Val {
-    fn from(r: Option<AnyRef>) -> Val {
-        Val::AnyRef(r)
-    }
-}
-impl From<ExnRef> for Val {
-    fn from(r: ExnRef) -> Val {
-        Val::ExnRef(Some(r))
-    }
-}
-impl From<Option<ExnRef>> for Val {
-    fn from(r: Option<ExnRef>) -> Val {
-        Val::ExnRef(r)
-    }
+reference_kinds! {
+    Func FuncRef "funcref" "a" null_func_ref funcref unwrap_funcref;
+    ExternRef ExternRef "externref" "an" null_extern_ref externref unwrap_externref;
+    AnyRef AnyRef "anyref" "an" null_any_ref anyref unwrap_anyref;
+    ExnRef ExnRef "exnref" "an" null_exn_ref exnref unwrap_exnref;
 }
 
 impl Val {
-    /// The null `funcref`.
-    pub fn null_func_ref() -> Val {
-        Val::FuncRef(None)
-    }
-
-    /// The null `externref`.
-    pub fn null_extern_ref() -> Val {
-        Val::ExternRef(None)
-    }
-
-    /// The null `anyref`.
-    pub fn null_any_ref() -> Val {
-        Val::AnyRef(None)
-    }
-
-    /// The null `exnref`.
-    pub fn null_exn_ref() -> Val {
-        Val::ExnRef(None)
-    }
-
-    /// The `anyref` (`Some(None)` for null), if it is one.
-    pub fn anyref(&self) -> Option<Option<&AnyRef>> {
-        match self {
-            Val::AnyRef(r) => Some(r.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The `exnref` (`Some(None)` for null), if it is one.
-    pub fn exnref(&self) -> Option<Option<&ExnRef>> {
-        match self {
-            Val::ExnRef(r) => Some(r.as_ref()),
-            _ => None,
-        }
-    }
-
     /// The `v128`, if it is one.
     pub fn v128(&self) -> Option<V128> {
         match self {
@@ -375,43 +347,6 @@ impl Val {
     /// The `v128`; panics if the value is another type.
     pub fn unwrap_v128(&self) -> V128 {
         self.v128().expect("expected a v128 value")
-    }
-
-    /// The `funcref` (`None` for null); panics if the value is another type.
-    pub fn unwrap_funcref(&self) -> Option<&Func> {
-        self.funcref().expect("expected a funcref value")
-    }
-
-    /// The `externref` (`None` for null); panics if the value is another
-    /// type.
-    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
-        self.externref().expect("expected an externref value")
-    }
-
-    /// The `anyref` (`None` for null); panics if the value is another type.
-    pub fn unwrap_anyref(&self) -> Option<&AnyRef> {
-        self.anyref().expect("expected an anyref value")
-    }
-
-    /// The `exnref` (`None` for null); panics if the value is another type.
-    pub fn unwrap_exnref(&self) -> Option<&ExnRef> {
-        self.exnref().expect("expected an exnref value")
-    }
-
-    /// The `funcref` (`Some(None)` for null), if it is one.
-    pub fn funcref(&self) -> Option<Option<&Func>> {
-        match self {
-            Val::FuncRef(f) => Some(f.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The `externref` (`Some(None)` for null), if it is one.
-    pub fn externref(&self) -> Option<Option<&ExternRef>> {
-        match self {
-            Val::ExternRef(r) => Some(r.as_ref()),
-            _ => None,
-        }
     }
 
     /// The `i32`; panics if the value is another type.
