@@ -187,6 +187,21 @@ impl std::fmt::Display for MemoryAccessError {
 
 impl std::error::Error for MemoryAccessError {}
 
+impl MemoryAccessError {
+    /// The `len` bytes at `offset` of a memory of `size` bytes, if they are
+    /// all inside it.
+    fn range(
+        offset: usize,
+        len: usize,
+        size: usize,
+    ) -> Result<std::ops::Range<usize>, MemoryAccessError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= size => Ok(offset..end),
+            _ => Err(MemoryAccessError(())),
+        }
+    }
+}
+
 /// A linear memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory(pub(crate) Stored);
@@ -276,11 +291,7 @@ impl Memory {
     ) -> Result<(), MemoryAccessError> {
         let s = &store.as_context().0.opaque;
         let data = s.memory(s.check(self.0)).data();
-        let end = offset
-            .checked_add(buf.len())
-            .filter(|&e| e <= data.len())
-            .ok_or(MemoryAccessError(()))?;
-        buf.copy_from_slice(&data[offset..end]);
+        buf.copy_from_slice(&data[MemoryAccessError::range(offset, buf.len(), data.len())?]);
         Ok(())
     }
 
@@ -295,11 +306,8 @@ impl Memory {
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
         let data = s.memory_bytes_mut(i);
-        let end = offset
-            .checked_add(buf.len())
-            .filter(|&e| e <= data.len())
-            .ok_or(MemoryAccessError(()))?;
-        data[offset..end].copy_from_slice(buf);
+        let range = MemoryAccessError::range(offset, buf.len(), data.len())?;
+        data[range].copy_from_slice(buf);
         Ok(())
     }
 
