@@ -13,6 +13,20 @@ fn wasm_jit(args: &[&str]) -> Output {
         .expect("the wasm-jit binary runs")
 }
 
+/// [`wasm_jit`] with its standard output a full device (every write fails).
+fn wasm_jit_to_full_stdout(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    support::wasm_jit_command()
+        .args(args)
+        .current_dir(repo_root())
+        .stdout(full)
+        .output()
+        .expect("the wasm-jit binary runs")
+}
+
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -327,15 +341,7 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
     );
 
     // A report written to a full device is an error, not a panic.
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let o = support::wasm_jit_command()
-        .args(["wast", good.to_str().unwrap()])
-        .stdout(full)
-        .output()
-        .unwrap();
+    let o = wasm_jit_to_full_stdout(&["wast", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).starts_with("Error: cannot write the report"),
@@ -1531,16 +1537,7 @@ fn wasmtime_habits_work() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o), "Error: `_start` expects 1 arguments, got 0\n");
 
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let o = support::wasm_jit_command()
-        .args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
-        .current_dir(repo_root())
-        .stdout(full)
-        .output()
-        .unwrap();
+    let o = wasm_jit_to_full_stdout(&["run", "--invoke", "fib", "examples/wat/traps.wat", "10"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).starts_with("Error: cannot write the results"),
