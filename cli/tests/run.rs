@@ -314,31 +314,26 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
            (assert_return (invoke "f") (i64.const 0) (i64.const 1))"#,
     )
     .unwrap();
-    let o = support::wasm_jit_command()
-        .args(["wast", "add128.wast"])
-        .current_dir(&wide)
-        .output()
-        .unwrap();
-    assert_eq!(
-        stdout(&o),
-        "add128.wast: 2 passed, 0 failed\n",
-        "{}",
-        stderr(&o)
-    );
-    // Named from a sibling folder through `..`: the folder it is in counts.
+    // Named from there, and from a sibling folder through `..`: the folder
+    // the script is in counts.
     let sibling = dir.join("proposals").join("threads");
     std::fs::create_dir_all(&sibling).unwrap();
-    let o = support::wasm_jit_command()
-        .args(["wast", "../wide-arithmetic/add128.wast"])
-        .current_dir(&sibling)
-        .output()
-        .unwrap();
-    assert_eq!(
-        stdout(&o),
-        "../wide-arithmetic/add128.wast: 2 passed, 0 failed\n",
-        "{}",
-        stderr(&o)
-    );
+    for (cwd, script) in [
+        (&wide, "add128.wast"),
+        (&sibling, "../wide-arithmetic/add128.wast"),
+    ] {
+        let o = support::wasm_jit_command()
+            .args(["wast", script])
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout(&o),
+            format!("{script}: 2 passed, 0 failed\n"),
+            "{}",
+            stderr(&o)
+        );
+    }
 
     // A report written to a full device is an error, not a panic.
     let o = wasm_jit_to_full_stdout(&["wast", good.to_str().unwrap()]);
