@@ -361,6 +361,7 @@ fn wasm_feature(key: &str) -> Option<WasmFeatures> {
         "gc" => WasmFeatures::GC,
         "exceptions" => WasmFeatures::EXCEPTIONS,
         "legacy-exceptions" => WasmFeatures::LEGACY_EXCEPTIONS,
+        "memory-control" => WasmFeatures::MEMORY_CONTROL,
         "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
         "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
         "stack-switching" => WasmFeatures::STACK_SWITCHING,

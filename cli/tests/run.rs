@@ -476,16 +476,16 @@ fn refused_modules_name_their_features_in_one_line() {
     let needs = dir.join("needs.wat");
     std::fs::write(
         &needs,
-        r#"(module
+        r#"(module (memory 1)
              (type $f (func)) (type $c (cont $f))
-             (func try catch_all end))"#,
+             (func i32.const 0 i32.const 0 memory.discard))"#,
     )
     .unwrap();
     for cmd in ["run", "compile"] {
         let o = wasm_jit(&[
             cmd,
             "-W",
-            "legacy-exceptions=y,stack-switching=y",
+            "memory-control=y,stack-switching=y",
             needs.to_str().unwrap(),
         ]);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -494,7 +494,7 @@ fn refused_modules_name_their_features_in_one_line() {
             .find(|l| l.contains("not supported yet:"))
             .unwrap_or_default()
             .to_string();
-        for feature in ["legacy exception handling (try)", "stack switching"] {
+        for feature in ["memory control (memory_discard)", "stack switching"] {
             assert!(line.contains(feature), "`{feature}` missing from: {line}");
         }
     }

@@ -13,13 +13,13 @@ fn load_error(wat: &str) -> String {
     }
 }
 
-/// An engine that also validates legacy exception handling and stack
-/// switching, two proposals it cannot run.
+/// An engine that also validates memory control and stack switching, two
+/// proposals it cannot run.
 fn beyond_wasm3() -> Engine {
     let mut config = Config::new();
     config.wasm_features(
         Config::DEFAULT_FEATURES
-            | wasm_jit::WasmFeatures::LEGACY_EXCEPTIONS
+            | wasm_jit::WasmFeatures::MEMORY_CONTROL
             | wasm_jit::WasmFeatures::STACK_SWITCHING,
     );
     Engine::new(&config).unwrap()
@@ -32,17 +32,23 @@ fn load_error_beyond(wat: &str) -> String {
     }
 }
 
+/// A function that uses `memory.discard` (memory control).
+const DISCARD: &str = r#"(module (memory 1) (func i32.const 0 i32.const 0 memory.discard))"#;
+
 #[test]
 fn unimplemented_feature_families_are_refused_by_name() {
-    // Legacy exception handling: an operator in a body.
-    let e = load_error_beyond(r#"(module (func try catch_all end))"#);
+    // Memory control: an operator in a body.
+    let e = load_error_beyond(DISCARD);
     assert!(
-        e.starts_with("not supported yet: legacy exception handling (try)"),
+        e.starts_with("not supported yet: memory control (memory_discard)"),
         "{e}"
     );
     // Stack switching: a continuation type, nothing in a body.
     let e = load_error_beyond(r#"(module (type $f (func)) (type $c (cont $f)))"#);
     assert!(e.starts_with("not supported yet: stack switching"), "{e}");
+    // Legacy exception handling runs (tests/tests/legacy_exceptions.rs),
+    // and is validated by default, as V8 does.
+    Module::new(&Engine::default(), r#"(module (func try catch_all end))"#).unwrap();
     // GC and threads run (tests/tests/gc.rs, threads.rs): a struct type
     // with struct.new, a shared memory and an atomic operator load.
     Module::new(
@@ -72,16 +78,16 @@ fn invalid_beats_unsupported() {
     // The first function uses an unsupported operator, the last is
     // invalid: invalid wins, even though the unsupported one comes first.
     let e = load_error_beyond(
-        r#"(module
-             (func try catch_all end)
+        r#"(module (memory 1)
+             (func i32.const 0 i32.const 0 memory.discard)
              (func)
              (func (result i32) i64.const 1))"#,
     );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
     // The same inside one body: an unsupported operator, then an invalid one.
     let e = load_error_beyond(
-        r#"(module (func (result i32)
-             try catch_all end
+        r#"(module (memory 1) (func (result i32)
+             i32.const 0 i32.const 0 memory.discard
              i64.const 1))"#,
     );
     assert!(e.starts_with("invalid module: type mismatch"), "{e}");
@@ -96,16 +102,16 @@ fn invalid_beats_unsupported() {
 fn every_missing_feature_is_listed_once() {
     let e = Module::new(
         &beyond_wasm3(),
-        r#"(module
+        r#"(module (memory 1)
              (type $f (func)) (type $c (cont $f))
-             (func try catch_all end)
-             (func try catch_all end))"#,
+             (func i32.const 0 i32.const 0 memory.discard)
+             (func i32.const 0 i32.const 0 memory.discard))"#,
     )
     .unwrap_err();
     let e = format!("{e:#}");
     let line = e.lines().next().unwrap();
     assert_eq!(e.lines().count(), 1, "{e}");
-    for feature in ["legacy exception handling", "stack switching"] {
+    for feature in ["memory control", "stack switching"] {
         assert_eq!(
             line.matches(&format!("{feature} (")).count(),
             1,

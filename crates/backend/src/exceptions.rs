@@ -38,6 +38,9 @@ pub struct VMException {
     /// Non-zero once an `exnref` to it exists (a `catch_ref`, or the host
     /// holding it): it then lives as long as its owner.
     pub escaped: u32,
+    /// Holds on it beyond the first (a legacy `rethrow` from a handler that
+    /// still holds it): a release takes one, and only the last recycles it.
+    pub holds: u32,
     /// The instance that made it and may recycle it (null: the store owns
     /// it).
     pub(crate) owner: *mut crate::instance::Instance,
@@ -49,6 +52,7 @@ const _: () = {
     assert!(std::mem::offset_of!(VMException, tag) == exception::TAG as usize);
     assert!(std::mem::offset_of!(VMException, payload) == exception::PAYLOAD as usize);
     assert!(std::mem::offset_of!(VMException, escaped) == exception::ESCAPED as usize);
+    assert!(std::mem::offset_of!(VMException, holds) == exception::HOLDS as usize);
     assert!(std::mem::size_of::<ValRaw>() == exception::SLOT as usize);
 };
 
@@ -62,6 +66,7 @@ impl VMException {
             tag,
             payload: storage.as_mut_ptr(),
             escaped: 1,
+            holds: 0,
             owner: std::ptr::null_mut(),
             storage,
         })
@@ -77,6 +82,7 @@ impl VMException {
         self.payload = self.storage.as_mut_ptr();
         self.tag = tag;
         self.escaped = 0;
+        self.holds = 0;
     }
 
     /// The payload values.

@@ -865,11 +865,16 @@ unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, payload: usize) -> usize 
 
 unsafe extern "C" fn exn_release(_vmctx: *mut u8, exn: usize) {
     let exn = exn as *mut VMException;
-    // SAFETY: compiled code passes the exception a handler just received:
-    // live, and (when not escaped) referenced by nothing else.
+    // SAFETY: compiled code passes an exception it holds (one a handler
+    // just received, or one a legacy handler held until now): live, and
+    // (when not escaped) referenced by no one but its `holds + 1` holders.
     unsafe {
         if (*exn).escaped == 0 && !(*exn).owner.is_null() {
-            (*(*exn).owner).free_exceptions.push(exn);
+            if (*exn).holds > 0 {
+                (*exn).holds -= 1;
+            } else {
+                (*(*exn).owner).free_exceptions.push(exn);
+            }
         }
     }
 }

@@ -92,6 +92,10 @@ pub mod exception {
     /// exists: until then, a handler that only takes the payload may
     /// recycle it.
     pub const ESCAPED: i32 = 16;
+    /// Offset of the count (u32) of holds on it beyond the first: a legacy
+    /// `rethrow` adds one while its handler still holds it, and a release
+    /// takes one (the last one recycles it).
+    pub const HOLDS: i32 = 20;
     /// Size of one payload slot.
     pub const SLOT: i32 = 16;
 }

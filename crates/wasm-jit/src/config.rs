@@ -203,10 +203,13 @@ impl Config {
     }
 
     /// The features modules are validated with by default: the whole Wasm
-    /// 3.0 standard (which includes threads), as Wasmtime validates. A valid
-    /// module that uses a feature the engine cannot run yet is refused with
+    /// 3.0 standard (which includes threads), as Wasmtime validates, and the
+    /// legacy exception instructions (`try`, `catch`, `delegate`,
+    /// `rethrow`), which older toolchains emit and V8 runs. A valid module
+    /// that uses a feature the engine cannot run yet is refused with
     /// `not supported yet: <feature>`, never called invalid.
-    pub const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM3;
+    pub const DEFAULT_FEATURES: WasmFeatures =
+        WasmFeatures::WASM3.union(WasmFeatures::LEGACY_EXCEPTIONS);
 
     /// The default configuration: [`Config::DEFAULT_FEATURES`], optimised
     /// code, 4 GiB memory reservations with a 2 GiB guard, parallel
@@ -563,6 +566,9 @@ feature_toggles! {
     wasm_wide_arithmetic => WIDE_ARITHMETIC,
     /// Exception handling (`try_table`, `exnref`).
     wasm_exceptions => EXCEPTIONS,
+    /// The legacy exception instructions (`try`, `catch`, `catch_all`,
+    /// `delegate`, `rethrow`; on by default).
+    wasm_legacy_exceptions => LEGACY_EXCEPTIONS,
     /// Threads: shared memories and atomics (`SharedMemory`; the guest's
     /// own threads come from `wasi-threads` or the host).
     wasm_threads => THREADS,

@@ -119,6 +119,8 @@ pub fn features_for_path(path: &Path) -> WasmFeatures {
             "wasm-v1" => return WasmFeatures::WASM1,
             "wasm-v2" => return WasmFeatures::WASM2,
             "wasm-v3" | "wasm-latest" => return WasmFeatures::WASM3,
+            // The spec repository's `test/legacy/exceptions`.
+            "legacy" => return WasmFeatures::WASM3 | WasmFeatures::LEGACY_EXCEPTIONS,
             "proposals" => {
                 if let Some(f) = parts.get(i + 1).and_then(|n| proposal_feature(n)) {
                     // A proposal's script about its interplay with

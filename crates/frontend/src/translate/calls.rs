@@ -18,6 +18,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn visit_return_call(&mut self, function_index: u32) -> Translated {
         self.fuel_save();
+        self.release_held(0);
         self.call(FuncIndex(function_index), true)
     }
 
@@ -32,6 +33,7 @@ impl FuncTranslator<'_, '_> {
         table_index: u32,
     ) -> Translated {
         self.fuel_save();
+        self.release_held(0);
         self.call_indirect(TypeIndex(type_index), TableIndex(table_index), true)
     }
 

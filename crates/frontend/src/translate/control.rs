@@ -81,7 +81,8 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    /// Opens a block, loop, `if` or `try_table` whose results go to `next`.
+    /// Opens a block, loop, `if`, `try_table` or `try` whose results go to
+    /// `next`.
     pub(super) fn push_frame(
         &mut self,
         kind: FrameKind,
@@ -156,6 +157,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn visit_return(&mut self) -> Translated {
         self.fuel_save();
+        self.release_held(0);
         let n = self.control[0].num_results;
         let vals = self.peek_n(n).to_vec();
         self.builder.ins().return_(&vals);
@@ -175,8 +177,11 @@ impl FuncTranslator<'_, '_> {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.op_else(),
-            Operator::End if self.dead_depth == 0 => self.op_end(),
-            Operator::End => self.dead_depth -= 1,
+            Operator::Catch { .. } | Operator::CatchAll if self.dead_depth == 0 => {
+                self.op_catch()?
+            }
+            Operator::End | Operator::Delegate { .. } if self.dead_depth == 0 => self.op_end(),
+            Operator::End | Operator::Delegate { .. } => self.dead_depth -= 1,
             _ => {}
         }
         Ok(())
@@ -188,7 +193,8 @@ impl FuncTranslator<'_, '_> {
         let depth = self.control.len() - 1 - relative_depth as usize;
         let frame = &mut self.control[depth];
         frame.next_reachable |= !matches!(frame.kind, FrameKind::Loop(_));
-        frame.branch_target()
+        let (target, n) = frame.branch_target();
+        (self.exit_to(depth, target), n)
     }
 
     fn br(&mut self, relative_depth: u32) {
@@ -223,7 +229,9 @@ impl FuncTranslator<'_, '_> {
         self.reachable = true;
     }
 
-    fn op_end(&mut self) {
+    /// `end` (or a legacy `delegate`) of the innermost frame.
+    pub(super) fn op_end(&mut self) {
+        self.end_legacy_section();
         let frame = self.control.pop().expect("validated: end with a frame");
         let mut next_reachable = frame.next_reachable;
         if self.reachable {

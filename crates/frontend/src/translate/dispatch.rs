@@ -16,7 +16,7 @@ use crate::proposal::{Proposal, operator_name};
 /// `@translate` arms below (an operator of a listed proposal without an arm
 /// is refused; one with an arm but unlisted is translated but reported as
 /// unsupported when only validating).
-pub const IMPLEMENTED: [Proposal; 14] = [
+pub const IMPLEMENTED: [Proposal; 15] = [
     Proposal::mvp,
     Proposal::sign_extension,
     Proposal::saturating_float_to_int,
@@ -28,6 +28,7 @@ pub const IMPLEMENTED: [Proposal; 14] = [
     Proposal::wide_arithmetic,
     Proposal::function_references,
     Proposal::exceptions,
+    Proposal::legacy_exceptions,
     Proposal::threads,
     Proposal::gc,
     Proposal::custom_descriptors,
@@ -84,6 +85,9 @@ macro_rules! define_dispatch {
     (@translate $s:ident, exceptions, $visit:ident $(, $arg:ident)*) => {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
+    (@translate $s:ident, legacy_exceptions, $visit:ident $(, $arg:ident)*) => {
+        define_dispatch!(@call $s, $visit $(, $arg)*)
+    };
     (@translate $s:ident, gc, $visit:ident $(, $arg:ident)*) => {
         define_dispatch!(@call $s, $visit $(, $arg)*)
     };
@@ -120,6 +124,10 @@ macro_rules! define_dispatch {
     (@fuel visit_loop) => { 0 };
     (@fuel visit_else) => { 0 };
     (@fuel visit_end) => { 0 };
+    (@fuel visit_try) => { 0 };
+    (@fuel visit_catch) => { 0 };
+    (@fuel visit_catch_all) => { 0 };
+    (@fuel visit_delegate) => { 0 };
     (@fuel $visit:ident) => { 1 };
 }
 wasmparser::for_each_operator!(define_dispatch);

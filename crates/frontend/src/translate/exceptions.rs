@@ -33,18 +33,31 @@ use crate::trap::TrapKind;
 use crate::types::WasmType;
 use crate::vmoffsets;
 
-/// One `catch` clause of a `try_table`.
+/// One `catch` clause of a `try_table` or of a legacy `try`.
 #[derive(Debug)]
 pub(super) struct CatchClause {
     /// The tag (`None`: `catch_all`).
-    tag: Option<u32>,
-    /// Whether the label also receives the `exnref`.
-    with_ref: bool,
-    /// Where the clause branches.
-    target: ir::Block,
+    pub(super) tag: Option<u32>,
+    /// What becomes of the caught exception object.
+    pub(super) hold: Hold,
+    /// Where the clause branches (a label's block, or a legacy handler).
+    pub(super) target: ir::Block,
     /// Its landing block for exceptions coming from calls (parameter: the
     /// `VMException` pointer), made on first use.
-    landing: Option<ir::Block>,
+    pub(super) landing: Option<ir::Block>,
+}
+
+/// What a clause does with the exception object it catches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Hold {
+    /// Takes the payload only: the object is released for reuse.
+    Release,
+    /// `catch_ref`/`catch_all_ref`: its label also receives the `exnref`,
+    /// which lives from now on as long as its instance.
+    Escape,
+    /// A legacy handler that may `rethrow` it: its block also receives the
+    /// object, which the handler holds until it is left (`legacy.rs`).
+    Keep,
 }
 
 /// What a call calls.
@@ -67,7 +80,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The machine types of tag `tag`'s payload.
-    fn payload_types(&self, tag: u32) -> Vec<ir::Type> {
+    pub(super) fn payload_types(&self, tag: u32) -> Vec<ir::Type> {
         let ptr = self.env.pointer_type();
         self.tag_params(tag)
             .into_iter()
@@ -76,16 +89,30 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The `catch` clauses an exception raised here would meet, innermost
-    /// first, up to the first `catch_all` (as (frame, clause) positions).
+    /// first, up to the first `catch_all` (as (frame, clause) positions):
+    /// those of the enclosing `try_table`s and of the legacy `try`s whose
+    /// body this is. A `try ... delegate l` body skips to label `l`.
     fn active_catches(&self) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        for (f, frame) in self.control.iter().enumerate().rev() {
-            if let FrameKind::TryTable(clauses) = &frame.kind {
-                for (c, clause) in clauses.iter().enumerate() {
-                    out.push((f, c));
-                    if clause.tag.is_none() {
-                        return out;
+        let mut f = self.control.len();
+        while f > 0 {
+            f -= 1;
+            let clauses = match &self.control[f].kind {
+                FrameKind::TryTable(clauses) => clauses,
+                FrameKind::LegacyTry(t) if t.in_body() => {
+                    if let Some(l) = t.delegate {
+                        // Label 0 is the frame around the `try`.
+                        f -= l as usize;
+                        continue;
                     }
+                    &t.clauses
+                }
+                _ => continue,
+            };
+            for (c, clause) in clauses.iter().enumerate() {
+                out.push((f, c));
+                if clause.tag.is_none() {
+                    return out;
                 }
             }
         }
@@ -95,7 +122,16 @@ impl FuncTranslator<'_, '_> {
     fn clause(&self, (f, c): (usize, usize)) -> &CatchClause {
         match &self.control[f].kind {
             FrameKind::TryTable(clauses) => &clauses[c],
-            _ => unreachable!("a try_table frame"),
+            FrameKind::LegacyTry(t) => &t.clauses[c],
+            _ => unreachable!("a try_table or try frame"),
+        }
+    }
+
+    fn clause_mut(&mut self, (f, c): (usize, usize)) -> &mut CatchClause {
+        match &mut self.control[f].kind {
+            FrameKind::TryTable(clauses) => &mut clauses[c],
+            FrameKind::LegacyTry(t) => &mut t.clauses[c],
+            _ => unreachable!("a try_table or try frame"),
         }
     }
 
@@ -138,9 +174,7 @@ impl FuncTranslator<'_, '_> {
                 None => {
                     let b = self.builder.create_block();
                     self.builder.append_block_param(b, self.env.pointer_type());
-                    if let FrameKind::TryTable(clauses) = &mut self.control[pos.0].kind {
-                        clauses[pos.1].landing = Some(b);
-                    }
+                    self.clause_mut(pos).landing = Some(b);
                     to_fill.push((pos, b));
                     b
                 }
@@ -192,11 +226,11 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Branches to clause `pos`'s label with the payload of exception `exn`
-    /// (and `exn` itself for the `_ref` forms).
+    /// (and `exn` itself for the `_ref` forms and held legacy handlers).
     fn unpack_and_branch(&mut self, pos: (usize, usize), exn: Value) {
-        let (tag, with_ref, target) = {
+        let (tag, hold, target) = {
             let c = self.clause(pos);
-            (c.tag, c.with_ref, c.target)
+            (c.tag, c.hold, c.target)
         };
         let mut values = Vec::new();
         if let Some(tag) = tag {
@@ -215,17 +249,25 @@ impl FuncTranslator<'_, '_> {
                 values.push(v);
             }
         }
-        if with_ref {
-            // An exnref to it exists from now on.
-            let one = self.builder.ins().iconst(types::I32, 1);
-            self.builder
-                .ins()
-                .store(exn_flags(), one, exn, vmoffsets::exception::ESCAPED);
-            values.push(exn);
-        } else {
-            self.call_builtin(Builtin::ExnRelease, &[exn]);
+        match hold {
+            Hold::Escape => {
+                // An exnref to it exists from now on.
+                let one = self.builder.ins().iconst(types::I32, 1);
+                self.builder
+                    .ins()
+                    .store(exn_flags(), one, exn, vmoffsets::exception::ESCAPED);
+                values.push(exn);
+            }
+            Hold::Keep => values.push(exn),
+            Hold::Release => self.release_exception(exn),
         }
         self.builder.ins().jump(target, &block_args(&values));
+    }
+
+    /// Gives up one hold on exception `exn`: the last one recycles it
+    /// (unless an `exnref` to it exists).
+    pub(super) fn release_exception(&mut self, exn: Value) {
+        self.call_builtin(Builtin::ExnRelease, &[exn]);
     }
 
     pub(super) fn visit_try_table(&mut self, try_table: TryTable) -> Translated {
@@ -233,16 +275,16 @@ impl FuncTranslator<'_, '_> {
         // Catch labels are outside the try_table: resolve them first.
         let mut clauses = Vec::with_capacity(try_table.catches.len());
         for catch in &try_table.catches {
-            let (tag, with_ref, label) = match *catch {
-                Catch::One { tag, label } => (Some(tag), false, label),
-                Catch::OneRef { tag, label } => (Some(tag), true, label),
-                Catch::All { label } => (None, false, label),
-                Catch::AllRef { label } => (None, true, label),
+            let (tag, hold, label) = match *catch {
+                Catch::One { tag, label } => (Some(tag), Hold::Release, label),
+                Catch::OneRef { tag, label } => (Some(tag), Hold::Escape, label),
+                Catch::All { label } => (None, Hold::Release, label),
+                Catch::AllRef { label } => (None, Hold::Escape, label),
             };
             let (target, _) = self.branch_to(label);
             clauses.push(CatchClause {
                 tag,
-                with_ref,
+                hold,
                 target,
                 landing: None,
             });
@@ -261,7 +303,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Writes `values` to a new stack slot of 16-byte slots; its address.
-    fn spill_payload(&mut self, values: &[Value]) -> Value {
+    pub(super) fn spill_payload(&mut self, values: &[Value]) -> Value {
         let ptr = self.env.pointer_type();
         if values.is_empty() {
             return self.builder.ins().iconst(ptr, 0);
@@ -291,9 +333,9 @@ impl FuncTranslator<'_, '_> {
         let catches = self.active_catches();
         let thrown = (!catches.is_empty()).then(|| self.tag_addr(tag_index));
         for pos in catches {
-            let (tag, with_ref, target) = {
+            let (tag, hold, target) = {
                 let c = self.clause(pos);
-                (c.tag, c.with_ref, c.target)
+                (c.tag, c.hold, c.target)
             };
             // A tag whose payload has other machine types is another tag
             // (a tag import matches only a tag of an equivalent type):
@@ -318,17 +360,18 @@ impl FuncTranslator<'_, '_> {
                 let next = self.builder.create_block();
                 self.builder.ins().brif(same, matched, &[], next, &[]);
                 self.builder.seal_block(next);
-                self.seal_and_branch(matched, tag, with_ref, target, tag_index, &payload);
+                self.seal_and_branch(matched, tag, hold, target, tag_index, &payload);
                 self.builder.switch_to_block(next);
                 continue;
             }
-            self.seal_and_branch(matched, tag, with_ref, target, tag_index, &payload);
+            self.seal_and_branch(matched, tag, hold, target, tag_index, &payload);
             self.reachable = false;
             return Ok(());
         }
         // No clause here takes it: unwind to the callers, which continue
         // with the fuel left here.
         self.fuel_save();
+        self.release_held(0);
         let payload_ptr = self.spill_payload(&payload);
         let t = self.builder.ins().iconst(types::I32, tag_index as i64);
         let fp = self
@@ -342,12 +385,13 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Fills `matched` (a local throw caught by a clause): branches to the
-    /// clause's label with the payload, making the `exnref` if it wants one.
+    /// clause's label with the payload, making the exception object if it
+    /// wants one (an `exnref`, or one a legacy handler holds).
     fn seal_and_branch(
         &mut self,
         matched: ir::Block,
         clause_tag: Option<u32>,
-        with_ref: bool,
+        hold: Hold,
         target: ir::Block,
         thrown: u32,
         payload: &[Value],
@@ -359,12 +403,19 @@ impl FuncTranslator<'_, '_> {
         } else {
             Vec::new()
         };
-        if with_ref {
+        if hold != Hold::Release {
             let payload_ptr = self.spill_payload(payload);
             let t = self.builder.ins().iconst(types::I32, thrown as i64);
             let exn = self
                 .call_builtin(Builtin::ExnNew, &[t, payload_ptr])
                 .unwrap();
+            if hold == Hold::Keep {
+                // Only the handler holds it: not an exnref.
+                let zero = self.builder.ins().iconst(types::I32, 0);
+                self.builder
+                    .ins()
+                    .store(exn_flags(), zero, exn, vmoffsets::exception::ESCAPED);
+            }
             values.push(exn);
         }
         self.builder.ins().jump(target, &block_args(&values));
@@ -376,6 +427,13 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapz(exn, TrapKind::NullExceptionReference.code());
+        self.throw_exception(exn);
+        Ok(())
+    }
+
+    /// Throws exception object `exn` (not null): to the first clause here
+    /// whose tag matches, else to the callers.
+    pub(super) fn throw_exception(&mut self, exn: Value) {
         let catches = self.active_catches();
         if !catches.is_empty() {
             let ptr = self.env.pointer_type();
@@ -393,7 +451,7 @@ impl FuncTranslator<'_, '_> {
                         self.builder.switch_to_block(matched);
                         self.unpack_and_branch(pos, exn);
                         self.reachable = false;
-                        return Ok(());
+                        return;
                     }
                     Some(tag) => {
                         let other = self.tag_addr(tag);
@@ -410,6 +468,7 @@ impl FuncTranslator<'_, '_> {
             }
         }
         self.fuel_save();
+        self.release_held(0);
         let fp = self
             .builder
             .ins()
@@ -417,11 +476,10 @@ impl FuncTranslator<'_, '_> {
         self.call_builtin(Builtin::ThrowRef, &[exn, fp]);
         self.trap(TrapKind::Unreachable);
         self.reachable = false;
-        Ok(())
     }
 
-    /// At the end of a `try_table`: its landing blocks have all their
-    /// predecessors.
+    /// At the end of a `try_table` (or of a legacy `try`'s body): its
+    /// landing blocks have all their predecessors.
     pub(super) fn seal_landings(&mut self, clauses: &[CatchClause]) {
         for c in clauses {
             if let Some(b) = c.landing {

@@ -33,6 +33,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn visit_return_call_ref(&mut self, type_index: u32) -> Translated {
         self.fuel_save();
+        self.release_held(0);
         self.call_ref(type_index, true)
     }
 

@@ -20,6 +20,7 @@ mod env;
 mod exceptions;
 mod func_refs;
 mod gc;
+mod legacy;
 mod memory;
 mod numeric;
 mod simd;
@@ -116,6 +117,8 @@ enum FrameKind {
     },
     /// A `try_table` and its `catch` clauses.
     TryTable(Vec<exceptions::CatchClause>),
+    /// A legacy `try`.
+    LegacyTry(legacy::LegacyTry),
 }
 
 #[derive(Debug)]
@@ -160,6 +163,10 @@ struct FuncTranslator<'a, 'f> {
     fuel_var: Option<Variable>,
     /// Operators executed since `fuel_var` was last updated.
     fuel_pending: i64,
+    /// The legacy `try`s not yet opened, read ahead at the first one.
+    legacy_tries: Option<std::collections::VecDeque<legacy::TrySummary>>,
+    /// The summary of the `try` just read, for `visit_try`.
+    next_try: Option<legacy::TrySummary>,
 }
 
 /// Validates function `index` of the module described by `env` with
@@ -206,6 +213,8 @@ pub fn translate_function(
         builtin_sigs: HashMap::new(),
         fuel_var: None,
         fuel_pending: 0,
+        legacy_tries: None,
+        next_try: None,
     };
     let mut notes = UnsupportedNotes::default();
     let mut limit: Option<FrontendError> = None;
@@ -260,6 +269,9 @@ pub fn translate_function(
         note_unsupported(&op, dead, &mut notes);
         if !notes.is_empty() {
             break;
+        }
+        if let Operator::Try { .. } = op {
+            t.read_try(&reader);
         }
         // Source locations are module byte offsets, for backtraces.
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
@@ -364,6 +376,9 @@ fn note_unsupported(op: &Operator<'_>, dead: bool, notes: &mut UnsupportedNotes)
                     ty: BlockType::Type(t),
                     ..
                 },
+        }
+        | Operator::Try {
+            blockty: BlockType::Type(t),
         } => {
             if let Err(e) = WasmType::from_wasmparser(*t) {
                 notes.add_error(e);
