@@ -154,6 +154,50 @@ fn wasi_p1_as_in_wasmtime() {
     }
 }
 
+/// Standard streams supplied by the host, as Wasmtime's pipes: `cat`
+/// copies a `MemoryInputPipe` to a `MemoryOutputPipe` the host reads
+/// afterwards; a write past the output's capacity fails in the guest
+/// (whose C library then reports an error) and writes nothing.
+#[test]
+fn memory_pipes_feed_and_capture_the_guest_streams() {
+    use wasm_jit_wasi::WasiCtxBuilder;
+    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
+    use wasm_jit_wasi::pipe::{MemoryInputPipe, MemoryOutputPipe};
+    let engine = Engine::default();
+    let module = Module::from_file(
+        &engine,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/programs/cat.wasm"),
+    )
+    .unwrap();
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let input: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    let run = |capacity: usize| {
+        let stdout = MemoryOutputPipe::new(capacity);
+        let wasi = WasiCtxBuilder::new()
+            .arg("cat")
+            .stdin(MemoryInputPipe::new(input.clone()))
+            .stdout(stdout.clone())
+            .build_p1();
+        let mut store = Store::new(&engine, wasi);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .unwrap();
+        let exit = match start.call(&mut store, ()) {
+            Ok(()) => 0,
+            Err(e) => e.downcast_ref::<wasm_jit_wasi::I32Exit>().unwrap().0,
+        };
+        drop(store);
+        (exit, stdout.try_into_inner().unwrap())
+    };
+    assert_eq!(run(1 << 20), (0, input.clone()));
+    // Room for only part of it: `cat` writes in 4096-byte pieces, so the
+    // first two fit and the third fails.
+    let (_, out) = run(10_000);
+    assert_eq!(out, input[..8192]);
+}
+
 /// `preopened_dir`'s permissions, as Wasmtime's: without `DirPerms::MUTATE`
 /// nothing in the directory is created, renamed, linked or removed, and no
 /// file in it opened for writing; without `FilePerms::WRITE` no file is

@@ -222,6 +222,7 @@ pub(crate) fn fd_fdstat_get(cx: &mut State, m: &mut GuestMemory<'_>, fd: u32, ou
             (t, append | f.host_fdflags)
         }
         Descriptor::Dir(_) => (filetype::DIRECTORY, 0),
+        d if cx.piped(d) => (filetype::UNKNOWN, 0),
         d => {
             let t = stream_stat(d)
                 .map(|s| s.filetype)
@@ -305,6 +306,18 @@ pub(crate) fn fd_filestat_get(
         }
         Descriptor::File(f) => std_stat(&f.file.metadata().map_err(io)?),
         Descriptor::Dir(d) => cap_stat(&d.dir.dir_metadata().map_err(io)?),
+        // A stream the host supplied has no host file: an unknown thing
+        // of no size.
+        d if cx.piped(d) => Filestat {
+            dev: 0,
+            ino: 0,
+            filetype: filetype::UNKNOWN,
+            nlink: 1,
+            size: 0,
+            atim: 0,
+            mtim: 0,
+            ctim: 0,
+        },
         d => stream_stat(d)?,
     };
     stat.write(m, out, abi)
@@ -465,13 +478,15 @@ pub(crate) fn fd_read(
     // A stream's rights are its own (they may have been narrowed).
     let can_read = cx.rights(fd)?.base & rights::FD_READ != 0;
     if can_read && matches!(cx.get(fd)?, Descriptor::Stdin) {
+        let pipe = cx.pipes.stdin.clone();
         // Waiting for input, the context is not held: other threads' calls
         // go on.
         drop(cx);
         // One read per call, like read(2) on a terminal or pipe.
         if let Some(&(buf, len)) = vecs.iter().find(|v| v.1 > 0) {
-            total = m.fill(buf, len, |dst| {
-                std::io::stdin().lock().read(dst).map_err(io)
+            total = m.fill(buf, len, |dst| match &pipe {
+                Some(p) => p.read(dst).map_err(io),
+                None => std::io::stdin().lock().read(dst).map_err(io),
             })?;
         }
         return m.write_u32(out, total as u32);
@@ -492,6 +507,23 @@ pub(crate) fn fd_read(
     m.write_u32(out, total as u32)
 }
 
+/// The bytes of a write's buffers, in order.
+fn gather<'m>(
+    m: &'m GuestMemory<'_>,
+    vecs: &[(u32, u32)],
+) -> Result<std::borrow::Cow<'m, [u8]>, Errno> {
+    Ok(match vecs[..] {
+        [(buf, len)] => m.slice(buf, len)?,
+        _ => {
+            let mut data = Vec::new();
+            for &(buf, len) in vecs {
+                data.extend_from_slice(&m.slice(buf, len)?);
+            }
+            data.into()
+        }
+    })
+}
+
 pub(crate) fn fd_write(
     cx: &WasiCtx,
     m: &mut GuestMemory<'_>,
@@ -505,16 +537,7 @@ pub(crate) fn fd_write(
     // All the buffers in one write, as writev(2) does: another thread's
     // write to the same descriptor does not land between them.
     let mut write_all = |w: &mut dyn Write| -> R {
-        let data = match vecs[..] {
-            [(buf, len)] => m.slice(buf, len)?,
-            _ => {
-                let mut data = Vec::new();
-                for &(buf, len) in &vecs {
-                    data.extend_from_slice(&m.slice(buf, len)?);
-                }
-                data.into()
-            }
-        };
+        let data = gather(m, &vecs)?;
         w.write_all(&data).map_err(io)?;
         total = data.len();
         w.flush().map_err(io)
@@ -526,6 +549,17 @@ pub(crate) fn fd_write(
         Descriptor::Stderr if can_write => Some(false),
         _ => None,
     };
+    let pipe = match stream {
+        Some(true) => cx.pipes.stdout.clone(),
+        Some(false) => cx.pipes.stderr.clone(),
+        None => None,
+    };
+    if let Some(pipe) = pipe {
+        drop(cx);
+        let data = gather(m, &vecs)?;
+        pipe.write(&data).map_err(|_| Errno::IO)?;
+        return m.write_u32(out, data.len() as u32);
+    }
     if let Some(stdout) = stream {
         // A standard stream may block (a full pipe): the context is not
         // held meanwhile, so other threads' calls go on.

@@ -31,6 +31,7 @@ mod fs;
 mod host;
 mod memory;
 mod misc;
+pub mod pipe;
 #[allow(missing_docs)] // the constants carry the specification's own names
 pub mod types;
 
@@ -282,9 +283,21 @@ pub(crate) struct State {
     pub(crate) free: std::collections::BTreeSet<u32>,
     /// When the guest's time is up (see [`WasiCtxBuilder::deadline`]).
     pub(crate) deadline: Option<std::time::Instant>,
+    /// The streams the host supplied for `Stdin`, `Stdout` and `Stderr`.
+    pub(crate) pipes: pipe::Pipes,
 }
 
 impl State {
+    /// Whether stream `d` is one the host supplied (not a host stream).
+    pub(crate) fn piped(&self, d: &Descriptor) -> bool {
+        match d {
+            Descriptor::Stdin => self.pipes.stdin.is_some(),
+            Descriptor::Stdout => self.pipes.stdout.is_some(),
+            Descriptor::Stderr => self.pipes.stderr.is_some(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
         self.fds.get(&fd).map(|e| &e.desc).ok_or(Errno::BADF)
     }
@@ -357,6 +370,8 @@ pub struct WasiCtxBuilder {
     env: Vec<(String, String)>,
     /// Which of stdin, stdout and stderr are the host's.
     stdio: [bool; 3],
+    /// Those the host supplied instead.
+    pipes: pipe::Pipes,
     preopens: Vec<(std::sync::Arc<cap_std::fs::Dir>, String, Perms)>,
     deadline: Option<std::time::Instant>,
 }
@@ -424,27 +439,54 @@ impl WasiCtxBuilder {
     }
 
     /// Gives the guest the host's stdin, stdout and stderr as fds 0, 1, 2.
-    /// A stream not inherited reads as empty and discards what is written.
+    /// A stream neither inherited nor supplied ([`stdin`](Self::stdin),
+    /// ...) reads as empty and discards what is written.
     pub fn inherit_stdio(&mut self) -> &mut Self {
-        self.stdio = [true; 3];
-        self
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
     }
 
     /// Gives the guest the host's stdin as fd 0.
     pub fn inherit_stdin(&mut self) -> &mut Self {
         self.stdio[0] = true;
+        self.pipes.stdin = None;
         self
     }
 
     /// Gives the guest the host's stdout as fd 1.
     pub fn inherit_stdout(&mut self) -> &mut Self {
         self.stdio[1] = true;
+        self.pipes.stdout = None;
         self
     }
 
     /// Gives the guest the host's stderr as fd 2.
     pub fn inherit_stderr(&mut self) -> &mut Self {
         self.stdio[2] = true;
+        self.pipes.stderr = None;
+        self
+    }
+
+    /// The guest's stdin (fd 0) reads from `stream`, e.g. a
+    /// [`pipe::MemoryInputPipe`]. It is a stream to the guest, as the
+    /// host's stdin is (no offsets, never a terminal).
+    pub fn stdin(&mut self, stream: impl pipe::StdinStream + 'static) -> &mut Self {
+        self.stdio[0] = false;
+        self.pipes.stdin = Some(std::sync::Arc::new(stream));
+        self
+    }
+
+    /// The guest's stdout (fd 1) writes to `stream`, e.g. a
+    /// [`pipe::MemoryOutputPipe`] the host keeps a clone of to read.
+    pub fn stdout(&mut self, stream: impl pipe::StdoutStream + 'static) -> &mut Self {
+        self.stdio[1] = false;
+        self.pipes.stdout = Some(std::sync::Arc::new(stream));
+        self
+    }
+
+    /// The guest's stderr (fd 2) writes to `stream`.
+    pub fn stderr(&mut self, stream: impl pipe::StdoutStream + 'static) -> &mut Self {
+        self.stdio[2] = false;
+        self.pipes.stderr = Some(std::sync::Arc::new(stream));
         self
     }
 
@@ -505,6 +547,7 @@ impl WasiCtxBuilder {
             args: self.args.clone(),
             env: self.env.clone(),
             stdio: self.stdio,
+            pipes: self.pipes.clone(),
             preopens: self.preopens.clone(),
             deadline: self.deadline,
         };
@@ -513,8 +556,13 @@ impl WasiCtxBuilder {
         // preopens start at 3 as guests expect; an uninherited stream reads
         // as empty and discards writes.
         let inherited = [Descriptor::Stdin, Descriptor::Stdout, Descriptor::Stderr];
+        let piped = [
+            this.pipes.stdin.is_some(),
+            this.pipes.stdout.is_some(),
+            this.pipes.stderr.is_some(),
+        ];
         let streams = inherited.into_iter().enumerate().map(|(fd, d)| {
-            if this.stdio[fd] {
+            if this.stdio[fd] || piped[fd] {
                 Some(d)
             } else {
                 null_file(fd != 0)
@@ -555,6 +603,7 @@ impl WasiCtxBuilder {
             fds,
             free: Default::default(),
             deadline: this.deadline,
+            pipes: this.pipes,
         })))
     }
 }

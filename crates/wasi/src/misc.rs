@@ -257,6 +257,15 @@ pub(crate) fn poll_oneoff(
                         events.push((userdata, Errno::SUCCESS, ty, left));
                     }
                     Ok(Descriptor::Dir(_)) => events.push((userdata, Errno::BADF, ty, 0)),
+                    // A stream the host supplied is always ready: input
+                    // with what is left (0 at its end), output at once.
+                    Ok(d) if cx.piped(d) => {
+                        let left = match (&cx.pipes.stdin, d) {
+                            (Some(p), Descriptor::Stdin) if read => p.ready(),
+                            _ => 0,
+                        };
+                        events.push((userdata, Errno::SUCCESS, ty, left));
+                    }
                     Ok(Descriptor::Stdin) => stream_waits.push((userdata, read, 0)),
                     Ok(Descriptor::Stdout) => stream_waits.push((userdata, read, 1)),
                     Ok(Descriptor::Stderr) => stream_waits.push((userdata, read, 2)),
