@@ -140,7 +140,15 @@ impl FuncTranslator<'_, '_> {
     /// Returns the call's results.
     pub(super) fn emit_call(&mut self, target: CallTarget, args: &[Value]) -> Vec<Value> {
         let catches = self.active_catches();
-        if catches.is_empty() {
+        // Inside legacy handlers that hold their exception objects, an
+        // exception from the call that leaves them must release those
+        // objects: on its way to a clause outside them, and on its way out
+        // of the function (a landing that releases and throws it on).
+        let held = self.held_from(0);
+        let escapes = catches
+            .last()
+            .is_none_or(|&pos| self.clause(pos).tag.is_some());
+        if catches.is_empty() && held.is_empty() {
             let inst = match target {
                 CallTarget::Direct(f) => self.builder.ins().call(f, args),
                 CallTarget::Indirect(sig, code) => {
@@ -167,15 +175,23 @@ impl FuncTranslator<'_, '_> {
             .collect();
         let normal = self.builder.func.dfg.block_call(cont, &ret_args);
         let mut items = vec![ExceptionTableItem::Context(self.vmctx)];
+        // Landings to fill after the call: the clause they lead to (`None`:
+        // out of the function), the objects they release, and whether
+        // this call is their only predecessor.
         let mut to_fill = Vec::new();
+        let ptr = self.env.pointer_type();
         for pos in catches {
+            let releases = self.held_from(pos.0 + 1);
             let landing = match self.clause(pos).landing {
-                Some(b) => b,
-                None => {
+                Some(b) if releases.is_empty() => b,
+                _ => {
                     let b = self.builder.create_block();
-                    self.builder.append_block_param(b, self.env.pointer_type());
-                    self.clause_mut(pos).landing = Some(b);
-                    to_fill.push((pos, b));
+                    self.builder.append_block_param(b, ptr);
+                    let shared = releases.is_empty();
+                    if shared {
+                        self.clause_mut(pos).landing = Some(b);
+                    }
+                    to_fill.push((Some(pos), b, releases, !shared));
                     b
                 }
             };
@@ -191,6 +207,17 @@ impl FuncTranslator<'_, '_> {
                 None => ExceptionTableItem::Default(call),
             });
         }
+        if escapes && !held.is_empty() {
+            let b = self.builder.create_block();
+            self.builder.append_block_param(b, ptr);
+            let call = self
+                .builder
+                .func
+                .dfg
+                .block_call(b, &[BlockArg::TryCallExn(0)]);
+            items.push(ExceptionTableItem::Default(call));
+            to_fill.push((None, b, held, true));
+        }
         let table = self
             .builder
             .func
@@ -205,13 +232,29 @@ impl FuncTranslator<'_, '_> {
         };
         // The call ended the block: now the new landing blocks can be
         // filled (each unpacks the exception and branches to its label).
-        for (pos, block) in to_fill {
+        for (pos, block, releases, only_here) in to_fill {
             self.builder.switch_to_block(block);
             let exn = self.builder.block_params(block)[0];
             // The callees used fuel and wrote what is left back: continue
             // from that, as after a call that returns.
             self.fuel_after_call();
-            self.unpack_and_branch(pos, exn);
+            for var in releases {
+                let held = self.builder.use_var(var);
+                self.release_exception(held);
+            }
+            match pos {
+                Some(pos) => self.unpack_and_branch(pos, exn),
+                None => {
+                    // On to the callers, as a rethrow.
+                    self.fuel_save();
+                    let fp = self.builder.ins().get_frame_pointer(ptr);
+                    self.call_builtin(Builtin::ThrowRef, &[exn, fp]);
+                    self.trap(TrapKind::Unreachable);
+                }
+            }
+            if only_here {
+                self.builder.seal_block(block);
+            }
         }
         self.builder.seal_block(cont);
         self.builder.switch_to_block(cont);
@@ -360,11 +403,11 @@ impl FuncTranslator<'_, '_> {
                 let next = self.builder.create_block();
                 self.builder.ins().brif(same, matched, &[], next, &[]);
                 self.builder.seal_block(next);
-                self.seal_and_branch(matched, tag, hold, target, tag_index, &payload);
+                self.seal_and_branch(pos.0, matched, tag, hold, target, tag_index, &payload);
                 self.builder.switch_to_block(next);
                 continue;
             }
-            self.seal_and_branch(matched, tag, hold, target, tag_index, &payload);
+            self.seal_and_branch(pos.0, matched, tag, hold, target, tag_index, &payload);
             self.reachable = false;
             return Ok(());
         }
@@ -387,8 +430,10 @@ impl FuncTranslator<'_, '_> {
     /// Fills `matched` (a local throw caught by a clause): branches to the
     /// clause's label with the payload, making the exception object if it
     /// wants one (an `exnref`, or one a legacy handler holds).
+    #[allow(clippy::too_many_arguments)]
     fn seal_and_branch(
         &mut self,
+        frame: usize,
         matched: ir::Block,
         clause_tag: Option<u32>,
         hold: Hold,
@@ -398,6 +443,8 @@ impl FuncTranslator<'_, '_> {
     ) {
         self.builder.seal_block(matched);
         self.builder.switch_to_block(matched);
+        // Legacy handlers left on the way release what they hold.
+        self.release_held(frame + 1);
         let mut values = if clause_tag.is_some() {
             payload.to_vec()
         } else {
@@ -449,6 +496,7 @@ impl FuncTranslator<'_, '_> {
                         self.builder.ins().jump(matched, &[]);
                         self.builder.seal_block(matched);
                         self.builder.switch_to_block(matched);
+                        self.release_held(pos.0 + 1);
                         self.unpack_and_branch(pos, exn);
                         self.reachable = false;
                         return;
@@ -461,6 +509,7 @@ impl FuncTranslator<'_, '_> {
                         self.builder.seal_block(next);
                         self.builder.seal_block(matched);
                         self.builder.switch_to_block(matched);
+                        self.release_held(pos.0 + 1);
                         self.unpack_and_branch(pos, exn);
                         self.builder.switch_to_block(next);
                     }

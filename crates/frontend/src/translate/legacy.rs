@@ -20,10 +20,12 @@
 //!   the payload and recycle the object at once. The held object is
 //!   released when the handler is left: at its end, by a branch out
 //!   (through an exit block that releases, filled at the handler's end), by
-//!   `return`, a tail call or a throw to the callers. `rethrow` adds a hold
-//!   for the exception in flight. A handler left by a trap, or by an
-//!   exception from a call, keeps its object until the instance goes, as
-//!   an `exnref` is kept.
+//!   `return`, a tail call, or a throw or rethrow to a clause outside it or
+//!   to the callers. A call inside such a handler is a `try_call` whose
+//!   landings release it too, also for an exception leaving the function
+//!   (a landing that releases, then throws the exception on). `rethrow`
+//!   adds a hold for the exception in flight. Only a handler left by a trap
+//!   keeps its object until the instance goes, as an `exnref` is kept.
 
 use std::collections::VecDeque;
 
@@ -319,7 +321,9 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn held_from(&self, from: usize) -> Vec<Variable> {
+    /// The variables of the objects held by legacy handlers in frames
+    /// `from..`, innermost first.
+    pub(super) fn held_from(&self, from: usize) -> Vec<Variable> {
         self.control[from..]
             .iter()
             .rev()
