@@ -106,6 +106,44 @@ fn exceptions_unwind_through_frames_and_cleanups() {
     }
 }
 
+/// C's setjmp and longjmp as Debian's clang lowers them to legacy Wasm
+/// exceptions (`tests/programs/setjmp_longjmp.c`: a handler stack, errors
+/// passed on, a longjmp out of 1000 frames and past a function's own
+/// setjmp, 200,000 errors in a loop): the same output as the program built
+/// natively.
+#[test]
+fn setjmp_and_longjmp_as_clang_lowers_them() {
+    let native = native_run("setjmp_longjmp", &[], &[], b"");
+    for extra in [
+        &["-C", "lazy=y"][..],
+        &["-C", "lazy=y", "-C", "quick-tier=y"][..],
+        &["-C", "lazy=n"][..],
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        let p = program("setjmp_longjmp");
+        args.push(&p);
+        let o = wasm_jit(&args, b"");
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(
+            out.starts_with("filtered(5): error 0 result 200\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with(
+                "recurse: error 42 at depth 0\nlongjmp(far, 0) returned 1\n\
+                 two sites: 2105 1206\nsum 91386254, handlers left none\n\
+                 uncaught error 5\n"
+            ),
+            "{out}"
+        );
+        if let Some(n) = &native {
+            assert_eq!(text(&n.stdout), out, "{args:?}");
+        }
+    }
+}
+
 #[test]
 fn hello_world() {
     let o = wasm_jit(&["run", &program("hello")], b"");

@@ -5,7 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 for src in *.c; do
-    clang --target=wasm32-wasi -O2 -Wl,--strip-debug "$src" -o "${src%.c}.wasm"
+    extra=()
+    # setjmp/longjmp lowered to (legacy) Wasm exceptions, with our runtime
+    # for the lowering in sjlj/.
+    if [[ $src == setjmp_* ]]; then
+        extra=(-mllvm -wasm-enable-sjlj -I sjlj sjlj/runtime.c)
+    fi
+    clang --target=wasm32-wasi -O2 -Wl,--strip-debug "$src" "${extra[@]}" -o "${src%.c}.wasm"
     echo "built ${src%.c}.wasm"
 done
 

@@ -337,3 +337,27 @@ fn caught_exceptions_are_recycled_however_the_handler_is_left() -> Result<()> {
     assert_eq!(instance.exceptions_made(&store), 1);
     Ok(())
 }
+
+/// A C program whose setjmp/longjmp clang lowered to legacy exceptions
+/// (`tests/programs/setjmp_longjmp.c`) raises 200,000 errors: they reuse
+/// the exception objects (one per handler nesting level at most).
+#[test]
+fn longjmps_of_a_c_program_reuse_their_exceptions() -> Result<()> {
+    use wasm_jit::Linker;
+    use wasm_jit_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, add_to_linker};
+    let engine = Engine::default();
+    let module = Module::from_file(
+        &engine,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/programs/setjmp_longjmp.wasm"),
+    )?;
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    add_to_linker(&mut linker, |cx| cx)?;
+    let mut store = Store::new(&engine, WasiCtxBuilder::new().build());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+    let err = start.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<I32Exit>(), Some(&I32Exit(3)), "{err:?}");
+    let made = instance.exceptions_made(&store);
+    assert!((1..=3).contains(&made), "{made} exceptions made");
+    Ok(())
+}
