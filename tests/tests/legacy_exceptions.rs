@@ -171,6 +171,18 @@ const SCRIPT: &str = r#"
     catch $e1 (i32.const 100) (i32.mul)
     end
     (i32.add))
+  ;; A branch back to a loop from a handler that holds its exception.
+  (func (export "retry_loop") (param $n i32) (result i32) (local $i i32)
+    loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      try (throw $e1 (local.get $i))
+      catch $e1
+        (drop)
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n)))
+        (if (i32.gt_u (local.get $i) (i32.const 100)) (then (rethrow 1)))
+      end
+    end
+    (local.get $i))
   (func (export "uncaught")
     try (call $throw0) catch $e1 (drop) end)
   (func (export "rethrown_uncaught")
@@ -204,6 +216,8 @@ const SCRIPT: &str = r#"
 (assert_return (invoke "delegate_from_handler") (i32.const 6))
 (assert_return (invoke "delegate_block") (i32.const 13))
 (assert_return (invoke "mixed") (i32.const 121))
+(assert_return (invoke "retry_loop" (i32.const 5)) (i32.const 5))
+(assert_exception (invoke "retry_loop" (i32.const 500)))
 (assert_exception (invoke "uncaught"))
 (assert_exception (invoke "rethrown_uncaught"))
 (assert_trap (invoke "dead_body") "unreachable")
@@ -221,7 +235,7 @@ fn each_construct_does_what_the_proposal_says_in_every_mode() -> Result<()> {
         let report = run_text_with_config(SCRIPT, config)?;
         assert_eq!(
             (report.passed, report.failed),
-            (22, 0),
+            (24, 0),
             "{mode}: {:?}",
             report.failures
         );
@@ -359,5 +373,35 @@ fn longjmps_of_a_c_program_reuse_their_exceptions() -> Result<()> {
     assert_eq!(err.downcast_ref::<I32Exit>(), Some(&I32Exit(3)), "{err:?}");
     let made = instance.exceptions_made(&store);
     assert!((1..=3).contains(&made), "{made} exceptions made");
+    Ok(())
+}
+
+/// A loop continued from a handler that holds its exception, under fuel
+/// metering (whose counter is one more variable the loop header carries).
+#[test]
+fn a_loop_continued_from_a_handler_runs_with_fuel() -> Result<()> {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (tag $e (param i32)) (global $n (mut i32) (i32.const 0))
+             (func (export "f") (result i32)
+               loop $l
+                 (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                 try (throw $e (global.get $n))
+                 catch $e
+                   (drop)
+                   (br_if $l (i32.lt_u (global.get $n) (i32.const 1000)))
+                   (if (i32.gt_u (global.get $n) (i32.const 5000)) (then (rethrow 1)))
+                 end
+               end
+               (global.get $n)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(1_000_000)?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f")?;
+    assert_eq!(f.call(&mut store, ())?, 1000);
     Ok(())
 }

@@ -194,7 +194,7 @@ impl FuncTranslator<'_, '_> {
         let frame = &mut self.control[depth];
         frame.next_reachable |= !matches!(frame.kind, FrameKind::Loop(_));
         let (target, n) = frame.branch_target();
-        (self.exit_to(depth, target), n)
+        (self.exit_to(depth, target, n), n)
     }
 
     fn br(&mut self, relative_depth: u32) {

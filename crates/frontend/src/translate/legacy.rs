@@ -334,21 +334,24 @@ impl FuncTranslator<'_, '_> {
             .collect()
     }
 
-    /// Where a branch to `target`, leaving frames `depth..`, goes: `target`
-    /// itself, or, when it leaves legacy handlers that hold exception
-    /// objects, an exit block that releases them first.
-    pub(super) fn exit_to(&mut self, depth: usize, target: ir::Block) -> ir::Block {
+    /// Where a branch to `target` with `n` operands, leaving frames
+    /// `depth..`, goes: `target` itself, or, when it leaves legacy handlers
+    /// that hold exception objects, an exit block that releases them first.
+    pub(super) fn exit_to(&mut self, depth: usize, target: ir::Block, n: usize) -> ir::Block {
         let releases = self.held_from(depth);
         if releases.is_empty() {
             return target;
         }
         let block = self.builder.create_block();
+        // The operands only: a loop header still open may also have
+        // parameters the SSA construction added for variables.
         let types: Vec<ir::Type> = self
             .builder
             .func
             .dfg
             .block_params(target)
             .iter()
+            .take(n)
             .map(|&v| self.builder.func.dfg.value_type(v))
             .collect();
         for t in types {
