@@ -84,25 +84,34 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Runs `program` lazily (also with the quick first tier, replaced in the
+/// background) and eagerly: each run's settings and output.
+fn run_in_each_mode(program: &str) -> Vec<(&'static [&'static str], Output)> {
+    let modes: [&'static [&'static str]; 3] = [
+        &["-C", "lazy=y"],
+        &["-C", "lazy=y", "-C", "quick-tier=y"],
+        &["-C", "lazy=n"],
+    ];
+    modes
+        .into_iter()
+        .map(|extra| {
+            let mut args = vec!["run"];
+            args.extend_from_slice(extra);
+            args.push(program);
+            (extra, wasm_jit(&args, b""))
+        })
+        .collect()
+}
+
 /// A program shaped like C++ with exceptions (`tests/programs/exceptions.wat`):
 /// thrown two frames down, a destructor on the way out, caught in `main`.
 #[test]
 fn exceptions_unwind_through_frames_and_cleanups() {
     let program = root().join("tests/programs/exceptions.wat");
     let expected = "ok 5\n~Guard\ncaught runtime_error 500\n~Guard\ncaught logic_error 7 8\nok 9\n";
-    // Lazily (also with the quick first tier, replaced in the background)
-    // and eagerly.
-    for extra in [
-        &["-C", "lazy=y"][..],
-        &["-C", "lazy=y", "-C", "quick-tier=y"][..],
-        &["-C", "lazy=n"][..],
-    ] {
-        let mut args = vec!["run"];
-        args.extend_from_slice(extra);
-        args.push(program.to_str().unwrap());
-        let o = wasm_jit(&args, b"");
+    for (mode, o) in run_in_each_mode(program.to_str().unwrap()) {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-        assert_eq!(text(&o.stdout), expected, "{args:?}");
+        assert_eq!(text(&o.stdout), expected, "{mode:?}");
     }
 }
 
@@ -114,16 +123,7 @@ fn exceptions_unwind_through_frames_and_cleanups() {
 #[test]
 fn setjmp_and_longjmp_as_clang_lowers_them() {
     let native = native_run("setjmp_longjmp", &[], &[], b"");
-    for extra in [
-        &["-C", "lazy=y"][..],
-        &["-C", "lazy=y", "-C", "quick-tier=y"][..],
-        &["-C", "lazy=n"][..],
-    ] {
-        let mut args = vec!["run"];
-        args.extend_from_slice(extra);
-        let p = program("setjmp_longjmp");
-        args.push(&p);
-        let o = wasm_jit(&args, b"");
+    for (mode, o) in run_in_each_mode(&program("setjmp_longjmp")) {
         assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
         let out = text(&o.stdout);
         assert!(
@@ -139,7 +139,7 @@ fn setjmp_and_longjmp_as_clang_lowers_them() {
             "{out}"
         );
         if let Some(n) = &native {
-            assert_eq!(text(&n.stdout), out, "{args:?}");
+            assert_eq!(text(&n.stdout), out, "{mode:?}");
         }
     }
 }

@@ -325,15 +325,21 @@ const LOOPS: &str = r#"(module
       (br_if $l (i32.gt_s (local.get $n) (i32.const 0))))
     (local.get $sum)))"#;
 
+/// A fresh instance of [`LOOPS`].
+fn loops() -> Result<(Store<()>, Instance)> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, LOOPS)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    Ok((store, instance))
+}
+
 #[test]
 fn caught_exceptions_are_recycled_however_the_handler_is_left() -> Result<()> {
     let n: i32 = 10_000;
     let total = n * (n + 1) / 2;
     for how in 0..8 {
-        let engine = Engine::default();
-        let module = Module::new(&engine, LOOPS)?;
-        let mut store = Store::new(&engine, ());
-        let instance = Instance::new(&mut store, &module, &[])?;
+        let (mut store, instance) = loops()?;
         let run = instance.get_typed_func::<(i32, i32), i32>(&mut store, "run")?;
         assert_eq!(run.call(&mut store, (n, how))?, total, "way {how}");
         assert_eq!(run.call(&mut store, (n, how))?, total, "way {how}");
@@ -342,10 +348,7 @@ fn caught_exceptions_are_recycled_however_the_handler_is_left() -> Result<()> {
         let most = if how == 5 || how == 7 { 2 } else { 1 };
         assert_eq!(instance.exceptions_made(&store), most, "way {how}");
     }
-    let engine = Engine::default();
-    let module = Module::new(&engine, LOOPS)?;
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[])?;
+    let (mut store, instance) = loops()?;
     let returns = instance.get_typed_func::<i32, i32>(&mut store, "returns")?;
     assert_eq!(returns.call(&mut store, n)?, total);
     assert_eq!(instance.exceptions_made(&store), 1);

@@ -120,19 +120,22 @@ fn linker_module_and_get_default() {
     assert_eq!(inc.call(&mut store, ()).unwrap(), 103);
 }
 
+/// Test program `name` (`tests/programs/NAME.wasm`) and a linker with
+/// WASI preview 1, set up as Wasmtime's users do.
+fn wasi_program(engine: &Engine, name: &str) -> (Module, Linker<wasm_jit_wasi::p1::WasiP1Ctx>) {
+    let path = format!("{}/programs/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
+    let module = Module::from_file(engine, path).unwrap();
+    let mut linker = Linker::new(engine);
+    wasm_jit_wasi::p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    (module, linker)
+}
+
 /// Wasmtime's WASI example, with this crate's names.
 #[test]
 fn wasi_p1_as_in_wasmtime() {
     use wasm_jit_wasi::WasiCtxBuilder;
-    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
     let engine = Engine::default();
-    let module = Module::from_file(
-        &engine,
-        concat!(env!("CARGO_MANIFEST_DIR"), "/programs/exit.wasm"),
-    )
-    .unwrap();
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let (module, linker) = wasi_program(&engine, "exit");
     let mut builder = WasiCtxBuilder::new();
     // `args` appends, as Wasmtime's does.
     builder.arg("exit").args(["3"]).envs(&[("K", "V")]);
@@ -161,16 +164,9 @@ fn wasi_p1_as_in_wasmtime() {
 #[test]
 fn memory_pipes_feed_and_capture_the_guest_streams() {
     use wasm_jit_wasi::WasiCtxBuilder;
-    use wasm_jit_wasi::p1::{self, WasiP1Ctx};
     use wasm_jit_wasi::pipe::{MemoryInputPipe, MemoryOutputPipe};
     let engine = Engine::default();
-    let module = Module::from_file(
-        &engine,
-        concat!(env!("CARGO_MANIFEST_DIR"), "/programs/cat.wasm"),
-    )
-    .unwrap();
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let (module, linker) = wasi_program(&engine, "cat");
     let input: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
     let run = |capacity: usize| {
         let stdout = MemoryOutputPipe::new(capacity);
