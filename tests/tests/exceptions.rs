@@ -202,6 +202,8 @@ fn fuel_runs_out_in_a_loop_of_throws_across_frames() -> Result<()> {
     Ok(())
 }
 
+/// A guest that keeps every exception it catches as an `exnref` (in a
+/// table) is stopped at the limit, and the instance still works.
 #[test]
 fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
     let engine = Engine::default();
@@ -209,6 +211,7 @@ fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
         &engine,
         r#"(module
              (tag $e (param i64 i64 i64 i64 i64 i64 i64 i64))
+             (table $kept 0 exnref)
              (func (export "hoard")
                (loop $l
                  (block $h (result exnref)
@@ -216,7 +219,7 @@ fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
                      (throw $e (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
                                (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8)))
                    (unreachable))
-                 (drop)
+                 (i32.const 1) (table.grow $kept) (drop)
                  (br $l)))
              (func (export "fine") (result i32) (i32.const 1)))"#,
     )?;
@@ -230,6 +233,95 @@ fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
     );
     let fine = instance.get_typed_func::<(), i32>(&mut store, "fine")?;
     assert_eq!(fine.call(&mut store, ())?, 1);
+    Ok(())
+}
+
+/// `exnref`s that nothing reaches any more are reclaimed: 1.5 million
+/// exceptions caught with `catch_all_ref`, then dropped, rethrown to a
+/// handler in the same function, or rethrown from a callee, each run in
+/// far fewer objects than the limit would allow; an `exnref` kept in a
+/// local meanwhile, and one the host holds, stay intact.
+#[test]
+fn exnrefs_nothing_reaches_are_reclaimed() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+  (tag $e (export "e") (param i32))
+  (func $thr (param i32) (throw $e (local.get 0)))
+  (func $catch (param i32) (result exnref)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (call $thr (local.get 0)))
+      (unreachable)))
+  (func (export "drop_ref") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (drop (call $catch (local.get $i)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $i))
+  (func (export "throw_ref_local") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (block $outer (result i32)
+        (try_table (catch $e $outer) (throw_ref (call $catch (local.get $i))))
+        (unreachable))
+      (local.set $s (i32.add (local.get $s)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $s))
+  (func $cleanup (param i32)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (call $thr (local.get 0)))
+      (return))
+    (throw_ref))
+  (func (export "throw_ref_callee") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (block $outer (result i32)
+        (try_table (catch $e $outer) (call $cleanup (local.get $i)))
+        (i32.const 0))
+      (local.set $s (i32.add (local.get $s)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $s))
+  ;; Keeps one exnref in a local while making n more, then rethrows it.
+  (func (export "kept") (param $n i32) (result i32) (local $keep exnref) (local $i i32)
+    (local.set $keep (call $catch (i32.const 12345)))
+    (loop $l
+      (drop (call $catch (local.get $i)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (block $h (result i32)
+      (try_table (catch $e $h) (throw_ref (local.get $keep)))
+      (unreachable)))
+  (func (export "make") (param i32) (result exnref) (call $catch (local.get 0)))
+  (func (export "payload") (param exnref) (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (throw_ref (local.get 0)))
+      (unreachable))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let n: i32 = 1_500_000;
+    // The sum of 0..n, as i32 arithmetic wraps.
+    let sum = (0..n).fold(0i32, |a, b| a.wrapping_add(b));
+    let make = instance.get_func(&mut store, "make").unwrap();
+    let mut held = [Val::I32(0)];
+    make.call(&mut store, &[Val::I32(777)], &mut held)?;
+    let before = instance.exceptions_made(&store);
+    for (name, want) in [
+        ("drop_ref", n),
+        ("throw_ref_local", sum),
+        ("throw_ref_callee", sum),
+    ] {
+        let f = instance.get_typed_func::<i32, i32>(&mut store, name)?;
+        assert_eq!(f.call(&mut store, n)?, want, "{name}");
+    }
+    let kept = instance.get_typed_func::<i32, i32>(&mut store, "kept")?;
+    assert_eq!(kept.call(&mut store, n)?, 12345);
+    // 4.5 million exceptions and more, in about as many objects as a
+    // megabyte holds (the limit holds 64).
+    let made = instance.exceptions_made(&store) - before;
+    assert!(made < 100_000, "{made} exceptions made");
+    // The one the host held was never reused.
+    let payload = instance.get_func(&mut store, "payload").unwrap();
+    let mut out = [Val::I32(0)];
+    payload.call(&mut store, &held, &mut out)?;
+    assert_eq!(out[0].unwrap_i32(), 777);
     Ok(())
 }
 

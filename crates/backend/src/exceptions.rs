@@ -45,6 +45,9 @@ pub struct VMException {
     /// it).
     pub(crate) owner: *mut crate::instance::Instance,
     storage: Box<[ValRaw]>,
+    /// Set once the host may hold it (an `exnref` value the host saw, or
+    /// an uncaught exception): never reclaimed then.
+    pub(crate) pinned: bool,
 }
 
 const _: () = {
@@ -69,6 +72,7 @@ impl VMException {
             holds: 0,
             owner: std::ptr::null_mut(),
             storage,
+            pinned: false,
         })
     }
 
@@ -89,6 +93,76 @@ impl VMException {
     pub fn values(&self) -> &[ValRaw] {
         &self.storage
     }
+
+    /// The memory it occupies, its own and its payload's (a reference into
+    /// either keeps it).
+    pub(crate) fn ranges(&self) -> [std::ops::Range<usize>; 2] {
+        let own = self as *const VMException as usize;
+        let payload = self.storage.as_ptr() as usize;
+        [
+            own..own + std::mem::size_of::<VMException>(),
+            payload..payload + std::mem::size_of_val(&*self.storage),
+        ]
+    }
+}
+
+/// Hands `visit` every word of this thread's stack from the caller's frame
+/// up to `top`, and the callee-saved registers as they are now (where a
+/// caller may keep values across its call).
+///
+/// # Safety
+/// `top` must be an address of this thread's stack above the caller's
+/// frame.
+#[inline(never)]
+pub(crate) unsafe fn scan_stack(top: usize, mut visit: impl FnMut(usize)) {
+    let mut regs = [0usize; 10];
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only stores registers into `regs`.
+    unsafe {
+        std::arch::asm!(
+            "mov [{r}], rbx",
+            "mov [{r} + 8], rbp",
+            "mov [{r} + 16], r12",
+            "mov [{r} + 24], r13",
+            "mov [{r} + 32], r14",
+            "mov [{r} + 40], r15",
+            r = in(reg) regs.as_mut_ptr(),
+            options(nostack, preserves_flags),
+        )
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: only stores registers into `regs`.
+    unsafe {
+        std::arch::asm!(
+            "stp x19, x20, [{r}]",
+            "stp x21, x22, [{r}, #16]",
+            "stp x23, x24, [{r}, #32]",
+            "stp x25, x26, [{r}, #48]",
+            "stp x27, x28, [{r}, #64]",
+            r = in(reg) regs.as_mut_ptr(),
+            options(nostack, preserves_flags),
+        )
+    }
+    for &r in &regs {
+        visit(r);
+    }
+    let mut addr = (regs.as_ptr() as usize) & !7;
+    while addr + 8 <= top {
+        // SAFETY: between this frame and `top` the stack is this thread's
+        // and mapped (the contract); the read is of a plain word.
+        visit(unsafe { std::ptr::read_volatile(addr as *const usize) });
+        addr += 8;
+    }
+}
+
+/// Marks the exception an `exnref` handed to the host points to: the host
+/// may keep it, so it is never reclaimed.
+///
+/// # Safety
+/// `exn` must be a live exception.
+pub unsafe fn pin(exn: *const VMException) {
+    // SAFETY: per the contract; only this thread uses its store.
+    unsafe { (*exn.cast_mut()).pinned = true };
 }
 
 /// An exception that no handler caught, as the host receives it.
@@ -167,7 +241,10 @@ pub(crate) unsafe fn unwind(exn: *const VMException, fp: usize) -> ! {
     // Uncaught in this activation: leave it like a trap. The host may keep
     // it (and throw it again), so it is never recycled.
     // SAFETY: `exn` is live, and nothing else accesses it now.
-    unsafe { (*exn.cast_mut()).escaped = 1 };
+    unsafe {
+        (*exn.cast_mut()).escaped = 1;
+        (*exn.cast_mut()).pinned = true;
+    }
     // SAFETY: `exn` is live.
     let uncaught = unsafe {
         UncaughtException {

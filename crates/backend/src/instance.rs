@@ -85,6 +85,8 @@ pub struct Instance {
     free_exceptions: Vec<*mut VMException>,
     /// Bytes held by `exceptions` (bounded by [`MAX_EXCEPTION_BYTES`]).
     exception_bytes: usize,
+    /// At how many bytes it next looks for exceptions to reclaim.
+    collect_at: usize,
     _owned_funcrefs: Box<[VMFuncRef]>,
     /// Element segments evaluated to references; `None` once dropped.
     elems: Vec<Option<Vec<usize>>>,
@@ -160,6 +162,11 @@ impl Instance {
     ) -> Result<Box<Instance>, InstanceError> {
         let info = &module.info;
         let offsets = module.offsets;
+        if !info.exnrefs_stay_in_frames() {
+            // SAFETY: `limits` is valid (the contract); nothing else uses
+            // it during instantiation.
+            unsafe { (*limits).exn_roots.unreachable = true };
+        }
         let mut inst = Box::new(Instance {
             vmctx: vec![0usize; offsets.size() / PTR].into_boxed_slice(),
             memories: imports.memories,
@@ -175,6 +182,7 @@ impl Instance {
             exceptions: Vec::new(),
             free_exceptions: Vec::new(),
             exception_bytes: 0,
+            collect_at: FIRST_COLLECTION,
             _owned_funcrefs: Box::new([]),
             elems: Vec::new(),
             dropped_data: vec![false; info.datas.len()],
@@ -777,11 +785,17 @@ unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
     code_or_trap(crate::lazy::code(&inst.module, DefinedFuncIndex(func)))
 }
 
-/// Most bytes of exception objects one instance may hold. Exceptions that
-/// escaped as `exnref` live as long as their instance (there is no
-/// collector yet), so a guest that keeps catching with `catch_ref` would
-/// otherwise grow the host without bound; past this, throwing fails.
+/// Most bytes of exception objects one instance may hold. An exception
+/// that became an `exnref` is reclaimed once nothing reaches it
+/// ([`Instance::collect_exceptions`]), but only where the store's `exnref`s
+/// can all be found on the stack; elsewhere, or while the guest keeps them,
+/// they stay, so past this, throwing fails rather than grow the host
+/// without bound.
 pub const MAX_EXCEPTION_BYTES: usize = 64 << 20;
+
+/// How many bytes of exceptions an instance makes before it first looks
+/// for ones to reclaim (`Instance::collect_exceptions`).
+const FIRST_COLLECTION: usize = 1 << 20;
 
 impl Instance {
     /// A new exception of tag `tag` (an index of this instance's tags)
@@ -804,6 +818,22 @@ impl Instance {
             unsafe { std::slice::from_raw_parts(payload, n) }
         };
         let tag = self.tags[tag as usize];
+        let bytes = std::mem::size_of::<VMException>() + std::mem::size_of_val(values);
+        if self.free_exceptions.is_empty() && self.exception_bytes + bytes > self.collect_at {
+            // SAFETY: called by compiled code of this instance's store
+            // (a builtin), on the thread running it.
+            unsafe { self.collect_exceptions() };
+            // Next time when twice as much as is in use now is made.
+            // SAFETY: the free list holds live exceptions of this instance.
+            let free: usize = self
+                .free_exceptions
+                .iter()
+                .map(|&e| unsafe { std::mem::size_of_val((*e).values()) })
+                .sum::<usize>()
+                + self.free_exceptions.len() * std::mem::size_of::<VMException>();
+            let in_use = self.exception_bytes - free;
+            self.collect_at = (2 * in_use).clamp(FIRST_COLLECTION, MAX_EXCEPTION_BYTES);
+        }
         if let Some(free) = self.free_exceptions.pop() {
             // SAFETY: a recycled exception of ours: live (boxed in
             // `exceptions`), and no reference to it exists.
@@ -814,11 +844,11 @@ impl Instance {
             };
             return Some(free);
         }
-        let bytes = std::mem::size_of::<VMException>() + std::mem::size_of_val(values);
         if self.exception_bytes + bytes > MAX_EXCEPTION_BYTES {
             crate::traps::set_pending(TrapReason::Host(Box::new(format!(
                 "resource limit exceeded: the exceptions this instance made hold more than {} MiB \
-                 (exceptions kept as exnref live as long as their instance)",
+                 (exceptions the guest keeps as exnref, or all once its store can keep exnrefs \
+                 outside function frames, live as long as their instance)",
                 MAX_EXCEPTION_BYTES >> 20
             ))));
             return None;
@@ -830,6 +860,74 @@ impl Instance {
         let ptr: *const VMException = &*exn;
         self.exceptions.push(exn);
         Some(ptr)
+    }
+}
+
+impl Instance {
+    /// Puts back on the free list this instance's exceptions that became
+    /// `exnref`s which nothing reaches any more (the host never saw them,
+    /// and no word on the stack of the store's running Wasm points into
+    /// them); how many.
+    ///
+    /// Sound only where every `exnref` of the store is in a Wasm frame on
+    /// this thread's stack, below the outermost entry: no module of the
+    /// store can put one in a global, table, GC object or exception payload,
+    /// and no other thread runs the store's Wasm (`ExnRoots::unreachable`).
+    /// Frames keep references in stack slots, or in callee-saved registers
+    /// across the builtin call that got here, which the scan reads too; the
+    /// scan is conservative (any word that points into an exception or its
+    /// payload keeps it).
+    ///
+    /// # Safety
+    /// Compiled code of this instance's store must be running on this
+    /// thread, calling the runtime (a builtin).
+    unsafe fn collect_exceptions(&mut self) -> usize {
+        // SAFETY: `limits` outlives the instance (see `Instance::new`).
+        let roots = unsafe { &(*self.limits).exn_roots };
+        if roots.unreachable || roots.depth == 0 || roots.thread != crate::traps::thread_token() {
+            return 0;
+        }
+        let free: std::collections::HashSet<usize> =
+            self.free_exceptions.iter().map(|&e| e as usize).collect();
+        // (start, end, index) of the memory of each candidate.
+        let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+        for (i, e) in self.exceptions.iter().enumerate() {
+            let addr = &**e as *const VMException as usize;
+            if e.escaped != 0 && !e.pinned && !free.contains(&addr) {
+                for r in e.ranges() {
+                    if !r.is_empty() {
+                        ranges.push((r.start, r.end, i));
+                    }
+                }
+            }
+        }
+        if ranges.is_empty() {
+            return 0;
+        }
+        ranges.sort_unstable();
+        let mut live = vec![false; self.exceptions.len()];
+        // SAFETY: the store's Wasm runs on this thread below `stack_top`
+        // (the contract and the checks above).
+        unsafe {
+            crate::exceptions::scan_stack(roots.stack_top, |word| {
+                let k = ranges.partition_point(|r| r.0 <= word);
+                if k > 0 && word < ranges[k - 1].1 {
+                    live[ranges[k - 1].2] = true;
+                }
+            })
+        };
+        let mut freed = 0;
+        let mut seen = std::collections::HashSet::new();
+        for &(_, _, i) in &ranges {
+            if !live[i] && seen.insert(i) {
+                let e: &mut VMException = &mut self.exceptions[i];
+                e.escaped = 0;
+                e.holds = 0;
+                self.free_exceptions.push(e);
+                freed += 1;
+            }
+        }
+        freed
     }
 }
 

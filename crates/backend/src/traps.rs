@@ -101,6 +101,11 @@ pub(crate) unsafe fn leave_wasm(pcs: &[usize]) -> ! {
     unsafe { wasm_jit_unwind(buf) }
 }
 
+/// An address unique to the calling thread (its jump-buffer cell).
+pub(crate) fn thread_token() -> usize {
+    JMP_BUF.with(|c| c.as_ptr() as usize)
+}
+
 /// Records why a builtin or host function is about to report failure.
 pub fn set_pending(reason: TrapReason) {
     PENDING.with(|p| *p.borrow_mut() = Some(reason));
@@ -149,6 +154,16 @@ pub unsafe fn call_wasm(
     let (slot, first_on_this_thread) = JMP_BUF.with(|c| (c.as_ptr(), c.get().is_null()));
     // SAFETY: `limits` is valid for the call (caller's contract).
     let limits = unsafe { &mut *limits };
+    // Where this store's exnrefs can be: below here, on this thread.
+    let roots = &mut limits.exn_roots;
+    let thread = slot as usize;
+    if roots.depth == 0 {
+        roots.thread = thread;
+        roots.stack_top = &thread as *const usize as usize;
+    } else if roots.thread != thread {
+        roots.unreachable = true;
+    }
+    roots.depth += 1;
     let saved_limit = limits.stack_limit;
     if first_on_this_thread {
         let here = &first_on_this_thread as *const bool as usize;
@@ -167,6 +182,7 @@ pub unsafe fn call_wasm(
     if first_on_this_thread {
         limits.stack_limit = saved_limit;
     }
+    limits.exn_roots.depth -= 1;
     if ok != 0 {
         return Ok(());
     }

@@ -104,6 +104,28 @@ pub struct VMLimits {
     /// The embedder's answer when the epoch reaches the deadline (not read
     /// by compiled code); without one, Wasm traps with `Interrupted`.
     pub epoch_hook: Option<EpochFn>,
+    /// Where the `exnref`s of the store's running Wasm can be (not read by
+    /// compiled code; see [`ExnRoots`]).
+    pub exn_roots: ExnRoots,
+}
+
+/// What an instance needs to know to reclaim exceptions that `exnref`s no
+/// longer reach (`Instance::collect_exceptions`): the store's Wasm frames
+/// lie between the current stack pointer and `stack_top`, on one thread.
+#[derive(Debug, Default)]
+pub struct ExnRoots {
+    /// Nesting depth of calls into the store's Wasm (`call_wasm`).
+    pub depth: u32,
+    /// The thread of the outermost one (an address unique to it).
+    pub thread: usize,
+    /// The stack pointer at the outermost one: every frame of the store's
+    /// Wasm is below it.
+    pub stack_top: usize,
+    /// Set for good once an `exnref` may be elsewhere: a module whose
+    /// globals, tables, GC fields or tag payloads can hold one was
+    /// instantiated in the store, or another thread entered the store's
+    /// Wasm while this one was in it.
+    pub unreachable: bool,
 }
 
 /// Asked, through `store` ([`VMLimits::store`]), when Wasm finds the epoch
@@ -240,6 +262,7 @@ impl VMLimits {
             growth: None,
             store: std::ptr::null_mut(),
             epoch_hook: None,
+            exn_roots: ExnRoots::default(),
             gc: crate::gc::GcHeap::new(types, crate::gc::DEFAULT_GC_HEAP_LIMIT),
         }
     }

@@ -292,6 +292,29 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
+    /// Whether `exnref`s of this module live only in function frames (its
+    /// locals and operand stacks): no global, table, struct or array field,
+    /// or tag payload has an exception reference type. Only then may an
+    /// instance look for them on the stack alone to reclaim its exceptions.
+    pub fn exnrefs_stay_in_frames(&self) -> bool {
+        let exn = |t: &WasmType| matches!(t, WasmType::Ref(r) if r.heap.is_exn());
+        let tag_types_ok = self
+            .tags
+            .iter()
+            .all(|t| !self.types[t.index()].params().iter().any(exn));
+        let fields_ok = self.gc_shapes.iter().flatten().all(|shape| {
+            let field = |f: &crate::types::Field| matches!(f.storage, crate::types::Storage::Val(t) if exn(&t));
+            match shape {
+                crate::types::GcShape::Struct(fs) => !fs.iter().any(field),
+                crate::types::GcShape::Array(f) => !field(f),
+            }
+        });
+        tag_types_ok
+            && fields_ok
+            && !self.globals.iter().any(|g| exn(&g.content))
+            && !self.tables.iter().any(|t| exn(&t.element))
+    }
+
     /// The type of function `index`.
     pub fn func_type(&self, index: FuncIndex) -> &FuncType {
         &self.types[self.funcs[index.index()].index()]

@@ -260,6 +260,12 @@ impl StoreOpaque {
     /// The handle of exception `ptr` (an `exnref` Wasm handed out, which
     /// therefore lives as long as the store).
     pub(crate) fn exnref_for_ptr(&mut self, ptr: usize) -> Stored {
+        // The host may keep it from now on: its instance must not reclaim
+        // it.
+        // SAFETY: `ptr` is a non-null `exnref` this store's Wasm produced:
+        // an exception that lives as long as its instance, which the store
+        // keeps.
+        unsafe { wasm_jit_backend::exceptions::pin(ptr as *const _) };
         let i = *self.exnref_by_ptr.entry(ptr).or_insert_with(|| {
             self.exnrefs.push(ptr);
             self.exnrefs.len() - 1
