@@ -89,6 +89,17 @@ impl VMException {
         self.holds = 0;
     }
 
+    /// Empties it for reuse (a reclaimed `exnref`): no payload, no
+    /// `exnref`, no holds; the payload bytes it gave back.
+    pub(crate) fn clear(&mut self) -> usize {
+        let bytes = std::mem::size_of_val(&*self.storage);
+        self.storage = Box::new([]);
+        self.payload = self.storage.as_mut_ptr();
+        self.escaped = 0;
+        self.holds = 0;
+        bytes
+    }
+
     /// The payload values.
     pub fn values(&self) -> &[ValRaw] {
         &self.storage

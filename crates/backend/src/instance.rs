@@ -787,7 +787,7 @@ unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
 
 /// Most bytes of exception objects one instance may hold. An exception
 /// that became an `exnref` is reclaimed once nothing reaches it
-/// ([`Instance::collect_exceptions`]), but only where the store's `exnref`s
+/// (`Instance::collect_exceptions`), but only where the store's `exnref`s
 /// can all be found on the stack; elsewhere, or while the guest keeps them,
 /// they stay, so past this, throwing fails rather than grow the host
 /// without bound.
@@ -819,11 +819,22 @@ impl Instance {
         };
         let tag = self.tags[tag as usize];
         let bytes = std::mem::size_of::<VMException>() + std::mem::size_of_val(values);
-        if self.free_exceptions.is_empty() && self.exception_bytes + bytes > self.collect_at {
+        // What this adds: a reused object grows by its new payload's excess.
+        let adds = match self.free_exceptions.last() {
+            // SAFETY: the free list holds live exceptions of this instance.
+            Some(&e) => std::mem::size_of_val(values)
+                .saturating_sub(unsafe { std::mem::size_of_val((*e).values()) }),
+            None => bytes,
+        };
+        // Once the free list is used up and twice what was in use at the
+        // last look is made; and before the limit would stop the guest.
+        if (self.free_exceptions.is_empty() && self.exception_bytes + bytes > self.collect_at)
+            || self.exception_bytes + adds > MAX_EXCEPTION_BYTES
+        {
             // SAFETY: called by compiled code of this instance's store
             // (a builtin), on the thread running it.
             unsafe { self.collect_exceptions() };
-            // Next time when twice as much as is in use now is made.
+            // Next time at twice as many bytes as are in use now.
             // SAFETY: the free list holds live exceptions of this instance.
             let free: usize = self
                 .free_exceptions
@@ -834,23 +845,32 @@ impl Instance {
             let in_use = self.exception_bytes - free;
             self.collect_at = (2 * in_use).clamp(FIRST_COLLECTION, MAX_EXCEPTION_BYTES);
         }
-        if let Some(free) = self.free_exceptions.pop() {
-            // SAFETY: a recycled exception of ours: live (boxed in
-            // `exceptions`), and no reference to it exists.
-            unsafe {
-                self.exception_bytes -= std::mem::size_of_val((*free).values());
-                self.exception_bytes += std::mem::size_of_val(values);
-                (*free).refill(tag, values)
-            };
-            return Some(free);
-        }
-        if self.exception_bytes + bytes > MAX_EXCEPTION_BYTES {
+        let limit_error = || {
             crate::traps::set_pending(TrapReason::Host(Box::new(format!(
                 "resource limit exceeded: the exceptions this instance made hold more than {} MiB \
                  (exceptions the guest keeps as exnref, or all once its store can keep exnrefs \
                  outside function frames, live as long as their instance)",
                 MAX_EXCEPTION_BYTES >> 20
             ))));
+        };
+        if let Some(free) = self.free_exceptions.pop() {
+            // SAFETY: a recycled exception of ours: live (boxed in
+            // `exceptions`), and no reference to it exists.
+            let old = unsafe { std::mem::size_of_val((*free).values()) };
+            // A larger payload grows it: within the limit too.
+            let total = self.exception_bytes - old + std::mem::size_of_val(values);
+            if total > MAX_EXCEPTION_BYTES {
+                self.free_exceptions.push(free);
+                limit_error();
+                return None;
+            }
+            self.exception_bytes = total;
+            // SAFETY: as above.
+            unsafe { (*free).refill(tag, values) };
+            return Some(free);
+        }
+        if self.exception_bytes + bytes > MAX_EXCEPTION_BYTES {
+            limit_error();
             return None;
         }
         self.exception_bytes += bytes;
@@ -887,6 +907,14 @@ impl Instance {
         if roots.unreachable || roots.depth == 0 || roots.thread != crate::traps::thread_token() {
             return 0;
         }
+        // Only on the stack below the outermost entry, where the scan reads
+        // (a host function may have switched to a stack of its own).
+        let here = &roots as *const _ as usize;
+        // SAFETY: as above.
+        let stack_limit = unsafe { (*self.limits).stack_limit };
+        if here >= roots.stack_top || here < stack_limit {
+            return 0;
+        }
         let free: std::collections::HashSet<usize> =
             self.free_exceptions.iter().map(|&e| e as usize).collect();
         // (start, end, index) of the memory of each candidate.
@@ -921,8 +949,9 @@ impl Instance {
         for &(_, _, i) in &ranges {
             if !live[i] && seen.insert(i) {
                 let e: &mut VMException = &mut self.exceptions[i];
-                e.escaped = 0;
-                e.holds = 0;
+                // Its payload's memory goes back too: what it holds next
+                // counts anew.
+                self.exception_bytes -= e.clear();
                 self.free_exceptions.push(e);
                 freed += 1;
             }

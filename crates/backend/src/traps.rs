@@ -157,10 +157,13 @@ pub unsafe fn call_wasm(
     // Where this store's exnrefs can be: below here, on this thread.
     let roots = &mut limits.exn_roots;
     let thread = slot as usize;
+    let here = &thread as *const usize as usize;
     if roots.depth == 0 {
         roots.thread = thread;
-        roots.stack_top = &thread as *const usize as usize;
-    } else if roots.thread != thread {
+        roots.stack_top = here;
+    } else if roots.thread != thread || here >= roots.stack_top {
+        // Another thread, or another stack (a host function may switch
+        // to one of its own): frames the scan would not see.
         roots.unreachable = true;
     }
     roots.depth += 1;

@@ -246,9 +246,25 @@ impl Func {
         }
         let funcref = s.funcs[index].funcref;
         let trampoline = s.trampoline(index)?;
+        // Results that are exnrefs, kept from the moment the call returns.
+        let exn_results: Vec<usize> = ty
+            .results()
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| matches!(t, crate::types::ValType::Ref(r) if r.heap.is_exn()))
+            .map(|(i, _)| i)
+            .collect();
         ctx.0.enter(|store| {
             // SAFETY: `store` comes from `enter`; nothing borrows it here.
-            unsafe { call_raw(&raw mut (*store).opaque, funcref, trampoline, &mut raw) }
+            unsafe {
+                call_raw(
+                    &raw mut (*store).opaque,
+                    funcref,
+                    trampoline,
+                    &mut raw,
+                    &exn_results,
+                )
+            }
         })?;
         let s = &mut ctx.0.opaque;
         for (i, t) in ty.results().iter().enumerate() {
@@ -259,7 +275,9 @@ impl Func {
 }
 
 /// Calls `funcref` through `trampoline` (made for its type) with arguments
-/// and results in `raw`.
+/// and results in `raw`; the results at `exn_results` are exnrefs, pinned
+/// (never reclaimed) as soon as the call returns, before the call hook
+/// runs Wasm again.
 ///
 /// # Safety
 /// `store` must be the `opaque` part of the store pointer handed down by
@@ -271,6 +289,7 @@ pub(crate) unsafe fn call_raw(
     funcref: *const VMFuncRef,
     trampoline: ArrayTrampoline,
     raw: &mut [ValRaw],
+    exn_results: &[usize],
 ) -> Result<()> {
     // SAFETY: short-lived borrows of the store before and after the call,
     // while nothing else uses it (caller's contract).
@@ -325,6 +344,16 @@ pub(crate) unsafe fn call_raw(
         // The trapping code could not write its fuel back: it is all used.
         // SAFETY: as above.
         unsafe { (*limits).fuel = 0 };
+    }
+    if result.is_ok() {
+        for &i in exn_results {
+            let exn = raw[i].get_ref();
+            if exn != 0 {
+                // SAFETY: a non-null exnref this store's Wasm returned: a
+                // live exception.
+                unsafe { wasm_jit_backend::exceptions::pin(exn as *const _) };
+            }
+        }
     }
     if hook.is_some() {
         // After a trap too; the hook's error wins, as in Wasmtime.

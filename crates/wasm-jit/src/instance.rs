@@ -436,7 +436,7 @@ unsafe fn instantiate(
         let trampoline = s.engine.array_trampoline(&ty)?;
         // SAFETY: `s` is not used from here on; `store` is as `enter` handed
         // it down.
-        unsafe { call_raw(store, f, trampoline, &mut vals) }?;
+        unsafe { call_raw(store, f, trampoline, &mut vals, &[]) }?;
     }
     Ok(instance)
 }

@@ -312,7 +312,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         let trampoline = self.trampoline;
         ctx.0.enter(|store| {
             // SAFETY: `store` comes from `enter`; nothing borrows it here.
-            unsafe { call_raw(&raw mut (*store).opaque, funcref, trampoline, &mut raw) }
+            unsafe { call_raw(&raw mut (*store).opaque, funcref, trampoline, &mut raw, &[]) }
         })?;
         let s = &mut ctx.0.opaque;
         for ((v, t), r) in vals.iter_mut().zip(self.ty.results()).zip(&raw) {
