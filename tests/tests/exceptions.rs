@@ -243,17 +243,49 @@ fn exceptions_kept_as_exnref_cannot_exhaust_the_host() -> Result<()> {
 /// local meanwhile, and one the host holds, stay intact.
 #[test]
 fn exnrefs_nothing_reaches_are_reclaimed() -> Result<()> {
-    let engine = Engine::default();
-    let module = Module::new(
-        &engine,
-        r#"(module
+    let (mut store, instance) = churn_instance(|_, _| {})?;
+    let n: i32 = 1_500_000;
+    // The sum of 0..n, as i32 arithmetic wraps.
+    let sum = (0..n).fold(0i32, |a, b| a.wrapping_add(b));
+    let make = instance.get_func(&mut store, "make").unwrap();
+    let mut held = [Val::I32(0)];
+    make.call(&mut store, &[Val::I32(777)], &mut held)?;
+    let before = instance.exceptions_made(&store);
+    for (name, want) in [
+        ("churn", n),
+        ("throw_ref_local", sum),
+        ("throw_ref_callee", sum),
+    ] {
+        let f = instance.get_typed_func::<i32, i32>(&mut store, name)?;
+        assert_eq!(f.call(&mut store, n)?, want, "{name}");
+    }
+    let kept = instance.get_typed_func::<i32, i32>(&mut store, "kept")?;
+    assert_eq!(kept.call(&mut store, n)?, 12345);
+    // 4.5 million exceptions and more, in about as many objects as a
+    // megabyte holds (the limit holds 64).
+    let made = instance.exceptions_made(&store) - before;
+    assert!(made < 100_000, "{made} exceptions made");
+    // The one the host held was never reused.
+    let payload = instance.get_func(&mut store, "payload").unwrap();
+    let mut out = [Val::I32(0)];
+    payload.call(&mut store, &held, &mut out)?;
+    assert_eq!(out[0].unwrap_i32(), 777);
+    Ok(())
+}
+
+/// Makes exnrefs and drops them (`churn n`), or rethrows each to a handler
+/// of the same function or from a callee (the payload sum of `n`), makes
+/// one (`make`), and reads one's payload (`payload`).
+const CHURN: &str = r#"(module
+  (import "host" "call" (func $host))
   (tag $e (export "e") (param i32))
   (func $thr (param i32) (throw $e (local.get 0)))
   (func $catch (param i32) (result exnref)
     (block $h (result exnref)
       (try_table (catch_all_ref $h) (call $thr (local.get 0)))
       (unreachable)))
-  (func (export "drop_ref") (param $n i32) (result i32) (local $i i32)
+  (func (export "make") (param i32) (result exnref) (call $catch (local.get 0)))
+  (func $churn (export "churn") (param $n i32) (result i32) (local $i i32)
     (loop $l
       (drop (call $catch (local.get $i)))
       (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
@@ -280,67 +312,12 @@ fn exnrefs_nothing_reaches_are_reclaimed() -> Result<()> {
       (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (local.get $s))
   ;; Keeps one exnref in a local while making n more, then rethrows it.
-  (func (export "kept") (param $n i32) (result i32) (local $keep exnref) (local $i i32)
+  (func (export "kept") (param $n i32) (result i32) (local $keep exnref)
     (local.set $keep (call $catch (i32.const 12345)))
-    (loop $l
-      (drop (call $catch (local.get $i)))
-      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (drop (call $churn (local.get $n)))
     (block $h (result i32)
       (try_table (catch $e $h) (throw_ref (local.get $keep)))
       (unreachable)))
-  (func (export "make") (param i32) (result exnref) (call $catch (local.get 0)))
-  (func (export "payload") (param exnref) (result i32)
-    (block $h (result i32)
-      (try_table (catch $e $h) (throw_ref (local.get 0)))
-      (unreachable))))"#,
-    )?;
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[])?;
-    let n: i32 = 1_500_000;
-    // The sum of 0..n, as i32 arithmetic wraps.
-    let sum = (0..n).fold(0i32, |a, b| a.wrapping_add(b));
-    let make = instance.get_func(&mut store, "make").unwrap();
-    let mut held = [Val::I32(0)];
-    make.call(&mut store, &[Val::I32(777)], &mut held)?;
-    let before = instance.exceptions_made(&store);
-    for (name, want) in [
-        ("drop_ref", n),
-        ("throw_ref_local", sum),
-        ("throw_ref_callee", sum),
-    ] {
-        let f = instance.get_typed_func::<i32, i32>(&mut store, name)?;
-        assert_eq!(f.call(&mut store, n)?, want, "{name}");
-    }
-    let kept = instance.get_typed_func::<i32, i32>(&mut store, "kept")?;
-    assert_eq!(kept.call(&mut store, n)?, 12345);
-    // 4.5 million exceptions and more, in about as many objects as a
-    // megabyte holds (the limit holds 64).
-    let made = instance.exceptions_made(&store) - before;
-    assert!(made < 100_000, "{made} exceptions made");
-    // The one the host held was never reused.
-    let payload = instance.get_func(&mut store, "payload").unwrap();
-    let mut out = [Val::I32(0)];
-    payload.call(&mut store, &held, &mut out)?;
-    assert_eq!(out[0].unwrap_i32(), 777);
-    Ok(())
-}
-
-/// Makes exnrefs and drops them (`churn n`), makes one (`make`), and reads
-/// one's payload (`payload`).
-const CHURN: &str = r#"(module
-  (import "host" "call" (func $host))
-  (tag $e (export "e") (param i32))
-  (func $thr (param i32) (throw $e (local.get 0)))
-  (func $catch (param i32) (result exnref)
-    (block $h (result exnref)
-      (try_table (catch_all_ref $h) (call $thr (local.get 0)))
-      (unreachable)))
-  (func (export "make") (param i32) (result exnref) (call $catch (local.get 0)))
-  (func (export "churn") (param $n i32) (result i32) (local $i i32)
-    (loop $l
-      (drop (call $catch (local.get $i)))
-      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
-    (local.get $i))
   (func (export "payload") (param exnref) (result i32)
     (block $h (result i32)
       (try_table (catch $e $h) (throw_ref (local.get 0)))
