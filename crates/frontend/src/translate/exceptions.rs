@@ -176,22 +176,22 @@ impl FuncTranslator<'_, '_> {
         let normal = self.builder.func.dfg.block_call(cont, &ret_args);
         let mut items = vec![ExceptionTableItem::Context(self.vmctx)];
         // Landings to fill after the call: the clause they lead to (`None`:
-        // out of the function), the objects they release, and whether
-        // this call is their only predecessor.
+        // out of the function), and whether this call is their only
+        // predecessor (a landing that releases held objects is this call's
+        // own; the others are the clause's, shared).
         let mut to_fill = Vec::new();
         let ptr = self.env.pointer_type();
         for pos in catches {
-            let releases = self.held_from(pos.0 + 1);
+            let shared = self.held_from(pos.0 + 1).is_empty();
             let landing = match self.clause(pos).landing {
-                Some(b) if releases.is_empty() => b,
+                Some(b) if shared => b,
                 _ => {
                     let b = self.builder.create_block();
                     self.builder.append_block_param(b, ptr);
-                    let shared = releases.is_empty();
                     if shared {
                         self.clause_mut(pos).landing = Some(b);
                     }
-                    to_fill.push((Some(pos), b, releases, !shared));
+                    to_fill.push((Some(pos), b, !shared));
                     b
                 }
             };
@@ -216,7 +216,7 @@ impl FuncTranslator<'_, '_> {
                 .dfg
                 .block_call(b, &[BlockArg::TryCallExn(0)]);
             items.push(ExceptionTableItem::Default(call));
-            to_fill.push((None, b, held, true));
+            to_fill.push((None, b, true));
         }
         let table = self
             .builder
@@ -232,20 +232,17 @@ impl FuncTranslator<'_, '_> {
         };
         // The call ended the block: now the new landing blocks can be
         // filled (each unpacks the exception and branches to its label).
-        for (pos, block, releases, only_here) in to_fill {
+        for (pos, block, only_here) in to_fill {
             self.builder.switch_to_block(block);
             let exn = self.builder.block_params(block)[0];
             // The callees used fuel and wrote what is left back: continue
             // from that, as after a call that returns.
             self.fuel_after_call();
-            for var in releases {
-                let held = self.builder.use_var(var);
-                self.release_exception(held);
-            }
             match pos {
                 Some(pos) => self.unpack_and_branch(pos, exn),
                 None => {
                     // On to the callers, as a rethrow.
+                    self.release_held(0);
                     self.fuel_save();
                     let fp = self.builder.ins().get_frame_pointer(ptr);
                     self.call_builtin(Builtin::ThrowRef, &[exn, fp]);
@@ -269,8 +266,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Branches to clause `pos`'s label with the payload of exception `exn`
-    /// (and `exn` itself for the `_ref` forms and held legacy handlers).
+    /// (and `exn` itself for the `_ref` forms and held legacy handlers),
+    /// releasing what the legacy handlers left on the way hold.
     fn unpack_and_branch(&mut self, pos: (usize, usize), exn: Value) {
+        self.release_held(pos.0 + 1);
         let (tag, hold, target) = {
             let c = self.clause(pos);
             (c.tag, c.hold, c.target)
@@ -496,7 +495,6 @@ impl FuncTranslator<'_, '_> {
                         self.builder.ins().jump(matched, &[]);
                         self.builder.seal_block(matched);
                         self.builder.switch_to_block(matched);
-                        self.release_held(pos.0 + 1);
                         self.unpack_and_branch(pos, exn);
                         self.reachable = false;
                         return;
@@ -509,7 +507,6 @@ impl FuncTranslator<'_, '_> {
                         self.builder.seal_block(next);
                         self.builder.seal_block(matched);
                         self.builder.switch_to_block(matched);
-                        self.release_held(pos.0 + 1);
                         self.unpack_and_branch(pos, exn);
                         self.builder.switch_to_block(next);
                     }

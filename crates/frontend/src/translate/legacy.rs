@@ -288,20 +288,14 @@ impl FuncTranslator<'_, '_> {
         };
         if self.reachable {
             frame.next_reachable = true;
-            if let Some(var) = held {
-                let exn = self.builder.use_var(var);
-                self.release_exception(exn);
-            }
+            self.release_vars(held);
             self.jump_with_top(next, n);
             self.reachable = false;
         }
         for exit in exits {
             self.builder.switch_to_block(exit.block);
             self.builder.seal_block(exit.block);
-            for var in exit.releases {
-                let exn = self.builder.use_var(var);
-                self.release_exception(exn);
-            }
+            self.release_vars(exit.releases);
             let args = self.builder.block_params(exit.block).to_vec();
             self.builder.ins().jump(exit.target, &block_args(&args));
         }
@@ -314,7 +308,12 @@ impl FuncTranslator<'_, '_> {
     /// `from..` (all of them for a `return`, a tail call or a throw to the
     /// callers).
     pub(super) fn release_held(&mut self, from: usize) {
-        let vars: Vec<Variable> = self.held_from(from);
+        let vars = self.held_from(from);
+        self.release_vars(vars);
+    }
+
+    /// Releases the objects held in `vars`.
+    fn release_vars(&mut self, vars: impl IntoIterator<Item = Variable>) {
         for var in vars {
             let exn: Value = self.builder.use_var(var);
             self.release_exception(exn);
