@@ -915,13 +915,17 @@ impl Instance {
         if here >= roots.stack_top || here < stack_limit {
             return 0;
         }
-        let free: std::collections::HashSet<usize> =
-            self.free_exceptions.iter().map(|&e| e as usize).collect();
+        // Candidates: the exnrefs the host never saw (an object on the free
+        // list is never escaped).
+        let candidate: Vec<bool> = self
+            .exceptions
+            .iter()
+            .map(|e| e.escaped != 0 && !e.pinned)
+            .collect();
         // (start, end, index) of the memory of each candidate.
         let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
         for (i, e) in self.exceptions.iter().enumerate() {
-            let addr = &**e as *const VMException as usize;
-            if e.escaped != 0 && !e.pinned && !free.contains(&addr) {
+            if candidate[i] {
                 for r in e.ranges() {
                     if !r.is_empty() {
                         ranges.push((r.start, r.end, i));
@@ -945,14 +949,12 @@ impl Instance {
             })
         };
         let mut freed = 0;
-        let mut seen = std::collections::HashSet::new();
-        for &(_, _, i) in &ranges {
-            if !live[i] && seen.insert(i) {
-                let e: &mut VMException = &mut self.exceptions[i];
+        for (i, e) in self.exceptions.iter_mut().enumerate() {
+            if candidate[i] && !live[i] {
                 // Its payload's memory goes back too: what it holds next
                 // counts anew.
                 self.exception_bytes -= e.clear();
-                self.free_exceptions.push(e);
+                self.free_exceptions.push(&mut **e);
                 freed += 1;
             }
         }

@@ -169,7 +169,6 @@ pub unsafe fn call_wasm(
     roots.depth += 1;
     let saved_limit = limits.stack_limit;
     if first_on_this_thread {
-        let here = &first_on_this_thread as *const bool as usize;
         // Never let Wasm run into the thread's real guard page, even on a
         // thread whose stack is smaller than the budget: keep headroom for
         // the host functions Wasm calls.

@@ -123,8 +123,8 @@ pub struct ExnRoots {
     pub stack_top: usize,
     /// Set for good once an `exnref` may be elsewhere: a module whose
     /// globals, tables, GC fields or tag payloads can hold one was
-    /// instantiated in the store, or another thread entered the store's
-    /// Wasm while this one was in it.
+    /// instantiated in the store, or another thread, or Wasm on another
+    /// stack, entered the store's Wasm while this one was in it.
     pub unreachable: bool,
 }
 

@@ -246,14 +246,6 @@ impl Func {
         }
         let funcref = s.funcs[index].funcref;
         let trampoline = s.trampoline(index)?;
-        // Results that are exnrefs, kept from the moment the call returns.
-        let exn_results: Vec<usize> = ty
-            .results()
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| matches!(t, crate::types::ValType::Ref(r) if r.heap.is_exn()))
-            .map(|(i, _)| i)
-            .collect();
         ctx.0.enter(|store| {
             // SAFETY: `store` comes from `enter`; nothing borrows it here.
             unsafe {
@@ -262,7 +254,7 @@ impl Func {
                     funcref,
                     trampoline,
                     &mut raw,
-                    &exn_results,
+                    ty.results(),
                 )
             }
         })?;
@@ -275,9 +267,9 @@ impl Func {
 }
 
 /// Calls `funcref` through `trampoline` (made for its type) with arguments
-/// and results in `raw`; the results at `exn_results` are exnrefs, pinned
-/// (never reclaimed) as soon as the call returns, before the call hook
-/// runs Wasm again.
+/// and results in `raw`. Results of an exnref type among `results` are
+/// pinned (never reclaimed) as soon as the call returns, before the call
+/// hook runs Wasm again; callers whose results can be no exnref pass none.
 ///
 /// # Safety
 /// `store` must be the `opaque` part of the store pointer handed down by
@@ -289,7 +281,7 @@ pub(crate) unsafe fn call_raw(
     funcref: *const VMFuncRef,
     trampoline: ArrayTrampoline,
     raw: &mut [ValRaw],
-    exn_results: &[usize],
+    results: &[crate::types::ValType],
 ) -> Result<()> {
     // SAFETY: short-lived borrows of the store before and after the call,
     // while nothing else uses it (caller's contract).
@@ -346,8 +338,12 @@ pub(crate) unsafe fn call_raw(
         unsafe { (*limits).fuel = 0 };
     }
     if result.is_ok() {
-        for &i in exn_results {
-            let exn = raw[i].get_ref();
+        let exnrefs = results
+            .iter()
+            .zip(raw.iter())
+            .filter(|(t, _)| matches!(t, crate::types::ValType::Ref(r) if r.heap.is_exn()));
+        for (_, v) in exnrefs {
+            let exn = v.get_ref();
             if exn != 0 {
                 // SAFETY: a non-null exnref this store's Wasm returned: a
                 // live exception.
