@@ -148,8 +148,9 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
          end to end (process start to exit, same arguments as above) by both engines, interleaved, \
          {} counted runs each after one run that fills the code caches; medians. *cold* is `run -C \
          cache=n` (nothing cached: wasm-jit validates the whole module, then, \
-         for sqlite (over 256 KiB of code), compiles functions as they are first called and in \
-         the background, and for the others compiles the whole module on every core before \
+         for sqlite (over 256 KiB of code), compiles functions as they are first called (quickly, \
+         optimised again in the background, hottest first) and in the background, and for the \
+         others compiles the whole module on every core before \
          running (`-C lazy=auto`); Wasmtime compiles the whole module), *warm* is `run` with each engine's default code cache, *.cwasm* is \
          `run --allow-precompiled` of the output of `compile`, *first instruction* is wasm-jit \
          from process start to the first instruction of `_start` (`run -C cache=n --fuel 0`, \
@@ -204,7 +205,7 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
         md,
         "\n![wasm-jit start-up times relative to Wasmtime's, per program and mode](startup.svg)"
     )?;
-    quick_tier(opts, wasm_jit, wasmtime, &programs, &medians, &mut md)?;
+    quick_tier(opts, wasm_jit, wasmtime, &programs, &mut md)?;
     std::fs::write(
         opts.root.join("docs/startup.svg"),
         chart(&programs, &medians),
@@ -212,41 +213,38 @@ pub fn measure(opts: &Options, wasm_jit: &Path, wasmtime: &Path) -> Result<Strin
     Ok(md)
 }
 
-/// The opt-in quick first tier (`-C quick-tier=y`) against the default, cold,
-/// on the programs `run` compiles lazily (`-C lazy=auto`: sqlite's module),
-/// interleaved with Wasmtime's cold run; and what the cold geometric mean
-/// over runs under 2 s becomes with those rows' quick times.
+/// The default quick first tier of cold runs of large modules against
+/// `-C quick-tier=n` (their first calls wait for optimised code), cold, on
+/// the programs `run` compiles lazily (`-C lazy=auto`: sqlite's module),
+/// interleaved with Wasmtime's cold run.
 fn quick_tier(
     opts: &Options,
     wasm_jit: &Path,
     wasmtime: &Path,
     programs: &[(String, PathBuf, Vec<String>)],
-    medians: &[Vec<[f64; 4]>],
     md: &mut String,
 ) -> Result<()> {
     let s = |p: &Path| p.display().to_string();
     writeln!(
         md,
-        "\n### Quick first tier (opt-in)\n\n\
+        "\n### Quick first tier\n\n\
          Measured by the same command: the rows whose module `run` compiles lazily (sqlite's), \
-         cold, by wasm-jit by default and with `-C quick-tier=y` (functions a call waits for \
-         compiled with `opt_level=none` and the single-pass register allocator, recompiled \
-         optimised in the background; see `Config::first_tier`), and by Wasmtime, interleaved, \
-         {} runs each; medians. The ratios are to Wasmtime's cold run.\n",
+         cold, by wasm-jit by default (with no code cache, a large module's functions that a \
+         call waits for are compiled with `opt_level=none` and the single-pass register \
+         allocator, then recompiled optimised in the background, hottest first; see \
+         `Config::first_tier`) and with `-C quick-tier=n` (they are compiled optimised), and \
+         by Wasmtime, interleaved, {} runs each; medians. The ratios are to Wasmtime's cold \
+         run.\n",
         opts.runs
     )?;
     writeln!(
         md,
-        "| program | wasm-jit cold | ratio | wasm-jit cold, quick tier | ratio | Wasmtime cold |\n|---|---|---|---|---|---|"
+        "| program | wasm-jit cold | ratio | wasm-jit cold, `quick-tier=n` | ratio | Wasmtime cold |\n|---|---|---|---|---|---|"
     )?;
-    let mut quick_ratios = Vec::new();
-    for ((name, wasm, args), row) in programs.iter().zip(medians) {
+    for (name, wasm, args) in programs {
         if !name.starts_with("sqlite") {
             // Compiled whole before running by `-C lazy=auto`: the quick
             // tier does not apply.
-            if row[1][0] < 2.0 {
-                quick_ratios.push(row[0][0] / row[1][0]);
-            }
             continue;
         }
         eprintln!("quick tier: {name}");
@@ -255,7 +253,7 @@ fn quick_tier(
             [&base[..], &[s(wasm)], &args[..]].concat(),
             [
                 &base[..],
-                &["-C".into(), "quick-tier=y".into(), s(wasm)],
+                &["-C".into(), "quick-tier=n".into(), s(wasm)],
                 &args[..],
             ]
             .concat(),
@@ -278,26 +276,17 @@ fn quick_tier(
                 samples.push(time_cmd(c)?);
             }
         }
-        let [default, quick, wasmtime] = samples.map(|s| median(&s));
-        if wasmtime < 2.0 {
-            quick_ratios.push(quick / wasmtime);
-        }
+        let [default, optimized, wasmtime] = samples.map(|s| median(&s));
         writeln!(
             md,
             "| {name} | {:.0} ms | {:.2}x | {:.0} ms | {:.2}x | {:.0} ms |",
             default * 1e3,
             default / wasmtime,
-            quick * 1e3,
-            quick / wasmtime,
+            optimized * 1e3,
+            optimized / wasmtime,
             wasmtime * 1e3
         )?;
     }
-    writeln!(
-        md,
-        "\nWith these quick-tier rows in place of the default ones (the other rows as in the \
-         table above), the cold geometric mean over runs under 2 s would be **{:.2}x**.",
-        geomean(&quick_ratios)
-    )?;
     Ok(())
 }
 

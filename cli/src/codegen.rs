@@ -18,8 +18,8 @@ pub struct CodegenOptions {
     /// `quick-tier=y|n|auto` (with `lazy` and background compilation,
     /// compile a function a call waits for quickly, with the single-pass
     /// register allocator, into slower code that background threads
-    /// replace; `auto`: for modules of 256 KiB of code or more; off by
-    /// default),
+    /// replace, hottest first; the default for `run`, `auto`: for modules
+    /// of 256 KiB of code or more, when the code cache is off),
     /// `cranelift-regalloc_algorithm=backtracking|single_pass`, `cache=y|n`
     /// (keep compiled code for the next run; on by default for `run`),
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
@@ -221,7 +221,8 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
             (
                 "quick-tier[=y|n|auto]",
                 "with `lazy`, compile a function a call waits for quickly, into slower \
-                 code that background threads replace (default n)",
+                 code that background threads replace; `auto` (default for `run`): for \
+                 modules of 256 KiB of code or more, when the code cache is off",
             ),
             (
                 "cranelift-regalloc_algorithm=backtracking|single_pass",
@@ -421,6 +422,9 @@ impl CodegenOptions {
         } else {
             CompilationMode::Eager
         });
+        if for_run {
+            config.first_tier(FirstTier::Auto);
+        }
         let mut cache_dir = None;
         let mut features = Config::DEFAULT_FEATURES;
         for opt in &self.wasm {

@@ -451,3 +451,100 @@ fn auto_mode_compiles_small_modules_whole_and_large_ones_lazily() {
     let eager = Module::new(&engine, module_with(at - 1)).unwrap();
     assert_eq!(eager.compiled_function_count(), 2, "compiled at load");
 }
+
+/// Quick first-tier code counts its entries and loop iterations (the heat
+/// that orders its replacement); optimised code counts nothing.
+#[test]
+fn quick_code_counts_its_heat() {
+    const SPIN: &str = r#"(module
+      (func (export "spin") (param $n i32)
+        (loop $l
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $l (local.get $n))))
+      (func (export "cold") (result i32) (i32.const 7)))"#;
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .first_tier(FirstTier::Quick);
+    let engine = Engine::new(&config).unwrap();
+    let mut attempts = 0;
+    let module = loop {
+        let module = Module::new(&engine, SPIN).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let spin = instance
+            .get_typed_func::<i32, ()>(&mut store, "spin")
+            .unwrap();
+        spin.call(&mut store, 1000).unwrap();
+        if !background_threads() {
+            assert_eq!(module.quick_function_count(), 0);
+            return;
+        }
+        // Only `spin` is ever compiled quickly (it was needed, and has no
+        // callees to hint). Background threads may have compiled it
+        // first, or replaced its quick code before the call ran it.
+        if module.quick_heat(0).unwrap() > 0 {
+            break module;
+        }
+        attempts += 1;
+        assert!(attempts < 100, "`spin` was never compiled quickly");
+    };
+    // Then the call ran in it: one entry and 1000 loop iterations.
+    assert_eq!(module.quick_function_count(), 1);
+    assert!(
+        module.quick_heat(0).unwrap() >= 1001,
+        "{:?}",
+        module.quick_heat(0)
+    );
+    assert_eq!(module.quick_heat(1), Some(0));
+    assert_eq!(module.quick_heat(2), None);
+}
+
+/// `FirstTier::Auto` compiles a large module's first calls quickly when
+/// nothing is cached (every run compiles again), but never into a code
+/// cache, whose entry serves the runs after this one.
+#[test]
+fn the_automatic_quick_tier_is_for_uncached_large_modules() {
+    if !background_threads() {
+        return;
+    }
+    // Over 256 KiB of function bodies. The function called is the last
+    // exported, so that background threads come to it last.
+    let mut wat = String::from("(module");
+    for i in 0..300 {
+        wat.push_str(&format!("(func (export \"big{i}\")"));
+        wat.push_str(&" (drop (i32.const 1))".repeat(300));
+        wat.push(')');
+    }
+    wat.push_str("(func (export \"f\") (result i32) (i32.const 1)))");
+    let dir = std::env::temp_dir().join(format!("wasm-jit-auto-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let quick_first_calls = |cache: Option<std::path::PathBuf>| {
+        let mut config = Config::new();
+        config
+            .compilation_mode(CompilationMode::Auto)
+            .first_tier(FirstTier::Auto)
+            .cache_dir(cache.clone());
+        let engine = Engine::new(&config).unwrap();
+        (0..20)
+            .filter(|_| {
+                if let Some(dir) = &cache {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                let module = Module::new(&engine, &wat).unwrap();
+                let mut store = Store::new(&engine, ());
+                let instance = Linker::new(&engine)
+                    .instantiate(&mut store, &module)
+                    .unwrap();
+                let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+                assert_eq!(f.call(&mut store, ()).unwrap(), 1);
+                module.quick_function_count() > 0
+            })
+            .count()
+    };
+    assert!(quick_first_calls(None) > 0);
+    assert_eq!(quick_first_calls(Some(dir.clone())), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -177,6 +177,9 @@ pub struct Compiler {
     /// The same target, compiling about 1.7 times faster into code about
     /// twice as slow (`opt_level=none`, single-pass register allocator).
     quick: Option<Box<Compiler>>,
+    /// This is another compiler's [`Compiler::quick`]: its code counts its
+    /// own heat (see [`TranslationEnv::count_heat`]).
+    is_quick: bool,
 }
 
 impl std::fmt::Debug for Compiler {
@@ -284,12 +287,14 @@ impl Compiler {
             fma: !x86 || flag("has_fma"),
         };
         let quick = if options.quick_tier {
-            Some(Box::new(Compiler::new(&CompilerOptions {
+            let mut quick = Compiler::new(&CompilerOptions {
                 opt_level: "none",
                 regalloc: "single_pass",
                 quick_tier: false,
                 ..options.clone()
-            })?))
+            })?;
+            quick.is_quick = true;
+            Some(Box::new(quick))
         } else {
             None
         };
@@ -299,6 +304,7 @@ impl Compiler {
             simd_supported,
             runs_here,
             quick,
+            is_quick: false,
         })
     }
 
@@ -306,6 +312,12 @@ impl Compiler {
     /// ([`CompilerOptions::quick_tier`]).
     pub fn quick(&self) -> Option<&Compiler> {
         self.quick.as_deref()
+    }
+
+    /// Whether this is the quick compiler of another one (its code counts
+    /// its heat when compiled lazily).
+    pub fn is_quick(&self) -> bool {
+        self.is_quick
     }
 
     /// Whether the code this compiler generates can run on this machine
@@ -931,6 +943,7 @@ mod tests {
             epoch_interruption: false,
             consume_fuel: false,
             lazy: false,
+            count_heat: false,
             simd: compiler.simd_lowering(),
             tearing_stores: compiler.tearing_stores(),
             far_calls: false,

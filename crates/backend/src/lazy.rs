@@ -22,7 +22,8 @@
 //! function a thread must wait for, and the callees hinted for it, are
 //! compiled quickly (`opt_level=none`, single-pass register allocator) and
 //! queued (`upgrades`): background threads compile them again at full
-//! optimisation, first needed first, and re-point their slots. Quick code
+//! optimisation, hottest first (quick code counts its entries and loop
+//! iterations in `heat`), and re-point their slots. Quick code
 //! is never stored where it would stay (a `VMFuncRef`: `is_quick`); code
 //! cache entries keep it, flagged, and their loads queue it again, but
 //! artifacts get optimised code (`compile_all`). Frames running quick
@@ -36,7 +37,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
 use cranelift_jit::{ArenaMemoryProvider, BranchProtection, JITMemoryKind, JITMemoryProvider};
@@ -59,6 +60,10 @@ const BATCH_BYTES: usize = 64 * 1024;
 const BATCH_FUNCS: usize = 32;
 /// Bodies of at most this many bytes are small enough to fill a page with.
 const SMALL_BODY: usize = 256;
+/// Quick code that has counted this much heat (entries and loop
+/// iterations) is replaced before the callees hinted for calls are
+/// compiled: a program spends its time there.
+const HOT: u32 = 10_000;
 /// Hints kept at most (see [`LazyCode::hint_callees`]).
 const MAX_HINTS: usize = 4096;
 
@@ -143,14 +148,20 @@ struct Shared {
 
 /// The lazily compiled code of one module.
 pub struct LazyCode {
+    /// One code slot per defined function, then the address of `heat`
+    /// (`vmoffsets::heat_counters`), which quick code reaches through here.
     slots: Box<[AtomicPtr<u8>]>,
+    /// Per function, how often its quick first-tier code was entered or
+    /// went round a loop (that code counts; other code does not): the
+    /// hottest quick code is compiled again at full optimisation first.
+    heat: Box<[AtomicU32]>,
     states: Box<[AtomicU8]>,
     /// Per function, the address of its quick first-tier code (null when
     /// it has none): code that is replaced, so never stored where it would
     /// stay (a `VMFuncRef`).
     quick_code: Box<[AtomicPtr<u8>]>,
     /// Functions whose slots hold quick code, to be compiled again at full
-    /// optimisation by the background threads, first needed first.
+    /// optimisation by the background threads, hottest first.
     upgrades: Mutex<VecDeque<u32>>,
     shared: Mutex<Shared>,
     ready: Condvar,
@@ -181,6 +192,8 @@ pub struct LazyCode {
     quick_compilations: AtomicUsize,
     /// Calls that found their function not compiled yet.
     demanded: AtomicUsize,
+    /// Quick code replaced by optimised code.
+    upgraded: AtomicUsize,
     /// Functions whose slot is set.
     ready_count: AtomicUsize,
     /// Whether the final tier (every function again, with direct calls) was
@@ -205,7 +218,7 @@ pub struct LazyCode {
 impl std::fmt::Debug for LazyCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LazyCode")
-            .field("functions", &self.slots.len())
+            .field("functions", &self.states.len())
             .field("compiled", &self.compilations.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -229,10 +242,15 @@ impl LazyCode {
             .filter(|&i| source.bodies[i as usize].len() <= SMALL_BODY)
             .collect();
         let body_bytes: usize = source.bodies.iter().map(|r| r.len()).sum();
+        let heat: Box<[AtomicU32]> = (0..n).map(|_| AtomicU32::new(0)).collect();
+        // The boxed counters do not move when `heat` does.
+        let heat_ptr = heat.as_ptr() as *mut u8;
         LazyCode {
             slots: (0..n)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .chain([AtomicPtr::new(heat_ptr)])
                 .collect(),
+            heat,
             states: (0..n).map(|_| AtomicU8::new(NOT_STARTED)).collect(),
             quick_code: (0..n)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
@@ -265,6 +283,7 @@ impl LazyCode {
             compilations: AtomicUsize::new(0),
             quick_compilations: AtomicUsize::new(0),
             demanded: AtomicUsize::new(0),
+            upgraded: AtomicUsize::new(0),
             ready_count: AtomicUsize::new(0),
             final_tier: std::sync::atomic::AtomicBool::new(false),
             background: std::sync::atomic::AtomicBool::new(false),
@@ -323,9 +342,25 @@ impl LazyCode {
         self.demanded.load(Ordering::Relaxed)
     }
 
+    /// How many functions had their quick code replaced by optimised code.
+    pub fn upgraded(&self) -> usize {
+        self.upgraded.load(Ordering::Relaxed)
+    }
+
+    /// The heat quick code of `index` has counted (0 for code that is not
+    /// quick: it does not count).
+    pub fn heat(&self, index: DefinedFuncIndex) -> u32 {
+        self.heat[index.index()].load(Ordering::Relaxed)
+    }
+
+    /// Whether some slot holds quick code still to be replaced.
+    pub fn upgrades_pending(&self) -> bool {
+        !lock(&self.upgrades).is_empty()
+    }
+
     /// Whether every function is compiled.
     pub fn complete(&self) -> bool {
-        self.ready_count.load(Ordering::Acquire) == self.slots.len()
+        self.ready_count.load(Ordering::Acquire) == self.states.len()
     }
 
     /// Machine code of the compiled functions, by defined index.
@@ -547,7 +582,7 @@ impl LazyCode {
         self.ready.notify_all();
         // Everything compiled, perhaps by the urgent thread: a background
         // thread compiles the final tier.
-        if self.ready_count.load(Ordering::Acquire) == self.slots.len()
+        if self.ready_count.load(Ordering::Acquire) == self.states.len()
             && self.background.load(Ordering::Relaxed)
             && !self.final_tier.load(Ordering::Acquire)
         {
@@ -635,7 +670,7 @@ impl LazyCode {
     /// holding the first code, stay valid (that code is kept until the
     /// module drops) and reach the new code through the slots.
     fn final_tier(&self, module: &CompiledModule, scratch: &mut Scratch) {
-        let n = self.slots.len();
+        let n = self.states.len();
         if n == 0
             || self.ready_count.load(Ordering::Acquire) < n
             || self.final_tier.swap(true, Ordering::AcqRel)
@@ -659,7 +694,7 @@ impl LazyCode {
         // Under the lock `upgrade` re-points slots with, so that it never
         // puts back earlier code.
         let shared = lock(&self.shared);
-        for (slot, addr) in self.slots.iter().zip(addrs) {
+        for (slot, addr) in self.slots[..n].iter().zip(addrs) {
             slot.store(addr as *mut u8, Ordering::Release);
         }
         self.final_placed.store(true, Ordering::Release);
@@ -684,7 +719,7 @@ impl LazyCode {
             scratch,
             &mut batch,
             BATCH_BYTES,
-            || Some((lock(&self.upgrades).pop_front()?, Tier::Upgrade)),
+            || Some((self.hottest_upgrade()?, Tier::Upgrade)),
             stop,
         );
         if batch.is_empty() {
@@ -703,6 +738,7 @@ impl LazyCode {
         };
         let mut shared = lock(&self.shared);
         let replace = !self.final_placed.load(Ordering::Acquire);
+        self.upgraded.fetch_add(indices.len(), Ordering::Relaxed);
         for ((i, f), addr) in indices.into_iter().zip(funcs).zip(addrs) {
             if replace {
                 self.slots[i as usize].store(addr as *mut u8, Ordering::Release);
@@ -710,6 +746,26 @@ impl LazyCode {
             shared.compiled[i as usize] = Some(f);
         }
         true
+    }
+
+    /// Whether some quick code waiting for an upgrade is [`HOT`].
+    fn hot_upgrade_waiting(&self) -> bool {
+        lock(&self.upgrades)
+            .iter()
+            .any(|&i| self.heat[i as usize].load(Ordering::Relaxed) >= HOT)
+    }
+
+    /// The function waiting for an upgrade whose quick code is hottest
+    /// (the first queued of equals), taken off the queue.
+    fn hottest_upgrade(&self) -> Option<u32> {
+        let mut upgrades = lock(&self.upgrades);
+        let heat = |i: u32| self.heat[i as usize].load(Ordering::Relaxed);
+        let (at, _) = upgrades
+            .iter()
+            .enumerate()
+            .rev()
+            .max_by_key(|&(_, &i)| heat(i))?;
+        upgrades.remove(at)
     }
 
     /// The final tier's machine code, once (if the module was asked to keep
@@ -889,7 +945,7 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
         return Ok(());
     };
     let mut scratch = Scratch::default();
-    let mut unclaimed = (0..lazy.slots.len() as u32).filter(|&i| lazy.claim(i));
+    let mut unclaimed = (0..lazy.states.len() as u32).filter(|&i| lazy.claim(i));
     loop {
         let mut batch = Vec::new();
         let more = lazy.compile_batch(
@@ -905,12 +961,12 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
             break;
         }
     }
-    for i in 0..lazy.slots.len() as u32 {
+    for i in 0..lazy.states.len() as u32 {
         code(module, DefinedFuncIndex(i))?;
     }
     // An artifact holds optimised code: quick code that background threads
     // have not replaced yet is compiled again now (for the artifact only).
-    for i in 0..lazy.slots.len() {
+    for i in 0..lazy.states.len() {
         let quick = |shared: &Shared| shared.compiled[i].as_ref().is_none_or(|f| f.quick);
         if quick(&lock(&lazy.shared)) {
             let f = lazy.compiled_with(module, i as u32, &mut scratch, Tier::Upgrade)?;
@@ -1053,10 +1109,11 @@ impl Service {
                 }
                 Job::Background(module) => {
                     let lazy = module.lazy().expect("lazy module");
-                    // The callees of functions just called first (they are
-                    // about to be called), then quick code replaced, then
-                    // ahead in background order.
-                    if lock(&lazy.hints).is_empty()
+                    // Hot quick code replaced first, then the callees of
+                    // functions just called (they are about to be called),
+                    // then the rest of the quick code, then ahead in
+                    // background order.
+                    if (lock(&lazy.hints).is_empty() || lazy.hot_upgrade_waiting())
                         && lazy.upgrade(&module, &mut scratch, || {
                             lazy.waiters.load(Ordering::SeqCst) > 0
                                 || self.urgent_pending.load(Ordering::SeqCst) > 0
@@ -1205,6 +1262,26 @@ mod tests {
         assert!(!lazy.compiled_functions()[0].as_ref().unwrap().quick);
         assert!(!lazy.upgrade(&module, &mut scratch, || false));
         assert_eq!(lazy.compilations(), 1);
+        assert_eq!(lazy.upgraded(), quick as usize);
+
+        // Upgrades go hottest first, the first queued of equals first, and
+        // hot code jumps the hints.
+        lock(&lazy.upgrades).extend([0, 1]);
+        assert!(!lazy.hot_upgrade_waiting());
+        lazy.heat[1].store(HOT, Ordering::Relaxed);
+        assert!(lazy.hot_upgrade_waiting());
+        assert_eq!(lazy.hottest_upgrade(), Some(1));
+        assert!(!lazy.hot_upgrade_waiting());
+        assert_eq!(lazy.hottest_upgrade(), Some(0));
+        assert_eq!(lazy.hottest_upgrade(), None);
+        lazy.heat[1].store(0, Ordering::Relaxed);
+        lock(&lazy.upgrades).extend([1, 0]);
+        assert_eq!(lazy.hottest_upgrade(), Some(1));
+        assert_eq!(lazy.hottest_upgrade(), Some(0));
+        assert_eq!(lazy.hottest_upgrade(), None);
+        // Quick code finds the counters after the slots.
+        let counters = lazy.slots[lazy.states.len()].load(Ordering::Relaxed);
+        assert_eq!(counters as *const AtomicU32, lazy.heat.as_ptr());
     }
 
     /// A function called before it was compiled puts its callees, first

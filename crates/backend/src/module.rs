@@ -347,6 +347,7 @@ impl CodeSettings {
             epoch_interruption: self.epoch_interruption,
             consume_fuel: self.consume_fuel,
             lazy,
+            count_heat: lazy && compiler.is_quick(),
             simd: compiler.simd_lowering(),
             tearing_stores: compiler.tearing_stores(),
             far_calls: self.far_calls,

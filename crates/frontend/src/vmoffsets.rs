@@ -8,7 +8,8 @@
 //!   +8   builtins     *const [fn; N]       (table of runtime functions, see `Builtin`)
 //!   +16  limits       *mut VMLimits        (stack limit, epoch deadline; one per store)
 //!   +24  func slots   *const [AtomicPtr; N] (lazy compilation: code of each defined
-//!                                          function, null until compiled; one per module)
+//!                                          function, null until compiled; one per module;
+//!                                          then a pointer to N u32 heat counters)
 //!   +32  type ids   *const [u32; num_types] (the engine's canonical id of each module
 //!                                          type; one per module)
 //!   +40  memories     [*mut VMMemoryDefinition; num_memories]
@@ -145,6 +146,12 @@ pub const VMCTX_BUILTINS: i32 = 8;
 pub const VMCTX_LIMITS: i32 = 16;
 /// Offset of the pointer to the module's code slots (lazy compilation).
 pub const VMCTX_FUNC_SLOTS: i32 = 24;
+/// Offset, from the module's code slots, of the pointer to its heat
+/// counters (one `u32` per defined function, which quick first-tier code
+/// increments): the word after the `num_defined_funcs` slots.
+pub fn heat_counters(num_defined_funcs: u32) -> i32 {
+    (num_defined_funcs * PTR) as i32
+}
 /// Offset of the pointer to the module's canonical type ids. Compiled code
 /// reads them here rather than embedding them, because the ids belong to the
 /// engine that loads the code, which need not be the one that compiled it

@@ -28,7 +28,9 @@ pub enum FirstTier {
     /// [`Quick`](Self::Quick) for a module with at least
     /// [`CompilationMode::AUTO_LAZY_BYTES`] of function bodies, whose
     /// start-up waits mostly for compilation, [`Optimized`](Self::Optimized)
-    /// for a smaller one, whose functions compile in milliseconds.
+    /// for a smaller one, whose functions compile in milliseconds, and for
+    /// a module kept in the code cache ([`Config::cache_dir`]), whose code
+    /// serves the runs after this one (the default of the CLI's `run`).
     Auto,
 }
 
@@ -445,18 +447,23 @@ impl Config {
     /// and the single-pass register allocator: about 1.7 times faster to
     /// compile, code about twice as slow), as are the functions it calls
     /// that background threads compile next; background threads compile
-    /// them again at full optimisation and re-point their code slots. Calls
+    /// them again at full optimisation and re-point their code slots,
+    /// hottest first: quick code counts its entries and loop iterations,
+    /// and code that has counted 10,000 goes before everything else. Calls
     /// made after that run optimised code, but a call already running quick
     /// code finishes in it: a loop in a function called once stays in quick
-    /// code. The code cache keeps quick code as it is (a later run loads it
-    /// and has it replaced in turn); artifacts get optimised code. A
-    /// function the quick compiler fails on is compiled optimised instead.
+    /// code. The code cache keeps quick code as it is (a later run loads it,
+    /// replaces it at once, hottest first, and saves what it replaced);
+    /// artifacts get optimised code. A function the quick compiler fails on
+    /// is compiled optimised instead.
     ///
-    /// Off by default: it shortens the start-up of large modules (sqlite's
-    /// 1.1 MB module on a short workload: about 0.5x Wasmtime's cold run
-    /// instead of about 0.85x) but costs long runs of them the time quick
-    /// code runs (about +13% on a 2.3 s run), and the single-pass allocator
-    /// is not production-ready (see [`RegallocAlgorithm::SinglePass`]).
+    /// [`FirstTier::Optimized`] by default for the API, and
+    /// [`FirstTier::Auto`] for the CLI's `run`: a cold run of sqlite's
+    /// 1.1 MB module on a short workload takes about 0.6x Wasmtime's cold
+    /// run instead of about 0.9x, and a 1.7 s run of it no longer than
+    /// without it. The single-pass allocator is not production-ready in
+    /// Wasmtime's judgement (see [`RegallocAlgorithm::SinglePass`]); the
+    /// spec testsuite and the differential fuzzer run its settings.
     pub fn first_tier(&mut self, tier: FirstTier) -> &mut Self {
         self.first_tier = tier;
         self

@@ -40,8 +40,9 @@ impl ModuleInner {
     }
 
     /// Saves the functions compiled so far to the cache entry, if it lacks
-    /// some that this run needed (called before they were compiled), or if
-    /// every function is now compiled. (Functions only compiled ahead, in
+    /// some that this run needed (called before they were compiled) or
+    /// holds quick code this run replaced, or if every function is now
+    /// compiled. (Functions only compiled ahead, in
     /// the background, do not make every run rewrite the entry.) A cache
     /// that cannot be written only costs the next run time.
     fn write_cache(&self) {
@@ -59,6 +60,7 @@ impl ModuleInner {
             None => {
                 if let Some(lazy) = self.compiled.lazy()
                     && lazy.demanded() == 0
+                    && lazy.upgraded() == 0
                     && !lazy.complete()
                 {
                     return;
@@ -300,6 +302,9 @@ impl Module {
             quick_tier_from: match config.first_tier {
                 FirstTier::Optimized => None,
                 FirstTier::Quick => Some(0),
+                // With a code cache, what this run compiles serves the
+                // runs after it: quick code would slow every one of them.
+                FirstTier::Auto if cached => None,
                 FirstTier::Auto => Some(CompilationMode::AUTO_LAZY_BYTES as u64),
             },
         }
@@ -316,8 +321,12 @@ impl Module {
         if engine.config().background_compilation {
             // Loaded with compiled code (a cache entry or an artifact), a
             // short run may need nothing more: compiling ahead starts
-            // later, or when a call finds a function not compiled.
-            let after = (cached > 0).then_some(engine.config().background_delay);
+            // later, or when a call finds a function not compiled. Quick
+            // code loaded from the cache is replaced at once, hottest first,
+            // and the entry rewritten with what was replaced (so repeated
+            // short runs converge on optimised code).
+            let quick_loaded = compiled.lazy().is_some_and(|l| l.upgrades_pending());
+            let after = (cached > 0 && !quick_loaded).then_some(engine.config().background_delay);
             wasm_jit_backend::lazy::start_background(&compiled, after);
         }
         Module(Arc::new(ModuleInner {
@@ -374,6 +383,20 @@ impl Module {
             .compiled
             .lazy()
             .map_or(0, |lazy| lazy.quick_compilations())
+    }
+
+    /// How often quick first-tier code of function `index` was entered or
+    /// went round a loop (what orders its replacement); `None` for an
+    /// imported function or a module not compiled lazily.
+    #[doc(hidden)]
+    pub fn quick_heat(&self, index: u32) -> Option<u32> {
+        let info = &self.0.compiled.info;
+        let index = wasm_jit_frontend::index::FuncIndex(index);
+        if index.0 as usize >= info.funcs.len() || info.is_imported_func(index) {
+            return None;
+        }
+        let lazy = self.0.compiled.lazy()?;
+        Some(lazy.heat(info.defined_func_index(index)))
     }
 
     /// Whether background compilation has finished with a lazily compiled

@@ -41,6 +41,9 @@ impl FuncTranslator<'_, '_> {
         self.pop_n(params.len());
         let height = self.stack.len();
         self.enter_with_params(header);
+        if self.env.count_heat {
+            self.count_heat();
+        }
         if self.env.epoch_interruption {
             self.epoch_check();
         }

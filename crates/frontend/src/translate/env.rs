@@ -48,6 +48,11 @@ pub struct TranslationEnv<'a> {
     /// code slots (`VMCTX_FUNC_SLOTS`) and compile the callee on first use,
     /// instead of a direct call linked when the module is placed.
     pub lazy: bool,
+    /// Quick first-tier code of lazy compilation: each entry and each loop
+    /// iteration adds one to the function's heat counter (after the code
+    /// slots: [`vmoffsets::heat_counters`]), so that the hottest quick
+    /// code is compiled again at full optimisation first.
+    pub count_heat: bool,
     /// How vector operators are lowered for the target.
     pub simd: super::SimdLowering,
     /// The target's stores may tear: a store that crosses into an
@@ -402,6 +407,30 @@ impl FuncTranslator<'_, '_> {
     /// Once the engine's epoch reaches the store's deadline, asks the
     /// runtime (on a cold path) for a new deadline, or traps (`Interrupted`,
     /// or the store's epoch callback's error).
+    /// Adds one to this function's heat counter (quick first-tier code:
+    /// [`TranslationEnv::count_heat`]). Racy read-modify-write on purpose:
+    /// the count only orders recompilation, so a lost increment is harmless.
+    pub(super) fn count_heat(&mut self) {
+        let ptr = self.ptr();
+        let info = self.env.info;
+        let slots = self.vmctx_load(vmoffsets::VMCTX_FUNC_SLOTS);
+        let counters = self.builder.ins().load(
+            ptr,
+            readonly(),
+            slots,
+            vmoffsets::heat_counters(info.num_defined_funcs()),
+        );
+        let offset = info.defined_func_index(self.index).0 * 4;
+        let count =
+            self.builder
+                .ins()
+                .load(types::I32, MemFlagsData::trusted(), counters, offset as i32);
+        let count = self.builder.ins().iadd_imm_u(count, 1);
+        self.builder
+            .ins()
+            .store(MemFlagsData::trusted(), count, counters, offset as i32);
+    }
+
     pub(super) fn epoch_check(&mut self) {
         let ptr = self.ptr();
         let limits = self.vmctx_load(vmoffsets::VMCTX_LIMITS);

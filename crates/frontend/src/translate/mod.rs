@@ -251,6 +251,9 @@ pub fn translate_function(
         next_reachable: false,
     });
 
+    if env.count_heat {
+        t.count_heat();
+    }
     if env.epoch_interruption {
         t.epoch_check();
     }
