@@ -175,8 +175,10 @@ pub struct Compiler {
     simd_supported: bool,
     runs_here: bool,
     /// The same target, compiling about 1.7 times faster into code about
-    /// twice as slow (`opt_level=none`, single-pass register allocator).
-    quick: Option<Box<Compiler>>,
+    /// twice as slow (`opt_level=none`, single-pass register allocator):
+    /// its options, and the compiler, made when first asked for (a run
+    /// that never needs it does not pay for making it).
+    quick: Option<(CompilerOptions, std::sync::OnceLock<Option<Box<Compiler>>>)>,
     /// This is another compiler's [`Compiler::quick`]: its code counts its
     /// own heat (see [`TranslationEnv::count_heat`]).
     is_quick: bool,
@@ -286,18 +288,15 @@ impl Compiler {
             x86,
             fma: !x86 || flag("has_fma"),
         };
-        let quick = if options.quick_tier {
-            let mut quick = Compiler::new(&CompilerOptions {
+        let quick = options.quick_tier.then(|| {
+            let quick = CompilerOptions {
                 opt_level: "none",
                 regalloc: "single_pass",
                 quick_tier: false,
                 ..options.clone()
-            })?;
-            quick.is_quick = true;
-            Some(Box::new(quick))
-        } else {
-            None
-        };
+            };
+            (quick, std::sync::OnceLock::new())
+        });
         Ok(Compiler {
             isa,
             simd,
@@ -311,7 +310,17 @@ impl Compiler {
     /// The quick compiler of lazy compilation's first tier, if asked for
     /// ([`CompilerOptions::quick_tier`]).
     pub fn quick(&self) -> Option<&Compiler> {
-        self.quick.as_deref()
+        let (options, quick) = self.quick.as_ref()?;
+        quick
+            .get_or_init(|| {
+                // The same settings as this compiler's but two, which
+                // Cranelift accepts: if it did not, functions would be
+                // compiled optimised, as without a quick tier.
+                let mut quick = Compiler::new(options).ok()?;
+                quick.is_quick = true;
+                Some(Box::new(quick))
+            })
+            .as_deref()
     }
 
     /// Whether this is the quick compiler of another one (its code counts

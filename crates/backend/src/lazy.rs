@@ -37,7 +37,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
 use cranelift_jit::{ArenaMemoryProvider, BranchProtection, JITMemoryKind, JITMemoryProvider};
@@ -63,7 +63,7 @@ const SMALL_BODY: usize = 256;
 /// Quick code that has counted this much heat (entries and loop
 /// iterations) is replaced before the callees hinted for calls are
 /// compiled: a program spends its time there.
-const HOT: u32 = 10_000;
+const HOT: u64 = 10_000;
 /// Hints kept at most (see [`LazyCode::hint_callees`]).
 const MAX_HINTS: usize = 4096;
 
@@ -154,7 +154,7 @@ pub struct LazyCode {
     /// Per function, how often its quick first-tier code was entered or
     /// went round a loop (that code counts; other code does not): the
     /// hottest quick code is compiled again at full optimisation first.
-    heat: Box<[AtomicU32]>,
+    heat: Box<[AtomicU64]>,
     states: Box<[AtomicU8]>,
     /// Per function, the address of its quick first-tier code (null when
     /// it has none): code that is replaced, so never stored where it would
@@ -242,7 +242,7 @@ impl LazyCode {
             .filter(|&i| source.bodies[i as usize].len() <= SMALL_BODY)
             .collect();
         let body_bytes: usize = source.bodies.iter().map(|r| r.len()).sum();
-        let heat: Box<[AtomicU32]> = (0..n).map(|_| AtomicU32::new(0)).collect();
+        let heat: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
         // The boxed counters do not move when `heat` does.
         let heat_ptr = heat.as_ptr() as *mut u8;
         LazyCode {
@@ -349,7 +349,7 @@ impl LazyCode {
 
     /// The heat quick code of `index` has counted (0 for code that is not
     /// quick: it does not count).
-    pub fn heat(&self, index: DefinedFuncIndex) -> u32 {
+    pub fn heat(&self, index: DefinedFuncIndex) -> u64 {
         self.heat[index.index()].load(Ordering::Relaxed)
     }
 
@@ -703,7 +703,7 @@ impl LazyCode {
     }
 
     /// Compiles functions whose slots hold quick code again at full
-    /// optimisation, first needed first, until the batch reaches
+    /// optimisation, hottest first, until the batch reaches
     /// [`BATCH_BYTES`] or [`BATCH_FUNCS`] or `stop` says so, places them and
     /// re-points their slots; false when there was nothing to upgrade.
     /// (Frames already running quick code finish in it.)
@@ -1281,7 +1281,7 @@ mod tests {
         assert_eq!(lazy.hottest_upgrade(), None);
         // Quick code finds the counters after the slots.
         let counters = lazy.slots[lazy.states.len()].load(Ordering::Relaxed);
-        assert_eq!(counters as *const AtomicU32, lazy.heat.as_ptr());
+        assert_eq!(counters as *const AtomicU64, lazy.heat.as_ptr());
     }
 
     /// A function called before it was compiled puts its callees, first

@@ -9,7 +9,7 @@
 //!   +16  limits       *mut VMLimits        (stack limit, epoch deadline; one per store)
 //!   +24  func slots   *const [AtomicPtr; N] (lazy compilation: code of each defined
 //!                                          function, null until compiled; one per module;
-//!                                          then a pointer to N u32 heat counters)
+//!                                          then a pointer to N u64 heat counters)
 //!   +32  type ids   *const [u32; num_types] (the engine's canonical id of each module
 //!                                          type; one per module)
 //!   +40  memories     [*mut VMMemoryDefinition; num_memories]
@@ -147,7 +147,7 @@ pub const VMCTX_LIMITS: i32 = 16;
 /// Offset of the pointer to the module's code slots (lazy compilation).
 pub const VMCTX_FUNC_SLOTS: i32 = 24;
 /// Offset, from the module's code slots, of the pointer to its heat
-/// counters (one `u32` per defined function, which quick first-tier code
+/// counters (one `u64` per defined function, which quick first-tier code
 /// increments): the word after the `num_defined_funcs` slots.
 pub fn heat_counters(num_defined_funcs: u32) -> i32 {
     (num_defined_funcs * PTR) as i32

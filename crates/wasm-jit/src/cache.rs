@@ -19,7 +19,13 @@ pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
     engine.fingerprint().hash(&mut h);
     format!("{:?}", engine.config().compilation_mode).hash(&mut h);
     // Entries of runs with the quick first tier may hold quick code.
-    format!("{:?}", engine.config().first_tier).hash(&mut h);
+    // `Auto` does not use it with a cache (this key is only for one), so
+    // its entries are `Optimized`'s.
+    let first_tier = match engine.config().first_tier {
+        crate::FirstTier::Auto => crate::FirstTier::Optimized,
+        tier => tier,
+    };
+    format!("{first_tier:?}").hash(&mut h);
     let settings = h.finish();
     let (a, b) = bytes_hash(wasm);
     format!("{:016x}{:016x}.{ENTRY}", a ^ settings, b)

@@ -449,11 +449,12 @@ impl Config {
     /// that background threads compile next; background threads compile
     /// them again at full optimisation and re-point their code slots,
     /// hottest first: quick code counts its entries and loop iterations,
-    /// and code that has counted 10,000 goes before everything else. Calls
+    /// and code that has counted 10,000 goes before the callees hinted for
+    /// calls (only compilations that calls wait for go before it). Calls
     /// made after that run optimised code, but a call already running quick
     /// code finishes in it: a loop in a function called once stays in quick
     /// code. The code cache keeps quick code as it is (a later run loads it,
-    /// replaces it at once, hottest first, and saves what it replaced);
+    /// starts replacing it at once, and saves what it replaced);
     /// artifacts get optimised code. A function the quick compiler fails on
     /// is compiled optimised instead.
     ///

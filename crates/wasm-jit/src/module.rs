@@ -389,7 +389,7 @@ impl Module {
     /// went round a loop (what orders its replacement); `None` for an
     /// imported function or a module not compiled lazily.
     #[doc(hidden)]
-    pub fn quick_heat(&self, index: u32) -> Option<u32> {
+    pub fn quick_heat(&self, index: u32) -> Option<u64> {
         let info = &self.0.compiled.info;
         let index = wasm_jit_frontend::index::FuncIndex(index);
         if index.0 as usize >= info.funcs.len() || info.is_imported_func(index) {

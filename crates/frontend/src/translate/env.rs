@@ -404,12 +404,10 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().iadd(base, scaled)
     }
 
-    /// Once the engine's epoch reaches the store's deadline, asks the
-    /// runtime (on a cold path) for a new deadline, or traps (`Interrupted`,
-    /// or the store's epoch callback's error).
     /// Adds one to this function's heat counter (quick first-tier code:
-    /// [`TranslationEnv::count_heat`]). Racy read-modify-write on purpose:
-    /// the count only orders recompilation, so a lost increment is harmless.
+    /// [`TranslationEnv::count_heat`]; 64 bits, so it never wraps). Racy
+    /// read-modify-write on purpose: the count only orders recompilation,
+    /// so a lost increment is harmless.
     pub(super) fn count_heat(&mut self) {
         let ptr = self.ptr();
         let info = self.env.info;
@@ -420,17 +418,20 @@ impl FuncTranslator<'_, '_> {
             slots,
             vmoffsets::heat_counters(info.num_defined_funcs()),
         );
-        let offset = info.defined_func_index(self.index).0 * 4;
+        let offset = info.defined_func_index(self.index).0 * 8;
         let count =
             self.builder
                 .ins()
-                .load(types::I32, MemFlagsData::trusted(), counters, offset as i32);
+                .load(types::I64, MemFlagsData::trusted(), counters, offset as i32);
         let count = self.builder.ins().iadd_imm_u(count, 1);
         self.builder
             .ins()
             .store(MemFlagsData::trusted(), count, counters, offset as i32);
     }
 
+    /// Once the engine's epoch reaches the store's deadline, asks the
+    /// runtime (on a cold path) for a new deadline, or traps (`Interrupted`,
+    /// or the store's epoch callback's error).
     pub(super) fn epoch_check(&mut self) {
         let ptr = self.ptr();
         let limits = self.vmctx_load(vmoffsets::VMCTX_LIMITS);
