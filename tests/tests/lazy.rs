@@ -468,7 +468,6 @@ fn quick_code_counts_its_heat() {
           (local.set $n (i32.sub (local.get $n) (i32.const 1)))
           (br_if $l (local.get $n))))
       (func (export "cold") (result i32) (i32.const 7)))"#;
-    // `first` and `cold` are never called.
     let mut config = Config::new();
     config
         .compilation_mode(CompilationMode::Lazy)
@@ -489,17 +488,20 @@ fn quick_code_counts_its_heat() {
             assert_eq!(module.quick_function_count(), 0);
             return;
         }
-        // Only `spin` is ever compiled quickly (it was needed, and has no
-        // callees to hint). Background threads may have compiled it
-        // first, or replaced its quick code before the call ran it.
+        // `spin` was compiled quickly because the call needed it, unless
+        // background threads compiled it first or replaced its quick code
+        // before the call ran it.
         if module.quick_heat(1).unwrap() > 0 {
             break module;
         }
         attempts += 1;
         assert!(attempts < 100, "`spin` was never compiled quickly");
     };
-    // Then the call ran in it: one entry and 1000 loop iterations.
-    assert_eq!(module.quick_function_count(), 1);
+    // Then the call ran in it: one entry and 1000 loop iterations. The
+    // others may be quick code too (small functions fill the page of a
+    // needed one), but they never ran.
+    assert!(module.quick_function_count() >= 1);
+    assert_eq!(module.quick_heat(0), Some(0));
     assert!(
         module.quick_heat(1).unwrap() >= 1001,
         "{:?}",
