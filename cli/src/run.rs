@@ -485,7 +485,7 @@ impl RunCommand {
             None => match instance.get_func(&mut *store, "_start") {
                 Some(start) => {
                     let ty = start.ty(&*store);
-                    if ty.params().is_empty() && ty.results().is_empty() {
+                    if ty.params().len() == 0 && ty.results().len() == 0 {
                         // A command: WASI's `_start` takes and returns
                         // nothing.
                         start
@@ -582,13 +582,12 @@ fn invoke(store: &mut Store<Host>, func: Func, export: &str, args: &[String]) ->
     }
     let params = ty
         .params()
-        .iter()
         .zip(args)
         .map(|(t, a)| {
-            parse_arg(*t, a).with_context(|| format!("invalid argument `{a}` for a {t} parameter"))
+            parse_arg(t, a).with_context(|| format!("invalid argument `{a}` for a {t} parameter"))
         })
         .collect::<Result<Vec<Val>>>()?;
-    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+    let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
     func.call(&mut *store, &params, &mut results)
         .with_context(|| format!("failed to invoke `{export}`"))?;
     // A closed or full standard output is an error, not a panic.

@@ -331,11 +331,7 @@ impl Side for Jit {
         let f = instance.get_func(&mut self.store, name).unwrap();
         let ty = f.ty(&self.store);
         let params: Vec<_> = args.iter().map(|a| a.0).collect();
-        let mut out: Vec<_> = ty
-            .results()
-            .iter()
-            .map(|t| wasm_jit::Val::default_for(*t))
-            .collect();
+        let mut out: Vec<_> = ty.results().map(wasm_jit::Val::default_for).collect();
         debug_assert_eq!(out.len(), results);
         self.store.set_fuel(FUEL).unwrap();
         self.store.set_epoch_deadline(DEADLINE_TICKS);
@@ -487,12 +483,7 @@ fn compare(rng: &mut Rng, jit: &mut Jit, other: &mut dyn Side) -> Result<u64, Di
         return Ok(executions);
     }
     for (name, ty) in jit.funcs() {
-        let Some(args) = ty
-            .params()
-            .iter()
-            .map(|t| arg(rng, *t))
-            .collect::<Option<Vec<_>>>()
-        else {
+        let Some(args) = ty.params().map(|t| arg(rng, t)).collect::<Option<Vec<_>>>() else {
             continue;
         };
         let (a, b) = (
@@ -630,12 +621,7 @@ pub fn run(rng: &mut Rng) -> Result<Finding> {
         return Ok(compiles_whole(&jit, &wasm).unwrap_or(Finding::Fine(n)));
     }
     for (name, ty) in jit.funcs() {
-        if let Some(args) = ty
-            .params()
-            .iter()
-            .map(|t| arg(rng, *t))
-            .collect::<Option<Vec<_>>>()
-        {
+        if let Some(args) = ty.params().map(|t| arg(rng, t)).collect::<Option<Vec<_>>>() {
             jit.call(&name, &args, ty.results().len());
             n += 1;
         }

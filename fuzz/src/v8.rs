@@ -119,7 +119,6 @@ pub fn agrees_with_jit(
         };
         let types: Vec<&str> = ty
             .results()
-            .iter()
             .map(|t| match t {
                 wasm_jit::ValType::F32 => "f32",
                 wasm_jit::ValType::F64 => "f64",

@@ -47,9 +47,9 @@ fn setup(relay_throws_own: bool) -> Result<(Store<()>, Instance)> {
     let engine = Engine::default();
     let module = Module::new(&engine, MODULE)?;
     let mut store = Store::new(&engine, ());
-    let own_tag = Tag::new(&mut store, &FuncType::new([ValType::I32], []))?;
+    let own_tag = Tag::new(&mut store, &FuncType::new(&engine, [ValType::I32], []))?;
     let mut linker = Linker::new(&engine);
-    let ty = FuncType::new([ValType::I32], [ValType::I32]);
+    let ty = FuncType::new(&engine, [ValType::I32], [ValType::I32]);
     let relay = Func::new(&mut store, ty, move |mut caller, args, results| {
         if relay_throws_own {
             // An exception of a tag the module does not know: uncatchable

@@ -235,7 +235,7 @@ fn host_types_spelled_either_way_are_the_modules_types() -> Result<()> {
         let mut store = Store::new(&engine, ());
         let f = Func::new(
             &mut store,
-            FuncType::new([param], [ValType::I32]),
+            FuncType::new(&engine, [param], [ValType::I32]),
             |_, _, results| {
                 results[0] = Val::I32(42);
                 Ok(())

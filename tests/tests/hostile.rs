@@ -35,7 +35,7 @@ fn a_reference_from_another_store_is_an_error_not_an_abort() {
         .func_new(
             "host",
             "get",
-            wasm_jit::FuncType::new([], [wasm_jit::ValType::FuncRef]),
+            wasm_jit::FuncType::new(&engine, [], [wasm_jit::ValType::FuncRef]),
             move |_caller, _params, results| {
                 results[0] = Val::FuncRef(Some(foreign));
                 Ok(())

@@ -18,7 +18,7 @@ fn tags_link_by_identity_and_payload_type() -> Result<()> {
         r#"(module (import "m" "e" (tag $e (param i32 f64))) (export "again" (tag $e)))"#,
     )?;
     // The declared types, as the API shows them.
-    let ty = FuncType::new([ValType::I32, ValType::F64], []);
+    let ty = FuncType::new(&engine, [ValType::I32, ValType::F64], []);
     assert_eq!(
         importer.imports().next().unwrap().ty(),
         ExternType::Tag(ty.clone())
@@ -58,6 +58,6 @@ fn tags_link_by_identity_and_payload_type() -> Result<()> {
     assert_eq!(again, host);
     assert_ne!(host, e, "two definitions are two tags");
     // A tag's type has no results.
-    assert!(Tag::new(&mut store, &FuncType::new([], [ValType::I32])).is_err());
+    assert!(Tag::new(&mut store, &FuncType::new(&engine, [], [ValType::I32])).is_err());
     Ok(())
 }

@@ -42,7 +42,7 @@ fn instantiate(engine: &Engine) -> (Store<()>, Instance) {
         .func_new(
             "host",
             "call_back",
-            FuncType::new([ValType::I32], [ValType::I32]),
+            FuncType::new(engine, [ValType::I32], [ValType::I32]),
             |mut caller: Caller<'_, ()>, params, results| {
                 // Calls back into the instance: "div0" when asked to trap.
                 let name = if params[0].i32() == Some(1) {
@@ -74,7 +74,7 @@ fn call(
 ) -> anyhow::Result<Vec<Val>> {
     let f = instance.get_func(&mut *store, name).unwrap();
     let ty = f.ty(&*store);
-    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+    let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
     f.call(&mut *store, args, &mut results)?;
     Ok(results)
 }
@@ -203,7 +203,7 @@ fn host_errors_and_panics_pass_through() {
         .func_new(
             "h",
             "f",
-            FuncType::new([ValType::I32], []),
+            FuncType::new(&engine, [ValType::I32], []),
             |mut c: Caller<'_, u32>, p, _| {
                 *c.data_mut() += 1;
                 match p[0].i32().unwrap() {
@@ -270,7 +270,7 @@ fn a_fault_outside_wasm_is_not_swallowed() {
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         linker
-            .func_new("h", "crash", FuncType::new([], []), |_, _, _| {
+            .func_new("h", "crash", FuncType::new(&engine, [], []), |_, _, _| {
                 // A real fault in host code: a read of an inaccessible page.
                 // SAFETY: none; this child process exists to die of it.
                 unsafe {

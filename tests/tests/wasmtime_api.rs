@@ -33,6 +33,47 @@ fn trap_names_match_in_patterns() {
     ));
 }
 
+/// A dynamically typed host function as Wasmtime's users write it: the
+/// type made for an engine, its parameters and results read as iterators.
+#[test]
+fn function_types_are_made_for_an_engine_and_read_as_iterators() {
+    use wasm_jit::{Func, FuncType, ValType};
+    let engine = Engine::default();
+    let ty = FuncType::new(&engine, [ValType::I32, ValType::I64], [ValType::I64]);
+    assert_eq!(ty.params().len(), 2);
+    assert_eq!(
+        ty.params().collect::<Vec<_>>(),
+        [ValType::I32, ValType::I64]
+    );
+    assert_eq!(ty.results().collect::<Vec<_>>(), [ValType::I64]);
+    assert_eq!(ty.param(1), Some(ValType::I64));
+    assert_eq!(ty.param(2), None);
+    assert_eq!(ty.result(0), Some(ValType::I64));
+    assert_eq!(ty.to_string(), "(func (param i32 i64) (result i64))");
+    let mut store = Store::new(&engine, ());
+    let add = Func::new(&mut store, ty.clone(), |_, params, results| {
+        results[0] = Val::I64(i64::from(params[0].unwrap_i32()) + params[1].unwrap_i64());
+        Ok(())
+    });
+    assert_eq!(add.ty(&store), ty);
+    let module = Module::new(
+        &engine,
+        r#"(module (import "" "add" (func $add (param i32 i64) (result i64)))
+             (func (export "run") (result i64) (call $add (i32.const 40) (i64.const 2))))"#,
+    )
+    .unwrap();
+    let instance = Linker::new(&engine)
+        .define(&store, "", "add", add)
+        .unwrap()
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let ty = run.ty(&store);
+    let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+    run.call(&mut store, &[], &mut results).unwrap();
+    assert_eq!(results[0].unwrap_i64(), 42);
+}
+
 #[test]
 fn feature_setters_change_validation() {
     let wat = r#"(module (func (export "f") (result i32) (return_call 1)) (func (result i32) i32.const 1))"#;

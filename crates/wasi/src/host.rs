@@ -376,10 +376,11 @@ fn define<T: 'static>(
 ) -> Result<()> {
     use ValType::I32;
     for (name, params, f) in calls {
+        let ty = FuncType::new(linker.engine(), params.iter().copied(), [ValType::I32]);
         linker.func_new(
             module,
             name,
-            FuncType::new(params.iter().copied(), [ValType::I32]),
+            ty,
             move |mut caller: Caller<'_, T>, args, results| {
                 let errno = match caller.get_export("memory") {
                     Some(Extern::Memory(memory)) => {
@@ -405,12 +406,10 @@ fn define<T: 'static>(
             },
         )?;
     }
-    linker.func_new(
-        module,
-        "proc_exit",
-        FuncType::new([I32], []),
-        |_, args, _| Err(I32Exit(args[0].i32().expect("checked by the function type")).into()),
-    )?;
+    let ty = FuncType::new(linker.engine(), [I32], []);
+    linker.func_new(module, "proc_exit", ty, |_, args, _| {
+        Err(I32Exit(args[0].i32().expect("checked by the function type")).into())
+    })?;
     Ok(())
 }
 

@@ -99,7 +99,7 @@ impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
             .exports()
             .find(|e| e.name() == "wasi_thread_start")
             .map(|e| e.ty());
-        let expected = FuncType::new([ValType::I32, ValType::I32], []);
+        let expected = FuncType::new(self.module.engine(), [ValType::I32, ValType::I32], []);
         match start {
             Some(ExternType::Func(ty)) if ty == expected => {}
             Some(_) => bail!("`wasi_thread_start` must be a function of type (i32, i32) -> ()"),
@@ -196,10 +196,11 @@ pub fn add_to_linker<T: Clone + Send + 'static>(
     module: &Module,
     get: impl Fn(&T) -> Option<&WasiThreadsCtx<T>> + Send + Sync + Copy + 'static,
 ) -> Result<()> {
+    let ty = FuncType::new(linker.engine(), [ValType::I32], [ValType::I32]);
     linker.func_new(
         "wasi",
         "thread-spawn",
-        FuncType::new([ValType::I32], [ValType::I32]),
+        ty,
         move |caller: Caller<'_, T>, args, results| {
             let start_arg = args[0].i32().unwrap_or_default();
             let host = caller.data().clone();

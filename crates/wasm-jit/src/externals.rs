@@ -134,12 +134,12 @@ impl Tag {
     /// A new tag owned by the store, whose payload has the parameters of
     /// `ty` (which must have no results).
     pub fn new(mut store: impl AsContextMut, ty: &FuncType) -> Result<Tag> {
-        if !ty.results().is_empty() {
+        if !ty.result_types().is_empty() {
             bail!("a tag's type has no results, but {ty} has some");
         }
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
-        let type_id = s.engine.inner().types.intern(ty);
+        let type_id = s.engine.inner().types.intern(ty.raw());
         let t = Box::new(VMTag { type_id });
         let ptr: *const VMTag = &*t;
         s.owned_tags.push(t);

@@ -63,8 +63,8 @@ unsafe extern "C" fn host_entry<T: 'static>(
     // no reference into the store until Wasm returns to it. This is the
     // only borrow of the store while the host function runs.
     let store = unsafe { &mut *store };
-    let nparams = ctx.ty.params().len();
-    let nresults = ctx.ty.results().len();
+    let nparams = ctx.ty.param_types().len();
+    let nresults = ctx.ty.result_types().len();
     // SAFETY: the trampoline's value array has max(params, results) slots.
     let raw = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults).max(1)) };
     // Values go through stack arrays unless there are many.
@@ -77,10 +77,10 @@ unsafe extern "C" fn host_entry<T: 'static>(
         &mut large
     };
     let (params, results) = vals.split_at_mut(nparams);
-    for ((p, t), r) in params.iter_mut().zip(ctx.ty.params()).zip(raw.iter()) {
+    for ((p, t), r) in params.iter_mut().zip(ctx.ty.param_types()).zip(raw.iter()) {
         *p = Val::from_raw(&mut store.opaque, *r, *t);
     }
-    for (r, t) in results.iter_mut().zip(ctx.ty.results()) {
+    for (r, t) in results.iter_mut().zip(ctx.ty.result_types()) {
         *r = Val::default_in(&store.opaque.engine, *t);
     }
     let caller = if caller_vmctx.is_null() {
@@ -159,7 +159,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
 /// types, and that references belong to this store (never a panic here,
 /// where unwinding would cross into Wasm frames).
 fn check_results(ty: &FuncType, results: &[Val], store: &StoreOpaque) -> Result<()> {
-    for (r, t) in results.iter().zip(ty.results()) {
+    for (r, t) in results.iter().zip(ty.result_types()) {
         r.check_type(store, *t, "host function result")?;
         r.check_store(store, "a host function result")?;
     }
@@ -185,8 +185,8 @@ impl Func {
         f: Arc<HostFn<T>>,
     ) -> Result<Func> {
         let engine = store.opaque.engine.clone();
-        let trampoline = engine.host_trampoline(&ty)?;
-        let type_id = engine.inner().types.intern(&ty);
+        let trampoline = engine.host_trampoline(ty.raw())?;
+        let type_id = engine.inner().types.intern(ty.raw());
         let mut ctx = Box::new(HostFuncCtx {
             entry: host_entry::<T>,
             funcref: VMFuncRef {
@@ -224,22 +224,22 @@ impl Func {
         let s = &mut ctx.0.opaque;
         let index = s.check(self.0);
         let ty = s.funcs[index].ty.clone();
-        if params.len() != ty.params().len() {
+        if params.len() != ty.param_types().len() {
             bail!(
                 "function of type {ty} expects {} arguments, got {}",
-                ty.params().len(),
+                ty.param_types().len(),
                 params.len()
             );
         }
-        if results.len() != ty.results().len() {
+        if results.len() != ty.result_types().len() {
             bail!(
                 "function of type {ty} has {} results, but {} were expected",
-                ty.results().len(),
+                ty.result_types().len(),
                 results.len()
             );
         }
         let mut raw = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
-        for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
+        for (i, (p, t)) in params.iter().zip(ty.param_types()).enumerate() {
             p.check_type(s, *t, "argument")?;
             p.check_store(s, "an argument")?;
             raw[i] = p.to_raw(s);
@@ -254,12 +254,12 @@ impl Func {
                     funcref,
                     trampoline,
                     &mut raw,
-                    ty.results(),
+                    ty.result_types(),
                 )
             }
         })?;
         let s = &mut ctx.0.opaque;
-        for (i, t) in ty.results().iter().enumerate() {
+        for (i, t) in ty.result_types().iter().enumerate() {
             results[i] = Val::from_raw(s, raw[i], *t);
         }
         Ok(())

@@ -318,7 +318,7 @@ impl<T: 'static> Linker<T> {
     pub fn define_unknown_imports_as_default_values(&mut self, module: &Module) -> Result<()> {
         for (m, n, ty) in self.unknown_func_imports(module) {
             if let Some(r) = ty
-                .results()
+                .result_types()
                 .iter()
                 .find(|r| matches!(r, ValType::Ref(r) if !r.nullable))
             {
@@ -327,7 +327,7 @@ impl<T: 'static> Linker<T> {
                 );
             }
             let results: Vec<Val> = ty
-                .results()
+                .result_types()
                 .iter()
                 .map(|t| Val::default_in(&self.engine, *t))
                 .collect();
@@ -384,7 +384,7 @@ impl<T: 'static> Linker<T> {
             // instantiation checks it (the same canonical type).
             if let (Definition::HostFunc(ty, _), ImportKind::Func(t) | ImportKind::ExactFunc(t)) =
                 (def, &raw.kind)
-                && types.intern(ty) != compiled.type_ids[t.index()]
+                && types.intern(ty.raw()) != compiled.type_ids[t.index()]
             {
                 bail!(
                     "incompatible import type for `{}::{}`: expected {}, found {}",

@@ -535,10 +535,12 @@ impl Module {
             name: &e.name,
             ty: match e.kind {
                 ExternKind::Func => ExternType::Func(
-                    compiled.canonical_func_type(
-                        info.func_type_index(wasm_jit_frontend::FuncIndex(e.index))
-                            .index(),
-                    ),
+                    compiled
+                        .canonical_func_type(
+                            info.func_type_index(wasm_jit_frontend::FuncIndex(e.index))
+                                .index(),
+                        )
+                        .into(),
                 ),
                 ExternKind::Table => {
                     ExternType::Table(compiled.canonical_table(info.tables[e.index as usize]))
@@ -548,7 +550,9 @@ impl Module {
                     ExternType::Global(compiled.canonical_global(info.globals[e.index as usize]))
                 }
                 ExternKind::Tag => ExternType::Tag(
-                    compiled.canonical_func_type(info.tags[e.index as usize].index()),
+                    compiled
+                        .canonical_func_type(info.tags[e.index as usize].index())
+                        .into(),
                 ),
             },
         })

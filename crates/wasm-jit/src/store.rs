@@ -203,7 +203,7 @@ impl StoreOpaque {
         // live VMFuncRefs owned by the store.
         let type_id = unsafe { (*funcref).type_id };
         let ty = self.engine.inner().types.get(type_id);
-        self.add_func(funcref, ty, type_id)
+        self.add_func(funcref, ty.into(), type_id)
     }
 
     /// Records a function of type `ty` (the engine's type `type_id`) whose
@@ -249,7 +249,11 @@ impl StoreOpaque {
                 // and host tags point to live VMTags the store owns.
                 let type_id = unsafe { (*ptr).type_id };
                 let ty = self.engine.inner().types.get(type_id);
-                self.tags.push(TagData { ptr, ty, type_id });
+                self.tags.push(TagData {
+                    ptr,
+                    ty: ty.into(),
+                    type_id,
+                });
                 self.tag_by_ptr.insert(ptr as usize, self.tags.len() - 1);
                 self.tags.len() - 1
             }
@@ -289,7 +293,7 @@ impl StoreOpaque {
         if let Some(t) = self.funcs[index].trampoline {
             return Ok(t);
         }
-        let t = self.engine.array_trampoline(&self.funcs[index].ty)?;
+        let t = self.engine.array_trampoline(self.funcs[index].ty.raw())?;
         self.funcs[index].trampoline = Some(t);
         Ok(t)
     }

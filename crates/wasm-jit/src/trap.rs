@@ -262,15 +262,15 @@ impl Exception {
         let s = &mut ctx.0.opaque;
         let data = &s.tags[s.check(tag.0)];
         let (ty, ptr) = (data.ty.clone(), data.ptr);
-        if payload.len() != ty.params().len() {
+        if payload.len() != ty.param_types().len() {
             anyhow::bail!(
                 "a tag of type {ty} takes {} payload values, {} were given",
-                ty.params().len(),
+                ty.param_types().len(),
                 payload.len()
             );
         }
         let mut raw = Vec::with_capacity(payload.len());
-        for (v, t) in payload.iter().zip(ty.params()) {
+        for (v, t) in payload.iter().zip(ty.param_types()) {
             v.check_type(s, *t, "exception payload")?;
             v.check_store(s, "an exception payload")?;
             raw.push(v.to_raw(s));
@@ -320,7 +320,7 @@ pub(crate) fn uncaught_error(
     let tag = crate::Tag(s.tag_for_ptr(e.tag));
     let ty = s.tags[s.check(tag.0)].ty.clone();
     let payload: Vec<crate::Val> = ty
-        .params()
+        .param_types()
         .iter()
         .zip(&e.payload)
         .map(|(t, raw)| crate::Val::from_raw(s, *raw, *t))

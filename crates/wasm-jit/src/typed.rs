@@ -190,7 +190,7 @@ macro_rules! into_func {
             R: HostReturn,
         {
             fn into_host_fn(self) -> (FuncType, Arc<HostFn<T>>) {
-                let ty = FuncType::new([$($a::valtype()),*], R::Results::types());
+                let ty = FuncType::of([$($a::valtype()),*], R::Results::types());
                 let f = move |_caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| -> Result<()> {
                     let mut i = 0;
                     $(let $a = $a::from_val(params[i]); i += 1;)*
@@ -209,7 +209,7 @@ macro_rules! into_func {
             R: HostReturn,
         {
             fn into_host_fn(self) -> (FuncType, Arc<HostFn<T>>) {
-                let ty = FuncType::new([$($a::valtype()),*], R::Results::types());
+                let ty = FuncType::of([$($a::valtype()),*], R::Results::types());
                 let f = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| -> Result<()> {
                     let mut i = 0;
                     $(let $a = $a::from_val(params[i]); i += 1;)*
@@ -248,14 +248,14 @@ impl Func {
     ) -> Result<TypedFunc<P, R>> {
         let ty = self.ty(&store);
         let (params, results) = (P::types(), R::types());
-        if ty.params() != params.as_slice() || ty.results() != results.as_slice() {
+        if ty.param_types() != params.as_slice() || ty.result_types() != results.as_slice() {
             bail!(
                 "type mismatch: the function has type {ty}, not {}",
-                FuncType::new(params, results)
+                FuncType::of(params, results)
             );
         }
         let ctx = store.as_context();
-        let trampoline = ctx.0.opaque.engine.array_trampoline(&ty)?;
+        let trampoline = ctx.0.opaque.engine.array_trampoline(ty.raw())?;
         Ok(TypedFunc {
             func: *self,
             ty,
@@ -315,7 +315,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
             unsafe { call_raw(&raw mut (*store).opaque, funcref, trampoline, &mut raw, &[]) }
         })?;
         let s = &mut ctx.0.opaque;
-        for ((v, t), r) in vals.iter_mut().zip(self.ty.results()).zip(&raw) {
+        for ((v, t), r) in vals.iter_mut().zip(self.ty.result_types()).zip(&raw) {
             *v = Val::from_raw(s, *r, *t);
         }
         Ok(R::from_vals(&vals[..R::LEN]))

@@ -1,8 +1,87 @@
 //! Types of values and external items.
 
 pub use wasm_jit_frontend::types::{
-    FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, WasmType as ValType,
+    GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, WasmType as ValType,
 };
+
+use crate::Engine;
+
+/// A function signature: its parameter and result types.
+///
+/// As in Wasmtime, [`FuncType::new`] takes the engine the type is for, and
+/// [`params`](FuncType::params) and [`results`](FuncType::results) are
+/// iterators of [`ValType`]s. (Types here are plain values, the same in
+/// every engine: the engine is not kept.)
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncType(wasm_jit_frontend::types::FuncType);
+
+impl FuncType {
+    /// The function type with these parameter and result types, for use
+    /// with `engine`.
+    pub fn new(
+        engine: &Engine,
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        let _ = engine;
+        FuncType::of(params, results)
+    }
+
+    /// The function type with these parameter and result types.
+    pub(crate) fn of(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        FuncType(wasm_jit_frontend::types::FuncType::new(params, results))
+    }
+
+    /// The parameter types, in order.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.0.params().iter().copied()
+    }
+
+    /// The result types, in order.
+    pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.0.results().iter().copied()
+    }
+
+    /// Parameter `i`'s type, if there is one.
+    pub fn param(&self, i: usize) -> Option<ValType> {
+        self.0.params().get(i).copied()
+    }
+
+    /// Result `i`'s type, if there is one.
+    pub fn result(&self, i: usize) -> Option<ValType> {
+        self.0.results().get(i).copied()
+    }
+
+    /// The parameter types as a slice.
+    pub(crate) fn param_types(&self) -> &[ValType] {
+        self.0.params()
+    }
+
+    /// The result types as a slice.
+    pub(crate) fn result_types(&self) -> &[ValType] {
+        self.0.results()
+    }
+
+    /// The translator's and runtime's form of this type.
+    pub(crate) fn raw(&self) -> &wasm_jit_frontend::types::FuncType {
+        &self.0
+    }
+}
+
+impl From<wasm_jit_frontend::types::FuncType> for FuncType {
+    fn from(ty: wasm_jit_frontend::types::FuncType) -> FuncType {
+        FuncType(ty)
+    }
+}
+
+impl std::fmt::Display for FuncType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// The type of an importable or exportable item.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,12 +108,12 @@ impl ExternType {
         use wasm_jit_frontend::module::ImportKind;
         match kind {
             ImportKind::Func(t) | ImportKind::ExactFunc(t) => {
-                ExternType::Func(module.canonical_func_type(t.index()))
+                ExternType::Func(module.canonical_func_type(t.index()).into())
             }
             ImportKind::Table(t) => ExternType::Table(module.canonical_table(*t)),
             ImportKind::Memory(m) => ExternType::Memory(*m),
             ImportKind::Global(g) => ExternType::Global(module.canonical_global(*g)),
-            ImportKind::Tag(t) => ExternType::Tag(module.canonical_func_type(t.index())),
+            ImportKind::Tag(t) => ExternType::Tag(module.canonical_func_type(t.index()).into()),
         }
     }
 

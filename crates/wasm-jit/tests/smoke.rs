@@ -36,7 +36,7 @@ fn setup() -> (Store<()>, Instance) {
         .func_new(
             "host",
             "double",
-            FuncType::new([ValType::I32], [ValType::I32]),
+            FuncType::new(&engine, [ValType::I32], [ValType::I32]),
             |_c, p, r| {
                 r[0] = Val::I32(p[0].i32().unwrap() * 2);
                 Ok(())

@@ -437,7 +437,7 @@ impl Runner {
             args.push(self.arg(a)?);
         }
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
     }
@@ -605,12 +605,8 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
         ("print_f64_f64", vec![ValType::F64, ValType::F64]),
     ];
     for (name, params) in prints {
-        linker.func_new(
-            "spectest",
-            name,
-            FuncType::new(params, []),
-            |_, _, _| Ok(()),
-        )?;
+        let ty = FuncType::new(linker.engine(), params, []);
+        linker.func_new("spectest", name, ty, |_, _, _| Ok(()))?;
     }
     let globals = [
         ("global_i32", ValType::I32, Val::I32(666)),
