@@ -202,6 +202,121 @@ fn wasi_p1_as_in_wasmtime() {
 /// copies a `MemoryInputPipe` to a `MemoryOutputPipe` the host reads
 /// afterwards; a write past the output's capacity fails in the guest
 /// (whose C library then reports an error) and writes nothing.
+/// Clocks and a random source supplied by the host answer the guest's
+/// `clock_time_get`, `clock_res_get` and `random_get`, as Wasmtime's
+/// `wall_clock`, `monotonic_clock` and `secure_random` do; without them
+/// the system's answer.
+#[test]
+fn supplied_clocks_and_random_source_answer_the_guest() {
+    use std::time::Duration;
+    use wasm_jit_wasi::WasiCtxBuilder;
+    use wasm_jit_wasi::clocks::{HostMonotonicClock, HostWallClock, RngCore};
+    struct Wall;
+    impl HostWallClock for Wall {
+        fn resolution(&self) -> Duration {
+            Duration::from_millis(1)
+        }
+        fn now(&self) -> Duration {
+            Duration::new(1_700_000_000, 5)
+        }
+    }
+    struct Ticks(std::sync::atomic::AtomicU64);
+    impl HostMonotonicClock for Ticks {
+        fn resolution(&self) -> u64 {
+            7
+        }
+        fn now(&self) -> u64 {
+            self.0.fetch_add(10, std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+    /// Counts up from a seed: 1, 2, 3, ... for seed 0.
+    struct Counter(u8);
+    impl RngCore for Counter {
+        fn next_u32(&mut self) -> u32 {
+            rand_core::impls::next_u32_via_fill(self)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_core::impls::next_u64_via_fill(self)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+    const GUEST: &str = r#"(module
+      (import "wasi_snapshot_preview1" "clock_time_get"
+        (func $time (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "clock_res_get"
+        (func $res (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "random_get"
+        (func $random (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "time") (param i32) (result i64)
+        (drop (call $time (local.get 0) (i64.const 1) (i32.const 0)))
+        (i64.load (i32.const 0)))
+      (func (export "res") (param i32) (result i64)
+        (drop (call $res (local.get 0) (i32.const 0)))
+        (i64.load (i32.const 0)))
+      (func (export "random") (result i64)
+        (drop (call $random (i32.const 8) (i32.const 8)))
+        (i64.load (i32.const 8))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, GUEST).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasm_jit_wasi::p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    let mut builder = WasiCtxBuilder::new();
+    let mut store = Store::new(&engine, builder.build_p1());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let time = instance
+        .get_typed_func::<i32, i64>(&mut store, "time")
+        .unwrap();
+    let random = instance
+        .get_typed_func::<(), i64>(&mut store, "random")
+        .unwrap();
+    // The system's: a realtime clock after 2020, random bytes.
+    assert!(time.call(&mut store, 0).unwrap() > 1_577_836_800_000_000_000);
+    assert!(time.call(&mut store, 1).unwrap() > 0);
+    let a = random.call(&mut store, ()).unwrap();
+    assert_ne!(a, random.call(&mut store, ()).unwrap());
+
+    builder
+        .wall_clock(Wall)
+        .monotonic_clock(Ticks(100.into()))
+        .secure_random(Counter(0));
+    let mut store = Store::new(&engine, builder.build_p1());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let time = instance
+        .get_typed_func::<i32, i64>(&mut store, "time")
+        .unwrap();
+    let res = instance
+        .get_typed_func::<i32, i64>(&mut store, "res")
+        .unwrap();
+    let random = instance
+        .get_typed_func::<(), i64>(&mut store, "random")
+        .unwrap();
+    assert_eq!(time.call(&mut store, 0).unwrap(), 1_700_000_000_000_000_005);
+    assert_eq!(res.call(&mut store, 0).unwrap(), 1_000_000);
+    assert_eq!(time.call(&mut store, 1).unwrap(), 100);
+    assert_eq!(time.call(&mut store, 1).unwrap(), 110);
+    assert_eq!(res.call(&mut store, 1).unwrap(), 7);
+    assert_eq!(
+        random.call(&mut store, ()).unwrap(),
+        i64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8])
+    );
+    assert_eq!(
+        random.call(&mut store, ()).unwrap(),
+        i64::from_le_bytes([9, 10, 11, 12, 13, 14, 15, 16])
+    );
+    // The CPU-time clocks stay the system's.
+    assert!(res.call(&mut store, 2).unwrap() >= 1);
+}
+
 #[test]
 fn memory_pipes_feed_and_capture_the_guest_streams() {
     use wasm_jit_wasi::WasiCtxBuilder;

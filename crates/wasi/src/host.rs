@@ -345,14 +345,14 @@ fn preview1_calls() -> impl Iterator<Item = (&'static str, &'static [ValType], C
             )
         }),
         // These need no context at all.
-        ("clock_res_get", &[I32, I32], |_, m, a| {
-            misc::clock_res_get(m, u32a(a, 0), u32a(a, 1))
+        ("clock_res_get", &[I32, I32], |cx, m, a| {
+            misc::clock_res_get(cx, m, u32a(a, 0), u32a(a, 1))
         }),
-        ("clock_time_get", &[I32, I64, I32], |_, m, a| {
-            misc::clock_time_get(m, u32a(a, 0), u64a(a, 1), u32a(a, 2))
+        ("clock_time_get", &[I32, I64, I32], |cx, m, a| {
+            misc::clock_time_get(cx, m, u32a(a, 0), u64a(a, 1), u32a(a, 2))
         }),
-        ("random_get", &[I32, I32], |_, m, a| {
-            misc::random_get(m, u32a(a, 0), u32a(a, 1))
+        ("random_get", &[I32, I32], |cx, m, a| {
+            misc::random_get(cx, m, u32a(a, 0), u32a(a, 1))
         }),
         ("sched_yield", &[], |_, _, _| misc::sched_yield()),
         ("proc_raise", &[I32], |_, _, _| Err(Errno::NOTSUP)),

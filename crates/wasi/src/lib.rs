@@ -27,6 +27,7 @@
 
 #![deny(missing_docs)]
 
+pub mod clocks;
 mod fs;
 mod host;
 mod memory;
@@ -285,6 +286,8 @@ pub(crate) struct State {
     pub(crate) deadline: Option<std::time::Instant>,
     /// The streams the host supplied for `Stdin`, `Stdout` and `Stderr`.
     pub(crate) pipes: pipe::Pipes,
+    /// The clocks and random source the host supplied.
+    pub(crate) hooks: clocks::Hooks,
 }
 
 impl State {
@@ -374,6 +377,7 @@ pub struct WasiCtxBuilder {
     pipes: pipe::Pipes,
     preopens: Vec<(std::sync::Arc<cap_std::fs::Dir>, String, Perms)>,
     deadline: Option<std::time::Instant>,
+    hooks: clocks::Hooks,
 }
 
 impl std::fmt::Debug for WasiCtxBuilder {
@@ -532,6 +536,35 @@ impl WasiCtxBuilder {
         Ok(self)
     }
 
+    /// What `clock_time_get` and `clock_res_get` answer for the `realtime`
+    /// clock, instead of the system's. (`poll_oneoff` still waits on the
+    /// system's clocks: a clock the host stops must not hang the guest.)
+    pub fn wall_clock(&mut self, clock: impl clocks::HostWallClock + 'static) -> &mut Self {
+        self.hooks.wall = Some(std::sync::Arc::new(clock));
+        self
+    }
+
+    /// What `clock_time_get` and `clock_res_get` answer for the `monotonic`
+    /// clock, instead of the system's (`poll_oneoff` still waits on the
+    /// system's).
+    pub fn monotonic_clock(
+        &mut self,
+        clock: impl clocks::HostMonotonicClock + 'static,
+    ) -> &mut Self {
+        self.hooks.monotonic = Some(std::sync::Arc::new(clock));
+        self
+    }
+
+    /// Where `random_get` takes its bytes from, instead of the system's
+    /// random source: a seeded generator makes a guest's runs repeatable.
+    /// Every context this builder builds draws from the same generator.
+    /// (Preview1 has no insecure random source, so there is no
+    /// `insecure_random`.)
+    pub fn secure_random(&mut self, random: impl clocks::RngCore + Send + 'static) -> &mut Self {
+        self.hooks.random = Some(std::sync::Arc::new(std::sync::Mutex::new(random)));
+        self
+    }
+
     /// The context, as Wasmtime's `build_p1` names it ([`WasiCtx`] is the
     /// preview1 context).
     pub fn build_p1(&mut self) -> WasiCtx {
@@ -550,6 +583,7 @@ impl WasiCtxBuilder {
             pipes: self.pipes.clone(),
             preopens: self.preopens.clone(),
             deadline: self.deadline,
+            hooks: self.hooks.clone(),
         };
         let mut fds = BTreeMap::new();
         // Descriptors 0-2 are the streams even when not inherited, so that
@@ -604,6 +638,7 @@ impl WasiCtxBuilder {
             free: Default::default(),
             deadline: this.deadline,
             pipes: this.pipes,
+            hooks: this.hooks,
         })))
     }
 }
