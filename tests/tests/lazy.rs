@@ -453,62 +453,56 @@ fn auto_mode_compiles_small_modules_whole_and_large_ones_lazily() {
 }
 
 /// Quick first-tier code counts its entries and loop iterations (the heat
-/// that orders its replacement); optimised code counts nothing.
+/// that orders its replacement); code that is not quick counts nothing.
 #[test]
 fn quick_code_counts_its_heat() {
-    // `spin` comes after a larger function, so that background threads,
-    // which compile in export order, are less likely to compile it first.
     const SPIN: &str = r#"(module
-      (func (export "first") (result i32)
-        (i32.add (i32.add (i32.add (i32.const 1) (i32.const 2))
-                          (i32.add (i32.const 3) (i32.const 4)))
-                 (i32.add (i32.const 5) (i32.const 6))))
+      (func (export "first") (result i32) (i32.const 1))
       (func (export "spin") (param $n i32)
         (loop $l
           (local.set $n (i32.sub (local.get $n) (i32.const 1)))
           (br_if $l (local.get $n))))
       (func (export "cold") (result i32) (i32.const 7)))"#;
+    // No background threads, so nothing replaces quick code, or compiles
+    // `spin` before its call needs it.
     let mut config = Config::new();
     config
         .compilation_mode(CompilationMode::Lazy)
-        .first_tier(FirstTier::Quick);
+        .background_compilation(false)
+        .first_tier(FirstTier::Quick)
+        .quick_tier_always(true);
     let engine = Engine::new(&config).unwrap();
-    let mut attempts = 0;
-    let module = loop {
-        let module = Module::new(&engine, SPIN).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &module)
-            .unwrap();
-        let spin = instance
-            .get_typed_func::<i32, ()>(&mut store, "spin")
-            .unwrap();
-        spin.call(&mut store, 1000).unwrap();
-        if !background_threads() {
-            assert_eq!(module.quick_function_count(), 0);
-            return;
-        }
-        // `spin` was compiled quickly because the call needed it, unless
-        // background threads compiled it first or replaced its quick code
-        // before the call ran it.
-        if module.quick_heat(1).unwrap() > 0 {
-            break module;
-        }
-        attempts += 1;
-        assert!(attempts < 100, "`spin` was never compiled quickly");
-    };
-    // Then the call ran in it: one entry and 1000 loop iterations. The
-    // others may be quick code too (small functions fill the page of a
-    // needed one), but they never ran.
-    assert!(module.quick_function_count() >= 1);
+    let module = Module::new(&engine, SPIN).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let spin = instance
+        .get_typed_func::<i32, ()>(&mut store, "spin")
+        .unwrap();
+    spin.call(&mut store, 1000).unwrap();
+    assert_eq!(module.quick_function_count(), 1);
+    // One entry and 1000 loop iterations.
+    assert_eq!(module.quick_heat(1), Some(1001));
+    spin.call(&mut store, 10).unwrap();
+    assert_eq!(module.quick_heat(1), Some(1012));
     assert_eq!(module.quick_heat(0), Some(0));
-    assert!(
-        module.quick_heat(1).unwrap() >= 1001,
-        "{:?}",
-        module.quick_heat(1)
-    );
     assert_eq!(module.quick_heat(2), Some(0));
     assert_eq!(module.quick_heat(3), None);
+    // Optimised code counts nothing.
+    config.first_tier(FirstTier::Optimized);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, SPIN).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let spin = instance
+        .get_typed_func::<i32, ()>(&mut store, "spin")
+        .unwrap();
+    spin.call(&mut store, 1000).unwrap();
+    assert_eq!(module.quick_function_count(), 0);
+    assert_eq!(module.quick_heat(1), Some(0));
 }
 
 /// `FirstTier::Auto` compiles a large module's first calls quickly when

@@ -6,7 +6,7 @@
 //! and no script may panic the engine.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasm_jit::{CompilationMode, Config, OptLevel, RegallocAlgorithm};
+use wasm_jit::{CompilationMode, Config, FirstTier};
 use wasm_jit_tests::{all_files, expected_failures, feature_path};
 use wasm_jit_wast::{features_for_path, run_text_with_config};
 
@@ -58,9 +58,9 @@ fn main() {
                 let report = if lazy {
                     // Every function is compiled on its first call (no
                     // background threads), and every directive must give
-                    // exactly what eager compilation gives; also with the
-                    // quick first tier's settings (no optimisation,
-                    // single-pass register allocator).
+                    // exactly what eager compilation gives; also by the
+                    // quick first tier (no optimisation, single-pass
+                    // register allocator, heat counted), which then stays.
                     let eager = run(config.clone())?;
                     let same_as_eager = |what: &str, other: &wasm_jit_wast::Report| {
                         if (other.passed, other.failed, &other.failures)
@@ -78,9 +78,8 @@ fn main() {
                     config.compilation_mode(CompilationMode::Lazy);
                     config.background_compilation(false);
                     let mut quick = config.clone();
-                    quick.cranelift_opt_level(OptLevel::None);
-                    quick.cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
-                    same_as_eager("the quick settings", &run(quick)?)?;
+                    quick.first_tier(FirstTier::Quick).quick_tier_always(true);
+                    same_as_eager("the quick first tier", &run(quick)?)?;
                     let lazy = run(config)?;
                     same_as_eager("lazy compilation", &lazy)?;
                     lazy

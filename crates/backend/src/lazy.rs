@@ -213,6 +213,8 @@ pub struct LazyCode {
     final_code: Mutex<Option<Vec<CompiledFunction>>>,
     /// Whether functions needed now are compiled by the quick compiler.
     quick: bool,
+    /// Whether they are even with no background threads to replace them.
+    quick_always: bool,
 }
 
 impl std::fmt::Debug for LazyCode {
@@ -292,7 +294,15 @@ impl LazyCode {
             keep_final,
             final_code: Mutex::new(None),
             quick,
+            quick_always: false,
         }
+    }
+
+    /// This code with the quick tier used even without background threads
+    /// (quick code then stays; for tests).
+    pub fn quick_always(mut self, always: bool) -> LazyCode {
+        self.quick_always = always;
+        self
     }
 
     /// The slots, for the instances' contexts (`VMCTX_FUNC_SLOTS`).
@@ -428,11 +438,8 @@ impl LazyCode {
     /// The tier of a function needed now: [`Tier::Quick`] only where
     /// background threads will replace the quick code.
     fn quick_tier(&self) -> Tier {
-        if self.quick
-            && self.compiler.quick().is_some()
-            && self.background.load(Ordering::Relaxed)
-            && cores() >= 2
-        {
+        let replaced = self.background.load(Ordering::Relaxed) && cores() >= 2;
+        if self.quick && (replaced || self.quick_always) && self.compiler.quick().is_some() {
             Tier::Quick
         } else {
             Tier::First
@@ -1222,6 +1229,7 @@ mod tests {
             lazy: true,
             keep_final_tier: false,
             quick_tier_from: Some(0),
+            quick_always: false,
             background: true,
             deadline: None,
             far_calls_above: None,

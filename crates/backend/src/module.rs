@@ -271,6 +271,10 @@ pub struct ModuleOptions {
     /// optimised code, in modules with at least this many bytes of function
     /// bodies.
     pub quick_tier_from: Option<u64>,
+    /// With the quick tier: use it even without background threads, whose
+    /// work it is to replace quick code (for tests, so that quick code runs
+    /// where it is certain to).
+    pub quick_always: bool,
     /// With `lazy`: background threads will compile ahead
     /// ([`crate::lazy::start_background`] will be called).
     pub background: bool,
@@ -407,15 +411,18 @@ impl CompiledModule {
                     c.into_boxed_slice()
                 })
                 .collect();
-            Code::Lazy(Box::new(LazyCode::new(
-                source,
-                compiler.clone(),
-                names,
-                order,
-                callees,
-                options.keep_final_tier,
-                quick,
-            )))
+            Code::Lazy(Box::new(
+                LazyCode::new(
+                    source,
+                    compiler.clone(),
+                    names,
+                    order,
+                    callees,
+                    options.keep_final_tier,
+                    quick,
+                )
+                .quick_always(quick && options.quick_always),
+            ))
         } else {
             let compiled =
                 compile_eager(compiler, &info, functions, unsupported, options, settings)?;

@@ -122,6 +122,7 @@ pub struct Config {
     pub(crate) compilation_mode: CompilationMode,
     pub(crate) background_compilation: bool,
     pub(crate) background_delay: std::time::Duration,
+    pub(crate) quick_tier_always: bool,
     pub(crate) target: Option<target_lexicon::Triple>,
     pub(crate) far_calls_above: Option<u64>,
     /// [`Config::debug_info`] and [`Config::async_support`]: asked for,
@@ -157,6 +158,7 @@ impl Default for Config {
             compilation_mode: CompilationMode::Eager,
             background_compilation: true,
             background_delay: std::time::Duration::from_millis(100),
+            quick_tier_always: false,
             target: None,
             far_calls_above: None,
             debug_info: false,
@@ -464,7 +466,8 @@ impl Config {
     /// run instead of about 0.9x, and a 1.7 s run of it no longer than
     /// without it. The single-pass allocator is not production-ready in
     /// Wasmtime's judgement (see [`RegallocAlgorithm::SinglePass`]); the
-    /// spec testsuite and the differential fuzzer run its settings.
+    /// spec testsuite runs compiled by it, the differential fuzzer with its
+    /// settings.
     pub fn first_tier(&mut self, tier: FirstTier) -> &mut Self {
         self.first_tier = tier;
         self
@@ -522,6 +525,17 @@ impl Config {
     #[doc(hidden)]
     pub fn background_delay(&mut self, delay: std::time::Duration) -> &mut Self {
         self.background_delay = delay;
+        self
+    }
+
+    /// With [`FirstTier::Quick`] (or `Auto` where it applies), compile the
+    /// functions calls wait for quickly even without background threads
+    /// (with [`Config::background_compilation`] off, or one core), where
+    /// nothing replaces the quick code. For tests: the quick tier's code,
+    /// heat counting included, then runs wherever calls reach it.
+    #[doc(hidden)]
+    pub fn quick_tier_always(&mut self, always: bool) -> &mut Self {
+        self.quick_tier_always = always;
         self
     }
 

@@ -307,6 +307,7 @@ impl Module {
                 FirstTier::Auto if cached => None,
                 FirstTier::Auto => Some(CompilationMode::AUTO_LAZY_BYTES as u64),
             },
+            quick_always: config.quick_tier_always,
         }
     }
 
