@@ -552,3 +552,65 @@ fn the_automatic_quick_tier_is_for_uncached_large_modules() {
     assert_eq!(quick_first_calls(Some(dir.clone())), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Quick code's frames are larger than optimised code's, so a store that
+/// may run it gives Wasm more stack: a guest recurses at least as deep with
+/// quick code as with optimised code under the same `max_wasm_stack`.
+#[test]
+fn quick_code_recurses_as_deep_as_optimised_code() {
+    // Values live across the recursive call, which quick code spills each
+    // to a slot of its own.
+    const REC: &str = r#"(module
+      (func $rec (export "rec") (param $n i32) (result i32)
+        (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+        (if (result i32) (i32.eqz (local.get $n))
+          (then (i32.const 0))
+          (else
+            (local.set $a (i32.mul (local.get $n) (i32.const 3)))
+            (local.set $b (i32.add (local.get $a) (i32.const 7)))
+            (local.set $c (i32.xor (local.get $b) (local.get $n)))
+            (local.set $d (i32.sub (local.get $c) (local.get $a)))
+            (i32.add
+              (i32.add (i32.add (local.get $a) (local.get $b))
+                       (i32.add (local.get $c) (local.get $d)))
+              (call $rec (i32.sub (local.get $n) (i32.const 1))))))))"#;
+    let deepest = |quick: bool| -> u32 {
+        let mut config = Config::new();
+        config
+            .compilation_mode(CompilationMode::Lazy)
+            .background_compilation(false)
+            .max_wasm_stack(64 * 1024);
+        if quick {
+            config.first_tier(FirstTier::Quick).quick_tier_always(true);
+        }
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, REC).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let rec = instance
+            .get_typed_func::<i32, i32>(&mut store, "rec")
+            .unwrap();
+        let (mut ok, mut fails) = (0u32, 1u32 << 24);
+        while fails - ok > 1 {
+            let mid = ok + (fails - ok) / 2;
+            match rec.call(&mut store, mid as i32) {
+                Ok(_) => ok = mid,
+                Err(e) => {
+                    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+                    fails = mid;
+                }
+            }
+        }
+        assert_eq!(module.quick_function_count(), quick as usize);
+        ok
+    };
+    let optimised = deepest(false);
+    let quick = deepest(true);
+    assert!(optimised > 100, "{optimised}");
+    assert!(
+        quick >= optimised,
+        "quick code recursed {quick} deep, optimised code {optimised}"
+    );
+}

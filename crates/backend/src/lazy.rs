@@ -60,6 +60,11 @@ const BATCH_BYTES: usize = 64 * 1024;
 const BATCH_FUNCS: usize = 32;
 /// Bodies of at most this many bytes are small enough to fill a page with.
 const SMALL_BODY: usize = 256;
+/// Function bodies over this many bytes are not compiled quickly: their
+/// quick frames come out over `QUICK_MAX_FRAME` (a frame is about twice
+/// the body's size: in clang's module, 198 of the 218 bodies of 4-8 KB, and
+/// 1 of the 19,789 under 2 KB), so the attempt would be wasted.
+const QUICK_MAX_BODY: usize = 4096;
 /// Quick code that has counted this much heat (entries and loop
 /// iterations) is replaced before the callees hinted for calls are
 /// compiled: a program spends its time there.
@@ -352,6 +357,12 @@ impl LazyCode {
         self.demanded.load(Ordering::Relaxed)
     }
 
+    /// Whether calls may run quick code of this module (a store running it
+    /// gives Wasm a larger stack: see `QUICK_STACK_SCALE` in the API).
+    pub fn uses_quick_tier(&self) -> bool {
+        self.quick && self.compiler.quick().is_some()
+    }
+
     /// How many functions had their quick code replaced by optimised code.
     pub fn upgraded(&self) -> usize {
         self.upgraded.load(Ordering::Relaxed)
@@ -476,7 +487,8 @@ impl LazyCode {
             },
         };
         let compiler = match (tier, self.compiler.quick()) {
-            (Tier::Quick, Some(quick)) => quick,
+            // A large body's quick frame would be too large anyway.
+            (Tier::Quick, Some(quick)) if range.len() <= QUICK_MAX_BODY => quick,
             _ => &*self.compiler,
         };
         let env = module.translation_env(compiler, slot_calls);
@@ -486,8 +498,9 @@ impl LazyCode {
         let quick = !std::ptr::eq(compiler, &*self.compiler);
         let mut result = compiler.compile_function(&env, input, scratch, None);
         if quick && result.is_err() {
-            // The single-pass allocator gives up on some functions: they
-            // are compiled optimised instead.
+            // The single-pass allocator gives up on some functions, and
+            // gives others too large a frame (`QUICK_MAX_FRAME`): they are
+            // compiled optimised instead.
             return self.compiled_with(module, i, scratch, Tier::First);
         }
         if let Ok(f) = &mut result {

@@ -287,7 +287,11 @@ pub(crate) unsafe fn call_raw(
     // while nothing else uses it (caller's contract).
     let (max_stack, limits, hook) = unsafe {
         (
-            (*store).engine.config().max_wasm_stack,
+            (*store)
+                .engine
+                .config()
+                .max_wasm_stack
+                .saturating_mul((*store).stack_scale),
             (*store).limits.as_ptr(),
             (*store).call_hook,
         )

@@ -253,6 +253,9 @@ unsafe fn instantiate(
         bail!("cannot instantiate a module compiled by another engine");
     }
     let compiled = module.compiled().clone();
+    if compiled.lazy().is_some_and(|l| l.uses_quick_tier()) {
+        s.stack_scale = crate::store::QUICK_STACK_SCALE;
+    }
     let info = &compiled.info;
     if imports.len() != info.imports.len() {
         bail!(

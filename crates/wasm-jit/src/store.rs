@@ -92,7 +92,19 @@ pub struct StoreOpaque {
     /// The store's call hook, through the store calling in (see
     /// [`Store::call_hook`]); `None` without one.
     pub(crate) call_hook: Option<CallHookFn>,
+    /// What `max_wasm_stack` is multiplied by: [`QUICK_STACK_SCALE`] once
+    /// an instance whose code may be quick is in the store, else 1.
+    pub(crate) stack_scale: usize,
 }
+
+/// How many times `Config::max_wasm_stack` Wasm may use in a store with
+/// quick first-tier code (`Config::first_tier`). The single-pass allocator
+/// gives every spilled value a slot of its own, so quick frames are larger
+/// than optimised ones (in clang's module, a median of 1.9 KiB against a
+/// few hundred bytes for bodies of 1-2 KB), and a guest that fits the
+/// budget in optimised code must not run out of it because some of its
+/// code was still quick. The limit stays inside the thread's real stack.
+pub(crate) const QUICK_STACK_SCALE: usize = 8;
 
 /// Runs a `Store<T>`'s call hook, given that store (as `enter` hands it
 /// down).
@@ -537,6 +549,7 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     externrefs: Vec::new(),
                     call_hook: None,
+                    stack_scale: 1,
                 },
                 data,
                 limiter: None,
