@@ -181,7 +181,7 @@ fn arg(rng: &mut Rng, ty: wasm_jit::ValType) -> Option<(wasm_jit::Val, wasmi::Va
     })
 }
 
-fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
+fn jit_engine(explicit: bool, lazy: bool, quick_tier: bool) -> wasm_jit::Engine {
     let mut c = wasm_jit::Config::new();
     c.consume_fuel(true)
         // Fuel does not end a `memory.atomic.wait`, whose timeout the
@@ -200,13 +200,19 @@ fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
     c.wasm_features(features);
     if lazy {
         // Compiled on first call only (no background threads), so the
-        // outcome depends on the module alone; with the quick first tier's
-        // settings (no optimisation, single-pass register allocator), so
-        // that its code meets the oracles too.
+        // outcome depends on the module alone; by the quick first tier
+        // itself (heat counting, the fallback for large frames), or with
+        // its settings for every function (no optimisation, single-pass
+        // register allocator), so that its code meets the oracles too.
         c.compilation_mode(wasm_jit::CompilationMode::Lazy)
-            .background_compilation(false)
-            .cranelift_opt_level(wasm_jit::OptLevel::None)
-            .cranelift_regalloc_algorithm(wasm_jit::RegallocAlgorithm::SinglePass);
+            .background_compilation(false);
+        if quick_tier {
+            c.first_tier(wasm_jit::FirstTier::Quick)
+                .quick_tier_always(true);
+        } else {
+            c.cranelift_opt_level(wasm_jit::OptLevel::None)
+                .cranelift_regalloc_algorithm(wasm_jit::RegallocAlgorithm::SinglePass);
+        }
     }
     wasm_jit::Engine::new(&c).expect("valid configuration")
 }
@@ -214,9 +220,10 @@ fn jit_engine(explicit: bool, lazy: bool) -> wasm_jit::Engine {
 /// wasm-jit's instance of `wasm` (with explicit bounds checks or guard
 /// pages), or the finding that it refused a module the generator made
 /// valid. Every other module (by its length, so a replay compiles it the
-/// same way) is compiled lazily.
+/// same way) is compiled lazily, half of those by the quick first tier.
 fn jit_or_finding(explicit: bool, wasm: &[u8]) -> Result<Jit, Finding> {
-    Jit::new(&jit_engine(explicit, wasm.len() % 2 == 1), wasm).map_err(|e| {
+    let engine = jit_engine(explicit, wasm.len() % 2 == 1, wasm.len() % 4 == 3);
+    Jit::new(&engine, wasm).map_err(|e| {
         Finding::Mismatch(
             format!("wasm-jit refused a valid module: {e}"),
             wasm.to_vec(),
@@ -595,7 +602,7 @@ pub fn parse(rng: &mut Rng) -> Result<Finding> {
         b
     };
     let load = |lazy: bool| {
-        wasm_jit::Module::from_binary(&jit_engine(false, lazy), &bytes)
+        wasm_jit::Module::from_binary(&jit_engine(false, lazy, false), &bytes)
             .map(|_| ())
             .map_err(|e| format!("{e:#}"))
     };
