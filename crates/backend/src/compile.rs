@@ -329,6 +329,11 @@ impl Compiler {
             .as_deref()
     }
 
+    /// Whether this compiler has a quick one (made when first asked for).
+    pub fn has_quick(&self) -> bool {
+        self.quick.is_some()
+    }
+
     /// Whether this is the quick compiler of another one (its code counts
     /// its heat when compiled lazily).
     pub fn is_quick(&self) -> bool {

@@ -358,9 +358,11 @@ impl LazyCode {
     }
 
     /// Whether calls may run quick code of this module (a store running it
-    /// gives Wasm a larger stack: see `QUICK_STACK_SCALE` in the API).
+    /// gives Wasm a larger stack: see `QUICK_STACK_SCALE` in the API): as
+    /// `LazyCode::quick_tier` decides, without making the quick compiler.
     pub fn uses_quick_tier(&self) -> bool {
-        self.quick && self.compiler.quick().is_some()
+        let replaced = self.background.load(Ordering::Relaxed) && cores() >= 2;
+        self.quick && (replaced || self.quick_always) && self.compiler.has_quick()
     }
 
     /// How many functions had their quick code replaced by optimised code.

@@ -29,6 +29,10 @@ use crate::vm::{VMLimits, ValRaw};
 /// Native stack kept free below Wasm's limit for host functions it calls.
 const HOST_STACK_HEADROOM: usize = 128 * 1024;
 
+/// Native stack a larger budget for quick code leaves below the Wasm stack
+/// for host functions (see [`call_wasm`]).
+pub const QUICK_HOST_ROOM: usize = 1 << 20;
+
 /// Most Wasm frames recorded for a backtrace.
 pub const MAX_FRAMES: usize = 64;
 
@@ -128,10 +132,22 @@ unsafe extern "C" {
 /// results back there.
 pub type ArrayTrampoline = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
 
+/// How much native stack Wasm may use (see [`call_wasm`]).
+#[derive(Clone, Copy, Debug)]
+pub struct StackBudget {
+    /// `Config::max_wasm_stack`.
+    pub max_wasm_stack: usize,
+    /// What it is multiplied by for quick first-tier code (1 without it).
+    pub stack_scale: usize,
+}
+
 /// Calls Wasm code through an array trampoline, catching traps.
 ///
 /// `limits` is the store's; its stack limit is set from the current stack
-/// pointer minus `max_wasm_stack` when this is the outermost Wasm entry.
+/// pointer minus `max_wasm_stack` when this is the outermost Wasm entry on
+/// this thread, or minus up to `stack_scale` times that (for quick
+/// first-tier code, whose frames are larger) as far as the thread's stack
+/// leaves [`QUICK_HOST_ROOM`] below.
 ///
 /// # Safety
 /// `trampoline` must be a trampoline for the callee's signature, `code` and
@@ -144,8 +160,12 @@ pub unsafe fn call_wasm(
     code: *const u8,
     values: *mut ValRaw,
     limits: *mut VMLimits,
-    max_wasm_stack: usize,
+    stack: StackBudget,
 ) -> Result<(), Trap> {
+    let StackBudget {
+        max_wasm_stack,
+        stack_scale,
+    } = stack;
     sys::signals::init();
     // The stack limit belongs to the thread that runs the code: on a thread
     // that is not already running Wasm (the store's first entry, or a host
@@ -172,11 +192,24 @@ pub unsafe fn call_wasm(
         // Never let Wasm run into the thread's real guard page, even on a
         // thread whose stack is smaller than the budget: keep headroom for
         // the host functions Wasm calls.
-        let floor = match sys::stack::stack_low() {
+        let low = sys::stack::stack_low();
+        let floor = match low {
             0 => 0,
             low => low + HOST_STACK_HEADROOM,
         };
-        limits.stack_limit = here.saturating_sub(max_wasm_stack).max(floor);
+        // More for quick code, but leaving host functions at least
+        // `QUICK_HOST_ROOM` of the thread's stack (or what they would have
+        // had without it, if that is less); none where the thread's stack
+        // is not known.
+        let budget = if stack_scale > 1 && low != 0 {
+            let room = here.saturating_sub(low).saturating_sub(QUICK_HOST_ROOM);
+            max_wasm_stack
+                .saturating_mul(stack_scale)
+                .min(room.max(max_wasm_stack))
+        } else {
+            max_wasm_stack
+        };
+        limits.stack_limit = here.saturating_sub(budget).max(floor);
     }
     // SAFETY: the trampoline and its arguments are valid (caller's contract);
     // `slot` is this thread's jump-buffer cell, which outlives the call.

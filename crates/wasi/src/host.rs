@@ -344,7 +344,8 @@ fn preview1_calls() -> impl Iterator<Item = (&'static str, &'static [ValType], C
                 u32a(a, 4),
             )
         }),
-        // These need no context at all.
+        // The context only for the clocks and random source the host
+        // supplied.
         ("clock_res_get", &[I32, I32], |cx, m, a| {
             misc::clock_res_get(cx, m, u32a(a, 0), u32a(a, 1))
         }),

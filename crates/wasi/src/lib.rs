@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod clocks;
+pub use clocks::{HostMonotonicClock, HostWallClock, RngCore};
 mod fs;
 mod host;
 mod memory;
@@ -537,21 +538,23 @@ impl WasiCtxBuilder {
     }
 
     /// What `clock_time_get` and `clock_res_get` answer for the `realtime`
-    /// clock, instead of the system's. (`poll_oneoff` still waits on the
-    /// system's clocks: a clock the host stops must not hang the guest.)
+    /// clock, instead of the system's. (`poll_oneoff` waits in real time:
+    /// a relative timeout as long as it says, an absolute one until the
+    /// supplied clock would reach it if it ran at the system's pace, so a
+    /// clock the host stops or sets ahead never hangs the guest.)
     pub fn wall_clock(&mut self, clock: impl clocks::HostWallClock + 'static) -> &mut Self {
-        self.hooks.wall = Some(std::sync::Arc::new(clock));
+        self.hooks.wall = Some(std::sync::Arc::new(std::sync::Mutex::new(clock)));
         self
     }
 
     /// What `clock_time_get` and `clock_res_get` answer for the `monotonic`
-    /// clock, instead of the system's (`poll_oneoff` still waits on the
-    /// system's).
+    /// clock, instead of the system's (`poll_oneoff` waits in real time, as
+    /// for [`wall_clock`](Self::wall_clock)).
     pub fn monotonic_clock(
         &mut self,
         clock: impl clocks::HostMonotonicClock + 'static,
     ) -> &mut Self {
-        self.hooks.monotonic = Some(std::sync::Arc::new(clock));
+        self.hooks.monotonic = Some(std::sync::Arc::new(std::sync::Mutex::new(clock)));
         self
     }
 

@@ -140,7 +140,7 @@ pub(crate) fn random_get(
         m.fill(buf, len, |out| {
             // A generator that panicked is still a generator.
             let mut random = random.lock().unwrap_or_else(|e| e.into_inner());
-            random.fill_bytes(out);
+            random.try_fill_bytes(out).map_err(|_| Errno::IO)?;
             Ok(out.len())
         })?;
         return Ok(());
@@ -227,6 +227,7 @@ pub(crate) fn poll_oneoff(
         Ptr::from(events_ptr).index(nsubs - 1, EVENT_SIZE),
         EVENT_SIZE,
     )?;
+    let supplied = cx.lock().hooks.clone();
     let mut subs = Vec::new();
     for i in 0..nsubs {
         let at = Ptr::from(subs_ptr).index(i, sub_size);
@@ -236,10 +237,15 @@ pub(crate) fn poll_oneoff(
                 let clock = m.read_u32(at + clock_fields)?;
                 let timeout = m.read_u64(at + clock_fields + 8)?;
                 let flags = m.read_u16(at + clock_fields + 24)?;
-                let deadline = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
-                    timeout
-                } else {
+                // Waits are on the system's clocks. An absolute time on a
+                // clock the host supplied becomes the wait until that clock
+                // would reach it at the system's pace.
+                let deadline = if flags & SUBSCRIPTION_CLOCK_ABSTIME == 0 {
                     now(clock)?.saturating_add(timeout)
+                } else if let Some(then) = supplied.now(clock) {
+                    now(clock)?.saturating_add(timeout.saturating_sub(then))
+                } else {
+                    timeout
                 };
                 subs.push(Sub::Clock {
                     userdata,

@@ -463,9 +463,10 @@ impl Config {
     /// 4 KiB or whose quick frame would be (the single-pass allocator gives
     /// every spilled value a slot of its own). Quick frames are still
     /// larger than optimised ones, so a store with such a module lets Wasm
-    /// use eight times [`Config::max_wasm_stack`] (within the thread's real
-    /// stack): a guest never runs out of stack because some of its code
-    /// was quick.
+    /// use up to eight times [`Config::max_wasm_stack`], as far as the
+    /// thread's stack leaves 1 MiB for host functions: on a thread with
+    /// room for it, a guest does not run out of stack because some of its
+    /// code was quick.
     ///
     /// [`FirstTier::Optimized`] by default for the API, and
     /// [`FirstTier::Auto`] for the CLI's `run`: a cold run of sqlite's

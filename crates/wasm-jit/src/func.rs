@@ -287,11 +287,10 @@ pub(crate) unsafe fn call_raw(
     // while nothing else uses it (caller's contract).
     let (max_stack, limits, hook) = unsafe {
         (
-            (*store)
-                .engine
-                .config()
-                .max_wasm_stack
-                .saturating_mul((*store).stack_scale),
+            wasm_jit_backend::traps::StackBudget {
+                max_wasm_stack: (*store).engine.config().max_wasm_stack,
+                stack_scale: (*store).stack_scale,
+            },
             (*store).limits.as_ptr(),
             (*store).call_hook,
         )

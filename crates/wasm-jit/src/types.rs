@@ -12,7 +12,9 @@ use crate::Engine;
 /// [`params`](FuncType::params) and [`results`](FuncType::results) are
 /// iterators of [`ValType`]s. (Types here are plain values, the same in
 /// every engine: the engine is not kept.)
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Its types are kept in one spelling (`funcref` and `(ref null func)` are
+/// one type), so `==` agrees with the engine's own type equality.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct FuncType(wasm_jit_frontend::types::FuncType);
 
 impl FuncType {
@@ -32,7 +34,10 @@ impl FuncType {
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
-        FuncType(wasm_jit_frontend::types::FuncType::new(params, results))
+        FuncType(wasm_jit_frontend::types::FuncType::new(
+            params.into_iter().map(ValType::one_spelling),
+            results.into_iter().map(ValType::one_spelling),
+        ))
     }
 
     /// The parameter types, in order.
@@ -73,7 +78,16 @@ impl FuncType {
 
 impl From<wasm_jit_frontend::types::FuncType> for FuncType {
     fn from(ty: wasm_jit_frontend::types::FuncType) -> FuncType {
-        FuncType(ty)
+        FuncType::of(ty.params().iter().copied(), ty.results().iter().copied())
+    }
+}
+
+impl std::fmt::Debug for FuncType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FuncType")
+            .field("params", &self.0.params())
+            .field("results", &self.0.results())
+            .finish()
     }
 }
 
