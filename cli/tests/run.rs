@@ -453,18 +453,8 @@ fn compile_to(out: &std::path::Path, module: &str) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "wasm-jit-cli-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    // A process of an earlier run with the same id may have left it.
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tempdir() -> support::TempDir {
+    support::TempDir::new("wasm-jit-cli-test")
 }
 
 /// A module the engine cannot run yet is refused with every feature it
@@ -577,7 +567,8 @@ fn wasmtime_style_command_lines() {
     // -O memory-reservation under 4 GiB checks every access explicitly,
     // -O memory-guard-size sets the guard: code compiled either way is
     // compiled for a configuration of its own, and runs the same.
-    let plain = tempdir().join("plain.cwasm");
+    let plain_dir = tempdir();
+    let plain = plain_dir.join("plain.cwasm");
     compile_to(&plain, "examples/wat/traps.wat");
     for (opt, differs) in [
         (
@@ -1269,7 +1260,8 @@ fn everything_after_the_module_is_the_programs() {
         stdout(&o),
         stderr(&o)
     );
-    let probe = tempdir().join("argv0.wat");
+    let probe_dir = tempdir();
+    let probe = probe_dir.join("argv0.wat");
     std::fs::write(
         &probe,
         r#"(module
@@ -1329,7 +1321,8 @@ fn everything_after_the_module_is_the_programs() {
 /// with imports nothing provides run (Wasmtime's options).
 #[test]
 fn unknown_imports_can_trap_or_return_defaults() {
-    let wat = tempdir().join("unknown.wat");
+    let wat_dir = tempdir();
+    let wat = wat_dir.join("unknown.wat");
     std::fs::write(
         &wat,
         r#"(module (import "env" "missing" (func $m (param i32) (result i32 i64)))
@@ -1421,7 +1414,8 @@ fn store_limits_and_preloads_from_the_command_line() {
 /// A syntax error in module text points into the file by its name.
 #[test]
 fn text_errors_name_the_file() {
-    let path = tempdir().join("broken.wat");
+    let path_dir = tempdir();
+    let path = path_dir.join("broken.wat");
     std::fs::write(&path, "(module (func (result i32) i64.const))").unwrap();
     let o = wasm_jit(&["run", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));

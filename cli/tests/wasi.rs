@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -23,16 +22,8 @@ fn program(name: &str) -> String {
         .into_owned()
 }
 
-fn tempdir() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "wasm-jit-wasi-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tempdir() -> support::TempDir {
+    support::TempDir::new("wasm-jit-wasi-test")
 }
 
 /// Runs a command with `stdin` as input.
@@ -59,10 +50,12 @@ fn wasm_jit(args: &[&str], stdin: &[u8]) -> Output {
     run(cmd, stdin)
 }
 
-/// The program compiled natively with gcc, or `None` where gcc is absent
-/// (the checks against literal expectations still run then).
-fn native(name: &str) -> Option<PathBuf> {
-    let out = tempdir().join(name);
+/// The program compiled natively with gcc (in a directory removed with the
+/// guard), or `None` where gcc is absent (the checks against literal
+/// expectations still run then).
+fn native(name: &str) -> Option<(support::TempDir, PathBuf)> {
+    let dir = tempdir();
+    let out = dir.join(name);
     let src = root().join("tests/programs").join(format!("{name}.c"));
     let ok = Command::new("gcc")
         .args(["-O2", "-o"])
@@ -71,11 +64,12 @@ fn native(name: &str) -> Option<PathBuf> {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    ok.then_some(out)
+    ok.then_some((dir, out))
 }
 
 fn native_run(name: &str, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Option<Output> {
-    let mut cmd = Command::new(native(name)?);
+    let (_dir, program) = native(name)?;
+    let mut cmd = Command::new(program);
     cmd.args(args).env_clear().envs(env.iter().copied());
     Some(run(cmd, stdin))
 }
