@@ -473,36 +473,35 @@ fn quick_code_counts_its_heat() {
         .background_compilation(false)
         .first_tier(FirstTier::Quick)
         .quick_tier_always(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, SPIN).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let spin = instance
-        .get_typed_func::<i32, ()>(&mut store, "spin")
-        .unwrap();
-    spin.call(&mut store, 1000).unwrap();
+    // The module compiled under `config`, and a call of `spin(n)` for each
+    // `n` of `spins`.
+    let spun = |config: &Config, spins: &[i32]| {
+        let engine = Engine::new(config).unwrap();
+        let module = Module::new(&engine, SPIN).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let spin = instance
+            .get_typed_func::<i32, ()>(&mut store, "spin")
+            .unwrap();
+        for &n in spins {
+            spin.call(&mut store, n).unwrap();
+        }
+        module
+    };
+    let module = spun(&config, &[1000]);
     assert_eq!(module.quick_function_count(), 1);
     // One entry and 1000 loop iterations.
     assert_eq!(module.quick_heat(1), Some(1001));
-    spin.call(&mut store, 10).unwrap();
+    let module = spun(&config, &[1000, 10]);
     assert_eq!(module.quick_heat(1), Some(1012));
     assert_eq!(module.quick_heat(0), Some(0));
     assert_eq!(module.quick_heat(2), Some(0));
     assert_eq!(module.quick_heat(3), None);
     // Optimised code counts nothing.
     config.first_tier(FirstTier::Optimized);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, SPIN).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let spin = instance
-        .get_typed_func::<i32, ()>(&mut store, "spin")
-        .unwrap();
-    spin.call(&mut store, 1000).unwrap();
+    let module = spun(&config, &[1000]);
     assert_eq!(module.quick_function_count(), 0);
     assert_eq!(module.quick_heat(1), Some(0));
 }

@@ -280,15 +280,18 @@ fn supplied_clocks_and_random_source_answer_the_guest() {
     let module = Module::new(&engine, GUEST).unwrap();
     let mut linker = Linker::new(&engine);
     wasm_jit_wasi::p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+    // A store of the guest with a context `builder` builds, and its
+    // `time`, `res` and `random`.
+    let guest = |builder: &mut WasiCtxBuilder| {
+        let mut store = Store::new(&engine, builder.build_p1());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let time = instance.get_typed_func::<i32, i64>(&mut store, "time");
+        let res = instance.get_typed_func::<i32, i64>(&mut store, "res");
+        let random = instance.get_typed_func::<(), i64>(&mut store, "random");
+        (store, time.unwrap(), res.unwrap(), random.unwrap())
+    };
     let mut builder = WasiCtxBuilder::new();
-    let mut store = Store::new(&engine, builder.build_p1());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let time = instance
-        .get_typed_func::<i32, i64>(&mut store, "time")
-        .unwrap();
-    let random = instance
-        .get_typed_func::<(), i64>(&mut store, "random")
-        .unwrap();
+    let (mut store, time, _, random) = guest(&mut builder);
     // The system's: a realtime clock after 2020, random bytes.
     assert!(time.call(&mut store, 0).unwrap() > 1_577_836_800_000_000_000);
     assert!(time.call(&mut store, 1).unwrap() > 0);
@@ -299,17 +302,7 @@ fn supplied_clocks_and_random_source_answer_the_guest() {
         .wall_clock(Wall)
         .monotonic_clock(Ticks(100.into()))
         .secure_random(Counter(0));
-    let mut store = Store::new(&engine, builder.build_p1());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let time = instance
-        .get_typed_func::<i32, i64>(&mut store, "time")
-        .unwrap();
-    let res = instance
-        .get_typed_func::<i32, i64>(&mut store, "res")
-        .unwrap();
-    let random = instance
-        .get_typed_func::<(), i64>(&mut store, "random")
-        .unwrap();
+    let (mut store, time, res, random) = guest(&mut builder);
     assert_eq!(time.call(&mut store, 0).unwrap(), 1_700_000_000_000_000_005);
     assert_eq!(res.call(&mut store, 0).unwrap(), 1_000_000);
     assert_eq!(time.call(&mut store, 1).unwrap(), 100);

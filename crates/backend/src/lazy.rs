@@ -359,7 +359,8 @@ impl LazyCode {
 
     /// Whether calls may run quick code of this module (a store running it
     /// gives Wasm a larger stack: see `QUICK_STACK_SCALE` in the API): as
-    /// `LazyCode::quick_tier` decides, without making the quick compiler.
+    /// `LazyCode::quick_tier` decides with it, without making the quick
+    /// compiler.
     pub fn uses_quick_tier(&self) -> bool {
         let replaced = self.background.load(Ordering::Relaxed) && cores() >= 2;
         self.quick && (replaced || self.quick_always) && self.compiler.has_quick()
@@ -451,8 +452,7 @@ impl LazyCode {
     /// The tier of a function needed now: [`Tier::Quick`] only where
     /// background threads will replace the quick code.
     fn quick_tier(&self) -> Tier {
-        let replaced = self.background.load(Ordering::Relaxed) && cores() >= 2;
-        if self.quick && (replaced || self.quick_always) && self.compiler.quick().is_some() {
+        if self.uses_quick_tier() && self.compiler.quick().is_some() {
             Tier::Quick
         } else {
             Tier::First
