@@ -291,6 +291,10 @@ impl Instance {
             // ones are owned by the instance.
             let def = unsafe { (*inst.memories[i]).definition() };
             inst.vmctx[offsets.memory(MemoryIndex(i as u32)) as usize / PTR] = def as usize;
+            // SAFETY: `def` is valid, as above. Code reads this copy only
+            // for guarded memories, whose base never changes.
+            let base = unsafe { (*def).base };
+            inst.vmctx[offsets.memory_base(MemoryIndex(i as u32)) as usize / PTR] = base as usize;
         }
         for i in 0..inst.tables.len() {
             // SAFETY: as for memories.

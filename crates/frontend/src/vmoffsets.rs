@@ -12,7 +12,10 @@
 //!                                          then a pointer to N u64 heat counters)
 //!   +32  type ids   *const [u32; num_types] (the engine's canonical id of each module
 //!                                          type; one per module)
-//!   +40  memories     [*mut VMMemoryDefinition; num_memories]
+//!   +40  memory bases [*mut u8; num_memories] (each memory's base address, for
+//!                                          memories that never move: guarded ones;
+//!                                          first, so that offsets stay small)
+//!   ...  memories     [*mut VMMemoryDefinition; num_memories]
 //!   ...  tables       [*mut VMTableDefinition; num_tables]
 //!   ...  globals      [*mut VMGlobal; num_globals]
 //!   ...  funcrefs     [*const VMFuncRef; num_funcs]
@@ -21,7 +24,9 @@
 //!
 //! Every memory, table, global and function is reached through a pointer, so
 //! imported and defined items look alike to compiled code, and one compiled
-//! module serves any number of instances.
+//! module serves any number of instances. A memory that never moves (the
+//! guarded style reserves 4 GiB up front) also has its base address copied
+//! into the context, so an access costs one load of it instead of two.
 
 use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 use crate::module::ModuleInfo;
@@ -181,8 +186,11 @@ impl VMOffsets {
         }
     }
 
-    fn memories_start(&self) -> u32 {
+    fn memory_bases_start(&self) -> u32 {
         HEADER
+    }
+    fn memories_start(&self) -> u32 {
+        self.memory_bases_start() + self.num_memories * PTR
     }
     fn tables_start(&self) -> u32 {
         self.memories_start() + self.num_memories * PTR
@@ -225,6 +233,14 @@ impl VMOffsets {
     pub fn tag(&self, index: u32) -> i32 {
         debug_assert!(index < self.num_tags);
         (self.tags_start() + index * PTR) as i32
+    }
+
+    /// Slot holding memory `index`'s base address (`VMMemoryDefinition::base`
+    /// as it was at instantiation): compiled code reads it only for
+    /// memories whose base never changes (the guarded style).
+    pub fn memory_base(&self, index: MemoryIndex) -> i32 {
+        debug_assert!(index.0 < self.num_memories);
+        (self.memory_bases_start() + index.0 * PTR) as i32
     }
 
     /// Total size of the context in bytes.

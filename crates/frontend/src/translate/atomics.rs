@@ -80,8 +80,7 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let mem = memory_index(memarg);
         let ea = self.atomic_effective_addr(mem, index, memarg.offset, size);
-        let def = self.memory_def(mem);
-        let base = self.memory_base(def, mem);
+        let base = self.memory_base(mem);
         self.builder.ins().iadd(base, ea)
     }
 

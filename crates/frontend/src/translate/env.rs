@@ -148,17 +148,17 @@ impl FuncTranslator<'_, '_> {
         self.vmctx_load(self.env.offsets.memory(index))
     }
 
-    /// The base address of memory `mem`, whose definition is `def`.
-    pub(super) fn memory_base(&mut self, def: Value, mem: MemoryIndex) -> Value {
-        let flags = match self.env.guarded(mem) {
-            // Guarded memories never move.
-            Some(_) => readonly(),
-            None => MemFlagsData::trusted(),
-        };
+    /// The base address of memory `mem` (a guarded memory never moves: its
+    /// base is read from the context's copy, one load instead of two).
+    pub(super) fn memory_base(&mut self, mem: MemoryIndex) -> Value {
+        if self.env.guarded(mem).is_some() {
+            return self.vmctx_load(self.env.offsets.memory_base(mem));
+        }
+        let def = self.memory_def(mem);
         let ptr = self.ptr();
         self.builder
             .ins()
-            .load(ptr, flags, def, vmoffsets::memory::BASE)
+            .load(ptr, MemFlagsData::trusted(), def, vmoffsets::memory::BASE)
     }
 
     /// The current length in bytes of memory `index`.
@@ -179,8 +179,7 @@ impl FuncTranslator<'_, '_> {
         offset: u64,
         size: u32,
     ) -> (Value, i32) {
-        let def = self.memory_def(mem);
-        let base = self.memory_base(def, mem);
+        let base = self.memory_base(mem);
         let memory64 = self.env.info.memories[mem.index()].memory64;
         let index = if memory64 {
             index
@@ -188,6 +187,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.ins().uextend(types::I64, index)
         };
         if self.env.needs_bounds_check(mem, offset, size) {
+            let def = self.memory_def(mem);
             let length = self.memory_length(def);
             let oob = TrapKind::MemoryOutOfBounds.code();
             let end = match offset.checked_add(size as u64) {
