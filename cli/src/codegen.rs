@@ -371,6 +371,32 @@ fn wasm_feature(key: &str) -> Option<WasmFeatures> {
     })
 }
 
+/// Applies `-W` options (lists split already): feature toggles to
+/// `features`, the others to `config`. The options that only `run` takes
+/// (limits, fuel, ...) are refused unless `for_run`.
+pub(crate) fn apply_wasm_options(
+    opts: &[String],
+    features: &mut WasmFeatures,
+    config: &mut Config,
+    for_run: bool,
+) -> Result<()> {
+    for opt in opts {
+        let (key, value) = key_value(opt);
+        if let Some(f) = wasm_feature(key) {
+            features.set(f, flag(key, value)?);
+        } else if key == "relaxed-simd-deterministic" {
+            config.relaxed_simd_deterministic(flag(key, value)?);
+        } else if key == "nan-canonicalization" {
+            config.cranelift_nan_canonicalization(flag(key, value)?);
+        } else if !RUN_ONLY_WASM_OPTIONS.contains(&key) {
+            bail!("unknown -W option `{key}`");
+        } else if !for_run {
+            bail!("-W {key} applies to `run` only");
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn flag(key: &str, v: &str) -> Result<bool> {
     match v {
         "y" | "yes" | "true" | "" => Ok(true),
@@ -427,20 +453,7 @@ impl CodegenOptions {
         }
         let mut cache_dir = None;
         let mut features = Config::DEFAULT_FEATURES;
-        for opt in &self.wasm {
-            let (key, value) = key_value(opt);
-            if let Some(f) = wasm_feature(key) {
-                features.set(f, flag(key, value)?);
-            } else if key == "relaxed-simd-deterministic" {
-                config.relaxed_simd_deterministic(flag(key, value)?);
-            } else if key == "nan-canonicalization" {
-                config.cranelift_nan_canonicalization(flag(key, value)?);
-            } else if !RUN_ONLY_WASM_OPTIONS.contains(&key) {
-                bail!("unknown -W option `{key}`");
-            } else if !for_run {
-                bail!("-W {key} applies to `run`, not `compile`");
-            }
-        }
+        apply_wasm_options(&self.wasm, &mut features, config, for_run)?;
         config.wasm_features(features);
         for opt in &self.optimize {
             match key_value(opt) {

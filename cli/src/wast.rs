@@ -20,6 +20,13 @@ pub struct WastCommand {
     /// Print every failed check, not only the first ten per file.
     #[arg(long)]
     verbose: bool,
+    /// Wasm option KEY=VALUE, as `run` takes them, applied on top of each
+    /// file's feature set: a feature toggle such as `threads=y`,
+    /// `gc=y`, `custom-page-sizes=y` (see `-W help`),
+    /// `relaxed-simd-deterministic=y|n`, `nan-canonicalization=y|n`.
+    /// Several may be given at once, separated by commas.
+    #[arg(short = 'W', long = "wasm", value_name = "KEY=VALUE")]
+    wasm: Vec<String>,
     /// Script files.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -39,8 +46,21 @@ impl WastCommand {
         // A closed standard output (`| head`) is an error, not a panic.
         let mut out = std::io::stdout().lock();
         const WRITE: &str = "cannot write the report";
+        let wasm = crate::codegen::split_list(&self.wasm);
+        // Checked once, before any file runs.
+        crate::codegen::apply_wasm_options(
+            &wasm,
+            &mut wasm_jit::WasmFeatures::empty(),
+            &mut wasm_jit::Config::new(),
+            false,
+        )?;
         for file in &self.files {
-            match wasm_jit_wast::run_file(file, features) {
+            let mut config = wasm_jit::Config::new();
+            let mut file_features =
+                features.unwrap_or_else(|| wasm_jit_wast::features_for_path(file));
+            crate::codegen::apply_wasm_options(&wasm, &mut file_features, &mut config, false)?;
+            config.wasm_features(file_features);
+            match wasm_jit_wast::run_file_with_config(file, config) {
                 Ok(report) => {
                     writeln!(
                         out,

@@ -335,6 +335,26 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
         );
     }
 
+    // Elsewhere, `-W` turns a proposal on (Wasmtime's spelling); options
+    // only `run` takes are refused.
+    let add128 = dir.join("add128.wast");
+    std::fs::copy(wide.join("add128.wast"), &add128).unwrap();
+    let add128 = add128.to_str().unwrap();
+    let o = wasm_jit(&["wast", add128]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("0 passed, 2 failed"), "{}", stdout(&o));
+    let o = wasm_jit(&["wast", "-W", "wide-arithmetic=y,simd", add128]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("2 passed, 0 failed"), "{}", stdout(&o));
+    for (opt, error) in [
+        ("fuel=5", "-W fuel applies to `run` only"),
+        ("wide-arith=y", "unknown -W option `wide-arith`"),
+    ] {
+        let o = wasm_jit(&["wast", "-W", opt, add128]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(stderr(&o), format!("Error: {error}\n"));
+    }
+
     // A report written to a full device is an error, not a panic.
     let o = wasm_jit_to_full_stdout(&["wast", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));

@@ -617,6 +617,13 @@ impl TableType {
             table64: false,
         }
     }
+    /// A table with 64-bit indices (memory64).
+    pub fn new64(element: WasmType, minimum: u64, maximum: Option<u64>) -> TableType {
+        TableType {
+            table64: true,
+            ..TableType::new(element, minimum, maximum)
+        }
+    }
 }
 
 /// A linear memory's index type, page size and limits (in pages).

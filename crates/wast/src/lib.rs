@@ -1,7 +1,8 @@
 //! The spec-script (`.wast`) runner shared by `wasm-jit wast` and the test
 //! suite.
 //!
-//! Every directive of the official testsuite is understood. Each
+//! Every directive of the official testsuite is understood, and the
+//! `thread`/`wait` directives of the threads proposal's scripts. Each
 //! module-defining or asserting directive counts as one check that passes or
 //! fails; a failure never stops the file (later checks still run), and a
 //! panic inside the engine is caught and reported as a failure of that check.
@@ -13,7 +14,8 @@ use std::path::Path;
 use anyhow::{Context as _, Result, anyhow, bail};
 use wasm_jit::{
     AnyRef, Config, Engine, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker,
-    Memory, MemoryType, Module, Store, Table, TableType, Trap, Val, ValType, WasmFeatures,
+    Memory, MemoryType, Module, SharedMemory, Store, Table, TableType, Trap, Val, ValType,
+    WasmFeatures,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -146,6 +148,14 @@ pub fn run_file(path: &Path, features: Option<WasmFeatures>) -> Result<Report> {
     run_text(&text, features)
 }
 
+/// Runs the script in `path` with an engine built from `config` (whose
+/// features are used as they are).
+pub fn run_file_with_config(path: &Path, config: Config) -> Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    run_text_with_config(&text, config)
+}
+
 /// Runs a script given as text with the default engine configuration and
 /// `features`. `Err` only when the script itself cannot be parsed; every
 /// check's outcome is in the [`Report`].
@@ -170,26 +180,75 @@ pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
     // Files run in parallel already; one thread per compilation avoids
     // oversubscribing the machine.
     config.parallel_compilation(false);
-    let mut runner = Runner::new(&config)?;
+    let engine = Engine::new(&config)?;
+    let mut runner = Runner::new(&engine)?;
     let mut report = Report::default();
-    for directive in wast.directives {
-        let span = directive.span();
-        let (line, col) = span.linecol_in(text);
-        let outcome = catch_unwind(AssertUnwindSafe(|| runner.directive(directive)));
-        match outcome {
-            Ok(Ok(())) => report.passed += 1,
-            Ok(Err(e)) => report.fail(format!("{}:{}: {:#}", line + 1, col + 1, e)),
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                report.fail(format!("{}:{}: engine panicked: {msg}", line + 1, col + 1));
+    run_directives(&mut runner, wast.directives, text, &mut report);
+    Ok(report)
+}
+
+/// Runs `directives` (a script's, or a `thread`'s) in `runner`, adding each
+/// check's outcome to `report`. A `thread` runs its directives on a thread
+/// of its own, with a store of its own, until a `wait` for it (or the end
+/// of these directives) adds what it found.
+fn run_directives<'a>(
+    runner: &mut Runner,
+    directives: Vec<WastDirective<'a>>,
+    text: &str,
+    report: &mut Report,
+) {
+    std::thread::scope(|scope| {
+        let mut threads = HashMap::new();
+        for directive in directives {
+            let (line, col) = directive.span().linecol_in(text);
+            let at = format!("{}:{}", line + 1, col + 1);
+            let outcome = match directive {
+                WastDirective::Thread(thread) => {
+                    runner.spawn(scope, thread, text).map(|(name, t)| {
+                        threads.insert(name, t);
+                    })
+                }
+                WastDirective::Wait { thread, .. } => match threads.remove(thread.name()) {
+                    Some(t) => join(t, report),
+                    None => Err(anyhow!("no running thread named ${}", thread.name())),
+                },
+                directive => match catch_unwind(AssertUnwindSafe(|| runner.directive(directive))) {
+                    Ok(outcome) => outcome,
+                    Err(panic) => Err(anyhow!("engine panicked: {}", panic_message(&*panic))),
+                },
+            };
+            match outcome {
+                Ok(()) => report.passed += 1,
+                Err(e) => report.fail(format!("{at}: {e:#}")),
             }
         }
-    }
-    Ok(report)
+        // Threads never waited for still count.
+        for (_, t) in threads {
+            if let Err(e) = join(t, report) {
+                report.fail(format!("end of script: {e:#}"));
+            }
+        }
+    });
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Waits for a script thread and adds its checks to `report`.
+fn join(thread: std::thread::ScopedJoinHandle<'_, Report>, report: &mut Report) -> Result<()> {
+    let found = thread
+        .join()
+        .map_err(|panic| anyhow!("script thread panicked: {}", panic_message(&*panic)))?;
+    report.passed += found.passed;
+    report.failed += found.failed;
+    report.failures.extend(found.failures);
+    Ok(())
 }
 
 /// Compiles, without running anything, every module a script expects to be
@@ -252,6 +311,10 @@ struct Runner {
     current: Option<Instance>,
     instances: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
+    /// In a script thread: the exports of the instance it shares with the
+    /// script (`(thread $T (shared (module $M)) ...)`), by the instance's
+    /// name, for `register`.
+    shared: HashMap<String, Vec<(String, Extern)>>,
 }
 
 fn quote_name(q: &QuoteWat<'_>) -> Option<String> {
@@ -270,20 +333,75 @@ fn matches_message(actual: &str, expected: &str) -> bool {
 }
 
 impl Runner {
-    fn new(config: &Config) -> Result<Runner> {
-        let engine = Engine::new(config)?;
-        let mut store = Store::new(&engine, ());
-        let mut linker = Linker::new(&engine);
+    fn new(engine: &Engine) -> Result<Runner> {
+        let mut store = Store::new(engine, ());
+        let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
         define_spectest(&mut store, &mut linker)?;
         Ok(Runner {
-            engine,
+            engine: engine.clone(),
             store,
             linker,
             current: None,
             instances: HashMap::new(),
             definitions: HashMap::new(),
+            shared: HashMap::new(),
         })
+    }
+
+    /// Starts a script thread: a runner with a store of its own, to which
+    /// the shared instance's exports (shared memories: nothing else can be
+    /// reached from another store) are importable under the instance's name.
+    fn spawn<'scope, 'env: 'scope>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        thread: wast::WastThread<'env>,
+        text: &'env str,
+    ) -> Result<(String, std::thread::ScopedJoinHandle<'scope, Report>)> {
+        let mut shared = Vec::new();
+        if let Some(id) = thread.shared_module {
+            let instance = self.instance(Some(id))?;
+            let mut exports = Vec::new();
+            for export in instance.exports(&mut self.store) {
+                let name = export.name().to_string();
+                match export.into_extern() {
+                    item @ Extern::SharedMemory(_) => exports.push((name, item)),
+                    other => bail!(
+                        "not supported yet: sharing a {} (`{name}` of ${}) with a script thread; \
+                         only shared memories can be",
+                        other.ty(&self.store).kind_name(),
+                        id.name()
+                    ),
+                }
+            }
+            shared.push((id.name().to_string(), exports));
+        }
+        let engine = self.engine.clone();
+        let name = thread.name.name().to_string();
+        let handle = std::thread::Builder::new()
+            .name(format!("wast thread ${name}"))
+            .spawn_scoped(scope, move || {
+                let mut report = Report::default();
+                match Runner::new(&engine).and_then(|mut runner| {
+                    for (module, exports) in shared {
+                        for (name, item) in &exports {
+                            runner
+                                .linker
+                                .define(&runner.store, &module, name, item.clone())?;
+                        }
+                        runner.shared.insert(module, exports);
+                    }
+                    Ok(runner)
+                }) {
+                    Ok(mut runner) => {
+                        run_directives(&mut runner, thread.directives, text, &mut report)
+                    }
+                    Err(e) => report.fail(format!("thread: {e:#}")),
+                }
+                report
+            })
+            .context("cannot start a script thread")?;
+        Ok((name, handle))
     }
 
     fn compile(&self, q: &mut QuoteWat<'_>) -> Result<Module> {
@@ -350,6 +468,13 @@ impl Runner {
                 self.instantiate(&def, instance.map(|i| i.name().to_string()))
             }
             WastDirective::Register { name, module, .. } => {
+                if let Some(exports) = module.and_then(|m| self.shared.get(m.name())) {
+                    for (item_name, item) in exports {
+                        self.linker
+                            .define(&self.store, name, item_name, item.clone())?;
+                    }
+                    return Ok(());
+                }
                 let instance = self.instance(module)?;
                 self.linker.instance(&mut self.store, name, instance)?;
                 Ok(())
@@ -403,7 +528,7 @@ impl Runner {
             },
             WastDirective::AssertSuspension { .. } => bail!("not supported yet: stack switching"),
             WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                bail!("not supported yet: threads in scripts")
+                unreachable!("`run_directives` handles threads")
             }
         }
     }
@@ -625,14 +750,17 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
         )?;
         linker.define(&*store, "spectest", name, g)?;
     }
-    let table = Table::new(
-        &mut *store,
-        TableType::new(ValType::FuncRef, 10, Some(20)),
-        Val::FuncRef(None),
-    )?;
-    linker.define(&*store, "spectest", "table", table)?;
+    for (name, ty) in [
+        ("table", TableType::new(ValType::FuncRef, 10, Some(20))),
+        ("table64", TableType::new64(ValType::FuncRef, 10, Some(20))),
+    ] {
+        let table = Table::new(&mut *store, ty, Val::FuncRef(None))?;
+        linker.define(&*store, "spectest", name, table)?;
+    }
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, "spectest", "memory", Extern::Memory(memory))?;
+    let shared = SharedMemory::new(linker.engine(), MemoryType::shared(1, 1))?;
+    linker.define(&*store, "spectest", "shared_memory", shared)?;
     Ok(())
 }
 
@@ -655,6 +783,86 @@ mod tests {
         assert!(!m("out of bounds", "out of bounds memory access"));
         assert!(!m("", "unreachable"));
         assert!(!m("integer overflow", "integer divide by zero"));
+    }
+
+    /// `thread` runs its directives beside the script's, with the shared
+    /// instance's memory; `wait` adds the thread's checks. Here one thread
+    /// waits on a flag that the other sets and notifies; each sees the
+    /// other's stores.
+    #[test]
+    fn script_threads_share_memory_and_are_waited_for() {
+        let script = r#"
+          (module $Mem (memory (export "shared") 1 1 shared))
+          (thread $Waiter (shared (module $Mem))
+            (register "mem" $Mem)
+            (module
+              (memory (import "mem" "shared") 1 1 shared)
+              (func (export "run") (result i32)
+                ;; Wait while the flag at 0 is 0, then read the payload.
+                (block $done
+                  (loop $again
+                    (br_if $done (i32.atomic.load (i32.const 0)))
+                    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))
+                    (br $again)))
+                (i32.load (i32.const 4))))
+            (assert_return (invoke "run") (i32.const 42)))
+          (thread $Writer (shared (module $Mem))
+            (register "mem" $Mem)
+            (module
+              (memory (import "mem" "shared") 1 1 shared)
+              (func (export "run")
+                (i32.store (i32.const 4) (i32.const 42))
+                (i32.atomic.store (i32.const 0) (i32.const 1))
+                (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))))
+            (invoke "run"))
+          (wait $Writer)
+          (wait $Waiter)
+          (module (memory (import "Mem" "shared") 1 1 shared)
+            (func (export "flag") (result i32) (i32.atomic.load (i32.const 0))))
+          (assert_return (invoke "flag") (i32.const 1))
+          (thread $Bad (shared (module $Mem))
+            (assert_return (invoke $Nowhere "f") (i32.const 0)))
+          (wait $Bad)
+          (wait $Bad)
+        "#;
+        let report = super::run_text(script, super::default_features()).unwrap();
+        // Module, two threads, their 3 + 3 checks, two waits, module,
+        // assert_return, a thread and its wait pass; the thread's check
+        // and the second wait fail.
+        assert_eq!(
+            (report.passed, report.failed),
+            (15, 2),
+            "{:?}",
+            report.failures
+        );
+        assert!(report.failures[0].contains("no instance named $Nowhere"));
+        assert!(report.failures[1].contains("no running thread named $Bad"));
+    }
+
+    /// `spectest` has what the reference interpreter's has, plus
+    /// Wasmtime's shared memory: a 64-bit table (`table.wast` imports it)
+    /// and a shared memory of one page.
+    #[test]
+    fn spectest_has_a_64_bit_table_and_a_shared_memory() {
+        let script = r#"
+          (module
+            (import "spectest" "table64" (table $t i64 10 20 funcref))
+            (import "spectest" "shared_memory" (memory $m 1 1 shared))
+            (func (export "size") (result i64) (table.size $t))
+            (func (export "grow") (result i32) (memory.grow $m (i32.const 1))))
+          (assert_return (invoke "size") (i64.const 10))
+          (assert_return (invoke "grow") (i32.const -1))
+          (assert_unlinkable
+            (module (import "spectest" "table64" (table 10 20 funcref)))
+            "incompatible import type")
+        "#;
+        let report = super::run_text(script, super::default_features()).unwrap();
+        assert_eq!(
+            (report.passed, report.failed),
+            (4, 0),
+            "{:?}",
+            report.failures
+        );
     }
 
     /// `(module $M ...)` can be imported from as `M`; `register` still
