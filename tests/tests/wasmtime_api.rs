@@ -80,6 +80,55 @@ fn function_types_are_made_for_an_engine_and_read_as_iterators() {
     assert_eq!(results[0].unwrap_i64(), 42);
 }
 
+/// As in Wasmtime, a function of a subtype matches: `matches_ty` and
+/// `typed` take results narrower and parameters wider than asked for, and
+/// nothing else.
+#[test]
+fn functions_of_a_subtype_match_and_can_be_typed() {
+    use wasm_jit::{ExternType, Func, FuncType, HeapType, RefType, ValType};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $t (func))
+             (func $nop (type $t))
+             (elem declare func $nop)
+             ;; Returns a non-null reference to a function of type $t.
+             (func (export "get") (result (ref $t)) (ref.func $nop))
+             ;; Takes any function reference, null included.
+             (func (export "is_null") (param funcref) (result i32)
+               (ref.is_null (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let get = instance.get_func(&mut store, "get").unwrap();
+    let is_null = instance.get_func(&mut store, "is_null").unwrap();
+    let func = |nullable| ValType::Ref(RefType::new(nullable, HeapType::Func));
+    // Results: (ref $t) is below (ref func) and funcref, not above.
+    assert!(get.matches_ty(&store, &FuncType::new(&engine, [], [func(false)])));
+    assert!(get.matches_ty(&store, &FuncType::new(&engine, [], [func(true)])));
+    assert!(!get.matches_ty(&store, &FuncType::new(&engine, [], [ValType::ExternRef])));
+    assert!(!get.matches_ty(&store, &FuncType::new(&engine, [], [])));
+    // Parameters: funcref takes (ref func) too, but not an i32.
+    let takes = |p| FuncType::new(&engine, [p], [ValType::I32]);
+    assert!(is_null.matches_ty(&store, &takes(func(false))));
+    assert!(is_null.matches_ty(&store, &takes(func(true))));
+    assert!(!is_null.matches_ty(&store, &takes(ValType::I32)));
+    // The same for typed functions.
+    let f = get.typed::<(), Option<Func>>(&store).unwrap();
+    let got = f.call(&mut store, ()).unwrap().unwrap();
+    let is_null_typed = is_null.typed::<Func, i32>(&store).unwrap();
+    assert_eq!(is_null_typed.call(&mut store, got).unwrap(), 0);
+    let err = get.typed::<(), i32>(&store).unwrap_err();
+    assert!(err.to_string().starts_with("type mismatch"), "{err}");
+    // Types become `ExternType`s as in Wasmtime.
+    let ty: ExternType = get.ty(&store).into();
+    assert_eq!(ty.unwrap_func(), &get.ty(&store));
+}
+
 #[test]
 fn feature_setters_change_validation() {
     let wat = r#"(module (func (export "f") (result i32) (return_call 1)) (func (result i32) i32.const 1))"#;

@@ -212,6 +212,17 @@ impl Func {
         s.funcs[s.check(self.0)].ty.clone()
     }
 
+    /// Whether the function is of type `ty` or of one of its subtypes: the
+    /// same number of parameters and results, each parameter of `ty` a
+    /// subtype of the function's, each result of the function a subtype of
+    /// `ty`'s (so it can be called as a function of type `ty`).
+    pub fn matches_ty(&self, store: impl AsContext, ty: &FuncType) -> bool {
+        let ctx = store.as_context();
+        let s = &ctx.0.opaque;
+        let mine = &s.funcs[s.check(self.0)].ty;
+        func_type_matches(&s.engine, mine, ty)
+    }
+
     /// Calls the function with `params`, writing `results`. Traps and host
     /// errors come back as `Err`; the store stays usable.
     pub fn call(
@@ -365,4 +376,21 @@ pub(crate) unsafe fn call_raw(
         }
         _ => into_error(trap),
     })
+}
+
+/// Whether a function of type `actual` can be used as one of type
+/// `expected` (types of `engine`): parameters contravariant, results
+/// covariant.
+pub(crate) fn func_type_matches(
+    engine: &crate::Engine,
+    actual: &FuncType,
+    expected: &FuncType,
+) -> bool {
+    let types = &engine.inner().types;
+    let (ap, ar) = (actual.param_types(), actual.result_types());
+    let (ep, er) = (expected.param_types(), expected.result_types());
+    ap.len() == ep.len()
+        && ar.len() == er.len()
+        && ep.iter().zip(ap).all(|(e, a)| types.value_subtype(*e, *a))
+        && ar.iter().zip(er).all(|(a, e)| types.value_subtype(*a, *e))
 }

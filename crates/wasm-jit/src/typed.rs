@@ -53,6 +53,22 @@ wasm_ty!(V128, V128, |x: V128| Val::V128(x.as_u128()), Val::V128(x) => V128::fro
 wasm_ty!(Option<Func>, FuncRef, Val::FuncRef, Val::FuncRef(f) => f);
 wasm_ty!(Option<ExternRef>, ExternRef, Val::ExternRef, Val::ExternRef(e) => e);
 
+/// A non-null function reference, `(ref func)`, as in Wasmtime.
+impl WasmTy for Func {
+    fn valtype() -> ValType {
+        ValType::reference(false, wasm_jit_frontend::HeapType::Func)
+    }
+    fn into_val(self) -> Val {
+        Val::FuncRef(Some(self))
+    }
+    fn from_val(v: Val) -> Self {
+        match v {
+            Val::FuncRef(Some(f)) => f,
+            other => unreachable!("checked by the function type: {other:?}"),
+        }
+    }
+}
+
 impl WasmTy for Option<AnyRef> {
     fn valtype() -> ValType {
         ValType::reference(true, wasm_jit_frontend::HeapType::Any)
@@ -247,12 +263,11 @@ impl Func {
         store: impl AsContext,
     ) -> Result<TypedFunc<P, R>> {
         let ty = self.ty(&store);
-        let (params, results) = (P::types(), R::types());
-        if ty.param_types() != params.as_slice() || ty.result_types() != results.as_slice() {
-            bail!(
-                "type mismatch: the function has type {ty}, not {}",
-                FuncType::of(params, results)
-            );
+        let expected = FuncType::of(P::types(), R::types());
+        // As in Wasmtime, a function of a subtype will do (its results may
+        // be narrower references than asked for, its parameters wider).
+        if !crate::func::func_type_matches(&store.as_context().0.opaque.engine, &ty, &expected) {
+            bail!("type mismatch: the function has type {ty}, not {expected}");
         }
         let ctx = store.as_context();
         let trampoline = ctx.0.opaque.engine.array_trampoline(ty.raw())?;

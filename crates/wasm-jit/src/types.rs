@@ -171,6 +171,30 @@ impl ExternType {
         }
     }
 
+    /// The function type; panics if this is not a function's.
+    pub fn unwrap_func(&self) -> &FuncType {
+        self.func()
+            .unwrap_or_else(|| panic!("not a function type: {self}"))
+    }
+
+    /// The table type; panics if this is not a table's.
+    pub fn unwrap_table(&self) -> &TableType {
+        self.table()
+            .unwrap_or_else(|| panic!("not a table type: {self}"))
+    }
+
+    /// The memory type; panics if this is not a memory's.
+    pub fn unwrap_memory(&self) -> &MemoryType {
+        self.memory()
+            .unwrap_or_else(|| panic!("not a memory type: {self}"))
+    }
+
+    /// The global type; panics if this is not a global's.
+    pub fn unwrap_global(&self) -> &GlobalType {
+        self.global()
+            .unwrap_or_else(|| panic!("not a global type: {self}"))
+    }
+
     /// A short name of the kind, for messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -180,6 +204,30 @@ impl ExternType {
             ExternType::Global(_) => "global",
             ExternType::Tag(_) => "tag",
         }
+    }
+}
+
+impl From<FuncType> for ExternType {
+    fn from(ty: FuncType) -> ExternType {
+        ExternType::Func(ty)
+    }
+}
+
+impl From<TableType> for ExternType {
+    fn from(ty: TableType) -> ExternType {
+        ExternType::Table(ty)
+    }
+}
+
+impl From<MemoryType> for ExternType {
+    fn from(ty: MemoryType) -> ExternType {
+        ExternType::Memory(ty)
+    }
+}
+
+impl From<GlobalType> for ExternType {
+    fn from(ty: GlobalType) -> ExternType {
+        ExternType::Global(ty)
     }
 }
 
