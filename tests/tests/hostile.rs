@@ -53,6 +53,58 @@ fn a_reference_from_another_store_is_an_error_not_an_abort() {
     assert!(format!("{err:#}").contains("another store"), "{err:#}");
 }
 
+/// A host function that calls into another store on the same thread gives
+/// that store's Wasm its own stack limit: unbounded recursion there is a
+/// "call stack exhausted" trap, not a native stack overflow that aborts the
+/// process (before the fix the second store ran with no limit at all).
+#[test]
+fn a_store_entered_from_another_stores_host_function_has_a_stack_limit() {
+    let engine = Engine::default();
+    let inner = Module::new(
+        &engine,
+        r#"(module (func $f (export "f") (param i32) (result i32)
+             (if (result i32) (i32.eqz (local.get 0))
+               (then (i32.const 0))
+               (else (i32.add (i32.const 1)
+                              (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#,
+    )
+    .unwrap();
+    let outer = Module::new(
+        &engine,
+        r#"(module (import "" "h" (func $h (param i32) (result i32)))
+             (func (export "run") (param i32) (result i32) (call $h (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    let in_host = (engine.clone(), inner.clone());
+    linker
+        .func_wrap("", "h", move |_: Caller<'_, ()>, n: i32| -> i32 {
+            let (engine, inner) = &in_host;
+            let mut store = Store::new(engine, ());
+            let instance = Linker::new(engine).instantiate(&mut store, inner).unwrap();
+            let f = instance
+                .get_typed_func::<i32, i32>(&mut store, "f")
+                .unwrap();
+            match f.call(&mut store, n) {
+                Ok(v) => v,
+                Err(e) => {
+                    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+                    -1
+                }
+            }
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let run = linker
+        .instantiate(&mut store, &outer)
+        .unwrap()
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, 1000).unwrap(), 1000);
+    assert_eq!(run.call(&mut store, 100_000_000).unwrap(), -1);
+    assert_eq!(run.call(&mut store, 1000).unwrap(), 1000);
+}
+
 /// The stack limit belongs to the thread running the code: a host function
 /// that re-enters the store from another thread gets that thread's limit,
 /// so deep recursion there is a trap (not a native stack overflow, and no

@@ -614,4 +614,73 @@ fn quick_code_recurses_as_deep_as_optimised_code() {
         quick >= optimised,
         "quick code recursed {quick} deep, optimised code {optimised}"
     );
+
+    // The same when the quick module is instantiated by a host function
+    // while the store runs a module without quick code: the larger budget
+    // applies from then on, counted from the store's outermost entry.
+    let mut big = String::from(&REC[..REC.len() - 1]);
+    for _ in 0..300 {
+        big.push_str("(func");
+        big.push_str(&" (drop (i32.const 1))".repeat(300));
+        big.push(')');
+    }
+    big.push(')');
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .first_tier(FirstTier::Auto)
+        .quick_tier_always(true)
+        .background_compilation(false)
+        .max_wasm_stack(64 * 1024);
+    let engine = Engine::new(&config).unwrap();
+    let outer = Module::new(
+        &engine,
+        r#"(module (import "" "h" (func $h (result i32)))
+             (func (export "run") (result i32) (call $h)))"#,
+    )
+    .unwrap();
+    let inner = Module::new(&engine, &big).unwrap();
+    let mut linker = Linker::new(&engine);
+    let inner_in_host = inner.clone();
+    linker
+        .func_wrap(
+            "",
+            "h",
+            move |mut caller: wasm_jit::Caller<'_, ()>| -> i32 {
+                let engine = caller.engine().clone();
+                let instance = Linker::new(&engine)
+                    .instantiate(&mut caller, &inner_in_host)
+                    .unwrap();
+                let rec = instance
+                    .get_typed_func::<i32, i32>(&mut caller, "rec")
+                    .unwrap();
+                let (mut ok, mut fails) = (0u32, 1u32 << 24);
+                while fails - ok > 1 {
+                    let mid = ok + (fails - ok) / 2;
+                    match rec.call(&mut caller, mid as i32) {
+                        Ok(_) => ok = mid,
+                        Err(e) => {
+                            assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+                            fails = mid;
+                        }
+                    }
+                }
+                ok as i32
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let run = linker
+        .instantiate(&mut store, &outer)
+        .unwrap()
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    let nested = run.call(&mut store, ()).unwrap() as u32;
+    assert_eq!(outer.quick_function_count(), 0);
+    assert_eq!(inner.quick_function_count(), 1);
+    assert!(
+        nested >= optimised,
+        "quick code instantiated from a host function recursed {nested} deep, \
+         optimised code {optimised}"
+    );
 }

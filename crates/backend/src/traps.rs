@@ -168,7 +168,8 @@ pub unsafe fn call_wasm(
     } = stack;
     sys::signals::init();
     // The stack limit belongs to the thread that runs the code: on a thread
-    // that is not already running Wasm (the store's first entry, or a host
+    // that is not already running the store's Wasm (the store's first
+    // entry, also from a host function of another store, or a host
     // function that re-enters the store from another thread) it is set
     // from this thread's stack, and the previous one restored afterwards.
     let (slot, first_on_this_thread) = JMP_BUF.with(|c| (c.as_ptr(), c.get().is_null()));
@@ -178,6 +179,10 @@ pub unsafe fn call_wasm(
     let roots = &mut limits.exn_roots;
     let thread = slot as usize;
     let here = &thread as *const usize as usize;
+    // The store's outermost entry: its limit is set here even when another
+    // store's Wasm is running on this thread (a host function of that one
+    // calling into this one), whose limit says nothing about this store.
+    let outermost = roots.depth == 0;
     if roots.depth == 0 {
         roots.thread = thread;
         roots.stack_top = here;
@@ -187,35 +192,51 @@ pub unsafe fn call_wasm(
         roots.unreachable = true;
     }
     roots.depth += 1;
-    let saved_limit = limits.stack_limit;
-    if first_on_this_thread {
-        // Never let Wasm run into the thread's real guard page, even on a
-        // thread whose stack is smaller than the budget: keep headroom for
-        // the host functions Wasm calls.
+    let saved = (limits.stack_limit, limits.stack_scaled);
+    // The stack limit for Wasm entered at `entry` on this thread: the
+    // budget below it, more for quick code (leaving host functions at least
+    // `QUICK_HOST_ROOM` of the thread's stack, or what they would have had
+    // without it, if that is less; none where the thread's stack is not
+    // known), and never into the thread's real guard page, even on a thread
+    // whose stack is smaller than the budget: headroom is kept for the
+    // host functions Wasm calls. Also whether the larger budget was given.
+    let limit_from = |entry: usize| {
         let low = sys::stack::stack_low();
         let floor = match low {
             0 => 0,
             low => low + HOST_STACK_HEADROOM,
         };
-        // More for quick code, but leaving host functions at least
-        // `QUICK_HOST_ROOM` of the thread's stack (or what they would have
-        // had without it, if that is less); none where the thread's stack
-        // is not known.
-        let budget = if stack_scale > 1 && low != 0 {
-            let room = here.saturating_sub(low).saturating_sub(QUICK_HOST_ROOM);
+        let scaled = stack_scale > 1 && low != 0;
+        let budget = if scaled {
+            let room = entry.saturating_sub(low).saturating_sub(QUICK_HOST_ROOM);
             max_wasm_stack
                 .saturating_mul(stack_scale)
                 .min(room.max(max_wasm_stack))
         } else {
             max_wasm_stack
         };
-        limits.stack_limit = here.saturating_sub(budget).max(floor);
-    }
+        (entry.saturating_sub(budget).max(floor), scaled)
+    };
+    let restore = if first_on_this_thread || outermost {
+        (limits.stack_limit, limits.stack_scaled) = limit_from(here);
+        true
+    } else if stack_scale > 1 && !limits.stack_scaled && limits.exn_roots.thread == thread {
+        // Wasm of this store is running on this thread under the smaller
+        // budget, and a host function made it able to run quick code
+        // (instantiating such a module): from here on that code gets the
+        // larger budget, counted from the store's outermost entry.
+        let (limit, scaled) = limit_from(limits.exn_roots.stack_top);
+        limits.stack_limit = limits.stack_limit.min(limit);
+        limits.stack_scaled = scaled;
+        true
+    } else {
+        false
+    };
     // SAFETY: the trampoline and its arguments are valid (caller's contract);
     // `slot` is this thread's jump-buffer cell, which outlives the call.
     let ok = unsafe { wasm_jit_call(trampoline, callee_vmctx, caller_vmctx, code, values, slot) };
-    if first_on_this_thread {
-        limits.stack_limit = saved_limit;
+    if restore {
+        (limits.stack_limit, limits.stack_scaled) = saved;
     }
     limits.exn_roots.depth -= 1;
     if ok != 0 {

@@ -107,6 +107,10 @@ pub struct VMLimits {
     /// Where the `exnref`s of the store's running Wasm can be (not read by
     /// compiled code; see [`ExnRoots`]).
     pub exn_roots: ExnRoots,
+    /// Whether `stack_limit` gives Wasm the larger budget of quick
+    /// first-tier code (not read by compiled code; see
+    /// `traps::call_wasm`).
+    pub stack_scaled: bool,
 }
 
 /// What an instance needs to know to reclaim exceptions that `exnref`s no
@@ -263,6 +267,7 @@ impl VMLimits {
             store: std::ptr::null_mut(),
             epoch_hook: None,
             exn_roots: ExnRoots::default(),
+            stack_scaled: false,
             gc: crate::gc::GcHeap::new(types, crate::gc::DEFAULT_GC_HEAP_LIMIT),
         }
     }
