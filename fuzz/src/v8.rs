@@ -95,8 +95,17 @@ pub fn agrees_with_jit(
     jit: &mut Jit,
     calls: &[(String, Vec<wasm_jit::Val>, Outcome)],
 ) -> Option<bool> {
-    let dir = std::env::temp_dir().join(format!("wasm-jit-fuzz-v8-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).ok()?;
+    /// Removes the script's directory however the check ends.
+    struct Scratch(std::path::PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("wasm-jit-fuzz-v8-{}", std::process::id())));
+    let dir = &scratch.0;
+    std::fs::create_dir_all(dir).ok()?;
     let module = dir.join("m.wasm");
     std::fs::write(&module, wasm).ok()?;
 
@@ -177,7 +186,6 @@ pub fn agrees_with_jit(
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = child.wait_with_output().ok()?;
-    let _ = std::fs::remove_dir_all(&dir);
     let got = String::from_utf8_lossy(&out.stdout);
     if std::env::var_os("WASM_JIT_FUZZ_DEBUG").is_some() {
         eprintln!("V8:\n{got}\nwasm-jit:\n{expected}");
