@@ -262,7 +262,16 @@ pub fn compile_text(text: &str, engine: &Engine) -> Result<Report> {
     let buf = script_buffer(text)?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
     let mut report = Report::default();
-    for directive in wast.directives {
+    // A thread's directives count as the script's, in place.
+    let mut pending: Vec<WastDirective<'_>> = wast.directives.into_iter().rev().collect();
+    let mut directives = Vec::new();
+    while let Some(directive) = pending.pop() {
+        match directive {
+            WastDirective::Thread(thread) => pending.extend(thread.directives.into_iter().rev()),
+            directive => directives.push(directive),
+        }
+    }
+    for directive in directives {
         let (line, col) = directive.span().linecol_in(text);
         let module = match directive {
             WastDirective::Module(q) | WastDirective::ModuleDefinition(q) => q,
@@ -837,6 +846,29 @@ mod tests {
         );
         assert!(report.failures[0].contains("no instance named $Nowhere"));
         assert!(report.failures[1].contains("no running thread named $Bad"));
+    }
+
+    /// Compiling a script for another target also compiles the modules of
+    /// its threads.
+    #[test]
+    fn compiling_a_script_includes_its_threads_modules() {
+        let script = r#"
+          (module $Mem (memory (export "shared") 1 1 shared))
+          (thread $T (shared (module $Mem))
+            (register "mem" $Mem)
+            (module (memory (import "mem" "shared") 1 1 shared)
+              (func (export "f") (result i32) (i32.atomic.load (i32.const 0))))
+            (thread $U (module (func (export "g")))))
+          (wait $T)
+        "#;
+        let engine = wasm_jit::Engine::default();
+        let report = super::compile_text(script, &engine).unwrap();
+        assert_eq!(
+            (report.passed, report.failed),
+            (3, 0),
+            "{:?}",
+            report.failures
+        );
     }
 
     /// `spectest` has what the reference interpreter's has, plus
