@@ -320,6 +320,8 @@ struct Runner {
     current: Option<Instance>,
     instances: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
+    /// The last `module definition`, named or not.
+    last_definition: Option<Module>,
     /// In a script thread: the exports of the instance it shares with the
     /// script (`(thread $T (shared (module $M)) ...)`), by the instance's
     /// name, for `register`.
@@ -354,6 +356,7 @@ impl Runner {
             current: None,
             instances: HashMap::new(),
             definitions: HashMap::new(),
+            last_definition: None,
             shared: HashMap::new(),
         })
     }
@@ -464,16 +467,20 @@ impl Runner {
                 let name = quote_name(&q);
                 let module = self.compile(&mut q)?;
                 if let Some(name) = name {
-                    self.definitions.insert(name, module);
+                    self.definitions.insert(name, module.clone());
                 }
+                self.last_definition = Some(module);
                 Ok(())
             }
             WastDirective::ModuleInstance {
                 instance, module, ..
             } => {
-                let def = module
-                    .and_then(|m| self.definitions.get(m.name()).cloned())
-                    .ok_or_else(|| anyhow!("unknown module definition"))?;
+                // Without a name: the last module defined.
+                let def = match module {
+                    Some(m) => self.definitions.get(m.name()).cloned(),
+                    None => self.last_definition.clone(),
+                }
+                .ok_or_else(|| anyhow!("unknown module definition"))?;
                 self.instantiate(&def, instance.map(|i| i.name().to_string()))
             }
             WastDirective::Register { name, module, .. } => {
@@ -770,6 +777,12 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
     linker.define(&*store, "spectest", "memory", Extern::Memory(memory))?;
     let shared = SharedMemory::new(linker.engine(), MemoryType::shared(1, 1))?;
     linker.define(&*store, "spectest", "shared_memory", shared)?;
+    // Wasmtime's GC scripts ask for a collection through `wasmtime.gc`. GC
+    // objects here live until their store is dropped (a null collector),
+    // so a collection has nothing to do: what they check is that objects
+    // and references stay intact across it.
+    let ty = FuncType::new(linker.engine(), [], []);
+    linker.func_new("wasmtime", "gc", ty, |_, _, _| Ok(()))?;
     Ok(())
 }
 
@@ -892,6 +905,30 @@ mod tests {
         assert_eq!(
             (report.passed, report.failed),
             (4, 0),
+            "{:?}",
+            report.failures
+        );
+    }
+
+    /// `(module instance)` without a name instantiates the last module
+    /// defined; Wasmtime's `wasmtime.gc` can be called.
+    #[test]
+    fn unnamed_instances_are_of_the_last_definition() {
+        let script = r#"
+          (module definition $A (func (export "f") (result i32) (i32.const 1)))
+          (module definition (func (export "f") (result i32) (i32.const 2)))
+          (module instance)
+          (assert_return (invoke "f") (i32.const 2))
+          (module instance $a $A)
+          (assert_return (invoke $a "f") (i32.const 1))
+          (module (import "wasmtime" "gc" (func $gc))
+            (func (export "g") (result i32) (call $gc) (i32.const 3)))
+          (assert_return (invoke "g") (i32.const 3))
+        "#;
+        let report = super::run_text(script, super::default_features()).unwrap();
+        assert_eq!(
+            (report.passed, report.failed),
+            (8, 0),
             "{:?}",
             report.failures
         );

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs Wasmtime's own spec-style scripts (its tests/misc_testsuite) through
+# `wasm-jit wast`, as a check against another engine's test suite. Nothing
+# of Wasmtime's is in this repository: the scripts come from the crates.io
+# package named below, fetched into target/third-party/wasmtime-misc/ and
+# checked against the registry index's checksum.
+#
+#   scripts/wasmtime-misc-wast.sh [WASM_JIT_BINARY]
+#
+# WASM_JIT_BINARY defaults to target/release/wasm-jit (build it first with
+# `cargo build --release -p wasm-jit-cli`). Each script's `;;! NAME = true`
+# header lines (the features Wasmtime's runner turns on for it) become `-W`
+# options; component-model scripts are skipped (not supported). Prints one
+# line per script and a summary; docs/conformance.md has the last results.
+set -euo pipefail
+
+CRATE=wasmtime-cli VERSION=46.0.3 # the newest release whose package has them
+root=$(cd "$(dirname "$0")/.." && pwd)
+jit=${1:-$root/target/release/wasm-jit}
+out="$root/target/third-party/wasmtime-misc"
+[[ -x $jit ]] || { echo "no wasm-jit binary at $jit" >&2; exit 1; }
+
+suite="$out/$CRATE-$VERSION/tests/misc_testsuite"
+if [[ ! -d $suite ]]; then
+    mkdir -p "$out"
+    crate="$out/$CRATE-$VERSION.crate"
+    curl -sSfL -o "$crate" "https://static.crates.io/crates/$CRATE/$CRATE-$VERSION.crate"
+    # The sparse index lists each version's sha256 (`cksum`).
+    want=$(curl -sSfL "https://index.crates.io/wa/sm/$CRATE" |
+        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+    got=$(sha256sum "$crate" | cut -d' ' -f1)
+    [[ -n $want && $want == "$got" ]] || { echo "checksum mismatch for $crate" >&2; exit 1; }
+    tar -xzf "$crate" -C "$out"
+fi
+
+# Wasmtime's feature names in headers, as `-W` options.
+flag_for() {
+    case $1 in
+    gc | gc_types) echo gc ;;
+    simd) echo simd ;;
+    relaxed_simd) echo relaxed-simd ;;
+    multi_memory) echo multi-memory ;;
+    threads) echo threads ;;
+    shared_everything_threads) echo shared-everything-threads ;;
+    memory64) echo memory64 ;;
+    exceptions) echo exceptions ;;
+    legacy_exceptions) echo legacy-exceptions ;;
+    custom_page_sizes) echo custom-page-sizes ;;
+    tail_call) echo tail-call ;;
+    wide_arithmetic) echo wide-arithmetic ;;
+    stack_switching) echo stack-switching ;;
+    function_references | function-references) echo function-references ;;
+    extended_const) echo extended-const ;;
+    reference_types) echo reference-types ;;
+    bulk_memory) echo bulk-memory ;;
+    nan_canonicalization) echo nan-canonicalization ;;
+    *) ;; # Wasmtime-only settings (memory hogs, branch hints): nothing to turn on
+    esac
+}
+
+passed=0 failed=0 skipped=0 checks_passed=0 checks_failed=0
+cd "$suite"
+while IFS= read -r file; do
+    opts=()
+    component=false
+    [[ $file == *component-model* ]] && component=true
+    while IFS= read -r line; do
+        name=$(sed -E 's/^;;! *([A-Za-z0-9_-]+) *= *.*/\1/' <<<"$line")
+        value=$(sed -E 's/^;;! *[A-Za-z0-9_-]+ *= *([a-z]+).*/\1/' <<<"$line")
+        case $value in true | yes) value=y ;; *) value=n ;; esac
+        [[ $name == component_model* && $value == y ]] && component=true
+        flag=$(flag_for "$name")
+        [[ -n $flag ]] && opts+=(-W "$flag=$value")
+    done < <(grep -E '^;;! *[A-Za-z0-9_-]+ *=' "$file" || true)
+    if $component; then
+        echo "$file: skipped (component model)"
+        skipped=$((skipped + 1))
+        continue
+    fi
+    report=$(timeout 120 "$jit" wast "${opts[@]}" "$file" 2>&1) && status=0 || status=$?
+    # `FILE: N passed, M failed`, then the failures, indented.
+    counts=$(head -1 <<<"$report")
+    if [[ $counts =~ ^.*:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        checks_passed=$((checks_passed + BASH_REMATCH[1]))
+        checks_failed=$((checks_failed + BASH_REMATCH[2]))
+    fi
+    if ((status == 0)); then
+        echo "$file: passed ${opts[*]}"
+        passed=$((passed + 1))
+    else
+        first=$(sed -n 2p <<<"$report")
+        echo "$file: FAILED ${opts[*]}: ${counts#"$file: "}; first: ${first#"  $file:"}"
+        failed=$((failed + 1))
+    fi
+done < <(find . -name '*.wast' | sed 's|^\./||' | LC_ALL=C sort)
+
+echo
+echo "$CRATE $VERSION tests/misc_testsuite: $passed scripts passed, $failed failed, $skipped skipped (component model);" \
+    "$checks_passed checks passed, $checks_failed failed"
