@@ -20,8 +20,11 @@ set -euo pipefail
 CRATE=wasmtime-cli VERSION=46.0.3
 root=$(cd "$(dirname "$0")/.." && pwd)
 jit=${1:-$root/target/release/wasm-jit}
+# An absolute path (the runs below change directory), also for a name on PATH.
+jit=$(command -v -- "$jit" || true)
+[[ -n $jit ]] && jit=$(realpath -- "$jit")
 out="$root/target/third-party/wasmtime-misc"
-[[ -x $jit ]] || { echo "no wasm-jit binary at $jit" >&2; exit 1; }
+[[ -n $jit && -x $jit ]] || { echo "no wasm-jit binary at ${1:-$root/target/release/wasm-jit}" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit 1; }
 
 if [[ ! -d $out/$CRATE-$VERSION ]]; then
@@ -29,7 +32,7 @@ if [[ ! -d $out/$CRATE-$VERSION ]]; then
     crate="$out/$CRATE-$VERSION.crate"
     curl -sSfL -o "$crate" "https://static.crates.io/crates/$CRATE/$CRATE-$VERSION.crate"
     want=$(curl -sSfL "https://index.crates.io/wa/sm/$CRATE" |
-        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' || true)
     got=$(sha256sum "$crate" | cut -d' ' -f1)
     [[ -n $want && $want == "$got" ]] || { echo "checksum mismatch for $crate" >&2; exit 1; }
     tar -xzf "$crate" -C "$out"
@@ -41,6 +44,8 @@ rm -rf "$work"
 cp -r "$out/$CRATE-$VERSION/tests/wasi_testsuite/wasi-common/tests" "$work"
 
 passed=0 failed=0
+stderr=$(mktemp)
+trap 'rm -f "$stderr"' EXIT
 cleanup() { find "$1" -name '*.cleanup' -exec rm -rf {} + 2>/dev/null || true; }
 for suite in "$work"/*/testsuite/wasm32-wasip1; do
     lang=$(basename "$(dirname "$(dirname "$suite")")")
@@ -56,7 +61,7 @@ for suite in "$work"/*/testsuite/wasm32-wasip1; do
         while IFS= read -r -d '' a; do cmd+=("$a"); done < <(jq -j '(.args // [])[] | "\(.)\u0000"' <<<"$spec")
         want_code=$(jq -r '.exit_code // 0' <<<"$spec")
         cleanup "$suite"
-        got_out=$(cd "$suite" && timeout 60 "${cmd[@]}" 2>/tmp/wasi-testsuite-stderr.$$) && got_code=0 || got_code=$?
+        got_out=$(cd "$suite" && timeout 60 "${cmd[@]}" 2>"$stderr" </dev/null) && got_code=0 || got_code=$?
         cleanup "$suite"
         why=()
         [[ $got_code == "$want_code" ]] || why+=("exit code $got_code, expected $want_code")
@@ -68,11 +73,10 @@ for suite in "$work"/*/testsuite/wasm32-wasip1; do
             echo "$name: passed"
             passed=$((passed + 1))
         else
-            echo "$name: FAILED: ${why[*]}; stderr: $(tail -c 300 /tmp/wasi-testsuite-stderr.$$)"
+            echo "$name: FAILED: ${why[*]}; stderr: $(tail -c 300 "$stderr")"
             failed=$((failed + 1))
         fi
     done
 done
-rm -f /tmp/wasi-testsuite-stderr.$$
 echo
 echo "wasi-testsuite (from $CRATE $VERSION), wasm32-wasip1: $passed passed, $failed failed"

@@ -11,14 +11,18 @@
 # `cargo build --release -p wasm-jit-cli`). Each script's `;;! NAME = true`
 # header lines (the features Wasmtime's runner turns on for it) become `-W`
 # options; component-model scripts are skipped (not supported). Prints one
-# line per script and a summary; docs/conformance.md has the last results.
+# line per script and a summary; docs/other-test-suites.md has the last
+# results.
 set -euo pipefail
 
 CRATE=wasmtime-cli VERSION=46.0.3 # the newest release whose package has them
 root=$(cd "$(dirname "$0")/.." && pwd)
 jit=${1:-$root/target/release/wasm-jit}
+# An absolute path (the runs below change directory), also for a name on PATH.
+jit=$(command -v -- "$jit" || true)
+[[ -n $jit ]] && jit=$(realpath -- "$jit")
 out="$root/target/third-party/wasmtime-misc"
-[[ -x $jit ]] || { echo "no wasm-jit binary at $jit" >&2; exit 1; }
+[[ -n $jit && -x $jit ]] || { echo "no wasm-jit binary at ${1:-$root/target/release/wasm-jit}" >&2; exit 1; }
 
 suite="$out/$CRATE-$VERSION/tests/misc_testsuite"
 if [[ ! -d $suite ]]; then
@@ -27,7 +31,7 @@ if [[ ! -d $suite ]]; then
     curl -sSfL -o "$crate" "https://static.crates.io/crates/$CRATE/$CRATE-$VERSION.crate"
     # The sparse index lists each version's sha256 (`cksum`).
     want=$(curl -sSfL "https://index.crates.io/wa/sm/$CRATE" |
-        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' || true)
     got=$(sha256sum "$crate" | cut -d' ' -f1)
     [[ -n $want && $want == "$got" ]] || { echo "checksum mismatch for $crate" >&2; exit 1; }
     tar -xzf "$crate" -C "$out"
@@ -77,10 +81,11 @@ while IFS= read -r file; do
         skipped=$((skipped + 1))
         continue
     fi
-    report=$(timeout 120 "$jit" wast "${opts[@]}" "$file" 2>&1) && status=0 || status=$?
-    # `FILE: N passed, M failed`, then the failures, indented.
-    counts=$(head -1 <<<"$report")
-    if [[ $counts =~ ^.*:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    # The report on standard output: `FILE: N passed, M failed`, then the
+    # failures, indented (or `FILE: error: ...`).
+    report=$(timeout 120 "$jit" wast "${opts[@]}" "$file" 2>/dev/null </dev/null) && status=0 || status=$?
+    counts=$(grep -m1 -F "$file: " <<<"$report" || echo "$file: no report (exit status $status)")
+    if [[ $counts =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         checks_passed=$((checks_passed + BASH_REMATCH[1]))
         checks_failed=$((checks_failed + BASH_REMATCH[2]))
     fi
@@ -88,7 +93,7 @@ while IFS= read -r file; do
         echo "$file: passed ${opts[*]}"
         passed=$((passed + 1))
     else
-        first=$(sed -n 2p <<<"$report")
+        first=$(grep -m1 '^  ' <<<"$report" || true)
         echo "$file: FAILED ${opts[*]}: ${counts#"$file: "}; first: ${first#"  $file:"}"
         failed=$((failed + 1))
     fi

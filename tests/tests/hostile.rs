@@ -56,7 +56,9 @@ fn a_reference_from_another_store_is_an_error_not_an_abort() {
 /// A host function that calls into another store on the same thread gives
 /// that store's Wasm its own stack limit: unbounded recursion there is a
 /// "call stack exhausted" trap, not a native stack overflow that aborts the
-/// process (before the fix the second store ran with no limit at all).
+/// process. Before the fix the second store kept whatever limit it had
+/// (a fresh store's is `usize::MAX`, which the prologue's check wrapped
+/// past), and the deep call aborted the test process.
 #[test]
 fn a_store_entered_from_another_stores_host_function_has_a_stack_limit() {
     let engine = Engine::default();

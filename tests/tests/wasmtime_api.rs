@@ -97,7 +97,9 @@ fn functions_of_a_subtype_match_and_can_be_typed() {
              (func (export "get") (result (ref $t)) (ref.func $nop))
              ;; Takes any function reference, null included.
              (func (export "is_null") (param funcref) (result i32)
-               (ref.is_null (local.get 0))))"#,
+               (ref.is_null (local.get 0)))
+             ;; Takes a non-null one.
+             (func (export "take") (param (ref func))))"#,
     )
     .unwrap();
     let mut store = Store::new(&engine, ());
@@ -124,6 +126,13 @@ fn functions_of_a_subtype_match_and_can_be_typed() {
     assert_eq!(is_null_typed.call(&mut store, got).unwrap(), 0);
     let err = get.typed::<(), i32>(&store).unwrap_err();
     assert!(err.to_string().starts_with("type mismatch"), "{err}");
+    // A parameter narrower than the one asked for would let a null in.
+    let take = instance.get_func(&mut store, "take").unwrap();
+    take.typed::<Func, ()>(&store).unwrap();
+    let err = take.typed::<Option<Func>, ()>(&store).unwrap_err();
+    assert!(err.to_string().starts_with("type mismatch"), "{err}");
+    assert!(!take.matches_ty(&store, &FuncType::new(&engine, [func(true)], [])));
+    assert!(take.matches_ty(&store, &FuncType::new(&engine, [func(false)], [])));
     // Types become `ExternType`s as in Wasmtime.
     let ty: ExternType = get.ty(&store).into();
     assert_eq!(ty.unwrap_func(), &get.ty(&store));

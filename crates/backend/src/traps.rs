@@ -167,11 +167,12 @@ pub unsafe fn call_wasm(
         stack_scale,
     } = stack;
     sys::signals::init();
-    // The stack limit belongs to the thread that runs the code: on a thread
-    // that is not already running the store's Wasm (the store's first
-    // entry, also from a host function of another store, or a host
-    // function that re-enters the store from another thread) it is set
-    // from this thread's stack, and the previous one restored afterwards.
+    // The stack limit belongs to the thread that runs the code: at the
+    // store's outermost entry (also from a host function of another store)
+    // and on a thread running no Wasm yet (a host function that re-enters
+    // the store from another thread) it is set from this thread's stack,
+    // and the previous one restored afterwards. (A re-entry from another
+    // thread that already runs some other Wasm keeps the store's limit.)
     let (slot, first_on_this_thread) = JMP_BUF.with(|c| (c.as_ptr(), c.get().is_null()));
     // SAFETY: `limits` is valid for the call (caller's contract).
     let limits = unsafe { &mut *limits };

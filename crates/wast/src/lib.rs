@@ -198,20 +198,29 @@ fn run_directives<'a>(
     report: &mut Report,
 ) {
     std::thread::scope(|scope| {
-        let mut threads = HashMap::new();
+        // Running threads, in the order they started.
+        let mut threads: Vec<(String, std::thread::ScopedJoinHandle<'_, Report>)> = Vec::new();
         for directive in directives {
             let (line, col) = directive.span().linecol_in(text);
             let at = format!("{}:{}", line + 1, col + 1);
             let outcome = match directive {
-                WastDirective::Thread(thread) => {
-                    runner.spawn(scope, thread, text).map(|(name, t)| {
-                        threads.insert(name, t);
-                    })
+                WastDirective::Thread(thread)
+                    if threads.iter().any(|(name, _)| name == thread.name.name()) =>
+                {
+                    Err(anyhow!(
+                        "thread ${} was started and not waited for yet",
+                        thread.name.name()
+                    ))
                 }
-                WastDirective::Wait { thread, .. } => match threads.remove(thread.name()) {
-                    Some(t) => join(t, report),
-                    None => Err(anyhow!("no running thread named ${}", thread.name())),
-                },
+                WastDirective::Thread(thread) => runner
+                    .spawn(scope, thread, text)
+                    .map(|started| threads.push(started)),
+                WastDirective::Wait { thread, .. } => {
+                    match threads.iter().position(|(name, _)| name == thread.name()) {
+                        Some(i) => join(threads.remove(i).1, report),
+                        None => Err(anyhow!("no running thread named ${}", thread.name())),
+                    }
+                }
                 directive => match catch_unwind(AssertUnwindSafe(|| runner.directive(directive))) {
                     Ok(outcome) => outcome,
                     Err(panic) => Err(anyhow!("engine panicked: {}", panic_message(&*panic))),
@@ -390,11 +399,17 @@ impl Runner {
         }
         let engine = self.engine.clone();
         let name = thread.name.name().to_string();
+        // The script's module definitions are the thread's too.
+        let definitions = (self.definitions.clone(), self.last_definition.clone());
+        let label = name.clone();
         let handle = std::thread::Builder::new()
             .name(format!("wast thread ${name}"))
+            // As much stack as a main thread has.
+            .stack_size(8 << 20)
             .spawn_scoped(scope, move || {
                 let mut report = Report::default();
                 match Runner::new(&engine).and_then(|mut runner| {
+                    (runner.definitions, runner.last_definition) = definitions;
                     for (module, exports) in shared {
                         for (name, item) in &exports {
                             runner
@@ -408,7 +423,7 @@ impl Runner {
                     Ok(mut runner) => {
                         run_directives(&mut runner, thread.directives, text, &mut report)
                     }
-                    Err(e) => report.fail(format!("thread: {e:#}")),
+                    Err(e) => report.fail(format!("thread ${label}: {e:#}")),
                 }
                 report
             })
@@ -846,19 +861,28 @@ mod tests {
             (assert_return (invoke $Nowhere "f") (i32.const 0)))
           (wait $Bad)
           (wait $Bad)
+          (module definition $Def (func (export "d") (result i32) (i32.const 5)))
+          (thread $Defs
+            (module instance $d $Def)
+            (assert_return (invoke $d "d") (i32.const 5)))
+          (thread $Defs (module))
+          (wait $Defs)
         "#;
         let report = super::run_text(script, super::default_features()).unwrap();
         // Module, two threads, their 3 + 3 checks, two waits, module,
         // assert_return, a thread and its wait pass; the thread's check
-        // and the second wait fail.
+        // and the second wait fail. Then a definition, a thread using it
+        // (2 checks) and its wait pass; a second thread of the same name
+        // before that wait fails.
         assert_eq!(
             (report.passed, report.failed),
-            (15, 2),
+            (20, 3),
             "{:?}",
             report.failures
         );
         assert!(report.failures[0].contains("no instance named $Nowhere"));
         assert!(report.failures[1].contains("no running thread named $Bad"));
+        assert!(report.failures[2].contains("thread $Defs was started and not waited for"));
     }
 
     /// Compiling a script for another target also compiles the modules of
