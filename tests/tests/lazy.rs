@@ -554,6 +554,23 @@ fn the_automatic_quick_tier_is_for_uncached_large_modules() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The largest `n` (below 2^24) for which `call(n)` returns, by bisection;
+/// every call that fails must have run out of stack.
+fn deepest_recursion(mut call: impl FnMut(i32) -> wasm_jit::Result<i32>) -> u32 {
+    let (mut ok, mut fails) = (0u32, 1u32 << 24);
+    while fails - ok > 1 {
+        let mid = ok + (fails - ok) / 2;
+        match call(mid as i32) {
+            Ok(_) => ok = mid,
+            Err(e) => {
+                assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+                fails = mid;
+            }
+        }
+    }
+    ok
+}
+
 /// Quick code's frames are larger than optimised code's, so a store that
 /// may run it gives Wasm more stack: a guest recurses at least as deep with
 /// quick code as with optimised code under the same `max_wasm_stack`.
@@ -593,19 +610,9 @@ fn quick_code_recurses_as_deep_as_optimised_code() {
         let rec = instance
             .get_typed_func::<i32, i32>(&mut store, "rec")
             .unwrap();
-        let (mut ok, mut fails) = (0u32, 1u32 << 24);
-        while fails - ok > 1 {
-            let mid = ok + (fails - ok) / 2;
-            match rec.call(&mut store, mid as i32) {
-                Ok(_) => ok = mid,
-                Err(e) => {
-                    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
-                    fails = mid;
-                }
-            }
-        }
+        let deepest = deepest_recursion(|n| rec.call(&mut store, n));
         assert_eq!(module.quick_function_count(), quick as usize);
-        ok
+        deepest
     };
     let optimised = deepest(false);
     let quick = deepest(true);
@@ -654,18 +661,7 @@ fn quick_code_recurses_as_deep_as_optimised_code() {
                 let rec = instance
                     .get_typed_func::<i32, i32>(&mut caller, "rec")
                     .unwrap();
-                let (mut ok, mut fails) = (0u32, 1u32 << 24);
-                while fails - ok > 1 {
-                    let mid = ok + (fails - ok) / 2;
-                    match rec.call(&mut caller, mid as i32) {
-                        Ok(_) => ok = mid,
-                        Err(e) => {
-                            assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
-                            fails = mid;
-                        }
-                    }
-                }
-                ok as i32
+                deepest_recursion(|n| rec.call(&mut caller, n)) as i32
             },
         )
         .unwrap();

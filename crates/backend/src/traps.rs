@@ -184,7 +184,7 @@ pub unsafe fn call_wasm(
     // store's Wasm is running on this thread (a host function of that one
     // calling into this one), whose limit says nothing about this store.
     let outermost = roots.depth == 0;
-    if roots.depth == 0 {
+    if outermost {
         roots.thread = thread;
         roots.stack_top = here;
     } else if roots.thread != thread || here >= roots.stack_top {

@@ -266,7 +266,7 @@ impl Func {
         let expected = FuncType::of(P::types(), R::types());
         // As in Wasmtime, a function of a subtype will do (its results may
         // be narrower references than asked for, its parameters wider).
-        if !crate::func::func_type_matches(&store.as_context().0.opaque.engine, &ty, &expected) {
+        if !self.matches_ty(&store, &expected) {
             bail!("type mismatch: the function has type {ty}, not {expected}");
         }
         let ctx = store.as_context();

@@ -803,6 +803,25 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<()>
 
 #[cfg(test)]
 mod tests {
+    use super::Report;
+
+    /// Checks that `report` counted `passed` and `failed` checks.
+    fn assert_counts(report: &Report, (passed, failed): (usize, usize)) {
+        assert_eq!(
+            (report.passed, report.failed),
+            (passed, failed),
+            "{:?}",
+            report.failures
+        );
+    }
+
+    /// Runs `script` with the default features and checks its counts.
+    fn run_counted(script: &str, counts: (usize, usize)) -> Report {
+        let report = super::run_text(script, super::default_features()).unwrap();
+        assert_counts(&report, counts);
+        report
+    }
+
     /// A trap matches when its message starts with the expected text, or is
     /// the expected text without the reference interpreter's element index;
     /// a shorter message does not match otherwise.
@@ -868,18 +887,12 @@ mod tests {
           (thread $Defs (module))
           (wait $Defs)
         "#;
-        let report = super::run_text(script, super::default_features()).unwrap();
         // Module, two threads, their 3 + 3 checks, two waits, module,
         // assert_return, a thread and its wait pass; the thread's check
         // and the second wait fail. Then a definition, a thread using it
         // (2 checks) and its wait pass; a second thread of the same name
         // before that wait fails.
-        assert_eq!(
-            (report.passed, report.failed),
-            (20, 3),
-            "{:?}",
-            report.failures
-        );
+        let report = run_counted(script, (20, 3));
         assert!(report.failures[0].contains("no instance named $Nowhere"));
         assert!(report.failures[1].contains("no running thread named $Bad"));
         assert!(report.failures[2].contains("thread $Defs was started and not waited for"));
@@ -900,12 +913,7 @@ mod tests {
         "#;
         let engine = wasm_jit::Engine::default();
         let report = super::compile_text(script, &engine).unwrap();
-        assert_eq!(
-            (report.passed, report.failed),
-            (3, 0),
-            "{:?}",
-            report.failures
-        );
+        assert_counts(&report, (3, 0));
     }
 
     /// `spectest` has what the reference interpreter's has, plus
@@ -925,13 +933,7 @@ mod tests {
             (module (import "spectest" "table64" (table 10 20 funcref)))
             "incompatible import type")
         "#;
-        let report = super::run_text(script, super::default_features()).unwrap();
-        assert_eq!(
-            (report.passed, report.failed),
-            (4, 0),
-            "{:?}",
-            report.failures
-        );
+        run_counted(script, (4, 0));
     }
 
     /// `(module instance)` without a name instantiates the last module
@@ -949,13 +951,7 @@ mod tests {
             (func (export "g") (result i32) (call $gc) (i32.const 3)))
           (assert_return (invoke "g") (i32.const 3))
         "#;
-        let report = super::run_text(script, super::default_features()).unwrap();
-        assert_eq!(
-            (report.passed, report.failed),
-            (8, 0),
-            "{:?}",
-            report.failures
-        );
+        run_counted(script, (8, 0));
     }
 
     /// `(module $M ...)` can be imported from as `M`; `register` still
@@ -977,12 +973,6 @@ mod tests {
             (module (import "N" "f" (func (result i32))))
             "unknown import")
         "#;
-        let report = super::run_text(script, super::default_features()).unwrap();
-        assert_eq!(
-            (report.passed, report.failed),
-            (8, 0),
-            "{:?}",
-            report.failures
-        );
+        run_counted(script, (8, 0));
     }
 }
