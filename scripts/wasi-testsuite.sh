@@ -17,31 +17,17 @@
 # Only the wasm32-wasip1 tests (preview 1, what wasm-jit implements) run.
 set -euo pipefail
 
-CRATE=wasmtime-cli VERSION=46.0.3
 root=$(cd "$(dirname "$0")/.." && pwd)
-jit=${1:-$root/target/release/wasm-jit}
-# An absolute path (the runs below change directory), also for a name on PATH.
-jit=$(command -v -- "$jit" || true)
-[[ -n $jit ]] && jit=$(realpath -- "$jit")
-out="$root/target/third-party/wasmtime-misc"
-[[ -n $jit && -x $jit ]] || { echo "no wasm-jit binary at ${1:-$root/target/release/wasm-jit}" >&2; exit 1; }
+source "$root/scripts/wasmtime-package.sh"
+jit=$(engine_binary "${1:-$root/target/release/wasm-jit}")
 command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit 1; }
-
-if [[ ! -d $out/$CRATE-$VERSION ]]; then
-    mkdir -p "$out"
-    crate="$out/$CRATE-$VERSION.crate"
-    curl -sSfL -o "$crate" "https://static.crates.io/crates/$CRATE/$CRATE-$VERSION.crate"
-    want=$(curl -sSfL "https://index.crates.io/wa/sm/$CRATE" |
-        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' || true)
-    got=$(sha256sum "$crate" | cut -d' ' -f1)
-    [[ -n $want && $want == "$got" ]] || { echo "checksum mismatch for $crate" >&2; exit 1; }
-    tar -xzf "$crate" -C "$out"
-fi
+out="$root/target/third-party/wasmtime-misc"
+pkg=$(wasmtime_package "$out")
 
 # A fresh copy to run in: the tests create and remove files.
 work="$out/wasi-testsuite-run"
 rm -rf "$work"
-cp -r "$out/$CRATE-$VERSION/tests/wasi_testsuite/wasi-common/tests" "$work"
+cp -r "$pkg/tests/wasi_testsuite/wasi-common/tests" "$work"
 
 passed=0 failed=0
 stderr=$(mktemp)
@@ -79,4 +65,4 @@ for suite in "$work"/*/testsuite/wasm32-wasip1; do
     done
 done
 echo
-echo "wasi-testsuite (from $CRATE $VERSION), wasm32-wasip1: $passed passed, $failed failed"
+echo "wasi-testsuite (from $WASMTIME_CRATE $WASMTIME_VERSION), wasm32-wasip1: $passed passed, $failed failed"

@@ -15,27 +15,11 @@
 # results.
 set -euo pipefail
 
-CRATE=wasmtime-cli VERSION=46.0.3 # the newest release whose package has them
 root=$(cd "$(dirname "$0")/.." && pwd)
-jit=${1:-$root/target/release/wasm-jit}
-# An absolute path (the runs below change directory), also for a name on PATH.
-jit=$(command -v -- "$jit" || true)
-[[ -n $jit ]] && jit=$(realpath -- "$jit")
-out="$root/target/third-party/wasmtime-misc"
-[[ -n $jit && -x $jit ]] || { echo "no wasm-jit binary at ${1:-$root/target/release/wasm-jit}" >&2; exit 1; }
-
-suite="$out/$CRATE-$VERSION/tests/misc_testsuite"
-if [[ ! -d $suite ]]; then
-    mkdir -p "$out"
-    crate="$out/$CRATE-$VERSION.crate"
-    curl -sSfL -o "$crate" "https://static.crates.io/crates/$CRATE/$CRATE-$VERSION.crate"
-    # The sparse index lists each version's sha256 (`cksum`).
-    want=$(curl -sSfL "https://index.crates.io/wa/sm/$CRATE" |
-        grep "\"vers\": *\"$VERSION\"" | grep -o '"cksum": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' || true)
-    got=$(sha256sum "$crate" | cut -d' ' -f1)
-    [[ -n $want && $want == "$got" ]] || { echo "checksum mismatch for $crate" >&2; exit 1; }
-    tar -xzf "$crate" -C "$out"
-fi
+source "$root/scripts/wasmtime-package.sh"
+jit=$(engine_binary "${1:-$root/target/release/wasm-jit}")
+pkg=$(wasmtime_package "$root/target/third-party/wasmtime-misc")
+suite="$pkg/tests/misc_testsuite"
 
 # Wasmtime's feature names in headers, as `-W` options.
 flag_for() {
@@ -100,5 +84,5 @@ while IFS= read -r file; do
 done < <(find . -name '*.wast' | sed 's|^\./||' | LC_ALL=C sort)
 
 echo
-echo "$CRATE $VERSION tests/misc_testsuite: $passed scripts passed, $failed failed, $skipped skipped (component model);" \
+echo "$WASMTIME_CRATE $WASMTIME_VERSION tests/misc_testsuite: $passed scripts passed, $failed failed, $skipped skipped (component model);" \
     "$checks_passed checks passed, $checks_failed failed"
