@@ -680,3 +680,54 @@ fn quick_code_recurses_as_deep_as_optimised_code() {
          optimised code {optimised}"
     );
 }
+
+/// Large function bodies are compiled quickly too (that is where the quick
+/// tier saves most), up to `QUICK_MAX_BODY` (96 KiB); larger ones are
+/// compiled optimised from the start. Both give the same results.
+#[test]
+fn large_bodies_are_compiled_quickly_up_to_a_limit() {
+    // A body of `n` steps `x = x * 31 + k`, 10 bytes each.
+    let body = |name: &str, n: u32| {
+        let mut f = format!("(func (export \"{name}\") (param $x i32) (result i32)");
+        for k in 0..n {
+            f.push_str(&format!(
+                " (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 31)) (i32.const {})))",
+                k % 64
+            ));
+        }
+        f.push_str(" (local.get $x))");
+        f
+    };
+    let expected = |n: u32, mut x: i32| {
+        for k in 0..n {
+            x = x.wrapping_mul(31).wrapping_add((k % 64) as i32);
+        }
+        x
+    };
+    // Bodies of about 20 KB and 130 KB.
+    let (mid, huge) = (2_000, 13_000);
+    let wat = format!("(module {} {})", body("mid", mid), body("huge", huge));
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .first_tier(FirstTier::Quick)
+        .quick_tier_always(true)
+        .background_compilation(false);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, &wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let call = |store: &mut Store<()>, name: &str, x: i32| {
+        instance
+            .get_typed_func::<i32, i32>(&mut *store, name)
+            .unwrap()
+            .call(&mut *store, x)
+            .unwrap()
+    };
+    assert_eq!(call(&mut store, "mid", 7), expected(mid, 7));
+    assert_eq!(module.quick_function_count(), 1);
+    assert_eq!(call(&mut store, "huge", 7), expected(huge, 7));
+    assert_eq!(module.quick_function_count(), 1);
+}

@@ -169,10 +169,13 @@ impl Default for Scratch {
 }
 
 /// The largest stack frame quick code may have (see
-/// [`Compiler::is_quick`]): in clang's 75 MB module, 2.5% of the functions
-/// compiled quickly have larger frames, and optimised code's are rarely
-/// over a few hundred bytes.
-pub const QUICK_MAX_FRAME: u32 = 4096;
+/// [`Compiler::is_quick`]). Optimised code's frames are rarely over a few
+/// hundred bytes, quick code's up to 20-40 times larger in large
+/// functions, which the larger stack budget of stores running quick code
+/// (eight times `max_wasm_stack`) only partly covers; a frame over this
+/// (clang's 75 MB module has one of 233 KiB) is the sign of a function
+/// recursion through which would run out of stack far sooner.
+pub const QUICK_MAX_FRAME: u32 = 128 * 1024;
 
 /// A Cranelift code generator for the host.
 pub struct Compiler {
@@ -409,8 +412,9 @@ impl Compiler {
         // The single-pass allocator gives every spilled value a slot of its
         // own: a large function's quick frame can take hundreds of KiB
         // (233 KiB in clang's module), and a few of them exhaust a stack
-        // that optimised code fits in. Such a function is compiled
-        // optimised instead (the caller falls back on any error).
+        // that optimised code fits in. A function whose quick frame is over
+        // `QUICK_MAX_FRAME` is compiled optimised instead (the caller falls
+        // back on any error).
         let frame = buffer.frame_layout().map_or(0, |l| l.frame_to_fp_offset);
         if self.is_quick && frame > QUICK_MAX_FRAME {
             return Err(FrontendError::Codegen(format!(

@@ -460,13 +460,15 @@ impl Config {
     /// starts replacing it at once, and saves what it replaced);
     /// artifacts get optimised code. A function the quick compiler fails on
     /// is compiled optimised instead, and so is one whose body is over
-    /// 4 KiB or whose quick frame would be (the single-pass allocator gives
-    /// every spilled value a slot of its own). Quick frames are still
-    /// larger than optimised ones, so a store with such a module lets Wasm
-    /// use up to eight times [`Config::max_wasm_stack`], as far as the
-    /// thread's stack leaves 1 MiB for host functions: on a thread with
-    /// room for it, a guest does not run out of stack because some of its
-    /// code was quick.
+    /// 96 KiB or whose quick frame would be over 128 KiB (the single-pass
+    /// allocator gives every spilled value a slot of its own). Quick frames
+    /// are larger than optimised ones (small functions' 2-10 times, large
+    /// ones' up to 40 times), so a store with such a module lets Wasm use up
+    /// to eight times [`Config::max_wasm_stack`], as far as the thread's
+    /// stack leaves 1 MiB for host functions: on a thread with room for it,
+    /// a guest does not run out of stack because some of its code was
+    /// quick, unless it recurses deeply through a large function before
+    /// that function's optimised code replaces the quick code.
     ///
     /// [`FirstTier::Optimized`] by default for the API, and
     /// [`FirstTier::Auto`] for the CLI's `run`: a cold run of sqlite's
