@@ -472,9 +472,9 @@ impl Config {
     ///
     /// [`FirstTier::Optimized`] by default for the API, and
     /// [`FirstTier::Auto`] for the CLI's `run`: a cold run of sqlite's
-    /// 1.1 MB module on a short workload takes about 0.8x Wasmtime's cold
-    /// run instead of about 0.9x, clang's 75 MB module compiling a small
-    /// file 14 s instead of 20 s (Wasmtime 37 s), and long runs no longer
+    /// 1.1 MB module on a short workload takes about 0.55x Wasmtime's cold
+    /// run instead of about 0.95x, clang's 75 MB module compiling a small
+    /// file 13 s instead of 20 s (Wasmtime 37 s), and long runs no longer
     /// than without it. The single-pass allocator is not production-ready in
     /// Wasmtime's judgement (see [`RegallocAlgorithm::SinglePass`]); the
     /// spec testsuite runs compiled by it, the differential fuzzer with its
