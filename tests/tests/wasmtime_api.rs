@@ -725,9 +725,10 @@ fn embedder_conveniences_as_in_wasmtime() {
 }
 
 /// Host closures and typed calls take as many values as WASI's widest
-/// function (`path_open`, 9 parameters), and more.
+/// function (`path_open`, 9 parameters), and more: up to 17, as in
+/// Wasmtime.
 #[test]
-fn typed_functions_take_up_to_sixteen_values() {
+fn typed_functions_take_up_to_seventeen_values() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let sum = wasm_jit::Func::wrap(
@@ -746,12 +747,62 @@ fn typed_functions_take_up_to_sixteen_values() {
         145
     );
     type I = i32;
-    type Sixteen = (I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, i64);
-    let wide = wasm_jit::Func::wrap(&mut store, || -> Sixteen {
-        (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+    type Seventeen = (I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, i64);
+    let wide = wasm_jit::Func::wrap(&mut store, || -> Seventeen {
+        (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)
     });
-    let wide = wide.typed::<(), Sixteen>(&store).unwrap();
-    assert_eq!(wide.call(&mut store, ()).unwrap().15, 16);
+    let wide = wide.typed::<(), Seventeen>(&store).unwrap();
+    assert_eq!(wide.call(&mut store, ()).unwrap().16, 17);
+    // Seventeen parameters, through Wasm, to a host function taking its
+    // caller too.
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "last",
+            |_: wasm_jit::Caller<'_, ()>,
+             a: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             _: I,
+             q: i64| a as i64 * q,
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "last" (func $last (param i32 i32 i32 i32 i32 i32 i32 i32 i32
+                                                      i32 i32 i32 i32 i32 i32 i32 i64)
+                                               (result i64)))
+             (func (export "f") (param i32 i32 i32 i32 i32 i32 i32 i32 i32
+                                       i32 i32 i32 i32 i32 i32 i32 i64) (result i64)
+               (call $last (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                           (local.get 4) (local.get 5) (local.get 6) (local.get 7)
+                           (local.get 8) (local.get 9) (local.get 10) (local.get 11)
+                           (local.get 12) (local.get 13) (local.get 14) (local.get 15)
+                           (local.get 16))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance
+        .get_typed_func::<(I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, i64), i64>(
+            &mut store, "f",
+        )
+        .unwrap();
+    let args = (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 << 40);
+    assert_eq!(f.call(&mut store, args).unwrap(), 3 << 40);
 }
 
 /// `Linker::define` takes the store its item belongs to, as Wasmtime's

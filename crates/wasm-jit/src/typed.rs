@@ -99,7 +99,7 @@ pub trait WasmList: Send + Sync + Sized + 'static {
 
 /// Most values in a [`WasmList`]: typed calls and closures marshal through a
 /// stack array of this many values, never the heap.
-pub const MAX_TYPED: usize = 16;
+pub const MAX_TYPED: usize = 17;
 
 impl<T: WasmTy> WasmList for T {
     const LEN: usize = 1;
@@ -134,6 +134,7 @@ macro_rules! for_each_arity {
         $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
         $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
         $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+        $mac!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q);
     };
 }
 
