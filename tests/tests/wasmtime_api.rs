@@ -1762,3 +1762,25 @@ fn wasmtime_config_knobs() {
         Engine::new(&config).unwrap();
     }
 }
+
+/// `Val::default_for_ty`, as Wasmtime's: zero, null for a nullable
+/// reference type, and nothing for a non-nullable one.
+#[test]
+fn default_values_of_types() {
+    use wasm_jit::{HeapType, RefType, ValType};
+    assert!(matches!(
+        Val::default_for_ty(&ValType::I64),
+        Some(Val::I64(0))
+    ));
+    assert!(matches!(
+        Val::default_for_ty(&ValType::FuncRef),
+        Some(Val::FuncRef(None))
+    ));
+    let nullable_extern = ValType::Ref(RefType::new(true, HeapType::Extern));
+    assert!(matches!(
+        Val::default_for_ty(&nullable_extern),
+        Some(Val::ExternRef(None))
+    ));
+    let func = ValType::Ref(RefType::new(false, HeapType::Func));
+    assert!(Val::default_for_ty(&func).is_none());
+}

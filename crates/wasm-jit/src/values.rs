@@ -404,6 +404,17 @@ impl Val {
         }
     }
 
+    /// The default value of `ty`, as Wasmtime's `Val::default_for_ty`: zero,
+    /// or null for a nullable reference type; `None` for a non-nullable
+    /// reference type, which has no default. (A null of a concrete type is
+    /// taken for a function reference, as for [`Val::default_for`].)
+    pub fn default_for_ty(ty: &ValType) -> Option<Val> {
+        match ty {
+            ValType::Ref(r) if !r.nullable => None,
+            &t => Some(Val::default_for(t)),
+        }
+    }
+
     /// [`Val::default_for`], with a null of a concrete struct or array type
     /// (types of `engine`) an [`AnyRef`] null.
     pub(crate) fn default_in(engine: &crate::Engine, ty: ValType) -> Val {
