@@ -40,7 +40,30 @@ const TRAP_EXIT: u8 = 134;
 /// means `run`, as with Wasmtime: `wasm-jit [OPTIONS] FILE.wasm ARGS...`.
 const SUBCOMMANDS: [&str; 4] = ["run", "compile", "wast", "help"];
 
+/// The stack of the thread that runs the command (only what is used is
+/// ever backed by memory). Wasm's stack budget is taken from the stack of
+/// the thread that calls it, and a store that may run quick first-tier
+/// code, whose frames are larger, gets up to 32 times `max-wasm-stack`
+/// (16 MiB by default) as far as that stack has room: the main thread's
+/// 8 MiB would cap it at half that.
+const COMMAND_STACK: usize = 64 << 20;
+
 fn main() -> ExitCode {
+    match std::thread::Builder::new()
+        .name("wasm-jit".into())
+        .stack_size(COMMAND_STACK)
+        .spawn(command)
+    {
+        Ok(thread) => thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        // No thread (a strict overcommit limit, say): the main thread's
+        // stack will do, with a smaller budget for quick code.
+        Err(_) => command(),
+    }
+}
+
+fn command() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(help) = codegen::option_help(&args, <Cli as clap::CommandFactory>::command) {
         // A closed standard output is not worth an error here.

@@ -206,6 +206,39 @@ fn out_of_bounds_load_is_a_trap() {
     assert_trap(&o, "out of bounds memory access");
 }
 
+/// The CLI runs on a thread of 64 MiB, so a `--max-wasm-stack` over the
+/// main thread's 8 MiB is honoured (and quick first-tier code, whose
+/// frames are larger, gets up to 32 times the default 512 KiB): a
+/// recursion 700,000 deep (11 MB of frames on x86-64) returns under a
+/// 32 MiB budget, and runs out of stack under the default one.
+#[test]
+fn the_cli_has_a_stack_for_large_budgets() {
+    let dir = tempdir();
+    let path = dir.join("rec.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+             (func $rec (export "rec") (param $n i32) (result i32)
+               (if (result i32) (i32.eqz (local.get $n))
+                 (then (i32.const 0))
+                 (else (i32.add (i32.const 1)
+                                (call $rec (i32.sub (local.get $n) (i32.const 1))))))))"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let deep = |budget: &[&str]| {
+        let args = [
+            &["run", "-C", "cache=n,lazy=n"],
+            budget,
+            &["--invoke", "rec", p, "700000"],
+        ];
+        wasm_jit(&args.concat())
+    };
+    assert_trap(&deep(&[]), "call stack exhausted");
+    let o = deep(&["--max-wasm-stack", "32MiB"]);
+    assert_eq!(stdout(&o), "700000\n", "{}", stderr(&o));
+}
+
 #[test]
 fn infinite_recursion_is_a_trap() {
     let o = wasm_jit(&["run", "--invoke", "recurse", "examples/wat/traps.wat", "0"]);

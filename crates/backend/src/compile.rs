@@ -172,7 +172,7 @@ impl Default for Scratch {
 /// [`Compiler::is_quick`]). Optimised code's frames are rarely over a few
 /// hundred bytes, quick code's up to 20-40 times larger in large
 /// functions, which the larger stack budget of stores running quick code
-/// (eight times `max_wasm_stack`) only partly covers; a frame over this
+/// (up to 32 times `max_wasm_stack`) covers; a frame over this
 /// (clang's 75 MB module has one of 233 KiB) is the sign of a function
 /// recursion through which would run out of stack far sooner.
 pub const QUICK_MAX_FRAME: u32 = 128 * 1024;

@@ -367,8 +367,8 @@ impl Config {
     }
 
     /// Most native stack Wasm may use before it traps with "call stack
-    /// exhausted" (eight times this in a store with quick first-tier code:
-    /// see [`Config::first_tier`]).
+    /// exhausted" (up to 32 times this in a store with quick first-tier
+    /// code: see [`Config::first_tier`]).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self
@@ -464,11 +464,12 @@ impl Config {
     /// allocator gives every spilled value a slot of its own). Quick frames
     /// are larger than optimised ones (small functions' 2-10 times, large
     /// ones' up to 40 times), so a store with such a module lets Wasm use up
-    /// to eight times [`Config::max_wasm_stack`], as far as the thread's
-    /// stack leaves 1 MiB for host functions: on a thread with room for it,
-    /// a guest does not run out of stack because some of its code was
-    /// quick, unless it recurses deeply through a large function before
-    /// that function's optimised code replaces the quick code.
+    /// to 32 times [`Config::max_wasm_stack`], as far as the thread's stack
+    /// leaves 1 MiB for host functions (the CLI runs on a thread of 64 MiB):
+    /// on a thread with room for it, a guest does not run out of stack
+    /// because some of its code was quick, unless it recurses very deeply
+    /// through a large function before that function's optimised code
+    /// replaces the quick code.
     ///
     /// [`FirstTier::Optimized`] by default for the API, and
     /// [`FirstTier::Auto`] for the CLI's `run`: a cold run of sqlite's

@@ -101,10 +101,14 @@ pub struct StoreOpaque {
 /// quick first-tier code (`Config::first_tier`). The single-pass allocator
 /// gives every spilled value a slot of its own, so quick frames are larger
 /// than optimised ones (in clang's module, a median of 1.9 KiB against a
-/// few hundred bytes for bodies of 1-2 KB), and a guest that fits the
+/// few hundred bytes for bodies of 1-2 KB; 20-40 times larger in large
+/// functions, such as an interpreter's loop), and a guest that fits the
 /// budget in optimised code must not run out of it because some of its
-/// code was still quick. The limit stays inside the thread's real stack.
-pub(crate) const QUICK_STACK_SCALE: usize = 8;
+/// code was still quick (Lua's error-handler recursion, 200 C calls deep
+/// through its 11 KiB quick interpreter frame, needs more than eight
+/// times 512 KiB). The limit stays inside the thread's real stack: the CLI
+/// runs on a thread of 64 MiB.
+pub(crate) const QUICK_STACK_SCALE: usize = 32;
 
 /// Runs a `Store<T>`'s call hook, given that store (as `enter` hands it
 /// down).
