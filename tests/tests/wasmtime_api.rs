@@ -797,9 +797,7 @@ fn typed_functions_take_up_to_seventeen_values() {
     .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let f = instance
-        .get_typed_func::<(I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, i64), i64>(
-            &mut store, "f",
-        )
+        .get_typed_func::<Seventeen, i64>(&mut store, "f")
         .unwrap();
     let args = (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 << 40);
     assert_eq!(f.call(&mut store, args).unwrap(), 3 << 40);

@@ -65,8 +65,7 @@ const SMALL_BODY: usize = 256;
 /// quick frame is about 1-1.6 times its size: 50 KiB for the 41 KB body of
 /// one of sqlite's functions), so the attempt would be wasted. Under it,
 /// large bodies are where the quick tier saves most: it compiles them 2-3
-/// times faster (sqlite's 61 KB interpreter function in about 35 ms
-/// against 90).
+/// times faster (sqlite's 41 KB function in about 35 ms against 80-90).
 const QUICK_MAX_BODY: usize = 96 * 1024;
 /// Quick code that has counted this much heat (entries and loop
 /// iterations) is replaced before the callees hinted for calls are
@@ -729,8 +728,8 @@ impl LazyCode {
     }
 
     /// Compiles functions whose slots hold quick code again at full
-    /// optimisation, hottest first, until the batch reaches
-    /// [`BATCH_BYTES`] or [`BATCH_FUNCS`] or `stop` says so, places them and
+    /// optimisation, hottest first, until the batch reaches a host page of
+    /// code or [`BATCH_FUNCS`] functions or `stop` says so, places them and
     /// re-points their slots; false when there was nothing to upgrade.
     /// (Frames already running quick code finish in it.)
     fn upgrade(
