@@ -731,3 +731,252 @@ fn large_bodies_are_compiled_quickly_up_to_a_limit() {
     assert_eq!(call(&mut store, "huge", 7), expected(huge, 7));
     assert_eq!(module.quick_function_count(), 1);
 }
+
+/// Loops that run long in quick code continue in optimised code (on-stack
+/// replacement): every kind of local carries over, branches out of the loop
+/// and `return` from it work, a call from the optimised entry runs quick
+/// code that is replaced in turn, and a trap there is reported once, from
+/// its function.
+#[test]
+fn long_loops_continue_in_optimised_code() {
+    let wat = r#"(module
+      (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (elem declare func $inc)
+      (func (export "work") (param $n i32) (param $x f64) (result i64 f64)
+        (local $i i32) (local $acc i64) (local $f f32) (local $v v128) (local $r funcref)
+        (local.set $f (f32.const 1.5))
+        (local.set $v (v128.const i32x4 1 2 3 4))
+        (local.set $r (ref.func $inc))
+        (local.set $acc (i64.const 7))
+        (block $out
+          (loop $top
+            (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 3))
+                                     (i64.extend_i32_u (local.get $i))))
+            (local.set $x (f64.add (local.get $x) (f64.promote_f32 (local.get $f))))
+            (local.set $v (i32x4.add (local.get $v) (i32x4.splat (i32.const 1))))
+            (if (ref.is_null (local.get $r)) (then unreachable))
+            (local.set $i (call $inc (local.get $i)))
+            (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+            (br $top)))
+        (i64.add (local.get $acc) (i64.extend_i32_u (i32x4.extract_lane 3 (local.get $v))))
+        (local.get $x))
+      (func $nest (export "nest") (param $n i32) (result i32)
+        (local $i i32) (local $j i32) (local $s i32)
+        (loop $outer
+          (local.set $j (i32.const 0))
+          (loop $inner
+            (local.set $s (i32.add (i32.mul (local.get $s) (i32.const 31))
+                                   (i32.xor (local.get $i) (local.get $j))))
+            (if (i32.eq (local.get $s) (i32.const 12345))
+              (then (return (i32.const -5))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $inner (i32.lt_u (local.get $j) (i32.const 1000))))
+          (if (i32.eq (local.get $i) (i32.const 150))
+            (then (local.set $s (i32.add (local.get $s) (call $side (i32.const 200000))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+        (local.get $s))
+      (func $side (param $n i32) (result i32)
+        (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (i32.rotl (local.get $s) (i32.const 5)) (local.get $n)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $s))
+      (tag $found (param i32))
+      (func (export "caught") (param $n i32) (result i32)
+        (local $i i32)
+        (block $h (result i32)
+          (try_table (catch $found $h)
+            (loop $l
+              (if (i32.eq (local.get $i) (local.get $n))
+                (then (throw $found (i32.mul (local.get $i) (i32.const 3)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l)))
+          (i32.const -1)))
+      MANY
+      (func $div (export "div") (param $n i32) (result i32)
+        (local $i i32) (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (local.get $s)
+            (i32.div_u (i32.const 1000) (i32.sub (local.get $n) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l))
+        (unreachable)))"#;
+    // 300 more locals (2 to 301), every 37th set before the loop.
+    let sets: String = (2..302)
+        .step_by(37)
+        .map(|l| format!("(local.set {l} (i64.const {}))", (l - 2) * 7 + 1))
+        .collect();
+    let many = format!(
+        r#"(func (export "many") (param $n i32) (result i64)
+        (local $i i32) (local {})
+        {sets}
+        (loop $l
+          (local.set 2 (i64.add (local.get 2) (local.get 39)))
+          (local.set 301 (i64.add (local.get 301) (i64.extend_i32_u (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (i64.add (i64.add (local.get 2) (local.get 301)) (local.get 150)))"#,
+        vec!["i64"; 300].join(" ")
+    );
+    let wat = wat.replace("MANY", &many);
+    let work = |n: u32, mut x: f64| {
+        let (mut acc, mut i, mut v3) = (7i64, 0u32, 4u32);
+        loop {
+            acc = acc.wrapping_mul(3).wrapping_add(i64::from(i));
+            x += 1.5;
+            v3 = v3.wrapping_add(1);
+            i += 1;
+            if i >= n {
+                break;
+            }
+        }
+        (acc.wrapping_add(i64::from(v3)), x)
+    };
+    fn side(mut n: i32) -> i32 {
+        let mut s = 0i32;
+        loop {
+            s = s.rotate_left(5).wrapping_add(n);
+            n -= 1;
+            if n == 0 {
+                return s;
+            }
+        }
+    }
+    fn nest(n: i32) -> i32 {
+        let (mut i, mut s) = (0i32, 0i32);
+        loop {
+            let mut j = 0;
+            loop {
+                s = s.wrapping_mul(31).wrapping_add(i ^ j);
+                if s == 12345 {
+                    return -5;
+                }
+                j += 1;
+                if j >= 1000 {
+                    break;
+                }
+            }
+            if i == 150 {
+                s = s.wrapping_add(side(200_000));
+            }
+            i += 1;
+            if i >= n {
+                break;
+            }
+        }
+        s
+    }
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .first_tier(FirstTier::Quick)
+        .quick_tier_always(true)
+        .background_compilation(false);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, &wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    // Short: no entry is asked for.
+    let f = instance
+        .get_typed_func::<(i32, f64), (i64, f64)>(&mut store, "work")
+        .unwrap();
+    assert_eq!(f.call(&mut store, (100, 0.25)).unwrap(), work(100, 0.25));
+    assert_eq!(module.osr_entry_count(), 0);
+    // Long: the loop continues in its optimised entry.
+    assert_eq!(
+        f.call(&mut store, (300_000, 0.25)).unwrap(),
+        work(300_000, 0.25)
+    );
+    assert_eq!(module.osr_entry_count(), 1);
+    // An entry of the outer loop enters the inner loop, and calls a
+    // function whose quick code gets an entry in turn.
+    let nest_f = instance
+        .get_typed_func::<i32, i32>(&mut store, "nest")
+        .unwrap();
+    assert_eq!(nest_f.call(&mut store, 300).unwrap(), nest(300));
+    assert_eq!(module.osr_entry_count(), 3);
+    // A handler around the loop catches what its entry throws.
+    let caught = instance
+        .get_typed_func::<i32, i32>(&mut store, "caught")
+        .unwrap();
+    assert_eq!(caught.call(&mut store, 200_000).unwrap(), 600_000);
+    assert_eq!(module.osr_entry_count(), 4);
+    // Three hundred locals are handed over.
+    let many = instance
+        .get_typed_func::<i32, i64>(&mut store, "many")
+        .unwrap();
+    let many_expected = |n: i64| {
+        // Locals 2, 39 and 150 start as set above (2 + 37k), 301 as 0.
+        let init = |l: i64| {
+            if (l - 2) % 37 == 0 {
+                (l - 2) * 7 + 1
+            } else {
+                0
+            }
+        };
+        init(2) + n * init(39) + n * (n - 1) / 2 + init(150)
+    };
+    assert_eq!(
+        many.call(&mut store, 200_000).unwrap(),
+        many_expected(200_000)
+    );
+    assert_eq!(module.osr_entry_count(), 5);
+    let div = instance
+        .get_typed_func::<i32, i32>(&mut store, "div")
+        .unwrap();
+    let before = module.osr_entry_count();
+    let err = div.call(&mut store, 200_000).unwrap_err();
+    assert_eq!(module.osr_entry_count(), before + 1);
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::IntegerDivisionByZero),
+        "{err:?}"
+    );
+    let names = |err: &wasm_jit::Error| -> Vec<Option<String>> {
+        err.downcast_ref::<wasm_jit::WasmBacktrace>()
+            .expect("a backtrace")
+            .frames()
+            .iter()
+            .map(|f| f.func_name().map(str::to_string))
+            .collect()
+    };
+    // One frame, as without the optimised entry.
+    let short = div.call(&mut store, 3).unwrap_err();
+    assert_eq!(names(&err), names(&short));
+    assert_eq!(names(&err), [Some("div".to_string())]);
+    // The store goes on after the trap.
+    assert_eq!(f.call(&mut store, (1000, 1.0)).unwrap(), work(1000, 1.0));
+
+    // Fuel is counted the same with an entry as without.
+    let fuel_left = |quick: bool| {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        if quick {
+            config
+                .compilation_mode(CompilationMode::Lazy)
+                .first_tier(FirstTier::Quick)
+                .quick_tier_always(true)
+                .background_compilation(false);
+        }
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, &wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(u64::MAX / 2).unwrap();
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let f = instance
+            .get_typed_func::<(i32, f64), (i64, f64)>(&mut store, "work")
+            .unwrap();
+        assert_eq!(
+            f.call(&mut store, (300_000, 0.5)).unwrap(),
+            work(300_000, 0.5)
+        );
+        assert_eq!(module.osr_entry_count(), usize::from(quick));
+        store.get_fuel().unwrap()
+    };
+    assert_eq!(fuel_left(true), fuel_left(false));
+}

@@ -979,6 +979,8 @@ mod tests {
             consume_fuel: false,
             lazy: false,
             count_heat: false,
+            osr_checks: false,
+            osr_entry: None,
             simd: compiler.simd_lowering(),
             tearing_stores: compiler.tearing_stores(),
             far_calls: false,

@@ -789,6 +789,12 @@ unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u32) -> usize {
     code_or_trap(crate::lazy::code(&inst.module, DefinedFuncIndex(func)))
 }
 
+unsafe extern "C" fn osr_code(vmctx: *mut u8, func: u32, loop_index: u32) -> usize {
+    // SAFETY: called by compiled code with its own context.
+    let inst = unsafe { instance(vmctx) };
+    crate::lazy::osr_code(&inst.module, DefinedFuncIndex(func), loop_index) as usize
+}
+
 /// Most bytes of exception objects one instance may hold. An exception
 /// that became an `exnref` is reclaimed once nothing reaches it
 /// (`Instance::collect_exceptions`), but only where the store's `exnref`s

@@ -222,6 +222,18 @@ pub struct LazyCode {
     quick: bool,
     /// Whether they are even with no background threads to replace them.
     quick_always: bool,
+    /// On-stack-replacement entries of loops of quick code, by function
+    /// and loop number (see [`osr_code`]): the address once placed; `None`
+    /// while one is being compiled, or when none can be made.
+    osr: Mutex<HashMap<(u32, u32), Option<usize>>>,
+    /// Entries asked for and not compiled yet, for the background threads.
+    osr_requests: Mutex<Vec<(u32, u32)>>,
+    /// Entries placed.
+    osr_entries: AtomicUsize,
+    /// Per function, whether its quick code checks its loops for on-stack
+    /// replacement (see `osr_candidates` in `module.rs`; none when not
+    /// known).
+    osr_candidates: Vec<bool>,
 }
 
 impl std::fmt::Debug for LazyCode {
@@ -302,7 +314,18 @@ impl LazyCode {
             final_code: Mutex::new(None),
             quick,
             quick_always: false,
+            osr: Mutex::new(HashMap::new()),
+            osr_requests: Mutex::new(Vec::new()),
+            osr_entries: AtomicUsize::new(0),
+            osr_candidates: Vec::new(),
         }
+    }
+
+    /// This code with the quick code of `candidates` (per function)
+    /// checking its loops for on-stack replacement.
+    pub fn osr_candidates(mut self, candidates: Vec<bool>) -> LazyCode {
+        self.osr_candidates = candidates;
+        self
     }
 
     /// This code with the quick tier used even without background threads
@@ -461,22 +484,15 @@ impl LazyCode {
         }
     }
 
-    /// Compiles defined function `i` for `tier`.
-    fn compiled_with(
-        &self,
-        module: &CompiledModule,
-        i: u32,
-        scratch: &mut Scratch,
-        tier: Tier,
-    ) -> Result<CompiledFunction, String> {
-        let slot_calls = tier != Tier::Final;
+    /// What the compiler needs of defined function `i`.
+    fn input(&self, module: &CompiledModule, i: u32) -> Result<FunctionInput<'_>, String> {
         let src = &self.source;
         let range = src.bodies[i as usize].clone();
         let index = module.info.num_imported_funcs + i;
         let Some(resources) = src.resources.clone() else {
             return Err("internal error: no validator for a defined function".into());
         };
-        let input = FunctionInput {
+        Ok(FunctionInput {
             index: FuncIndex(index),
             body: FunctionBody::new(BinaryReader::new_features(
                 &src.wasm[range.clone()],
@@ -489,13 +505,68 @@ impl LazyCode {
                 ty: src.types[i as usize],
                 features: src.features,
             },
+        })
+    }
+
+    /// Compiles the on-stack-replacement entry of loop `lp` of defined
+    /// function `i` (optimised) and places it; its address, or `None` when
+    /// the loop cannot be entered that way or the code cannot be placed.
+    fn compile_osr(
+        &self,
+        module: &CompiledModule,
+        i: u32,
+        lp: u32,
+        scratch: &mut Scratch,
+    ) -> Option<usize> {
+        let input = self.input(module, i).ok()?;
+        let mut env = module.translation_env(&self.compiler, true);
+        env.osr_entry = Some(lp);
+        let f = self
+            .compiler
+            .compile_function(&env, input, scratch, None)
+            .ok()?;
+        let addr = *self
+            .place_caught(std::slice::from_ref(&f), None)
+            .ok()?
+            .first()?;
+        self.osr_entries.fetch_add(1, Ordering::Relaxed);
+        Some(addr)
+    }
+
+    /// Compiles one on-stack-replacement entry asked for, if any (for a
+    /// background thread); false when none was.
+    fn compile_osr_request(&self, module: &CompiledModule, scratch: &mut Scratch) -> bool {
+        let Some((i, lp)) = lock(&self.osr_requests).pop() else {
+            return false;
         };
+        let addr = self.compile_osr(module, i, lp, scratch);
+        lock(&self.osr).insert((i, lp), addr);
+        true
+    }
+
+    /// How many on-stack-replacement entries were placed.
+    pub fn osr_entries(&self) -> usize {
+        self.osr_entries.load(Ordering::Relaxed)
+    }
+
+    /// Compiles defined function `i` for `tier`.
+    fn compiled_with(
+        &self,
+        module: &CompiledModule,
+        i: u32,
+        scratch: &mut Scratch,
+        tier: Tier,
+    ) -> Result<CompiledFunction, String> {
+        let slot_calls = tier != Tier::Final;
+        let range = self.source.bodies[i as usize].clone();
+        let input = self.input(module, i)?;
         let compiler = match (tier, self.compiler.quick()) {
             // A large body's quick frame would be too large anyway.
             (Tier::Quick, Some(quick)) if range.len() <= QUICK_MAX_BODY => quick,
             _ => &*self.compiler,
         };
-        let env = module.translation_env(compiler, slot_calls);
+        let mut env = module.translation_env(compiler, slot_calls);
+        env.osr_checks &= self.osr_candidates.get(i as usize) == Some(&true);
         // A compiler bug is an error (`compile_function` catches its
         // panics), so the function never stays claimed with callers
         // waiting for it.
@@ -949,6 +1020,48 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
     result
 }
 
+/// The on-stack-replacement entry of loop `lp` of defined function
+/// `index` (translate/osr.rs in the frontend), for quick code that has
+/// gone round its loops long enough to ask; null while there is none. With
+/// background threads, one is compiled (by them) only once the function's
+/// quick code has been replaced for later calls and a call still runs it:
+/// until then, the heat that made the quick code ask is what orders its
+/// replacement. Without them (quick code kept, for tests), it is compiled
+/// here, given the native stack to do so.
+pub fn osr_code(module: &Arc<CompiledModule>, index: DefinedFuncIndex, lp: u32) -> *const u8 {
+    let Some(lazy) = module.lazy() else {
+        return std::ptr::null();
+    };
+    let key = (index.0, lp);
+    let background = lazy.background.load(Ordering::Relaxed) && cores() >= 2;
+    let mut osr = lock(&lazy.osr);
+    match osr.get(&key) {
+        Some(entry) => return entry.map_or(std::ptr::null(), |a| a as *const u8),
+        None if background => {
+            let code = lazy.code_if_ready(index);
+            if code.is_null() || lazy.is_quick(index, code) {
+                return std::ptr::null();
+            }
+            osr.insert(key, None);
+            drop(osr);
+            lock(&lazy.osr_requests).push(key);
+            lazy.deferred.store(false, Ordering::Release);
+            service().background(Arc::downgrade(module), None);
+            return std::ptr::null();
+        }
+        None => {}
+    }
+    if stack_room() < INLINE_STACK {
+        return std::ptr::null();
+    }
+    osr.insert(key, None);
+    drop(osr);
+    let addr = INLINE_SCRATCH
+        .with(|scratch| lazy.compile_osr(module, index.0, lp, &mut scratch.borrow_mut()));
+    lock(&lazy.osr).insert(key, addr);
+    addr.map_or(std::ptr::null(), |a| a as *const u8)
+}
+
 /// Starts compiling `module`'s functions on idle cores, in its background
 /// order; with `after`, only once that much time has passed or a call
 /// finds a function not compiled, whichever is first (for a module loaded
@@ -1137,6 +1250,10 @@ impl Service {
                 }
                 Job::Background(module) => {
                     let lazy = module.lazy().expect("lazy module");
+                    // A call running long in quick code waits for it.
+                    if lazy.compile_osr_request(&module, &mut scratch) {
+                        continue;
+                    }
                     // Hot quick code replaced first, then the callees of
                     // functions just called (they are about to be called),
                     // then the rest of the quick code, then ahead in
@@ -1183,6 +1300,11 @@ impl Service {
                             continue;
                         }
                         let mut jobs = lock(&self.jobs);
+                        // An entry asked for since (`osr_code` queues it
+                        // before it takes `jobs`) keeps the module here.
+                        if !lock(&lazy.osr_requests).is_empty() {
+                            continue;
+                        }
                         jobs.background.retain(|(w, _)| {
                             w.upgrade().is_some_and(|m| !Arc::ptr_eq(&m, &module))
                         });

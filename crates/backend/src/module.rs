@@ -352,6 +352,8 @@ impl CodeSettings {
             consume_fuel: self.consume_fuel,
             lazy,
             count_heat: lazy && compiler.is_quick(),
+            osr_checks: lazy && compiler.is_quick(),
+            osr_entry: None,
             simd: compiler.simd_lowering(),
             tearing_stores: compiler.tearing_stores(),
             far_calls: self.far_calls,
@@ -399,6 +401,7 @@ impl CompiledModule {
             let source = LazySource::new(wasm.clone(), &functions);
             let callees = compiler.validate_functions(functions, unsupported, options.parallel)?;
             let order = background_order(&info, &callees);
+            let osr_candidates = osr_candidates(&info, &callees);
             let imported = info.num_imported_funcs;
             let callees = callees
                 .into_iter()
@@ -421,7 +424,8 @@ impl CompiledModule {
                     options.keep_final_tier,
                     quick,
                 )
-                .quick_always(quick && options.quick_always),
+                .quick_always(quick && options.quick_always)
+                .osr_candidates(osr_candidates),
             ))
         } else {
             let compiled =
@@ -713,6 +717,42 @@ fn background_order(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<u32> {
         }
     }
     order
+}
+
+/// The defined functions whose quick code checks its loops for on-stack
+/// replacement (`translate/osr.rs` in the frontend): those the module names
+/// at most once (in a `call`, `return_call` or `ref.func`, an element
+/// segment, an export or as its start function). They are likely entered
+/// once or a few times (a program's `main`), so a long loop in them may run
+/// its whole course in quick code; a function named in many places is
+/// entered again, and later calls run its replacement. The checks cost
+/// quick compile time, since each keeps every local live up to its loop:
+/// with checks in every function, a short run of sqlite's module took 20%
+/// longer; with checks in those named at most twice, 4% (and at most once,
+/// as here, 1.5%).
+fn osr_candidates(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<bool> {
+    use wasm_jit_frontend::module::{ConstOp, ExternKind};
+    let imported = info.num_imported_funcs;
+    let mut named = vec![0u32; info.num_defined_funcs() as usize];
+    let mut note = |f: u32| {
+        if let Some(d) = f.checked_sub(imported)
+            && let Some(n) = named.get_mut(d as usize)
+        {
+            *n = n.saturating_add(1);
+        }
+    };
+    callees.iter().flatten().for_each(|&f| note(f));
+    let exports = info.exports.iter().filter(|e| e.kind == ExternKind::Func);
+    exports.for_each(|e| note(e.index));
+    info.start.iter().for_each(|f| note(f.0));
+    for item in info.elems.iter().flat_map(|e| &e.items) {
+        for op in &item.0 {
+            if let ConstOp::RefFunc(f) = op {
+                note(f.0);
+            }
+        }
+    }
+    named.iter().map(|&n| n <= 1).collect()
 }
 
 /// The image of memory 0, when instantiating can never observe the

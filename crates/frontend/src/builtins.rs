@@ -73,6 +73,8 @@ macro_rules! foreach_builtin {
                 "`array.init_data` of non-null array `array`.";
             array_init_elem ArrayInitElem(ty: i32, elem: i32, array: ptr, dst: i32, src: i32, len: i32) -> trap,
                 "`array.init_elem` of non-null array `array`.";
+            osr_code OsrCode(func: i32, loop_index: i32) -> ptr,
+                "The optimised on-stack-replacement entry of loop `loop_index` of defined function `func` of the caller's module, asked for by its quick code: the entry's address, or 0 while there is none (it may be being compiled) or cannot be.";
         }
     };
 }
@@ -200,7 +202,7 @@ mod tests {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i, "{}", b.name());
         }
-        assert_eq!(Builtin::COUNT, 27);
+        assert_eq!(Builtin::COUNT, 28);
         let sig = Builtin::MemoryGrow.signature(types::I64, CallConv::SystemV);
         assert_eq!(sig.params.len(), 3);
         assert_eq!(sig.returns[0].value_type, types::I64);

@@ -386,6 +386,14 @@ impl Module {
             .map_or(0, |lazy| lazy.quick_compilations())
     }
 
+    /// How many loops of quick first-tier code were given an optimised
+    /// entry, for calls running them to continue in (on-stack
+    /// replacement).
+    #[doc(hidden)]
+    pub fn osr_entry_count(&self) -> usize {
+        self.0.compiled.lazy().map_or(0, |lazy| lazy.osr_entries())
+    }
+
     /// How often quick first-tier code of function `index` was entered or
     /// went round a loop (what orders its replacement); `None` for an
     /// imported function or a module not compiled lazily.

@@ -39,7 +39,8 @@ impl FuncTranslator<'_, '_> {
 
     /// `call` (or `return_call` when `tail`): direct to a function of this
     /// module (through its code slot in lazy mode, unless it calls itself,
-    /// whose address is known when it is placed), or through the import's
+    /// whose address is known when it is placed; an on-stack-replacement
+    /// entry is not that function's code), or through the import's
     /// `VMFuncRef` for an imported one.
     fn call(&mut self, function_index: FuncIndex, tail: bool) -> Translated {
         let ty = self.env.info.func_type(function_index);
@@ -48,7 +49,7 @@ impl FuncTranslator<'_, '_> {
             let funcref = self.func_ref_value(function_index);
             let sig = self.sig_ref(self.env.info.func_type_index(function_index));
             self.call_funcref(sig, funcref, &args, tail)
-        } else if self.env.lazy && function_index != self.index {
+        } else if self.env.lazy && (function_index != self.index || self.env.osr_entry.is_some()) {
             let defined = self.env.info.defined_func_index(function_index);
             let code = self.slot_code(defined);
             let sig = self.sig_ref(self.env.info.func_type_index(function_index));

@@ -35,20 +35,27 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn visit_loop(&mut self, blockty: BlockType) -> Translated {
         self.fuel_flush();
         let (params, results) = self.block_type(blockty)?;
-        let header = self.new_block_with(&params);
+        let ordinal = self.loops_seen;
+        self.loops_seen += 1;
+        let eligible = self.osr_eligible(params.len());
+        let header = self.loop_header(ordinal, eligible, &params);
         let next = self.new_block_with(&results);
         self.jump_with_top(header, params.len());
         self.pop_n(params.len());
         let height = self.stack.len();
         self.enter_with_params(header);
-        if self.env.count_heat {
-            self.count_heat();
-        }
+        let heat = self.env.count_heat.then(|| self.count_heat());
         if self.env.epoch_interruption {
             self.epoch_check();
         }
         if self.fuel_var.is_some() {
             self.fuel_check();
+        }
+        if let Some(heat) = heat
+            && eligible
+            && self.env.osr_checks
+        {
+            self.osr_check(ordinal, heat);
         }
         self.push_frame(
             FrameKind::Loop(header),
@@ -172,8 +179,12 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn dead_op(&mut self, op: Operator<'_>) -> Translated {
         match op {
             // Every operator that opens a block closed by `end`.
+            Operator::Loop { .. } => {
+                // Loops are numbered in body order, unreachable ones too.
+                self.loops_seen += 1;
+                self.dead_depth += 1;
+            }
             Operator::Block { .. }
-            | Operator::Loop { .. }
             | Operator::If { .. }
             | Operator::TryTable { .. }
             | Operator::Try { .. } => {

@@ -53,6 +53,15 @@ pub struct TranslationEnv<'a> {
     /// slots: [`vmoffsets::heat_counters`]), so that the hottest quick
     /// code is compiled again at full optimisation first.
     pub count_heat: bool,
+    /// Quick first-tier code (with `count_heat`): loops that run long ask
+    /// for an optimised entry and continue there (on-stack replacement,
+    /// `translate/osr.rs`).
+    pub osr_checks: bool,
+    /// Translate the function as the on-stack-replacement entry of its loop
+    /// number `n` (loops numbered from 0 in body order), with the signature
+    /// of `osr::osr_signature`; a loop that cannot be entered that way is
+    /// refused as unsupported.
+    pub osr_entry: Option<u32>,
     /// How vector operators are lowered for the target.
     pub simd: super::SimdLowering,
     /// The target's stores may tear: a store that crosses into an
@@ -408,7 +417,7 @@ impl FuncTranslator<'_, '_> {
     /// [`TranslationEnv::count_heat`]; 64 bits, so it never wraps). Racy
     /// read-modify-write on purpose: the count only orders recompilation,
     /// so a lost increment is harmless.
-    pub(super) fn count_heat(&mut self) {
+    pub(super) fn count_heat(&mut self) -> Value {
         let ptr = self.ptr();
         let info = self.env.info;
         let slots = self.vmctx_load(vmoffsets::VMCTX_FUNC_SLOTS);
@@ -427,6 +436,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(MemFlagsData::trusted(), count, counters, offset as i32);
+        count
     }
 
     /// Once the engine's epoch reaches the store's deadline, asks the

@@ -7,7 +7,8 @@
 //! `memory.rs`, `table.rs` (tables and references), `calls.rs` (calls and
 //! tail calls), `exceptions.rs` (`throw`, `try_table`), `func_refs.rs`
 //! (typed function references), `gc.rs` (structs, arrays, `i31`, casts), `simd.rs`
-//! (vectors and relaxed SIMD), `wide.rs` (wide arithmetic). Whatever
+//! (vectors and relaxed SIMD), `wide.rs` (wide arithmetic), `osr.rs`
+//! (on-stack replacement of loops running in quick code). Whatever
 //! touches the instance (memories, globals, tables, builtins, function
 //! references) is asked of `env.rs`, which alone knows
 //! the context layout.
@@ -23,6 +24,7 @@ mod gc;
 mod legacy;
 mod memory;
 mod numeric;
+mod osr;
 mod simd;
 mod table;
 mod variables;
@@ -80,6 +82,16 @@ pub mod limits {
     /// Most nested blocks, loops and `if`s in one function.
     pub const MAX_CONTROL_DEPTH: usize = 10_000;
 }
+
+/// Most locals (parameters included) a function may have for its loops to
+/// be replaced on the stack (`osr.rs`): quick code passes each to the
+/// optimised entry as an argument.
+pub const MAX_OSR_LOCALS: usize = 512;
+
+/// Quick first-tier code asks for on-stack replacement
+/// ([`Builtin::OsrCode`](crate::vmoffsets::Builtin)) each time its heat
+/// counter, counted at a loop header, reaches a multiple of this.
+pub const OSR_CHECK_INTERVAL: u64 = 1 << 16;
 
 /// The calling convention of every Wasm function: Cranelift's `tail`
 /// convention, which makes `return_call` possible (the callee pops its stack
@@ -167,6 +179,19 @@ struct FuncTranslator<'a, 'f> {
     legacy_tries: Option<std::collections::VecDeque<legacy::TrySummary>>,
     /// The summary of the `try` just read, for `visit_try`.
     next_try: Option<legacy::TrySummary>,
+    /// `loop` operators read so far (their numbers, for on-stack
+    /// replacement).
+    loops_seen: u32,
+    /// Whether this function's loops may be replaced on the stack: it has
+    /// at most [`MAX_OSR_LOCALS`] locals and none holds an exception.
+    osr_locals_ok: bool,
+    /// Translating an on-stack-replacement entry: the number of the loop
+    /// entered and its header block, which the entry block jumps to.
+    osr_target: Option<(u32, ir::Block)>,
+    /// Whether the loop of `osr_target` was found (and could be entered).
+    osr_found: bool,
+    /// The types of the locals, parameters first (while `osr_locals_ok`).
+    local_types: Vec<WasmType>,
 }
 
 /// Validates function `index` of the module described by `env` with
@@ -183,7 +208,10 @@ pub fn translate_function(
     fctx: &mut FunctionBuilderContext,
 ) -> Result<ir::Function, FrontendError> {
     let ty = env.info.func_type(index);
-    let sig = wasm_signature(ty, env.pointer_type());
+    let sig = match env.osr_entry {
+        Some(_) => osr::osr_signature(ty, &osr::local_types(ty, body)?, env.pointer_type()),
+        None => wasm_signature(ty, env.pointer_type()),
+    };
     let mut func = ir::Function::with_name_signature(
         UserFuncName::User(UserExternalName::new(FUNC_NAMESPACE, index.0)),
         sig,
@@ -215,10 +243,16 @@ pub fn translate_function(
         fuel_pending: 0,
         legacy_tries: None,
         next_try: None,
+        loops_seen: 0,
+        osr_locals_ok: true,
+        osr_target: None,
+        osr_found: false,
+        local_types: Vec::new(),
     };
     let mut notes = UnsupportedNotes::default();
     let mut limit: Option<FrontendError> = None;
 
+    let mut local_types: Vec<WasmType> = ty.params().to_vec();
     for (i, wt) in ty.params().iter().enumerate() {
         let var = t.builder.declare_var(clif_type(*wt, env.pointer_type()));
         t.builder.def_var(var, params[2 + i]);
@@ -232,8 +266,15 @@ pub fn translate_function(
             let zero = t.zero(wt);
             t.builder.def_var(var, zero);
             t.locals.push(var);
+            if local_types.len() <= MAX_OSR_LOCALS {
+                local_types.push(wt);
+            }
         }
     })?;
+    t.osr_locals_ok = osr::osr_locals_ok(&local_types) && t.locals.len() == local_types.len();
+    if t.osr_locals_ok {
+        t.local_types = local_types;
+    }
 
     // The body is a block whose end returns.
     let results: Vec<WasmType> = ty.results().to_vec();
@@ -260,6 +301,9 @@ pub fn translate_function(
     if env.consume_fuel {
         t.fuel_init();
         t.fuel_check();
+    }
+    if let Some(k) = env.osr_entry {
+        t.enter_osr(k, &params[2..])?;
     }
     while notes.is_empty() && !reader.eof() {
         let offset = reader.original_position();
@@ -300,6 +344,11 @@ pub fn translate_function(
     }
     if let Some(e) = limit {
         return Err(e);
+    }
+    if t.osr_target.is_some() && !t.osr_found {
+        return Err(crate::error::unsupported(
+            "on-stack replacement of this loop",
+        ));
     }
     // The final `end` switched to `exit`; return its parameters.
     if t.reachable {
