@@ -782,6 +782,26 @@ fn long_loops_continue_in_optimised_code() {
           (local.set $s (i32.add (i32.rotl (local.get $s) (i32.const 5)) (local.get $n)))
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
         (local.get $s))
+      (type $ii (func (param i32) (result i32)))
+      (func (export "typed_if") (param $n i32) (result i32)
+        (local $i i32) (local $s i32) (local $k i32)
+        (loop $outer
+          (local.get $k)
+          (i32.and (local.get $k) (i32.const 1))
+          (if (type $ii) (param i32) (result i32)
+            (then
+              (drop)
+              (loop $inner
+                (local.set $s (i32.add (local.get $s) (local.get $i)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $inner (i32.lt_u (local.get $i) (local.get $n))))
+              (local.get $s))
+            (else (i32.add (i32.const 5))))
+          (local.set $s)
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (local.set $i (i32.const 0))
+          (br_if $outer (i32.lt_u (local.get $k) (i32.const 4))))
+        (local.get $s))
       (tag $found (param i32))
       (func (export "caught") (param $n i32) (result i32)
         (local $i i32)
@@ -924,6 +944,17 @@ fn long_loops_continue_in_optimised_code() {
         many_expected(200_000)
     );
     assert_eq!(module.osr_entry_count(), 5);
+    // The loop is inside an `if` that took a parameter, whose `else`
+    // uses it (after the entry, in a later round of the outer loop).
+    let typed_if = instance
+        .get_typed_func::<i32, i32>(&mut store, "typed_if")
+        .unwrap();
+    let sum = (0..200_000i32).fold(0i32, |s, i| s.wrapping_add(i));
+    assert_eq!(
+        typed_if.call(&mut store, 200_000).unwrap(),
+        7i32.wrapping_add(sum)
+    );
+    assert_eq!(module.osr_entry_count(), 6);
     let div = instance
         .get_typed_func::<i32, i32>(&mut store, "div")
         .unwrap();

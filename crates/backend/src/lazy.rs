@@ -521,10 +521,18 @@ impl LazyCode {
         let input = self.input(module, i).ok()?;
         let mut env = module.translation_env(&self.compiler, true);
         env.osr_entry = Some(lp);
-        let f = self
-            .compiler
-            .compile_function(&env, input, scratch, None)
-            .ok()?;
+        let f = match self.compiler.compile_function(&env, input, scratch, None) {
+            Ok(f) => f,
+            Err(e) => {
+                // Quick code checks only loops an entry can enter: only a
+                // resource limit stops one.
+                debug_assert!(
+                    matches!(e, FrontendError::Limit(_) | FrontendError::Resource(_)),
+                    "no entry for loop {lp} of function {i}: {e}"
+                );
+                return None;
+            }
+        };
         let addr = *self
             .place_caught(std::slice::from_ref(&f), None)
             .ok()?

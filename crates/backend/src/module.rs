@@ -722,7 +722,8 @@ fn background_order(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<u32> {
 /// The defined functions whose quick code checks its loops for on-stack
 /// replacement (`translate/osr.rs` in the frontend): those the module names
 /// at most once (in a `call`, `return_call` or `ref.func`, an element
-/// segment, an export or as its start function). They are likely entered
+/// segment, a global's or a table's initialiser, an export or as its start
+/// function). They are likely entered
 /// once or a few times (a program's `main`), so a long loop in them may run
 /// its whole course in quick code; a function named in many places is
 /// entered again, and later calls run its replacement. The checks cost
@@ -745,8 +746,13 @@ fn osr_candidates(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<bool> {
     let exports = info.exports.iter().filter(|e| e.kind == ExternKind::Func);
     exports.for_each(|e| note(e.index));
     info.start.iter().for_each(|f| note(f.0));
-    for item in info.elems.iter().flat_map(|e| &e.items) {
-        for op in &item.0 {
+    let elems = info.elems.iter().flat_map(|e| &e.items);
+    let inits = info
+        .global_inits
+        .iter()
+        .chain(info.table_inits.iter().flatten());
+    for expr in elems.chain(inits) {
+        for op in &expr.0 {
             if let ConstOp::RefFunc(f) = op {
                 note(f.0);
             }
