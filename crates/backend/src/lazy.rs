@@ -552,6 +552,12 @@ impl LazyCode {
         true
     }
 
+    /// Whether an on-stack-replacement entry was asked for and is not
+    /// compiled yet.
+    fn osr_waiting(&self) -> bool {
+        !lock(&self.osr_requests).is_empty()
+    }
+
     /// How many on-stack-replacement entries were placed.
     pub fn osr_entries(&self) -> usize {
         self.osr_entries.load(Ordering::Relaxed)
@@ -783,6 +789,9 @@ impl LazyCode {
         }
         let mut funcs = Vec::with_capacity(n);
         for i in 0..n as u32 {
+            // A call running long in quick code does not wait for the
+            // whole module.
+            while self.compile_osr_request(module, scratch) {}
             match self.compiled_with(module, i, scratch, Tier::Final) {
                 Ok(f) => funcs.push(f),
                 // The first tier stays.
@@ -1217,6 +1226,15 @@ impl Service {
             if background {
                 let now = std::time::Instant::now();
                 jobs.background.retain(|(w, _)| w.strong_count() > 0);
+                // A module with a call waiting for an on-stack-replacement
+                // entry goes first.
+                let waiting = jobs.background.iter().find_map(|(w, _)| {
+                    let m = w.upgrade()?;
+                    m.lazy().is_some_and(LazyCode::osr_waiting).then_some(m)
+                });
+                if let Some(m) = waiting {
+                    return Job::Background(m);
+                }
                 for (w, at) in &jobs.background {
                     let Some(m) = w.upgrade() else { continue };
                     let lazy = m.lazy().expect("lazy module");
@@ -1271,6 +1289,7 @@ impl Service {
                             lazy.waiters.load(Ordering::SeqCst) > 0
                                 || self.urgent_pending.load(Ordering::SeqCst) > 0
                                 || !lock(&lazy.hints).is_empty()
+                                || lazy.osr_waiting()
                         })
                     {
                         continue;
@@ -1297,6 +1316,7 @@ impl Service {
                                 || self.urgent_pending.load(Ordering::SeqCst) > 0
                                 // Hot quick code is replaced first.
                                 || lazy.hot_upgrade_waiting()
+                                || lazy.osr_waiting()
                         },
                     );
                     lazy.finish(&module, batch);
@@ -1310,7 +1330,7 @@ impl Service {
                         let mut jobs = lock(&self.jobs);
                         // An entry asked for since (`osr_code` queues it
                         // before it takes `jobs`) keeps the module here.
-                        if !lock(&lazy.osr_requests).is_empty() {
+                        if lazy.osr_waiting() {
                             continue;
                         }
                         jobs.background.retain(|(w, _)| {
