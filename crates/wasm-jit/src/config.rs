@@ -454,9 +454,12 @@ impl Config {
     /// hottest first: quick code counts its entries and loop iterations,
     /// and code that has counted 10,000 goes before the callees hinted for
     /// calls (only compilations that calls wait for go before it). Calls
-    /// made after that run optimised code, but a call already running quick
-    /// code finishes in it: a loop in a function called once stays in quick
-    /// code. The code cache keeps quick code as it is (a later run loads it,
+    /// made after that run optimised code. A call already running quick
+    /// code finishes in it, except that in functions the module names at
+    /// most once (a `main`, entered once), a loop that keeps running after
+    /// the replacement is in continues in an optimised entry of that loop
+    /// (on-stack replacement; other loops stay in quick code until their
+    /// call returns). The code cache keeps quick code as it is (a later run loads it,
     /// starts replacing it at once, and saves what it replaced);
     /// artifacts get optimised code. A function the quick compiler fails on
     /// is compiled optimised instead, and so is one whose body is over
