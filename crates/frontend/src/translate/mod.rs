@@ -182,16 +182,15 @@ struct FuncTranslator<'a, 'f> {
     /// `loop` operators read so far (their numbers, for on-stack
     /// replacement).
     loops_seen: u32,
-    /// Whether this function's loops may be replaced on the stack: it has
-    /// at most [`MAX_OSR_LOCALS`] locals and none holds an exception.
-    osr_locals_ok: bool,
     /// Translating an on-stack-replacement entry: the number of the loop
     /// entered and its header block, which the entry block jumps to.
     osr_target: Option<(u32, ir::Block)>,
     /// Whether the loop of `osr_target` was found (and could be entered).
     osr_found: bool,
-    /// The types of the locals, parameters first (while `osr_locals_ok`).
-    local_types: Vec<WasmType>,
+    /// The types of the locals, parameters first, when the function's
+    /// loops may be replaced on the stack (see `osr::local_types`); known
+    /// only when checking for or translating such an entry.
+    osr_locals: Option<Vec<WasmType>>,
 }
 
 /// Validates function `index` of the module described by `env` with
@@ -208,9 +207,21 @@ pub fn translate_function(
     fctx: &mut FunctionBuilderContext,
 ) -> Result<ir::Function, FrontendError> {
     let ty = env.info.func_type(index);
-    let sig = match env.osr_entry {
-        Some(_) => osr::osr_signature(ty, &osr::local_types(ty, body)?, env.pointer_type()),
-        None => wasm_signature(ty, env.pointer_type()),
+    let (sig, osr_locals) = match env.osr_entry {
+        Some(_) => {
+            let locals = osr::local_types(ty, body)?;
+            (
+                osr::osr_signature(ty, &locals, env.pointer_type()),
+                Some(locals),
+            )
+        }
+        // Quick code checks loops only of functions whose locals can be
+        // handed over.
+        None if env.osr_checks => (
+            wasm_signature(ty, env.pointer_type()),
+            osr::local_types(ty, body).ok(),
+        ),
+        None => (wasm_signature(ty, env.pointer_type()), None),
     };
     let mut func = ir::Function::with_name_signature(
         UserFuncName::User(UserExternalName::new(FUNC_NAMESPACE, index.0)),
@@ -244,15 +255,13 @@ pub fn translate_function(
         legacy_tries: None,
         next_try: None,
         loops_seen: 0,
-        osr_locals_ok: true,
         osr_target: None,
         osr_found: false,
-        local_types: Vec::new(),
+        osr_locals,
     };
     let mut notes = UnsupportedNotes::default();
     let mut limit: Option<FrontendError> = None;
 
-    let mut local_types: Vec<WasmType> = ty.params().to_vec();
     for (i, wt) in ty.params().iter().enumerate() {
         let var = t.builder.declare_var(clif_type(*wt, env.pointer_type()));
         t.builder.def_var(var, params[2 + i]);
@@ -266,15 +275,8 @@ pub fn translate_function(
             let zero = t.zero(wt);
             t.builder.def_var(var, zero);
             t.locals.push(var);
-            if local_types.len() <= MAX_OSR_LOCALS {
-                local_types.push(wt);
-            }
         }
     })?;
-    t.osr_locals_ok = osr::osr_locals_ok(&local_types) && t.locals.len() == local_types.len();
-    if t.osr_locals_ok {
-        t.local_types = local_types;
-    }
 
     // The body is a block whose end returns.
     let results: Vec<WasmType> = ty.results().to_vec();

@@ -34,7 +34,8 @@ use crate::types::{FuncType, WasmType};
 
 /// The types of a function's locals, parameters first (for the signature
 /// of an on-stack-replacement entry), or why its loops cannot be entered
-/// that way.
+/// that way: more than [`MAX_OSR_LOCALS`] locals, or one holding an
+/// exception (whose reclamation counts the references on the stack).
 pub(super) fn local_types(
     ty: &FuncType,
     body: &FunctionBody<'_>,
@@ -49,22 +50,15 @@ pub(super) fn local_types(
         let wt = WasmType::from_wasmparser(vt)?;
         types.extend(std::iter::repeat_n(wt, count as usize));
     }
-    if !osr_locals_ok(&types) {
+    if types
+        .iter()
+        .any(|wt| matches!(wt, WasmType::Ref(r) if r.heap.is_exn()))
+    {
         return Err(unsupported(
             "on-stack replacement (a local holds exceptions)",
         ));
     }
     Ok(types)
-}
-
-/// Whether a function with locals of `types` (parameters included) can
-/// have its loops replaced on the stack: not too many, and none holding an
-/// exception (whose reclamation counts the references on the stack).
-pub(super) fn osr_locals_ok(types: &[WasmType]) -> bool {
-    types.len() <= MAX_OSR_LOCALS
-        && !types
-            .iter()
-            .any(|wt| matches!(wt, WasmType::Ref(r) if r.heap.is_exn()))
 }
 
 /// The signature of the on-stack-replacement entry of a loop of a function
@@ -91,7 +85,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn osr_eligible(&self, params: usize) -> bool {
         params == 0
             && self.stack.is_empty()
-            && self.osr_locals_ok
+            && self.osr_locals.is_some()
             && !self
                 .control
                 .iter()
@@ -169,7 +163,11 @@ impl FuncTranslator<'_, '_> {
         // The entry takes over this call: what the fuel counter holds goes
         // to the context, where the entry reads it.
         self.fuel_save();
-        let sig = osr_signature(self.env.info.func_type(self.index), &self.local_types, ptr);
+        let locals = self
+            .osr_locals
+            .as_deref()
+            .expect("eligible loops have their locals' types");
+        let sig = osr_signature(self.env.info.func_type(self.index), locals, ptr);
         let sig = self.builder.import_signature(sig);
         let mut args = vec![self.vmctx, self.vmctx];
         for i in 0..self.locals.len() {
