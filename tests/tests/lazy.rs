@@ -33,6 +33,16 @@ fn lazy_engine(background: bool, cache: Option<std::path::PathBuf>) -> Engine {
     Engine::new(&config).unwrap()
 }
 
+/// `config` with lazy compilation by the quick first tier, whose code
+/// stays: no background threads replace it.
+fn quick_kept(config: &mut Config) -> &mut Config {
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .background_compilation(false)
+        .first_tier(FirstTier::Quick)
+        .quick_tier_always(true)
+}
+
 /// Whether this host has an idle core for background compilation (and so
 /// for the final tier).
 fn background_threads() -> bool {
@@ -468,11 +478,7 @@ fn quick_code_counts_its_heat() {
     // No background threads, so nothing replaces quick code, or compiles
     // `spin` before its call needs it.
     let mut config = Config::new();
-    config
-        .compilation_mode(CompilationMode::Lazy)
-        .background_compilation(false)
-        .first_tier(FirstTier::Quick)
-        .quick_tier_always(true);
+    quick_kept(&mut config);
     // The module compiled under `config`, and a call of `spin(n)` for each
     // `n` of `spins`.
     let spun = |config: &Config, spins: &[i32]| {
@@ -708,11 +714,7 @@ fn large_bodies_are_compiled_quickly_up_to_a_limit() {
     let (mid, huge) = (2_000, 13_000);
     let wat = format!("(module {} {})", body("mid", mid), body("huge", huge));
     let mut config = Config::new();
-    config
-        .compilation_mode(CompilationMode::Lazy)
-        .first_tier(FirstTier::Quick)
-        .quick_tier_always(true)
-        .background_compilation(false);
+    quick_kept(&mut config);
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, &wat).unwrap();
     let mut store = Store::new(&engine, ());
@@ -888,11 +890,7 @@ fn long_loops_continue_in_optimised_code() {
         s
     }
     let mut config = Config::new();
-    config
-        .compilation_mode(CompilationMode::Lazy)
-        .first_tier(FirstTier::Quick)
-        .quick_tier_always(true)
-        .background_compilation(false);
+    quick_kept(&mut config);
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, &wat).unwrap();
     let mut store = Store::new(&engine, ());
@@ -986,11 +984,7 @@ fn long_loops_continue_in_optimised_code() {
         let mut config = Config::new();
         config.consume_fuel(true);
         if quick {
-            config
-                .compilation_mode(CompilationMode::Lazy)
-                .first_tier(FirstTier::Quick)
-                .quick_tier_always(true)
-                .background_compilation(false);
+            quick_kept(&mut config);
         }
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, &wat).unwrap();
