@@ -723,14 +723,13 @@ fn background_order(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<u32> {
 /// replacement (`translate/osr.rs` in the frontend): those the module names
 /// at most once (in a `call`, `return_call` or `ref.func`, an element
 /// segment, a global's or a table's initialiser, an export or as its start
-/// function). They are likely entered
-/// once or a few times (a program's `main`), so a long loop in them may run
-/// its whole course in quick code; a function named in many places is
-/// entered again, and later calls run its replacement. The checks cost
-/// quick compile time, since each keeps every local live up to its loop:
-/// with checks in every function, a short run of sqlite's module took 20%
-/// longer; with checks in those named at most twice, 4% (and at most once,
-/// as here, 1.5%).
+/// function). They are likely entered once or a few times (a program's
+/// `main`), so a long loop in them may run its whole course in quick code;
+/// a function named in many places is entered again, and later calls run
+/// its replacement. The checks cost quick compile time, since each keeps
+/// every local live up to its loop: with checks in every function, a short
+/// run of sqlite's module took 17% longer; with checks in those named at
+/// most twice, 4% (and at most once, as here, within the noise: 1.5%).
 fn osr_candidates(info: &ModuleInfo, callees: &[Vec<u32>]) -> Vec<bool> {
     use wasm_jit_frontend::module::{ConstOp, ExternKind};
     let imported = info.num_imported_funcs;
