@@ -1782,3 +1782,261 @@ fn default_values_of_types() {
     let func = ValType::Ref(RefType::new(false, HeapType::Func));
     assert!(Val::default_for_ty(&func).is_none());
 }
+
+/// Host tables and globals typed as Wasmtime's users write reference types
+/// (`RefType::FUNCREF`, or `(ref null func)` spelled out) link to a
+/// module's `funcref` and `externref` imports: the spellings are one type.
+#[test]
+fn reference_types_link_in_either_spelling() {
+    use wasm_jit::{
+        Global, GlobalType, HeapType, Instance, Mutability, RefType, Table, TableType, ValType,
+    };
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "" "t" (table 1 funcref))
+             (import "" "g" (global (mut externref)))
+             (func (export "nulls") (result i32)
+               (i32.add (ref.is_null (table.get 0 (i32.const 0)))
+                        (ref.is_null (global.get 0)))))"#,
+    )
+    .unwrap();
+    let null_func = ValType::Ref(RefType::new(true, HeapType::Func));
+    let null_extern = ValType::Ref(RefType::new(true, HeapType::Extern));
+    assert_eq!(ValType::from(RefType::FUNCREF), ValType::FUNCREF);
+    assert_eq!(ValType::from(RefType::EXTERNREF), ValType::ExternRef);
+    assert!(null_func.is_funcref() && null_extern.is_externref());
+    assert!(!ValType::FUNCREF.is_externref());
+    assert!(RefType::FUNCREF.is_nullable());
+    assert_eq!(RefType::EXTERNREF.heap_type(), &HeapType::Extern);
+
+    let table_types = [
+        TableType::new(RefType::FUNCREF, 1, None),
+        TableType::new(null_func, 1, None),
+        // The fields are public: a type built without `new` still matches.
+        TableType {
+            element: null_func,
+            ..TableType::new(ValType::FuncRef, 1, None)
+        },
+    ];
+    let global_types = [
+        GlobalType::new(null_extern, Mutability::Var),
+        GlobalType {
+            content: null_extern,
+            ..GlobalType::new(ValType::ExternRef, Mutability::Var)
+        },
+    ];
+    for (t, g) in table_types
+        .into_iter()
+        .zip(global_types.into_iter().cycle())
+    {
+        let mut store = Store::new(&engine, ());
+        let table = Table::new(&mut store, t, Val::FuncRef(None)).unwrap();
+        let global = Global::new(&mut store, g, Val::ExternRef(None)).unwrap();
+        let instance = Instance::new(&mut store, &module, &[table.into(), global.into()])
+            .unwrap_or_else(|e| panic!("{t:?} / {g:?}: {e:#}"));
+        let nulls = instance
+            .get_typed_func::<(), i32>(&mut store, "nulls")
+            .unwrap();
+        assert_eq!(nulls.call(&mut store, ()).unwrap(), 2);
+    }
+
+    // A non-nullable or an immutable one still does not match.
+    let mut store = Store::new(&engine, ());
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, 1, None),
+        Val::FuncRef(None),
+    )
+    .unwrap();
+    let immutable = Global::new(
+        &mut store,
+        GlobalType::new(null_extern, Mutability::Const),
+        Val::ExternRef(None),
+    )
+    .unwrap();
+    let e = Instance::new(&mut store, &module, &[table.into(), immutable.into()]).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("incompatible import type"),
+        "{e:#}"
+    );
+}
+
+/// Wasmtime's error macros and `error` module, as host code uses them.
+#[test]
+fn error_macros_as_in_wasmtime() {
+    use wasm_jit::error::Context as _;
+    fn even(x: u32) -> wasm_jit::Result<u32> {
+        wasm_jit::ensure!(x.is_multiple_of(2), "{x} is not even");
+        if x > 100 {
+            wasm_jit::bail!("{x} is too large");
+        }
+        wasm_jit::error::Ok(x / 2)
+    }
+    assert_eq!(even(4).unwrap(), 2);
+    assert_eq!(even(3).unwrap_err().to_string(), "3 is not even");
+    assert_eq!(even(102).unwrap_err().to_string(), "102 is too large");
+    let e: Error = wasm_jit::format_err!("code {}", 7);
+    assert_eq!(e.to_string(), "code 7");
+    let with_context = even(5).context("halving");
+    assert_eq!(
+        format!("{:#}", with_context.unwrap_err()),
+        "halving: 5 is not even"
+    );
+}
+
+/// `Config::target` given an architecture alone, as Wasmtime's examples
+/// pass it, means that architecture on this machine's operating system.
+#[test]
+fn a_bare_architecture_is_a_target() {
+    for arch in ["x86_64", "aarch64"] {
+        let mut config = Config::new();
+        config.target(arch).unwrap();
+        let engine = Engine::new(&config).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+        let artifact = engine.precompile_module(b"\0asm\x01\0\0\0").unwrap();
+        assert!(Module::is_serialized(&artifact), "{arch}");
+    }
+    let mut config = Config::new();
+    config.target("x86_64-unknown-none").unwrap();
+    let e = Engine::new(&config).unwrap_err();
+    assert!(format!("{e:#}").contains("not supported yet"), "{e:#}");
+}
+
+/// A store without a limiter holds at most Wasmtime's default number of
+/// instances, and says so.
+#[test]
+fn stores_without_a_limiter_cap_instances_as_wasmtime_does() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, "(module)").unwrap();
+    let mut store = Store::new(&engine, ());
+    for _ in 0..wasm_jit::DEFAULT_INSTANCE_LIMIT {
+        wasm_jit::Instance::new(&mut store, &module, &[]).unwrap();
+    }
+    let e = wasm_jit::Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot instantiate: the store's limit on instances was reached"
+    );
+    // Another store is not affected.
+    let mut other = Store::new(&engine, ());
+    wasm_jit::Instance::new(&mut other, &module, &[]).unwrap();
+}
+
+/// `Table::fill` and `Table::copy` as `table.fill` and `table.copy`:
+/// overlapping ranges in one table, subtyping between tables, and nothing
+/// changed by a range out of bounds.
+#[test]
+fn tables_fill_and_copy_from_the_host() {
+    use wasm_jit::{Func, Instance, RefType, Table, TableType, ValType};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $t (func (result i32)))
+             (table (export "typed") 4 (ref null $t))
+             (func $a (export "a") (result i32) i32.const 1)
+             (func $b (export "b") (result i32) i32.const 2)
+             (func (export "call") (param i32) (result i32)
+               (call_indirect 0 (type $t) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let a = instance.get_func(&mut store, "a").unwrap();
+    let b = instance.get_func(&mut store, "b").unwrap();
+    let typed = instance.get_table(&mut store, "typed").unwrap();
+    let call = instance
+        .get_typed_func::<i32, i32>(&mut store, "call")
+        .unwrap();
+    let host = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, 6, None),
+        Val::FuncRef(None),
+    )
+    .unwrap();
+    let is =
+        |store: &mut Store<()>, t: &Table, i: u64, f: Option<&Func>| match t.get(&mut *store, i) {
+            Some(Val::FuncRef(got)) => got.as_ref() == f,
+            other => panic!("{other:?}"),
+        };
+
+    host.fill(&mut store, 1, Val::FuncRef(Some(a)), 3).unwrap();
+    assert!(is(&mut store, &host, 0, None));
+    assert!((1..4).all(|i| is(&mut store, &host, i, Some(&a))));
+    assert!(is(&mut store, &host, 4, None));
+    // Out of bounds (also by overflow): nothing changes.
+    for (at, len) in [(4, 3), (u64::MAX, 2), (7, 0)] {
+        let e = host
+            .fill(&mut store, at, Val::FuncRef(Some(b)), len)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "out of bounds table access");
+    }
+    assert!(is(&mut store, &host, 4, None) && is(&mut store, &host, 5, None));
+    // Filling at the end with nothing is in bounds.
+    host.fill(&mut store, 6, Val::FuncRef(Some(b)), 0).unwrap();
+
+    // Overlapping ranges in one table: [_, a, b, a, _, _] copied from 1
+    // to 2, three elements, is [_, a, a, b, a, _].
+    host.set(&mut store, 2, Val::FuncRef(Some(b))).unwrap();
+    Table::copy(&mut store, &host, 2, &host, 1, 3).unwrap();
+    let want = [None, Some(&a), Some(&a), Some(&b), Some(&a), None];
+    for (i, f) in want.iter().enumerate() {
+        assert!(is(&mut store, &host, i as u64, *f), "element {i}");
+    }
+
+    // A typed table's elements go into a funcref table; not the reverse.
+    typed.set(&mut store, 0, Val::FuncRef(Some(b))).unwrap();
+    Table::copy(&mut store, &host, 5, &typed, 0, 1).unwrap();
+    assert!(is(&mut store, &host, 5, Some(&b)));
+    let e = Table::copy(&mut store, &typed, 0, &host, 0, 1).unwrap_err();
+    assert!(e.to_string().starts_with("type mismatch"), "{e}");
+    // An extern table is no funcref table's source either.
+    let externs = Table::new(
+        &mut store,
+        TableType::new(ValType::ExternRef, 1, None),
+        Val::ExternRef(None),
+    )
+    .unwrap();
+    assert!(Table::copy(&mut store, &host, 0, &externs, 0, 1).is_err());
+    let e = Table::copy(&mut store, &host, 5, &host, 0, 2).unwrap_err();
+    assert_eq!(e.to_string(), "out of bounds table access");
+
+    // What the host put in is what the guest calls.
+    Table::copy(&mut store, &typed, 1, &typed, 0, 1).unwrap();
+    assert_eq!(call.call(&mut store, 1).unwrap(), 2);
+}
+
+/// `Memory::data_ptr`, `Export::ty` and `ProfilingStrategy`, as in
+/// Wasmtime.
+#[test]
+fn memory_pointers_export_types_and_profiling_strategy() {
+    use wasm_jit::{ExternType, Instance, ProfilingStrategy};
+    let mut config = Config::new();
+    config.profiler(ProfilingStrategy::None);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1)
+             (func (export "get") (param i32) (result i32) (i32.load8_u (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    let ptr = memory.data_ptr(&store);
+    assert_eq!(ptr, memory.data(&store).as_ptr() as *mut u8);
+    // SAFETY: the memory has 65536 accessible bytes at `ptr`, and nothing
+    // else borrows them.
+    unsafe { ptr.add(70).write(42) };
+    let get = instance
+        .get_typed_func::<i32, i32>(&mut store, "get")
+        .unwrap();
+    assert_eq!(get.call(&mut store, 70).unwrap(), 42);
+    let kinds: Vec<_> = instance
+        .exports(&mut store)
+        .map(|e| (e.name().to_string(), e.ty(&store)))
+        .collect();
+    assert!(matches!(&kinds[0], (n, ExternType::Memory(m)) if n == "m" && m.minimum == 1));
+    assert!(matches!(&kinds[1], (n, ExternType::Func(f)) if n == "get" && f.params().len() == 1));
+}

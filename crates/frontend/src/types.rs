@@ -28,7 +28,9 @@ pub enum WasmType {
     Ref(RefType),
 }
 
-/// A reference type other than `funcref` and `externref`.
+/// A reference type: nullability, heap type and exactness. As a
+/// [`WasmType`], `(ref null func)` and `(ref null extern)` are spelled
+/// [`WasmType::FuncRef`] and [`WasmType::ExternRef`] (`From` does that).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RefType {
     /// Whether null is a value of the type.
@@ -41,13 +43,36 @@ pub struct RefType {
 }
 
 impl RefType {
+    /// `funcref`, `(ref null func)`.
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
+    /// `externref`, `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+
     /// A reference type (not exact).
-    pub fn new(nullable: bool, heap: HeapType) -> RefType {
+    pub const fn new(nullable: bool, heap: HeapType) -> RefType {
         RefType {
             nullable,
             heap,
             exact: false,
         }
+    }
+
+    /// Whether null is a value of the type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// What it refers to.
+    pub fn heap_type(&self) -> &HeapType {
+        &self.heap
+    }
+}
+
+/// A reference type as a value type, in its one spelling (`funcref` for
+/// [`RefType::FUNCREF`]).
+impl From<RefType> for WasmType {
+    fn from(r: RefType) -> WasmType {
+        WasmType::Ref(r).one_spelling()
     }
 }
 
@@ -121,6 +146,21 @@ impl HeapType {
 }
 
 impl WasmType {
+    /// `funcref` (Wasmtime's name for [`WasmType::FuncRef`]).
+    pub const FUNCREF: WasmType = WasmType::FuncRef;
+    /// `externref` (Wasmtime's name for [`WasmType::ExternRef`]).
+    pub const EXTERNREF: WasmType = WasmType::ExternRef;
+
+    /// Whether this is `funcref`, in either spelling.
+    pub fn is_funcref(&self) -> bool {
+        self.one_spelling() == WasmType::FuncRef
+    }
+
+    /// Whether this is `externref`, in either spelling.
+    pub fn is_externref(&self) -> bool {
+        self.one_spelling() == WasmType::ExternRef
+    }
+
     /// Converts a wasmparser value type, refusing the ones we do not run yet.
     pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, FrontendError> {
         Ok(match ty {
@@ -608,17 +648,18 @@ impl TableType {
     pub fn is_64(&self) -> bool {
         self.table64
     }
-    /// A table with 32-bit indices.
-    pub fn new(element: WasmType, minimum: u64, maximum: Option<u64>) -> TableType {
+    /// A table with 32-bit indices. A reference type spelled either way
+    /// (`funcref` or `(ref null func)`) is the same element type.
+    pub fn new(element: impl Into<WasmType>, minimum: u64, maximum: Option<u64>) -> TableType {
         TableType {
-            element,
+            element: element.into().one_spelling(),
             minimum,
             maximum,
             table64: false,
         }
     }
     /// A table with 64-bit indices (memory64).
-    pub fn new64(element: WasmType, minimum: u64, maximum: Option<u64>) -> TableType {
+    pub fn new64(element: impl Into<WasmType>, minimum: u64, maximum: Option<u64>) -> TableType {
         TableType {
             table64: true,
             ..TableType::new(element, minimum, maximum)
@@ -731,10 +772,11 @@ pub enum Mutability {
 }
 
 impl GlobalType {
-    /// A global of `content` type, constant or variable.
+    /// A global of `content` type, constant or variable (a reference type
+    /// in either spelling, as [`TableType::new`]).
     pub fn new(content: WasmType, mutability: Mutability) -> GlobalType {
         GlobalType {
-            content,
+            content: content.one_spelling(),
             mutable: mutability == Mutability::Var,
         }
     }

@@ -64,6 +64,10 @@ pub enum Profiler {
     JitDump,
 }
 
+/// Wasmtime's name for [`Profiler`] (its `Config::profiler` takes a
+/// `ProfilingStrategy`; the variants wasm-jit has are the same).
+pub type ProfilingStrategy = Profiler;
+
 /// When a module's functions are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -515,11 +519,20 @@ impl Config {
     /// every CPU of that target. An engine whose target cannot run here
     /// only compiles: [`Engine::precompile_module`](crate::Engine::precompile_module)
     /// makes artifacts for the target, and loading or instantiating modules
-    /// is refused with an error. Supported: x86-64 and aarch64 Linux.
+    /// is refused with an error. Supported: x86-64 and aarch64 Linux. An
+    /// architecture alone (`x86_64`, `aarch64`), as Wasmtime accepts, means
+    /// that architecture on this machine's operating system.
     pub fn target(&mut self, target: &str) -> anyhow::Result<&mut Self> {
-        let triple: target_lexicon::Triple = target
+        let mut triple: target_lexicon::Triple = target
             .parse()
             .map_err(|e| anyhow::anyhow!("unknown target `{target}`: {e}"))?;
+        if !target.contains('-') {
+            let host = target_lexicon::Triple::host();
+            triple.vendor = host.vendor;
+            triple.operating_system = host.operating_system;
+            triple.environment = host.environment;
+            triple.binary_format = host.binary_format;
+        }
         self.target = Some(triple);
         Ok(self)
     }

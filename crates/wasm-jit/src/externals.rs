@@ -270,6 +270,20 @@ impl Memory {
         s.memory_bytes_mut(i)
     }
 
+    /// The address of the memory's first byte, for hosts that hand it to
+    /// native code; [`data_size`](Memory::data_size) bytes are accessible
+    /// from it. A memory with guard pages (a 32-bit memory, by default)
+    /// never moves; one whose accesses are checked explicitly (memory64, or
+    /// a small [`Config::memory_reservation`](crate::Config::memory_reservation))
+    /// may move when it grows, so ask again after any growth, the guest's
+    /// included. Reading or writing through it while anything else borrows
+    /// the bytes (say a slice from [`data_mut`](Memory::data_mut)) is the
+    /// caller's to avoid.
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        let s = &store.as_context().0.opaque;
+        s.memory(s.check(self.0)).base()
+    }
+
     /// The memory's bytes and the store's data, both mutably (what a host
     /// function needs to serve a guest request).
     pub fn data_and_store_mut<'a, T: 'a>(
@@ -395,6 +409,56 @@ impl Table {
         }
     }
 
+    /// Sets `len` elements from `dst` to `val` (as `table.fill`): all of
+    /// them, or none and an error when they are not all in bounds.
+    pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Val, len: u64) -> Result<()> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let i = s.check(self.0);
+        let raw = ref_to_raw(s, s.table(i).ty().element, val)?;
+        let elements = s.table_mut(i).elements_mut();
+        match range_in(dst, len, elements.len()) {
+            Some(range) => {
+                elements[range].fill(raw);
+                Ok(())
+            }
+            None => bail!("out of bounds table access"),
+        }
+    }
+
+    /// Copies `len` elements of `src_table` from `src_index` to `dst_table`
+    /// at `dst_index` (as `table.copy`: the ranges may overlap, even in one
+    /// table). The source's element type must be a subtype of the
+    /// destination's; nothing is copied and an error is returned when a
+    /// range is out of bounds.
+    pub fn copy(
+        mut store: impl AsContextMut,
+        dst_table: &Table,
+        dst_index: u64,
+        src_table: &Table,
+        src_index: u64,
+        len: u64,
+    ) -> Result<()> {
+        let ctx = store.as_context_mut();
+        let s = &mut ctx.0.opaque;
+        let (d, src) = (s.check(dst_table.0), s.check(src_table.0));
+        let (dst_ty, src_ty) = (s.table(d).ty().element, s.table(src).ty().element);
+        if !s.engine.inner().types.value_subtype(src_ty, dst_ty) {
+            bail!("type mismatch: cannot copy {src_ty} elements into a table of {dst_ty}");
+        }
+        let from = s.table(src).elements();
+        let Some(src_range) = range_in(src_index, len, from.len()) else {
+            bail!("out of bounds table access");
+        };
+        let values = from[src_range].to_vec();
+        let to = s.table_mut(d).elements_mut();
+        let Some(dst_range) = range_in(dst_index, len, to.len()) else {
+            bail!("out of bounds table access");
+        };
+        to[dst_range].copy_from_slice(&values);
+        Ok(())
+    }
+
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let ctx = store.as_context_mut();
@@ -412,6 +476,12 @@ impl Table {
             .map_err(host_error)?
             .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
     }
+}
+
+/// `start..start + len` when it lies within `0..size`.
+fn range_in(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= size as u64).then_some(start as usize..end as usize)
 }
 
 /// A global variable.

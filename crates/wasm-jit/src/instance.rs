@@ -25,8 +25,11 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
         }
 }
 
+/// Reference types compare in one spelling: the fields are public, so a
+/// type may have been built as `(ref null func)` where a module says
+/// `funcref`.
 fn table_matches(actual: &TableType, expected: &TableType) -> bool {
-    actual.element == expected.element
+    actual.element.one_spelling() == expected.element.one_spelling()
         && actual.table64 == expected.table64
         && limits_match(
             actual.minimum,
@@ -58,7 +61,7 @@ fn global_matches(
 ) -> bool {
     actual.mutable == expected.mutable
         && if actual.mutable {
-            actual.content == expected.content
+            actual.content.one_spelling() == expected.content.one_spelling()
         } else {
             types.value_subtype(actual.content, expected.content)
         }
@@ -199,6 +202,16 @@ impl Export {
     /// The item, if it is a tag.
     pub fn into_tag(self) -> Option<crate::Tag> {
         self.item.into_tag()
+    }
+
+    /// The item, if it is a shared memory.
+    pub fn into_shared_memory(self) -> Option<crate::SharedMemory> {
+        self.item.into_shared_memory()
+    }
+
+    /// The item's type.
+    pub fn ty(&self, store: impl crate::AsContext) -> crate::ExternType {
+        self.item.ty(store)
     }
 }
 
@@ -355,27 +368,42 @@ unsafe fn instantiate(
     let defined_memories = info.memories.len() - info.num_imported_memories as usize;
     let defined_tables = info.tables.len() - info.num_imported_tables as usize;
     let counts = [
-        (ResourceKind::Instances, s.instances.len(), 1, "instances"),
+        (
+            ResourceKind::Instances,
+            s.instances.len(),
+            1,
+            "instances",
+            crate::DEFAULT_INSTANCE_LIMIT,
+        ),
         (
             ResourceKind::Memories,
             s.memory_count(),
             defined_memories,
             "memories",
+            crate::DEFAULT_MEMORY_LIMIT,
         ),
         (
             ResourceKind::Tables,
             s.table_count(),
             defined_tables,
             "tables",
+            crate::DEFAULT_TABLE_LIMIT,
         ),
     ];
-    for (kind, current, more, what) in counts {
-        if more > 0
-            && !s
-                .limits
+    for (kind, current, more, what, default) in counts {
+        if more == 0 {
+            continue;
+        }
+        // Without a limiter, the trait's default counts hold (as in
+        // Wasmtime).
+        let allowed = if s.limits.growth.is_some() {
+            s.limits
                 .allows(kind, current, current + more, None)
                 .map_err(host_error)?
-        {
+        } else {
+            current + more <= default
+        };
+        if !allowed {
             bail!("cannot instantiate: the store's limit on {what} was reached");
         }
     }

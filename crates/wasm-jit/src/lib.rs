@@ -41,15 +41,18 @@ mod types;
 mod values;
 
 pub use config::{
-    Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, RegallocAlgorithm, Strategy,
-    WasmBacktraceDetails,
+    Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, ProfilingStrategy,
+    RegallocAlgorithm, Strategy, WasmBacktraceDetails,
 };
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table, Tag};
 pub use func::Func;
 pub use gc_refs::{ArrayRef, ArrayType, FieldType, StorageType, StructRef, StructType};
 pub use instance::{Export, Instance};
-pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+pub use limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+    StoreLimits, StoreLimitsBuilder,
+};
 pub use linker::{InstancePre, Linker};
 pub use module::{ExportType, ImportType, Module};
 pub use shared_memory::{SharedMemory, WaitResult};
@@ -74,3 +77,11 @@ pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
 /// Error type of the API (`anyhow`'s, as in Wasmtime): downcast it to
 /// [`Trap`], [`WasmBacktrace`] or a host function's own error.
 pub use anyhow::Error;
+/// Error macros, as Wasmtime exports them: they make an [`Error`].
+pub use anyhow::{bail, ensure, format_err};
+
+/// The error type and its helpers, where Wasmtime's `wasmtime::error`
+/// module has them (`Context` for `.context(..)` on results, and `Ok`).
+pub mod error {
+    pub use anyhow::{Chain, Context, Error, Ok, Result, anyhow, bail, ensure, format_err};
+}

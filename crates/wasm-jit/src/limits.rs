@@ -7,6 +7,16 @@ use wasm_jit_backend::{Growth, HostError, ResourceKind};
 use crate::store::StoreInner;
 use crate::trap::host_payload;
 
+/// Most instances a store may hold, unless its limiter says otherwise
+/// ([`ResourceLimiter::instances`]' default; Wasmtime's).
+pub const DEFAULT_INSTANCE_LIMIT: usize = 10_000;
+/// Most tables instances may define in a store, unless its limiter says
+/// otherwise ([`ResourceLimiter::tables`]' default; Wasmtime's).
+pub const DEFAULT_TABLE_LIMIT: usize = 10_000;
+/// Most memories instances may define in a store, unless its limiter says
+/// otherwise ([`ResourceLimiter::memories`]' default; Wasmtime's).
+pub const DEFAULT_MEMORY_LIMIT: usize = 10_000;
+
 /// Decides how far a store's memories and tables may grow and how many
 /// instances, memories and tables it may have. Install one with
 /// [`Store::limiter`](crate::Store::limiter).
@@ -18,7 +28,7 @@ use crate::trap::host_payload;
 /// refused. Returning `Err` instead traps the guest (or fails the host's
 /// call or the instantiation) with that error, which the embedder gets back
 /// unchanged. The methods are Wasmtime's, with its signatures.
-pub trait ResourceLimiter: Send {
+pub trait ResourceLimiter {
     /// A memory wants to grow from `current` to `desired` bytes (`maximum`
     /// is its declared maximum). Return whether it may. Asked before the
     /// maximum is checked, so `desired` may exceed it.
@@ -47,17 +57,17 @@ pub trait ResourceLimiter: Send {
         let _ = error;
         Ok(())
     }
-    /// Most instances the store may hold.
+    /// Most instances the store may hold ([`DEFAULT_INSTANCE_LIMIT`]).
     fn instances(&self) -> usize {
-        10_000_000
+        DEFAULT_INSTANCE_LIMIT
     }
-    /// Most memories the store may hold.
+    /// Most memories the store may hold ([`DEFAULT_MEMORY_LIMIT`]).
     fn memories(&self) -> usize {
-        10_000_000
+        DEFAULT_MEMORY_LIMIT
     }
-    /// Most tables the store may hold.
+    /// Most tables the store may hold ([`DEFAULT_TABLE_LIMIT`]).
     fn tables(&self) -> usize {
-        10_000_000
+        DEFAULT_TABLE_LIMIT
     }
 }
 
@@ -77,9 +87,9 @@ impl Default for StoreLimits {
         StoreLimits {
             memory_size: None,
             table_elements: None,
-            instances: 10_000_000,
-            memories: 10_000_000,
-            tables: 10_000_000,
+            instances: DEFAULT_INSTANCE_LIMIT,
+            memories: DEFAULT_MEMORY_LIMIT,
+            tables: DEFAULT_TABLE_LIMIT,
             trap_on_grow_failure: false,
         }
     }
