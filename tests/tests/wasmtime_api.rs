@@ -2040,3 +2040,74 @@ fn memory_pointers_export_types_and_profiling_strategy() {
     assert!(matches!(&kinds[0], (n, ExternType::Memory(m)) if n == "m" && m.minimum == 1));
     assert!(matches!(&kinds[1], (n, ExternType::Func(f)) if n == "get" && f.params().len() == 1));
 }
+
+/// `Linker::alias_module`, `get_by_import` and `iter`, and
+/// `TypedFunc::func` giving a reference, as in Wasmtime.
+#[test]
+fn linker_aliases_modules_and_lists_its_definitions() {
+    use wasm_jit::{Extern, Func};
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "twice", |x: i32| x * 2)
+        .unwrap()
+        .func_wrap("host", "one", || 1i32)
+        .unwrap();
+    linker.alias_module("host", "env").unwrap();
+    // Already defined there: refused, and nothing is added.
+    linker.func_wrap("other", "one", || 11i32).unwrap();
+    linker.func_wrap("other", "new", || 12i32).unwrap();
+    let e = linker.alias_module("other", "env").unwrap_err();
+    assert_eq!(e.to_string(), "import `env::one` is already defined");
+    assert!(linker.get(&mut store, "env", "new").is_none());
+
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "twice" (func $t (param i32) (result i32)))
+             (import "env" "one" (func $o (result i32)))
+             (func (export "run") (result i32) (call $t (call $o))))"#,
+    )
+    .unwrap();
+    for import in module.imports() {
+        let item = linker.get_by_import(&mut store, &import).unwrap();
+        assert!(matches!(item, Extern::Func(_)), "{}", import.name());
+    }
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 2);
+    let untyped: &Func = run.func();
+    let mut out = [Val::I32(0)];
+    untyped.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0].unwrap_i32(), 2);
+
+    let names: Vec<(String, String)> = linker
+        .iter(&mut store)
+        .map(|(m, n, _)| (m.to_string(), n.to_string()))
+        .collect();
+    let want = [
+        ("env", "one"),
+        ("env", "twice"),
+        ("host", "one"),
+        ("host", "twice"),
+        ("other", "new"),
+        ("other", "one"),
+    ];
+    assert_eq!(
+        names,
+        want.map(|(m, n)| (m.to_string(), n.to_string())).to_vec()
+    );
+    // With shadowing allowed, a module's names replace those of the alias.
+    linker.allow_shadowing(true);
+    linker.alias_module("other", "env").unwrap();
+    let one = linker
+        .get(&mut store, "env", "one")
+        .unwrap()
+        .into_func()
+        .unwrap();
+    let mut out = [Val::I32(0)];
+    one.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0].unwrap_i32(), 11);
+}

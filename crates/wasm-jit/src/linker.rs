@@ -209,6 +209,59 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
+    /// Defines under `as_module` every name defined under `module` (each
+    /// as [`Linker::alias`] would; names already under `as_module` are
+    /// refused unless shadowing is allowed, and then nothing is defined).
+    pub fn alias_module(&mut self, module: &str, as_module: &str) -> Result<&mut Self> {
+        let mut names: Vec<(String, Definition<T>)> = self
+            .defs
+            .iter()
+            .filter(|((m, _), _)| m == module)
+            .map(|((_, n), d)| (n.clone(), d.clone()))
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        if !self.allow_shadowing
+            && let Some((name, _)) = names
+                .iter()
+                .find(|(n, _)| self.defs.contains_key(&(as_module.to_string(), n.clone())))
+        {
+            bail!("import `{as_module}::{name}` is already defined");
+        }
+        for (name, def) in names {
+            self.insert(as_module, &name, def)?;
+        }
+        Ok(self)
+    }
+
+    /// The item that would satisfy `import` (as [`Linker::get`] of its
+    /// module and name).
+    pub fn get_by_import(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        import: &crate::ImportType<'_>,
+    ) -> Option<Extern> {
+        self.get(store, import.module(), import.name())
+    }
+
+    /// Every definition as (module, name, item), host functions placed in
+    /// `store`, sorted by module and name. A host function that could not
+    /// be placed is left out ([`Linker::instantiate`] reports why).
+    pub fn iter<'a>(
+        &'a self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> std::vec::IntoIter<(&'a str, &'a str, Extern)> {
+        let mut keys: Vec<&'a (String, String)> = self.defs.keys().collect();
+        keys.sort();
+        let items: Vec<_> = keys
+            .into_iter()
+            .filter_map(|(m, n)| {
+                let item = self.get(&mut store, m, n)?;
+                Some((m.as_str(), n.as_str(), item))
+            })
+            .collect();
+        items.into_iter()
+    }
+
     /// Defines the exports of `module` under `module_name`, as Wasmtime
     /// does for WASI modules: a *command* (a module that exports the
     /// function `_start`) gets a fresh instance for each call of each of

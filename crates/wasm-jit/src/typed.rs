@@ -308,8 +308,8 @@ impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
 
 impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
     /// The untyped function.
-    pub fn func(&self) -> Func {
-        self.func
+    pub fn func(&self) -> &Func {
+        &self.func
     }
 
     /// Calls the function. Traps and host errors come back as `Err`.
