@@ -242,8 +242,16 @@ fn wasi_p1_as_in_wasmtime() {
     let engine = Engine::default();
     let (module, linker) = wasi_program(&engine, "exit");
     let mut builder = WasiCtxBuilder::new();
-    // `args` appends, as Wasmtime's does.
-    builder.arg("exit").args(["3"]).envs(&[("K", "V")]);
+    // `args` appends, as Wasmtime's does. The network settings are
+    // accepted (preview 1 opens no sockets).
+    builder
+        .arg("exit")
+        .args(["3"])
+        .envs(&[("K", "V")])
+        .inherit_network()
+        .allow_ip_name_lookup(true)
+        .allow_tcp(true)
+        .allow_udp(false);
     // One builder, two stores: each context has the arguments.
     for _ in 0..2 {
         let wasi = builder.build_p1();

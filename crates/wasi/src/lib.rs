@@ -501,6 +501,28 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Accepted for Wasmtime's API: preview 1 has no call that opens a
+    /// socket or looks up a name, so there is no network to grant (the
+    /// `sock_*` calls answer `ENOTSOCK`/`EBADF` on every descriptor).
+    pub fn inherit_network(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Accepted for Wasmtime's API, as [`WasiCtxBuilder::inherit_network`].
+    pub fn allow_ip_name_lookup(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
+    /// Accepted for Wasmtime's API, as [`WasiCtxBuilder::inherit_network`].
+    pub fn allow_tcp(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
+    /// Accepted for Wasmtime's API, as [`WasiCtxBuilder::inherit_network`].
+    pub fn allow_udp(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
     /// The guest's time is up at `deadline`: a WASI call that would wait
     /// past it (`poll_oneoff` on a clock or a stream) stops waiting then,
     /// and the guest stops with [`wasm_jit::Trap::Interrupted`], as an epoch
