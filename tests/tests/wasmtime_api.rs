@@ -1848,6 +1848,9 @@ fn reference_types_link_in_either_spelling() {
             .get_typed_func::<(), i32>(&mut store, "nulls")
             .unwrap();
         assert_eq!(nulls.call(&mut store, ()).unwrap(), 2);
+        // The items report their types in one spelling.
+        assert_eq!(table.ty(&store).element(), &ValType::FuncRef);
+        assert_eq!(global.ty(&store).content(), &ValType::ExternRef);
     }
 
     // A non-nullable or an immutable one still does not match.
@@ -1929,6 +1932,27 @@ fn stores_without_a_limiter_cap_instances_as_wasmtime_does() {
     // Another store is not affected.
     let mut other = Store::new(&engine, ());
     wasm_jit::Instance::new(&mut other, &module, &[]).unwrap();
+
+    // Tables the host makes do not count against the store's tables (as
+    // in Wasmtime); those its instances define do.
+    use wasm_jit::{StoreLimitsBuilder, Table, TableType, ValType};
+    let mut store = Store::new(&engine, StoreLimitsBuilder::new().tables(1).build());
+    store.limiter(|l| l);
+    for _ in 0..3 {
+        Table::new(
+            &mut store,
+            TableType::new(ValType::FuncRef, 1, None),
+            Val::FuncRef(None),
+        )
+        .unwrap();
+    }
+    let with_table = Module::new(&engine, "(module (table 1 funcref))").unwrap();
+    wasm_jit::Instance::new(&mut store, &with_table, &[]).unwrap();
+    let e = wasm_jit::Instance::new(&mut store, &with_table, &[]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot instantiate: the store's limit on tables was reached"
+    );
 }
 
 /// `Table::fill` and `Table::copy` as `table.fill` and `table.copy`:
@@ -1978,7 +2002,8 @@ fn tables_fill_and_copy_from_the_host() {
         let e = host
             .fill(&mut store, at, Val::FuncRef(Some(b)), len)
             .unwrap_err();
-        assert_eq!(e.to_string(), "out of bounds table access");
+        assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::TableOutOfBounds));
+        assert_eq!(e.to_string(), "wasm trap: out of bounds table access");
     }
     assert!(is(&mut store, &host, 4, None) && is(&mut store, &host, 5, None));
     // Filling at the end with nothing is in bounds.
@@ -2007,8 +2032,10 @@ fn tables_fill_and_copy_from_the_host() {
     )
     .unwrap();
     assert!(Table::copy(&mut store, &host, 0, &externs, 0, 1).is_err());
-    let e = Table::copy(&mut store, &host, 5, &host, 0, 2).unwrap_err();
-    assert_eq!(e.to_string(), "out of bounds table access");
+    for (dst, src) in [(5, 0), (0, 5)] {
+        let e = Table::copy(&mut store, &host, dst, &host, src, 2).unwrap_err();
+        assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::TableOutOfBounds));
+    }
 
     // What the host put in is what the guest calls.
     Table::copy(&mut store, &typed, 1, &typed, 0, 1).unwrap();

@@ -621,7 +621,8 @@ impl fmt::Display for FuncType {
 /// Limits and element type of a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
-    /// `FuncRef` or `ExternRef`.
+    /// The element type: a reference type (`FuncRef`, `ExternRef` or a
+    /// `Ref`).
     pub element: WasmType,
     /// Initial number of elements.
     pub minimum: u64,

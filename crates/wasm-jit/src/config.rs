@@ -65,7 +65,8 @@ pub enum Profiler {
 }
 
 /// Wasmtime's name for [`Profiler`] (its `Config::profiler` takes a
-/// `ProfilingStrategy`; the variants wasm-jit has are the same).
+/// `ProfilingStrategy`). `None`, `PerfMap` and `JitDump` are Wasmtime's;
+/// its `VTune` and `Pulley` are not here.
 pub type ProfilingStrategy = Profiler;
 
 /// When a module's functions are compiled.

@@ -272,9 +272,11 @@ impl Memory {
 
     /// The address of the memory's first byte, for hosts that hand it to
     /// native code; [`data_size`](Memory::data_size) bytes are accessible
-    /// from it. A memory with guard pages (a 32-bit memory, by default)
-    /// never moves; one whose accesses are checked explicitly (memory64, or
-    /// a small [`Config::memory_reservation`](crate::Config::memory_reservation))
+    /// from it. A memory with guard pages (a 32-bit memory of 64 KiB
+    /// pages, by default) never moves; one whose accesses are checked
+    /// explicitly (memory64, one-byte pages,
+    /// [`Config::explicit_bounds_checks`](crate::Config::explicit_bounds_checks),
+    /// or a small [`Config::memory_reservation`](crate::Config::memory_reservation))
     /// may move when it grows, so ask again after any growth, the guest's
     /// included. Reading or writing through it while anything else borrows
     /// the bytes (say a slice from [`data_mut`](Memory::data_mut)) is the
@@ -357,6 +359,11 @@ fn ref_to_raw(s: &crate::store::StoreOpaque, ty: ValType, init: Val) -> Result<u
 impl Table {
     /// A new table owned by the store, filled with `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        // Kept in one spelling, as `TableType::new` makes it.
+        let ty = TableType {
+            element: ty.element.one_spelling(),
+            ..ty
+        };
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         let raw = ref_to_raw(s, ty.element, init)?;
@@ -410,7 +417,8 @@ impl Table {
     }
 
     /// Sets `len` elements from `dst` to `val` (as `table.fill`): all of
-    /// them, or none and an error when they are not all in bounds.
+    /// them, or none and a [`Trap::TableOutOfBounds`](crate::Trap) error
+    /// when they are not all in bounds.
     pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Val, len: u64) -> Result<()> {
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
@@ -422,14 +430,15 @@ impl Table {
                 elements[range].fill(raw);
                 Ok(())
             }
-            None => bail!("out of bounds table access"),
+            None => Err(crate::Trap::TableOutOfBounds.into()),
         }
     }
 
     /// Copies `len` elements of `src_table` from `src_index` to `dst_table`
     /// at `dst_index` (as `table.copy`: the ranges may overlap, even in one
     /// table). The source's element type must be a subtype of the
-    /// destination's; nothing is copied and an error is returned when a
+    /// destination's; nothing is copied and a
+    /// [`Trap::TableOutOfBounds`](crate::Trap) error is returned when a
     /// range is out of bounds.
     pub fn copy(
         mut store: impl AsContextMut,
@@ -448,12 +457,12 @@ impl Table {
         }
         let from = s.table(src).elements();
         let Some(src_range) = range_in(src_index, len, from.len()) else {
-            bail!("out of bounds table access");
+            return Err(crate::Trap::TableOutOfBounds.into());
         };
         let values = from[src_range].to_vec();
         let to = s.table_mut(d).elements_mut();
         let Some(dst_range) = range_in(dst_index, len, to.len()) else {
-            bail!("out of bounds table access");
+            return Err(crate::Trap::TableOutOfBounds.into());
         };
         to[dst_range].copy_from_slice(&values);
         Ok(())
@@ -491,6 +500,11 @@ pub struct Global(pub(crate) Stored);
 impl Global {
     /// A new global owned by the store.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        // Kept in one spelling, as `GlobalType::new` makes it.
+        let ty = GlobalType {
+            content: ty.content.one_spelling(),
+            ..ty
+        };
         let ctx = store.as_context_mut();
         let s = &mut ctx.0.opaque;
         val.check_type(s, ty.content, "global initialiser")?;

@@ -10,11 +10,14 @@ use crate::trap::host_payload;
 /// Most instances a store may hold, unless its limiter says otherwise
 /// ([`ResourceLimiter::instances`]' default; Wasmtime's).
 pub const DEFAULT_INSTANCE_LIMIT: usize = 10_000;
-/// Most tables instances may define in a store, unless its limiter says
-/// otherwise ([`ResourceLimiter::tables`]' default; Wasmtime's).
+/// Most tables a store's instances may define (tables the host makes with
+/// `Table::new` are not counted), unless its limiter says otherwise
+/// ([`ResourceLimiter::tables`]' default; Wasmtime's).
 pub const DEFAULT_TABLE_LIMIT: usize = 10_000;
-/// Most memories instances may define in a store, unless its limiter says
-/// otherwise ([`ResourceLimiter::memories`]' default; Wasmtime's).
+/// Most memories a store's instances may define (as
+/// [`DEFAULT_TABLE_LIMIT`]; `Memory::new`'s are not counted), unless its
+/// limiter says otherwise ([`ResourceLimiter::memories`]' default;
+/// Wasmtime's).
 pub const DEFAULT_MEMORY_LIMIT: usize = 10_000;
 
 /// Decides how far a store's memories and tables may grow and how many
@@ -61,11 +64,11 @@ pub trait ResourceLimiter {
     fn instances(&self) -> usize {
         DEFAULT_INSTANCE_LIMIT
     }
-    /// Most memories the store may hold ([`DEFAULT_MEMORY_LIMIT`]).
+    /// Most memories the store's instances may define ([`DEFAULT_MEMORY_LIMIT`]).
     fn memories(&self) -> usize {
         DEFAULT_MEMORY_LIMIT
     }
-    /// Most tables the store may hold ([`DEFAULT_TABLE_LIMIT`]).
+    /// Most tables the store's instances may define ([`DEFAULT_TABLE_LIMIT`]).
     fn tables(&self) -> usize {
         DEFAULT_TABLE_LIMIT
     }
@@ -178,12 +181,14 @@ impl StoreLimitsBuilder {
         self.0.instances = n;
         self
     }
-    /// Most memories in the store.
+    /// Most memories the store's instances may define (those the host
+    /// makes are not counted).
     pub fn memories(mut self, n: usize) -> Self {
         self.0.memories = n;
         self
     }
-    /// Most tables in the store.
+    /// Most tables the store's instances may define (those the host makes
+    /// are not counted).
     pub fn tables(mut self, n: usize) -> Self {
         self.0.tables = n;
         self

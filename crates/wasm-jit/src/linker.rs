@@ -210,8 +210,9 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines under `as_module` every name defined under `module` (each
-    /// as [`Linker::alias`] would; names already under `as_module` are
-    /// refused unless shadowing is allowed, and then nothing is defined).
+    /// as [`Linker::alias`] would). Unless shadowing is allowed, a name
+    /// already defined under `as_module` is an error, and then none of the
+    /// names is defined.
     pub fn alias_module(&mut self, module: &str, as_module: &str) -> Result<&mut Self> {
         let mut names: Vec<(String, Definition<T>)> = self
             .defs
@@ -234,7 +235,8 @@ impl<T: 'static> Linker<T> {
     }
 
     /// The item that would satisfy `import` (as [`Linker::get`] of its
-    /// module and name).
+    /// module and name: `None` also for an item of another store, or a host
+    /// function that could not be placed).
     pub fn get_by_import(
         &self,
         store: impl AsContextMut<Data = T>,
@@ -243,9 +245,10 @@ impl<T: 'static> Linker<T> {
         self.get(store, import.module(), import.name())
     }
 
-    /// Every definition as (module, name, item), host functions placed in
-    /// `store`, sorted by module and name. A host function that could not
-    /// be placed is left out ([`Linker::instantiate`] reports why).
+    /// Every definition as (module, name, item), sorted by module and name.
+    /// Each host function is placed in `store` anew, on every call (as in
+    /// Wasmtime); one that could not be placed, and an item of another
+    /// store, are left out ([`Linker::instantiate`] reports why).
     pub fn iter<'a>(
         &'a self,
         mut store: impl AsContextMut<Data = T>,

@@ -328,16 +328,16 @@ impl StoreOpaque {
             .sum()
     }
 
-    /// Memories the store owns, directly or through its instances.
+    /// Memories the store's instances define: what the store's count of
+    /// memories limits. As in Wasmtime, memories the host made with
+    /// `Memory::new` are not counted.
     pub(crate) fn memory_count(&self) -> usize {
-        self.owned_memories.len()
-            + self.defined_in_instances(|m| (m.memories.len(), m.num_imported_memories))
+        self.defined_in_instances(|m| (m.memories.len(), m.num_imported_memories))
     }
 
-    /// Tables the store owns, directly or through its instances.
+    /// Tables the store's instances define (as [`StoreOpaque::memory_count`]).
     pub(crate) fn table_count(&self) -> usize {
-        self.owned_tables.len()
-            + self.defined_in_instances(|m| (m.tables.len(), m.num_imported_tables))
+        self.defined_in_instances(|m| (m.tables.len(), m.num_imported_tables))
     }
 
     pub(crate) fn memory(&self, index: usize) -> &LinearMemory {
