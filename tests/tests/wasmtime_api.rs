@@ -2073,6 +2073,8 @@ fn memory_pointers_export_types_and_profiling_strategy() {
         .map(|e| (e.name().to_string(), e.ty(&store)))
         .collect();
     assert!(matches!(&kinds[0], (n, ExternType::Memory(m)) if n == "m" && m.minimum == 1));
+    let ty = memory.ty(&store);
+    assert_eq!((ty.page_size_log2(), ty.page_size()), (16, 65536));
     assert!(matches!(&kinds[1], (n, ExternType::Func(f)) if n == "get" && f.params().len() == 1));
 }
 

@@ -735,6 +735,11 @@ impl MemoryType {
     pub fn page_size(&self) -> u64 {
         1 << self.page_size_log2
     }
+    /// Log2 of the page size (16, or 0 for one-byte pages), as Wasmtime's
+    /// method gives it (the field of the same name holds it).
+    pub fn page_size_log2(&self) -> u8 {
+        self.page_size_log2
+    }
 
     /// The most pages the index type allows: 4 GiB for `i32` with 64 KiB
     /// pages, 2^32 - 1 one-byte pages (a size `memory.size` can return),
