@@ -40,12 +40,16 @@ pub(super) fn local_types(
     ty: &FuncType,
     body: &FunctionBody<'_>,
 ) -> Result<Vec<WasmType>, FrontendError> {
+    let too_many = || unsupported("on-stack replacement (too many locals)");
     let mut types = ty.params().to_vec();
+    if types.len() > MAX_OSR_LOCALS {
+        return Err(too_many());
+    }
     let mut locals = body.get_locals_reader()?;
     for _ in 0..locals.get_count() {
         let (count, vt) = locals.read()?;
         if types.len() + count as usize > MAX_OSR_LOCALS {
-            return Err(unsupported("on-stack replacement (too many locals)"));
+            return Err(too_many());
         }
         let wt = WasmType::from_wasmparser(vt)?;
         types.extend(std::iter::repeat_n(wt, count as usize));
@@ -177,5 +181,30 @@ impl FuncTranslator<'_, '_> {
 
         self.builder.switch_to_block(go_on);
         self.builder.seal_block(go_on);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmparser::{BinaryReader, FunctionBody};
+
+    /// The parameters count toward [`MAX_OSR_LOCALS`] as the declared
+    /// locals do.
+    #[test]
+    fn parameters_count_toward_the_locals_limit() {
+        let types = |params: usize, body: &[u8]| {
+            let ty = FuncType::new(vec![WasmType::I32; params], []);
+            local_types(&ty, &FunctionBody::new(BinaryReader::new(body, 0))).map(|t| t.len())
+        };
+        // No locals declared; then one group of 12 `i64`s.
+        let (none, twelve) = (&[0x00, 0x0b][..], &[0x01, 0x0c, 0x7e, 0x0b][..]);
+        assert_eq!(types(MAX_OSR_LOCALS, none).ok(), Some(MAX_OSR_LOCALS));
+        assert!(types(MAX_OSR_LOCALS + 1, none).is_err());
+        assert_eq!(
+            types(MAX_OSR_LOCALS - 12, twelve).ok(),
+            Some(MAX_OSR_LOCALS)
+        );
+        assert!(types(MAX_OSR_LOCALS - 11, twelve).is_err());
     }
 }
