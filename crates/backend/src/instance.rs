@@ -626,15 +626,10 @@ impl Instance {
         let items = self.elem_range(elem, src, len)?;
         // SAFETY: the table is a separate allocation, valid for the
         // instance's life, with no other reference alive.
-        let t = unsafe { &mut *table }.elements_mut();
+        let t = unsafe { &mut *table };
         // A 64-bit table's `dst` may be anywhere in the 64-bit range.
-        let dst_end = dst
-            .checked_add(len as u64)
-            .ok_or(TrapKind::TableOutOfBounds)?;
-        if dst_end > t.len() as u64 {
-            return Err(TrapKind::TableOutOfBounds);
-        }
-        t[dst as usize..dst_end as usize].copy_from_slice(items);
+        let range = t.range(dst, len as u64).ok_or(TrapKind::TableOutOfBounds)?;
+        t.elements_mut()[range].copy_from_slice(items);
         Ok(())
     }
 }
@@ -1267,13 +1262,10 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, val: usize, len: u64) -> u32 {
     // SAFETY: called by compiled code with its own context.
     let inst = unsafe { instance(vmctx) };
-    let t = inst.tab(table).elements_mut();
-    trap_flag(match dst.checked_add(len) {
-        Some(end) if end <= t.len() as u64 => {
-            t[dst as usize..end as usize].fill(val);
-            Ok(())
-        }
-        _ => Err(TrapKind::TableOutOfBounds),
+    trap_flag(if inst.tab(table).fill(dst, val, len) {
+        Ok(())
+    } else {
+        Err(TrapKind::TableOutOfBounds)
     })
 }
 
@@ -1287,15 +1279,14 @@ unsafe extern "C" fn table_copy(
 ) -> u32 {
     // SAFETY: called by compiled code with its own context.
     let inst = unsafe { instance(vmctx) };
-    let src_len = inst.tab(src_table).elements().len() as u64;
-    let dst_len = inst.tab(dst_table).elements().len() as u64;
-    let in_bounds = |at: u64, size: u64| at.checked_add(len).is_some_and(|end| end <= size);
-    if !in_bounds(src, src_len) || !in_bounds(dst, dst_len) {
+    let (Some(from), Some(to)) = (
+        inst.tab(src_table).range(src, len),
+        inst.tab(dst_table).range(dst, len),
+    ) else {
         return trap_flag(Err(TrapKind::TableOutOfBounds));
-    }
-    let items: Vec<usize> =
-        inst.tab(src_table).elements()[src as usize..(src + len) as usize].to_vec();
-    inst.tab(dst_table).elements_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&items);
+    };
+    let items: Vec<usize> = inst.tab(src_table).elements()[from].to_vec();
+    inst.tab(dst_table).elements_mut()[to].copy_from_slice(&items);
     0
 }
 

@@ -451,6 +451,23 @@ impl Table {
         &mut self.elements
     }
 
+    /// The `len` elements from `at`, if they are all in bounds (what
+    /// `table.fill` and `table.copy` check before they write anything).
+    pub fn range(&self, at: u64, len: u64) -> Option<std::ops::Range<usize>> {
+        let end = at.checked_add(len)?;
+        (end <= self.elements.len() as u64).then_some(at as usize..end as usize)
+    }
+
+    /// `table.fill`: sets `len` elements from `dst` to `val`, or, when they
+    /// are not all in bounds, nothing (and returns false).
+    pub fn fill(&mut self, dst: u64, val: usize, len: u64) -> bool {
+        let Some(range) = self.range(dst, len) else {
+            return false;
+        };
+        self.elements[range].fill(val);
+        true
+    }
+
     /// Grows by `delta` elements set to `init`; returns the old size or
     /// `None` when it cannot.
     pub fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {

@@ -424,14 +424,10 @@ impl Table {
         let s = &mut ctx.0.opaque;
         let i = s.check(self.0);
         let raw = ref_to_raw(s, s.table(i).ty().element, val)?;
-        let elements = s.table_mut(i).elements_mut();
-        match range_in(dst, len, elements.len()) {
-            Some(range) => {
-                elements[range].fill(raw);
-                Ok(())
-            }
-            None => Err(crate::Trap::TableOutOfBounds.into()),
+        if !s.table_mut(i).fill(dst, raw, len) {
+            return Err(crate::Trap::TableOutOfBounds.into());
         }
+        Ok(())
     }
 
     /// Copies `len` elements of `src_table` from `src_index` to `dst_table`
@@ -455,16 +451,14 @@ impl Table {
         if !s.engine.inner().types.value_subtype(src_ty, dst_ty) {
             bail!("type mismatch: cannot copy {src_ty} elements into a table of {dst_ty}");
         }
-        let from = s.table(src).elements();
-        let Some(src_range) = range_in(src_index, len, from.len()) else {
+        let (Some(from), Some(to)) = (
+            s.table(src).range(src_index, len),
+            s.table(d).range(dst_index, len),
+        ) else {
             return Err(crate::Trap::TableOutOfBounds.into());
         };
-        let values = from[src_range].to_vec();
-        let to = s.table_mut(d).elements_mut();
-        let Some(dst_range) = range_in(dst_index, len, to.len()) else {
-            return Err(crate::Trap::TableOutOfBounds.into());
-        };
-        to[dst_range].copy_from_slice(&values);
+        let values = s.table(src).elements()[from].to_vec();
+        s.table_mut(d).elements_mut()[to].copy_from_slice(&values);
         Ok(())
     }
 
@@ -485,12 +479,6 @@ impl Table {
             .map_err(host_error)?
             .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
     }
-}
-
-/// `start..start + len` when it lies within `0..size`.
-fn range_in(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
-    let end = start.checked_add(len)?;
-    (end <= size as u64).then_some(start as usize..end as usize)
 }
 
 /// A global variable.

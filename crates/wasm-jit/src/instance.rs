@@ -25,11 +25,10 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
         }
 }
 
-/// Reference types compare in one spelling: the fields are public, so a
-/// type may have been built as `(ref null func)` where a module says
-/// `funcref`.
+/// Types compare with `==`: a module's, `Table::new`'s and `Global::new`'s
+/// are all kept in one spelling (`funcref` for `(ref null func)`).
 fn table_matches(actual: &TableType, expected: &TableType) -> bool {
-    actual.element.one_spelling() == expected.element.one_spelling()
+    actual.element == expected.element
         && actual.table64 == expected.table64
         && limits_match(
             actual.minimum,
@@ -61,7 +60,7 @@ fn global_matches(
 ) -> bool {
     actual.mutable == expected.mutable
         && if actual.mutable {
-            actual.content.one_spelling() == expected.content.one_spelling()
+            actual.content == expected.content
         } else {
             types.value_subtype(actual.content, expected.content)
         }
