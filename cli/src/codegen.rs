@@ -229,6 +229,10 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
                 "Cranelift's register allocator",
             ),
             (
+                "cranelift-NAME[=VALUE]",
+                "any other Cranelift setting (unchecked: some break the code)",
+            ),
+            (
                 "cache[=y|n]",
                 "(run) keep compiled code for the next run (default y)",
             ),
@@ -253,6 +257,23 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
                 "memory-guard-size=SIZE",
                 "the guard region after each reservation (default 2GiB)",
             ),
+            (
+                "memory-reservation-for-growth=SIZE",
+                "room reserved past a moving memory's size (default: as much again)",
+            ),
+            (
+                "memory-may-move[=y|n]",
+                "explicitly checked memories move when they outgrow their reservation (default y)",
+            ),
+            (
+                "memory-init-cow[=y|n]",
+                "map memory 0's data copy-on-write where it can (default y)",
+            ),
+            (
+                "signals-based-traps=y",
+                "traps come from signals (n: not supported yet)",
+            ),
+            ("table-lazy-init[=y|n]", "accepted; changes nothing"),
         ],
     ),
     (
@@ -461,7 +482,22 @@ impl CodegenOptions {
                 ("memory-reservation", value) => {
                     // A 32-bit memory goes without bounds checks only in a
                     // 4 GiB reservation (as in Wasmtime).
-                    config.explicit_bounds_checks(size(value)? < 1 << 32);
+                    config.memory_reservation(size(value)?);
+                }
+                ("memory-reservation-for-growth", value) => {
+                    config.memory_reservation_for_growth(size(value)?);
+                }
+                (key @ "memory-may-move", value) => {
+                    config.memory_may_move(flag(key, value)?);
+                }
+                (key @ "memory-init-cow", value) => {
+                    config.memory_init_cow(flag(key, value)?);
+                }
+                (key @ "signals-based-traps", value) => {
+                    config.signals_based_traps(flag(key, value)?);
+                }
+                (key @ "table-lazy-init", value) => {
+                    config.table_lazy_init(flag(key, value)?);
                 }
                 ("memory-guard-size", value) => {
                     config.memory_guard_size(size(value)?);
@@ -527,6 +563,21 @@ impl CodegenOptions {
                 "compiler" if value == "cranelift" => {}
                 "compiler" => {
                     bail!("unsupported compiler `{value}`: wasm-jit compiles with cranelift only")
+                }
+                // Any other Cranelift setting, as Wasmtime's
+                // `-C cranelift-NAME[=VALUE]`.
+                _ if key.starts_with("cranelift-") && key.len() > "cranelift-".len() => {
+                    let name = &key["cranelift-".len()..];
+                    // SAFETY: the person running the command asked for this
+                    // setting, as with Wasmtime's option, whose settings may
+                    // break the code (see `Config::cranelift_flag_set`).
+                    unsafe {
+                        if value.is_empty() {
+                            config.cranelift_flag_enable(name);
+                        } else {
+                            config.cranelift_flag_set(name, value);
+                        }
+                    }
                 }
                 _ => bail!("unknown -C option `{key}`"),
             }

@@ -1587,3 +1587,63 @@ fn wasmtime_habits_work() {
         stderr(&o)
     );
 }
+
+/// Wasmtime's memory options and `-C cranelift-NAME=VALUE` reach the
+/// engine; what is not supported yet says so.
+#[test]
+fn wasmtime_memory_and_cranelift_options() {
+    let dir = tempdir();
+    let grow = dir.join("grow.wat");
+    std::fs::write(
+        &grow,
+        r#"(module (memory 1) (func (export "grow") (param i32) (result i32)
+             (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let grow = grow.to_str().unwrap();
+    // A 1 MiB reservation holds 16 pages: growing by 16 more must move.
+    for (may_move, result) in [("y", "1\n"), ("n", "-1\n")] {
+        let o = wasm_jit(&[
+            "run",
+            "-O",
+            &format!("memory-reservation=1MiB,memory-may-move={may_move},memory-init-cow=n"),
+            "--invoke",
+            "grow",
+            grow,
+            "16",
+        ]);
+        assert_eq!(stdout(&o), result, "may move {may_move}: {}", stderr(&o));
+    }
+    let o = wasm_jit(&[
+        "run",
+        "-C",
+        "cranelift-opt_level=none",
+        "--invoke",
+        "fib",
+        "examples/wat/traps.wat",
+        "10",
+    ]);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+    let o = wasm_jit(&[
+        "run",
+        "-C",
+        "cranelift-no_such_setting",
+        "examples/wat/traps.wat",
+    ]);
+    assert!(
+        failure(&o).contains("unknown cranelift setting `no_such_setting`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wasm_jit(&[
+        "run",
+        "-O",
+        "signals-based-traps=n",
+        "examples/wat/traps.wat",
+    ]);
+    assert!(
+        failure(&o).contains("not supported yet: running without signal handlers"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -2148,3 +2148,308 @@ fn linker_aliases_modules_and_lists_its_definitions() {
     one.call(&mut store, &[], &mut out).unwrap();
     assert_eq!(out[0].unwrap_i32(), 11);
 }
+
+/// Wasmtime's `Engine` helpers for artifacts: `detect_precompiled` tells
+/// an artifact from Wasm, `precompile_compatibility_hash` is equal for
+/// engines that load each other's artifacts (and differs here for one that
+/// does not), and `weak` does not keep the engine alive.
+#[test]
+fn engines_detect_artifacts_hash_compatibility_and_go_weak() {
+    use std::hash::{Hash, Hasher};
+    use wasm_jit::Precompiled;
+    let hash = |engine: &Engine| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        h.finish()
+    };
+    let engine = Engine::default();
+    let wasm = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).unwrap();
+    let artifact = engine.precompile_module(&wasm).unwrap();
+    assert_eq!(
+        engine.detect_precompiled(&artifact),
+        Some(Precompiled::Module)
+    );
+    assert_eq!(engine.detect_precompiled(&wasm), None);
+    assert_eq!(engine.detect_precompiled(b"(module)"), None);
+    let dir = std::env::temp_dir().join(format!("wasm-jit-detect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("m.cwasm"), &artifact).unwrap();
+    std::fs::write(dir.join("m.wasm"), &wasm).unwrap();
+    assert_eq!(
+        engine.detect_precompiled_file(dir.join("m.cwasm")).unwrap(),
+        Some(Precompiled::Module)
+    );
+    assert_eq!(
+        engine.detect_precompiled_file(dir.join("m.wasm")).unwrap(),
+        None
+    );
+    let err = engine
+        .detect_precompiled_file(dir.join("missing"))
+        .unwrap_err();
+    assert!(err.to_string().starts_with("cannot read `"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Same settings, same hash, and the artifact loads; other settings,
+    // another hash, and it is refused.
+    let same = Engine::new(&Config::new()).unwrap();
+    assert_eq!(hash(&engine), hash(&same));
+    // SAFETY: the artifact was made above by an engine of this build.
+    unsafe { Module::deserialize(&same, &artifact) }.unwrap();
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let other = Engine::new(&config).unwrap();
+    assert_ne!(hash(&engine), hash(&other));
+    // SAFETY: as above.
+    assert!(unsafe { Module::deserialize(&other, &artifact) }.is_err());
+
+    let weak = engine.weak();
+    assert!(Engine::same(&weak.upgrade().unwrap(), &engine));
+    assert!(!engine.is_async() && !engine.is_pulley());
+    drop(engine);
+    assert!(weak.upgrade().is_none());
+}
+
+/// Config switches of Wasmtime's: what is not there is refused by name;
+/// Cranelift settings reach the code generator and the artifact key.
+#[test]
+fn wasmtime_config_switches_apply_or_are_refused() {
+    let refused = |config: &Config, what: &str| {
+        let err = Engine::new(config).unwrap_err().to_string();
+        assert!(
+            err.starts_with("not supported yet: ") && err.contains(what),
+            "{err}"
+        );
+    };
+    refused(
+        Config::new().signals_based_traps(false),
+        "signals_based_traps",
+    );
+    refused(Config::new().coredump_on_trap(true), "coredump_on_trap");
+    refused(Config::new().wasm_component_model(true), "component model");
+    Engine::new(
+        Config::new()
+            .signals_based_traps(true)
+            .coredump_on_trap(false)
+            .wasm_component_model(false)
+            .table_lazy_init(false),
+    )
+    .unwrap();
+
+    let wat = r#"(module (func (export "f") (param i32) (result i32)
+                   (i32.mul (local.get 0) (i32.const 6))))"#;
+    let mut config = Config::new();
+    // SAFETY: a setting that changes only how hard Cranelift optimises.
+    unsafe { config.cranelift_flag_set("opt_level", "none") };
+    let flagged = Engine::new(&config).unwrap();
+    let module = Module::new(&flagged, wat).unwrap();
+    let mut store = Store::new(&flagged, ());
+    let instance = Linker::new(&flagged)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let f = instance
+        .get_typed_func::<i32, i32>(&mut store, "f")
+        .unwrap();
+    assert_eq!(f.call(&mut store, 7).unwrap(), 42);
+    // An artifact of the default engine is for other settings.
+    let artifact = Engine::default().precompile_module(wat.as_bytes()).unwrap();
+    // SAFETY: made just above by this build.
+    let err = unsafe { Module::deserialize(&flagged, &artifact) }.unwrap_err();
+    assert!(format!("{err:#}").contains("cranelift"), "{err:#}");
+
+    let mut config = Config::new();
+    // SAFETY: refused before any code is made.
+    unsafe { config.cranelift_flag_enable("no_such_setting") };
+    let err = Engine::new(&config).unwrap_err().to_string();
+    assert!(
+        err.contains("unknown cranelift setting `no_such_setting`"),
+        "{err}"
+    );
+    let mut config = Config::new();
+    // SAFETY: as above.
+    unsafe { config.cranelift_flag_set("opt_level", "fastest") };
+    let err = Engine::new(&config).unwrap_err().to_string();
+    assert!(err.contains("cranelift setting opt_level=fastest"), "{err}");
+    // A preset, enabled as Wasmtime's `cranelift_flag_enable` does.
+    if cfg!(target_arch = "x86_64") {
+        let mut config = Config::new();
+        // SAFETY: only an engine is made; no code compiled for it runs.
+        unsafe { config.cranelift_flag_enable("nehalem") };
+        Engine::new(&config).unwrap();
+    }
+    // An instruction-set setting of this machine's architecture.
+    let mut config = Config::new();
+    let isa_flag = if cfg!(target_arch = "x86_64") {
+        "has_sse41"
+    } else {
+        "has_lse"
+    };
+    // SAFETY: every CPU this engine runs on has it (x86-64: SIMD needs
+    // SSE4.1; aarch64: the tests' CPUs have LSE).
+    unsafe { config.cranelift_flag_set(isa_flag, "false") };
+    Engine::new(&config).unwrap();
+}
+
+/// An explicitly checked memory that may not move keeps its base and
+/// refuses to grow past its reservation; one that may, grows on.
+#[test]
+fn memories_that_may_not_move() {
+    let wat = r#"(module (memory (export "m") 1)
+                   (data (i32.const 100) "data")
+                   (func (export "grow") (param i32) (result i32)
+                     (memory.grow (local.get 0))))"#;
+    let run = |config: &Config| {
+        let engine = Engine::new(config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let memory = instance.get_memory(&mut store, "m").unwrap();
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        assert_eq!(&memory.data(&store)[100..104], b"data");
+        let base = memory.data_ptr(&store);
+        // 1 MiB is 16 pages: 15 more fit.
+        assert_eq!(grow.call(&mut store, 15).unwrap(), 1);
+        assert_eq!(memory.data_ptr(&store), base);
+        (
+            grow.call(&mut store, 1).unwrap(),
+            memory.data_ptr(&store) == base,
+            memory.size(&store),
+        )
+    };
+    let mut config = Config::new();
+    config.memory_reservation(1 << 20).memory_may_move(false);
+    assert_eq!(run(&config), (-1, true, 16));
+    config.memory_may_move(true);
+    assert_eq!(run(&config).0, 16);
+
+    // Room for growth: a memory made larger than its reservation gets it.
+    let mut config = Config::new();
+    config
+        .memory_reservation(64 << 10)
+        .memory_reservation_for_growth(1 << 20)
+        .memory_may_move(false);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let memory = wasm_jit::Memory::new(&mut store, wasm_jit::MemoryType::new(2, None)).unwrap();
+    let base = memory.data_ptr(&store);
+    memory.grow(&mut store, 16).unwrap();
+    assert!(
+        memory.grow(&mut store, 1).is_err(),
+        "2 + 16 pages fill 2 pages and 1 MiB"
+    );
+    assert_eq!((memory.data_ptr(&store), memory.size(&store)), (base, 18));
+
+    // A 64-bit memory that may not move gets Wasmtime's 4 GiB by default.
+    let mut config = Config::new();
+    config.memory_may_move(false);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let memory = wasm_jit::Memory::new(&mut store, wasm_jit::MemoryType::new64(1, None)).unwrap();
+    let base = memory.data_ptr(&store);
+    memory.grow(&mut store, 1000).unwrap();
+    assert_eq!(memory.data_ptr(&store), base);
+    assert!(memory.grow(&mut store, 65536).is_err(), "past 4 GiB");
+}
+
+/// Memory 0 initialised from a copy-on-write image (data reaching 64 KiB
+/// in) or by copying its segments: the same contents, and each instance's
+/// writes its own.
+#[test]
+fn memory_images_and_copies_give_the_same_contents() {
+    let wat = r#"(module (memory (export "m") 2)
+                   (data (i32.const 16) "low")
+                   (data (i32.const 70000) "image"))"#;
+    for cow in [true, false] {
+        let mut config = Config::new();
+        config.memory_init_cow(cow);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let first = linker.instantiate(&mut store, &module).unwrap();
+        let first = first.get_memory(&mut store, "m").unwrap();
+        assert_eq!(&first.data(&store)[16..19], b"low", "cow {cow}");
+        assert_eq!(&first.data(&store)[70000..70005], b"image", "cow {cow}");
+        assert!(first.data(&store)[19..70000].iter().all(|&b| b == 0));
+        first.data_mut(&mut store)[70000..70005].copy_from_slice(b"WRITE");
+        let second = linker.instantiate(&mut store, &module).unwrap();
+        let second = second.get_memory(&mut store, "m").unwrap();
+        assert_eq!(&second.data(&store)[70000..70005], b"image", "cow {cow}");
+        assert_eq!(&first.data(&store)[70000..70005], b"WRITE", "cow {cow}");
+    }
+}
+
+/// `Linker::module` refuses a command exporting something other than
+/// functions, beyond what toolchains add, unless unknown exports are
+/// allowed (Wasmtime's rule).
+#[test]
+fn commands_with_unknown_exports() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let known = Module::new(
+        &engine,
+        r#"(module (memory (export "memory") 1) (table (export "__indirect_function_table") 1 funcref)
+             (global (export "__heap_base") i32 (i32.const 0))
+             (global (export "__dso_handle") i32 (i32.const 0))
+             (func (export "_start")))"#,
+    )
+    .unwrap();
+    Linker::new(&engine)
+        .module(&mut store, "ok", &known)
+        .unwrap();
+    let unknown = Module::new(
+        &engine,
+        r#"(module (global (export "counter") i32 (i32.const 0)) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let err = Linker::new(&engine)
+        .module(&mut store, "m", &unknown)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "command export `counter` is not a function (see Linker::allow_unknown_exports)"
+    );
+    let mut linker = Linker::new(&engine);
+    linker.allow_unknown_exports(true);
+    linker.module(&mut store, "m", &unknown).unwrap();
+    assert!(linker.get(&mut store, "m", "_start").is_some());
+    assert!(linker.get(&mut store, "m", "counter").is_none());
+}
+
+/// A trap's frames give the offset of the instruction in the module and in
+/// its function's body, as Wasmtime's `FrameInfo` does.
+#[test]
+fn backtrace_frames_give_module_and_function_offsets() {
+    let engine = Engine::default();
+    let wasm = wat::parse_str(
+        r#"(module (import "host" "f" (func))
+             (func $inner nop nop unreachable)
+             (func (export "outer") (call $inner)))"#,
+    )
+    .unwrap();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "f", || {}).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let outer = instance.get_func(&mut store, "outer").unwrap();
+    let err = outer.call(&mut store, &[], &mut []).unwrap_err();
+    let frames = err
+        .downcast_ref::<wasm_jit::WasmBacktrace>()
+        .expect("a backtrace")
+        .frames();
+    assert_eq!(frames.len(), 2);
+    let inner = &frames[0];
+    assert_eq!((inner.func_index(), inner.func_name()), (1, Some("inner")));
+    // The body: no local declarations (0x00), nop, nop, unreachable (0x00).
+    assert_eq!(inner.func_offset(), Some(3));
+    let at = inner.module_offset().unwrap();
+    assert_eq!(wasm[at], 0x00, "unreachable");
+    assert_eq!(&wasm[at - 3..at], &[0x00, 0x01, 0x01]);
+    // The caller's frame is at its call, one byte into its body.
+    assert_eq!(frames[1].func_offset(), Some(1));
+    assert_eq!(wasm[frames[1].module_offset().unwrap()], 0x10, "call");
+}

@@ -40,6 +40,8 @@ pub struct FrameInfo {
     pub module_name: Option<String>,
     /// Byte offset in the module of the instruction executing in this frame.
     pub module_offset: Option<u32>,
+    /// The same, from the start of the function's body.
+    pub func_offset: Option<u32>,
 }
 
 /// Names of functions, for backtraces.
@@ -49,6 +51,10 @@ pub struct CodeNames {
     pub module: Option<String>,
     /// Function names by index.
     pub funcs: std::collections::HashMap<u32, String>,
+    /// Module offset of each defined function's body.
+    pub body_offsets: Vec<u32>,
+    /// Imported functions, which come before the defined ones.
+    pub num_imported_funcs: u32,
 }
 
 struct Registered {
@@ -188,11 +194,18 @@ fn frames_in(reg: &BTreeMap<usize, Registered>, pcs: &[usize]) -> Vec<FrameInfo>
         if let Some(index) = f.wasm_index {
             let in_func = off - f.start;
             let i = f.srclocs.partition_point(|&(start, _)| start <= in_func);
+            let module_offset = i.checked_sub(1).map(|i| f.srclocs[i].1);
+            let body = index
+                .checked_sub(r.names.num_imported_funcs)
+                .and_then(|d| r.names.body_offsets.get(d as usize));
             out.push(FrameInfo {
                 func_index: index,
                 func_name: r.names.funcs.get(&index).cloned(),
                 module_name: r.names.module.clone(),
-                module_offset: i.checked_sub(1).map(|i| f.srclocs[i].1),
+                module_offset,
+                func_offset: module_offset
+                    .zip(body)
+                    .and_then(|(at, &body)| at.checked_sub(body)),
             });
         }
     }

@@ -109,6 +109,11 @@ pub struct CompilerOptions {
     /// Generate code for this target instead of the host (with the
     /// target's baseline features: code that runs on every CPU of it).
     pub target: Option<target_lexicon::Triple>,
+    /// Further Cranelift settings, shared or of the instruction set, set
+    /// after all of the above (the embedder's, unchecked beyond Cranelift's
+    /// own parsing).
+    /// `None`: enable (a boolean setting or a preset).
+    pub cranelift_flags: Vec<(String, Option<String>)>,
 }
 
 impl Default for CompilerOptions {
@@ -121,6 +126,7 @@ impl Default for CompilerOptions {
             relaxed_simd_deterministic: false,
             nan_canonicalization: false,
             target: None,
+            cranelift_flags: Vec::new(),
         }
     }
 }
@@ -256,7 +262,28 @@ impl Compiler {
                 "false"
             },
         )?;
-        let (isa_builder, runs_here) = match &options.target {
+        // The embedder's settings: shared ones now, the instruction set's
+        // once its builder exists.
+        let mut isa_settings = Vec::new();
+        let apply = |b: &mut dyn Configurable, name: &str, value: &Option<String>| match value {
+            Some(value) => b.set(name, value),
+            None => b.enable(name),
+        };
+        let describe = |name: &str, value: &Option<String>, e: settings::SetError| match e {
+            settings::SetError::BadName(_) => format!("unknown cranelift setting `{name}`"),
+            e => match value {
+                Some(value) => format!("cranelift setting {name}={value}: {e}"),
+                None => format!("cranelift setting {name}: {e}"),
+            },
+        };
+        for (name, value) in &options.cranelift_flags {
+            match apply(&mut flags, name, value) {
+                Ok(()) => {}
+                Err(settings::SetError::BadName(_)) => isa_settings.push((name, value)),
+                Err(e) => return Err(describe(name, value, e)),
+            }
+        }
+        let (mut isa_builder, runs_here) = match &options.target {
             None => (
                 cranelift_native::builder().map_err(|e| e.to_string())?,
                 true,
@@ -281,6 +308,9 @@ impl Compiler {
                 (builder, runs_here)
             }
         };
+        for (name, value) in isa_settings {
+            apply(&mut isa_builder, name, value).map_err(|e| describe(name, value, e))?;
+        }
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())?;
@@ -298,12 +328,16 @@ impl Compiler {
             fma: !x86 || flag("has_fma"),
         };
         let quick = options.quick_tier.then(|| {
-            let quick = CompilerOptions {
+            let mut quick = CompilerOptions {
                 opt_level: "none",
                 regalloc: "single_pass",
                 quick_tier: false,
                 ..options.clone()
             };
+            // The embedder's settings but the two that make it quick.
+            quick
+                .cranelift_flags
+                .retain(|(name, _)| name != "opt_level" && name != "regalloc_algorithm");
             (quick, std::sync::OnceLock::new())
         });
         Ok(Compiler {

@@ -57,6 +57,8 @@ pub struct InstanceLimits {
     pub memory_pages: u64,
     /// Most elements any table may have.
     pub table_elements: u64,
+    /// How explicitly checked memories reserve address space.
+    pub reservation: crate::memory::Reservation,
 }
 
 /// One instance. Owned (boxed) by a store; its address is in its context.
@@ -235,7 +237,12 @@ impl Instance {
             .iter()
             .enumerate()
         {
-            let mut m = LinearMemory::new(ty, module.memory_style, caps.memory_pages)?;
+            let mut m = LinearMemory::new(
+                ty,
+                module.memory_style,
+                caps.memory_pages,
+                &caps.reservation,
+            )?;
             if i == 0
                 && let Some((image, _)) = &module.memory_image
             {

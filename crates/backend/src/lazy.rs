@@ -1405,6 +1405,7 @@ mod tests {
             background: true,
             deadline: None,
             far_calls_above: None,
+            memory_init_cow: true,
         };
         let module = Arc::new(
             CompiledModule::compile(

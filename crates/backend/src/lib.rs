@@ -34,7 +34,7 @@ pub mod vm;
 pub use code::FrameInfo;
 pub use compile::{CompiledFunction, Compiler, CompilerOptions};
 pub use instance::{Imports, Instance, InstanceError, InstanceLimits, grow_memory, grow_table};
-pub use memory::{LinearMemory, MemoryImage, WaitError, WaitOutcome};
+pub use memory::{LinearMemory, MemoryImage, Reservation, WaitError, WaitOutcome};
 pub use module::{CompiledModule, ModuleOptions, Trampolines, TypeRegistry};
 pub use traps::{ArrayTrampoline, Trap, TrapReason, call_wasm, set_pending};
 pub use vm::{

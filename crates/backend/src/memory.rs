@@ -42,6 +42,11 @@ pub struct LinearMemory {
     maximum_pages: u64,
     ty: MemoryType,
     style: MemoryStyle,
+    /// Whether an explicitly checked memory may move when it grows past
+    /// its reservation ([`Reservation::may_move`]).
+    may_move: bool,
+    /// [`Reservation::for_growth`].
+    for_growth: Option<u64>,
     /// What a shared memory's threads synchronise on.
     shared: Option<Box<Shared>>,
 }
@@ -66,6 +71,43 @@ unsafe impl Send for LinearMemory {}
 // SAFETY: as above: through `&self`, an unshared memory is only read, and a
 // shared one synchronises its changes.
 unsafe impl Sync for LinearMemory {}
+
+/// How an explicitly checked memory reserves address space (Wasmtime's
+/// `memory_reservation`, `memory_reservation_for_growth` and
+/// `memory_may_move`). A guarded memory always reserves 4 GiB plus its
+/// guard and never moves; a shared one reserves its maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// Bytes reserved when the memory is made, if its initial size fits
+    /// (0: its initial size only). At most its maximum size.
+    pub initial: u64,
+    /// Bytes reserved past the size when the memory is made larger than
+    /// `initial` or moves because it grew past its reservation. `None`:
+    /// none at creation, and twice the new size when it moves.
+    pub for_growth: Option<u64>,
+    /// Whether it may move to a larger reservation; if not, a `memory.grow`
+    /// past the reservation fails (returns -1).
+    pub may_move: bool,
+}
+
+impl Default for Reservation {
+    fn default() -> Self {
+        Reservation {
+            initial: 0,
+            for_growth: None,
+            may_move: true,
+        }
+    }
+}
+
+/// The bytes of `pages` pages of `1 << page_size_log2` bytes, or
+/// `usize::MAX` if that does not fit (a 64-bit memory's maximum).
+fn byte_len(pages: u64, page_size_log2: u8) -> usize {
+    pages
+        .checked_mul(1 << page_size_log2)
+        .and_then(|b| usize::try_from(b).ok())
+        .unwrap_or(usize::MAX)
+}
 
 /// What [`LinearMemory::grow_in_place`] did.
 enum Growth {
@@ -177,7 +219,12 @@ fn host_pages(n: usize) -> usize {
 impl LinearMemory {
     /// Creates a memory of `ty.minimum` pages, refusing to ever grow past
     /// `limit_pages` 64 KiB pages (in addition to the type's own maximum).
-    pub fn new(ty: &MemoryType, style: MemoryStyle, limit_pages: u64) -> Result<Self, String> {
+    pub fn new(
+        ty: &MemoryType,
+        style: MemoryStyle,
+        limit_pages: u64,
+        reservation: &Reservation,
+    ) -> Result<Self, String> {
         let limit = limit_pages.saturating_mul(WASM_PAGE_SIZE) >> ty.page_size_log2;
         let by_index = ty.max_pages_by_index();
         let maximum_pages = ty.maximum.unwrap_or(by_index).min(by_index).min(limit);
@@ -202,8 +249,18 @@ impl LinearMemory {
                 .and_then(|b| usize::try_from(b).ok())
                 .ok_or_else(|| "a shared memory that large does not fit".to_string())?
         } else {
-            initial
+            let max_len = byte_len(maximum_pages, ty.page_size_log2);
+            let up_front = usize::try_from(reservation.initial).unwrap_or(usize::MAX);
+            let wanted = if initial <= up_front {
+                up_front
+            } else {
+                let growth = reservation.for_growth.unwrap_or(0);
+                initial.saturating_add(usize::try_from(growth).unwrap_or(usize::MAX))
+            };
+            wanted.min(max_len).max(initial)
         };
+        let may_move = reservation.may_move;
+        let for_growth = reservation.for_growth;
         let (reserved, guard) = match style {
             MemoryStyle::Guarded { guard_bytes } => (FOUR_GIB, guard_bytes as usize),
             MemoryStyle::Explicit => (
@@ -226,6 +283,8 @@ impl LinearMemory {
             maximum_pages,
             ty: *ty,
             style,
+            may_move,
+            for_growth,
             shared: ty.shared.then(Box::default),
         };
         m.map(reserved, guard, initial)?;
@@ -577,13 +636,18 @@ impl LinearMemory {
             } => (old_pages, old_len, new_len),
         };
         let old_host = host_pages(old_len);
-        // Explicit style only: move to a larger reservation.
+        // Explicit style only: move to a larger reservation, if it may.
         debug_assert_eq!(self.style, MemoryStyle::Explicit);
-        let max_len =
-            usize::try_from(self.maximum_pages << self.ty.page_size_log2).unwrap_or(usize::MAX);
+        if !self.may_move {
+            return None;
+        }
+        let max_len = byte_len(self.maximum_pages, self.ty.page_size_log2);
+        let wanted = match self.for_growth {
+            Some(growth) => new_len.saturating_add(usize::try_from(growth).unwrap_or(usize::MAX)),
+            None => new_len.saturating_mul(2),
+        };
         let reserve = host_pages(
-            new_len
-                .saturating_mul(2)
+            wanted
                 .min(max_len)
                 .max(new_len)
                 .min(usize::MAX - 2 * host_page()),

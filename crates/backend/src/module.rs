@@ -285,6 +285,10 @@ pub struct ModuleOptions {
     /// more bytes of function bodies than this; `None`: the target's limit
     /// ([`Compiler::far_calls`]).
     pub far_calls_above: Option<u64>,
+    /// Initialise memory 0 by mapping an image of its data copy-on-write,
+    /// where the data allows (see `memory_image`), instead of copying each
+    /// segment at every instantiation.
+    pub memory_init_cow: bool,
 }
 
 impl ModuleOptions {
@@ -394,6 +398,8 @@ impl CompiledModule {
         let names = Arc::new(CodeNames {
             module: name.clone(),
             funcs: info.func_names.clone(),
+            body_offsets: info.body_offsets.clone(),
+            num_imported_funcs: info.num_imported_funcs,
         });
         let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
@@ -482,6 +488,8 @@ impl CompiledModule {
         let names = Arc::new(CodeNames {
             module: name.clone(),
             funcs: info.func_names.clone(),
+            body_offsets: info.body_offsets.clone(),
+            num_imported_funcs: info.num_imported_funcs,
         });
         let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
@@ -548,7 +556,11 @@ impl CompiledModule {
         settings: CodeSettings,
         code: Code,
     ) -> CompiledModule {
-        let memory_image = memory_image(&info);
+        let memory_image = if options.memory_init_cow {
+            memory_image(&info)
+        } else {
+            None
+        };
         CompiledModule {
             info,
             name,

@@ -134,6 +134,20 @@ pub struct Config {
     /// `Engine::new` refuses them as not supported yet.
     pub(crate) debug_info: bool,
     pub(crate) async_support: bool,
+    /// [`Config::memory_reservation`], as given.
+    pub(crate) memory_reservation: Option<u64>,
+    pub(crate) memory_reservation_for_growth: Option<u64>,
+    pub(crate) memory_may_move: bool,
+    pub(crate) memory_init_cow: bool,
+    /// [`Config::signals_based_traps`], [`Config::coredump_on_trap`],
+    /// [`Config::wasm_component_model`]: `Engine::new` refuses what is not
+    /// supported yet.
+    pub(crate) signals_based_traps: bool,
+    pub(crate) coredump_on_trap: bool,
+    pub(crate) component_model: bool,
+    /// [`Config::cranelift_flag_set`] (`Some(value)`) and
+    /// [`Config::cranelift_flag_enable`] (`None`), in order.
+    pub(crate) cranelift_flags: Vec<(String, Option<String>)>,
 }
 
 impl Default for Config {
@@ -168,6 +182,14 @@ impl Default for Config {
             far_calls_above: None,
             debug_info: false,
             async_support: false,
+            memory_reservation: None,
+            memory_reservation_for_growth: None,
+            memory_may_move: true,
+            memory_init_cow: true,
+            signals_based_traps: true,
+            coredump_on_trap: false,
+            component_model: false,
+            cranelift_flags: Vec::new(),
         }
     }
 }
@@ -187,6 +209,19 @@ impl Config {
         }
         if self.async_support {
             anyhow::bail!("not supported yet: async support (Config::async_support)");
+        }
+        if !self.signals_based_traps {
+            anyhow::bail!(
+                "not supported yet: running without signal handlers \
+                 (Config::signals_based_traps(false)): out-of-bounds accesses, \
+                 division by zero and `unreachable` trap through the signals they raise"
+            );
+        }
+        if self.coredump_on_trap {
+            anyhow::bail!("not supported yet: core dumps on trap (Config::coredump_on_trap)");
+        }
+        if self.component_model {
+            anyhow::bail!("not supported yet: the component model (Config::wasm_component_model)");
         }
         if self.strategy == Strategy::Winch {
             anyhow::bail!(
@@ -268,12 +303,119 @@ impl Config {
         self
     }
 
-    /// Address space reserved for each 32-bit linear memory, as Wasmtime's
-    /// setting: 4 GiB or more reserves 4 GiB (accesses need no bounds
-    /// check, the default); less checks every access explicitly (as
-    /// [`Config::explicit_bounds_checks`]).
+    /// Address space reserved for each linear memory, as Wasmtime's
+    /// setting. For a 32-bit memory with 64 KiB pages, 4 GiB or more
+    /// reserves 4 GiB plus the guard ([`Config::memory_guard_size`]), and
+    /// accesses need no bounds check (the default); less checks every
+    /// access explicitly (as [`Config::explicit_bounds_checks`]). An
+    /// explicitly checked memory (so also every 64-bit one, and every one of
+    /// one-byte pages) reserves this much when it is made, or its maximum
+    /// size if smaller, and its initial size if larger (then plus
+    /// [`Config::memory_reservation_for_growth`]). Not set, such a memory
+    /// reserves its initial size (plus
+    /// [`Config::memory_reservation_for_growth`], if set), or 4 GiB if it
+    /// may not move ([`Config::memory_may_move`]).
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
         self.explicit_bounds_checks = bytes < 1 << 32;
+        self.memory_reservation = Some(bytes);
+        self
+    }
+
+    /// How much more address space than its size an explicitly checked
+    /// memory reserves when it outgrows its reservation and moves (and when
+    /// it is made larger than [`Config::memory_reservation`]), as
+    /// Wasmtime's setting. Not set, a moving memory reserves twice its new
+    /// size. (A memory that does not fit its reservation moves only with
+    /// [`Config::memory_may_move`].)
+    pub fn memory_reservation_for_growth(&mut self, bytes: u64) -> &mut Self {
+        self.memory_reservation_for_growth = Some(bytes);
+        self
+    }
+
+    /// Whether an explicitly checked memory may move to a larger
+    /// reservation when it grows past its own (true by default, as in
+    /// Wasmtime). False, its base never changes (so pointers from
+    /// [`Memory::data_ptr`](crate::Memory::data_ptr) stay valid) and a
+    /// `memory.grow` past the reservation fails, returning -1; give it room
+    /// with [`Config::memory_reservation`]. Memories guard pages protect
+    /// (32-bit, 64 KiB pages, without explicit bounds checks) and shared
+    /// memories never move either way.
+    pub fn memory_may_move(&mut self, enable: bool) -> &mut Self {
+        self.memory_may_move = enable;
+        self
+    }
+
+    /// Whether a module's first memory is initialised by mapping an image
+    /// of its data copy-on-write (true by default, as in Wasmtime). That
+    /// needs the module to define that memory, 32-bit with 64 KiB pages
+    /// and guard pages (no explicit bounds checks), its active data
+    /// segments all at constant offsets inside its initial size and
+    /// reaching at least 64 KiB into it, and no active element segment
+    /// writing to an imported table. Off, or otherwise, each instantiation
+    /// copies the data segments in. The contents are the
+    /// same either way; the image makes instantiating a module with much
+    /// data cheaper and shares untouched pages between its instances.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
+        self.memory_init_cow = enable;
+        self
+    }
+
+    /// Accepted for Wasmtime's API: how tables are initialised does not
+    /// show in what Wasm or the host reads from them.
+    pub fn table_lazy_init(&mut self, _enable: bool) -> &mut Self {
+        self
+    }
+
+    /// Whether traps may rely on the signals that faulting instructions
+    /// raise (Wasmtime's setting): `true` (the default) is what there is;
+    /// `false` makes [`Engine::new`](crate::Engine::new) fail (not
+    /// supported yet).
+    pub fn signals_based_traps(&mut self, enable: bool) -> &mut Self {
+        self.signals_based_traps = enable;
+        self
+    }
+
+    /// Wasmtime's switch for writing a core dump of Wasm state on a trap:
+    /// `false` is what there is; `true` makes
+    /// [`Engine::new`](crate::Engine::new) fail (not supported yet).
+    pub fn coredump_on_trap(&mut self, enable: bool) -> &mut Self {
+        self.coredump_on_trap = enable;
+        self
+    }
+
+    /// Wasmtime's switch for components: `false` is what there is; `true`
+    /// makes [`Engine::new`](crate::Engine::new) fail (not supported yet).
+    pub fn wasm_component_model(&mut self, enable: bool) -> &mut Self {
+        self.component_model = enable;
+        self
+    }
+
+    /// Sets a Cranelift setting, shared (`opt_level`, `enable_verifier`,
+    /// ...) or of the target's instruction set (`has_avx2`, ...), as
+    /// Wasmtime's method. Applied after the engine's own settings, in the
+    /// order given; [`Engine::new`](crate::Engine::new) fails on an unknown
+    /// setting or value. Settings take part in the artifact and cache
+    /// keys.
+    ///
+    /// # Safety
+    /// Some settings break what the runtime relies on (frame pointers,
+    /// stack-limit checks, the call convention), and a CPU feature the
+    /// machine does not have makes code that faults: the result is then
+    /// undefined behaviour, not an error.
+    pub unsafe fn cranelift_flag_set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.cranelift_flags
+            .push((name.to_string(), Some(value.to_string())));
+        self
+    }
+
+    /// Turns a Cranelift setting on: a boolean setting, or a preset of the
+    /// instruction set's (such as `skylake`, which turns on the features
+    /// of that CPU), as Wasmtime's method.
+    ///
+    /// # Safety
+    /// As for [`Config::cranelift_flag_set`].
+    pub unsafe fn cranelift_flag_enable(&mut self, name: &str) -> &mut Self {
+        self.cranelift_flags.push((name.to_string(), None));
         self
     }
 
@@ -573,6 +715,22 @@ impl Config {
         self.max_table_elements = elements;
         self
     }
+}
+
+/// The embedder's Cranelift settings as one word of the engine's
+/// fingerprint: `name=value;name` (`-` for none).
+pub(crate) fn cranelift_flags_word(flags: &[(String, Option<String>)]) -> String {
+    if flags.is_empty() {
+        return "-".to_string();
+    }
+    flags
+        .iter()
+        .map(|(name, value)| match value {
+            Some(v) => format!("{name}={v}"),
+            None => name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 macro_rules! feature_toggles {

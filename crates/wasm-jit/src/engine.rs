@@ -26,6 +26,28 @@ pub(crate) struct EngineInner {
     pub(crate) epoch: Box<AtomicU64>,
 }
 
+/// What [`Engine::detect_precompiled`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Precompiled {
+    /// A compiled module, for
+    /// [`Module::deserialize`](crate::Module::deserialize).
+    Module,
+}
+
+/// An [`Engine`] that [`Engine::weak`] gave: it does not keep the engine
+/// alive.
+#[derive(Clone, Debug, Default)]
+pub struct EngineWeak(std::sync::Weak<EngineInner>);
+
+impl EngineWeak {
+    /// The engine, unless every [`Engine`] handle to it (and everything
+    /// that holds one: modules, stores) has been dropped.
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(Engine)
+    }
+}
+
 impl Default for Engine {
     fn default() -> Self {
         Engine::new(&Config::default()).expect("the default configuration is valid")
@@ -63,6 +85,7 @@ impl Engine {
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
             nan_canonicalization: config.nan_canonicalization,
             target: config.target.clone(),
+            cranelift_flags: config.cranelift_flags.clone(),
         })
         .map_err(|e| anyhow!("cannot configure the code generator: {e}"))?;
         let mut config = config.clone();
@@ -117,7 +140,7 @@ impl Engine {
             MemoryStyle::Guarded { guard_bytes } => format!("guard-bytes-{guard_bytes}"),
         };
         format!(
-            "wasm-jit {} build={} {} opt={:?} regalloc={:?} memory={} epochs={} fuel={} features={:x} far-calls-above={:?}",
+            "wasm-jit {} build={} {} opt={:?} regalloc={:?} memory={} epochs={} fuel={} features={:x} far-calls-above={:?} cranelift={}",
             env!("CARGO_PKG_VERSION"),
             env!("WASM_JIT_BUILD_HASH"),
             self.0.compiler.target_fingerprint(),
@@ -127,7 +150,8 @@ impl Engine {
             c.epoch_interruption,
             c.consume_fuel,
             c.features.bits(),
-            c.far_calls_above
+            c.far_calls_above,
+            crate::config::cranelift_flags_word(&c.cranelift_flags)
         )
     }
 
@@ -138,6 +162,21 @@ impl Engine {
             MemoryStyle::Guarded {
                 guard_bytes: self.0.config.guard_bytes,
             }
+        }
+    }
+
+    /// How explicitly checked memories reserve address space
+    /// ([`Config::memory_reservation`] and the settings beside it).
+    pub(crate) fn reservation(&self) -> wasm_jit_backend::Reservation {
+        let c = &self.0.config;
+        wasm_jit_backend::Reservation {
+            // A memory that may not move needs room to grow: Wasmtime's
+            // default reservation, 4 GiB, unless one was set.
+            initial: c
+                .memory_reservation
+                .unwrap_or(if c.memory_may_move { 0 } else { 1 << 32 }),
+            for_growth: c.memory_reservation_for_growth,
+            may_move: c.memory_may_move,
         }
     }
 
@@ -153,6 +192,63 @@ impl Engine {
             self.0.compiler.triple(),
             target_lexicon::Triple::host()
         ))
+    }
+
+    /// Whether `bytes` are an artifact of this engine's format
+    /// ([`Module::serialize`](crate::Module::serialize),
+    /// [`Engine::precompile_module`], `wasm-jit compile`), as Wasmtime's
+    /// method: `Some(Precompiled::Module)`, or `None` for anything else
+    /// (Wasm or text included). Only the header is looked at: an artifact
+    /// of another build, target or configuration is still
+    /// `Some`, and [`Module::deserialize`](crate::Module::deserialize)
+    /// refuses it with an error.
+    pub fn detect_precompiled(&self, bytes: &[u8]) -> Option<Precompiled> {
+        crate::Module::is_serialized(bytes).then_some(Precompiled::Module)
+    }
+
+    /// [`Engine::detect_precompiled`] on the start of a file.
+    pub fn detect_precompiled_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Option<Precompiled>> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let mut head = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                f.take(wasm_jit_backend::artifact::FORMAT_PREFIX.len() as u64)
+                    .read_to_end(&mut head)
+            })
+            .map_err(|e| anyhow!("cannot read `{}`: {e}", path.display()))?;
+        Ok(self.detect_precompiled(&head))
+    }
+
+    /// A value that hashes alike for two engines whose artifacts load in
+    /// each other: the engine's build, target and every setting that
+    /// changes code, as the artifact header records them. For keying an
+    /// embedder's own cache of artifacts, as Wasmtime's method. (Engines
+    /// that hash differently may still load some of each other's
+    /// artifacts: code for a target's baseline CPU loads in an engine for
+    /// this machine's CPU.)
+    pub fn precompile_compatibility_hash(&self) -> impl std::hash::Hash + '_ {
+        self.fingerprint()
+    }
+
+    /// A handle that does not keep the engine alive (Wasmtime's
+    /// `EngineWeak`).
+    pub fn weak(&self) -> EngineWeak {
+        EngineWeak(Arc::downgrade(&self.0))
+    }
+
+    /// Always `false`: there is no async support yet
+    /// ([`Config::async_support`]).
+    pub fn is_async(&self) -> bool {
+        false
+    }
+
+    /// Always `false`: code is native, never Wasmtime's Pulley bytecode.
+    pub fn is_pulley(&self) -> bool {
+        false
     }
 
     /// Compiles a module (binary or text) for this engine's target without

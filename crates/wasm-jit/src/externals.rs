@@ -217,8 +217,13 @@ impl Memory {
         let s = &mut ctx.0.opaque;
         let config = s.engine.config();
         let mut m = Box::new(
-            LinearMemory::new(&ty, s.engine.memory_style(), config.max_memory_pages)
-                .map_err(|e| anyhow!(e))?,
+            LinearMemory::new(
+                &ty,
+                s.engine.memory_style(),
+                config.max_memory_pages,
+                &s.engine.reservation(),
+            )
+            .map_err(|e| anyhow!(e))?,
         );
         let ptr: *mut LinearMemory = &mut *m;
         s.owned_memories.push(m);
@@ -278,7 +283,8 @@ impl Memory {
     /// [`Config::explicit_bounds_checks`](crate::Config::explicit_bounds_checks),
     /// or a small [`Config::memory_reservation`](crate::Config::memory_reservation))
     /// may move when it grows, so ask again after any growth, the guest's
-    /// included. Reading or writing through it while anything else borrows
+    /// included, unless [`Config::memory_may_move`](crate::Config::memory_may_move)
+    /// is off. Reading or writing through it while anything else borrows
     /// the bytes (say a slice from [`data_mut`](Memory::data_mut)) is the
     /// caller's to avoid.
     pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {

@@ -435,6 +435,7 @@ unsafe fn instantiate(
     let caps = InstanceLimits {
         memory_pages: config.max_memory_pages,
         table_elements: config.max_table_elements,
+        reservation: s.engine.reservation(),
     };
     let limits = s.limits.as_ptr();
     // SAFETY: every import was checked to belong to this store (`check`) and

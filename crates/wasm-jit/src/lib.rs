@@ -44,7 +44,7 @@ pub use config::{
     Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, ProfilingStrategy,
     RegallocAlgorithm, Strategy, WasmBacktraceDetails,
 };
-pub use engine::Engine;
+pub use engine::{Engine, EngineWeak, Precompiled};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table, Tag};
 pub use func::Func;
 pub use gc_refs::{ArrayRef, ArrayType, FieldType, StorageType, StructRef, StructType};

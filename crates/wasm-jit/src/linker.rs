@@ -50,11 +50,29 @@ impl<T: 'static> Definition<T> {
     }
 }
 
+/// Whether a command may export `name` besides its functions without
+/// [`Linker::allow_unknown_exports`]: what C, Rust and AssemblyScript
+/// toolchains export (the memory, the function table, the heap's bounds,
+/// AssemblyScript's type information).
+fn known_command_export(name: &str, ty: &crate::types::ExternType) -> bool {
+    use crate::types::ExternType;
+    match ty {
+        ExternType::Memory(_) => name == "memory",
+        ExternType::Table(_) => name == "__indirect_function_table" || name == "table",
+        ExternType::Global(_) => matches!(
+            name,
+            "__data_end" | "__heap_base" | "__dso_handle" | "__rtti_base"
+        ),
+        _ => false,
+    }
+}
+
 /// Resolves a module's imports by module and field name.
 pub struct Linker<T: 'static> {
     engine: Engine,
     defs: HashMap<(String, String), Definition<T>>,
     allow_shadowing: bool,
+    allow_unknown_exports: bool,
 }
 
 impl<T: 'static> Clone for Linker<T> {
@@ -63,6 +81,7 @@ impl<T: 'static> Clone for Linker<T> {
             engine: self.engine.clone(),
             defs: self.defs.clone(),
             allow_shadowing: self.allow_shadowing,
+            allow_unknown_exports: self.allow_unknown_exports,
         }
     }
 }
@@ -82,6 +101,7 @@ impl<T: 'static> Linker<T> {
             engine: engine.clone(),
             defs: HashMap::new(),
             allow_shadowing: false,
+            allow_unknown_exports: false,
         }
     }
 
@@ -93,6 +113,18 @@ impl<T: 'static> Linker<T> {
     /// Whether a later definition may replace an earlier one of the same name.
     pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
         self.allow_shadowing = allow;
+        self
+    }
+
+    /// Whether [`Linker::module`] accepts a command (a module exporting
+    /// `_start`) that exports something other than functions beyond what
+    /// toolchains add (a memory `memory`, a table `__indirect_function_table`
+    /// or `table`, globals `__data_end`, `__heap_base`, `__dso_handle`,
+    /// `__rtti_base`). Off
+    /// by default, as in Wasmtime: such a command is refused. Either way
+    /// only its functions are defined.
+    pub fn allow_unknown_exports(&mut self, allow: bool) -> &mut Self {
+        self.allow_unknown_exports = allow;
         self
     }
 
@@ -275,7 +307,8 @@ impl<T: 'static> Linker<T> {
     /// called if it has one, and its exports defined (as
     /// [`Linker::instance`]). A module that exports both, or a `_start`
     /// that is not a function, or whose imports are not all defined, is an
-    /// error.
+    /// error, and so is a command with an export that is neither a function
+    /// nor one toolchains add (see [`Linker::allow_unknown_exports`]).
     pub fn module(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
@@ -306,15 +339,20 @@ impl<T: 'static> Linker<T> {
             }
             return self.instance(store, module_name, instance);
         }
-        // What a command exports besides functions is its own business
-        // (a fresh instance per call has its own memory): left undefined.
-        let exports: Vec<(String, FuncType)> = module
-            .exports()
-            .filter_map(|e| match e.ty() {
-                ExternType::Func(ty) => Some((e.name().to_string(), ty)),
-                _ => None,
-            })
-            .collect();
+        // A command's other exports are not defined (each call has a fresh
+        // instance, with its own memory). Those toolchains add are known;
+        // any other is refused unless allowed, as in Wasmtime.
+        let mut exports: Vec<(String, FuncType)> = Vec::new();
+        for e in module.exports() {
+            match e.ty() {
+                ExternType::Func(ty) => exports.push((e.name().to_string(), ty)),
+                ty if self.allow_unknown_exports || known_command_export(e.name(), &ty) => {}
+                _ => bail!(
+                    "command export `{}` is not a function (see Linker::allow_unknown_exports)",
+                    e.name()
+                ),
+            }
+        }
         for (name, ty) in exports {
             // The definitions as they are now (those the command imports).
             let linker = self.clone();

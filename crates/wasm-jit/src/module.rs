@@ -308,6 +308,7 @@ impl Module {
                 FirstTier::Auto => Some(CompilationMode::AUTO_LAZY_BYTES as u64),
             },
             quick_always: config.quick_tier_always,
+            memory_init_cow: config.memory_init_cow,
         }
     }
 

@@ -66,9 +66,13 @@ impl SharedMemory {
         if ty.maximum.is_none() {
             bail!("a shared memory must have a maximum size");
         }
-        let memory =
-            LinearMemory::new(&ty, engine.memory_style(), engine.config().max_memory_pages)
-                .map_err(|e| anyhow!(e))?;
+        let memory = LinearMemory::new(
+            &ty,
+            engine.memory_style(),
+            engine.config().max_memory_pages,
+            &engine.reservation(),
+        )
+        .map_err(|e| anyhow!(e))?;
         Ok(SharedMemory::from_arc(engine, Arc::new(memory)))
     }
 

@@ -165,6 +165,7 @@ pub struct FrameInfo {
     func_name: Option<String>,
     module_name: Option<String>,
     module_offset: Option<u32>,
+    func_offset: Option<u32>,
 }
 
 impl FrameInfo {
@@ -187,6 +188,12 @@ impl FrameInfo {
     pub fn module_offset(&self) -> Option<usize> {
         self.module_offset.map(|o| o as usize)
     }
+
+    /// [`module_offset`](Self::module_offset) counted from the start of
+    /// the function's body (its locals' declarations), as Wasmtime's.
+    pub fn func_offset(&self) -> Option<usize> {
+        self.func_offset.map(|o| o as usize)
+    }
 }
 
 impl From<wasm_jit_backend::FrameInfo> for FrameInfo {
@@ -196,6 +203,7 @@ impl From<wasm_jit_backend::FrameInfo> for FrameInfo {
             func_name: f.func_name,
             module_name: f.module_name,
             module_offset: f.module_offset,
+            func_offset: f.func_offset,
         }
     }
 }
