@@ -441,8 +441,12 @@ impl RunCommand {
             linker.instance(&mut *store, name, instance)?;
         }
         if wasi_options.threads {
-            wasm_jit_wasi::threads::add_to_linker(linker, &*store, module, |h: &Host| {
-                h.threads.as_deref()
+            // `start_threads` puts the context in the store's data before
+            // any guest code runs (and spawned threads' data are copies).
+            wasm_jit_wasi::threads::add_to_linker(linker, &*store, module, |h: &mut Host| {
+                h.threads
+                    .as_deref()
+                    .expect("the threads context is set before the guest runs")
             })?;
         }
         // After the preloads and threads, which may provide some of them.

@@ -591,8 +591,9 @@ fn wasi_threads_through_the_library() {
     let mut store = Store::new(&engine, host);
     let mut linker = Linker::new(&engine);
     wasm_jit_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).unwrap();
-    threads::add_to_linker(&mut linker, &store, &module, |h: &Host| {
-        h.threads.as_deref()
+    // Wasmtime's closure, as its users write it.
+    threads::add_to_linker(&mut linker, &store, &module, |h: &mut Host| {
+        h.threads.as_ref().unwrap()
     })
     .unwrap();
     let ctx = WasiThreadsCtx::new(module.clone(), Arc::new(linker.clone())).unwrap();

@@ -189,25 +189,24 @@ fn end_process(e: anyhow::Error) -> ! {
 /// `module` imports, a new [`SharedMemory`] of that type (as Wasmtime's
 /// `wasmtime_wasi_threads::add_to_linker` does; `store` names the store
 /// the definitions are for). `get` finds the [`WasiThreadsCtx`] in a
-/// store's data (`None`: `thread-spawn` fails, returning -1).
+/// store's data, as Wasmtime's closure does (typically
+/// `|host| host.threads.as_ref().unwrap()`: the context needs the linker, so
+/// it is put in the store's data after this call, before the guest runs).
 pub fn add_to_linker<T: Clone + Send + 'static>(
     linker: &mut Linker<T>,
     store: impl AsContext<Data = T>,
     module: &Module,
-    get: impl Fn(&T) -> Option<&WasiThreadsCtx<T>> + Send + Sync + Copy + 'static,
+    get: impl Fn(&mut T) -> &WasiThreadsCtx<T> + Send + Sync + Copy + 'static,
 ) -> Result<()> {
     let ty = FuncType::new(linker.engine(), [ValType::I32], [ValType::I32]);
     linker.func_new(
         "wasi",
         "thread-spawn",
         ty,
-        move |caller: Caller<'_, T>, args, results| {
+        move |mut caller: Caller<'_, T>, args, results| {
             let start_arg = args[0].i32().unwrap_or_default();
             let host = caller.data().clone();
-            let tid = match get(caller.data()) {
-                Some(threads) => threads.spawn(host, start_arg).unwrap_or(-1),
-                None => -1,
-            };
+            let tid = get(caller.data_mut()).spawn(host, start_arg).unwrap_or(-1);
             results[0] = Val::I32(tid);
             Ok(())
         },
