@@ -168,6 +168,8 @@ pub fn agrees_with_jit(
     std::fs::write(&script, js).ok()?;
     let mut child = Command::new("node")
         .arg("--experimental-wasm-extended-const")
+        // Node 20's V8 compiles 64-bit memories only with this flag.
+        .arg("--experimental-wasm-memory64")
         .arg(&script)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
