@@ -2453,3 +2453,28 @@ fn backtrace_frames_give_module_and_function_offsets() {
     assert_eq!(frames[1].func_offset(), Some(1));
     assert_eq!(wasm[frames[1].module_offset().unwrap()], 0x10, "call");
 }
+
+/// Memory and table types take 32-bit limits, as Wasmtime's, and 64-bit
+/// ones for 64-bit indices.
+#[test]
+fn types_take_wasmtimes_limit_widths() {
+    use wasm_jit::{MemoryType, RefType, TableType};
+    let (min, max): (u32, u32) = (2, 10);
+    let memory = MemoryType::new(min, Some(max));
+    assert_eq!(
+        (memory.minimum(), memory.maximum(), memory.is_64()),
+        (2, Some(10), false)
+    );
+    let shared = MemoryType::shared(min, max);
+    assert!(shared.is_shared() && !shared.is_64());
+    let big: u64 = 1 << 40;
+    let memory64 = MemoryType::new64(big, None);
+    assert_eq!((memory64.minimum(), memory64.is_64()), (big, true));
+    let table = TableType::new(RefType::FUNCREF, min, Some(max));
+    assert_eq!(
+        (table.minimum(), table.maximum(), table.is_64()),
+        (2, Some(10), false)
+    );
+    let table64 = TableType::new64(RefType::FUNCREF, big, None);
+    assert_eq!((table64.minimum(), table64.is_64()), (big, true));
+}

@@ -649,21 +649,22 @@ impl TableType {
     pub fn is_64(&self) -> bool {
         self.table64
     }
-    /// A table with 32-bit indices. A reference type spelled either way
-    /// (`funcref` or `(ref null func)`) is the same element type.
-    pub fn new(element: impl Into<WasmType>, minimum: u64, maximum: Option<u64>) -> TableType {
+    /// A table with 32-bit indices, so 32-bit limits (as Wasmtime's). A
+    /// reference type spelled either way (`funcref` or `(ref null func)`)
+    /// is the same element type.
+    pub fn new(element: impl Into<WasmType>, minimum: u32, maximum: Option<u32>) -> TableType {
         TableType {
-            element: element.into().one_spelling(),
-            minimum,
-            maximum,
             table64: false,
+            ..TableType::new64(element, minimum.into(), maximum.map(u64::from))
         }
     }
     /// A table with 64-bit indices (memory64).
     pub fn new64(element: impl Into<WasmType>, minimum: u64, maximum: Option<u64>) -> TableType {
         TableType {
+            element: element.into().one_spelling(),
+            minimum,
+            maximum,
             table64: true,
-            ..TableType::new(element, minimum, maximum)
         }
     }
 }
@@ -686,20 +687,18 @@ pub struct MemoryType {
 }
 
 impl MemoryType {
-    /// A 32-bit memory with 64 KiB pages.
-    pub fn new(minimum: u64, maximum: Option<u64>) -> MemoryType {
+    /// A 32-bit memory with 64 KiB pages; its limits in pages are 32-bit
+    /// (as Wasmtime's).
+    pub fn new(minimum: u32, maximum: Option<u32>) -> MemoryType {
         MemoryType {
-            minimum,
-            maximum,
             memory64: false,
-            page_size_log2: 16,
-            shared: false,
+            ..MemoryType::new64(minimum.into(), maximum.map(u64::from))
         }
     }
 
     /// A shared 32-bit memory with 64 KiB pages (threads; a shared memory
     /// must have a maximum).
-    pub fn shared(minimum: u64, maximum: u64) -> MemoryType {
+    pub fn shared(minimum: u32, maximum: u32) -> MemoryType {
         MemoryType {
             shared: true,
             ..MemoryType::new(minimum, Some(maximum))
@@ -714,8 +713,11 @@ impl MemoryType {
     /// A 64-bit memory (memory64) with 64 KiB pages.
     pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
         MemoryType {
+            minimum,
+            maximum,
             memory64: true,
-            ..MemoryType::new(minimum, maximum)
+            page_size_log2: 16,
+            shared: false,
         }
     }
 
