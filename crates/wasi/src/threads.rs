@@ -191,7 +191,8 @@ fn end_process(e: anyhow::Error) -> ! {
 /// the definitions are for). `get` finds the [`WasiThreadsCtx`] in a
 /// store's data, as Wasmtime's closure does (typically
 /// `|host| host.threads.as_ref().unwrap()`: the context needs the linker, so
-/// it is put in the store's data after this call, before the guest runs).
+/// it is put in the store's data after this call, before the guest runs;
+/// if `get` panics, the panic resumes in the embedder's call into Wasm).
 pub fn add_to_linker<T: Clone + Send + 'static>(
     linker: &mut Linker<T>,
     store: impl AsContext<Data = T>,
