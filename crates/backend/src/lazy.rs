@@ -999,7 +999,13 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
     // The program has gone beyond the code it started with: background
     // threads start on it now.
     if lazy.deferred.swap(false, Ordering::AcqRel) {
-        service().work.notify_all();
+        // Taking the lock first: a background thread that read `deferred`
+        // (under the lock) before the swap is then waiting, so this wakes
+        // it; otherwise the wake-up could come before its wait and be lost,
+        // and with no deadline it would never look again.
+        let service = service();
+        drop(lock(&service.jobs));
+        service.work.notify_all();
     }
     if stack_room() >= INLINE_STACK && lazy.claim(i) {
         // Enough native stack left: compile here, sparing the hand-over.
@@ -1331,6 +1337,18 @@ impl Service {
                         // An entry asked for since (`osr_code` queues it
                         // before it takes `jobs`) keeps the module here.
                         if lazy.osr_waiting() {
+                            continue;
+                        }
+                        // The last function became ready since `final_tier`
+                        // looked (another thread compiled it, and `finish`
+                        // queued the module again, which this removal would
+                        // undo): the final tier is still to place. (Once
+                        // this lock is held, a function that becomes ready
+                        // later is queued again after it.)
+                        if !lazy.states.is_empty()
+                            && lazy.complete()
+                            && !lazy.final_tier.load(Ordering::Acquire)
+                        {
                             continue;
                         }
                         jobs.background.retain(|(w, _)| {
