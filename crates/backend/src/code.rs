@@ -57,6 +57,19 @@ pub struct CodeNames {
     pub num_imported_funcs: u32,
 }
 
+impl CodeNames {
+    /// The names and body offsets of `info`'s functions, for a module
+    /// compiled or loaded under `module`.
+    pub fn new(module: Option<String>, info: &wasm_jit_frontend::module::ModuleInfo) -> CodeNames {
+        CodeNames {
+            module,
+            funcs: info.func_names.clone(),
+            body_offsets: info.body_offsets.clone(),
+            num_imported_funcs: info.num_imported_funcs,
+        }
+    }
+}
+
 struct Registered {
     end: usize,
     traps: Vec<(u32, TrapCode)>,

@@ -42,11 +42,8 @@ pub struct LinearMemory {
     maximum_pages: u64,
     ty: MemoryType,
     style: MemoryStyle,
-    /// Whether an explicitly checked memory may move when it grows past
-    /// its reservation ([`Reservation::may_move`]).
-    may_move: bool,
-    /// [`Reservation::for_growth`].
-    for_growth: Option<u64>,
+    /// How an explicitly checked memory grows past its reservation.
+    reservation: Reservation,
     /// What a shared memory's threads synchronise on.
     shared: Option<Box<Shared>>,
 }
@@ -90,14 +87,9 @@ pub struct Reservation {
     pub may_move: bool,
 }
 
-impl Default for Reservation {
-    fn default() -> Self {
-        Reservation {
-            initial: 0,
-            for_growth: None,
-            may_move: true,
-        }
-    }
+/// `len` plus `bytes`, or `usize::MAX` if that does not fit.
+fn plus(len: usize, bytes: u64) -> usize {
+    len.saturating_add(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
 
 /// The bytes of `pages` pages of `1 << page_size_log2` bytes, or
@@ -254,13 +246,10 @@ impl LinearMemory {
             let wanted = if initial <= up_front {
                 up_front
             } else {
-                let growth = reservation.for_growth.unwrap_or(0);
-                initial.saturating_add(usize::try_from(growth).unwrap_or(usize::MAX))
+                plus(initial, reservation.for_growth.unwrap_or(0))
             };
             wanted.min(max_len).max(initial)
         };
-        let may_move = reservation.may_move;
-        let for_growth = reservation.for_growth;
         let (reserved, guard) = match style {
             MemoryStyle::Guarded { guard_bytes } => (FOUR_GIB, guard_bytes as usize),
             MemoryStyle::Explicit => (
@@ -283,8 +272,7 @@ impl LinearMemory {
             maximum_pages,
             ty: *ty,
             style,
-            may_move,
-            for_growth,
+            reservation: *reservation,
             shared: ty.shared.then(Box::default),
         };
         m.map(reserved, guard, initial)?;
@@ -638,12 +626,12 @@ impl LinearMemory {
         let old_host = host_pages(old_len);
         // Explicit style only: move to a larger reservation, if it may.
         debug_assert_eq!(self.style, MemoryStyle::Explicit);
-        if !self.may_move {
+        if !self.reservation.may_move {
             return None;
         }
         let max_len = byte_len(self.maximum_pages, self.ty.page_size_log2);
-        let wanted = match self.for_growth {
-            Some(growth) => new_len.saturating_add(usize::try_from(growth).unwrap_or(usize::MAX)),
+        let wanted = match self.reservation.for_growth {
+            Some(growth) => plus(new_len, growth),
             None => new_len.saturating_mul(2),
         };
         let reserve = host_pages(

@@ -395,12 +395,7 @@ impl CompiledModule {
         } = parsed;
         let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
-        let names = Arc::new(CodeNames {
-            module: name.clone(),
-            funcs: info.func_names.clone(),
-            body_offsets: info.body_offsets.clone(),
-            num_imported_funcs: info.num_imported_funcs,
-        });
+        let names = Arc::new(CodeNames::new(name.clone(), &info));
         let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
             let quick = options.quick(&functions);
@@ -485,12 +480,7 @@ impl CompiledModule {
         }
         let type_ids: Vec<u32> = types.intern_module(&info);
         let offsets = VMOffsets::new(&info);
-        let names = Arc::new(CodeNames {
-            module: name.clone(),
-            funcs: info.func_names.clone(),
-            body_offsets: info.body_offsets.clone(),
-            num_imported_funcs: info.num_imported_funcs,
-        });
+        let names = Arc::new(CodeNames::new(name.clone(), &info));
         let settings = CodeSettings::new(compiler, options, &functions);
         let code = if options.lazy {
             let quick = options.quick(&functions);
