@@ -674,6 +674,7 @@ impl LazyCode {
         } else {
             self.place_caught(&funcs, None)
         };
+        let quick = funcs.iter().any(|f| f.quick);
         let mut shared = lock(&self.shared);
         for (i, r) in failed {
             shared.errors.insert(i, r.expect_err("partitioned"));
@@ -688,13 +689,18 @@ impl LazyCode {
                 }
             }
         }
+        // A module with a function that failed never gets its final tier,
+        // and the background threads may have let it go: quick code
+        // published now is to be replaced all the same.
+        let orphaned = quick && !shared.errors.is_empty();
         drop(shared);
         self.ready.notify_all();
         // Everything compiled, perhaps by the urgent thread: a background
         // thread compiles the final tier.
-        if self.ready_count.load(Ordering::Acquire) == self.states.len()
-            && self.background.load(Ordering::Relaxed)
-            && !self.final_tier.load(Ordering::Acquire)
+        if self.background.load(Ordering::Relaxed)
+            && (orphaned
+                || self.ready_count.load(Ordering::Acquire) == self.states.len()
+                    && !self.final_tier.load(Ordering::Acquire))
         {
             service().background(Arc::downgrade(module), None);
         }
@@ -1206,7 +1212,11 @@ impl Service {
             return;
         }
         let mut jobs = lock(&self.jobs);
-        jobs.background.push_back((module, at));
+        // Queued once: whoever queued it already decides when it starts
+        // (`deferred`).
+        if !jobs.background.iter().any(|(w, _)| w.ptr_eq(&module)) {
+            jobs.background.push_back((module, at));
+        }
         while jobs.background_threads + 1 < cores {
             if std::thread::Builder::new()
                 .name("wasm-jit background compile".into())
@@ -1328,15 +1338,17 @@ impl Service {
                     lazy.finish(&module, batch);
                     if exhausted {
                         lazy.final_tier(&module, &mut scratch);
-                        // Quick code left (the final tier could not be
-                        // placed) is replaced first.
-                        if !lazy.final_tier_placed() && !lock(&lazy.upgrades).is_empty() {
-                            continue;
-                        }
                         let mut jobs = lock(&self.jobs);
                         // An entry asked for since (`osr_code` queues it
                         // before it takes `jobs`) keeps the module here.
                         if lazy.osr_waiting() {
+                            continue;
+                        }
+                        // Quick code left (the final tier could not be
+                        // placed) is replaced first. (`publish` queues it
+                        // before `finish` takes `jobs` to queue the module
+                        // again, which then finds it here.)
+                        if !lazy.final_tier_placed() && !lock(&lazy.upgrades).is_empty() {
                             continue;
                         }
                         // The last function became ready since `final_tier`
@@ -1378,12 +1390,10 @@ mod tests {
         }
     }
 
-    /// Quick code is recorded (so it never goes into a `VMFuncRef`),
-    /// queued, kept flagged for the cache, and replaced by `upgrade`.
-    #[test]
-    fn quick_code_is_queued_and_replaced() {
-        // Two functions of type `[] -> [i32]`: 0 returns 7; 1, too large
-        // to fill a page with, returns 1.
+    /// A lazy module with the quick tier and two functions of type
+    /// `[] -> [i32]`: 0 returns 7; 1, too large to fill a page with,
+    /// returns 1.
+    fn two_functions() -> Arc<CompiledModule> {
         let body0 = vec![0u8, 0x41, 7, 0x0b];
         let mut body1 = vec![0u8];
         for _ in 0..100 {
@@ -1425,7 +1435,7 @@ mod tests {
             far_calls_above: None,
             memory_init_cow: true,
         };
-        let module = Arc::new(
+        Arc::new(
             CompiledModule::compile(
                 &compiler,
                 &wasm,
@@ -1435,7 +1445,14 @@ mod tests {
                 None,
             )
             .unwrap(),
-        );
+        )
+    }
+
+    /// Quick code is recorded (so it never goes into a `VMFuncRef`),
+    /// queued, kept flagged for the cache, and replaced by `upgrade`.
+    #[test]
+    fn quick_code_is_queued_and_replaced() {
+        let module = two_functions();
         let lazy = module.lazy().unwrap();
         // As `start_background` would, without starting threads: nothing
         // but this test touches the module.
@@ -1482,6 +1499,39 @@ mod tests {
         // Quick code finds the counters after the slots.
         let counters = lazy.slots[lazy.states.len()].load(Ordering::Relaxed);
         assert_eq!(counters as *const AtomicU64, lazy.heat.as_ptr());
+    }
+
+    /// A module with a function that failed to compile never gets its
+    /// final tier, and background threads that found nothing left to do
+    /// let it go: quick code published after that queues it again, and is
+    /// replaced.
+    #[test]
+    fn quick_code_of_a_module_with_a_failed_function_is_replaced() {
+        if cores() < 2 {
+            return; // No background threads, so no quick code.
+        }
+        let module = two_functions();
+        let lazy = module.lazy().unwrap();
+        // Not queued, as after background threads let it go.
+        lazy.background.store(true, Ordering::Relaxed);
+        assert!(lazy.claim(1));
+        lazy.finish(&module, vec![(1, Err("a resource limit".into()))]);
+        assert_eq!(lazy.states[1].load(Ordering::Acquire), FAILED);
+        assert!(lazy.claim(0));
+        let batch = lazy.compile_filling(&module, 0, &mut Scratch::default());
+        lazy.finish(&module, batch);
+        let index = DefinedFuncIndex(0);
+        assert!(lazy.is_quick(index, lazy.code_if_ready(index)));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while lazy.upgraded() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the quick code was never replaced"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(!lazy.is_quick(index, lazy.code_if_ready(index)));
+        assert!(!lazy.final_tier_placed());
     }
 
     /// A function called before it was compiled puts its callees, first
