@@ -1394,8 +1394,11 @@ fn unknown_imports_can_trap_or_return_defaults() {
     assert_eq!(stdout(&o), "7\n", "{}", stderr(&o));
     let o = wasm_jit(&["run", "-W", "unknown-imports-trap=y", "--invoke", "call", w]);
     assert_eq!(o.status.code(), Some(1));
+    // The host's error, after the Wasm frames it came through.
     assert!(
-        stderr(&o).contains("unknown import: `env::missing` has not been defined"),
+        stderr(&o).contains(
+            "    0: error while executing at wasm backtrace:\n"
+        ) && stderr(&o).contains("unknown.wat!<wasm function 2>\n    1: unknown import: `env::missing` has not been defined"),
         "{}",
         stderr(&o)
     );

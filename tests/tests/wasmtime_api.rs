@@ -1093,8 +1093,11 @@ fn limiter_errors_trap_with_the_limiters_error() {
         .get_typed_func::<i32, i32>(&mut store, "grow")
         .unwrap();
     let err = grow.call(&mut store, 2).unwrap_err();
+    // After the backtrace, the limiter's error and its cause.
+    assert!(err.downcast_ref::<wasm_jit::WasmBacktrace>().is_some());
+    let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
     assert_eq!(
-        format!("{err:#}"),
+        causes.join(": "),
         "memory failure: memory maximum size exceeded: 196608 bytes wanted, at most 131072"
     );
     // The store works on after every trap.
@@ -1313,7 +1316,7 @@ fn epoch_deadline_callbacks_decide_what_happens() {
     store.epoch_deadline_callback(|_| Err(Error::msg("out of time budget")));
     past_deadline(&mut store);
     let err = sum.call(&mut store, 100).unwrap_err();
-    assert_eq!(err.to_string(), "out of time budget");
+    assert_eq!(err.root_cause().to_string(), "out of time budget");
 
     // Back to trapping.
     store.epoch_deadline_trap();
@@ -1456,7 +1459,8 @@ fn unknown_imports_defined_as_traps_or_defaults() {
     let call = instance.get_func(&mut store, "call").unwrap();
     let err = call.call(&mut store, &[], &mut out).unwrap_err();
     assert!(
-        err.to_string()
+        err.root_cause()
+            .to_string()
             .contains("unknown import: `env::f` has not been defined"),
         "{err}"
     );
@@ -1645,7 +1649,7 @@ fn call_hooks_see_every_crossing() {
         store.data_mut().0.clear();
         store.data_mut().1 = Some(refused);
         let err = f.call(&mut store, ()).unwrap_err();
-        assert_eq!(err.to_string(), format!("refused {refused:?}"));
+        assert_eq!(err.root_cause().to_string(), format!("refused {refused:?}"));
         assert!(refused.exiting_host() != refused.entering_host());
     }
     // The hook's error after a trap wins, as in Wasmtime.

@@ -4,7 +4,7 @@
 //! `cargo run -p wasm-jit --example host_functions`
 
 use anyhow::{Result, bail};
-use wasm_jit::{Caller, Engine, Linker, Module, Store};
+use wasm_jit::{Caller, Engine, Linker, Module, Store, WasmBacktrace};
 
 /// What the host keeps for the guest.
 struct Log {
@@ -45,9 +45,16 @@ fn run() -> Result<String> {
 
     let mut out = String::new();
     out += &format!("work(4) = {}\n", work.call(&mut store, 4)?);
-    // A host error stops the guest and comes back unchanged.
+    // A host error stops the guest and comes back as it was given, with
+    // the Wasm frames it came through as context.
     let err = work.call(&mut store, 0).unwrap_err();
-    out += &format!("work(0) failed: {err}\n");
+    let frames = err
+        .downcast_ref::<WasmBacktrace>()
+        .map_or(0, |b| b.frames().len());
+    out += &format!(
+        "work(0) failed: {} ({frames} Wasm frame)\n",
+        err.root_cause()
+    );
     for line in &store.data().lines {
         out += &format!("log: {line}\n");
     }
@@ -64,7 +71,7 @@ fn output() {
     assert_eq!(
         run().unwrap(),
         "work(4) = 25\n\
-         work(0) failed: the guest asked the host to divide 100 by zero\n\
+         work(0) failed: the guest asked the host to divide 100 by zero (1 Wasm frame)\n\
          log: guest says 4 and 1\n\
          log: guest says 0 and 1\n"
     );

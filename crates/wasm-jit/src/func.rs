@@ -169,7 +169,8 @@ fn check_results(ty: &FuncType, results: &[Val], store: &StoreOpaque) -> Result<
 impl Func {
     /// A host function of type `ty` that runs `f`. Returning an error from
     /// `f` stops the Wasm code that called it; the error reaches the
-    /// embedder's call unchanged.
+    /// embedder's call with a [`WasmBacktrace`](crate::WasmBacktrace) of
+    /// the Wasm frames as context (`downcast_ref` still finds it).
     pub fn new<T: 'static>(
         mut store: impl AsContextMut<Data = T>,
         ty: FuncType,

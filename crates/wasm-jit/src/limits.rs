@@ -30,7 +30,8 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 10_000;
 /// fail, and makes instantiation fail when an initial size or a count is
 /// refused. Returning `Err` instead traps the guest (or fails the host's
 /// call or the instantiation) with that error, which the embedder gets back
-/// unchanged. The methods are Wasmtime's, with its signatures.
+/// (from a call, with a [`WasmBacktrace`](crate::WasmBacktrace) as
+/// context). The methods are Wasmtime's, with its signatures.
 pub trait ResourceLimiter {
     /// A memory wants to grow from `current` to `desired` bytes (`maximum`
     /// is its declared maximum). Return whether it may. Asked before the

@@ -363,22 +363,23 @@ pub(crate) fn uncaught_error(
 pub(crate) struct HostPanic(pub(crate) Box<dyn std::any::Any + Send>);
 
 /// Converts what the backend caught into the error the embedder sees:
-/// a [`Trap`] (with a [`WasmBacktrace`] as context), or the host function's
-/// own error unchanged. A host panic resumes unwinding here.
+/// a [`Trap`], or the host function's own error, with a [`WasmBacktrace`]
+/// of the Wasm frames below as context, as Wasmtime's (a host error that
+/// already has one, from a call into Wasm it made, keeps that one only;
+/// the error itself stays reachable with `downcast_ref`). A host panic
+/// resumes unwinding here.
 pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
-    match trap.reason {
-        TrapReason::Wasm(kind) => {
-            let err = anyhow::Error::new(Trap::from(kind));
-            if trap.frames.is_empty() {
-                err
-            } else {
-                err.context(WasmBacktrace {
-                    frames: trap.frames.into_iter().map(FrameInfo::from).collect(),
-                })
-            }
-        }
+    let err = match trap.reason {
+        TrapReason::Wasm(kind) => anyhow::Error::new(Trap::from(kind)),
         TrapReason::Exception(_) => anyhow::anyhow!("uncaught exception"),
         TrapReason::Host(payload) => host_error(payload),
+    };
+    if trap.frames.is_empty() || err.downcast_ref::<WasmBacktrace>().is_some() {
+        err
+    } else {
+        err.context(WasmBacktrace {
+            frames: trap.frames.into_iter().map(FrameInfo::from).collect(),
+        })
     }
 }
 

@@ -163,7 +163,8 @@ macro_rules! wasm_list_tuple {
 for_each_arity!(wasm_list_tuple);
 
 /// What a host closure may return: results, or `Result` of them (an `Err`
-/// stops the calling Wasm and reaches the embedder unchanged).
+/// stops the calling Wasm and reaches the embedder, with a backtrace as
+/// context).
 pub trait HostReturn: Send + Sync + 'static {
     /// The results' list type.
     type Results: WasmList;
