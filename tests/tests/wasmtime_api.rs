@@ -2482,3 +2482,90 @@ fn types_take_wasmtimes_limit_widths() {
     let table64 = TableType::new64(RefType::FUNCREF, big, None);
     assert_eq!((table64.minimum(), table64.is_64()), (big, true));
 }
+
+/// `Val::ty` gives precise types, as Wasmtime's: the bottom type of its
+/// hierarchy for a null, a function's own type, a GC object's own type;
+/// `Val::matches_ty` follows subtyping; a reference into another store is
+/// an error.
+#[test]
+fn values_have_precise_types() {
+    use wasm_jit::{AnyRef, ExternRef, HeapType, I31, RefType, ValType};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $t (func))
+             (type $s (struct (field i32)))
+             (func $f (export "f") (type $t))
+             (global (export "gf") (ref null $t) (ref.func $f))
+             (global (export "gs") (ref null $s) (struct.new $s (i32.const 1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let non_null = |g: &str, store: &mut Store<()>| {
+        let global = inst.get_global(&mut *store, g).unwrap();
+        let ValType::Ref(r) = *global.ty(&*store).content() else {
+            panic!("{g}: not a reference");
+        };
+        assert!(r.is_nullable());
+        (
+            global.get(&mut *store),
+            r,
+            ValType::Ref(RefType::new(false, r.heap)),
+        )
+    };
+    let r = |nullable, heap| ValType::Ref(RefType::new(nullable, heap));
+
+    let (f, nullable_t, t) = non_null("gf", &mut store);
+    assert_eq!(f.ty(&store).unwrap(), t);
+    for (ty, expected) in [
+        (t, true),
+        (ValType::Ref(nullable_t), true),
+        (r(false, HeapType::Func), true),
+        (ValType::FuncRef, true),
+        (ValType::ExternRef, false),
+        (r(false, HeapType::NoFunc), false),
+    ] {
+        assert_eq!(f.matches_ty(&store, &ty).unwrap(), expected, "{ty}");
+    }
+    let null = Val::null_func_ref();
+    assert_eq!(null.ty(&store).unwrap(), r(true, HeapType::NoFunc));
+    assert!(null.matches_ty(&store, &ValType::Ref(nullable_t)).unwrap());
+    assert!(!null.matches_ty(&store, &t).unwrap());
+    assert!(!null.matches_ty(&store, &ValType::ExternRef).unwrap());
+
+    let (s, _, s_ty) = non_null("gs", &mut store);
+    assert_eq!(s.ty(&store).unwrap(), s_ty);
+    assert!(s.matches_ty(&store, &r(false, HeapType::Eq)).unwrap());
+    assert!(!s.matches_ty(&store, &r(false, HeapType::I31)).unwrap());
+    assert!(!s.matches_ty(&store, &t).unwrap());
+    let i31 = Val::from(AnyRef::from_i31(&store, I31::wrapping_i32(-5)));
+    assert_eq!(i31.ty(&store).unwrap(), r(false, HeapType::I31));
+    assert!(i31.matches_ty(&store, &r(true, HeapType::Eq)).unwrap());
+    assert!(!i31.matches_ty(&store, &s_ty).unwrap());
+    assert_eq!(
+        Val::null_any_ref().ty(&store).unwrap(),
+        r(true, HeapType::None)
+    );
+    let e = Val::from(ExternRef::new(&mut store, 7u32));
+    assert_eq!(e.ty(&store).unwrap(), r(false, HeapType::Extern));
+    assert_eq!(
+        Val::null_extern_ref().ty(&store).unwrap(),
+        r(true, HeapType::NoExtern)
+    );
+    assert_eq!(
+        Val::null_exn_ref().ty(&store).unwrap(),
+        r(true, HeapType::NoExn)
+    );
+    assert_eq!(Val::I64(3).ty(&store).unwrap(), ValType::I64);
+    assert!(Val::I64(3).matches_ty(&store, &ValType::I64).unwrap());
+    assert!(!Val::I64(3).matches_ty(&store, &ValType::I32).unwrap());
+
+    let other = Store::new(&engine, ());
+    let err = f.ty(&other).unwrap_err();
+    assert!(err.to_string().contains("another store"), "{err}");
+    assert!(f.matches_ty(&other, &t).is_err());
+}

@@ -369,8 +369,48 @@ impl Val {
         self.f64().expect("expected an f64 value")
     }
 
-    /// The value's type.
-    pub fn ty(&self) -> ValType {
+    /// The value's precise type, as Wasmtime's `Val::ty`: a null reference
+    /// has its hierarchy's bottom type (`(ref null nofunc)`, `(ref null
+    /// noextern)`, `(ref null none)`, `(ref null noexn)`), a function its
+    /// own type (`(ref $t)`, a canonical id), a GC object its struct or
+    /// array type, an `i31` `(ref i31)`. An error for a reference into
+    /// another store.
+    pub fn ty(&self, store: impl AsContext) -> Result<ValType> {
+        let s = &store.as_context().0.opaque;
+        self.check_store(s, "the value")?;
+        let heap = |nullable, heap| ValType::reference(nullable, heap);
+        Ok(match self {
+            Val::FuncRef(None) => heap(true, HeapType::NoFunc),
+            Val::ExternRef(None) => heap(true, HeapType::NoExtern),
+            Val::AnyRef(None) => heap(true, HeapType::None),
+            Val::ExnRef(None) => heap(true, HeapType::NoExn),
+            Val::FuncRef(Some(f)) => {
+                heap(false, HeapType::Canonical(s.funcs[s.check(f.0)].type_id))
+            }
+            Val::ExternRef(Some(_)) => heap(false, HeapType::Extern),
+            Val::ExnRef(Some(_)) => heap(false, HeapType::Exn),
+            Val::AnyRef(Some(a)) if a.is_i31() => heap(false, HeapType::I31),
+            Val::AnyRef(Some(a)) => match a.object(s) {
+                Some((t, _)) => heap(false, HeapType::Canonical(t)),
+                // An `externref` converted (`any.convert_extern`).
+                None => heap(false, HeapType::Any),
+            },
+            other => other.kind(),
+        })
+    }
+
+    /// Whether the value has type `ty` or a subtype of it, as Wasmtime's
+    /// `Val::matches_ty` (a null reference matches every nullable type of
+    /// its hierarchy); an error for a reference into another store.
+    pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> Result<bool> {
+        let s = &store.as_context().0.opaque;
+        self.check_store(s, "the value")?;
+        Ok(self.check_type(s, *ty, "").is_ok())
+    }
+
+    /// The value's type as its variant says (`funcref`, `externref`,
+    /// `anyref`, `exnref` for references).
+    fn kind(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
             Val::I64(_) => ValType::I64,
@@ -491,7 +531,7 @@ impl Val {
                 _ => false,
             },
             (Val::ExternRef(Some(_)), Some(r)) => r.heap == HeapType::Extern,
-            _ => self.ty() == ty,
+            _ => self.kind() == ty,
         };
         if !ok {
             bail!(
@@ -510,7 +550,7 @@ impl Val {
             Val::FuncRef(Some(f)) if f.0.store_id == store.id => {
                 format!("(ref (type {}))", store.funcs[store.check(f.0)].type_id)
             }
-            other => other.ty().to_string(),
+            other => other.kind().to_string(),
         }
     }
 
