@@ -4,7 +4,9 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
-use wasm_jit::{CompilationMode, Config, FirstTier, OptLevel, RegallocAlgorithm, WasmFeatures};
+use wasm_jit::{
+    Cache, CompilationMode, Config, FirstTier, OptLevel, RegallocAlgorithm, WasmFeatures,
+};
 
 /// Code generation options shared by `run` and `compile`.
 #[derive(Args, Debug, Default)]
@@ -24,7 +26,10 @@ pub struct CodegenOptions {
     /// (keep compiled code for the next run; on by default for `run`),
     /// `cache-dir=PATH` (default `$XDG_CACHE_HOME/wasm-jit` or
     /// `~/.cache/wasm-jit`), `cache-size-limit=SIZE` (default 1GiB: past
-    /// it, the entries used least recently are removed).
+    /// it, the entries used least recently are removed),
+    /// `cache-config=PATH` (Wasmtime's cache configuration file; by
+    /// default `$XDG_CONFIG_HOME/wasm-jit/config.toml` if it exists; the
+    /// two options above override it).
     #[arg(short = 'C', long = "codegen", value_name = "KEY=VALUE")]
     codegen: Vec<String>,
     /// Optimisation option KEY=VALUE: `opt-level=0|1|2|s`,
@@ -241,6 +246,11 @@ const OPTION_HELP: [(char, &str, OptionKeys); 5] = [
                 "where (default $XDG_CACHE_HOME/wasm-jit or ~/.cache/wasm-jit)",
             ),
             ("cache-size-limit=SIZE", "the cache's size (default 1GiB)"),
+            (
+                "cache-config=PATH",
+                "Wasmtime's cache configuration file (default \
+                 $XDG_CONFIG_HOME/wasm-jit/config.toml, if it exists)",
+            ),
             ("compiler=cranelift", "the only compiler there is"),
         ],
     ),
@@ -473,6 +483,7 @@ impl CodegenOptions {
             config.first_tier(FirstTier::Auto);
         }
         let mut cache_dir = None;
+        let (mut cache_config, mut cache_size_limit) = (None, None);
         let mut features = Config::DEFAULT_FEATURES;
         apply_wasm_options(&self.wasm, &mut features, config, for_run)?;
         config.wasm_features(features);
@@ -556,9 +567,8 @@ impl CodegenOptions {
                 }
                 "cache" => cache = flag(key, value)?,
                 "cache-dir" => cache_dir = Some(std::path::PathBuf::from(value)),
-                "cache-size-limit" => {
-                    config.cache_size_limit(size(value)?);
-                }
+                "cache-config" => cache_config = Some(std::path::PathBuf::from(value)),
+                "cache-size-limit" => cache_size_limit = Some(size(value)?),
                 // The only compiler there is.
                 "compiler" if value == "cranelift" => {}
                 "compiler" => {
@@ -583,7 +593,21 @@ impl CodegenOptions {
             }
         }
         if cache {
-            config.cache_dir(cache_dir.or_else(default_cache_dir));
+            // Wasmtime's cache configuration file (the default one if it
+            // exists), then the options that override it.
+            let from_file = Cache::from_file(cache_config.as_deref());
+            match (from_file, cache_config) {
+                (Ok(c), _) => config.cache(Some(c)),
+                (Err(e), Some(_)) => return Err(e),
+                // Only a default cache directory cannot be found.
+                (Err(_), None) => config.cache(None),
+            };
+            if let Some(dir) = cache_dir {
+                config.cache_dir(Some(dir));
+            }
+            if let Some(limit) = cache_size_limit {
+                config.cache_size_limit(limit);
+            }
         }
         Ok(())
     }
@@ -601,13 +625,4 @@ fn set_opt_level(config: &mut Config, value: &str) -> Result<()> {
         _ => bail!("invalid value `{value}` for opt-level: expected 0, 1, 2 or s"),
     });
     Ok(())
-}
-
-/// Where compiled code is kept by default.
-fn default_cache_dir() -> Option<std::path::PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
-    Some(base.join("wasm-jit"))
 }

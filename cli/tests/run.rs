@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn wasm_jit(args: &[&str]) -> Output {
@@ -1061,6 +1061,59 @@ fn the_code_cache_is_used_and_survives_corruption() {
     ]);
     assert_eq!(stdout(&o), "5\n");
     assert!(!off.exists());
+}
+
+/// `-C cache-config=FILE`, Wasmtime's cache configuration file, and the
+/// default one under `$XDG_CONFIG_HOME`: the directory it names holds the
+/// entry, `-C cache-dir` overrides it, and a bad file is an error.
+#[test]
+fn cache_configuration_files() {
+    let dir = tempdir();
+    let file = dir.join("cache.toml");
+    let from_file = dir.join("from-file");
+    std::fs::write(
+        &file,
+        format!("[cache]\ndirectory = '{}'\n", from_file.display()),
+    )
+    .unwrap();
+    let config = format!("cache-config={}", file.display());
+    let entries = |d: &Path| std::fs::read_dir(d).map_or(0, |r| r.count());
+    let run = |extra: &[&str], env: Option<&Path>| {
+        let mut cmd = support::wasm_jit_command();
+        cmd.args(["run"])
+            .args(extra)
+            .args(["--invoke", "fib", "examples/wat/traps.wat", "10"])
+            .current_dir(repo_root());
+        if let Some(home) = env {
+            cmd.env("XDG_CONFIG_HOME", home)
+                .env("XDG_CACHE_HOME", dir.join("xdg-cache"));
+        }
+        cmd.output().unwrap()
+    };
+    assert_eq!(stdout(&run(&["-C", &config], None)), "55\n");
+    assert_eq!(entries(&from_file), 1);
+    let over = dir.join("over");
+    let opt = format!("cache-dir={}", over.display());
+    assert_eq!(stdout(&run(&["-C", &config, "-C", &opt], None)), "55\n");
+    assert_eq!(entries(&over), 1);
+    // The default file.
+    let home = dir.join("config-home");
+    std::fs::create_dir_all(home.join("wasm-jit")).unwrap();
+    std::fs::copy(&file, home.join("wasm-jit/config.toml")).unwrap();
+    std::fs::remove_dir_all(&from_file).unwrap();
+    assert_eq!(stdout(&run(&[], Some(&home))), "55\n");
+    assert_eq!(entries(&from_file), 1);
+    assert!(!dir.join("xdg-cache").exists());
+
+    std::fs::write(&file, "[cache]\nenabled = true\n").unwrap();
+    let o = run(&["-C", &config], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid cache configuration")
+            && stderr(&o).contains("line 2: unknown setting `enabled`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `-C cache-size-limit`: a run whose entry takes the cache past its limit

@@ -2569,3 +2569,136 @@ fn values_have_precise_types() {
     assert!(err.to_string().contains("another store"), "{err}");
     assert!(f.matches_ty(&other, &t).is_err());
 }
+
+/// `MemoryTypeBuilder`, as Wasmtime's: defaults, every setting, and the
+/// settings that make no valid memory type refused when built.
+#[test]
+fn memory_types_are_built_and_checked() {
+    use wasm_jit::{Memory, MemoryType, MemoryTypeBuilder};
+    assert_eq!(
+        MemoryTypeBuilder::new().build().unwrap(),
+        MemoryType::new(0, None)
+    );
+    let ty = MemoryTypeBuilder::new()
+        .min(4096)
+        .max(Some(70_000))
+        .page_size_log2(0)
+        .build()
+        .unwrap();
+    assert_eq!(
+        (ty.minimum(), ty.maximum(), ty.page_size(), ty.is_64()),
+        (4096, Some(70_000), 1, false)
+    );
+    let shared = MemoryTypeBuilder::new()
+        .min(1)
+        .max(Some(2))
+        .shared(true)
+        .build()
+        .unwrap();
+    assert_eq!(shared, MemoryType::shared(1, 2));
+    let big = MemoryTypeBuilder::new()
+        .memory64(true)
+        .min(1 << 20)
+        .build()
+        .unwrap();
+    assert_eq!(big, MemoryType::new64(1 << 20, None));
+
+    let refused = |b: &MemoryTypeBuilder| b.build().unwrap_err().to_string();
+    assert!(refused(MemoryTypeBuilder::new().page_size_log2(12)).contains("2^12 bytes"));
+    assert!(refused(MemoryTypeBuilder::new().min(3).max(Some(2))).contains("above the maximum"));
+    assert!(refused(MemoryTypeBuilder::new().shared(true)).contains("must have a maximum"));
+    assert!(
+        refused(MemoryTypeBuilder::new().min(65_537)).contains("32-bit memory of 65536-byte pages")
+    );
+    assert!(
+        refused(
+            MemoryTypeBuilder::new()
+                .max(Some(1 << 32))
+                .page_size_log2(0)
+        )
+        .contains("maximum")
+    );
+    MemoryTypeBuilder::new().min(65_536).build().unwrap();
+
+    // A built type makes a memory.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, ty).unwrap();
+    assert_eq!(memory.data_size(&store), 4096);
+}
+
+/// `Config::cache` with a `Cache` from a `CacheConfig` or a configuration
+/// file, as in Wasmtime: compiling a module keeps it in the directory.
+#[test]
+fn caches_are_configured_as_in_wasmtime() {
+    use wasm_jit::{Cache, CacheConfig};
+    let dir = std::env::temp_dir().join(format!("wasm-jit-cache-api-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let entries = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "cwasm")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let compile = |cache: Cache| {
+        let mut config = Config::new();
+        config.cache(Some(cache));
+        let engine = Engine::new(&config).unwrap();
+        Module::new(
+            &engine,
+            r#"(module (func (export "f") (result i32) i32.const 1))"#,
+        )
+        .unwrap();
+    };
+
+    let mut c = CacheConfig::new();
+    c.with_directory(dir.join("a"))
+        .with_files_total_size_soft_limit(1 << 20);
+    let cache = Cache::new(c).unwrap();
+    assert_eq!(cache.directory(), dir.join("a"));
+    compile(cache);
+    assert_eq!(entries(&dir.join("a")), 1);
+
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    let b = dir.join("b");
+    std::fs::write(
+        &file,
+        format!(
+            "[cache]\ndirectory = '{}'\nfiles-total-size-soft-limit = \"1Mi\"\n",
+            b.display()
+        ),
+    )
+    .unwrap();
+    compile(Cache::from_file(Some(&file)).unwrap());
+    assert_eq!(entries(&b), 1);
+
+    let mut relative = CacheConfig::new();
+    relative.with_directory("cache");
+    let err = Cache::new(relative).unwrap_err();
+    assert!(
+        err.to_string().contains("must be an absolute path"),
+        "{err}"
+    );
+    std::fs::write(&file, "[cache]\nenabled = true\n").unwrap();
+    let err = Cache::from_file(Some(&file)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("line 2: unknown setting `enabled`"),
+        "{err}"
+    );
+    let err = Cache::from_file(Some(&dir.join("missing.toml"))).unwrap_err();
+    assert!(
+        err.to_string().contains("cannot read cache configuration"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

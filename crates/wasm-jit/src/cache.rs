@@ -1,9 +1,11 @@
 //! The code cache's files ([`Config::cache_dir`](crate::Config::cache_dir)):
 //! entry names, atomic writes, and keeping the directory under its size
 //! limit ([`Config::cache_size_limit`](crate::Config::cache_size_limit)).
-//! What goes into an entry and when it is written is `module.rs`'s.
+//! What goes into an entry and when it is written is `module.rs`'s. Also
+//! Wasmtime's way to ask for one: [`Cache`], made from a [`CacheConfig`] or
+//! a cache configuration file, for [`Config::cache`](crate::Config::cache).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -274,5 +276,324 @@ mod tests {
         trim(&dir, 250, &c_path);
         assert_eq!(names(), expect(&[&eb, &young]));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Settings of a code cache, for [`Cache::new`], as Wasmtime's: the
+/// directory (by default `$XDG_CACHE_HOME/wasm-jit`, or
+/// `~/.cache/wasm-jit`) and the size past which entries used least
+/// recently are removed (1 GiB by default).
+#[derive(Clone, Debug, Default)]
+pub struct CacheConfig {
+    directory: Option<PathBuf>,
+    size_limit: Option<u64>,
+}
+
+impl CacheConfig {
+    /// The defaults.
+    pub fn new() -> CacheConfig {
+        CacheConfig::default()
+    }
+
+    /// The directory entries are kept in (an absolute path).
+    pub fn with_directory(&mut self, directory: impl Into<PathBuf>) -> &mut Self {
+        self.directory = Some(directory.into());
+        self
+    }
+
+    /// How many bytes of entries the directory may hold
+    /// ([`Config::cache_size_limit`](crate::Config::cache_size_limit)).
+    pub fn with_files_total_size_soft_limit(&mut self, bytes: u64) -> &mut Self {
+        self.size_limit = Some(bytes);
+        self
+    }
+
+    /// The directory, if one was set.
+    pub fn directory(&self) -> Option<&PathBuf> {
+        self.directory.as_ref()
+    }
+}
+
+/// A code cache: where compiled modules are kept for the next time the same
+/// module is compiled with the same settings. Give it to an engine with
+/// [`Config::cache`](crate::Config::cache), as in Wasmtime (where the
+/// cache is off unless asked for, as here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cache {
+    directory: PathBuf,
+    size_limit: Option<u64>,
+}
+
+impl Cache {
+    /// The cache `config` describes; an error for a relative directory, or
+    /// when none was given and there is no home directory to put the
+    /// default one in.
+    pub fn new(config: CacheConfig) -> anyhow::Result<Cache> {
+        let directory = match config.directory {
+            Some(dir) if dir.is_absolute() => dir,
+            Some(dir) => anyhow::bail!(
+                "the cache directory must be an absolute path, not `{}`",
+                dir.display()
+            ),
+            None => default_directory().ok_or_else(|| {
+                anyhow::anyhow!("no cache directory: neither XDG_CACHE_HOME nor HOME is set")
+            })?,
+        };
+        Ok(Cache {
+            directory,
+            size_limit: config.size_limit,
+        })
+    }
+
+    /// The cache a configuration file describes, in Wasmtime's format: a
+    /// TOML `[cache]` table with `directory` and
+    /// `files-total-size-soft-limit` (a number of bytes, or a string with
+    /// a suffix: `K`, `M`, `G`, `T`, `P` for powers of 1000, `Ki`, `Mi`,
+    /// `Gi`, `Ti`, `Pi` for powers of 1024). Wasmtime's other settings
+    /// (compression levels, worker and cleanup tuning) are accepted and
+    /// have no effect here; any other key is an error. Without a path,
+    /// `$XDG_CONFIG_HOME/wasm-jit/config.toml` (or
+    /// `~/.config/wasm-jit/config.toml`), or the defaults when it does not
+    /// exist.
+    pub fn from_file(path: Option<&Path>) -> anyhow::Result<Cache> {
+        let (path, text) = match path {
+            Some(path) => (
+                path.to_path_buf(),
+                std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read cache configuration `{}`: {e}", path.display())
+                })?,
+            ),
+            None => match default_config_file() {
+                Some(path) if path.exists() => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        anyhow::anyhow!("cannot read cache configuration `{}`: {e}", path.display())
+                    })?;
+                    (path, text)
+                }
+                _ => return Cache::new(CacheConfig::new()),
+            },
+        };
+        let config = parse_config(&text).map_err(|e| {
+            anyhow::anyhow!("invalid cache configuration `{}`: {e}", path.display())
+        })?;
+        Cache::new(config)
+    }
+
+    /// The directory entries are kept in.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// The size limit, if one was set (otherwise the engine's
+    /// [`Config::cache_size_limit`](crate::Config::cache_size_limit)).
+    pub(crate) fn size_limit(&self) -> Option<u64> {
+        self.size_limit
+    }
+}
+
+/// `$XDG_CACHE_HOME/wasm-jit`, or `~/.cache/wasm-jit`.
+fn default_directory() -> Option<PathBuf> {
+    xdg_dir("XDG_CACHE_HOME", ".cache")
+}
+
+fn default_config_file() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("config.toml"))
+}
+
+/// `$VAR/wasm-jit`, or `~/FALLBACK/wasm-jit` (empty or relative values
+/// ignored, as the XDG rules say).
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|h| h.is_absolute())
+                .map(|h| h.join(fallback))
+        })?;
+    Some(base.join("wasm-jit"))
+}
+
+/// Wasmtime's cache settings that tune its own cache's workings, which
+/// this one does not have.
+const IGNORED_KEYS: &[&str] = &[
+    "worker-event-queue-size",
+    "baseline-compression-level",
+    "optimized-compression-level",
+    "optimized-compression-usage-counter-threshold",
+    "cleanup-interval",
+    "optimizing-compression-task-timeout",
+    "allowed-clock-drift-for-files-from-future",
+    "file-count-soft-limit",
+    "files-total-size-limit-percent-if-deleting",
+    "file-count-limit-percent-if-deleting",
+];
+
+/// Reads the `[cache]` table of a cache configuration file: the subset of
+/// TOML it uses (a table header, `key = value` lines of strings and
+/// integers, `#` comments).
+fn parse_config(text: &str) -> Result<CacheConfig, String> {
+    let mut config = CacheConfig::new();
+    let mut in_cache = false;
+    let mut seen_cache = false;
+    for (n, line) in text.lines().enumerate() {
+        let at = |e: String| format!("line {}: {e}", n + 1);
+        let line = strip_comment(line).trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(table) = line.strip_prefix('[') {
+            let name = table
+                .strip_suffix(']')
+                .ok_or_else(|| at(format!("`{line}` is not a table header")))?
+                .trim();
+            if name != "cache" {
+                return Err(at(format!("unknown table `[{name}]` (expected `[cache]`)")));
+            }
+            in_cache = true;
+            seen_cache = true;
+            continue;
+        }
+        if !in_cache {
+            return Err(at("settings go in a `[cache]` table".into()));
+        }
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| at(format!("`{line}` is not `key = value`")))?;
+        let (key, value) = (key.trim().trim_matches('"'), value.trim());
+        match key {
+            "directory" => {
+                config.with_directory(string(value).map_err(&at)?);
+            }
+            "files-total-size-soft-limit" => {
+                config.with_files_total_size_soft_limit(size(value).map_err(&at)?);
+            }
+            k if IGNORED_KEYS.contains(&k) => {}
+            k => return Err(at(format!("unknown setting `{k}`"))),
+        }
+    }
+    if !seen_cache {
+        return Err("no `[cache]` table".into());
+    }
+    Ok(config)
+}
+
+/// `line` without a `#` comment outside a string.
+fn strip_comment(line: &str) -> &str {
+    let mut quoted = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' | '\'' => quoted = !quoted,
+            '#' if !quoted => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+/// A TOML basic (`"..."`, with `\\` and `\"` escapes) or literal (`'...'`)
+/// string.
+fn string(value: &str) -> Result<String, String> {
+    if let Some(s) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        return Ok(s.to_string());
+    }
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .ok_or_else(|| format!("`{value}` is not a string"))?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(e @ ('\\' | '"')) => out.push(e),
+                other => {
+                    return Err(format!(
+                        "unsupported escape `\\{}` in `{value}`",
+                        other.map(String::from).unwrap_or_default()
+                    ));
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// A size: an integer number of bytes, or a string of one with a suffix.
+fn size(value: &str) -> Result<u64, String> {
+    let text = if value.starts_with(['"', '\'']) {
+        string(value)?
+    } else {
+        value.replace('_', "")
+    };
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(digits);
+    let n: u64 = num.parse().map_err(|_| format!("invalid size `{value}`"))?;
+    let mult: u64 = match unit {
+        "" => 1,
+        "K" => 1000,
+        "Ki" => 1 << 10,
+        "M" => 1_000_000,
+        "Mi" => 1 << 20,
+        "G" => 1_000_000_000,
+        "Gi" => 1 << 30,
+        "T" => 1_000_000_000_000,
+        "Ti" => 1 << 40,
+        "P" => 1_000_000_000_000_000,
+        "Pi" => 1 << 50,
+        _ => return Err(format!("invalid size `{value}`: unknown unit `{unit}`")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size `{value}` is too large"))
+}
+
+#[cfg(test)]
+mod config_file_tests {
+    use super::*;
+
+    #[test]
+    fn reads_wasmtimes_cache_settings() {
+        let c = parse_config(
+            "# a comment\n[cache]\ndirectory = \"/var/cache/#x\" # where\n\
+             files-total-size-soft-limit = \"3Ki\"\ncleanup-interval = \"1h\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.directory, Some(PathBuf::from("/var/cache/#x")));
+        assert_eq!(c.size_limit, Some(3 << 10));
+        for (text, bytes) in [
+            ("1_000", 1000),
+            ("\"2K\"", 2000),
+            ("'5M'", 5_000_000),
+            ("\"1Gi\"", 1 << 30),
+            ("\"2Ti\"", 2 << 40),
+            ("\"1P\"", 1_000_000_000_000_000),
+        ] {
+            assert_eq!(size(text), Ok(bytes), "{text}");
+        }
+        assert!(size("\"1X\"").unwrap_err().contains("unknown unit `X`"));
+        assert!(size("\"99999999Pi\"").unwrap_err().contains("too large"));
+        assert_eq!(string(r#""a\"b\\c""#).unwrap(), r#"a"b\c"#);
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know() {
+        let err = |text: &str| parse_config(text).unwrap_err();
+        assert_eq!(
+            err("[cache]\nenabled = true\n"),
+            "line 2: unknown setting `enabled`"
+        );
+        assert_eq!(
+            err("directory = \"/x\"\n"),
+            "line 1: settings go in a `[cache]` table"
+        );
+        assert!(err("[other]\n").contains("unknown table `[other]`"));
+        assert_eq!(err(""), "no `[cache]` table");
+        assert!(err("[cache]\ndirectory = 3\n").contains("not a string"));
+        assert!(err("[cache]\ndirectory\n").contains("not `key = value`"));
     }
 }

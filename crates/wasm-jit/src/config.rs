@@ -574,6 +574,17 @@ impl Config {
         self
     }
 
+    /// The code cache, as Wasmtime's `Config::cache`: [`Config::cache_dir`]
+    /// with the cache's directory, and its size limit if it has one
+    /// ([`Config::cache_size_limit`]); `None` turns it off.
+    pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
+        if let Some(limit) = cache.as_ref().and_then(crate::Cache::size_limit) {
+            self.cache_size_limit = limit;
+        }
+        self.cache_dir = cache.map(|c| c.directory().to_path_buf());
+        self
+    }
+
     /// How many bytes of entries the cache directory may hold (1 GiB by
     /// default, as Wasmtime's cache): when a write takes the entries past
     /// it, those used least recently (loaded or written; the file's

@@ -40,6 +40,7 @@ mod typed;
 mod types;
 mod values;
 
+pub use cache::{Cache, CacheConfig};
 pub use config::{
     Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, ProfilingStrategy,
     RegallocAlgorithm, Strategy, WasmBacktraceDetails,
@@ -62,7 +63,8 @@ pub use store::{
 pub use trap::{Exception, FrameInfo, Trap, WasmBacktrace};
 pub use typed::{HostReturn, IntoFunc, MAX_TYPED, TypedFunc, WasmList, WasmTy, WithCaller};
 pub use types::{
-    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType,
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, MemoryTypeBuilder, Mutability, RefType,
+    TableType, ValType,
 };
 pub use values::{AnyRef, ExnRef, ExternRef, I31, V128, Val};
 /// Feature flags of the Wasm standard and its proposals, for

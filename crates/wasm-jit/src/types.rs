@@ -242,3 +242,92 @@ impl std::fmt::Display for ExternType {
         }
     }
 }
+
+/// Builds a [`MemoryType`] with every setting, checked, as Wasmtime's: 0
+/// pages, no maximum, 32-bit addresses, 64 KiB pages and not shared unless
+/// set otherwise.
+#[derive(Clone, Debug)]
+pub struct MemoryTypeBuilder {
+    ty: MemoryType,
+}
+
+impl Default for MemoryTypeBuilder {
+    fn default() -> MemoryTypeBuilder {
+        MemoryTypeBuilder {
+            ty: MemoryType::new(0, None),
+        }
+    }
+}
+
+impl MemoryTypeBuilder {
+    /// The defaults: 0 pages, no maximum, 32-bit, 64 KiB pages, not shared.
+    pub fn new() -> MemoryTypeBuilder {
+        MemoryTypeBuilder::default()
+    }
+
+    /// The initial size, in pages.
+    pub fn min(&mut self, minimum: u64) -> &mut Self {
+        self.ty.minimum = minimum;
+        self
+    }
+
+    /// The maximum size, in pages (`None`: as large as the index type
+    /// allows).
+    pub fn max(&mut self, maximum: Option<u64>) -> &mut Self {
+        self.ty.maximum = maximum;
+        self
+    }
+
+    /// 64-bit addresses (memory64).
+    pub fn memory64(&mut self, memory64: bool) -> &mut Self {
+        self.ty.memory64 = memory64;
+        self
+    }
+
+    /// Shared between threads (it then needs a maximum).
+    pub fn shared(&mut self, shared: bool) -> &mut Self {
+        self.ty.shared = shared;
+        self
+    }
+
+    /// Log2 of the page size: 16 (64 KiB, the default) or 0 (one byte,
+    /// custom page sizes).
+    pub fn page_size_log2(&mut self, page_size_log2: u8) -> &mut Self {
+        self.ty.page_size_log2 = page_size_log2;
+        self
+    }
+
+    /// The memory type; an error when the settings do not make a valid
+    /// one (a page size other than 1 byte or 64 KiB, a minimum above the
+    /// maximum or above what the index type can address, a shared memory
+    /// without a maximum).
+    pub fn build(&self) -> anyhow::Result<MemoryType> {
+        let ty = self.ty;
+        if !matches!(ty.page_size_log2, 0 | 16) {
+            anyhow::bail!(
+                "invalid memory type: a page size of 2^{} bytes (only 1 byte and 64 KiB pages are supported)",
+                ty.page_size_log2
+            );
+        }
+        let limit = ty.max_pages_by_index();
+        let bits = if ty.memory64 { 64 } else { 32 };
+        for (what, pages) in [("minimum", Some(ty.minimum)), ("maximum", ty.maximum)] {
+            if let Some(pages) = pages.filter(|&p| p > limit) {
+                anyhow::bail!(
+                    "invalid memory type: {what} of {pages} pages is more than a {bits}-bit memory of {}-byte pages can address ({limit} pages)",
+                    ty.page_size()
+                );
+            }
+        }
+        if let Some(max) = ty.maximum.filter(|&max| max < ty.minimum) {
+            anyhow::bail!(
+                "invalid memory type: minimum of {} pages is above the maximum of {max}",
+                ty.minimum
+            );
+        }
+        if ty.shared && ty.maximum.is_none() {
+            anyhow::bail!("invalid memory type: a shared memory must have a maximum size");
+        }
+        Ok(ty)
+    }
+}
