@@ -674,7 +674,6 @@ impl LazyCode {
         } else {
             self.place_caught(&funcs, None)
         };
-        let quick = funcs.iter().any(|f| f.quick);
         let mut shared = lock(&self.shared);
         for (i, r) in failed {
             shared.errors.insert(i, r.expect_err("partitioned"));
@@ -690,9 +689,11 @@ impl LazyCode {
             }
         }
         // A module with a function that failed never gets its final tier,
-        // and the background threads may have let it go: quick code
-        // published now is to be replaced all the same.
-        let orphaned = quick && !shared.errors.is_empty();
+        // and the background threads may have let it go (before the
+        // failure, or before this quick code): quick code waiting for an
+        // upgrade is to be replaced all the same. (`publish` queues it
+        // under this lock.)
+        let orphaned = !shared.errors.is_empty() && !lock(&self.upgrades).is_empty();
         drop(shared);
         self.ready.notify_all();
         // Everything compiled, perhaps by the urgent thread: a background
@@ -1503,35 +1504,45 @@ mod tests {
 
     /// A module with a function that failed to compile never gets its
     /// final tier, and background threads that found nothing left to do
-    /// let it go: quick code published after that queues it again, and is
-    /// replaced.
+    /// let it go: its quick code is replaced all the same, whether the
+    /// failure or the quick code comes first.
     #[test]
     fn quick_code_of_a_module_with_a_failed_function_is_replaced() {
         if cores() < 2 {
             return; // No background threads, so no quick code.
         }
-        let module = two_functions();
-        let lazy = module.lazy().unwrap();
-        // Not queued, as after background threads let it go.
-        lazy.background.store(true, Ordering::Relaxed);
-        assert!(lazy.claim(1));
-        lazy.finish(&module, vec![(1, Err("a resource limit".into()))]);
-        assert_eq!(lazy.states[1].load(Ordering::Acquire), FAILED);
-        assert!(lazy.claim(0));
-        let batch = lazy.compile_filling(&module, 0, &mut Scratch::default());
-        lazy.finish(&module, batch);
-        let index = DefinedFuncIndex(0);
-        assert!(lazy.is_quick(index, lazy.code_if_ready(index)));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while lazy.upgraded() == 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the quick code was never replaced"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        for fail_first in [true, false] {
+            let module = two_functions();
+            let lazy = module.lazy().unwrap();
+            // Not queued, as after background threads let it go.
+            lazy.background.store(true, Ordering::Relaxed);
+            let fail = || {
+                assert!(lazy.claim(1));
+                lazy.finish(&module, vec![(1, Err("a resource limit".into()))]);
+                assert_eq!(lazy.states[1].load(Ordering::Acquire), FAILED);
+            };
+            if fail_first {
+                fail();
+            }
+            assert!(lazy.claim(0));
+            let batch = lazy.compile_filling(&module, 0, &mut Scratch::default());
+            lazy.finish(&module, batch);
+            assert_eq!(lazy.quick_compilations(), 1);
+            if !fail_first {
+                fail();
+            }
+            let index = DefinedFuncIndex(0);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while lazy.is_quick(index, lazy.code_if_ready(index)) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the quick code was never replaced (failure first: {fail_first})"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert_eq!(lazy.upgraded(), 1);
+            assert!(!lazy.final_tier_placed());
         }
-        assert!(!lazy.is_quick(index, lazy.code_if_ready(index)));
-        assert!(!lazy.final_tier_placed());
     }
 
     /// A function called before it was compiled puts its callees, first
