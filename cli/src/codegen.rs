@@ -595,12 +595,17 @@ impl CodegenOptions {
         if cache {
             // Wasmtime's cache configuration file (the default one if it
             // exists), then the options that override it.
-            let from_file = Cache::from_file(cache_config.as_deref());
-            match (from_file, cache_config) {
-                (Ok(c), _) => config.cache(Some(c)),
-                (Err(e), Some(_)) => return Err(e),
-                // Only a default cache directory cannot be found.
-                (Err(_), None) => config.cache(None),
+            match Cache::from_file(cache_config.as_deref()) {
+                Ok(c) => config.cache(Some(c)),
+                // No file, and no home for the default directory: no cache
+                // (a bad file is an error).
+                Err(_)
+                    if cache_config.is_none()
+                        && Cache::new(wasm_jit::CacheConfig::new()).is_err() =>
+                {
+                    config.cache(None)
+                }
+                Err(e) => return Err(e),
             };
             if let Some(dir) = cache_dir {
                 config.cache_dir(Some(dir));

@@ -1105,6 +1105,15 @@ fn cache_configuration_files() {
     assert_eq!(entries(&from_file), 1);
     assert!(!dir.join("xdg-cache").exists());
 
+    // A bad default file is an error too, not a silent run without cache.
+    std::fs::write(home.join("wasm-jit/config.toml"), "[cache]\nx = 1\n").unwrap();
+    let o = run(&[], Some(&home));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 2: unknown setting `x`"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::write(&file, "[cache]\nenabled = true\n").unwrap();
     let o = run(&["-C", &config], None);
     assert_eq!(o.status.code(), Some(1));

@@ -2667,6 +2667,21 @@ fn caches_are_configured_as_in_wasmtime() {
     compile(cache);
     assert_eq!(entries(&dir.join("a")), 1);
 
+    // The cache's own limit reaches the engine: at 1 byte, each entry
+    // written removes the others.
+    let mut c = CacheConfig::new();
+    c.with_directory(dir.join("tiny"))
+        .with_files_total_size_soft_limit(1);
+    let tiny = Cache::new(c).unwrap();
+    for body in ["i32.const 1", "i32.const 2"] {
+        let mut config = Config::new();
+        config.cache(Some(tiny.clone()));
+        let engine = Engine::new(&config).unwrap();
+        let wat = format!(r#"(module (func (export "f") (result i32) {body}))"#);
+        Module::new(&engine, wat).unwrap();
+    }
+    assert_eq!(entries(&dir.join("tiny")), 1);
+
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("config.toml");
     let b = dir.join("b");

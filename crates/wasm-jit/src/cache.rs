@@ -347,11 +347,12 @@ impl Cache {
 
     /// The cache a configuration file describes, in Wasmtime's format: a
     /// TOML `[cache]` table with `directory` and
-    /// `files-total-size-soft-limit` (a number of bytes, or a string with
-    /// a suffix: `K`, `M`, `G`, `T`, `P` for powers of 1000, `Ki`, `Mi`,
-    /// `Gi`, `Ti`, `Pi` for powers of 1024). Wasmtime's other settings
-    /// (compression levels, worker and cleanup tuning) are accepted and
-    /// have no effect here; any other key is an error. Without a path,
+    /// `files-total-size-soft-limit` (a string of a number of bytes, with
+    /// a unit or not: `K`, `M`, `G`, `T`, `P` for powers of 1000, `Ki`,
+    /// `Mi`, `Gi`, `Ti`, `Pi` for powers of 1024). Wasmtime's other
+    /// settings (compression levels, worker and cleanup tuning) are
+    /// accepted, their values unchecked, and have no effect here; any other
+    /// key, a key set twice or a second table is an error. Without a path,
     /// `$XDG_CONFIG_HOME/wasm-jit/config.toml` (or
     /// `~/.config/wasm-jit/config.toml`), or the defaults when it does not
     /// exist.
@@ -437,6 +438,7 @@ fn parse_config(text: &str) -> Result<CacheConfig, String> {
     let mut config = CacheConfig::new();
     let mut in_cache = false;
     let mut seen_cache = false;
+    let mut keys = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
         let at = |e: String| format!("line {}: {e}", n + 1);
         let line = strip_comment(line).trim();
@@ -451,6 +453,9 @@ fn parse_config(text: &str) -> Result<CacheConfig, String> {
             if name != "cache" {
                 return Err(at(format!("unknown table `[{name}]` (expected `[cache]`)")));
             }
+            if seen_cache {
+                return Err(at("a second `[cache]` table".into()));
+            }
             in_cache = true;
             seen_cache = true;
             continue;
@@ -461,7 +466,15 @@ fn parse_config(text: &str) -> Result<CacheConfig, String> {
         let (key, value) = line
             .split_once('=')
             .ok_or_else(|| at(format!("`{line}` is not `key = value`")))?;
-        let (key, value) = (key.trim().trim_matches('"'), value.trim());
+        let key = key.trim();
+        let key = match key.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+            Some(quoted) => quoted,
+            None => key,
+        };
+        let value = value.trim();
+        if !keys.insert(key.to_string()) {
+            return Err(at(format!("`{key}` is set twice")));
+        }
         match key {
             "directory" => {
                 config.with_directory(string(value).map_err(&at)?);
@@ -479,14 +492,20 @@ fn parse_config(text: &str) -> Result<CacheConfig, String> {
     Ok(config)
 }
 
-/// `line` without a `#` comment outside a string.
+/// `line` without a `#` comment outside a string (`"..."`, where `\`
+/// escapes the next character, or `'...'`).
 fn strip_comment(line: &str) -> &str {
-    let mut quoted = false;
+    let mut quote = None;
+    let mut escaped = false;
     for (i, c) in line.char_indices() {
-        match c {
-            '"' | '\'' => quoted = !quoted,
-            '#' if !quoted => return &line[..i],
-            _ => {}
+        match (quote, c) {
+            (Some('"'), _) if escaped => escaped = false,
+            (Some('"'), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => return &line[..i],
+            (None, _) => {}
         }
     }
     line
@@ -522,19 +541,17 @@ fn string(value: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// A size: an integer number of bytes, or a string of one with a suffix.
+/// A size: a string of a number of bytes, with a unit or not (`"512Mi"`,
+/// `"1 G"`), as Wasmtime reads it.
 fn size(value: &str) -> Result<u64, String> {
-    let text = if value.starts_with(['"', '\'']) {
-        string(value)?
-    } else {
-        value.replace('_', "")
-    };
+    let text = string(value)?;
+    let text = text.trim();
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (num, unit) = text.split_at(digits);
     let n: u64 = num.parse().map_err(|_| format!("invalid size `{value}`"))?;
-    let mult: u64 = match unit {
+    let mult: u64 = match unit.trim() {
         "" => 1,
         "K" => 1000,
         "Ki" => 1 << 10,
@@ -566,7 +583,8 @@ mod config_file_tests {
         assert_eq!(c.directory, Some(PathBuf::from("/var/cache/#x")));
         assert_eq!(c.size_limit, Some(3 << 10));
         for (text, bytes) in [
-            ("1_000", 1000),
+            ("\"1000\"", 1000),
+            ("\" 512 Mi \"", 512 << 20),
             ("\"2K\"", 2000),
             ("'5M'", 5_000_000),
             ("\"1Gi\"", 1 << 30),
@@ -576,6 +594,13 @@ mod config_file_tests {
             assert_eq!(size(text), Ok(bytes), "{text}");
         }
         assert!(size("\"1X\"").unwrap_err().contains("unknown unit `X`"));
+        assert!(size("1000").unwrap_err().contains("not a string"));
+        assert_eq!(
+            strip_comment(r#"d = "/o'neil/#1" # c"#),
+            r#"d = "/o'neil/#1" "#
+        );
+        assert_eq!(strip_comment(r##"d = "/a\"#b" # c"##), r##"d = "/a\"#b" "##);
+        assert_eq!(strip_comment("d = '/a\\' # c"), "d = '/a\\' ");
         assert!(size("\"99999999Pi\"").unwrap_err().contains("too large"));
         assert_eq!(string(r#""a\"b\\c""#).unwrap(), r#"a"b\c"#);
     }
@@ -595,5 +620,13 @@ mod config_file_tests {
         assert_eq!(err(""), "no `[cache]` table");
         assert!(err("[cache]\ndirectory = 3\n").contains("not a string"));
         assert!(err("[cache]\ndirectory\n").contains("not `key = value`"));
+        assert_eq!(
+            err("[cache]\ndirectory = '/a'\n\"directory\" = '/b'\n"),
+            "line 3: `directory` is set twice"
+        );
+        assert_eq!(
+            err("[cache]\n[cache]\n"),
+            "line 2: a second `[cache]` table"
+        );
     }
 }

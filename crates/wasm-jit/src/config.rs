@@ -2,6 +2,9 @@
 
 use wasmparser::WasmFeatures;
 
+/// The code cache's size limit unless one is set ([`Config::cache_size_limit`]).
+const DEFAULT_CACHE_SIZE_LIMIT: u64 = 1 << 30;
+
 /// How hard Cranelift optimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OptLevel {
@@ -173,7 +176,7 @@ impl Default for Config {
             max_compile_time: None,
             profiler: Profiler::None,
             cache_dir: None,
-            cache_size_limit: 1 << 30,
+            cache_size_limit: DEFAULT_CACHE_SIZE_LIMIT,
             compilation_mode: CompilationMode::Eager,
             background_compilation: true,
             background_delay: std::time::Duration::from_millis(100),
@@ -578,15 +581,15 @@ impl Config {
     /// with the cache's directory, and its size limit if it has one
     /// ([`Config::cache_size_limit`]); `None` turns it off.
     pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
-        if let Some(limit) = cache.as_ref().and_then(crate::Cache::size_limit) {
-            self.cache_size_limit = limit;
+        if let Some(cache) = &cache {
+            self.cache_size_limit = cache.size_limit().unwrap_or(DEFAULT_CACHE_SIZE_LIMIT);
         }
         self.cache_dir = cache.map(|c| c.directory().to_path_buf());
         self
     }
 
     /// How many bytes of entries the cache directory may hold (1 GiB by
-    /// default, as Wasmtime's cache): when a write takes the entries past
+    /// default; Wasmtime's is 512 MiB): when a write takes the entries past
     /// it, those used least recently (loaded or written; the file's
     /// modification time) are removed until they take three quarters of it.
     /// Temporary files left by writers that died are removed an hour
