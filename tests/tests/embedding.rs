@@ -398,3 +398,44 @@ fn reused_reservations_start_empty() {
         assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
     }
 }
+
+/// A host function that returns the error of its own call into Wasm (a
+/// trap, which has a backtrace already) passes it on with that backtrace
+/// only, as Wasmtime does: the frames are where the trap happened.
+#[test]
+fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "h" (func $h))
+             (func (export "inner") unreachable)
+             (func (export "outer") call $h))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
+        let inner = caller.get_export("inner").unwrap().into_func().unwrap();
+        inner.call(&mut caller, &[], &mut [])
+    })?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
+    let err = outer.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+    let frames = err
+        .downcast_ref::<wasm_jit::WasmBacktrace>()
+        .expect("a backtrace")
+        .frames();
+    // `inner` (function 1) alone: not `outer`'s frame again.
+    let funcs: Vec<u32> = frames.iter().map(|f| f.func_index()).collect();
+    assert_eq!(funcs, [1]);
+    assert_eq!(
+        format!("{err:?}").matches("wasm backtrace").count(),
+        1,
+        "{err:?}"
+    );
+    Ok(())
+}

@@ -40,7 +40,8 @@ pub const MAX_FRAMES: usize = 64;
 pub enum TrapReason {
     /// A Wasm trap.
     Wasm(TrapKind),
-    /// An error returned by a host function, passed through unchanged.
+    /// An error returned by a host function, passed through unchanged (the
+    /// API adds the Wasm frames to it as context).
     Host(Box<dyn Any + Send>),
     /// A Wasm exception that no handler in this activation caught.
     Exception(crate::exceptions::UncaughtException),

@@ -154,7 +154,8 @@ pub enum ResourceKind {
 }
 
 /// An error the embedder's growth hook returned: it reaches whoever called
-/// into Wasm unchanged, as a host function's error does.
+/// into Wasm as a host function's error does (the backend passes it through
+/// unchanged; the API adds the Wasm frames as context).
 pub type HostError = Box<dyn std::any::Any + Send>;
 
 /// What the embedder's growth hook is told.
