@@ -439,3 +439,50 @@ fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
     );
     Ok(())
 }
+
+/// `WasmBacktrace::capture` in a host function gives the Wasm frames that
+/// called it, innermost first (those of its own call only, when a host
+/// function called into Wasm again); outside any call, none.
+#[test]
+fn host_functions_capture_their_callers_backtrace() -> Result<()> {
+    use wasm_jit::WasmBacktrace;
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "h" (func $h (param i32)))
+             (func (export "run") i32.const 0 call $b)
+             (func $b (param i32) local.get 0 call $h)
+             (func (export "inner") i32.const 1 call $h))"#,
+    )?;
+    let mut store = Store::new(&engine, Vec::<Vec<u32>>::new());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "host",
+        "h",
+        |mut caller: Caller<'_, Vec<Vec<u32>>>, nested: i32| -> Result<()> {
+            let before: Vec<u32> = WasmBacktrace::capture(&caller)
+                .frames()
+                .iter()
+                .map(|f| f.func_index())
+                .collect();
+            caller.data_mut().push(before);
+            if nested == 0 {
+                let inner = caller.get_export("inner").unwrap().into_func().unwrap();
+                inner.call(&mut caller, &[], &mut [])?;
+                // Its own callers again once the nested call is over.
+                let after = WasmBacktrace::force_capture(&caller).frames().len();
+                caller.data_mut().push(vec![after as u32]);
+            }
+            Ok(())
+        },
+    )?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "run")?
+        .call(&mut store, ())?;
+    // `$b` (2) called by `run` (1); then `inner` (3) alone; then 2 frames.
+    assert_eq!(*store.data(), [vec![2, 1], vec![3], vec![2]]);
+    assert!(WasmBacktrace::capture(&store).frames().is_empty());
+    Ok(())
+}

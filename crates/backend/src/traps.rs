@@ -106,6 +106,26 @@ pub(crate) unsafe fn leave_wasm(pcs: &[usize]) -> ! {
     unsafe { wasm_jit_unwind(buf) }
 }
 
+/// The Wasm frames, innermost first, that called the host trampoline whose
+/// frame pointer is `fp` (the one a host entry point receives), as far as
+/// the first frame that is not Wasm's.
+///
+/// # Safety
+/// `fp` must be the frame pointer of a host trampoline that has called
+/// into the host and not returned yet, on this thread.
+pub unsafe fn host_caller_frames(fp: usize) -> Vec<FrameInfo> {
+    let mut record = TrapRecord {
+        code: None,
+        pcs: [0; MAX_FRAMES],
+        num_pcs: 0,
+    };
+    // SAFETY: the trampoline's frame, like a Wasm function's, holds its
+    // caller's frame pointer and the return address (the contract); the
+    // walk follows only frames whose return addresses are in Wasm code.
+    unsafe { sys::signals::walk_frames(fp, &mut record) };
+    code::frames(&record.pcs[..record.num_pcs])
+}
+
 /// An address unique to the calling thread (its jump-buffer cell).
 pub(crate) fn thread_token() -> usize {
     JMP_BUF.with(|c| c.as_ptr() as usize)

@@ -95,6 +95,9 @@ unsafe extern "C" fn host_entry<T: 'static>(
     let func = ctx.func.clone();
     // Without a call hook (the common case) nothing but the function runs.
     let hooked = store.call_hook.is_some();
+    // Where `WasmBacktrace::capture` starts, while the function runs (and
+    // the caller's, back, for a host function of a nested call).
+    let outer_fp = std::mem::replace(&mut store.opaque.host_fp, fp);
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         if hooked {
             store.run_call_hook(CallHook::CallingHost)?;
@@ -113,6 +116,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
         }
         r
     }));
+    store.opaque.host_fp = outer_fp;
     let outcome = match outcome {
         Ok(Ok(())) => check_results(&ctx.ty, results, &store.opaque),
         Ok(Err(e)) => Err(e),

@@ -95,6 +95,11 @@ pub struct StoreOpaque {
     /// What `max_wasm_stack` is multiplied by: [`QUICK_STACK_SCALE`] once
     /// an instance whose code may be quick is in the store, else 1.
     pub(crate) stack_scale: usize,
+    /// While a host function called from Wasm runs: the frame pointer of
+    /// its trampoline, whose caller is the Wasm that called it
+    /// ([`WasmBacktrace::capture`](crate::WasmBacktrace::capture)); 0
+    /// otherwise.
+    pub(crate) host_fp: usize,
 }
 
 /// How many times `Config::max_wasm_stack` Wasm may use in a store with
@@ -554,6 +559,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     call_hook: None,
                     stack_scale: 1,
+                    host_fp: 0,
                 },
                 data,
                 limiter: None,
@@ -865,9 +871,13 @@ unsafe fn epoch_hook<T>(store: *mut u8) -> Result<bool, wasm_jit_backend::HostEr
     let Some(mut callback) = inner.epoch_callback.take() else {
         return Ok(false);
     };
+    // Not a host function's call: no frames to capture (the Wasm that
+    // reached the deadline did not call it).
+    let outer_fp = std::mem::replace(&mut inner.opaque.host_fp, 0);
     let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         callback(StoreContextMut(&mut *inner))
     }));
+    inner.opaque.host_fp = outer_fp;
     inner.epoch_callback = Some(callback);
     match crate::trap::host_payload(answer)? {
         UpdateDeadline::Continue(ticks) => {

@@ -216,6 +216,30 @@ pub struct WasmBacktrace {
 }
 
 impl WasmBacktrace {
+    /// The Wasm frames that called the host function running now (called
+    /// from Wasm, with `store`'s caller), innermost first, as Wasmtime's;
+    /// empty when no Wasm called it. Backtraces are always on here.
+    pub fn capture(store: impl crate::AsContext) -> WasmBacktrace {
+        let fp = store.as_context().0.opaque.host_fp;
+        let frames = if fp == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: `host_fp` is set only while the host function called
+            // through that trampoline runs, which it still does: it, or
+            // code it runs on this thread with its store, is asking.
+            unsafe { wasm_jit_backend::traps::host_caller_frames(fp) }
+        };
+        WasmBacktrace {
+            frames: frames.into_iter().map(FrameInfo::from).collect(),
+        }
+    }
+
+    /// [`capture`](Self::capture), which Wasmtime does even with its
+    /// backtraces off (here they are always on).
+    pub fn force_capture(store: impl crate::AsContext) -> WasmBacktrace {
+        WasmBacktrace::capture(store)
+    }
+
     /// The frames, innermost first.
     pub fn frames(&self) -> &[FrameInfo] {
         &self.frames

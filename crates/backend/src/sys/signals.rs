@@ -188,7 +188,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut lib
 ///
 /// # Safety
 /// `fp` must be the frame pointer of a Wasm function (or null).
-unsafe fn walk_frames(mut fp: usize, record: &mut TrapRecord) {
+pub(crate) unsafe fn walk_frames(mut fp: usize, record: &mut TrapRecord) {
     while fp != 0 && record.num_pcs < MAX_FRAMES {
         // SAFETY: a Wasm frame stores [caller fp, return address] at fp.
         let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
