@@ -2,6 +2,15 @@
 //! (Node's `WebAssembly`), and the final exported state, compared with
 //! wasm-jit's. When V8 agrees with wasm-jit on everything, the
 //! disagreement was wasmi's.
+//!
+//! JavaScript would lose information on the way (a NaN's payload, a
+//! `v128`, which trap), so no Wasm value crosses into it: a probe module,
+//! generated for the module, imports its exports (Wasm to Wasm), makes each
+//! call with the arguments as constants and returns every result as
+//! integers — float results as their bits, a `v128` as two `i64`s, a
+//! reference as whether it is null — and reads each exported global the
+//! same way. A trap is compared by kind, as far as V8's messages tell
+//! kinds apart.
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
@@ -26,23 +35,8 @@ fn js_string(s: &str) -> String {
     out
 }
 
-/// A call argument as JavaScript, or `None` when V8 could not receive it
-/// exactly (a NaN loses its payload on the way).
-fn js_arg(v: &wasm_jit::Val) -> Option<String> {
-    Some(match *v {
-        wasm_jit::Val::I32(x) => x.to_string(),
-        wasm_jit::Val::I64(x) => format!("{x}n"),
-        wasm_jit::Val::F32(b) if f32::from_bits(b).is_nan() => return None,
-        wasm_jit::Val::F32(b) => format!("f32({b})"),
-        wasm_jit::Val::F64(b) if f64::from_bits(b).is_nan() => return None,
-        wasm_jit::Val::F64(b) => format!("f64({b}n)"),
-        wasm_jit::Val::FuncRef(None) | wasm_jit::Val::ExternRef(None) => "null".into(),
-        _ => return None,
-    })
-}
-
-/// A value type as WAT spells it, for a probe module; `None` for a type a
-/// module of its own cannot name (a concrete reference type).
+/// A value type as WAT spells it, for the probe module; `None` for a type
+/// a module of its own cannot name (a concrete or non-null reference type).
 fn wat_type(t: &wasm_jit::ValType) -> Option<&'static str> {
     Some(match t {
         wasm_jit::ValType::I32 => "i32",
@@ -75,12 +69,41 @@ fn wat_arg(v: &wasm_jit::Val) -> Option<String> {
     })
 }
 
-/// For a call JavaScript cannot make (a `v128` or a NaN among its
-/// arguments, a `v128` among its results): the function `p{i}` of a probe
-/// module that imports the export as `f{i}`, calls it with the arguments
-/// as constants, and returns its results with each `v128` as two `i64`s
-/// (low lane first). `None` when the types cannot be written out.
-fn probe_func(
+/// The integer types a value of type `t` comes out of the probe as, and
+/// the instructions that turn it (pushed by `get`) into them.
+fn as_integers(t: &str, get: &str) -> (Vec<&'static str>, String) {
+    match t {
+        "f32" => (vec!["i32"], format!("{get} i32.reinterpret_f32 ")),
+        "f64" => (vec!["i64"], format!("{get} i64.reinterpret_f64 ")),
+        "v128" => (
+            vec!["i64", "i64"],
+            format!("{get} i64x2.extract_lane 0 {get} i64x2.extract_lane 1 "),
+        ),
+        "funcref" | "externref" => (vec!["i32"], format!("{get} ref.is_null ")),
+        "i32" => (vec!["i32"], format!("{get} ")),
+        _ => (vec!["i64"], format!("{get} ")),
+    }
+}
+
+/// A value as the probe returns it: integers in decimal (floats as their
+/// bits, a `v128` as its two `i64` lanes, low first, a reference as 1 when
+/// null, else 0).
+fn shown(v: &Value) -> String {
+    match *v {
+        Value::I32(x) => x.to_string(),
+        Value::I64(x) => x.to_string(),
+        Value::F32(b) => (b as i32).to_string(),
+        Value::F64(b) => (b as i64).to_string(),
+        Value::V128(x) => format!("{} {}", x as u64 as i64, (x >> 64) as u64 as i64),
+        Value::Ref(null) => u8::from(null).to_string(),
+    }
+}
+
+/// The probe's function `p{i}`, which makes call `i` of the export imported
+/// as `f{i}` (of type `ty`) with `args` and returns its results as
+/// integers: the import and the function, as WAT. `None` when the types or
+/// arguments cannot be written out.
+fn probe_call(
     i: usize,
     ty: &wasm_jit::FuncType,
     args: &[wasm_jit::Val],
@@ -98,60 +121,65 @@ fn probe_func(
         params.join(" "),
         results.join(" ")
     );
-    let shown: Vec<&str> = results
-        .iter()
-        .flat_map(|&t| {
-            if t == "v128" {
-                vec!["i64", "i64"]
-            } else {
-                vec![t]
-            }
-        })
-        .collect();
     let mut body = String::new();
     for a in args {
         body.push_str(&wat_arg(a)?);
         body.push(' ');
     }
     let _ = write!(body, "call $f{i} ");
-    // Results into locals (the last on top), then out again, split.
+    // The results into locals (the last is on top), then out again as
+    // integers, in order.
     let locals: Vec<String> = results.iter().map(|t| format!("(local {t})")).collect();
     for k in (0..results.len()).rev() {
         let _ = write!(body, "local.set {k} ");
     }
+    let mut out_types = Vec::new();
     for (k, t) in results.iter().enumerate() {
-        if *t == "v128" {
-            let _ = write!(
-                body,
-                "local.get {k} i64x2.extract_lane 0 local.get {k} i64x2.extract_lane 1 "
-            );
-        } else {
-            let _ = write!(body, "local.get {k} ");
-        }
+        let (types, code) = as_integers(t, &format!("local.get {k}"));
+        out_types.extend(types);
+        body.push_str(&code);
     }
     let func = format!(
         "(func (export \"p{i}\") (result {}) {} {body})",
-        shown.join(" "),
+        out_types.join(" "),
         locals.join(" ")
     );
     Some((import, func))
 }
 
-/// A value as both sides print it: integers in decimal, floats as their
-/// bits (or `nan`), references as `null` or `ref`.
-fn show(v: &Value) -> String {
-    match *v {
-        Value::I32(x) => x.to_string(),
-        Value::I64(x) => x.to_string(),
-        Value::F32(b) if f32::from_bits(b).is_nan() => "nan".into(),
-        Value::F32(b) => b.to_string(),
-        Value::F64(b) if f64::from_bits(b).is_nan() => "nan".into(),
-        Value::F64(b) => b.to_string(),
-        Value::Ref(true) => "null".into(),
-        Value::Ref(false) => "ref".into(),
-        // JavaScript cannot see a v128: such calls never reach V8.
-        Value::V128(x) => format!("{x:#x}"),
-    }
+/// The probe's function `g{j}`, which reads the global imported as `g{j}`
+/// as integers: the import and the function. `None` for a type it cannot
+/// name.
+fn probe_global(j: usize, ty: &wasm_jit::GlobalType) -> Option<(String, String)> {
+    let t = wat_type(&ty.content)?;
+    let import = if ty.mutable {
+        format!("(import \"m\" \"g{j}\" (global $g{j} (mut {t})))")
+    } else {
+        format!("(import \"m\" \"g{j}\" (global $g{j} {t}))")
+    };
+    let (types, code) = as_integers(t, &format!("global.get $g{j}"));
+    let func = format!(
+        "(func (export \"g{j}\") (result {}) {code})",
+        types.join(" ")
+    );
+    Some((import, func))
+}
+
+/// The trap kinds V8's messages tell apart, for one of the oracle's trap
+/// names; `None` for a trap V8 cannot be compared on.
+fn trap_class(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "memory out of bounds" => "memory",
+        "table out of bounds" => "table",
+        // V8 says "null function or function signature mismatch" for both.
+        "indirect call to null" | "bad signature" => "null-or-signature",
+        "integer divide by zero" => "divide by zero",
+        "integer overflow" => "overflow",
+        "bad conversion to integer" => "conversion",
+        "unreachable" => "unreachable",
+        "null reference" | "null function reference" | "null exception reference" => "null",
+        _ => return None,
+    })
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -165,16 +193,22 @@ fn fnv(bytes: &[u8]) -> u64 {
 
 const PRELUDE: &str = r#"
 const fs = require('fs');
-const dv = new DataView(new ArrayBuffer(8));
-const f32 = (b) => { dv.setUint32(0, b, true); return dv.getFloat32(0, true); };
-const f64 = (b) => { dv.setBigUint64(0, b, true); return dv.getFloat64(0, true); };
-function show(v, t) {
-  if (v === null) return 'null';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'function' || typeof v === 'object') return 'ref';
-  if (t === 'f32') { if (Number.isNaN(v)) return 'nan'; dv.setFloat32(0, v, true); return dv.getUint32(0, true).toString(); }
-  if (t === 'f64') { if (Number.isNaN(v)) return 'nan'; dv.setFloat64(0, v, true); return dv.getBigUint64(0, true).toString(); }
-  return String(v);
+function list(r) {
+  if (r === undefined) return '';
+  if (Array.isArray(r)) return r.map(String).join(' ');
+  return String(r);
+}
+function trapClass(e) {
+  const m = String(e && e.message);
+  if (/unreachable/.test(m)) return 'unreachable';
+  if (/memory access out of bounds|data segment/.test(m)) return 'memory';
+  if (/divide by zero|remainder by zero/.test(m)) return 'divide by zero';
+  if (/divide result unrepresentable|integer overflow/.test(m)) return 'overflow';
+  if (/float unrepresentable|unrepresentable in integer/.test(m)) return 'conversion';
+  if (/table index is out of bounds|table access|element segment/.test(m)) return 'table';
+  if (/null function or function signature mismatch/.test(m)) return 'null-or-signature';
+  if (/null/.test(m)) return 'null';
+  return 'unknown (' + m + ')';
 }
 function fnv(bytes) {
   let h = 0xcbf29ce484222325n;
@@ -185,7 +219,8 @@ function fnv(bytes) {
 
 /// `Some(true)` when V8, making wasm-jit's calls, gets wasm-jit's results
 /// and final state; `Some(false)` when it does not; `None` when it cannot
-/// tell (no Node, an argument V8 cannot take exactly, a failure).
+/// tell (no Node, a call or global the probe cannot write out, a trap V8
+/// cannot be compared on, a failure).
 pub fn agrees_with_jit(
     wasm: &[u8],
     jit: &mut Jit,
@@ -198,6 +233,7 @@ pub fn agrees_with_jit(
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+    let debug = std::env::var_os("WASM_JIT_FUZZ_DEBUG").is_some();
     let scratch =
         Scratch(std::env::temp_dir().join(format!("wasm-jit-fuzz-v8-{}", std::process::id())));
     let dir = &scratch.0;
@@ -205,106 +241,76 @@ pub fn agrees_with_jit(
     let module = dir.join("m.wasm");
     std::fs::write(&module, wasm).ok()?;
 
-    let mut js = String::from(PRELUDE);
-    let mut expected = String::new();
-    let _ = writeln!(
-        js,
-        "(async () => {{ const {{ instance }} = await WebAssembly.instantiate(fs.readFileSync({}), {{}}); const out = [];",
-        js_string(&module.to_string_lossy())
-    );
     let funcs: std::collections::BTreeMap<String, wasm_jit::FuncType> =
         jit.funcs().into_iter().collect();
-    // Calls JavaScript cannot make go through a probe module (see
-    // `probe_func`), instantiated once the module is.
     let (mut imports, mut probes, mut links) = (Vec::new(), Vec::new(), Vec::new());
-    let mut calls_js = String::new();
+    let (mut run, mut expected) = (String::new(), String::new());
     for (i, (name, args, outcome)) in calls.iter().enumerate() {
-        let ty = funcs.get(name)?;
-        let has_v128 = ty.results().any(|t| t == wasm_jit::ValType::V128);
-        let direct = if has_v128 {
-            None
-        } else {
-            args.iter().map(js_arg).collect::<Option<Vec<String>>>()
+        let Some((import, func)) = probe_call(i, funcs.get(name)?, args) else {
+            if debug {
+                eprintln!("V8 cannot make call {i} exactly");
+            }
+            return None;
         };
-        let (callee, args, types): (String, String, Vec<&str>) = match direct {
-            Some(args) => (
-                format!("instance.exports[{}]", js_string(name)),
-                args.join(", "),
-                ty.results()
-                    .map(|t| match t {
-                        wasm_jit::ValType::F32 => "f32",
-                        wasm_jit::ValType::F64 => "f64",
-                        _ => "",
-                    })
-                    .collect(),
-            ),
-            None => {
-                let Some((import, func)) = probe_func(i, ty, args) else {
-                    if std::env::var_os("WASM_JIT_FUZZ_DEBUG").is_some() {
-                        eprintln!("V8 cannot make call {i} exactly");
+        imports.push(import);
+        probes.push(func);
+        links.push(format!("f{i}: instance.exports[{}]", js_string(name)));
+        let _ = writeln!(
+            run,
+            "try {{ out.push('call {i}: ' + list(probe.exports.p{i}())); }} catch (e) {{ out.push('call {i}: trap ' + trapClass(e)); }}"
+        );
+        let want = match outcome {
+            Outcome::Values(vs) => vs.iter().map(shown).collect::<Vec<_>>().join(" "),
+            Outcome::Trap(name) => format!("trap {}", trap_class(name)?),
+            Outcome::Inconclusive => return None,
+        };
+        let _ = writeln!(expected, "call {i}: {want}");
+    }
+    for (j, (name, state)) in jit.exported_state().into_iter().enumerate() {
+        match state {
+            State::Memory(hash) => {
+                let _ = writeln!(
+                    run,
+                    "out.push({} + ': ' + fnv(new Uint8Array(instance.exports[{}].buffer)));",
+                    js_string(&name),
+                    js_string(&name)
+                );
+                let _ = writeln!(expected, "{name}: {hash}");
+            }
+            State::Global(ty, value) => {
+                let Some((import, func)) = probe_global(j, &ty) else {
+                    if debug {
+                        eprintln!("V8 cannot read global `{name}` exactly");
                     }
                     return None;
                 };
                 imports.push(import);
                 probes.push(func);
-                links.push(format!("f{i}: instance.exports[{}]", js_string(name)));
-                let types = ty
-                    .results()
-                    .flat_map(|t| match t {
-                        wasm_jit::ValType::F32 => vec!["f32"],
-                        wasm_jit::ValType::F64 => vec!["f64"],
-                        wasm_jit::ValType::V128 => vec!["", ""],
-                        _ => vec![""],
-                    })
-                    .collect();
-                (format!("probe.exports.p{i}"), String::new(), types)
+                links.push(format!("g{j}: instance.exports[{}]", js_string(&name)));
+                let _ = writeln!(
+                    run,
+                    "out.push({} + ': ' + list(probe.exports.g{j}()));",
+                    js_string(&name)
+                );
+                let _ = writeln!(expected, "{name}: {}", shown(&value));
             }
-        };
-        let _ = writeln!(
-            calls_js,
-            "try {{ let r = {callee}({args}); const t = {types:?}; if (t.length !== 1) r = (r === undefined ? [] : r); else r = [r]; out.push('call {i}: ' + r.map((v, k) => show(v, t[k])).join(' ')); }} catch (e) {{ out.push('call {i}: trap'); }}",
-        );
-        let shown = match outcome {
-            // A `v128` as the probe returns it: two `i64`s.
-            Outcome::Values(vs) => vs
-                .iter()
-                .map(|v| match *v {
-                    Value::V128(x) => format!("{} {}", x as u64 as i64, (x >> 64) as u64 as i64),
-                    ref v => show(v),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-            Outcome::Trap(_) => "trap".into(),
-            Outcome::Inconclusive => return None,
-        };
-        let _ = writeln!(expected, "call {i}: {shown}");
+        }
     }
-    if !probes.is_empty() {
-        let wat = format!("(module {} {})", imports.join(" "), probes.join(" "));
-        let probe_wasm = wat::parse_str(&wat).ok()?;
-        let probe = dir.join("probe.wasm");
-        std::fs::write(&probe, probe_wasm).ok()?;
-        let _ = writeln!(
-            js,
-            "const probe = (await WebAssembly.instantiate(fs.readFileSync({}), {{ m: {{ {} }} }})).instance;",
-            js_string(&probe.to_string_lossy()),
-            links.join(", ")
-        );
-    }
-    js.push_str(&calls_js);
-    for (name, kind, value) in jit.exported_state() {
-        let _ = writeln!(
-            js,
-            "{{ const e = instance.exports[{}]; out.push({} + ': ' + ({}));}}",
-            js_string(&name),
-            js_string(&name),
-            match kind {
-                "memory" => "fnv(new Uint8Array(e.buffer))".to_string(),
-                t => format!("show(e.value, {})", js_string(t)),
-            }
-        );
-        let _ = writeln!(expected, "{name}: {value}");
-    }
+    let probe_wat = format!("(module {} {})", imports.join(" "), probes.join(" "));
+    let probe = dir.join("probe.wasm");
+    std::fs::write(&probe, wat::parse_str(&probe_wat).ok()?).ok()?;
+
+    let mut js = String::from(PRELUDE);
+    let _ = writeln!(
+        js,
+        "(async () => {{ const {{ instance }} = await WebAssembly.instantiate(fs.readFileSync({}), {{}});\n\
+         const probe = (await WebAssembly.instantiate(fs.readFileSync({}), {{ m: {{ {} }} }})).instance;\n\
+         const out = [];",
+        js_string(&module.to_string_lossy()),
+        js_string(&probe.to_string_lossy()),
+        links.join(", ")
+    );
+    js.push_str(&run);
     js.push_str(
         "console.log(out.join('\\n')); })().catch(e => { console.log('failed: ' + e); });\n",
     );
@@ -333,7 +339,7 @@ pub fn agrees_with_jit(
     }
     let out = child.wait_with_output().ok()?;
     let got = String::from_utf8_lossy(&out.stdout);
-    if std::env::var_os("WASM_JIT_FUZZ_DEBUG").is_some() {
+    if debug {
         eprintln!("V8:\n{got}\nwasm-jit:\n{expected}");
     }
     if got.starts_with("failed:") {
@@ -342,10 +348,17 @@ pub fn agrees_with_jit(
     Some(got.trim_end() == expected.trim_end())
 }
 
+/// An exported global or memory, as wasm-jit has it.
+pub(crate) enum State {
+    /// A memory's contents, hashed.
+    Memory(u64),
+    /// A global's type and value.
+    Global(wasm_jit::GlobalType, Value),
+}
+
 impl Jit {
-    /// Exported globals and memories: name, kind (`memory` or the global's
-    /// value type), and value as `show` prints it (a memory as its hash).
-    pub(crate) fn exported_state(&mut self) -> Vec<(String, &'static str, String)> {
+    /// Exported globals and memories, by name.
+    pub(crate) fn exported_state(&mut self) -> Vec<(String, State)> {
         let Some(instance) = self.instance else {
             return Vec::new();
         };
@@ -354,19 +367,12 @@ impl Jit {
             let (name, e) = (export.name().to_string(), export.into_extern());
             match e {
                 wasm_jit::Extern::Global(g) => {
-                    let kind = match g.ty(&self.store).content {
-                        wasm_jit::ValType::F32 => "f32",
-                        wasm_jit::ValType::F64 => "f64",
-                        // JavaScript cannot read a v128 global: V8 judges
-                        // the rest of the state.
-                        wasm_jit::ValType::V128 => continue,
-                        _ => "",
-                    };
+                    let ty = g.ty(&self.store);
                     let v = crate::oracle::from_jit(&g.get(&mut self.store));
-                    out.push((name, kind, show(&v)));
+                    out.push((name, State::Global(ty, v)));
                 }
                 wasm_jit::Extern::Memory(m) => {
-                    out.push((name, "memory", fnv(m.data(&self.store)).to_string()));
+                    out.push((name, State::Memory(fnv(m.data(&self.store)))));
                 }
                 _ => {}
             }
@@ -379,43 +385,77 @@ impl Jit {
 mod tests {
     use super::*;
 
-    /// A probe makes the call bit for bit (a `v128` and a NaN with a
-    /// payload) and returns a `v128` result as two `i64`s, low lane first.
+    /// The probe makes a call bit for bit (a `v128` and a NaN with a
+    /// payload) and returns its results as integers: a `v128` as two
+    /// `i64`s, low lane first, a float as its bits, a reference as whether
+    /// it is null; and reads globals the same way.
     #[test]
-    fn probes_make_calls_javascript_cannot() {
+    fn probes_make_calls_and_read_globals_as_integers() {
         use wasm_jit::{Engine, Linker, Module, Store, Val};
         let engine = Engine::default();
         let module = Module::new(
             &engine,
-            r#"(module (func (export "f") (param v128 f32) (result v128 i32)
-                 local.get 0 local.get 1 i32.reinterpret_f32))"#,
+            r#"(module
+                 (global (export "g") (mut f64) (f64.const -0.0))
+                 (func (export "f") (param v128 f32) (result v128 f32 externref)
+                   local.get 0 local.get 1 ref.null extern))"#,
         )
         .unwrap();
         let x: u128 = (0xfedc_ba98_7654_3210 << 64) | 0x0123_4567_89ab_cdef;
-        let args = [Val::V128(x), Val::F32(0x7fa0_0001)];
+        let nan = 0x7fa0_0001;
+        let args = [Val::V128(x), Val::F32(nan)];
         let mut store = Store::new(&engine, ());
         let instance = Linker::new(&engine)
             .instantiate(&mut store, &module)
             .unwrap();
         let f = instance.get_func(&mut store, "f").unwrap();
-        let (import, func) = probe_func(3, &f.ty(&store), &args).unwrap();
-        let probe = Module::new(&engine, format!("(module {import} {func})")).unwrap();
+        let g = instance.get_global(&mut store, "g").unwrap();
+        let (import, func) = probe_call(3, &f.ty(&store), &args).unwrap();
+        let (gimport, gfunc) = probe_global(0, &g.ty(&store)).unwrap();
+        let probe = Module::new(
+            &engine,
+            format!("(module {import} {gimport} {func} {gfunc})"),
+        )
+        .unwrap();
         let mut linker = Linker::new(&engine);
         linker.define(&store, "m", "f3", f).unwrap();
+        linker.define(&store, "m", "g0", g).unwrap();
         let probe = linker.instantiate(&mut store, &probe).unwrap();
-        let mut out = [Val::I32(0), Val::I32(0), Val::I32(0)];
+        let mut out = [Val::I32(0); 4];
         probe
             .get_func(&mut store, "p3")
             .unwrap()
             .call(&mut store, &[], &mut out)
             .unwrap();
+        let lanes = [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210_u64 as i64];
         assert_eq!(
             out,
             [
-                Val::I64(0x0123_4567_89ab_cdef),
-                Val::I64(0xfedc_ba98_7654_3210_u64 as i64),
-                Val::I32(0x7fa0_0001)
+                Val::I64(lanes[0]),
+                Val::I64(lanes[1]),
+                Val::I32(nan as i32),
+                Val::I32(1)
             ]
         );
+        // What wasm-jit's values are compared as.
+        let values = [Value::V128(x), Value::F32(nan), Value::Ref(true)];
+        let want: Vec<String> = values.iter().map(shown).collect();
+        assert_eq!(
+            want.join(" "),
+            format!("{} {} {} 1", lanes[0], lanes[1], nan as i32)
+        );
+        let mut bits = [Val::I32(0)];
+        probe
+            .get_func(&mut store, "g0")
+            .unwrap()
+            .call(&mut store, &[], &mut bits)
+            .unwrap();
+        assert_eq!(bits, [Val::I64(i64::MIN)]);
+        assert_eq!(shown(&Value::F64(1 << 63)), i64::MIN.to_string());
+        assert_eq!(
+            trap_class("bad signature"),
+            trap_class("indirect call to null")
+        );
+        assert_eq!(trap_class("other trap"), None);
     }
 }
