@@ -112,16 +112,18 @@ pub(crate) unsafe fn leave_wasm(pcs: &[usize]) -> ! {
 ///
 /// # Safety
 /// `fp` must be the frame pointer of a host trampoline that has called
-/// into the host and not returned yet, on this thread.
+/// into the host and not returned yet (its stack, on whichever thread, is
+/// live and its frames do not change while this runs).
 pub unsafe fn host_caller_frames(fp: usize) -> Vec<FrameInfo> {
     let mut record = TrapRecord {
         code: None,
         pcs: [0; MAX_FRAMES],
         num_pcs: 0,
     };
-    // SAFETY: the trampoline's frame, like a Wasm function's, holds its
-    // caller's frame pointer and the return address (the contract); the
-    // walk follows only frames whose return addresses are in Wasm code.
+    // SAFETY: the trampoline, compiled like Wasm with frame pointers, has
+    // a frame record (its caller's frame pointer and the return address;
+    // the contract says it is live); the walk follows a record only after
+    // finding its return address in registered code.
     unsafe { sys::signals::walk_frames(fp, &mut record) };
     code::frames(&record.pcs[..record.num_pcs])
 }

@@ -224,9 +224,15 @@ impl WasmBacktrace {
         let frames = if fp == 0 {
             Vec::new()
         } else {
-            // SAFETY: `host_fp` is set only while the host function called
-            // through that trampoline runs, which it still does: it, or
-            // code it runs on this thread with its store, is asking.
+            // SAFETY: `host_fp` is non-zero only inside `host_entry`, between
+            // setting it and restoring it, which every way out of the host
+            // function does (a return, a caught panic, an exception thrown
+            // into Wasm); no trap's jump crosses `host_entry` (each goes to
+            // the innermost entry into Wasm, which the host function
+            // made). Whoever asks holds the store, which that host
+            // function's `Caller` borrows: it runs, so the trampoline frame
+            // and the Wasm frames below it are live and unchanged, on
+            // whichever thread asks.
             unsafe { wasm_jit_backend::traps::host_caller_frames(fp) }
         };
         WasmBacktrace {

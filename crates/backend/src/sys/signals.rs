@@ -183,11 +183,14 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut lib
     unsafe { forward(sig, info, uc, sent) };
 }
 
-/// Follows the frame-pointer chain from a Wasm frame, recording return
-/// addresses that are inside Wasm code.
+/// Follows the frame-pointer chain from a Wasm frame (or a trampoline's),
+/// recording return addresses that are inside registered code (Wasm
+/// functions and trampolines, all compiled with frame pointers).
 ///
 /// # Safety
-/// `fp` must be the frame pointer of a Wasm function (or null).
+/// `fp` must be null, or the frame pointer of a live frame of registered
+/// code (a Wasm function or a trampoline) whose stack does not change
+/// during the walk.
 pub(crate) unsafe fn walk_frames(mut fp: usize, record: &mut TrapRecord) {
     while fp != 0 && record.num_pcs < MAX_FRAMES {
         // SAFETY: a Wasm frame stores [caller fp, return address] at fp.
