@@ -13,7 +13,8 @@
 //!   are compiled whole) against Wasmtime's `compile -C cache=n` of the
 //!   module.
 //!
-//! Under it, "### Kernels, cold": the kernels run cold by both engines, and
+//! After "### Quick first tier", "### Kernels, cold": the kernels run cold
+//! by both engines, and
 //! the cold geometric mean over every run under 2 s, programs and kernels.
 //!
 //! Then the section "## Lazy compilation": the kernels, and recursive fib

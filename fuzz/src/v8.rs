@@ -35,8 +35,9 @@ fn js_string(s: &str) -> String {
     out
 }
 
-/// A value type as WAT spells it, for the probe module; `None` for a type
-/// a module of its own cannot name (a concrete or non-null reference type).
+/// A value type as WAT spells it, for the probe module; `None` for any
+/// reference type but `funcref` and `externref` (the differential modules
+/// have no others; a concrete one could not be named here).
 fn wat_type(t: &wasm_jit::ValType) -> Option<&'static str> {
     Some(match t {
         wasm_jit::ValType::I32 => "i32",

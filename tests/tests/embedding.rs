@@ -70,7 +70,8 @@ fn typed_calls_and_typed_host_functions() -> Result<()> {
     assert_eq!(split.call(&mut store, (17, 5))?, (3, 2));
     let err = split.call(&mut store, (1, 0)).unwrap_err();
     // The host's error, with the Wasm frames it came through as context
-    // (as Wasmtime's): `split` calls the import from offset 0x..
+    // (as Wasmtime's): one, `split` (function 4, after the three imports
+    // and `run`), which called the import.
     assert_eq!(err.root_cause().to_string(), "division by zero in the host");
     let frames = err
         .downcast_ref::<wasm_jit::WasmBacktrace>()

@@ -2616,7 +2616,7 @@ fn memory_types_are_built_and_checked() {
                 .max(Some(1 << 32))
                 .page_size_log2(0)
         )
-        .contains("maximum")
+        .contains("maximum of 4294967296 pages is more than")
     );
     MemoryTypeBuilder::new().min(65_536).build().unwrap();
 

@@ -146,8 +146,8 @@ fn with_registry_mut<R>(f: impl FnOnce(&mut BTreeMap<usize, Registered>) -> R) -
     r
 }
 
-/// Reads the registry from the signal handler; `None` when this thread
-/// already holds the lock.
+/// Reads the registry from the signal handler (or from a frame walk that
+/// may run where it does); `None` when this thread already holds the lock.
 fn with_registry_in_handler<R>(f: impl FnOnce(&BTreeMap<usize, Registered>) -> R) -> Option<R> {
     if LOCK_DEPTH.with(|d| d.get()) != 0 {
         return None;
@@ -172,7 +172,8 @@ fn trap_at(reg: &BTreeMap<usize, Registered>, pc: usize) -> Option<TrapCode> {
         .map(|i| r.traps[i].1)
 }
 
-/// Whether `pc` lies in registered code (for the signal handler).
+/// Whether `pc` lies in registered code (for frame walks: the signal
+/// handler's, and `traps::host_caller_frames`).
 pub(crate) fn is_wasm_pc(pc: usize) -> bool {
     with_registry_in_handler(|reg| match reg.range(..=pc).next_back() {
         Some((_, r)) => pc < r.end,

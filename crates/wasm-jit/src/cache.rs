@@ -385,8 +385,8 @@ impl Cache {
         &self.directory
     }
 
-    /// The size limit, if one was set (otherwise the engine's
-    /// [`Config::cache_size_limit`](crate::Config::cache_size_limit)).
+    /// The size limit, if one was set (otherwise
+    /// [`Config::cache`](crate::Config::cache) uses the default).
     pub(crate) fn size_limit(&self) -> Option<u64> {
         self.size_limit
     }

@@ -578,8 +578,9 @@ impl Config {
     }
 
     /// The code cache, as Wasmtime's `Config::cache`: [`Config::cache_dir`]
-    /// with the cache's directory, and its size limit if it has one
-    /// ([`Config::cache_size_limit`]); `None` turns it off.
+    /// with the cache's directory, and [`Config::cache_size_limit`] with its
+    /// limit (the default, 1 GiB, when it sets none: a `Cache` carries its
+    /// own, as in Wasmtime); `None` turns it off.
     pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
         if let Some(cache) = &cache {
             self.cache_size_limit = cache.size_limit().unwrap_or(DEFAULT_CACHE_SIZE_LIMIT);

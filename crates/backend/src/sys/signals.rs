@@ -193,7 +193,10 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut lib
 /// during the walk.
 pub(crate) unsafe fn walk_frames(mut fp: usize, record: &mut TrapRecord) {
     while fp != 0 && record.num_pcs < MAX_FRAMES {
-        // SAFETY: a Wasm frame stores [caller fp, return address] at fp.
+        // SAFETY: a frame of registered code (Wasm or a trampoline, all
+        // with frame pointers) stores [caller fp, return address] at fp:
+        // the first by the contract, the others once their return address
+        // was found in registered code.
         let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if !code::is_wasm_pc(ret) {
             break;
