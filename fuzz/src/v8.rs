@@ -51,6 +51,12 @@ fn wat_type(t: &wasm_jit::ValType) -> Option<&'static str> {
     })
 }
 
+/// A `v128`'s two `i64` lanes, low first, in decimal (as WAT's `i64x2`
+/// constants and the probe's results spell them).
+fn lanes(x: u128) -> String {
+    format!("{} {}", x as u64 as i64, (x >> 64) as u64 as i64)
+}
+
 /// A call argument as WAT instructions that push it, bit for bit (NaN
 /// payloads and `v128`s included); `None` for a non-null reference.
 fn wat_arg(v: &wasm_jit::Val) -> Option<String> {
@@ -59,11 +65,7 @@ fn wat_arg(v: &wasm_jit::Val) -> Option<String> {
         wasm_jit::Val::I64(x) => format!("i64.const {x}"),
         wasm_jit::Val::F32(b) => format!("i32.const {} f32.reinterpret_i32", b as i32),
         wasm_jit::Val::F64(b) => format!("i64.const {} f64.reinterpret_i64", b as i64),
-        wasm_jit::Val::V128(x) => format!(
-            "v128.const i64x2 {} {}",
-            x as u64 as i64,
-            (x >> 64) as u64 as i64
-        ),
+        wasm_jit::Val::V128(x) => format!("v128.const i64x2 {}", lanes(x)),
         wasm_jit::Val::FuncRef(None) => "ref.null func".into(),
         wasm_jit::Val::ExternRef(None) => "ref.null extern".into(),
         _ => return None,
@@ -95,7 +97,7 @@ fn shown(v: &Value) -> String {
         Value::I64(x) => x.to_string(),
         Value::F32(b) => (b as i32).to_string(),
         Value::F64(b) => (b as i64).to_string(),
-        Value::V128(x) => format!("{} {}", x as u64 as i64, (x >> 64) as u64 as i64),
+        Value::V128(x) => lanes(x),
         Value::Ref(null) => u8::from(null).to_string(),
     }
 }

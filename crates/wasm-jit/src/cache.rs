@@ -357,23 +357,16 @@ impl Cache {
     /// `~/.config/wasm-jit/config.toml`), or the defaults when it does not
     /// exist.
     pub fn from_file(path: Option<&Path>) -> anyhow::Result<Cache> {
-        let (path, text) = match path {
-            Some(path) => (
-                path.to_path_buf(),
-                std::fs::read_to_string(path).map_err(|e| {
-                    anyhow::anyhow!("cannot read cache configuration `{}`: {e}", path.display())
-                })?,
-            ),
+        let path = match path {
+            Some(path) => path.to_path_buf(),
             None => match default_config_file() {
-                Some(path) if path.exists() => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| {
-                        anyhow::anyhow!("cannot read cache configuration `{}`: {e}", path.display())
-                    })?;
-                    (path, text)
-                }
+                Some(path) if path.exists() => path,
                 _ => return Cache::new(CacheConfig::new()),
             },
         };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!("cannot read cache configuration `{}`: {e}", path.display())
+        })?;
         let config = parse_config(&text).map_err(|e| {
             anyhow::anyhow!("invalid cache configuration `{}`: {e}", path.display())
         })?;

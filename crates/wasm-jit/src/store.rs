@@ -652,8 +652,9 @@ impl<T> Store<T> {
     /// a new deadline ([`UpdateDeadline::Continue`]), trap with
     /// [`Trap::Interrupted`](crate::Trap::Interrupted)
     /// ([`UpdateDeadline::Interrupt`]), or trap with its own error (`Err`,
-    /// which the embedder's call returns, with a backtrace as context). It gets the store, so
-    /// it can look at the store's data or count the ticks.
+    /// which the embedder's call returns, with a backtrace as context). It
+    /// gets the store, so it can look at the store's data or count the
+    /// ticks.
     pub fn epoch_deadline_callback(
         &mut self,
         callback: impl FnMut(StoreContextMut<'_, T>) -> anyhow::Result<UpdateDeadline>

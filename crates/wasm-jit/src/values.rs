@@ -405,7 +405,7 @@ impl Val {
     pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> Result<bool> {
         let s = &store.as_context().0.opaque;
         self.check_store(s, "the value")?;
-        Ok(self.check_type(s, *ty, "").is_ok())
+        Ok(self.has_type(s, *ty))
     }
 
     /// The value's type as its variant says (`funcref`, `externref`,
@@ -496,11 +496,23 @@ impl Val {
         }
     }
 
-    /// Checks the value has type `ty` (references as canonical ids), or a
+    /// Checks the value has type `ty` (see [`Val::has_type`]); the error
+    /// names `what` was given it.
+    pub(crate) fn check_type(&self, store: &StoreOpaque, ty: ValType, what: &str) -> Result<()> {
+        if !self.has_type(store, ty) {
+            bail!(
+                "type mismatch: {what} expected a value of type {ty}, got {}",
+                self.describe(store)
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the value has type `ty` (references as canonical ids), or a
     /// subtype of it: a null reference has every nullable type of its
     /// hierarchy; a function, `func` and its own type.
-    pub(crate) fn check_type(&self, store: &StoreOpaque, ty: ValType, what: &str) -> Result<()> {
-        let ok = match (self, ty.as_ref_type()) {
+    fn has_type(&self, store: &StoreOpaque, ty: ValType) -> bool {
+        match (self, ty.as_ref_type()) {
             (Val::FuncRef(None), Some(r)) => {
                 r.nullable && r.heap.is_func() && !is_gc_heap(store, r.heap)
             }
@@ -532,14 +544,7 @@ impl Val {
             },
             (Val::ExternRef(Some(_)), Some(r)) => r.heap == HeapType::Extern,
             _ => self.kind() == ty,
-        };
-        if !ok {
-            bail!(
-                "type mismatch: {what} expected a value of type {ty}, got {}",
-                self.describe(store)
-            );
         }
-        Ok(())
     }
 
     /// The value's type as an error message names it.
