@@ -597,11 +597,11 @@ impl CodegenOptions {
             // exists), then the options that override it.
             match Cache::from_file(cache_config.as_deref()) {
                 Ok(c) => config.cache(Some(c)),
-                // No file, and no home for the default directory: no cache
-                // (a bad file is an error).
-                Err(_)
+                // No directory configured and no home for the default one:
+                // no cache (a bad file, even the default one, is an error).
+                Err(e)
                     if cache_config.is_none()
-                        && Cache::new(wasm_jit::CacheConfig::new()).is_err() =>
+                        && e.downcast_ref::<wasm_jit::NoCacheDirectory>().is_some() =>
                 {
                     config.cache(None)
                 }

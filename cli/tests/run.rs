@@ -1114,6 +1114,33 @@ fn cache_configuration_files() {
         "{}",
         stderr(&o)
     );
+    // Also with no home to put the default cache directory in.
+    let no_home = |cmd: &mut std::process::Command| {
+        cmd.env_remove("HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env("XDG_CONFIG_HOME", &home);
+    };
+    let mut cmd = support::wasm_jit_command();
+    cmd.args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
+        .current_dir(repo_root());
+    no_home(&mut cmd);
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 2: unknown setting `x`"),
+        "{}",
+        stderr(&o)
+    );
+    // A good default file that names no directory, and no home: the run
+    // goes on without a cache.
+    std::fs::write(home.join("wasm-jit/config.toml"), "[cache]\n").unwrap();
+    let mut cmd = support::wasm_jit_command();
+    cmd.args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
+        .current_dir(repo_root());
+    no_home(&mut cmd);
+    let o = cmd.output().unwrap();
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+
     std::fs::write(&file, "[cache]\nenabled = true\n").unwrap();
     let o = run(&["-C", &config], None);
     assert_eq!(o.status.code(), Some(1));

@@ -314,6 +314,22 @@ impl CacheConfig {
     }
 }
 
+/// The error of [`Cache::new`] and [`Cache::from_file`] when no directory
+/// was configured and there is no home directory to put the default one
+/// in (neither `XDG_CACHE_HOME` nor `HOME` is set). Find it with
+/// `error.downcast_ref::<NoCacheDirectory>()` to run without a cache in
+/// that case only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoCacheDirectory;
+
+impl std::fmt::Display for NoCacheDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no cache directory: neither XDG_CACHE_HOME nor HOME is set")
+    }
+}
+
+impl std::error::Error for NoCacheDirectory {}
+
 /// A code cache: where compiled modules are kept for the next time the same
 /// module is compiled with the same settings. Give it to an engine with
 /// [`Config::cache`](crate::Config::cache), as in Wasmtime (where the
@@ -326,8 +342,8 @@ pub struct Cache {
 
 impl Cache {
     /// The cache `config` describes; an error for a relative directory, or
-    /// when none was given and there is no home directory to put the
-    /// default one in.
+    /// ([`NoCacheDirectory`]) when none was given and there is no home
+    /// directory to put the default one in.
     pub fn new(config: CacheConfig) -> anyhow::Result<Cache> {
         let directory = match config.directory {
             Some(dir) if dir.is_absolute() => dir,
@@ -335,9 +351,7 @@ impl Cache {
                 "the cache directory must be an absolute path, not `{}`",
                 dir.display()
             ),
-            None => default_directory().ok_or_else(|| {
-                anyhow::anyhow!("no cache directory: neither XDG_CACHE_HOME nor HOME is set")
-            })?,
+            None => default_directory().ok_or(NoCacheDirectory)?,
         };
         Ok(Cache {
             directory,

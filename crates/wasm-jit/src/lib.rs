@@ -40,7 +40,7 @@ mod typed;
 mod types;
 mod values;
 
-pub use cache::{Cache, CacheConfig};
+pub use cache::{Cache, CacheConfig, NoCacheDirectory};
 pub use config::{
     Collector, CompilationMode, Config, FirstTier, OptLevel, Profiler, ProfilingStrategy,
     RegallocAlgorithm, Strategy, WasmBacktraceDetails,
