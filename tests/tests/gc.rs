@@ -3,7 +3,9 @@
 //! GC values crossing the host boundary, and types shared across modules.
 //! The spec's own GC scripts run in `spec.rs`.
 
-use wasm_jit::{AnyRef, Engine, ExternRef, I31, Instance, Linker, Module, Store, Trap, Val};
+use wasm_jit::{
+    AnyRef, Engine, ExternRef, GcHeapOutOfMemory, I31, Instance, Linker, Module, Store, Trap, Val,
+};
 
 fn instance(wat: &str) -> (Store<()>, Instance) {
     let engine = Engine::default();
@@ -100,7 +102,22 @@ fn a_guest_that_allocates_without_end_traps_and_the_store_goes_on() {
     );
     let hoard = inst.get_typed_func::<(), ()>(&mut store, "hoard").unwrap();
     let e = hoard.call(&mut store, ()).unwrap_err();
-    assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+    assert_eq!(trap_of(&e), None, "{e:#}");
+    let full = e
+        .downcast_ref::<GcHeapOutOfMemory<()>>()
+        .unwrap_or_else(|| panic!("{e:#}"));
+    // (A cell's 16 bytes or an array's 65,552.)
+    let n = full.bytes_needed();
+    assert!(n == 16 || n == 65552, "{n}");
+    assert!(
+        format!("{e:#}").contains(&format!(
+            "GC heap out of memory: no room for {n} more bytes"
+        )) && format!("{e:#}").contains("no garbage collector yet"),
+        "{e:#}"
+    );
+    // With the Wasm frames it came through.
+    let frames = e.downcast_ref::<wasm_jit::WasmBacktrace>().unwrap();
+    assert_eq!(frames.frames()[0].func_index(), 0);
     // A single array past the heap's limit (4 GiB of bytes).
     let huge = inst.get_typed_func::<(), i32>(&mut store, "huge").unwrap();
     let e = huge.call(&mut store, ()).unwrap_err();
@@ -114,7 +131,7 @@ fn a_guest_that_allocates_without_end_traps_and_the_store_goes_on() {
     let small = inst.get_typed_func::<(), i32>(&mut store, "small").unwrap();
     match small.call(&mut store, ()) {
         Ok(n) => assert_eq!(n, 7),
-        Err(e) => assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}"),
+        Err(e) => assert!(e.is::<GcHeapOutOfMemory<()>>(), "{e:#}"),
     }
     let (mut store2, inst2) = instance(
         r#"(module (type $a (array i8))
@@ -388,7 +405,7 @@ fn the_embedders_limiter_caps_the_gc_heap_as_a_memory() {
                 "{e:#}"
             );
         } else {
-            assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
+            assert!(e.is::<GcHeapOutOfMemory<()>>(), "{e:#}");
         }
     }
 }
@@ -827,6 +844,12 @@ fn the_host_makes_structs_and_arrays_wasm_takes_as_its_own() {
     // The limiter caps what the host allocates as what Wasm allocates.
     let bytes = ArrayType::new(&engine, FieldType::new(Mutability::Var, StorageType::I8)).unwrap();
     let e = ArrayRef::new(&mut store, &bytes, &Val::I32(0), 64 << 20).unwrap_err();
+    let full = e
+        .downcast_ref::<GcHeapOutOfMemory<()>>()
+        .unwrap_or_else(|| panic!("{e:#}"));
+    assert_eq!(full.bytes_needed(), (64 << 20) + 16);
+    // Larger than the heap's limit itself: too large.
+    let e = ArrayRef::new(&mut store, &bytes, &Val::I32(0), u32::MAX).unwrap_err();
     assert_eq!(trap_of(&e), Some(Trap::AllocationTooLarge), "{e:#}");
     let small = ArrayRef::new(&mut store, &bytes, &Val::I32(9), 1000).unwrap();
     assert_eq!(small.get(&mut store, 999).unwrap().i32(), Some(9));

@@ -11,10 +11,11 @@
 //! a large array gets a mapping of its own. No byte is handed out twice, so
 //! objects need no clearing. The collector is a null collector, like
 //! Wasmtime's `Collector::Null`: an object lives as long as its store,
-//! nothing is ever freed before, and a store that allocates more than its
-//! GC heap's limit traps with `allocation size too large` instead of
-//! growing without end. No object ever moves, so compiled code keeps plain
-//! addresses.
+//! nothing is ever freed before, and a store whose objects fill its GC
+//! heap's limit (or whose limiter refuses more) gets a [`HeapFull`] error
+//! instead of growing without end; one object larger than the limit itself
+//! traps with `allocation size too large`. No object ever moves, so
+//! compiled code keeps plain addresses.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
@@ -40,6 +41,17 @@ const BIG_UNIT: usize = 64 << 10;
 
 /// Default most bytes a store's objects may take in all.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
+
+/// The error (a [`HostError`] payload) of an allocation that would fit an
+/// empty heap but not this one: its objects fill the heap's limit, the
+/// embedder's limiter refused more, or the memory could not be had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapFull {
+    /// Bytes the allocation needed.
+    pub bytes: u64,
+    /// The heap's limit in bytes.
+    pub limit: usize,
+}
 
 /// A store's GC heap.
 #[derive(Debug)]
@@ -114,10 +126,11 @@ impl GcHeap {
 
     /// A zeroed object of `size` bytes (header included) with its header
     /// filled: canonical type `type_id`, `kind`, and `len` (arrays). `None`
-    /// when it does not fit in the heap's limit or memory, or `allow` (asked
-    /// with the heap's current and wanted size in bytes before it takes
-    /// more memory) refuses; `allow`'s error is passed on, as is `failed`'s
-    /// (told when memory it allowed cannot be had).
+    /// when it is larger than the heap's limit; a [`HeapFull`] error when
+    /// it does not fit in what is left of the limit or of memory, or
+    /// `allow` (asked with the heap's current and wanted size in bytes
+    /// before it takes more memory) refuses; `allow`'s error is passed on,
+    /// as is `failed`'s (told when memory it allowed cannot be had).
     pub fn alloc(
         &self,
         size: u64,
@@ -130,8 +143,15 @@ impl GcHeap {
         let Some(size) = usize::try_from(size)
             .ok()
             .and_then(|s| s.checked_next_multiple_of(16))
+            .filter(|&s| s <= self.limit)
         else {
             return Ok(None);
+        };
+        let full = || -> HostError {
+            Box::new(HeapFull {
+                bytes: size as u64,
+                limit: self.limit,
+            })
         };
         // (`allow` must not call back into the heap: the lock is held.)
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,10 +173,15 @@ impl GcHeap {
                 STEP
             };
             let Some(wanted) = m.used.checked_add(grant).filter(|&w| w <= self.limit) else {
-                return Ok(None);
+                // (What even an empty heap could not grant is too large.)
+                return if grant > self.limit {
+                    Ok(None)
+                } else {
+                    Err(full())
+                };
             };
             if !allow(m.used, wanted)? {
-                return Ok(None);
+                return Err(full());
             }
             let p = if big || end + STEP > m.region_end {
                 let len = if big { grant } else { REGION };
@@ -165,7 +190,7 @@ impl GcHeap {
                     Ok(mapping) => mapping,
                     Err(e) => {
                         failed(format!("cannot map {len} bytes of GC heap: {e}"))?;
-                        return Ok(None);
+                        return Err(full());
                     }
                 };
                 let base = mapping.as_mut_ptr();
@@ -267,14 +292,13 @@ mod tests {
     fn allocates_zeroed_aligned_objects_and_stops_at_the_limit() {
         let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * STEP);
         let alloc = |size, allowed: bool| {
-            heap.alloc(size, 9, gc::KIND_ARRAY, 1, |_, _| Ok(allowed), |_| Ok(()))
-                .unwrap()
+            outcome(heap.alloc(size, 9, gc::KIND_ARRAY, 1, |_, _| Ok(allowed), |_| Ok(())))
         };
         let a = heap
             .alloc(24, 7, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(()))
             .unwrap()
             .unwrap();
-        let b = alloc(16, true).unwrap();
+        let b = alloc(16, true).unwrap().unwrap();
         assert_eq!(a as usize % 16, 0);
         assert_eq!(b as usize - a as usize, 32);
         // SAFETY: `a` is a live 32-byte object.
@@ -283,14 +307,24 @@ mod tests {
             assert_eq!(*a.add(16).cast::<u64>(), 0);
         }
         // A large array gets its own mapping, if the embedder allows; past
-        // the limit, nothing.
-        assert!(alloc(2 * STEP as u64, true).is_none());
-        assert!(alloc(STEP as u64 - 16, false).is_none());
-        assert!(alloc(STEP as u64 - 16, true).is_some());
+        // what is left of the limit, or refused, the heap is full; larger
+        // than the limit itself, too large.
+        let full = HeapFull {
+            bytes: 2 * STEP as u64,
+            limit: 2 * STEP,
+        };
+        assert_eq!(alloc(2 * STEP as u64, true), Err(full));
+        let full = HeapFull {
+            bytes: STEP as u64 - 16,
+            limit: 2 * STEP,
+        };
+        assert_eq!(alloc(STEP as u64 - 16, false), Err(full));
+        assert!(alloc(STEP as u64 - 16, true).unwrap().is_some());
         assert_eq!(heap.bytes(), 2 * STEP);
-        assert!(alloc(u64::MAX, true).is_none());
+        assert_eq!(alloc(2 * STEP as u64 + 16, true), Ok(None));
+        assert_eq!(alloc(u64::MAX, true), Ok(None));
         // Small objects still fit in the current step without asking.
-        assert!(alloc(16, false).is_some());
+        assert!(alloc(16, false).unwrap().is_some());
         // Steps follow each other: objects fill them end to end, and the
         // limit stops the next one.
         let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 2 * STEP);
@@ -303,7 +337,16 @@ mod tests {
         assert_eq!(objects[3], small + 16 + 3 * BIG);
         assert_eq!(heap.bytes(), 2 * STEP);
         let mut count = 5;
-        while alloc_in(&heap, BIG as u64).is_some() {
+        while outcome(heap.alloc(
+            BIG as u64,
+            1,
+            gc::KIND_STRUCT,
+            0,
+            |_, _| Ok(true),
+            |_| Ok(()),
+        ))
+        .is_ok()
+        {
             count += 1;
         }
         assert_eq!(count, 2 * STEP / BIG);
@@ -326,7 +369,11 @@ mod tests {
     }
 
     fn alloc_in(heap: &GcHeap, size: u64) -> Option<*mut u8> {
-        heap.alloc(size, 1, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(()))
-            .unwrap()
+        outcome(heap.alloc(size, 1, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(()))).unwrap()
+    }
+
+    /// An allocation's result with a full heap's error unpacked.
+    fn outcome(r: Result<Option<*mut u8>, HostError>) -> Result<Option<*mut u8>, HeapFull> {
+        r.map_err(|e| *e.downcast::<HeapFull>().expect("a full heap"))
     }
 }

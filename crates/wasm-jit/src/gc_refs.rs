@@ -210,6 +210,66 @@ fn allocate<T>(
     })
 }
 
+/// The error of an allocation, by Wasm or by the host, that the store's GC
+/// heap has no room for: its objects fill the heap's limit (1 GiB), or the
+/// store's limiter refused it more memory. Objects are freed only when
+/// their store is dropped (there is no garbage collector yet), so a program
+/// that keeps allocating ends here. `inner` is what was to be allocated
+/// (`()` when there is nothing to give back). One object larger than the
+/// limit itself is [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge)
+/// instead, as in Wasmtime.
+pub struct GcHeapOutOfMemory<T> {
+    inner: T,
+    bytes_needed: u64,
+    limit: usize,
+}
+
+impl<T> GcHeapOutOfMemory<T> {
+    pub(crate) fn new(inner: T, bytes_needed: u64, limit: usize) -> Self {
+        GcHeapOutOfMemory {
+            inner,
+            bytes_needed,
+            limit,
+        }
+    }
+
+    /// Bytes the allocation needed.
+    pub fn bytes_needed(&self) -> u64 {
+        self.bytes_needed
+    }
+
+    /// What was to be allocated.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    /// What was to be allocated, given back.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<T> std::fmt::Display for GcHeapOutOfMemory<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GC heap out of memory: no room for {} more bytes in a heap of at most {} MiB \
+             (objects are freed only when their store is dropped: there is no garbage \
+             collector yet)",
+            self.bytes_needed,
+            self.limit >> 20
+        )
+    }
+}
+
+impl<T> std::fmt::Debug for GcHeapOutOfMemory<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl<T> std::error::Error for GcHeapOutOfMemory<T> {}
+
 /// A struct (a GC object of a struct type). It lives as long as its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StructRef(AnyRef);
@@ -320,7 +380,7 @@ impl StructRef {
     /// field's type; an `i32` for a packed field, which keeps its low
     /// bits), as `struct.new` makes one. Its memory is asked of the store's
     /// limiter as Wasm's allocations are; refused, or past the store's GC
-    /// heap, the error is [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge).
+    /// heap, the error is a [`GcHeapOutOfMemory<()>`](crate::GcHeapOutOfMemory).
     pub fn new(mut store: impl AsContextMut, ty: &StructType, fields: &[Val]) -> Result<StructRef> {
         if fields.len() != ty.fields.len() {
             bail!(

@@ -48,7 +48,9 @@ pub use config::{
 pub use engine::{Engine, EngineWeak, Precompiled};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table, Tag};
 pub use func::Func;
-pub use gc_refs::{ArrayRef, ArrayType, FieldType, StorageType, StructRef, StructType};
+pub use gc_refs::{
+    ArrayRef, ArrayType, FieldType, GcHeapOutOfMemory, StorageType, StructRef, StructType,
+};
 pub use instance::{Export, Instance};
 pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,

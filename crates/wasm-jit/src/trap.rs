@@ -434,6 +434,12 @@ pub(crate) fn host_error(payload: wasm_jit_backend::HostError) -> anyhow::Error 
         Ok(panic) => std::panic::resume_unwind(panic.0),
         Err(p) => p,
     };
+    let payload = match payload.downcast::<wasm_jit_backend::gc::HeapFull>() {
+        Ok(full) => {
+            return anyhow::Error::new(crate::GcHeapOutOfMemory::new((), full.bytes, full.limit));
+        }
+        Err(p) => p,
+    };
     match payload.downcast::<anyhow::Error>() {
         Ok(e) => *e,
         Err(p) => match p.downcast::<String>() {
