@@ -401,8 +401,9 @@ fn reused_reservations_start_empty() {
 }
 
 /// A host function that returns the error of its own call into Wasm (a
-/// trap, which has a backtrace already) passes it on with that backtrace
-/// only, as Wasmtime does: the frames are where the trap happened.
+/// trap, which has a backtrace already: the nested call's frames, then
+/// those of the activation that called the host function) passes it on
+/// with that backtrace only, as Wasmtime does.
 #[test]
 fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
     let engine = Engine::default();
@@ -430,20 +431,26 @@ fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
         .downcast_ref::<wasm_jit::WasmBacktrace>()
         .expect("a backtrace")
         .frames();
-    // `inner` (function 1) alone: not `outer`'s frame again.
+    // `inner` (function 1), then `outer` (2), which called the host
+    // function, once: the outer call adds no second backtrace.
     let funcs: Vec<u32> = frames.iter().map(|f| f.func_index()).collect();
-    assert_eq!(funcs, [1]);
+    assert_eq!(funcs, [1, 2]);
     assert_eq!(
         format!("{err:?}").matches("wasm backtrace").count(),
         1,
         "{err:?}"
     );
+    // The same trap in a call of its own: its own frame only.
+    let inner = instance.get_typed_func::<(), ()>(&mut store, "inner")?;
+    let err = inner.call(&mut store, ()).unwrap_err();
+    let frames = err.downcast_ref::<wasm_jit::WasmBacktrace>().unwrap();
+    assert_eq!(frames.frames().len(), 1);
     Ok(())
 }
 
 /// `WasmBacktrace::capture` in a host function gives the Wasm frames that
-/// called it, innermost first (those of its own call only, when a host
-/// function called into Wasm again); outside any call, none.
+/// called it, innermost first (also those of the outer activation, when a
+/// host function called into Wasm again); outside any call, none.
 #[test]
 fn host_functions_capture_their_callers_backtrace() -> Result<()> {
     use wasm_jit::WasmBacktrace;
@@ -482,8 +489,9 @@ fn host_functions_capture_their_callers_backtrace() -> Result<()> {
     instance
         .get_typed_func::<(), ()>(&mut store, "run")?
         .call(&mut store, ())?;
-    // `$b` (2) called by `run` (1); then `inner` (3) alone; then 2 frames.
-    assert_eq!(*store.data(), [vec![2, 1], vec![3], vec![2]]);
+    // `$b` (2) called by `run` (1); then `inner` (3), above the outer
+    // activation's `$b` and `run`, as in Wasmtime; then 2 frames again.
+    assert_eq!(*store.data(), [vec![2, 1], vec![3, 2, 1], vec![2]]);
     assert!(WasmBacktrace::capture(&store).frames().is_empty());
     Ok(())
 }

@@ -95,9 +95,10 @@ unsafe extern "C" fn host_entry<T: 'static>(
     let func = ctx.func.clone();
     // Without a call hook (the common case) nothing but the function runs.
     let hooked = store.call_hook.is_some();
-    // Where `WasmBacktrace::capture` starts, while the function runs (and
-    // the caller's, back, for a host function of a nested call).
-    let outer_fp = std::mem::replace(&mut store.opaque.host_fp, fp);
+    // Where `WasmBacktrace::capture` starts, while the function runs, and
+    // where it goes on from for the host functions of nested calls.
+    let depth = store.opaque.host_fps.len();
+    store.opaque.host_fps.push(fp);
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         if hooked {
             store.run_call_hook(CallHook::CallingHost)?;
@@ -116,7 +117,7 @@ unsafe extern "C" fn host_entry<T: 'static>(
         }
         r
     }));
-    store.opaque.host_fp = outer_fp;
+    store.opaque.host_fps.truncate(depth);
     let outcome = match outcome {
         Ok(Ok(())) => check_results(&ctx.ty, results, &store.opaque),
         Ok(Err(e)) => Err(e),
@@ -374,12 +375,21 @@ pub(crate) unsafe fn call_raw(
         // After a trap too; the hook's error wins, as in Wasmtime.
         call_hook(CallHook::ReturningFromWasm)?;
     }
-    result.map_err(|trap| match trap.reason {
-        TrapReason::Exception(e) => {
+    result.map_err(|mut trap| {
+        // A nested call's trap: its backtrace goes on through the Wasm
+        // that called the host functions running, as in Wasmtime.
+        if !trap.frames.is_empty() {
             // SAFETY: the call is over; nothing else borrows the store.
-            crate::trap::uncaught_error(unsafe { &mut *store }, e, trap.frames)
+            trap.frames
+                .extend(crate::trap::host_callers(unsafe { &*store }));
         }
-        _ => into_error(trap),
+        match trap.reason {
+            TrapReason::Exception(e) => {
+                // SAFETY: the call is over; nothing else borrows the store.
+                crate::trap::uncaught_error(unsafe { &mut *store }, e, trap.frames)
+            }
+            _ => into_error(trap),
+        }
     })
 }
 

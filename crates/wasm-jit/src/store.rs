@@ -95,11 +95,13 @@ pub struct StoreOpaque {
     /// What `max_wasm_stack` is multiplied by: [`QUICK_STACK_SCALE`] once
     /// an instance whose code may be quick is in the store, else 1.
     pub(crate) stack_scale: usize,
-    /// While a host function called from Wasm runs: the frame pointer of
-    /// its trampoline, whose caller is the Wasm that called it
-    /// ([`WasmBacktrace::capture`](crate::WasmBacktrace::capture)); 0
-    /// otherwise.
-    pub(crate) host_fp: usize,
+    /// One entry per host function called from Wasm that is running,
+    /// outermost first: the frame pointer of its trampoline, whose caller
+    /// is the Wasm that called it
+    /// ([`WasmBacktrace::capture`](crate::WasmBacktrace::capture) walks
+    /// each in turn, innermost first, so it lists every activation); 0 for
+    /// an epoch callback, where the walk stops.
+    pub(crate) host_fps: Vec<usize>,
 }
 
 /// How many times `Config::max_wasm_stack` Wasm may use in a store with
@@ -559,7 +561,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     call_hook: None,
                     stack_scale: 1,
-                    host_fp: 0,
+                    host_fps: Vec::new(),
                 },
                 data,
                 limiter: None,
@@ -874,11 +876,12 @@ unsafe fn epoch_hook<T>(store: *mut u8) -> Result<bool, wasm_jit_backend::HostEr
     };
     // Not a host function's call: no frames to capture (the Wasm that
     // reached the deadline did not call it).
-    let outer_fp = std::mem::replace(&mut inner.opaque.host_fp, 0);
+    let depth = inner.opaque.host_fps.len();
+    inner.opaque.host_fps.push(0);
     let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         callback(StoreContextMut(&mut *inner))
     }));
-    inner.opaque.host_fp = outer_fp;
+    inner.opaque.host_fps.truncate(depth);
     inner.epoch_callback = Some(callback);
     match crate::trap::host_payload(answer)? {
         UpdateDeadline::Continue(ticks) => {

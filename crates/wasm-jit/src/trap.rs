@@ -217,24 +217,13 @@ pub struct WasmBacktrace {
 
 impl WasmBacktrace {
     /// The Wasm frames that called the host function running now (called
-    /// from Wasm, with `store`'s caller), innermost first, as Wasmtime's;
-    /// empty when no Wasm called it. Backtraces are always on here.
+    /// from Wasm, with `store`'s caller), innermost first, as Wasmtime's:
+    /// those of every activation of the store, so a host function of a
+    /// nested call also sees the Wasm that called the outer host function
+    /// (at most 64 frames per activation); empty when no Wasm called it
+    /// (and in an epoch callback). Backtraces are always on here.
     pub fn capture(store: impl crate::AsContext) -> WasmBacktrace {
-        let fp = store.as_context().0.opaque.host_fp;
-        let frames = if fp == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: `host_fp` is non-zero only inside `host_entry`, between
-            // setting it and restoring it, which every way out of the host
-            // function does (a return, a caught panic, an exception thrown
-            // into Wasm); no trap's jump crosses `host_entry` (each goes to
-            // the innermost entry into Wasm, which the host function
-            // made). Whoever asks holds the store, which that host
-            // function's `Caller` borrows: it runs, so the trampoline frame
-            // and the Wasm frames below it are live and unchanged, on
-            // whichever thread asks.
-            unsafe { wasm_jit_backend::traps::host_caller_frames(fp) }
-        };
+        let frames = host_callers(&store.as_context().0.opaque);
         WasmBacktrace {
             frames: frames.into_iter().map(FrameInfo::from).collect(),
         }
@@ -398,6 +387,33 @@ pub(crate) struct HostPanic(pub(crate) Box<dyn std::any::Any + Send>);
 /// already has one, from a call into Wasm it made, keeps that one only;
 /// the error itself stays reachable with `downcast_ref`). A host panic
 /// resumes unwinding here.
+/// The Wasm frames below the host functions of `store` that are running
+/// (called from Wasm), innermost activation first: what called the
+/// innermost one, then what called the one that made that nested call, and
+/// so on (an epoch callback's entry ends the list).
+pub(crate) fn host_callers(
+    store: &crate::store::StoreOpaque,
+) -> Vec<wasm_jit_backend::code::FrameInfo> {
+    let mut frames = Vec::new();
+    for &fp in store.host_fps.iter().rev() {
+        if fp == 0 {
+            break;
+        }
+        // SAFETY: a non-zero entry is pushed only inside `host_entry`, and
+        // removed again by every way out of that host function (a return, a
+        // caught panic, an exception thrown into Wasm); no trap's jump
+        // crosses `host_entry` (each goes to the innermost entry into Wasm,
+        // which the host function made). Whoever asks holds the store,
+        // which the innermost running host function's `Caller` borrows
+        // (or the call it made, over now), and each outer one waits for
+        // the nested call it made: so every listed trampoline frame and the
+        // Wasm frames below it are live and unchanged, on whichever thread
+        // asks.
+        frames.extend(unsafe { wasm_jit_backend::traps::host_caller_frames(fp) });
+    }
+    frames
+}
+
 pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
     let err = match trap.reason {
         TrapReason::Wasm(kind) => anyhow::Error::new(Trap::from(kind)),
