@@ -1744,3 +1744,35 @@ fn wasmtime_memory_and_cranelift_options() {
         stderr(&o)
     );
 }
+
+/// Under an address-space limit too small for memories protected by guard
+/// pages (4 GiB plus the guard each), the engine checks bounds explicitly
+/// by itself and the program runs (Wasmtime fails to make the memory);
+/// asked for guard pages, it says why it cannot make the memory.
+#[test]
+fn a_small_address_space_limit_turns_on_explicit_bounds_checks() {
+    if std::env::var_os("WASM_JIT_TEST_RUNNER").is_some() {
+        // An emulator under the same limit could not map the guest.
+        return;
+    }
+    let limited = |extra: &[&str]| {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"ulimit -v 1500000 && exec "$0" "$@""#)
+            .arg(env!("CARGO_BIN_EXE_wasm-jit"))
+            .args(["run", "-C", "cache=n"])
+            .args(extra)
+            .args(["--invoke", "fib", "examples/wat/traps.wat", "20"])
+            .current_dir(repo_root());
+        cmd.output().unwrap()
+    };
+    let o = limited(&[]);
+    assert_eq!(stdout(&o), "6765\n", "{}", stderr(&o));
+    let o = limited(&["-O", "memory-reservation=4GiB"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot reserve 6144 MiB of address space for a linear memory"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -187,6 +187,22 @@ struct Waiter {
 
 const FOUR_GIB: usize = 1 << 32;
 
+/// Whether the process may map `count` reservations of 4 GiB plus
+/// `guard_bytes` each: false under an address-space limit (`ulimit -v`)
+/// smaller than that, where memories protected by guard pages could not be
+/// made (or only one or two).
+pub fn room_for_guarded_memories(guard_bytes: u64, count: u64) -> bool {
+    match crate::sys::address_space::limit() {
+        None => true,
+        Some(limit) => {
+            (FOUR_GIB as u64)
+                .saturating_add(guard_bytes)
+                .saturating_mul(count)
+                <= limit
+        }
+    }
+}
+
 /// The host's page size: the unit of `mmap` and `mprotect` (4 KiB on
 /// x86-64; 4, 16 or 64 KiB on aarch64 kernels). Linear memory lengths that
 /// rely on guard pages are whole 64 KiB Wasm pages, so whole host pages on

@@ -112,6 +112,11 @@ pub struct Config {
     pub(crate) features: WasmFeatures,
     pub(crate) guard_bytes: u64,
     pub(crate) explicit_bounds_checks: bool,
+    /// Whether the embedder chose between guard pages and explicit bounds
+    /// checks ([`Config::explicit_bounds_checks`],
+    /// [`Config::memory_reservation`]); if not, `Engine::new` may choose
+    /// explicit checks where address space is short.
+    pub(crate) bounds_checks_chosen: bool,
     pub(crate) parallel_compilation: bool,
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_memory_pages: u64,
@@ -162,6 +167,7 @@ impl Default for Config {
             features: Config::DEFAULT_FEATURES,
             guard_bytes: 2 << 30,
             explicit_bounds_checks: false,
+            bounds_checks_chosen: false,
             parallel_compilation: true,
             max_wasm_stack: 512 * 1024,
             max_memory_pages: u64::MAX >> 16,
@@ -320,6 +326,7 @@ impl Config {
     /// may not move ([`Config::memory_may_move`]).
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
         self.explicit_bounds_checks = bytes < 1 << 32;
+        self.bounds_checks_chosen = true;
         self.memory_reservation = Some(bytes);
         self
     }
@@ -501,9 +508,15 @@ impl Config {
     }
 
     /// Check every memory access explicitly instead of relying on a large
-    /// reservation and guard pages (uses far less address space).
+    /// reservation and guard pages (uses far less address space). Unless
+    /// this or [`Config::memory_reservation`] is set, an engine whose
+    /// process has an address-space limit (`ulimit -v`) too small for four
+    /// such reservations (4 GiB plus [`Config::memory_guard_size`] each)
+    /// checks explicitly by itself, so its memories can still be made
+    /// (Wasmtime fails to make them).
     pub fn explicit_bounds_checks(&mut self, enable: bool) -> &mut Self {
         self.explicit_bounds_checks = enable;
+        self.bounds_checks_chosen = true;
         self
     }
 

@@ -89,6 +89,16 @@ impl Engine {
         })
         .map_err(|e| anyhow!("cannot configure the code generator: {e}"))?;
         let mut config = config.clone();
+        // Under an address-space limit that leaves no room for a few
+        // guarded memories, memories are checked explicitly (and reserve
+        // only what they use) rather than failing to be made.
+        if !config.bounds_checks_chosen
+            && !config.explicit_bounds_checks
+            && compiler.runs_here()
+            && !wasm_jit_backend::memory::room_for_guarded_memories(config.guard_bytes, 4)
+        {
+            config.explicit_bounds_checks = true;
+        }
         if !compiler.simd_supported() {
             // Validation then refuses SIMD modules with a clear error at
             // load time, instead of code this CPU cannot run.
