@@ -407,13 +407,11 @@ fn reused_reservations_start_empty() {
 #[test]
 fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
     let engine = Engine::default();
-    let module = Module::new(
-        &engine,
-        r#"(module
-             (import "host" "h" (func $h))
-             (func (export "inner") unreachable)
-             (func (export "outer") call $h))"#,
-    )?;
+    let wat = r#"(module
+                   (import "host" "h" (func $h))
+                   (func (export "inner") unreachable)
+                   (func (export "outer") call $h))"#;
+    let module = Module::new(&engine, wat)?;
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
@@ -445,6 +443,36 @@ fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
     let err = inner.call(&mut store, ()).unwrap_err();
     let frames = err.downcast_ref::<wasm_jit::WasmBacktrace>().unwrap();
     assert_eq!(frames.frames().len(), 1);
+
+    // With backtraces off, the errors are the trap alone.
+    let engine = Engine::new(wasm_jit::Config::new().wasm_backtrace(false))?;
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
+        assert!(
+            wasm_jit::WasmBacktrace::capture(&caller)
+                .frames()
+                .is_empty()
+        );
+        assert_eq!(
+            wasm_jit::WasmBacktrace::force_capture(&caller)
+                .frames()
+                .len(),
+            1
+        );
+        let inner = caller.get_export("inner").unwrap().into_func().unwrap();
+        inner.call(&mut caller, &[], &mut [])
+    })?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
+    let err = outer.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+    assert!(err.downcast_ref::<wasm_jit::WasmBacktrace>().is_none());
+    assert_eq!(err.to_string(), Trap::UnreachableCodeReached.to_string());
     Ok(())
 }
 

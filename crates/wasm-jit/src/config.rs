@@ -117,6 +117,8 @@ pub struct Config {
     /// [`Config::memory_reservation`]); if not, `Engine::new` may choose
     /// explicit checks where address space is short.
     pub(crate) bounds_checks_chosen: bool,
+    /// [`Config::wasm_backtrace`].
+    pub(crate) wasm_backtrace: bool,
     pub(crate) parallel_compilation: bool,
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_memory_pages: u64,
@@ -168,6 +170,7 @@ impl Default for Config {
             guard_bytes: 2 << 30,
             explicit_bounds_checks: false,
             bounds_checks_chosen: false,
+            wasm_backtrace: true,
             parallel_compilation: true,
             max_wasm_stack: 512 * 1024,
             max_memory_pages: u64::MAX >> 16,
@@ -288,9 +291,15 @@ impl Config {
         self
     }
 
-    /// Accepted for Wasmtime's API: traps always carry a backtrace, with
-    /// each frame's function name and module offset.
-    pub fn wasm_backtrace(&mut self, _enable: bool) -> &mut Self {
+    /// Whether errors from Wasm calls carry a
+    /// [`WasmBacktrace`](crate::WasmBacktrace) context (on by default, as
+    /// in Wasmtime), with each frame's function name and module offset.
+    /// Off, a trap's error is the [`Trap`](crate::Trap) alone and
+    /// [`WasmBacktrace::capture`](crate::WasmBacktrace::capture) is empty
+    /// ([`force_capture`](crate::WasmBacktrace::force_capture) still
+    /// captures). The frames cost nothing until a trap either way.
+    pub fn wasm_backtrace(&mut self, enable: bool) -> &mut Self {
+        self.wasm_backtrace = enable;
         self
     }
 

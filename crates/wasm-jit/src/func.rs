@@ -378,10 +378,12 @@ pub(crate) unsafe fn call_raw(
     result.map_err(|mut trap| {
         // A nested call's trap: its backtrace goes on through the Wasm
         // that called the host functions running, as in Wasmtime.
-        if !trap.frames.is_empty() {
-            // SAFETY: the call is over; nothing else borrows the store.
-            trap.frames
-                .extend(crate::trap::host_callers(unsafe { &*store }));
+        // SAFETY: the call is over; nothing else borrows the store.
+        let s = unsafe { &*store };
+        if !s.engine.config().wasm_backtrace {
+            trap.frames.clear();
+        } else if !trap.frames.is_empty() {
+            trap.frames.extend(crate::trap::host_callers(s));
         }
         match trap.reason {
             TrapReason::Exception(e) => {

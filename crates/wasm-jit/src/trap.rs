@@ -221,18 +221,23 @@ impl WasmBacktrace {
     /// those of every activation of the store, so a host function of a
     /// nested call also sees the Wasm that called the outer host function
     /// (at most 64 frames per activation); empty when no Wasm called it
-    /// (and in an epoch callback). Backtraces are always on here.
+    /// (and in an epoch callback), and with
+    /// [`Config::wasm_backtrace`](crate::Config::wasm_backtrace) off.
     pub fn capture(store: impl crate::AsContext) -> WasmBacktrace {
+        let store = store.as_context();
+        if !store.0.opaque.engine.config().wasm_backtrace {
+            return WasmBacktrace { frames: Vec::new() };
+        }
+        WasmBacktrace::force_capture(store)
+    }
+
+    /// [`capture`](Self::capture), even with backtraces off
+    /// ([`Config::wasm_backtrace`](crate::Config::wasm_backtrace)).
+    pub fn force_capture(store: impl crate::AsContext) -> WasmBacktrace {
         let frames = host_callers(&store.as_context().0.opaque);
         WasmBacktrace {
             frames: frames.into_iter().map(FrameInfo::from).collect(),
         }
-    }
-
-    /// [`capture`](Self::capture), which Wasmtime does even with its
-    /// backtraces off (here they are always on).
-    pub fn force_capture(store: impl crate::AsContext) -> WasmBacktrace {
-        WasmBacktrace::capture(store)
     }
 
     /// The frames, innermost first.
