@@ -431,8 +431,9 @@ impl Instance {
 
     /// A new zeroed struct, or array of `len` elements, of module type `ty`.
     /// The GC heap's growth is the embedder's to allow (as a memory's);
-    /// its refusal, or the heap's own limit, traps with
-    /// `AllocationTooLarge`, its error with that error.
+    /// its refusal, or a full heap, is the `HeapFull` host error, an
+    /// object larger than the heap's limit traps with `AllocationTooLarge`,
+    /// and the embedder's error is passed on.
     fn gc_new(&self, ty: u32, len: u32) -> Result<*mut u8, TrapReason> {
         let module = &self.module;
         let (size, kind) = match &module.info.gc_shapes[ty as usize] {

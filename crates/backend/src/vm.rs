@@ -213,8 +213,9 @@ impl VMLimits {
 
     /// A zeroed GC object of `size` bytes with its header filled (see
     /// [`GcHeap::alloc`](crate::gc::GcHeap::alloc)); each step the heap
-    /// takes is asked of the embedder as a memory growing. `None`: refused,
-    /// or past the heap's limit (`AllocationTooLarge`).
+    /// takes is asked of the embedder as a memory growing. `None`: larger
+    /// than the heap's limit (`AllocationTooLarge`); refused, or past what
+    /// is left of the limit, a [`HeapFull`](crate::gc::HeapFull) error.
     pub fn gc_alloc(
         &self,
         size: u64,

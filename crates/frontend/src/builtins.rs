@@ -58,7 +58,7 @@ macro_rules! foreach_builtin {
             epoch_reached EpochReached() -> trap,
                 "The engine's epoch reached the store's deadline: the store's epoch callback sets a new deadline (execution goes on) or the trap is recorded (`Interrupted`, or the callback's error).";
             gc_alloc GcAlloc(ty: i32, len: i32) -> ptr,
-                "A new zeroed object of module type `ty`: a struct (`len` unused) or an array of `len` elements; 0 after recording a trap (too large, or the GC heap is full).";
+                "A new zeroed object of module type `ty`: a struct (`len` unused) or an array of `len` elements; 0 after recording a trap (too large) or an error (the GC heap is full).";
             gc_subtype GcSubtype(actual: i32, expected: i32) -> i32,
                 "Whether canonical type id `actual` is `expected` or one of its declared subtypes (1 or 0).";
             array_fill ArrayFill(ty: i32, array: ptr, dst: i32, lo: i64, hi: i64, len: i32) -> trap,

@@ -52,7 +52,8 @@ pub enum TrapKind {
     ArrayOutOfBounds,
     /// `ref.cast` of a value not of the type.
     CastFailure,
-    /// A GC object larger than the GC heap can hold, or the GC heap full.
+    /// A GC object larger than the GC heap can ever hold (a full heap is
+    /// the runtime's `HeapFull` error instead).
     AllocationTooLarge,
     /// A null descriptor given to `struct.new_desc` or a descriptor cast.
     NullDescriptorReference,

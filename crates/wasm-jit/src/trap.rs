@@ -54,7 +54,9 @@ pub enum Trap {
     ArrayOutOfBounds,
     /// `ref.cast` of a value not of the type (GC).
     CastFailure,
-    /// A GC object too large, or the store's GC heap full (GC).
+    /// A GC object larger than the store's GC heap may ever hold (GC; a
+    /// full heap is a [`GcHeapOutOfMemory`](crate::GcHeapOutOfMemory)
+    /// error instead).
     AllocationTooLarge,
     /// A null descriptor given to `struct.new_desc` or a descriptor cast
     /// (custom descriptors).
