@@ -473,6 +473,24 @@ fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
     );
     assert!(err.downcast_ref::<wasm_jit::WasmBacktrace>().is_none());
     assert_eq!(err.to_string(), Trap::UnreachableCodeReached.to_string());
+
+    // At most one frame: the innermost.
+    let engine = Engine::new(
+        wasm_jit::Config::new().wasm_backtrace_max_frames(std::num::NonZeroUsize::new(1)),
+    )?;
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
+        let inner = caller.get_export("inner").unwrap().into_func().unwrap();
+        inner.call(&mut caller, &[], &mut [])
+    })?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
+    let err = outer.call(&mut store, ()).unwrap_err();
+    let frames = err.downcast_ref::<wasm_jit::WasmBacktrace>().unwrap();
+    let funcs: Vec<u32> = frames.frames().iter().map(|f| f.func_index()).collect();
+    assert_eq!(funcs, [1]);
     Ok(())
 }
 

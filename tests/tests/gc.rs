@@ -83,7 +83,7 @@ fn a_linked_list_of_structs_and_an_array_of_its_values() {
 }
 
 #[test]
-fn a_guest_that_allocates_without_end_traps_and_the_store_goes_on() {
+fn a_guest_that_allocates_without_end_fails_and_the_store_goes_on() {
     let (mut store, inst) = instance(
         r#"(module
              (type $big (array i8))
@@ -406,6 +406,10 @@ fn the_embedders_limiter_caps_the_gc_heap_as_a_memory() {
             );
         } else {
             assert!(e.is::<GcHeapOutOfMemory<()>>(), "{e:#}");
+            assert!(
+                format!("{e:#}").contains("resource limiter refused the heap more memory"),
+                "{e:#}"
+            );
         }
     }
 }

@@ -51,6 +51,19 @@ pub struct HeapFull {
     pub bytes: u64,
     /// The heap's limit in bytes.
     pub limit: usize,
+    /// Why there is no room.
+    pub cause: FullCause,
+}
+
+/// Why a [`HeapFull`] heap had no room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullCause {
+    /// The heap's objects fill its limit.
+    Limit,
+    /// The embedder's limiter refused the heap more memory.
+    Refused,
+    /// The memory could not be mapped.
+    NoMemory,
 }
 
 /// A store's GC heap.
@@ -147,10 +160,11 @@ impl GcHeap {
         else {
             return Ok(None);
         };
-        let full = || -> HostError {
+        let full = |cause| -> HostError {
             Box::new(HeapFull {
                 bytes: size as u64,
                 limit: self.limit,
+                cause,
             })
         };
         // (`allow` must not call back into the heap: the lock is held.)
@@ -177,11 +191,11 @@ impl GcHeap {
                 return if grant > self.limit {
                     Ok(None)
                 } else {
-                    Err(full())
+                    Err(full(FullCause::Limit))
                 };
             };
             if !allow(m.used, wanted)? {
-                return Err(full());
+                return Err(full(FullCause::Refused));
             }
             let p = if big || end + STEP > m.region_end {
                 let len = if big { grant } else { REGION };
@@ -190,7 +204,7 @@ impl GcHeap {
                     Ok(mapping) => mapping,
                     Err(e) => {
                         failed(format!("cannot map {len} bytes of GC heap: {e}"))?;
-                        return Err(full());
+                        return Err(full(FullCause::NoMemory));
                     }
                 };
                 let base = mapping.as_mut_ptr();
@@ -312,11 +326,13 @@ mod tests {
         let full = HeapFull {
             bytes: 2 * STEP as u64,
             limit: 2 * STEP,
+            cause: FullCause::Limit,
         };
         assert_eq!(alloc(2 * STEP as u64, true), Err(full));
         let full = HeapFull {
             bytes: STEP as u64 - 16,
             limit: 2 * STEP,
+            cause: FullCause::Refused,
         };
         assert_eq!(alloc(STEP as u64 - 16, false), Err(full));
         assert!(alloc(STEP as u64 - 16, true).unwrap().is_some());

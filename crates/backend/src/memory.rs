@@ -189,8 +189,8 @@ const FOUR_GIB: usize = 1 << 32;
 
 /// Whether the process may map `count` reservations of 4 GiB plus
 /// `guard_bytes` each: false under an address-space limit (`ulimit -v`)
-/// smaller than that, where memories protected by guard pages could not be
-/// made (or only one or two).
+/// smaller than that, where fewer than `count` memories protected by guard
+/// pages could be made.
 pub fn room_for_guarded_memories(guard_bytes: u64, count: u64) -> bool {
     match crate::sys::address_space::limit() {
         None => true,

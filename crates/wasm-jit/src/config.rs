@@ -119,6 +119,8 @@ pub struct Config {
     pub(crate) bounds_checks_chosen: bool,
     /// [`Config::wasm_backtrace`].
     pub(crate) wasm_backtrace: bool,
+    /// [`Config::wasm_backtrace_max_frames`] (`usize::MAX`: not set).
+    pub(crate) backtrace_max_frames: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_memory_pages: u64,
@@ -171,6 +173,7 @@ impl Default for Config {
             explicit_bounds_checks: false,
             bounds_checks_chosen: false,
             wasm_backtrace: true,
+            backtrace_max_frames: usize::MAX,
             parallel_compilation: true,
             max_wasm_stack: 512 * 1024,
             max_memory_pages: u64::MAX >> 16,
@@ -303,6 +306,24 @@ impl Config {
         self
     }
 
+    /// At most how many frames a backtrace keeps, innermost first, as
+    /// Wasmtime's setting; `None` turns backtraces off (as
+    /// [`Config::wasm_backtrace`]`(false)`). Not set, a backtrace keeps up
+    /// to 64 frames of each activation (Wasmtime keeps 20 in all).
+    pub fn wasm_backtrace_max_frames(
+        &mut self,
+        limit: Option<std::num::NonZeroUsize>,
+    ) -> &mut Self {
+        match limit {
+            Some(n) => {
+                self.wasm_backtrace = true;
+                self.backtrace_max_frames = n.get();
+            }
+            None => self.wasm_backtrace = false,
+        }
+        self
+    }
+
     /// Accepted for Wasmtime's API: backtraces always have the details
     /// Wasmtime's `Enable` gives (function names and offsets; no DWARF).
     pub fn wasm_backtrace_details(&mut self, _details: WasmBacktraceDetails) -> &mut Self {
@@ -324,8 +345,10 @@ impl Config {
     /// Address space reserved for each linear memory, as Wasmtime's
     /// setting. For a 32-bit memory with 64 KiB pages, 4 GiB or more
     /// reserves 4 GiB plus the guard ([`Config::memory_guard_size`]), and
-    /// accesses need no bounds check (the default); less checks every
-    /// access explicitly (as [`Config::explicit_bounds_checks`]). An
+    /// accesses need no bounds check (the default, unless the process's
+    /// address-space limit is too small: see
+    /// [`Config::explicit_bounds_checks`]); less checks every access
+    /// explicitly (as [`Config::explicit_bounds_checks`]). An
     /// explicitly checked memory (so also every 64-bit one, and every one of
     /// one-byte pages) reserves this much when it is made, or its maximum
     /// size if smaller, and its initial size if larger (then plus

@@ -281,7 +281,9 @@ impl Memory {
     /// pages, by default) never moves; one whose accesses are checked
     /// explicitly (memory64, one-byte pages,
     /// [`Config::explicit_bounds_checks`](crate::Config::explicit_bounds_checks),
-    /// or a small [`Config::memory_reservation`](crate::Config::memory_reservation))
+    /// a small [`Config::memory_reservation`](crate::Config::memory_reservation),
+    /// or neither of those set in a process whose address-space limit is
+    /// too small for guard pages: see `explicit_bounds_checks`)
     /// may move when it grows, so ask again after any growth, the guest's
     /// included, unless [`Config::memory_may_move`](crate::Config::memory_may_move)
     /// is off. Reading or writing through it while anything else borrows

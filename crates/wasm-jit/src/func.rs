@@ -377,13 +377,15 @@ pub(crate) unsafe fn call_raw(
     }
     result.map_err(|mut trap| {
         // A nested call's trap: its backtrace goes on through the Wasm
-        // that called the host functions running, as in Wasmtime.
+        // that called the host functions running, as in Wasmtime (also
+        // when the call itself had no Wasm frames: a host function).
         // SAFETY: the call is over; nothing else borrows the store.
         let s = unsafe { &*store };
         if !s.engine.config().wasm_backtrace {
             trap.frames.clear();
-        } else if !trap.frames.is_empty() {
+        } else {
             trap.frames.extend(crate::trap::host_callers(s));
+            trap.frames.truncate(s.engine.config().backtrace_max_frames);
         }
         match trap.reason {
             TrapReason::Exception(e) => {

@@ -211,25 +211,30 @@ fn allocate<T>(
 }
 
 /// The error of an allocation, by Wasm or by the host, that the store's GC
-/// heap has no room for: its objects fill the heap's limit (1 GiB), or the
-/// store's limiter refused it more memory. Objects are freed only when
-/// their store is dropped (there is no garbage collector yet), so a program
-/// that keeps allocating ends here. `inner` is what was to be allocated
-/// (`()` when there is nothing to give back). One object larger than the
-/// limit itself is [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge)
-/// instead, as in Wasmtime.
+/// heap has no room for: its objects fill the heap's limit (1 GiB), the
+/// store's limiter refused it more memory, or the system had none. Objects
+/// are freed only when their store is dropped (there is no garbage
+/// collector yet), so a program that keeps allocating ends here. `inner`
+/// is what was to be allocated (`()` when there is nothing to give back).
+/// This is what Wasmtime's default collector reports when its heap cannot
+/// grow; Wasmtime's null collector, which this heap is otherwise like,
+/// traps with `allocation size too large` on Wasm's allocations instead.
+/// One object larger than the limit itself is
+/// [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge).
 pub struct GcHeapOutOfMemory<T> {
     inner: T,
     bytes_needed: u64,
     limit: usize,
+    cause: heap::FullCause,
 }
 
 impl<T> GcHeapOutOfMemory<T> {
-    pub(crate) fn new(inner: T, bytes_needed: u64, limit: usize) -> Self {
+    pub(crate) fn new(inner: T, full: heap::HeapFull) -> Self {
         GcHeapOutOfMemory {
             inner,
-            bytes_needed,
-            limit,
+            bytes_needed: full.bytes,
+            limit: full.limit,
+            cause: full.cause,
         }
     }
 
@@ -253,12 +258,21 @@ impl<T> std::fmt::Display for GcHeapOutOfMemory<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "GC heap out of memory: no room for {} more bytes in a heap of at most {} MiB \
-             (objects are freed only when their store is dropped: there is no garbage \
-             collector yet)",
-            self.bytes_needed,
-            self.limit >> 20
-        )
+            "GC heap out of memory: no room for {} more bytes: ",
+            self.bytes_needed
+        )?;
+        match self.cause {
+            heap::FullCause::Limit => write!(
+                f,
+                "the heap is at its limit of {} MiB (objects are freed only when their \
+                 store is dropped: there is no garbage collector yet)",
+                self.limit >> 20
+            ),
+            heap::FullCause::Refused => {
+                f.write_str("the store's resource limiter refused the heap more memory")
+            }
+            heap::FullCause::NoMemory => f.write_str("the system has no memory to map for it"),
+        }
     }
 }
 

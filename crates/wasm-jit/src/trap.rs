@@ -236,7 +236,9 @@ impl WasmBacktrace {
     /// [`capture`](Self::capture), even with backtraces off
     /// ([`Config::wasm_backtrace`](crate::Config::wasm_backtrace)).
     pub fn force_capture(store: impl crate::AsContext) -> WasmBacktrace {
-        let frames = host_callers(&store.as_context().0.opaque);
+        let s = &store.as_context().0.opaque;
+        let mut frames = host_callers(s);
+        frames.truncate(s.engine.config().backtrace_max_frames);
         WasmBacktrace {
             frames: frames.into_iter().map(FrameInfo::from).collect(),
         }
@@ -388,12 +390,6 @@ pub(crate) fn uncaught_error(
 /// A host function panicked; the panic resumes in the embedder's call.
 pub(crate) struct HostPanic(pub(crate) Box<dyn std::any::Any + Send>);
 
-/// Converts what the backend caught into the error the embedder sees:
-/// a [`Trap`], or the host function's own error, with a [`WasmBacktrace`]
-/// of the Wasm frames below as context, as Wasmtime's (a host error that
-/// already has one, from a call into Wasm it made, keeps that one only;
-/// the error itself stays reachable with `downcast_ref`). A host panic
-/// resumes unwinding here.
 /// The Wasm frames below the host functions of `store` that are running
 /// (called from Wasm), innermost activation first: what called the
 /// innermost one, then what called the one that made that nested call, and
@@ -421,6 +417,12 @@ pub(crate) fn host_callers(
     frames
 }
 
+/// Converts what the backend caught into the error the embedder sees:
+/// a [`Trap`], or the host function's own error, with a [`WasmBacktrace`]
+/// of the Wasm frames below as context, as Wasmtime's (a host error that
+/// already has one, from a call into Wasm it made, keeps that one only;
+/// the error itself stays reachable with `downcast_ref`). A host panic
+/// resumes unwinding here.
 pub(crate) fn into_error(trap: RawTrap) -> anyhow::Error {
     let err = match trap.reason {
         TrapReason::Wasm(kind) => anyhow::Error::new(Trap::from(kind)),
@@ -459,7 +461,7 @@ pub(crate) fn host_error(payload: wasm_jit_backend::HostError) -> anyhow::Error 
     };
     let payload = match payload.downcast::<wasm_jit_backend::gc::HeapFull>() {
         Ok(full) => {
-            return anyhow::Error::new(crate::GcHeapOutOfMemory::new((), full.bytes, full.limit));
+            return anyhow::Error::new(crate::GcHeapOutOfMemory::new((), *full));
         }
         Err(p) => p,
     };

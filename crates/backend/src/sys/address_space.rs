@@ -14,7 +14,9 @@ pub fn limit() -> Option<u64> {
     if rc != 0 || lim.rlim_cur == libc::RLIM_INFINITY {
         return None;
     }
-    Some(lim.rlim_cur)
+    // (`rlim_t` is signed on some systems.)
+    #[allow(clippy::useless_conversion)]
+    u64::try_from(lim.rlim_cur).ok()
 }
 
 #[cfg(not(unix))]
