@@ -316,15 +316,17 @@ impl CacheConfig {
 
 /// The error of [`Cache::new`] and [`Cache::from_file`] when no directory
 /// was configured and there is no home directory to put the default one
-/// in (neither `XDG_CACHE_HOME` nor `HOME` is set). Find it with
-/// `error.downcast_ref::<NoCacheDirectory>()` to run without a cache in
-/// that case only.
+/// in (neither `XDG_CACHE_HOME` nor `HOME` is set to an absolute path).
+/// Find it with `error.downcast_ref::<NoCacheDirectory>()` to run without
+/// a cache in that case only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoCacheDirectory;
 
 impl std::fmt::Display for NoCacheDirectory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no cache directory: neither XDG_CACHE_HOME nor HOME is set")
+        f.write_str(
+            "no cache directory: neither XDG_CACHE_HOME nor HOME is set to an absolute path",
+        )
     }
 }
 
