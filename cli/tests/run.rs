@@ -1775,4 +1775,30 @@ fn a_small_address_space_limit_turns_on_explicit_bounds_checks() {
         "{}",
         stderr(&o)
     );
+    // An artifact compiled for guard pages is refused, saying why.
+    let dir = tempdir();
+    let cwasm = dir.join("traps.cwasm");
+    let o = wasm_jit(&[
+        "compile",
+        "-o",
+        cwasm.to_str().unwrap(),
+        &repo_root().join("examples/wat/traps.wat").to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 1500000 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_wasm-jit"))
+        .args(["run", "--allow-precompiled", "--invoke", "fib"])
+        .arg(&cwasm)
+        .arg("20")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("memory=explicit-bounds-checks")
+            && stderr(&o).contains("`ulimit -v`, is too small"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -117,6 +117,9 @@ pub struct Config {
     /// [`Config::memory_reservation`]); if not, `Engine::new` may choose
     /// explicit checks where address space is short.
     pub(crate) bounds_checks_chosen: bool,
+    /// Set by `Engine::new` when it chose explicit bounds checks because of
+    /// the address-space limit (for error messages).
+    pub(crate) bounds_checks_for_address_limit: bool,
     /// [`Config::wasm_backtrace`].
     pub(crate) wasm_backtrace: bool,
     /// [`Config::wasm_backtrace_max_frames`] (`usize::MAX`: not set).
@@ -172,6 +175,7 @@ impl Default for Config {
             guard_bytes: 2 << 30,
             explicit_bounds_checks: false,
             bounds_checks_chosen: false,
+            bounds_checks_for_address_limit: false,
             wasm_backtrace: true,
             backtrace_max_frames: usize::MAX,
             parallel_compilation: true,

@@ -98,6 +98,7 @@ impl Engine {
             && !wasm_jit_backend::memory::room_for_guarded_memories(config.guard_bytes, 4)
         {
             config.explicit_bounds_checks = true;
+            config.bounds_checks_for_address_limit = true;
         }
         if !compiler.simd_supported() {
             // Validation then refuses SIMD modules with a clear error at

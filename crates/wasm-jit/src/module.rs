@@ -442,7 +442,17 @@ impl Module {
     ) -> Result<Module> {
         engine.ensure_runs_here()?;
         let mut artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
-            .map_err(|e| anyhow!("cannot load the compiled module: {e}"))?;
+            .map_err(|e| {
+                let why = if engine.config().bounds_checks_for_address_limit
+                    && e.contains("here memory=explicit-bounds-checks")
+                {
+                    " (this process's address-space limit, `ulimit -v`, is too small for \
+                     memories with guard pages, so this engine checks bounds explicitly)"
+                } else {
+                    ""
+                };
+                anyhow!("cannot load the compiled module: {e}{why}")
+            })?;
         let trampolines = std::mem::take(&mut artifact.trampolines);
         let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
