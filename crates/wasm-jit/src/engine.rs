@@ -92,8 +92,8 @@ impl Engine {
         // Under an address-space limit that leaves no room for a few
         // guarded memories, memories are checked explicitly (and reserve
         // only what they use) rather than failing to be made.
+        // (Unchosen, the checks are off: only the setters turn them on.)
         if !config.bounds_checks_chosen
-            && !config.explicit_bounds_checks
             && compiler.runs_here()
             && !wasm_jit_backend::memory::room_for_guarded_memories(config.guard_bytes, 4)
         {

@@ -223,24 +223,17 @@ fn allocate<T>(
 /// [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge).
 pub struct GcHeapOutOfMemory<T> {
     inner: T,
-    bytes_needed: u64,
-    limit: usize,
-    cause: heap::FullCause,
+    full: heap::HeapFull,
 }
 
 impl<T> GcHeapOutOfMemory<T> {
     pub(crate) fn new(inner: T, full: heap::HeapFull) -> Self {
-        GcHeapOutOfMemory {
-            inner,
-            bytes_needed: full.bytes,
-            limit: full.limit,
-            cause: full.cause,
-        }
+        GcHeapOutOfMemory { inner, full }
     }
 
     /// Bytes the allocation needed.
     pub fn bytes_needed(&self) -> u64 {
-        self.bytes_needed
+        self.full.bytes
     }
 
     /// What was to be allocated.
@@ -259,14 +252,14 @@ impl<T> std::fmt::Display for GcHeapOutOfMemory<T> {
         write!(
             f,
             "GC heap out of memory: no room for {} more bytes: ",
-            self.bytes_needed
+            self.full.bytes
         )?;
-        match self.cause {
+        match self.full.cause {
             heap::FullCause::Limit => write!(
                 f,
                 "the heap is at its limit of {} MiB (objects are freed only when their \
                  store is dropped: there is no garbage collector yet)",
-                self.limit >> 20
+                self.full.limit >> 20
             ),
             heap::FullCause::Refused => {
                 f.write_str("the store's resource limiter refused the heap more memory")
