@@ -1115,16 +1115,17 @@ fn cache_configuration_files() {
         stderr(&o)
     );
     // Also with no home to put the default cache directory in.
-    let no_home = |cmd: &mut std::process::Command| {
-        cmd.env_remove("HOME")
+    let no_home = || {
+        support::wasm_jit_command()
+            .args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
+            .current_dir(repo_root())
+            .env_remove("HOME")
             .env_remove("XDG_CACHE_HOME")
-            .env("XDG_CONFIG_HOME", &home);
+            .env("XDG_CONFIG_HOME", &home)
+            .output()
+            .unwrap()
     };
-    let mut cmd = support::wasm_jit_command();
-    cmd.args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
-        .current_dir(repo_root());
-    no_home(&mut cmd);
-    let o = cmd.output().unwrap();
+    let o = no_home();
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("line 2: unknown setting `x`"),
@@ -1134,11 +1135,7 @@ fn cache_configuration_files() {
     // A good default file that names no directory, and no home: the run
     // goes on without a cache.
     std::fs::write(home.join("wasm-jit/config.toml"), "[cache]\n").unwrap();
-    let mut cmd = support::wasm_jit_command();
-    cmd.args(["run", "--invoke", "fib", "examples/wat/traps.wat", "10"])
-        .current_dir(repo_root());
-    no_home(&mut cmd);
-    let o = cmd.output().unwrap();
+    let o = no_home();
     assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
 
     std::fs::write(&file, "[cache]\nenabled = true\n").unwrap();
@@ -1755,20 +1752,24 @@ fn a_small_address_space_limit_turns_on_explicit_bounds_checks() {
         // An emulator under the same limit could not map the guest.
         return;
     }
-    let limited = |extra: &[&str]| {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
+    // `wasm-jit run ARGS --invoke fib MODULE 20` under the limit.
+    let limited = |args: &[&str], module: &Path| {
+        Command::new("sh")
+            .arg("-c")
             .arg(r#"ulimit -v 1500000 && exec "$0" "$@""#)
             .arg(env!("CARGO_BIN_EXE_wasm-jit"))
-            .args(["run", "-C", "cache=n"])
-            .args(extra)
-            .args(["--invoke", "fib", "examples/wat/traps.wat", "20"])
-            .current_dir(repo_root());
-        cmd.output().unwrap()
+            .arg("run")
+            .args(args)
+            .args(["--invoke", "fib"])
+            .arg(module)
+            .arg("20")
+            .output()
+            .unwrap()
     };
-    let o = limited(&[]);
+    let traps = repo_root().join("examples/wat/traps.wat");
+    let o = limited(&["-C", "cache=n"], &traps);
     assert_eq!(stdout(&o), "6765\n", "{}", stderr(&o));
-    let o = limited(&["-O", "memory-reservation=4GiB"]);
+    let o = limited(&["-C", "cache=n", "-O", "memory-reservation=4GiB"], &traps);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("cannot reserve 6144 MiB of address space for a linear memory"),
@@ -1782,18 +1783,10 @@ fn a_small_address_space_limit_turns_on_explicit_bounds_checks() {
         "compile",
         "-o",
         cwasm.to_str().unwrap(),
-        &repo_root().join("examples/wat/traps.wat").to_string_lossy(),
+        &traps.to_string_lossy(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -v 1500000 && exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_wasm-jit"))
-        .args(["run", "--allow-precompiled", "--invoke", "fib"])
-        .arg(&cwasm)
-        .arg("20")
-        .output()
-        .unwrap();
+    let o = limited(&["--allow-precompiled"], &cwasm);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("memory=explicit-bounds-checks")

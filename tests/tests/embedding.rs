@@ -406,91 +406,72 @@ fn reused_reservations_start_empty() {
 /// with that backtrace only, as Wasmtime does.
 #[test]
 fn a_host_error_with_a_backtrace_keeps_it() -> Result<()> {
-    let engine = Engine::default();
-    let wat = r#"(module
-                   (import "host" "h" (func $h))
-                   (func (export "inner") unreachable)
-                   (func (export "outer") call $h))"#;
-    let module = Module::new(&engine, wat)?;
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
-        let inner = caller.get_export("inner").unwrap().into_func().unwrap();
-        inner.call(&mut caller, &[], &mut [])
-    })?;
-    let instance = linker.instantiate(&mut store, &module)?;
-    let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
-    let err = outer.call(&mut store, ()).unwrap_err();
+    use wasm_jit::{Config, WasmBacktrace};
+    // In an engine with `config`: the errors of `outer` (which calls the
+    // host function, which calls `inner`, which traps) and of `inner`
+    // called alone, and the frame counts of `capture` and `force_capture`
+    // in the host function.
+    let run = |config: &Config| -> Result<(anyhow::Error, anyhow::Error, (usize, usize))> {
+        let engine = Engine::new(config)?;
+        let module = Module::new(
+            &engine,
+            r#"(module
+                 (import "host" "h" (func $h))
+                 (func (export "inner") unreachable)
+                 (func (export "outer") call $h))"#,
+        )?;
+        let mut store = Store::new(&engine, (0, 0));
+        let mut linker = Linker::new(&engine);
+        linker.func_wrap("host", "h", |mut caller: Caller<'_, (usize, usize)>| {
+            *caller.data_mut() = (
+                WasmBacktrace::capture(&caller).frames().len(),
+                WasmBacktrace::force_capture(&caller).frames().len(),
+            );
+            let inner = caller.get_export("inner").unwrap().into_func().unwrap();
+            inner.call(&mut caller, &[], &mut [])
+        })?;
+        let instance = linker.instantiate(&mut store, &module)?;
+        let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
+        let outer = outer.call(&mut store, ()).unwrap_err();
+        let inner = instance.get_typed_func::<(), ()>(&mut store, "inner")?;
+        let inner = inner.call(&mut store, ()).unwrap_err();
+        Ok((outer, inner, *store.data()))
+    };
+    let funcs = |err: &anyhow::Error| -> Vec<u32> {
+        let frames = err.downcast_ref::<WasmBacktrace>().expect("a backtrace");
+        frames.frames().iter().map(|f| f.func_index()).collect()
+    };
+
+    let (err, inner, captured) = run(&Config::new())?;
     assert_eq!(
         err.downcast_ref::<Trap>(),
         Some(&Trap::UnreachableCodeReached)
     );
-    let frames = err
-        .downcast_ref::<wasm_jit::WasmBacktrace>()
-        .expect("a backtrace")
-        .frames();
     // `inner` (function 1), then `outer` (2), which called the host
     // function, once: the outer call adds no second backtrace.
-    let funcs: Vec<u32> = frames.iter().map(|f| f.func_index()).collect();
-    assert_eq!(funcs, [1, 2]);
+    assert_eq!(funcs(&err), [1, 2]);
     assert_eq!(
         format!("{err:?}").matches("wasm backtrace").count(),
         1,
         "{err:?}"
     );
+    assert_eq!(captured, (1, 1));
     // The same trap in a call of its own: its own frame only.
-    let inner = instance.get_typed_func::<(), ()>(&mut store, "inner")?;
-    let err = inner.call(&mut store, ()).unwrap_err();
-    let frames = err.downcast_ref::<wasm_jit::WasmBacktrace>().unwrap();
-    assert_eq!(frames.frames().len(), 1);
+    assert_eq!(funcs(&inner), [1]);
 
     // With backtraces off, the errors are the trap alone.
-    let engine = Engine::new(wasm_jit::Config::new().wasm_backtrace(false))?;
-    let module = Module::new(&engine, wat)?;
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
-        assert!(
-            wasm_jit::WasmBacktrace::capture(&caller)
-                .frames()
-                .is_empty()
-        );
-        assert_eq!(
-            wasm_jit::WasmBacktrace::force_capture(&caller)
-                .frames()
-                .len(),
-            1
-        );
-        let inner = caller.get_export("inner").unwrap().into_func().unwrap();
-        inner.call(&mut caller, &[], &mut [])
-    })?;
-    let instance = linker.instantiate(&mut store, &module)?;
-    let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
-    let err = outer.call(&mut store, ()).unwrap_err();
+    let (err, _, captured) = run(Config::new().wasm_backtrace(false))?;
     assert_eq!(
         err.downcast_ref::<Trap>(),
         Some(&Trap::UnreachableCodeReached)
     );
-    assert!(err.downcast_ref::<wasm_jit::WasmBacktrace>().is_none());
+    assert!(err.downcast_ref::<WasmBacktrace>().is_none());
     assert_eq!(err.to_string(), Trap::UnreachableCodeReached.to_string());
+    assert_eq!(captured, (0, 1));
 
     // At most one frame: the innermost.
-    let engine = Engine::new(
-        wasm_jit::Config::new().wasm_backtrace_max_frames(std::num::NonZeroUsize::new(1)),
-    )?;
-    let module = Module::new(&engine, wat)?;
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker.func_wrap("host", "h", |mut caller: Caller<'_, ()>| -> Result<()> {
-        let inner = caller.get_export("inner").unwrap().into_func().unwrap();
-        inner.call(&mut caller, &[], &mut [])
-    })?;
-    let instance = linker.instantiate(&mut store, &module)?;
-    let outer = instance.get_typed_func::<(), ()>(&mut store, "outer")?;
-    let err = outer.call(&mut store, ()).unwrap_err();
-    let frames = err.downcast_ref::<wasm_jit::WasmBacktrace>().unwrap();
-    let funcs: Vec<u32> = frames.frames().iter().map(|f| f.func_index()).collect();
-    assert_eq!(funcs, [1]);
+    let (err, _, _) = run(Config::new().wasm_backtrace_max_frames(std::num::NonZeroUsize::new(1)))?;
+    assert_eq!(funcs(&err), [1]);
     Ok(())
 }
 

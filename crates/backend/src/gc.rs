@@ -353,16 +353,7 @@ mod tests {
         assert_eq!(objects[3], small + 16 + 3 * BIG);
         assert_eq!(heap.bytes(), 2 * STEP);
         let mut count = 5;
-        while outcome(heap.alloc(
-            BIG as u64,
-            1,
-            gc::KIND_STRUCT,
-            0,
-            |_, _| Ok(true),
-            |_| Ok(()),
-        ))
-        .is_ok()
-        {
+        while alloc_in(&heap, BIG as u64).is_ok() {
             count += 1;
         }
         assert_eq!(count, 2 * STEP / BIG);
@@ -370,7 +361,7 @@ mod tests {
 
         // A large array is charged its size in 64 KiB units, not steps.
         let heap = GcHeap::new(Arc::new(TypeRegistry::default()), 4 * STEP);
-        assert!(alloc_in(&heap, BIG as u64 + 16).is_some());
+        assert!(alloc_in(&heap, BIG as u64 + 16).is_ok());
         assert_eq!(heap.bytes(), BIG + BIG_UNIT);
 
         // Past one region the heap maps the next (only headers are
@@ -384,8 +375,10 @@ mod tests {
         assert_eq!(heap.bytes(), REGION + STEP);
     }
 
-    fn alloc_in(heap: &GcHeap, size: u64) -> Option<*mut u8> {
-        outcome(heap.alloc(size, 1, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(()))).unwrap()
+    /// A struct of `size` bytes (within the limit), or the full heap.
+    fn alloc_in(heap: &GcHeap, size: u64) -> Result<*mut u8, HeapFull> {
+        outcome(heap.alloc(size, 1, gc::KIND_STRUCT, 0, |_, _| Ok(true), |_| Ok(())))
+            .map(|p| p.expect("within the heap's limit"))
     }
 
     /// An allocation's result with a full heap's error unpacked.
