@@ -11,7 +11,7 @@
 //! loading compiles nothing.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm8"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! "\0wasm-jit-cwasm9"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
 //! per function: present: u8; if 1: function
 //! trampolines: u32 × (kind u8 (0 Wasm-to-host, 1 host-to-Wasm),
 //!                     params: bytes  results: bytes (a byte per value type:
@@ -22,7 +22,8 @@
 //!               traps: u32 × (offset u32, code u8)  srclocs: u32 × (offset u32, loc u32)
 //!               exceptions: u32 × (ret u32, frame_offset u32, context u32,
 //!                                  handlers: u32 × (tag u32 (u32::MAX: any), offset u32))
-//!               quick: u8 (1: quick first-tier code, in code cache entries only)
+//!               tier: u8 (0: optimised, 1: quick first-tier code, in code cache
+//!                         entries only, 2: final-tier code of lazy compilation)
 //! ```
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 
@@ -36,7 +37,7 @@ use wasm_jit_frontend::{FuncType, WasmType};
 use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
 
 /// The first bytes of every artifact.
-pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm8";
+pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm9";
 
 /// The first bytes of an artifact of any format version.
 pub const FORMAT_PREFIX: &[u8] = b"\0wasm-jit-cwasm";
@@ -225,7 +226,11 @@ fn put_function(out: &mut Vec<u8>, f: &CompiledFunction) -> Result<(), String> {
             put_u32(out, *offset);
         }
     }
-    out.push(f.quick as u8);
+    out.push(match (f.quick, f.final_tier) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    });
     Ok(())
 }
 
@@ -478,9 +483,10 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
             handlers,
         });
     }
-    let quick = match r.u8()? {
-        0 => false,
-        1 => true,
+    let (quick, final_tier) = match r.u8()? {
+        0 => (false, false),
+        1 => (true, false),
+        2 => (false, true),
         _ => return Err("bad tier in the artifact".into()),
     };
     Ok(CompiledFunction {
@@ -491,6 +497,7 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
         srclocs,
         exceptions,
         quick,
+        final_tier,
     })
 }
 
@@ -498,11 +505,11 @@ fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
 mod tests {
     use super::runs_under;
 
-    /// A function's tier (quick code, in code cache entries) survives a
-    /// round trip.
+    /// A function's tier (quick or final-tier code, in code cache entries)
+    /// survives a round trip.
     #[test]
-    fn quick_code_stays_flagged() {
-        let f = |quick| crate::compile::CompiledFunction {
+    fn each_functions_tier_stays_flagged() {
+        let f = |quick, final_tier| crate::compile::CompiledFunction {
             code: vec![0xc3],
             relocs: Vec::new(),
             traps: Vec::new(),
@@ -510,16 +517,30 @@ mod tests {
             srclocs: std::sync::Arc::from(Vec::new()),
             exceptions: Vec::new(),
             quick,
+            final_tier,
         };
-        let funcs = [Some(f(true)), Some(f(false)), None];
+        let funcs = [
+            Some(f(true, false)),
+            Some(f(false, false)),
+            None,
+            Some(f(false, true)),
+        ];
         let bytes = super::serialize("fp", b"\0asm\x01\0\0\0", true, &funcs, &[]).unwrap();
         let artifact = super::deserialize(&bytes, "fp").unwrap();
         let tiers: Vec<_> = artifact
             .functions
             .iter()
-            .map(|f| f.as_ref().map(|f| f.quick))
+            .map(|f| f.as_ref().map(|f| (f.quick, f.final_tier)))
             .collect();
-        assert_eq!(tiers, [Some(true), Some(false), None]);
+        assert_eq!(
+            tiers,
+            [
+                Some((true, false)),
+                Some((false, false)),
+                None,
+                Some((false, true))
+            ]
+        );
     }
 
     const HOST: &str = "wasm-jit 1 x86_64-unknown-linux-gnu [has_sse41=1,has_avx=1,has_fma=1] opt=Speed memory=guard-bytes-2 fuel=false";

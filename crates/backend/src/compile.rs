@@ -69,6 +69,10 @@ pub struct CompiledFunction {
     /// Compiled by the quick first tier of lazy compilation, to be
     /// replaced (never saved).
     pub quick: bool,
+    /// Final-tier code of lazy compilation: it calls the module's other
+    /// functions directly, so it is placed only with (or after) every
+    /// function it calls.
+    pub final_tier: bool,
 }
 
 /// A call whose exceptions may be caught in the calling frame.
@@ -538,6 +542,7 @@ impl Compiler {
             srclocs,
             exceptions,
             quick: false,
+            final_tier: false,
         })
     }
 

@@ -16,7 +16,9 @@
 //! functions just called first (`hint_callees`); once every
 //! function is compiled they compile the *final tier*: every function
 //! again with direct calls between them, placed together, the slots
-//! re-pointed to it (peak speed is then eager compilation's).
+//! re-pointed to it (peak speed is then eager compilation's). For the code
+//! cache its code is kept function by function as it comes (`final_code`),
+//! so that an entry gains it even from runs too short to finish it.
 //!
 //! With a quick compiler (`Compiler::quick`, asked for per module), a
 //! function a thread must wait for, and the callees hinted for it, are
@@ -214,10 +216,13 @@ pub struct LazyCode {
     deferred: std::sync::atomic::AtomicBool,
     /// Whether the final tier's code is in the slots.
     final_placed: std::sync::atomic::AtomicBool,
-    /// The final tier's machine code, kept (when asked) until taken for
-    /// the code cache.
-    keep_final: bool,
-    final_code: Mutex<Option<Vec<CompiledFunction>>>,
+    /// The final tier's machine code, by defined index, kept (when asked:
+    /// otherwise empty) as it is compiled, for the code cache: the entry
+    /// gains it function by function, so runs too short to compile the
+    /// whole final tier still converge on it.
+    final_code: Mutex<Vec<Option<CompiledFunction>>>,
+    /// Functions compiled for the final tier (not loaded).
+    final_compilations: AtomicUsize,
     /// Whether functions needed now are compiled by the quick compiler.
     quick: bool,
     /// Whether they are even with no background threads to replace them.
@@ -310,8 +315,12 @@ impl LazyCode {
             background: std::sync::atomic::AtomicBool::new(false),
             deferred: std::sync::atomic::AtomicBool::new(false),
             final_placed: std::sync::atomic::AtomicBool::new(false),
-            keep_final,
-            final_code: Mutex::new(None),
+            final_code: Mutex::new(if keep_final {
+                vec![None; n]
+            } else {
+                Vec::new()
+            }),
+            final_compilations: AtomicUsize::new(0),
             quick,
             quick_always: false,
             osr: Mutex::new(HashMap::new()),
@@ -369,6 +378,12 @@ impl LazyCode {
     /// recompiling quick first-tier code and the final tier do not count).
     pub fn compilations(&self) -> usize {
         self.compilations.load(Ordering::Relaxed)
+    }
+
+    /// How many functions were compiled for the final tier (those loaded
+    /// with final-tier code are not compiled again).
+    pub fn final_compilations(&self) -> usize {
+        self.final_compilations.load(Ordering::Relaxed)
     }
 
     /// How many functions were first compiled by the quick compiler.
@@ -594,6 +609,7 @@ impl LazyCode {
         }
         if let Ok(f) = &mut result {
             f.quick = quick;
+            f.final_tier = tier == Tier::Final;
         }
         if matches!(tier, Tier::First | Tier::Quick) {
             self.compilations.fetch_add(1, Ordering::Relaxed);
@@ -794,23 +810,43 @@ impl LazyCode {
         {
             return;
         }
-        let mut funcs = Vec::with_capacity(n);
-        for i in 0..n as u32 {
+        // In background order, so that a run too short to finish saves
+        // (`final_code`) what runs first.
+        let order: Vec<u32> = if self.order.len() == n {
+            self.order.clone()
+        } else {
+            (0..n as u32).collect()
+        };
+        let mut funcs = vec![None; n];
+        for i in order {
             // A call running long in quick code does not wait for the
             // whole module.
             while self.compile_osr_request(module, scratch) {}
-            match self.compiled_with(module, i, scratch, Tier::Final) {
-                Ok(f) => funcs.push(f),
-                // The first tier stays.
-                Err(_) => return,
+            // Final-tier code loaded from a code cache entry is kept.
+            let loaded = lock(&self.shared).compiled[i as usize]
+                .clone()
+                .filter(|f| f.final_tier);
+            let f = match loaded {
+                Some(f) => f,
+                None => match self.compiled_with(module, i, scratch, Tier::Final) {
+                    Ok(f) => {
+                        self.final_compilations.fetch_add(1, Ordering::Relaxed);
+                        f
+                    }
+                    // The first tier stays.
+                    Err(_) => return,
+                },
+            };
+            // (Empty once taken, which only happens once it is complete.)
+            if let Some(kept) = lock(&self.final_code).get_mut(i as usize) {
+                *kept = Some(f.clone());
             }
+            funcs[i as usize] = Some(f);
         }
+        let funcs: Vec<CompiledFunction> = funcs.into_iter().flatten().collect();
         let Ok(addrs) = self.place_caught(&funcs, Some(module.info.num_imported_funcs)) else {
             return;
         };
-        if self.keep_final {
-            *lock(&self.final_code) = Some(funcs);
-        }
         // Under the lock `upgrade` re-points slots with, so that it never
         // puts back earlier code.
         let shared = lock(&self.shared);
@@ -891,11 +927,33 @@ impl LazyCode {
         upgrades.remove(at)
     }
 
-    /// The final tier's machine code, once (if the module was asked to keep
-    /// it): every function, with direct calls between them, which is eager
-    /// code, so it can be saved as an eagerly compiled artifact.
+    /// The final tier's machine code, once it is complete (if the module
+    /// was asked to keep it): every function, with direct calls between
+    /// them, which is eager code, so it can be saved as an eagerly compiled
+    /// artifact.
     pub fn take_final_functions(&self) -> Option<Vec<CompiledFunction>> {
-        lock(&self.final_code).take()
+        let mut code = lock(&self.final_code);
+        if code.is_empty() || code.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(std::mem::take(&mut *code).into_iter().flatten().collect())
+    }
+
+    /// What a code cache entry of this module is to hold: the compiled
+    /// functions, with final-tier code (kept, when asked) in place of the
+    /// first tier's where the final tier got to. Final-tier code calls
+    /// other functions directly, so it is only saved once every function
+    /// has code to place it with, none of it quick (which is replaced).
+    pub fn saved_functions(&self) -> Vec<Option<CompiledFunction>> {
+        let mut saved = self.compiled_functions();
+        if saved.iter().all(|f| f.as_ref().is_some_and(|f| !f.quick)) {
+            for (s, f) in saved.iter_mut().zip(lock(&self.final_code).iter()) {
+                if let Some(f) = f {
+                    *s = Some(f.clone());
+                }
+            }
+        }
+        saved
     }
 
     /// Whether the final tier (every function recompiled with direct calls
@@ -905,7 +963,23 @@ impl LazyCode {
     }
 
     /// Places code compiled earlier (from an artifact) before first use.
-    pub fn preload(&self, funcs: Vec<(u32, CompiledFunction)>) -> Result<(), String> {
+    /// Final-tier code is placed only with every function it calls
+    /// directly; without one, it is compiled again when needed.
+    pub fn preload(&self, mut funcs: Vec<(u32, CompiledFunction)>) -> Result<(), String> {
+        loop {
+            let present: std::collections::HashSet<u32> =
+                funcs.iter().filter_map(|(_, f)| f.wasm_index).collect();
+            let before = funcs.len();
+            funcs.retain(|(_, f)| {
+                f.relocs.iter().all(|r| match r.target {
+                    crate::compile::RelocTarget::Func(callee) => present.contains(&callee),
+                    crate::compile::RelocTarget::LibCall(_) => true,
+                })
+            });
+            if funcs.len() == before {
+                break;
+            }
+        }
         let funcs: Vec<_> = funcs.into_iter().filter(|(i, _)| self.claim(*i)).collect();
         if funcs.is_empty() {
             return Ok(());
@@ -1411,11 +1485,17 @@ mod tests {
         ];
         leb(&mut wasm, code.len());
         wasm.extend(code);
+        lazy_module(&wasm, true, false)
+    }
+
+    /// `wasm` compiled lazily, with the quick tier if `quick`, keeping its
+    /// final tier for the code cache if `keep_final`.
+    fn lazy_module(wasm: &[u8], quick: bool, keep_final: bool) -> Arc<CompiledModule> {
         let wasm: Arc<[u8]> = wasm.into();
         let parsed = wasm_jit_frontend::module::parse(&wasm, WasmFeatures::default()).unwrap();
         let compiler = Arc::new(
             Compiler::new(&CompilerOptions {
-                quick_tier: true,
+                quick_tier: quick,
                 ..CompilerOptions::default()
             })
             .unwrap(),
@@ -1428,8 +1508,8 @@ mod tests {
             consume_fuel: false,
             parallel: false,
             lazy: true,
-            keep_final_tier: false,
-            quick_tier_from: Some(0),
+            keep_final_tier: keep_final,
+            quick_tier_from: quick.then_some(0),
             quick_always: false,
             background: true,
             deadline: None,
@@ -1545,16 +1625,98 @@ mod tests {
         }
     }
 
+    /// Four functions of type `[] -> []`; function 0 calls 3, then 2.
+    const WASM: &[u8] = &[
+        0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 5, 4, 0, 0, 0, 0, 10, 17, 4, 6, 0,
+        0x10, 3, 0x10, 2, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b,
+    ];
+
+    /// The final tier's code is kept function by function for the code
+    /// cache, saved in place of the first tier's once every function has
+    /// code to place it with, loaded only with the functions it calls, and
+    /// not compiled again by the final tier of the run that loaded it.
+    #[test]
+    fn final_tier_code_is_saved_as_it_comes_and_loaded_with_its_callees() {
+        let module = lazy_module(WASM, false, true);
+        let lazy = module.lazy().unwrap();
+        let mut scratch = Scratch::default();
+        let mut first = |i: u32| {
+            assert!(lazy.claim(i));
+            let f = lazy.compiled_with(&module, i, &mut scratch, Tier::First);
+            lazy.finish(&module, vec![(i, f)]);
+        };
+        first(0);
+        // As if a run ended with the final tier at function 0.
+        let final0 = lazy
+            .compiled_with(&module, 0, &mut Scratch::default(), Tier::Final)
+            .unwrap();
+        assert!(final0.final_tier);
+        let calls: Vec<_> = final0
+            .relocs
+            .iter()
+            .filter_map(|r| match r.target {
+                crate::compile::RelocTarget::Func(i) => Some(i),
+                crate::compile::RelocTarget::LibCall(_) => None,
+            })
+            .collect();
+        assert_eq!(calls, [3, 2], "direct calls");
+        lock(&lazy.final_code)[0] = Some(final0);
+        let tiers = |saved: &[Option<CompiledFunction>]| -> Vec<Option<bool>> {
+            saved
+                .iter()
+                .map(|f| f.as_ref().map(|f| f.final_tier))
+                .collect()
+        };
+        // Functions 1-3 have no code to place it with.
+        assert_eq!(
+            tiers(&lazy.saved_functions()),
+            [Some(false), None, None, None]
+        );
+        first(1);
+        first(2);
+        first(3);
+        let saved = lazy.saved_functions();
+        assert_eq!(
+            tiers(&saved),
+            [Some(true), Some(false), Some(false), Some(false)]
+        );
+        assert!(lazy.take_final_functions().is_none(), "not complete");
+
+        let load = |without: Option<u32>| {
+            let module = lazy_module(WASM, false, true);
+            let present = saved
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| Some(i as u32) != without)
+                .map(|(i, f)| (i as u32, f.clone().unwrap()))
+                .collect();
+            module.lazy().unwrap().preload(present).unwrap();
+            module
+        };
+        // Without a function it calls, function 0 is left to compile.
+        let partial = load(Some(3));
+        let loaded = partial.lazy().unwrap();
+        assert!(loaded.code_if_ready(DefinedFuncIndex(0)).is_null());
+        assert!(!loaded.code_if_ready(DefinedFuncIndex(2)).is_null());
+        assert!(loaded.code_if_ready(DefinedFuncIndex(3)).is_null());
+        // With them, it is placed, and the final tier keeps it.
+        let whole = load(None);
+        let loaded = whole.lazy().unwrap();
+        assert!(!loaded.code_if_ready(DefinedFuncIndex(0)).is_null());
+        assert!(loaded.complete());
+        loaded.final_tier(&whole, &mut Scratch::default());
+        assert!(loaded.final_tier_placed());
+        assert_eq!(loaded.final_compilations(), 3);
+        let finals = loaded.take_final_functions().expect("complete");
+        assert!(finals.iter().all(|f| f.final_tier));
+        assert_eq!(finals[0].code, saved[0].as_ref().unwrap().code);
+    }
+
     /// A function called before it was compiled puts its callees, first
     /// call first, ahead of the background order; ones already claimed are
     /// skipped, and the order goes on after them.
     #[test]
     fn callees_of_a_called_function_are_compiled_next() {
-        // Four functions of type `[] -> []`; function 0 calls 3, then 2.
-        const WASM: &[u8] = &[
-            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 5, 4, 0, 0, 0, 0, 10, 17, 4,
-            6, 0, 0x10, 3, 0x10, 2, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b, 2, 0, 0x0b,
-        ];
         let parsed = wasm_jit_frontend::module::parse(WASM, WasmFeatures::default()).unwrap();
         let source = LazySource::new(WASM.into(), &parsed.functions);
         let compiler = Arc::new(Compiler::new(&CompilerOptions::default()).unwrap());

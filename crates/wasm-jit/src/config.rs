@@ -618,9 +618,10 @@ impl Config {
     /// lazy compilation (a module [`CompilationMode::Lazy`] or `Auto`
     /// compiles lazily) an entry holds the functions compiled so
     /// far, and is updated by [`Module::write_cache`](crate::Module::write_cache)
-    /// (called when the last handle to the module drops); once background
-    /// compilation has compiled the final tier, the entry becomes that
-    /// eagerly compiled code.
+    /// (called when the last handle to the module drops), also with what
+    /// background compilation did in the run, the final tier function by
+    /// function: over runs, the entry becomes the whole module compiled
+    /// eagerly.
     pub fn cache_dir(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
         self.cache_dir = dir;
         self

@@ -39,39 +39,43 @@ impl ModuleInner {
         self.compiled.lazy().is_some()
     }
 
-    /// Saves the functions compiled so far to the cache entry, if it lacks
-    /// some that this run needed (called before they were compiled) or
-    /// holds quick code this run replaced, or if every function is now
-    /// compiled. (Functions only compiled ahead, in
-    /// the background, do not make every run rewrite the entry.) A cache
+    /// Saves the functions compiled so far to the cache entry, if it holds
+    /// less code than this run has ([`code_score`]: functions it lacks,
+    /// quick code since replaced, first-tier code the final tier has
+    /// compiled again). Background compilation goes on from one run to the
+    /// next this way, so that the entry converges on the whole module
+    /// compiled eagerly (the final tier), which is written as such. A cache
     /// that cannot be written only costs the next run time.
     fn write_cache(&self) {
         use std::sync::atomic::Ordering;
         let Some((path, saved)) = &self.cache else {
             return;
         };
-        // Once background compilation has finished, the final tier is the
-        // whole module compiled eagerly: the next load is as fast as a
-        // `.cwasm`'s and runs at full speed from the start.
-        let finals = self.compiled.lazy().and_then(|l| l.take_final_functions());
-        let is_final = finals.is_some();
-        let (lazy, functions): (bool, Vec<_>) = match finals {
-            Some(finals) => (false, finals.into_iter().map(Some).collect()),
-            None => {
-                if let Some(lazy) = self.compiled.lazy()
-                    && lazy.demanded() == 0
-                    && lazy.upgraded() == 0
-                    && !lazy.complete()
-                {
-                    return;
+        let (lazy, functions) = match self.compiled.lazy() {
+            None => (false, self.compiled.functions()),
+            // Once background compilation has finished, the final tier is
+            // the whole module compiled eagerly: the next load is as fast
+            // as a `.cwasm`'s and runs at full speed from the start.
+            Some(lazy) => match lazy.take_final_functions() {
+                Some(finals) => (false, finals.into_iter().map(Some).collect()),
+                None => {
+                    // Nothing compiled since the entry was loaded.
+                    if lazy.compilations() == 0
+                        && lazy.upgraded() == 0
+                        && lazy.final_compilations() == 0
+                    {
+                        return;
+                    }
+                    let functions = lazy.saved_functions();
+                    let eager = functions
+                        .iter()
+                        .all(|f| f.as_ref().is_some_and(|f| f.final_tier));
+                    (!eager, functions)
                 }
-                (self.lazy(), self.compiled.functions())
-            }
+            },
         };
         let compiled = code_score(&functions);
-        // The final tier replaces any entry; other code only one it adds
-        // to (more functions, or optimised code for quick code).
-        if compiled == 0 || (!is_final && compiled <= saved.load(Ordering::Relaxed)) {
+        if compiled <= saved.load(Ordering::Relaxed) {
             return;
         }
         let trampolines = self.engine.saved_trampolines(&self.compiled.info);
@@ -91,13 +95,18 @@ impl ModuleInner {
 }
 
 /// How much compiled code `functions` hold, to tell whether a cache entry
-/// gains from being written again: 2 per optimised function, 1 per quick
-/// one (see [`Config::first_tier`](crate::Config::first_tier)).
+/// gains from being written again: 3 per function of the final tier, 2 per
+/// other optimised function, 1 per quick one (see
+/// [`Config::first_tier`](crate::Config::first_tier)).
 fn code_score(functions: &[Option<wasm_jit_backend::compile::CompiledFunction>]) -> usize {
     functions
         .iter()
         .flatten()
-        .map(|f| if f.quick { 1 } else { 2 })
+        .map(|f| match (f.quick, f.final_tier) {
+            (true, _) => 1,
+            (false, false) => 2,
+            (false, true) => 3,
+        })
         .sum()
 }
 
