@@ -326,6 +326,136 @@ fn the_cache_saves_the_final_tier_as_eager_code() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A module calling a host function (so a defined function's index is one
+/// more than its defined index) whose `main` calls two levels deep:
+/// `main(10)` is `twice(fib(10) + one())`, 112.
+const CALLS_HOST: &str = r#"(module
+  (import "host" "twice" (func $twice (param i64) (result i64)))
+  (func $fib (param i64) (result i64)
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+      (then (local.get 0))
+      (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                     (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+  (func $main (export "main") (param i64) (result i64)
+    (call $twice (call $sum (call $fib (local.get 0)))))
+  (func $sum (param i64) (result i64) (i64.add (local.get 0) (call $one)))
+  (func $one (result i64) (i64.const 1)))"#;
+
+/// `main(10)` of a fresh instance of `CALLS_HOST`'s `module`.
+fn call_main(engine: &Engine, module: &Module) -> i64 {
+    let mut store = Store::new(engine, ());
+    let mut linker = Linker::new(engine);
+    linker.func_wrap("host", "twice", |x: i64| x * 2).unwrap();
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    let main = instance
+        .get_typed_func::<i64, i64>(&mut store, "main")
+        .unwrap();
+    main.call(&mut store, 10).unwrap()
+}
+
+/// Background compilation's final tier reaches the code cache function by
+/// function: an entry holding final-tier code for some functions (direct
+/// calls) and first-tier code for the rest loads, runs, leaves out
+/// final-tier code whose callees it lacks, and converges on eager code.
+#[test]
+fn an_entry_with_part_of_the_final_tier_loads_and_converges() {
+    use wasm_jit_backend::artifact;
+    if !background_threads() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wasm-jit-part-final-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let entry_bytes = || {
+        let entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        (std::fs::read(&entries[0]).unwrap(), entries[0].clone())
+    };
+    let first_tier = lazy_engine(false, Some(dir.clone()));
+    let background = lazy_engine(true, Some(dir.clone()));
+    // First-tier code of every function, then final-tier code of every
+    // function (saved as eager code).
+    let module = Module::new(&first_tier, CALLS_HOST).unwrap();
+    assert_eq!(call_main(&first_tier, &module), 112);
+    assert_eq!(module.compiled_function_count(), 4);
+    drop(module);
+    let (first_bytes, entry) = entry_bytes();
+    let module = Module::new(&background, CALLS_HOST).unwrap();
+    wait_for_final_tier(&module);
+    drop(module);
+    let (final_bytes, _) = entry_bytes();
+    // The fingerprint follows the magic, as a length and the bytes.
+    let len = u32::from_le_bytes(first_bytes[16..20].try_into().unwrap()) as usize;
+    let fingerprint = std::str::from_utf8(&first_bytes[20..20 + len]).unwrap();
+    let first = artifact::deserialize(&first_bytes, fingerprint).unwrap();
+    let last = artifact::deserialize(&final_bytes, fingerprint).unwrap();
+    let tiers = |a: &artifact::Artifact| -> Vec<Option<bool>> {
+        a.functions
+            .iter()
+            .map(|f| f.as_ref().map(|f| f.final_tier))
+            .collect()
+    };
+    assert!(first.lazy && !last.lazy);
+    assert_eq!(tiers(&first), [Some(false); 4]);
+    assert_eq!(tiers(&last), [Some(true); 4]);
+    // Defined functions: 0 fib, 1 main, 2 sum, 3 one.
+    let mixed = |finals: &[usize], absent: &[usize]| {
+        let functions: Vec<_> = (0..4)
+            .map(|i| match (finals.contains(&i), absent.contains(&i)) {
+                (_, true) => None,
+                (true, false) => last.functions[i].clone(),
+                (false, false) => first.functions[i].clone(),
+            })
+            .collect();
+        let bytes = artifact::serialize(
+            fingerprint,
+            first.wasm,
+            true,
+            &functions,
+            &first.trampolines,
+        )
+        .unwrap();
+        std::fs::write(&entry, bytes).unwrap();
+    };
+    // `main` and `sum` call first-tier `fib` and `one` directly.
+    mixed(&[1, 2], &[]);
+    let module = Module::new(&first_tier, CALLS_HOST).unwrap();
+    assert_eq!(call_main(&first_tier, &module), 112);
+    assert_eq!(module.compiled_function_count(), 0, "all of it loaded");
+    drop(module);
+    // Without `one`, `sum` (which calls it) is left out, and so is `main`
+    // (which calls `sum`): all three are compiled, and saved.
+    mixed(&[1, 2], &[3]);
+    let module = Module::new(&first_tier, CALLS_HOST).unwrap();
+    assert_eq!(call_main(&first_tier, &module), 112);
+    assert_eq!(module.compiled_function_count(), 3);
+    drop(module);
+    let (bytes, _) = entry_bytes();
+    let saved = artifact::deserialize(&bytes, fingerprint).unwrap();
+    assert_eq!(tiers(&saved), [Some(false); 4]);
+    // Background compilation completes the final tier from the part
+    // loaded, and the entry becomes eager code.
+    mixed(&[1, 2], &[]);
+    let module = Module::new(&background, CALLS_HOST).unwrap();
+    assert_eq!(call_main(&background, &module), 112);
+    wait_for_final_tier(&module);
+    assert_eq!(call_main(&background, &module), 112);
+    drop(module);
+    let (bytes, _) = entry_bytes();
+    let converged = artifact::deserialize(&bytes, fingerprint).unwrap();
+    assert!(!converged.lazy);
+    assert_eq!(tiers(&converged), [Some(true); 4]);
+    let module = Module::new(&first_tier, CALLS_HOST).unwrap();
+    assert_eq!(call_main(&first_tier, &module), 112);
+    assert!(
+        !module.final_tier_placed(),
+        "eager code: no final tier to come"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_cache_keeps_the_functions_compiled_so_far() {
     let dir = std::env::temp_dir().join(format!("wasm-jit-lazy-cache-{}", std::process::id()));

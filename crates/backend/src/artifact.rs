@@ -23,7 +23,8 @@
 //!               exceptions: u32 × (ret u32, frame_offset u32, context u32,
 //!                                  handlers: u32 × (tag u32 (u32::MAX: any), offset u32))
 //!               tier: u8 (0: optimised, 1: quick first-tier code, in code cache
-//!                         entries only, 2: final-tier code of lazy compilation)
+//!                         entries only, 2: final-tier code of lazy compilation,
+//!                         which calls other functions directly)
 //! ```
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 

@@ -201,7 +201,8 @@ pub struct LazyCode {
     quick_compilations: AtomicUsize,
     /// Calls that found their function not compiled yet.
     demanded: AtomicUsize,
-    /// Quick code replaced by optimised code.
+    /// Quick code replaced by optimised code (in its slot, or only in
+    /// `Shared::compiled`, for artifacts, by `compile_all`).
     upgraded: AtomicUsize,
     /// Functions whose slot is set.
     ready_count: AtomicUsize,
@@ -406,7 +407,8 @@ impl LazyCode {
         self.quick && (replaced || self.quick_always) && self.compiler.has_quick()
     }
 
-    /// How many functions had their quick code replaced by optimised code.
+    /// How many functions had their quick code replaced by optimised code
+    /// (also where only the code kept for artifacts was: `compile_all`).
     pub fn upgraded(&self) -> usize {
         self.upgraded.load(Ordering::Relaxed)
     }
@@ -430,6 +432,12 @@ impl LazyCode {
     /// Machine code of the compiled functions, by defined index.
     pub fn compiled_functions(&self) -> Vec<Option<CompiledFunction>> {
         lock(&self.shared).compiled.clone()
+    }
+
+    /// `f` of the machine code of the compiled functions, by defined index
+    /// (without copying it, as [`LazyCode::compiled_functions`] does).
+    pub fn with_compiled<R>(&self, f: impl FnOnce(&[Option<CompiledFunction>]) -> R) -> R {
+        f(&lock(&self.shared).compiled)
     }
 
     fn claim(&self, i: u32) -> bool {
@@ -773,12 +781,21 @@ impl LazyCode {
         // SAFETY: `ptr..ptr + size` was just allocated read-write from the
         // arena, is not executable yet, and nothing else refers to it.
         let buf = unsafe { std::slice::from_raw_parts_mut(ptr, size) };
-        // Otherwise the only calls linked directly in lazy code are a
-        // function's calls to itself.
+        // Otherwise calls are linked to functions of the same batch: a
+        // function's calls to itself, and final-tier code's calls loaded
+        // from an artifact (`preload`).
+        let positions: HashMap<u32, usize> = match all_from {
+            Some(_) => HashMap::new(),
+            None => funcs
+                .iter()
+                .enumerate()
+                .filter_map(|(k, f)| Some((f.wasm_index?, k)))
+                .collect(),
+        };
         code::write_linked(buf, base, funcs, &starts, |index| {
             let k = match all_from {
                 Some(first) => index.checked_sub(first)? as usize,
-                None => funcs.iter().position(|f| f.wasm_index == Some(index))?,
+                None => *positions.get(&index)?,
             };
             Some(base + *starts.get(k)? as usize)
         })?;
@@ -824,8 +841,9 @@ impl LazyCode {
             while self.compile_osr_request(module, scratch) {}
             // Final-tier code loaded from a code cache entry is kept.
             let loaded = lock(&self.shared).compiled[i as usize]
-                .clone()
-                .filter(|f| f.final_tier);
+                .as_ref()
+                .filter(|f| f.final_tier)
+                .cloned();
             let f = match loaded {
                 Some(f) => f,
                 None => match self.compiled_with(module, i, scratch, Tier::Final) {
@@ -837,7 +855,6 @@ impl LazyCode {
                     Err(_) => return,
                 },
             };
-            // (Empty once taken, which only happens once it is complete.)
             if let Some(kept) = lock(&self.final_code).get_mut(i as usize) {
                 *kept = Some(f.clone());
             }
@@ -931,12 +948,12 @@ impl LazyCode {
     /// was asked to keep it): every function, with direct calls between
     /// them, which is eager code, so it can be saved as an eagerly compiled
     /// artifact.
-    pub fn take_final_functions(&self) -> Option<Vec<CompiledFunction>> {
-        let mut code = lock(&self.final_code);
+    pub fn final_functions(&self) -> Option<Vec<CompiledFunction>> {
+        let code = lock(&self.final_code);
         if code.is_empty() || code.iter().any(Option::is_none) {
             return None;
         }
-        Some(std::mem::take(&mut *code).into_iter().flatten().collect())
+        Some(code.iter().flatten().cloned().collect())
     }
 
     /// What a code cache entry of this module is to hold: the compiled
@@ -965,22 +982,32 @@ impl LazyCode {
     /// Places code compiled earlier (from an artifact) before first use.
     /// Final-tier code is placed only with every function it calls
     /// directly; without one, it is compiled again when needed.
-    pub fn preload(&self, mut funcs: Vec<(u32, CompiledFunction)>) -> Result<(), String> {
+    pub fn preload(&self, funcs: Vec<(u32, CompiledFunction)>) -> Result<(), String> {
+        let mut funcs: Vec<_> = funcs.into_iter().filter(|(i, _)| self.claim(*i)).collect();
+        // Quick code is replaced: direct calls would keep running it.
         loop {
-            let present: std::collections::HashSet<u32> =
-                funcs.iter().filter_map(|(_, f)| f.wasm_index).collect();
+            let callable: std::collections::HashSet<u32> = funcs
+                .iter()
+                .filter(|(_, f)| !f.quick)
+                .filter_map(|(_, f)| f.wasm_index)
+                .collect();
             let before = funcs.len();
-            funcs.retain(|(_, f)| {
-                f.relocs.iter().all(|r| match r.target {
-                    crate::compile::RelocTarget::Func(callee) => present.contains(&callee),
+            funcs.retain(|(i, f)| {
+                let placeable = f.relocs.iter().all(|r| match r.target {
+                    crate::compile::RelocTarget::Func(callee) => {
+                        callable.contains(&callee) || f.wasm_index == Some(callee)
+                    }
                     crate::compile::RelocTarget::LibCall(_) => true,
-                })
+                });
+                if !placeable {
+                    self.states[*i as usize].store(NOT_STARTED, Ordering::Release);
+                }
+                placeable
             });
             if funcs.len() == before {
                 break;
             }
         }
-        let funcs: Vec<_> = funcs.into_iter().filter(|(i, _)| self.claim(*i)).collect();
         if funcs.is_empty() {
             return Ok(());
         }
@@ -1218,6 +1245,7 @@ pub fn compile_all(module: &Arc<CompiledModule>) -> Result<(), String> {
             let mut shared = lock(&lazy.shared);
             if quick(&shared) {
                 shared.compiled[i] = Some(f);
+                lazy.upgraded.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -1680,7 +1708,7 @@ mod tests {
             tiers(&saved),
             [Some(true), Some(false), Some(false), Some(false)]
         );
-        assert!(lazy.take_final_functions().is_none(), "not complete");
+        assert!(lazy.final_functions().is_none(), "not complete");
 
         let load = |without: Option<u32>| {
             let module = lazy_module(WASM, false, true);
@@ -1707,7 +1735,7 @@ mod tests {
         loaded.final_tier(&whole, &mut Scratch::default());
         assert!(loaded.final_tier_placed());
         assert_eq!(loaded.final_compilations(), 3);
-        let finals = loaded.take_final_functions().expect("complete");
+        let finals = loaded.final_functions().expect("complete");
         assert!(finals.iter().all(|f| f.final_tier));
         assert_eq!(finals[0].code, saved[0].as_ref().unwrap().code);
     }

@@ -264,7 +264,7 @@ pub struct ModuleOptions {
     /// of all of them now; bodies are still all validated now.
     pub lazy: bool,
     /// With `lazy`: keep the final tier's machine code (see
-    /// [`LazyCode::take_final_functions`]), for a code cache.
+    /// [`LazyCode::final_functions`]), for a code cache.
     pub keep_final_tier: bool,
     /// With `lazy`: compile functions a call waits for with the quick
     /// compiler ([`Compiler::quick`], when there is one), to be replaced by

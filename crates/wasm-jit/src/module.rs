@@ -56,7 +56,7 @@ impl ModuleInner {
             // Once background compilation has finished, the final tier is
             // the whole module compiled eagerly: the next load is as fast
             // as a `.cwasm`'s and runs at full speed from the start.
-            Some(lazy) => match lazy.take_final_functions() {
+            Some(lazy) => match lazy.final_functions() {
                 Some(finals) => (false, finals.into_iter().map(Some).collect()),
                 None => {
                     // Nothing compiled since the entry was loaded.
@@ -465,7 +465,7 @@ impl Module {
         let trampolines = std::mem::take(&mut artifact.trampolines);
         let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
-        let present = code_score(&artifact.functions);
+        let eager_score = code_score(&artifact.functions);
         let compiled = CompiledModule::from_artifact(
             &engine.inner().compiler,
             &wasm,
@@ -479,6 +479,12 @@ impl Module {
         // Once the module loaded. Without them (if they cannot be placed),
         // they are compiled when first needed, as for a module compiled here.
         let _ = engine.inner().trampolines.preload(trampolines);
+        // What was placed: loading leaves out final-tier code whose callees
+        // the artifact lacks.
+        let present = match compiled.lazy() {
+            Some(lazy) => lazy.with_compiled(code_score),
+            None => eager_score,
+        };
         Ok(Module::assemble(
             engine,
             compiled,
