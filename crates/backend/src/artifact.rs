@@ -35,7 +35,9 @@ use cranelift_codegen::ir::TrapCode;
 
 use wasm_jit_frontend::{FuncType, WasmType};
 
-use crate::compile::{CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation};
+use crate::compile::{
+    Backing, CodeBytes, CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation,
+};
 
 /// The first bytes of every artifact.
 pub const MAGIC: &[u8; 16] = b"\0wasm-jit-cwasm9";
@@ -271,8 +273,42 @@ impl<'a> Reader<'a> {
 }
 
 /// The Wasm binary and compiled functions of an artifact, which must have
-/// been made under `fingerprint`.
+/// been made under `fingerprint`. The functions' code is copied.
 pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a>, String> {
+    deserialize_from(
+        Source {
+            all: bytes,
+            backing: None,
+        },
+        fingerprint,
+    )
+}
+
+/// As [`deserialize`], for an artifact in `backing`, which the functions'
+/// code keeps instead of copying it (a mapped file: what is not placed,
+/// or placed late, is never read, nor copied to the heap).
+pub fn deserialize_shared<'a>(
+    backing: &'a Backing,
+    fingerprint: &str,
+) -> Result<Artifact<'a>, String> {
+    deserialize_from(
+        Source {
+            all: (**backing).as_ref(),
+            backing: Some(backing),
+        },
+        fingerprint,
+    )
+}
+
+/// An artifact's bytes, and what keeps them when code is not copied.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    all: &'a [u8],
+    backing: Option<&'a Backing>,
+}
+
+fn deserialize_from<'a>(src: Source<'a>, fingerprint: &str) -> Result<Artifact<'a>, String> {
+    let bytes = src.all;
     let mut r = Reader(bytes);
     if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
         if bytes.starts_with(FORMAT_PREFIX) {
@@ -291,7 +327,7 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
             // (its final tier, functions it lacks), whose relaxed SIMD
             // answers may differ from its own: exact matches only.
             if missing.is_empty() && r.0.first() == Some(&0) {
-                return read_rest(r);
+                return read_rest(r, src);
             }
             if missing.is_empty() {
                 return Err(
@@ -318,7 +354,7 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
             }
         ));
     }
-    read_rest(r)
+    read_rest(r, src)
 }
 
 /// Whether code made under fingerprint `theirs` runs under `ours`: `None`
@@ -367,7 +403,7 @@ fn runs_under(theirs: &str, ours: &str) -> Option<Vec<String>> {
 }
 
 /// The artifact after its fingerprint.
-fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
+fn read_rest<'a>(mut r: Reader<'a>, src: Source<'a>) -> Result<Artifact<'a>, String> {
     let lazy = match r.u8()? {
         0 => false,
         1 => true,
@@ -385,7 +421,7 @@ fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
             1 => {}
             _ => return Err("bad function entry in the artifact".into()),
         }
-        funcs.push(Some(read_function(&mut r)?));
+        funcs.push(Some(read_function(&mut r, src)?));
     }
     let n = r.count(1)?;
     let mut trampolines = Vec::with_capacity(n);
@@ -400,7 +436,7 @@ fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
         trampolines.push(SavedTrampoline {
             kind,
             ty: FuncType::new(params, results),
-            code: read_function(&mut r)?,
+            code: read_function(&mut r, src)?,
         });
     }
     if !r.0.is_empty() {
@@ -414,9 +450,17 @@ fn read_rest(mut r: Reader<'_>) -> Result<Artifact<'_>, String> {
     })
 }
 
-fn read_function(r: &mut Reader<'_>) -> Result<CompiledFunction, String> {
+fn read_function(r: &mut Reader<'_>, src: Source<'_>) -> Result<CompiledFunction, String> {
     let index = r.u32()?;
-    let code = r.bytes()?.to_vec();
+    let bytes = r.bytes()?;
+    let code = match src.backing {
+        Some(backing) => {
+            // `bytes` is part of `src.all`, which is `backing`'s.
+            let start = bytes.as_ptr() as usize - src.all.as_ptr() as usize;
+            CodeBytes::Shared(backing.clone(), start..start + bytes.len())
+        }
+        None => CodeBytes::Owned(bytes.to_vec()),
+    };
     let mut relocs = Vec::with_capacity(r.count(18)?);
     for _ in 0..relocs.capacity() {
         let offset = r.u32()?;
@@ -511,7 +555,7 @@ mod tests {
     #[test]
     fn each_functions_tier_stays_flagged() {
         let f = |quick, final_tier| crate::compile::CompiledFunction {
-            code: vec![0xc3],
+            code: vec![0xc3].into(),
             relocs: Vec::new(),
             traps: Vec::new(),
             wasm_index: Some(0),

@@ -49,11 +49,53 @@ pub struct Relocation {
     pub addend: i64,
 }
 
+/// What an artifact's bytes are kept in when its code is kept without a
+/// copy ([`crate::artifact::deserialize_shared`]): a mapped file.
+pub type Backing = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Machine code bytes: compiled here, or part of an artifact loaded without
+/// copying them (read once, when placed, and again only to save them).
+#[derive(Clone)]
+pub enum CodeBytes {
+    /// Compiled here (or copied from an artifact).
+    Owned(Vec<u8>),
+    /// `range` of the artifact in a [`Backing`].
+    Shared(Backing, std::ops::Range<usize>),
+}
+
+impl std::ops::Deref for CodeBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            CodeBytes::Owned(v) => v,
+            CodeBytes::Shared(backing, range) => &(**backing).as_ref()[range.clone()],
+        }
+    }
+}
+
+impl From<Vec<u8>> for CodeBytes {
+    fn from(v: Vec<u8>) -> CodeBytes {
+        CodeBytes::Owned(v)
+    }
+}
+
+impl PartialEq for CodeBytes {
+    fn eq(&self, other: &CodeBytes) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for CodeBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes of code", self.len())
+    }
+}
+
 /// Machine code of one function, before placement.
 #[derive(Clone, Debug)]
 pub struct CompiledFunction {
     /// The code bytes.
-    pub code: Vec<u8>,
+    pub code: CodeBytes,
     /// Relocations to apply when placed.
     pub relocs: Vec<Relocation>,
     /// Trap sites: offset and code.
@@ -459,7 +501,7 @@ impl Compiler {
                 "quick code's frame of {frame} bytes is over {QUICK_MAX_FRAME}"
             )));
         }
-        let code = buffer.data().to_vec();
+        let code = CodeBytes::Owned(buffer.data().to_vec());
         let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
         let raw_relocs = buffer.relocs().to_vec();
         let srclocs = buffer

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow};
 use wasm_jit_backend::CompiledModule;
+use wasm_jit_backend::compile::Backing;
 use wasm_jit_frontend::module::ExternKind;
 use wasm_jit_frontend::{FrontendError, parse};
 
@@ -110,13 +111,22 @@ fn code_score(functions: &[Option<wasm_jit_backend::compile::CompiledFunction>])
         .sum()
 }
 
-/// The contents of the file at `path`, mapped rather than read (an
-/// artifact is read once, while it loads: mapping spares copying it, and
-/// the memory to copy it to). An empty file gives no bytes.
+/// An artifact's bytes, for [`Module::load_artifact`].
+enum ArtifactBytes<'a> {
+    /// Bytes the module copies what it keeps from.
+    Copied(&'a [u8]),
+    /// Bytes the module's code keeps (a mapped file: code is placed
+    /// straight from it, never copied to the heap).
+    Kept(&'a Backing),
+}
+
+/// The contents of the file at `path`, mapped rather than read (mapping
+/// spares copying it, and the memory to copy it to). An empty file gives
+/// no bytes.
 ///
 /// # Safety
-/// Nothing may change or truncate the file while the mapping lives (it is
-/// dropped once the module is loaded, which copies what it keeps).
+/// Nothing may change or truncate the file while the mapping lives (the
+/// code of a module loaded from it may keep it as long as the module).
 unsafe fn map_file(path: &Path) -> std::io::Result<MappedFile> {
     let file = std::fs::File::open(path)?;
     if file.metadata()?.len() == 0 {
@@ -132,9 +142,8 @@ enum MappedFile {
     Mapped(memmap2::Mmap),
 }
 
-impl std::ops::Deref for MappedFile {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
+impl AsRef<[u8]> for MappedFile {
+    fn as_ref(&self) -> &[u8] {
         match self {
             MappedFile::Empty => &[],
             MappedFile::Mapped(m) => m,
@@ -244,13 +253,17 @@ impl Module {
         // SAFETY: entries of the cache directory are only ever replaced
         // whole (written under another name, then renamed in
         // `cache::write`; trimming unlinks, which leaves a mapped
-        // file's data as it was), so the mapped file does not change.
+        // file's data as it was), so the mapped file does not change, for
+        // as long as the module's code keeps it.
         if let Ok(saved) = unsafe { map_file(&path) } {
+            let saved: Backing = Arc::new(saved);
             // SAFETY: entries of the cache directory are written by this
             // module only (atomically, in `cache::write`); one that does not
-            // load, or holds another module, is ignored and rewritten.
-            if let Ok(m) = unsafe { Module::load_artifact(engine, &saved, name, Some(&path)) }
-                && *m.0.wasm == *bytes
+            // load, or holds another module, is ignored and rewritten. The
+            // mapping does not change (above).
+            if let Ok(m) = unsafe {
+                Module::load_artifact(engine, ArtifactBytes::Kept(&saved), name, Some(&path))
+            } && *m.0.wasm == *bytes
             {
                 crate::cache::note_use(&path);
                 return Ok(m);
@@ -438,30 +451,39 @@ impl Module {
     /// artifacts this engine wrote (or that come from where you trust).
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         // SAFETY: the caller's contract.
-        unsafe { Module::load_artifact(engine, bytes.as_ref(), None, None) }
+        unsafe { Module::load_artifact(engine, ArtifactBytes::Copied(bytes.as_ref()), None, None) }
     }
 
     /// # Safety
-    /// As for [`Module::deserialize`].
+    /// As for [`Module::deserialize`]; the bytes of a
+    /// [`ArtifactBytes::Kept`] also stay as they are while the module lives.
     unsafe fn load_artifact(
         engine: &Engine,
-        bytes: &[u8],
+        bytes: ArtifactBytes<'_>,
         name: Option<&str>,
         cache: Option<&Path>,
     ) -> Result<Module> {
         engine.ensure_runs_here()?;
-        let mut artifact = wasm_jit_backend::artifact::deserialize(bytes, &engine.fingerprint())
-            .map_err(|e| {
-                let why = if engine.config().bounds_checks_for_address_limit
-                    && e.contains("here memory=explicit-bounds-checks")
-                {
-                    " (this process's address-space limit, `ulimit -v`, is too small for \
+        let fingerprint = engine.fingerprint();
+        let deserialized = match bytes {
+            ArtifactBytes::Copied(bytes) => {
+                wasm_jit_backend::artifact::deserialize(bytes, &fingerprint)
+            }
+            ArtifactBytes::Kept(backing) => {
+                wasm_jit_backend::artifact::deserialize_shared(backing, &fingerprint)
+            }
+        };
+        let mut artifact = deserialized.map_err(|e| {
+            let why = if engine.config().bounds_checks_for_address_limit
+                && e.contains("here memory=explicit-bounds-checks")
+            {
+                " (this process's address-space limit, `ulimit -v`, is too small for \
                      memories with guard pages, so this engine checks bounds explicitly)"
-                } else {
-                    ""
-                };
-                anyhow!("cannot load the compiled module: {e}{why}")
-            })?;
+            } else {
+                ""
+            };
+            anyhow!("cannot load the compiled module: {e}{why}")
+        })?;
         let trampolines = std::mem::take(&mut artifact.trampolines);
         let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
@@ -494,18 +516,25 @@ impl Module {
         ))
     }
 
-    /// Reads a file written from [`Module::serialize`] and loads it.
+    /// Reads a file written from [`Module::serialize`] and loads it. The
+    /// file is mapped rather than read, and its machine code is placed
+    /// straight from the mapping, which the module keeps (to save that code
+    /// again: [`Module::serialize`]).
     ///
     /// # Safety
-    /// As for [`Module::deserialize`]: the file is trusted.
+    /// As for [`Module::deserialize`]: the file is trusted. Also, as with
+    /// Wasmtime's, the file must not be changed or truncated for as long
+    /// as the module lives.
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
-        // SAFETY: the caller trusts the file (this function's contract),
-        // which includes leaving it alone while it loads.
-        let bytes = unsafe { map_file(path) }
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        // SAFETY: the caller trusts the file (this function's contract).
-        unsafe { Module::deserialize(engine, &*bytes) }
+        // SAFETY: the caller trusts the file and leaves it alone while the
+        // module lives (this function's contract).
+        let bytes: Backing = Arc::new(
+            unsafe { map_file(path) }
+                .with_context(|| format!("cannot read `{}`", path.display()))?,
+        );
+        // SAFETY: as above.
+        unsafe { Module::load_artifact(engine, ArtifactBytes::Kept(&bytes), None, None) }
     }
 
     /// Whether `bytes` look like a serialized module rather than Wasm.
