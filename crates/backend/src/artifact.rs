@@ -36,7 +36,7 @@ use cranelift_codegen::ir::TrapCode;
 use wasm_jit_frontend::{FuncType, WasmType};
 
 use crate::compile::{
-    Backing, CodeBytes, CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation,
+    Backing, CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation, SharedBytes,
 };
 
 /// The first bytes of every artifact.
@@ -74,6 +74,19 @@ pub struct Artifact<'a> {
     pub functions: Vec<Option<CompiledFunction>>,
     /// Trampolines for the module's imports and exports.
     pub trampolines: Vec<SavedTrampoline>,
+    /// `wasm` in what keeps the artifact's bytes, if they are not to be
+    /// copied.
+    wasm_kept: Option<SharedBytes>,
+}
+
+impl Artifact<'_> {
+    /// The module's Wasm binary, to keep: a copy, or, for an artifact from
+    /// [`deserialize_shared`], its part of the backing.
+    pub fn wasm_bytes(&self) -> SharedBytes {
+        self.wasm_kept
+            .clone()
+            .unwrap_or_else(|| SharedBytes::from(self.wasm))
+    }
 }
 
 /// Which calls a trampoline converts.
@@ -307,6 +320,19 @@ struct Source<'a> {
     backing: Option<&'a Backing>,
 }
 
+impl Source<'_> {
+    /// `part` of the artifact (a slice of `all`) as kept bytes, if the
+    /// artifact is kept.
+    fn kept(&self, part: &[u8]) -> Option<SharedBytes> {
+        let backing = self.backing?;
+        let start = part.as_ptr() as usize - self.all.as_ptr() as usize;
+        Some(SharedBytes::Shared(
+            backing.clone(),
+            start..start + part.len(),
+        ))
+    }
+}
+
 fn deserialize_from<'a>(src: Source<'a>, fingerprint: &str) -> Result<Artifact<'a>, String> {
     let bytes = src.all;
     let mut r = Reader(bytes);
@@ -447,20 +473,14 @@ fn read_rest<'a>(mut r: Reader<'a>, src: Source<'a>) -> Result<Artifact<'a>, Str
         lazy,
         functions: funcs,
         trampolines,
+        wasm_kept: src.kept(wasm),
     })
 }
 
 fn read_function(r: &mut Reader<'_>, src: Source<'_>) -> Result<CompiledFunction, String> {
     let index = r.u32()?;
     let bytes = r.bytes()?;
-    let code = match src.backing {
-        Some(backing) => {
-            // `bytes` is part of `src.all`, which is `backing`'s.
-            let start = bytes.as_ptr() as usize - src.all.as_ptr() as usize;
-            CodeBytes::Shared(backing.clone(), start..start + bytes.len())
-        }
-        None => CodeBytes::Owned(bytes.to_vec()),
-    };
+    let code = src.kept(bytes).unwrap_or_else(|| SharedBytes::from(bytes));
     let mut relocs = Vec::with_capacity(r.count(18)?);
     for _ in 0..relocs.capacity() {
         let offset = r.u32()?;

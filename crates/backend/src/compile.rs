@@ -53,41 +53,48 @@ pub struct Relocation {
 /// copy ([`crate::artifact::deserialize_shared`]): a mapped file.
 pub type Backing = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
-/// Machine code bytes: compiled here, or part of an artifact loaded without
-/// copying them (read once, when placed, and again only to save them).
+/// Bytes of machine code or of a module's Wasm: made here, or part of an
+/// artifact loaded without copying them (code is read once, when placed,
+/// and again only to save it). Cheap to clone.
 #[derive(Clone)]
-pub enum CodeBytes {
-    /// Compiled here (or copied from an artifact).
-    Owned(Vec<u8>),
+pub enum SharedBytes {
+    /// Made here (or copied from an artifact).
+    Owned(Arc<[u8]>),
     /// `range` of the artifact in a [`Backing`].
     Shared(Backing, std::ops::Range<usize>),
 }
 
-impl std::ops::Deref for CodeBytes {
+impl std::ops::Deref for SharedBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            CodeBytes::Owned(v) => v,
-            CodeBytes::Shared(backing, range) => &(**backing).as_ref()[range.clone()],
+            SharedBytes::Owned(v) => v,
+            SharedBytes::Shared(backing, range) => &(**backing).as_ref()[range.clone()],
         }
     }
 }
 
-impl From<Vec<u8>> for CodeBytes {
-    fn from(v: Vec<u8>) -> CodeBytes {
-        CodeBytes::Owned(v)
+impl From<Vec<u8>> for SharedBytes {
+    fn from(v: Vec<u8>) -> SharedBytes {
+        SharedBytes::Owned(v.into())
     }
 }
 
-impl PartialEq for CodeBytes {
-    fn eq(&self, other: &CodeBytes) -> bool {
+impl From<&[u8]> for SharedBytes {
+    fn from(v: &[u8]) -> SharedBytes {
+        SharedBytes::Owned(v.into())
+    }
+}
+
+impl PartialEq for SharedBytes {
+    fn eq(&self, other: &SharedBytes) -> bool {
         **self == **other
     }
 }
 
-impl std::fmt::Debug for CodeBytes {
+impl std::fmt::Debug for SharedBytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} bytes of code", self.len())
+        write!(f, "{} bytes", self.len())
     }
 }
 
@@ -95,7 +102,7 @@ impl std::fmt::Debug for CodeBytes {
 #[derive(Clone, Debug)]
 pub struct CompiledFunction {
     /// The code bytes.
-    pub code: CodeBytes,
+    pub code: SharedBytes,
     /// Relocations to apply when placed.
     pub relocs: Vec<Relocation>,
     /// Trap sites: offset and code.
@@ -501,7 +508,7 @@ impl Compiler {
                 "quick code's frame of {frame} bytes is over {QUICK_MAX_FRAME}"
             )));
         }
-        let code = CodeBytes::Owned(buffer.data().to_vec());
+        let code = SharedBytes::from(buffer.data());
         let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
         let raw_relocs = buffer.relocs().to_vec();
         let srclocs = buffer

@@ -48,7 +48,7 @@ use wasm_jit_frontend::{DefinedFuncIndex, FrontendError, FuncIndex};
 use wasmparser::{BinaryReader, FuncToValidate, FunctionBody, ValidatorResources, WasmFeatures};
 
 use crate::code::{self, CodeNames};
-use crate::compile::{CompiledFunction, Compiler, Scratch};
+use crate::compile::{CompiledFunction, Compiler, Scratch, SharedBytes};
 use crate::module::CompiledModule;
 
 const NOT_STARTED: u8 = 0;
@@ -106,7 +106,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug)]
 pub struct LazySource {
     /// The module binary.
-    pub wasm: Arc<[u8]>,
+    pub wasm: SharedBytes,
     /// Byte range of each defined function's body in `wasm`.
     pub bodies: Vec<Range<usize>>,
     /// Type index of each defined function.
@@ -119,7 +119,7 @@ pub struct LazySource {
 
 impl LazySource {
     /// The source of `functions`, before they are consumed.
-    pub fn new(wasm: Arc<[u8]>, functions: &[FunctionInput<'_>]) -> LazySource {
+    pub fn new(wasm: SharedBytes, functions: &[FunctionInput<'_>]) -> LazySource {
         LazySource {
             bodies: functions
                 .iter()
@@ -1519,7 +1519,7 @@ mod tests {
     /// `wasm` compiled lazily, with the quick tier if `quick`, keeping its
     /// final tier for the code cache if `keep_final`.
     fn lazy_module(wasm: &[u8], quick: bool, keep_final: bool) -> Arc<CompiledModule> {
-        let wasm: Arc<[u8]> = wasm.into();
+        let wasm = SharedBytes::from(wasm);
         let parsed = wasm_jit_frontend::module::parse(&wasm, WasmFeatures::default()).unwrap();
         let compiler = Arc::new(
             Compiler::new(&CompilerOptions {

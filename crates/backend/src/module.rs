@@ -14,7 +14,7 @@ use wasm_jit_frontend::{
 
 use crate::artifact::{SavedTrampoline, TrampolineKind};
 use crate::code::{CodeMemory, CodeNames};
-use crate::compile::{CompiledFunction, Compiler};
+use crate::compile::{CompiledFunction, Compiler, SharedBytes};
 use crate::lazy::{LazyCode, LazySource, lock};
 use crate::memory::MemoryImage;
 use crate::traps::ArrayTrampoline;
@@ -382,7 +382,7 @@ impl CompiledModule {
     /// is in its `Arc`.
     pub fn compile(
         compiler: &Arc<Compiler>,
-        wasm: &Arc<[u8]>,
+        wasm: &SharedBytes,
         parsed: ParsedModule<'_>,
         types: &TypeRegistry,
         options: &ModuleOptions,
@@ -463,7 +463,7 @@ impl CompiledModule {
     /// Nothing present is validated or compiled again.
     pub fn from_artifact(
         compiler: &Arc<Compiler>,
-        wasm: &Arc<[u8]>,
+        wasm: &SharedBytes,
         parsed: ParsedModule<'_>,
         types: &TypeRegistry,
         options: &ModuleOptions,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow};
 use wasm_jit_backend::CompiledModule;
-use wasm_jit_backend::compile::Backing;
+use wasm_jit_backend::compile::{Backing, SharedBytes};
 use wasm_jit_frontend::module::ExternKind;
 use wasm_jit_frontend::{FrontendError, parse};
 
@@ -22,7 +22,7 @@ struct ModuleInner {
     engine: Engine,
     compiled: Arc<CompiledModule>,
     /// The Wasm binary, kept for `serialize`.
-    wasm: Arc<[u8]>,
+    wasm: SharedBytes,
     /// Where the code cache keeps this module (with a cache directory), and
     /// how much code the entry there holds ([`code_score`]: lazy
     /// compilation adds more, which `write_cache` saves).
@@ -284,7 +284,7 @@ impl Module {
         cache: Option<std::path::PathBuf>,
     ) -> Result<Module> {
         let config = engine.config();
-        let wasm: Arc<[u8]> = bytes.into();
+        let wasm = SharedBytes::from(bytes);
         let parsed = parse(&wasm, config.features).map_err(|e| load_error(engine, e))?;
         let lazy = match config.compilation_mode {
             CompilationMode::Eager => false,
@@ -337,7 +337,7 @@ impl Module {
     fn assemble(
         engine: &Engine,
         compiled: CompiledModule,
-        wasm: Arc<[u8]>,
+        wasm: SharedBytes,
         cache: Option<std::path::PathBuf>,
         cached: usize,
     ) -> Module {
@@ -485,7 +485,7 @@ impl Module {
             anyhow!("cannot load the compiled module: {e}{why}")
         })?;
         let trampolines = std::mem::take(&mut artifact.trampolines);
-        let wasm: Arc<[u8]> = Arc::from(artifact.wasm);
+        let wasm = artifact.wasm_bytes();
         let parsed = parse(&wasm, engine.config().features).map_err(|e| load_error(engine, e))?;
         let eager_score = code_score(&artifact.functions);
         let compiled = CompiledModule::from_artifact(
