@@ -37,6 +37,7 @@ use wasm_jit_frontend::{FuncType, WasmType};
 
 use crate::compile::{
     Backing, CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation, SharedBytes,
+    SrcLocs,
 };
 
 /// The first bytes of every artifact.
@@ -227,10 +228,7 @@ fn put_function(out: &mut Vec<u8>, f: &CompiledFunction) -> Result<(), String> {
         out.push(code.as_raw().get());
     }
     put_u32(out, f.srclocs.len() as u32);
-    for (offset, loc) in f.srclocs.iter() {
-        put_u32(out, *offset);
-        put_u32(out, *loc);
-    }
+    out.extend_from_slice(f.srclocs.as_bytes());
     put_u32(out, f.exceptions.len() as u32);
     for site in &f.exceptions {
         put_u32(out, site.ret);
@@ -517,15 +515,10 @@ fn read_function(r: &mut Reader<'_>, src: Source<'_>) -> Result<CompiledFunction
         let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
         traps.push((offset, TrapCode::from_raw(code)));
     }
-    // One entry per instruction or so: read as one slice, and collected
-    // with its length known (one allocation, no copy).
+    // One entry per instruction or so: kept as they are, or copied whole.
     let n = r.count(8)?;
-    let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
-    let srclocs = r
-        .take(n * 8)?
-        .chunks_exact(8)
-        .map(|e| (word(&e[..4]), word(&e[4..])))
-        .collect();
+    let pairs = r.take(n * 8)?;
+    let srclocs = SrcLocs::from_bytes(src.kept(pairs).unwrap_or_else(|| SharedBytes::from(pairs)));
     let mut exceptions = Vec::with_capacity(r.count(16)?);
     for _ in 0..exceptions.capacity() {
         let (ret, frame_offset, context_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);
@@ -579,7 +572,7 @@ mod tests {
             relocs: Vec::new(),
             traps: Vec::new(),
             wasm_index: Some(0),
-            srclocs: std::sync::Arc::from(Vec::new()),
+            srclocs: Default::default(),
             exceptions: Vec::new(),
             quick,
             final_tier,
@@ -606,6 +599,39 @@ mod tests {
                 Some((false, true))
             ]
         );
+    }
+
+    /// An artifact loaded without copying keeps its code, source
+    /// locations and Wasm where they are, and reads as a copied one does.
+    #[test]
+    fn a_kept_artifact_reads_as_a_copied_one() {
+        let f = crate::compile::CompiledFunction {
+            code: vec![0x90, 0x90, 0x90, 0x90, 0xc3].into(),
+            relocs: Vec::new(),
+            traps: Vec::new(),
+            wasm_index: Some(0),
+            srclocs: crate::compile::SrcLocs::new([(1, 10), (4, 20)].into_iter()),
+            exceptions: Vec::new(),
+            quick: false,
+            final_tier: false,
+        };
+        let wasm = b"\0asm\x01\0\0\0";
+        let bytes = super::serialize("fp", wasm, true, &[Some(f)], &[]).unwrap();
+        let copied = super::deserialize(&bytes, "fp").unwrap();
+        let backing: super::Backing = std::sync::Arc::new(bytes.clone());
+        let kept = super::deserialize_shared(&backing, "fp").unwrap();
+        for a in [&copied, &kept] {
+            assert_eq!(&*a.wasm_bytes(), wasm);
+            let f = a.functions[0].as_ref().unwrap();
+            assert_eq!(*f.code, [0x90, 0x90, 0x90, 0x90, 0xc3]);
+            let at: Vec<_> = (0..6).map(|i| f.srclocs.module_offset(i)).collect();
+            assert_eq!(at, [None, Some(10), Some(10), Some(10), Some(20), Some(20)]);
+        }
+        let shared =
+            |b: &crate::compile::SharedBytes| matches!(b, crate::compile::SharedBytes::Shared(..));
+        let f = kept.functions[0].as_ref().unwrap();
+        assert!(shared(&kept.wasm_bytes()) && shared(&f.code));
+        assert!(!shared(&copied.wasm_bytes()));
     }
 
     const HOST: &str = "wasm-jit 1 x86_64-unknown-linux-gnu [has_sse41=1,has_avx=1,has_fma=1] opt=Speed memory=guard-bytes-2 fuel=false";

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
-use crate::compile::{CompiledFunction, ExceptionSite, RelocTarget};
+use crate::compile::{CompiledFunction, ExceptionSite, RelocTarget, SrcLocs};
 
 unsafe extern "C" {
     fn wasm_jit_flush_icache(start: *mut u8, end: *mut u8);
@@ -25,7 +25,7 @@ struct FuncRange {
     /// Wasm function index, or `None` for trampolines.
     wasm_index: Option<u32>,
     /// Code offset (relative to the function) → module byte offset.
-    srclocs: Arc<[(u32, u32)]>,
+    srclocs: SrcLocs,
 }
 
 /// Where a Wasm frame was: which function of which module, and the offset
@@ -207,8 +207,7 @@ fn frames_in(reg: &BTreeMap<usize, Registered>, pcs: &[usize]) -> Vec<FrameInfo>
         }
         if let Some(index) = f.wasm_index {
             let in_func = off - f.start;
-            let i = f.srclocs.partition_point(|&(start, _)| start <= in_func);
-            let module_offset = i.checked_sub(1).map(|i| f.srclocs[i].1);
+            let module_offset = f.srclocs.module_offset(in_func);
             let body = index
                 .checked_sub(r.names.num_imported_funcs)
                 .and_then(|d| r.names.body_offsets.get(d as usize));

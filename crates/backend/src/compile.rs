@@ -92,9 +92,67 @@ impl PartialEq for SharedBytes {
     }
 }
 
+impl Default for SharedBytes {
+    fn default() -> SharedBytes {
+        SharedBytes::Owned(Arc::from(&[][..]))
+    }
+}
+
 impl std::fmt::Debug for SharedBytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} bytes", self.len())
+    }
+}
+
+/// Pairs of a code offset and the Wasm module byte offset of the
+/// instruction there, sorted by code offset, as an artifact holds them
+/// (two little-endian `u32`s each), so that loading one keeps them
+/// without decoding or copying them. Cheap to clone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SrcLocs(SharedBytes);
+
+impl SrcLocs {
+    /// The pairs of `pairs`, which must be sorted by code offset.
+    pub fn new(pairs: impl Iterator<Item = (u32, u32)>) -> SrcLocs {
+        let mut bytes = Vec::new();
+        for (offset, loc) in pairs {
+            bytes.extend_from_slice(&offset.to_le_bytes());
+            bytes.extend_from_slice(&loc.to_le_bytes());
+        }
+        SrcLocs(bytes.into())
+    }
+
+    /// Pairs in their artifact form (their length is a multiple of 8).
+    pub fn from_bytes(bytes: SharedBytes) -> SrcLocs {
+        SrcLocs(bytes)
+    }
+
+    /// The pairs in their artifact form.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn pairs(&self) -> &[[u8; 8]] {
+        self.0.as_chunks::<8>().0
+    }
+
+    /// How many pairs there are.
+    pub fn len(&self) -> usize {
+        self.pairs().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.pairs().is_empty()
+    }
+
+    /// The module offset of the instruction at code offset `at`: that of
+    /// the last pair at or before it.
+    pub fn module_offset(&self, at: u32) -> Option<u32> {
+        let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        let pairs = self.pairs();
+        let i = pairs.partition_point(|p| word(&p[..4]) <= at);
+        i.checked_sub(1).map(|i| word(&pairs[i][4..]))
     }
 }
 
@@ -111,7 +169,7 @@ pub struct CompiledFunction {
     pub wasm_index: Option<u32>,
     /// Code offset → Wasm module byte offset, sorted by code offset
     /// (shared with the code registry once placed).
-    pub srclocs: Arc<[(u32, u32)]>,
+    pub srclocs: SrcLocs,
     /// Calls with exception handlers (`try_call` in a `try_table`), sorted
     /// by return address.
     pub exceptions: Vec<ExceptionSite>,
@@ -511,12 +569,13 @@ impl Compiler {
         let code = SharedBytes::from(buffer.data());
         let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
         let raw_relocs = buffer.relocs().to_vec();
-        let srclocs = buffer
-            .get_srclocs_sorted()
-            .iter()
-            .filter(|l| !l.loc.is_default())
-            .map(|l| (l.start, l.loc.bits()))
-            .collect();
+        let srclocs = SrcLocs::new(
+            buffer
+                .get_srclocs_sorted()
+                .iter()
+                .filter(|l| !l.loc.is_default())
+                .map(|l| (l.start, l.loc.bits())),
+        );
         let mut exceptions = Vec::new();
         for site in buffer.call_sites() {
             if site.exception_handlers.is_empty() {
