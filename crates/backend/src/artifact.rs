@@ -28,16 +28,13 @@
 //! ```
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 
-use std::num::NonZeroU8;
-
 use cranelift_codegen::binemit::Reloc;
-use cranelift_codegen::ir::TrapCode;
 
 use wasm_jit_frontend::{FuncType, WasmType};
 
 use crate::compile::{
     Backing, CompiledFunction, ExceptionSite, LIBCALLS, RelocTarget, Relocation, SharedBytes,
-    SrcLocs,
+    SrcLocs, TrapSites,
 };
 
 /// The first bytes of every artifact.
@@ -223,10 +220,7 @@ fn put_function(out: &mut Vec<u8>, f: &CompiledFunction) -> Result<(), String> {
         out.extend_from_slice(&r.addend.to_le_bytes());
     }
     put_u32(out, f.traps.len() as u32);
-    for (offset, code) in &f.traps {
-        put_u32(out, *offset);
-        out.push(code.as_raw().get());
-    }
+    out.extend_from_slice(f.traps.as_bytes());
     put_u32(out, f.srclocs.len() as u32);
     out.extend_from_slice(f.srclocs.as_bytes());
     put_u32(out, f.exceptions.len() as u32);
@@ -506,15 +500,13 @@ fn read_function(r: &mut Reader<'_>, src: Source<'_>) -> Result<CompiledFunction
             addend,
         });
     }
-    let mut traps = Vec::with_capacity(r.count(5)?);
-    for _ in 0..traps.capacity() {
-        let offset = r.u32()?;
-        if offset as usize >= code.len() {
-            return Err("trap site outside its function in the artifact".into());
-        }
-        let code = NonZeroU8::new(r.u8()?).ok_or("bad trap code in the artifact")?;
-        traps.push((offset, TrapCode::from_raw(code)));
-    }
+    let n = r.count(5)?;
+    let sites = r.take(n * 5)?;
+    let traps = TrapSites::from_bytes(
+        src.kept(sites).unwrap_or_else(|| SharedBytes::from(sites)),
+        code.len(),
+    )
+    .map_err(|e| format!("{e} in the artifact"))?;
     // One entry per instruction or so: kept as they are, or copied whole.
     let n = r.count(8)?;
     let pairs = r.take(n * 8)?;
@@ -562,6 +554,7 @@ fn read_function(r: &mut Reader<'_>, src: Source<'_>) -> Result<CompiledFunction
 #[cfg(test)]
 mod tests {
     use super::runs_under;
+    use cranelift_codegen::ir::TrapCode;
 
     /// A function's tier (quick or final-tier code, in code cache entries)
     /// survives a round trip.
@@ -570,7 +563,7 @@ mod tests {
         let f = |quick, final_tier| crate::compile::CompiledFunction {
             code: vec![0xc3].into(),
             relocs: Vec::new(),
-            traps: Vec::new(),
+            traps: Default::default(),
             wasm_index: Some(0),
             srclocs: Default::default(),
             exceptions: Vec::new(),
@@ -601,16 +594,24 @@ mod tests {
         );
     }
 
-    /// An artifact loaded without copying keeps its code, source
-    /// locations and Wasm where they are, and reads as a copied one does.
+    /// An artifact loaded without copying keeps its code, trap sites,
+    /// source locations and Wasm where they are, and reads as a copied one
+    /// does.
     #[test]
     fn a_kept_artifact_reads_as_a_copied_one() {
         let f = crate::compile::CompiledFunction {
             code: vec![0x90, 0x90, 0x90, 0x90, 0xc3].into(),
             relocs: Vec::new(),
-            traps: Vec::new(),
+
             wasm_index: Some(0),
             srclocs: crate::compile::SrcLocs::new([(1, 10), (4, 20)].into_iter()),
+            traps: crate::compile::TrapSites::new(
+                [
+                    (0, TrapCode::STACK_OVERFLOW),
+                    (4, TrapCode::HEAP_OUT_OF_BOUNDS),
+                ]
+                .into_iter(),
+            ),
             exceptions: Vec::new(),
             quick: false,
             final_tier: false,
@@ -626,6 +627,9 @@ mod tests {
             assert_eq!(*f.code, [0x90, 0x90, 0x90, 0x90, 0xc3]);
             let at: Vec<_> = (0..6).map(|i| f.srclocs.module_offset(i)).collect();
             assert_eq!(at, [None, Some(10), Some(10), Some(10), Some(20), Some(20)]);
+            let traps: Vec<_> = (0..6).map(|i| f.traps.at(i)).collect();
+            let (so, oob) = (TrapCode::STACK_OVERFLOW, TrapCode::HEAP_OUT_OF_BOUNDS);
+            assert_eq!(traps, [Some(so), None, None, None, Some(oob), None]);
         }
         let shared =
             |b: &crate::compile::SharedBytes| matches!(b, crate::compile::SharedBytes::Shared(..));

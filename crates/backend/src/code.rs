@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
-use crate::compile::{CompiledFunction, ExceptionSite, RelocTarget, SrcLocs};
+use crate::compile::{CompiledFunction, ExceptionSite, RelocTarget, SrcLocs, TrapSites};
 
 unsafe extern "C" {
     fn wasm_jit_flush_icache(start: *mut u8, end: *mut u8);
@@ -26,6 +26,8 @@ struct FuncRange {
     wasm_index: Option<u32>,
     /// Code offset (relative to the function) → module byte offset.
     srclocs: SrcLocs,
+    /// Trap sites (offsets relative to the function).
+    traps: TrapSites,
 }
 
 /// Where a Wasm frame was: which function of which module, and the offset
@@ -72,7 +74,6 @@ impl CodeNames {
 
 struct Registered {
     end: usize,
-    traps: Vec<(u32, TrapCode)>,
     funcs: Vec<FuncRange>,
     names: Arc<CodeNames>,
     /// Calls with exception handlers, offsets relative to the region,
@@ -166,10 +167,12 @@ fn trap_at(reg: &BTreeMap<usize, Registered>, pc: usize) -> Option<TrapCode> {
         return None;
     }
     let off = (pc - start) as u32;
-    r.traps
-        .binary_search_by_key(&off, |t| t.0)
-        .ok()
-        .map(|i| r.traps[i].1)
+    let i = r.funcs.partition_point(|f| f.start <= off);
+    let f = &r.funcs[i.checked_sub(1)?];
+    if off >= f.end {
+        return None;
+    }
+    f.traps.at(off - f.start)
 }
 
 /// Whether `pc` lies in registered code (for frame walks: the signal
@@ -317,11 +320,9 @@ pub(crate) unsafe fn register(
     starts: &[u32],
     names: Arc<CodeNames>,
 ) {
-    let mut traps = Vec::new();
     let mut ranges = Vec::new();
     let mut exceptions = Vec::new();
     for (f, &start) in funcs.iter().zip(starts) {
-        traps.extend(f.traps.iter().map(|&(o, c)| (start + o, c)));
         exceptions.extend(f.exceptions.iter().map(|s| ExceptionSite {
             ret: start + s.ret,
             handlers: s.handlers.iter().map(|&(t, h)| (t, start + h)).collect(),
@@ -332,9 +333,9 @@ pub(crate) unsafe fn register(
             end: start + f.code.len() as u32,
             wasm_index: f.wasm_index,
             srclocs: f.srclocs.clone(),
+            traps: f.traps.clone(),
         });
     }
-    traps.sort_by_key(|t| t.0);
     exceptions.sort_by_key(|s| s.ret);
     if crate::profiling::enabled() {
         // SAFETY: per the contract, the range is mapped and readable.
@@ -365,7 +366,6 @@ pub(crate) unsafe fn register(
             base,
             Registered {
                 end: base + size,
-                traps,
                 funcs: ranges,
                 names,
                 exceptions,

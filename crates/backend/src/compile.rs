@@ -156,6 +156,83 @@ impl SrcLocs {
     }
 }
 
+/// A function's trap sites, sorted by code offset, as an artifact holds
+/// them (a little-endian `u32` offset and the trap code's byte each), so
+/// that loading one keeps them without decoding or copying them, and the
+/// signal handler searches them in place. Cheap to clone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrapSites(SharedBytes);
+
+impl TrapSites {
+    /// The sites of `sites`, which must be sorted by offset.
+    pub fn new(sites: impl Iterator<Item = (u32, TrapCode)>) -> TrapSites {
+        let mut bytes = Vec::new();
+        for (offset, code) in sites {
+            bytes.extend_from_slice(&offset.to_le_bytes());
+            bytes.push(code.as_raw().get());
+        }
+        TrapSites(bytes.into())
+    }
+
+    /// Sites in their artifact form, checked: sorted, each before
+    /// `code_len`, with a valid trap code.
+    pub fn from_bytes(bytes: SharedBytes, code_len: usize) -> Result<TrapSites, String> {
+        let (sites, rest) = bytes.as_chunks::<5>();
+        if !rest.is_empty() {
+            return Err("bad trap sites".into());
+        }
+        let mut last = 0;
+        for s in sites {
+            let offset = site_offset(s);
+            if offset < last || offset as usize >= code_len || s[4] == 0 {
+                return Err("bad trap site".into());
+            }
+            last = offset;
+        }
+        Ok(TrapSites(bytes))
+    }
+
+    /// The sites in their artifact form.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn sites(&self) -> &[[u8; 5]] {
+        self.0.as_chunks::<5>().0
+    }
+
+    /// How many sites there are.
+    pub fn len(&self) -> usize {
+        self.sites().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.sites().is_empty()
+    }
+
+    /// The trap code of the site at code offset `at`, if there is one
+    /// (allocates nothing: the signal handler calls it).
+    pub fn at(&self, at: u32) -> Option<TrapCode> {
+        let sites = self.sites();
+        let i = sites.partition_point(|s| site_offset(s) < at);
+        let s = sites.get(i).filter(|s| site_offset(s) == at)?;
+        std::num::NonZeroU8::new(s[4]).map(TrapCode::from_raw)
+    }
+
+    /// The sites, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, TrapCode)> + '_ {
+        self.sites().iter().filter_map(|s| {
+            let code = std::num::NonZeroU8::new(s[4])?;
+            Some((site_offset(s), TrapCode::from_raw(code)))
+        })
+    }
+}
+
+fn site_offset(site: &[u8; 5]) -> u32 {
+    u32::from_le_bytes([site[0], site[1], site[2], site[3]])
+}
+
 /// Machine code of one function, before placement.
 #[derive(Clone, Debug)]
 pub struct CompiledFunction {
@@ -164,7 +241,7 @@ pub struct CompiledFunction {
     /// Relocations to apply when placed.
     pub relocs: Vec<Relocation>,
     /// Trap sites: offset and code.
-    pub traps: Vec<(u32, TrapCode)>,
+    pub traps: TrapSites,
     /// Wasm function index, `None` for trampolines.
     pub wasm_index: Option<u32>,
     /// Code offset → Wasm module byte offset, sorted by code offset
@@ -567,7 +644,7 @@ impl Compiler {
             )));
         }
         let code = SharedBytes::from(buffer.data());
-        let traps = buffer.traps().iter().map(|t| (t.offset, t.code)).collect();
+        let traps = TrapSites::new(buffer.traps().iter().map(|t| (t.offset, t.code)));
         let raw_relocs = buffer.relocs().to_vec();
         let srclocs = SrcLocs::new(
             buffer
