@@ -68,13 +68,24 @@ impl CompileCommand {
 }
 
 /// Writes `bytes` to `path` under another name first, then renames it
-/// there: a `run` mapping the old artifact meanwhile keeps reading the old
-/// file, never a half-written one. Anything but a plain file or a new path
-/// (a symbolic link, `/dev/stdout`) is written directly, as before.
+/// there: a `run` that mapped the old artifact keeps the old file, which it
+/// reads for as long as it runs, never a changed or half-written one. A
+/// symbolic link to a plain file has its target replaced so; anything else
+/// but a plain file or a new path (`/dev/stdout`, a pipe) is written
+/// directly.
 fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let old = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_file() => Some(m),
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::canonicalize(path);
+            return match target {
+                Ok(t) if std::fs::symlink_metadata(&t).is_ok_and(|m| m.is_file()) => {
+                    write_whole(&t, bytes)
+                }
+                _ => std::fs::write(path, bytes),
+            };
+        }
         Ok(_) => return std::fs::write(path, bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),

@@ -1314,16 +1314,22 @@ fn modules_from_a_pipe() {
     }
 }
 
-/// `compile -o` replaces a plain file whole (by rename) and writes through
-/// a symbolic link, which stays a link.
+/// `compile -o` replaces a plain file whole (by rename: a process running
+/// the old one keeps it) and writes through a symbolic link, which stays a
+/// link, replacing its target the same way.
 #[test]
 fn compile_output_replaces_files_and_follows_links() {
+    use std::os::unix::fs::MetadataExt;
     let dir = tempdir();
     let real = dir.join("real.cwasm");
     let link = dir.join("link.cwasm");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    for out in [&link, &real, &real] {
+    let inode = || std::fs::metadata(&real).unwrap().ino();
+    compile_to(&link, "tests/programs/hello.wasm");
+    for out in [&real, &link] {
+        let before = inode();
         compile_to(out, "tests/programs/hello.wasm");
+        assert_ne!(inode(), before, "{} replaced, not rewritten", out.display());
     }
     assert!(
         std::fs::symlink_metadata(&link)

@@ -367,6 +367,24 @@ fn artifacts_bring_their_trampolines() {
     let compiled = Module::new(&engine, wat).unwrap();
     check(&engine, &compiled);
     assert_eq!(engine.trampoline_compilations(), 0);
+
+    // Loaded from a file, which only the module keeps mapped: once it is
+    // dropped the file may change, and the engine's trampolines (copies)
+    // do not.
+    let path = std::env::temp_dir().join(format!("wasm-jit-tramp-{}.cwasm", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let engine = Engine::default();
+    // SAFETY: the file was just written from an artifact of an engine of
+    // the same configuration, and stays as it is while `loaded` lives.
+    let loaded = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+    check(&engine, &loaded);
+    drop(loaded);
+    std::fs::write(&path, vec![0u8; bytes.len()]).unwrap();
+    let compiled = Module::new(&engine, wat).unwrap();
+    check(&engine, &compiled);
+    assert_eq!(engine.trampoline_compilations(), 0);
+    assert!(compiled.serialize().unwrap() == bytes, "the same artifact");
+    let _ = std::fs::remove_file(&path);
 }
 
 /// An artifact of another format version is recognised as one and refused

@@ -317,6 +317,8 @@ impl Source<'_> {
     /// artifact is kept.
     fn kept(&self, part: &[u8]) -> Option<SharedBytes> {
         let backing = self.backing?;
+        let all = self.all.as_ptr_range();
+        debug_assert!(all.start <= part.as_ptr() && part.as_ptr_range().end <= all.end);
         let start = part.as_ptr() as usize - self.all.as_ptr() as usize;
         Some(SharedBytes::Shared(
             backing.clone(),

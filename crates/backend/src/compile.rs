@@ -74,6 +74,16 @@ impl std::ops::Deref for SharedBytes {
     }
 }
 
+impl SharedBytes {
+    /// These bytes in memory of their own (a copy of shared ones).
+    pub fn into_owned(self) -> SharedBytes {
+        match self {
+            SharedBytes::Shared(..) => SharedBytes::from(&*self),
+            owned => owned,
+        }
+    }
+}
+
 impl From<Vec<u8>> for SharedBytes {
     fn from(v: Vec<u8>) -> SharedBytes {
         SharedBytes::Owned(v.into())
@@ -115,7 +125,10 @@ impl SrcLocs {
     /// The pairs of `pairs`, which must be sorted by code offset.
     pub fn new(pairs: impl Iterator<Item = (u32, u32)>) -> SrcLocs {
         let mut bytes = Vec::new();
+        let mut last = 0;
         for (offset, loc) in pairs {
+            debug_assert!(offset >= last, "source locations out of order");
+            last = offset;
             bytes.extend_from_slice(&offset.to_le_bytes());
             bytes.extend_from_slice(&loc.to_le_bytes());
         }
@@ -167,7 +180,10 @@ impl TrapSites {
     /// The sites of `sites`, which must be sorted by offset.
     pub fn new(sites: impl Iterator<Item = (u32, TrapCode)>) -> TrapSites {
         let mut bytes = Vec::new();
+        let mut last = 0;
         for (offset, code) in sites {
+            debug_assert!(offset >= last, "trap sites out of order");
+            last = offset;
             bytes.extend_from_slice(&offset.to_le_bytes());
             bytes.push(code.as_raw().get());
         }
@@ -231,6 +247,19 @@ impl TrapSites {
 
 fn site_offset(site: &[u8; 5]) -> u32 {
     u32::from_le_bytes([site[0], site[1], site[2], site[3]])
+}
+
+impl CompiledFunction {
+    /// This function with its bytes in memory of their own, not an
+    /// artifact's (for what outlives the module loaded from it).
+    pub fn into_owned(self) -> CompiledFunction {
+        CompiledFunction {
+            code: self.code.into_owned(),
+            traps: TrapSites(self.traps.0.into_owned()),
+            srclocs: SrcLocs(self.srclocs.0.into_owned()),
+            ..self
+        }
+    }
 }
 
 /// Machine code of one function, before placement.

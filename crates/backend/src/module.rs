@@ -954,6 +954,11 @@ impl Trampolines {
         let mut seen = std::collections::HashSet::new();
         let missing: Vec<SavedTrampoline> = saved
             .into_iter()
+            // The engine keeps them, past the artifact's module: copied.
+            .map(|t| SavedTrampoline {
+                code: t.code.into_owned(),
+                ..t
+            })
             .filter(|t| {
                 let map = match t.kind {
                     TrampolineKind::Array => &array,
