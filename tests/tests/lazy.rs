@@ -72,6 +72,24 @@ fn call_with_10(engine: &Engine, module: &Module, name: &str) -> i64 {
     f.call(&mut store, 10).unwrap()
 }
 
+/// An empty directory for a test's code cache, named after `name` and
+/// this process.
+fn fresh_cache_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wasm-jit-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The one entry of the code cache in `dir`.
+fn only_entry(dir: &std::path::Path) -> std::path::PathBuf {
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries.into_iter().next().unwrap()
+}
+
 /// Makes `dir` a code cache whose entry for `WAT` holds only `fib`.
 fn cache_only_fib(dir: &std::path::Path) {
     let _ = std::fs::remove_dir_all(dir);
@@ -301,8 +319,7 @@ fn the_cache_saves_the_final_tier_as_eager_code() {
     if !background_threads() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("wasm-jit-final-cache-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_cache_dir("final-cache");
     let engine = lazy_engine(true, Some(dir.clone()));
     let module = Module::new(&engine, WAT).unwrap();
     wait_for_final_tier(&module);
@@ -363,15 +380,10 @@ fn an_entry_with_part_of_the_final_tier_loads_and_converges() {
     if !background_threads() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("wasm-jit-part-final-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_cache_dir("part-final");
     let entry_bytes = || {
-        let entries: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        (std::fs::read(&entries[0]).unwrap(), entries[0].clone())
+        let entry = only_entry(&dir);
+        (std::fs::read(&entry).unwrap(), entry)
     };
     let first_tier = lazy_engine(false, Some(dir.clone()));
     let background = lazy_engine(true, Some(dir.clone()));
@@ -458,8 +470,7 @@ fn an_entry_with_part_of_the_final_tier_loads_and_converges() {
 
 #[test]
 fn the_cache_keeps_the_functions_compiled_so_far() {
-    let dir = std::env::temp_dir().join(format!("wasm-jit-lazy-cache-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_cache_dir("lazy-cache");
     {
         let engine = lazy_engine(false, Some(dir.clone()));
         let module = Module::new(&engine, WAT).unwrap();
@@ -490,20 +501,16 @@ fn the_cache_keeps_the_functions_compiled_so_far() {
     );
     // A damaged entry is ignored and rewritten.
     drop(module);
-    let entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    let entry = only_entry(&dir);
+    let mut bytes = std::fs::read(&entry).unwrap();
     let len = bytes.len();
     bytes.truncate(len - 20);
-    std::fs::write(&entries[0], &bytes).unwrap();
+    std::fs::write(&entry, &bytes).unwrap();
     let module = Module::new(&engine, WAT).unwrap();
     assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     assert_eq!(module.compiled_function_count(), 2);
     module.write_cache();
-    assert!(std::fs::read(&entries[0]).unwrap().len() > len - 20);
+    assert!(std::fs::read(&entry).unwrap().len() > len - 20);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -515,7 +522,7 @@ fn cached_modules_compile_ahead_only_when_needed() {
     if !background_threads() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("wasm-jit-deferred-{}", std::process::id()));
+    let dir = fresh_cache_dir("deferred");
     let engine_with = |delay: std::time::Duration| {
         let mut config = Config::new();
         config
@@ -660,8 +667,7 @@ fn the_automatic_quick_tier_is_for_uncached_large_modules() {
     }
     wat.push_str("(func (export \"f\") (result i32) (i32.const 1)))");
     let wasm = wat::parse_str(&wat).unwrap();
-    let dir = std::env::temp_dir().join(format!("wasm-jit-auto-quick-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_cache_dir("auto-quick");
     let quick_first_calls = |cache: Option<std::path::PathBuf>| {
         let mut config = Config::new();
         config

@@ -114,80 +114,98 @@ impl std::fmt::Debug for SharedBytes {
     }
 }
 
-/// Pairs of a code offset and the Wasm module byte offset of the
-/// instruction there, sorted by code offset, as an artifact holds them
-/// (two little-endian `u32`s each), so that loading one keeps them
-/// without decoding or copying them. Cheap to clone.
+/// A table of fixed-size records, each starting with a little-endian
+/// `u32` code offset, sorted by it, as an artifact holds them, so that
+/// loading one keeps them without decoding or copying them (the signal
+/// handler searches trap sites in place). Cheap to clone.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SrcLocs(SharedBytes);
+pub struct Records<const N: usize>(SharedBytes);
 
-impl SrcLocs {
-    /// The pairs of `pairs`, which must be sorted by code offset.
-    pub fn new(pairs: impl Iterator<Item = (u32, u32)>) -> SrcLocs {
+/// Pairs of a code offset and the Wasm module byte offset of the
+/// instruction there (two little-endian `u32`s each).
+pub type SrcLocs = Records<8>;
+
+/// A function's trap sites: a code offset and the trap code's byte each.
+pub type TrapSites = Records<5>;
+
+impl<const N: usize> Records<N> {
+    /// The records made by `record` of each of `items` (which must come
+    /// sorted by code offset).
+    fn collect<T>(items: impl Iterator<Item = T>, record: impl Fn(T) -> [u8; N]) -> Records<N> {
         let mut bytes = Vec::new();
         let mut last = 0;
-        for (offset, loc) in pairs {
-            debug_assert!(offset >= last, "source locations out of order");
-            last = offset;
-            bytes.extend_from_slice(&offset.to_le_bytes());
-            bytes.extend_from_slice(&loc.to_le_bytes());
+        for item in items {
+            let r = record(item);
+            debug_assert!(offset_of(&r) >= last, "records out of order");
+            last = offset_of(&r);
+            bytes.extend_from_slice(&r);
         }
-        SrcLocs(bytes.into())
+        Records(bytes.into())
     }
 
-    /// Pairs in their artifact form (their length is a multiple of 8).
-    pub fn from_bytes(bytes: SharedBytes) -> SrcLocs {
-        SrcLocs(bytes)
-    }
-
-    /// The pairs in their artifact form.
+    /// The records in their artifact form.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
-    fn pairs(&self) -> &[[u8; 8]] {
-        self.0.as_chunks::<8>().0
+    fn records(&self) -> &[[u8; N]] {
+        self.0.as_chunks::<N>().0
     }
 
-    /// How many pairs there are.
+    /// How many records there are.
     pub fn len(&self) -> usize {
-        self.pairs().len()
+        self.records().len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.pairs().is_empty()
+        self.records().is_empty()
+    }
+
+    /// These records in memory of their own (see [`SharedBytes::into_owned`]).
+    fn into_owned(self) -> Records<N> {
+        Records(self.0.into_owned())
+    }
+}
+
+/// The little-endian `u32` a record starts with.
+fn offset_of<const N: usize>(record: &[u8; N]) -> u32 {
+    u32::from_le_bytes([record[0], record[1], record[2], record[3]])
+}
+
+impl SrcLocs {
+    /// The pairs of `pairs`, which must be sorted by code offset.
+    pub fn new(pairs: impl Iterator<Item = (u32, u32)>) -> SrcLocs {
+        Records::collect(pairs, |(offset, loc)| {
+            let mut r = [0; 8];
+            r[..4].copy_from_slice(&offset.to_le_bytes());
+            r[4..].copy_from_slice(&loc.to_le_bytes());
+            r
+        })
+    }
+
+    /// Pairs in their artifact form (their length is a multiple of 8).
+    pub fn from_bytes(bytes: SharedBytes) -> SrcLocs {
+        Records(bytes)
     }
 
     /// The module offset of the instruction at code offset `at`: that of
     /// the last pair at or before it.
     pub fn module_offset(&self, at: u32) -> Option<u32> {
-        let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
-        let pairs = self.pairs();
-        let i = pairs.partition_point(|p| word(&p[..4]) <= at);
-        i.checked_sub(1).map(|i| word(&pairs[i][4..]))
+        let pairs = self.records();
+        let i = pairs.partition_point(|p| offset_of(p) <= at);
+        let p = pairs.get(i.checked_sub(1)?)?;
+        Some(u32::from_le_bytes([p[4], p[5], p[6], p[7]]))
     }
 }
-
-/// A function's trap sites, sorted by code offset, as an artifact holds
-/// them (a little-endian `u32` offset and the trap code's byte each), so
-/// that loading one keeps them without decoding or copying them, and the
-/// signal handler searches them in place. Cheap to clone.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrapSites(SharedBytes);
 
 impl TrapSites {
     /// The sites of `sites`, which must be sorted by offset.
     pub fn new(sites: impl Iterator<Item = (u32, TrapCode)>) -> TrapSites {
-        let mut bytes = Vec::new();
-        let mut last = 0;
-        for (offset, code) in sites {
-            debug_assert!(offset >= last, "trap sites out of order");
-            last = offset;
-            bytes.extend_from_slice(&offset.to_le_bytes());
-            bytes.push(code.as_raw().get());
-        }
-        TrapSites(bytes.into())
+        Records::collect(sites, |(offset, code)| {
+            let o = offset.to_le_bytes();
+            [o[0], o[1], o[2], o[3], code.as_raw().get()]
+        })
     }
 
     /// Sites in their artifact form, checked: sorted, each before
@@ -199,54 +217,23 @@ impl TrapSites {
         }
         let mut last = 0;
         for s in sites {
-            let offset = site_offset(s);
+            let offset = offset_of(s);
             if offset < last || offset as usize >= code_len || s[4] == 0 {
                 return Err("bad trap site".into());
             }
             last = offset;
         }
-        Ok(TrapSites(bytes))
-    }
-
-    /// The sites in their artifact form.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    fn sites(&self) -> &[[u8; 5]] {
-        self.0.as_chunks::<5>().0
-    }
-
-    /// How many sites there are.
-    pub fn len(&self) -> usize {
-        self.sites().len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.sites().is_empty()
+        Ok(Records(bytes))
     }
 
     /// The trap code of the site at code offset `at`, if there is one
     /// (allocates nothing: the signal handler calls it).
     pub fn at(&self, at: u32) -> Option<TrapCode> {
-        let sites = self.sites();
-        let i = sites.partition_point(|s| site_offset(s) < at);
-        let s = sites.get(i).filter(|s| site_offset(s) == at)?;
+        let sites = self.records();
+        let i = sites.partition_point(|s| offset_of(s) < at);
+        let s = sites.get(i).filter(|s| offset_of(s) == at)?;
         std::num::NonZeroU8::new(s[4]).map(TrapCode::from_raw)
     }
-
-    /// The sites, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, TrapCode)> + '_ {
-        self.sites().iter().filter_map(|s| {
-            let code = std::num::NonZeroU8::new(s[4])?;
-            Some((site_offset(s), TrapCode::from_raw(code)))
-        })
-    }
-}
-
-fn site_offset(site: &[u8; 5]) -> u32 {
-    u32::from_le_bytes([site[0], site[1], site[2], site[3]])
 }
 
 impl CompiledFunction {
@@ -255,8 +242,8 @@ impl CompiledFunction {
     pub fn into_owned(self) -> CompiledFunction {
         CompiledFunction {
             code: self.code.into_owned(),
-            traps: TrapSites(self.traps.0.into_owned()),
-            srclocs: SrcLocs(self.srclocs.0.into_owned()),
+            traps: self.traps.into_owned(),
+            srclocs: self.srclocs.into_owned(),
             ..self
         }
     }
