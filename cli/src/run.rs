@@ -558,8 +558,10 @@ fn load(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module>
             );
         }
         if file.metadata().is_ok_and(|m| m.is_file()) {
+            // The handle whose first bytes were read, mapped: the path is
+            // not opened again.
             // SAFETY: the user vouched for the file with --allow-precompiled.
-            return unsafe { Module::deserialize_file(engine, path) }
+            return unsafe { Module::deserialize_open_file(engine, file) }
                 .with_context(|| format!("failed to load `{name}`"));
         }
         std::io::Read::read_to_end(&mut file, &mut bytes)

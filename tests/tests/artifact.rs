@@ -56,6 +56,39 @@ fn a_loaded_artifact_behaves_as_the_compiled_module() {
     assert_eq!(loaded.serialize().unwrap(), bytes);
 }
 
+/// An open file loads from its start, wherever its handle stands, and is
+/// the file that was opened even once its path names another.
+#[test]
+fn an_open_artifact_file_loads_whatever_its_path_becomes() {
+    use std::io::Read;
+    let engine = Engine::default();
+    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+    let dir = std::env::temp_dir().join(format!("wasm-jit-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.cwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut file = std::fs::File::open(&path).unwrap();
+    let mut head = [0u8; 64];
+    file.read_exact(&mut head).unwrap();
+    assert!(Module::is_serialized(&head));
+    // Another file takes the path (a rename, as `compile -o` writes).
+    let other = dir.join("other");
+    std::fs::write(&other, b"not an artifact").unwrap();
+    std::fs::rename(&other, &path).unwrap();
+    // SAFETY: the open file was written from this engine's artifact and
+    // nothing changes it (its path now names another file).
+    let loaded = unsafe { Module::deserialize_open_file(&engine, file) }.unwrap();
+    let expected = (6765, i32::from(b'e'), -3.0, Some(Trap::MemoryOutOfBounds));
+    assert_eq!(run(&engine, &loaded), expected);
+    // An empty file is refused, not mapped.
+    std::fs::write(&path, b"").unwrap();
+    let empty = std::fs::File::open(&path).unwrap();
+    // SAFETY: refused before any code is used.
+    let err = unsafe { Module::deserialize_open_file(&engine, empty) }.unwrap_err();
+    assert!(format!("{err:#}").contains("not a"), "{err:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn other_configurations_and_damaged_artifacts_are_refused() {
     let engine = Engine::default();

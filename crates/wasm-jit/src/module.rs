@@ -129,11 +129,21 @@ enum ArtifactBytes<'a> {
 /// code of a module loaded from it may keep it as long as the module).
 unsafe fn map_file(path: &Path) -> std::io::Result<MappedFile> {
     let file = std::fs::File::open(path)?;
+    // SAFETY: this function's contract.
+    unsafe { map_open_file(&file) }
+}
+
+/// The contents of an open file, mapped (from its start, wherever its
+/// position is), as [`map_file`] maps the file at a path.
+///
+/// # Safety
+/// As for [`map_file`].
+unsafe fn map_open_file(file: &std::fs::File) -> std::io::Result<MappedFile> {
     if file.metadata()?.len() == 0 {
         return Ok(MappedFile::Empty);
     }
     // SAFETY: per this function's contract, the file stays as it is.
-    unsafe { memmap2::Mmap::map(&file) }.map(MappedFile::Mapped)
+    unsafe { memmap2::Mmap::map(file) }.map(MappedFile::Mapped)
 }
 
 /// A file's contents, mapped (see [`map_file`]).
@@ -533,6 +543,22 @@ impl Module {
             unsafe { map_file(path) }
                 .with_context(|| format!("cannot read `{}`", path.display()))?,
         );
+        // SAFETY: as above.
+        unsafe { Module::load_artifact(engine, ArtifactBytes::Kept(&bytes), None, None) }
+    }
+
+    /// [`Module::deserialize_file`] of a file already open: the file that
+    /// was checked is the file that is loaded, whatever happens to its path
+    /// meanwhile. Its whole contents are mapped, from its start, whatever
+    /// the handle's position.
+    ///
+    /// # Safety
+    /// As for [`Module::deserialize_file`].
+    pub unsafe fn deserialize_open_file(engine: &Engine, file: std::fs::File) -> Result<Module> {
+        // SAFETY: the caller trusts the file and leaves it alone while the
+        // module lives (this function's contract).
+        let bytes: Backing =
+            Arc::new(unsafe { map_open_file(&file) }.context("cannot read the open file")?);
         // SAFETY: as above.
         unsafe { Module::load_artifact(engine, ArtifactBytes::Kept(&bytes), None, None) }
     }
