@@ -516,7 +516,7 @@ fn the_cache_keeps_the_functions_compiled_so_far() {
 
 /// A module loaded with compiled functions (here from the cache) does not
 /// compile ahead at once: only once a call finds a function missing, or
-/// once its delay has passed.
+/// once its delay has passed, unless all that is left is the final tier.
 #[test]
 fn cached_modules_compile_ahead_only_when_needed() {
     if !background_threads() {
@@ -564,6 +564,26 @@ fn cached_modules_compile_ahead_only_when_needed() {
     assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     wait_for_final_tier(&module);
     // (Dropping the module writes its cache entry.)
+    drop(module);
+    // An entry with every function but not the final tier (its earlier
+    // runs compiled the whole module) compiles the final tier at once,
+    // whatever the delay: runs as long as those converge on eager code.
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = lazy_engine(false, Some(dir.clone()));
+    let module = Module::new(&engine, WAT).unwrap();
+    module.serialize().unwrap();
+    drop(module);
+    let engine = engine_with(hour);
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(module.compiled_function_count(), 0);
+    wait_for_final_tier(&module);
+    assert_eq!(call_with_10(&engine, &module, "fib"), 55);
+    drop(module);
+    // The entry is eager now: every function at load, no final tier to come.
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(module.compiled_function_count(), 5);
+    assert!(!module.final_tier_placed());
+    assert_eq!(call_with_10(&engine, &module, "tail"), 55);
     drop(module);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -358,9 +358,15 @@ impl Module {
             // later, or when a call finds a function not compiled. Quick
             // code loaded from the cache is replaced at once, hottest first,
             // and the entry rewritten with what was replaced (so repeated
-            // short runs converge on optimised code).
+            // short runs converge on optimised code). So does the final
+            // tier of a cache entry that holds every function but not yet
+            // as eager code: earlier runs were long enough to compile the
+            // whole module, and runs as long as those would otherwise end
+            // before the delay, and never converge.
             let quick_loaded = compiled.lazy().is_some_and(|l| l.upgrades_pending());
-            let after = (cached > 0 && !quick_loaded).then_some(engine.config().background_delay);
+            let final_pending = cache.is_some() && compiled.lazy().is_some_and(|l| l.complete());
+            let after = (cached > 0 && !quick_loaded && !final_pending)
+                .then_some(engine.config().background_delay);
             wasm_jit_backend::lazy::start_background(&compiled, after);
         }
         Module(Arc::new(ModuleInner {
