@@ -2,7 +2,7 @@
 //! wasm-jit offers for them (trap names, feature setters, `Linker::module`
 //! and `get_default`, WASI's `p1` module and builder) behave as Wasmtime's.
 
-use wasm_jit::{Config, Engine, Error, Linker, Module, Store, Trap, Val};
+use wasm_jit::{Config, Engine, Error, Instance, Linker, Module, Store, Trap, Val};
 
 #[test]
 fn trap_names_match_in_patterns() {
@@ -930,6 +930,40 @@ fn callers_get_and_set_fuel() {
         Some(&Trap::OutOfFuel),
         "{err:?}"
     );
+}
+
+/// As in Wasmtime, a store starts with no fuel, and with none left no Wasm
+/// runs at all: even a function without loops or calls traps on entry.
+/// With fuel, it runs, and what it used is taken.
+#[test]
+fn no_fuel_runs_nothing() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "one") (result i32) (i32.add (i32.const 0) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    assert_eq!(store.get_fuel().unwrap(), 0);
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let one = instance
+        .get_typed_func::<(), i32>(&mut store, "one")
+        .unwrap();
+    let err = one.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
+    store.set_fuel(100).unwrap();
+    assert_eq!(one.call(&mut store, ()).unwrap(), 1);
+    let left = store.get_fuel().unwrap();
+    assert!(left < 100, "{left}");
+    // The store goes on: drained, it traps again.
+    store.set_fuel(0).unwrap();
+    assert!(one.call(&mut store, ()).is_err());
 }
 
 /// `Instance::exports` yields `Export`s (`name()`, `into_func()`, ...), as

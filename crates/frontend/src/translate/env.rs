@@ -531,15 +531,17 @@ impl FuncTranslator<'_, '_> {
         );
     }
 
-    /// Traps with `OutOfFuel` when the fuel is used up.
+    /// Traps with `OutOfFuel` when the fuel is used up: none left counts
+    /// (as in Wasmtime, a store with no fuel runs no Wasm at all; the
+    /// function entry checks too).
     pub(super) fn fuel_check(&mut self) {
         let Some(var) = self.fuel_var else { return };
         self.fuel_flush();
         let fuel = self.builder.use_var(var);
-        let out = self
-            .builder
-            .ins()
-            .icmp_imm_s(ir::condcodes::IntCC::SignedLessThan, fuel, 0);
+        let out =
+            self.builder
+                .ins()
+                .icmp_imm_s(ir::condcodes::IntCC::SignedLessThanOrEqual, fuel, 0);
         self.builder.ins().trapnz(out, TrapKind::OutOfFuel.code());
     }
 
