@@ -2751,3 +2751,126 @@ fn caches_are_configured_as_in_wasmtime() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Items of one store given to another are errors where Wasmtime's are,
+/// never panics, and both stores go on.
+#[test]
+fn another_stores_items_are_errors() {
+    use wasm_jit::{
+        ExternRef, Func, Global, GlobalType, Mutability, RefType, Table, TableType, ValType,
+    };
+    let engine = Engine::default();
+    let mut s1 = Store::new(&engine, ());
+    let mut s2 = Store::new(&engine, ());
+    let f = Func::wrap(&mut s1, || 1i32);
+    let e = ExternRef::new(&mut s1, 5u32);
+    let expect = |r: wasm_jit::Result<()>, what: &str| {
+        let err = r.expect_err(what);
+        let msg = format!("{err:#}");
+        assert!(msg.contains("another store"), "{what}: {msg}");
+    };
+
+    let imports = Module::new(&engine, r#"(module (import "" "" (func (result i32))))"#).unwrap();
+    expect(
+        Instance::new(&mut s2, &imports, &[f.into()]).map(drop),
+        "a foreign import",
+    );
+
+    let takes = Module::new(
+        &engine,
+        r#"(module (func (export "c") (param funcref)) (func (export "x") (param externref)))"#,
+    )
+    .unwrap();
+    let i = Instance::new(&mut s2, &takes, &[]).unwrap();
+    let c = i.get_typed_func::<Option<Func>, ()>(&mut s2, "c").unwrap();
+    expect(c.call(&mut s2, Some(f)), "a typed argument");
+    let x = i
+        .get_typed_func::<Option<ExternRef>, ()>(&mut s2, "x")
+        .unwrap();
+    expect(x.call(&mut s2, Some(e)), "a typed externref argument");
+    let dynamic = i.get_func(&mut s2, "c").unwrap();
+    expect(
+        dynamic.call(&mut s2, &[Val::FuncRef(Some(f))], &mut []),
+        "a dynamic argument",
+    );
+
+    let funcs = TableType::new(RefType::FUNCREF, 1, None);
+    expect(
+        Table::new(&mut s2, funcs, Val::FuncRef(Some(f))).map(drop),
+        "a table's initial value",
+    );
+    let table = Table::new(&mut s2, funcs, Val::FuncRef(None)).unwrap();
+    expect(
+        table.set(&mut s2, 0, Val::FuncRef(Some(f))),
+        "a table element",
+    );
+    expect(
+        table.grow(&mut s2, 1, Val::FuncRef(Some(f))).map(drop),
+        "a grown table element",
+    );
+    expect(
+        table.fill(&mut s2, 0, Val::FuncRef(Some(f)), 1),
+        "a table fill",
+    );
+    let externs = TableType::new(RefType::EXTERNREF, 1, None);
+    let table2 = Table::new(&mut s2, externs, Val::ExternRef(None)).unwrap();
+    expect(
+        table2.set(&mut s2, 0, Val::ExternRef(Some(e))),
+        "an externref element",
+    );
+
+    let mutable = GlobalType::new(ValType::FUNCREF, Mutability::Var);
+    expect(
+        Global::new(&mut s2, mutable, Val::FuncRef(Some(f))).map(drop),
+        "a global's initial value",
+    );
+    let global = Global::new(&mut s2, mutable, Val::FuncRef(None)).unwrap();
+    expect(
+        global.set(&mut s2, Val::FuncRef(Some(f))),
+        "a global's value",
+    );
+
+    // Both stores go on.
+    c.call(&mut s2, None).unwrap();
+    assert!(table.get(&mut s2, 0).unwrap().unwrap_funcref().is_none());
+    let one = f.typed::<(), i32>(&s1).unwrap();
+    assert_eq!(one.call(&mut s1, ()).unwrap(), 1);
+}
+
+/// A backtrace names the module as `Module::name` does: its name section's
+/// name first (as Wasmtime's backtraces), else the name it was loaded
+/// under, else none.
+#[test]
+fn backtraces_name_the_module() {
+    use wasm_jit::WasmBacktrace;
+    let engine = Engine::default();
+    let module_name = |module: &Module| {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, module, &[]).unwrap();
+        let f = instance
+            .get_typed_func::<(), ()>(&mut store, "outer")
+            .unwrap();
+        let err = f.call(&mut store, ()).unwrap_err();
+        let trace = err.downcast_ref::<WasmBacktrace>().expect("a backtrace");
+        let frame = &trace.frames()[0];
+        assert_eq!(frame.func_name(), Some("inner"));
+        (frame.module_name().map(str::to_string), format!("{trace}"))
+    };
+    let named = r#"(module $hello (func $inner unreachable)
+                     (func (export "outer") call $inner))"#;
+    let unnamed = r#"(module (func $inner unreachable)
+                       (func (export "outer") call $inner))"#;
+    let m = Module::new(&engine, named).unwrap();
+    assert_eq!(m.name(), Some("hello"));
+    let (name, shown) = module_name(&m);
+    assert_eq!(name.as_deref(), Some("hello"));
+    assert!(shown.contains("hello!inner"), "{shown}");
+    let m = Module::new_with_name(&engine, named, Some("file.wasm")).unwrap();
+    assert_eq!(module_name(&m).0.as_deref(), m.name());
+    let m = Module::new_with_name(&engine, unnamed, Some("file.wasm")).unwrap();
+    assert_eq!(module_name(&m).0.as_deref(), Some("file.wasm"));
+    let m = Module::new(&engine, unnamed).unwrap();
+    let (name, shown) = module_name(&m);
+    assert_eq!(name, None);
+    assert!(shown.contains("<unknown>!inner"), "{shown}");
+}

@@ -61,10 +61,12 @@ pub struct CodeNames {
 
 impl CodeNames {
     /// The names and body offsets of `info`'s functions, for a module
-    /// compiled or loaded under `module`.
+    /// compiled or loaded under `module`. The module's own name (its name
+    /// section's) comes first, as in `Module::name` (and Wasmtime's
+    /// backtraces).
     pub fn new(module: Option<String>, info: &wasm_jit_frontend::module::ModuleInfo) -> CodeNames {
         CodeNames {
-            module,
+            module: info.name.clone().or(module),
             funcs: info.func_names.clone(),
             body_offsets: info.body_offsets.clone(),
             num_imported_funcs: info.num_imported_funcs,

@@ -278,6 +278,13 @@ unsafe fn instantiate(
     }
     let mut raw = Imports::default();
     for (import, ext) in info.imports.iter().zip(imports) {
+        if !ext.usable_in(s) {
+            bail!(
+                "cannot instantiate with an item of another store (or a shared memory of another engine): the import `{}::{}`",
+                import.module,
+                import.name
+            );
+        }
         let mismatch = |actual: ExternType| {
             // (An exact import wants that type itself, not a subtype.)
             let exactly = if matches!(import.kind, ImportKind::ExactFunc(_)) {

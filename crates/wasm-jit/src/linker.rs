@@ -459,8 +459,7 @@ impl<T: 'static> Linker<T> {
     /// and a host function's type must be the one imported. Items that
     /// belong to a store (from [`Linker::define`] or
     /// [`Linker::instance`]) are type-checked when instantiated, and only
-    /// in that store (another store's item is an error, where Wasmtime
-    /// panics).
+    /// in that store (another store's item is an error, as in Wasmtime).
     pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
         if !Engine::same(&self.engine, module.engine()) {
             bail!("cannot link a module compiled by another engine");

@@ -324,6 +324,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         params.into_vals(&mut vals[..P::LEN]);
         let mut raw = [ValRaw::default(); MAX_TYPED];
         for (slot, v) in raw.iter_mut().zip(&vals[..P::LEN]) {
+            v.check_store(s, "an argument")?;
             *slot = v.to_raw(s);
         }
         let trampoline = self.trampoline;

@@ -499,6 +499,7 @@ impl Val {
     /// Checks the value has type `ty` (see [`Val::has_type`]); the error
     /// names `what` was given it.
     pub(crate) fn check_type(&self, store: &StoreOpaque, ty: ValType, what: &str) -> Result<()> {
+        self.check_store(store, what)?;
         if !self.has_type(store, ty) {
             bail!(
                 "type mismatch: {what} expected a value of type {ty}, got {}",
