@@ -626,9 +626,12 @@ fn wasmtime_style_command_lines() {
     for (opt, differs) in [
         (
             "memory-reservation=1MiB",
-            "here memory=explicit-bounds-checks",
+            "memory=explicit-bounds-checks in this engine",
         ),
-        ("memory-guard-size=64KiB", "here memory=guard-bytes-65536"),
+        (
+            "memory-guard-size=64KiB",
+            "memory=guard-bytes-65536 in this engine",
+        ),
     ] {
         let o = wasm_jit(&[
             "run",
@@ -987,7 +990,7 @@ fn precompiled_modules() {
         "20",
     ]);
     assert!(
-        stderr(&o).contains("epochs=false here epochs=true"),
+        stderr(&o).contains("epochs=false in the artifact, epochs=true in this engine"),
         "{}",
         stderr(&o)
     );

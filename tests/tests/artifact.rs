@@ -100,7 +100,7 @@ fn other_configurations_and_damaged_artifacts_are_refused() {
     // SAFETY: refused before anything runs.
     let err = unsafe { Module::deserialize(&fuel, &bytes) }.unwrap_err();
     assert!(
-        format!("{err:#}").contains("fuel=false here fuel=true"),
+        format!("{err:#}").contains("fuel=false in the artifact, fuel=true in this engine"),
         "{err:#}"
     );
 

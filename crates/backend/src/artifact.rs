@@ -363,7 +363,7 @@ fn deserialize_from<'a>(src: Source<'a>, fingerprint: &str) -> Result<Artifact<'
             .split(' ')
             .zip(fingerprint.split(' '))
             .filter(|(a, b)| a != b)
-            .map(|(a, b)| format!("{a} here {b}"))
+            .map(|(a, b)| format!("{a} in the artifact, {b} in this engine"))
             .collect();
         return Err(format!(
             "compiled by another engine build, version, target or configuration: {}",

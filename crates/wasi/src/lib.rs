@@ -70,6 +70,13 @@ pub mod p0 {
 /// The same as [`p0`], under its older Wasmtime name.
 pub use p0 as preview0;
 
+/// Where Wasmtime keeps the pipes a preview1 context also takes
+/// (`wasmtime_wasi::p2::pipe::MemoryOutputPipe`): only [`pipe`] is here,
+/// WASI preview 2 itself (the component model) is not supported yet.
+pub mod p2 {
+    pub use crate::pipe;
+}
+
 /// The guest called `proc_exit`: the error that ends its execution, with the
 /// exit status. Embedders downcast to it (`err.downcast_ref::<I32Exit>()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

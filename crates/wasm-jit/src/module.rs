@@ -491,7 +491,7 @@ impl Module {
         };
         let mut artifact = deserialized.map_err(|e| {
             let why = if engine.config().bounds_checks_for_address_limit
-                && e.contains("here memory=explicit-bounds-checks")
+                && e.contains("memory=explicit-bounds-checks in this engine")
             {
                 " (this process's address-space limit, `ulimit -v`, is too small for \
                      memories with guard pages, so this engine checks bounds explicitly)"
