@@ -90,10 +90,17 @@ fn only_entry(dir: &std::path::Path) -> std::path::PathBuf {
     entries.into_iter().next().unwrap()
 }
 
-/// Makes `dir` a code cache whose entry for `WAT` holds only `fib`.
+/// Makes `dir` a code cache whose entry for `WAT` holds only `fib`, saved
+/// by a short run (the next load compiles ahead only after its delay).
 fn cache_only_fib(dir: &std::path::Path) {
     let _ = std::fs::remove_dir_all(dir);
-    let engine = lazy_engine(false, Some(dir.to_path_buf()));
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .background_compilation(false)
+        .background_delay(std::time::Duration::MAX)
+        .cache_dir(Some(dir.to_path_buf()));
+    let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, WAT).unwrap();
     assert_eq!(call_with_10(&engine, &module, "fib"), 55);
     // Written when the module drops.
@@ -425,6 +432,7 @@ fn an_entry_with_part_of_the_final_tier_loads_and_converges() {
             fingerprint,
             first.wasm,
             true,
+            false,
             &functions,
             &first.trampolines,
         )
@@ -516,7 +524,7 @@ fn the_cache_keeps_the_functions_compiled_so_far() {
 
 /// A module loaded with compiled functions (here from the cache) does not
 /// compile ahead at once: only once a call finds a function missing, or
-/// once its delay has passed, unless all that is left is the final tier.
+/// once its delay has passed, unless the run that saved it was long.
 #[test]
 fn cached_modules_compile_ahead_only_when_needed() {
     if !background_threads() {
@@ -565,17 +573,23 @@ fn cached_modules_compile_ahead_only_when_needed() {
     wait_for_final_tier(&module);
     // (Dropping the module writes its cache entry.)
     drop(module);
-    // An entry with every function but not the final tier (its earlier
-    // runs compiled the whole module) compiles the final tier at once,
-    // whatever the delay: runs as long as those converge on eager code.
-    let _ = std::fs::remove_dir_all(&dir);
-    let engine = lazy_engine(false, Some(dir.clone()));
-    let module = Module::new(&engine, WAT).unwrap();
-    module.serialize().unwrap();
+    // An entry saved by a long run (here: one past half its engine's
+    // delay) compiles ahead at once, whatever the delay: runs as long
+    // converge on eager code even if they end about when the delay does.
+    cache_only_fib(&dir);
+    let mut config = Config::new();
+    config
+        .compilation_mode(CompilationMode::Lazy)
+        .background_compilation(false)
+        .background_delay(std::time::Duration::from_millis(2))
+        .cache_dir(Some(dir.clone()));
+    let long = Engine::new(&config).unwrap();
+    let module = Module::new(&long, WAT).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(call_with_10(&long, &module, "tail"), 55);
     drop(module);
     let engine = engine_with(hour);
     let module = Module::new(&engine, WAT).unwrap();
-    assert_eq!(module.compiled_function_count(), 0);
     wait_for_final_tier(&module);
     assert_eq!(call_with_10(&engine, &module, "fib"), 55);
     drop(module);

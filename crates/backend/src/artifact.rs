@@ -11,7 +11,7 @@
 //! loading compiles nothing.
 //!
 //! ```text
-//! "\0wasm-jit-cwasm9"  fingerprint: str  lazy: u8  wasm: bytes  count: u32
+//! "\0wasm-jit-cwasm9"  fingerprint: str  mode: u8  wasm: bytes  count: u32
 //! per function: present: u8; if 1: function
 //! trampolines: u32 × (kind u8 (0 Wasm-to-host, 1 host-to-Wasm),
 //!                     params: bytes  results: bytes (a byte per value type:
@@ -26,6 +26,8 @@
 //!                         entries only, 2: final-tier code of lazy compilation,
 //!                         which calls other functions directly)
 //! ```
+//! `mode` is 0 for eager code, 1 for lazily compiled code, 3 for lazily
+//! compiled code saved by a long run (see [`Artifact::long_run`]).
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 
 use cranelift_codegen::binemit::Reloc;
@@ -67,6 +69,11 @@ pub struct Artifact<'a> {
     pub wasm: &'a [u8],
     /// Whether the code was compiled for lazy compilation.
     pub lazy: bool,
+    /// Lazily compiled code saved (to the code cache) by a run that went
+    /// on long enough to gain from compiling ahead: the next load compiles
+    /// ahead at once rather than after a delay, so that runs as long
+    /// converge on eager code.
+    pub long_run: bool,
     /// Each defined function's code (`None`: not compiled yet; only in lazy
     /// artifacts).
     pub functions: Vec<Option<CompiledFunction>>,
@@ -160,6 +167,7 @@ pub fn serialize(
     fingerprint: &str,
     wasm: &[u8],
     lazy: bool,
+    long_run: bool,
     funcs: &[Option<CompiledFunction>],
     trampolines: &[SavedTrampoline],
 ) -> Result<Vec<u8>, String> {
@@ -168,7 +176,11 @@ pub fn serialize(
     }
     let mut out = MAGIC.to_vec();
     put_bytes(&mut out, fingerprint.as_bytes());
-    out.push(lazy as u8);
+    out.push(match (lazy, long_run) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 3,
+    });
     put_bytes(&mut out, wasm);
     put_u32(&mut out, funcs.len() as u32);
     for f in funcs {
@@ -424,9 +436,10 @@ fn runs_under(theirs: &str, ours: &str) -> Option<Vec<String>> {
 
 /// The artifact after its fingerprint.
 fn read_rest<'a>(mut r: Reader<'a>, src: Source<'a>) -> Result<Artifact<'a>, String> {
-    let lazy = match r.u8()? {
-        0 => false,
-        1 => true,
+    let (lazy, long_run) = match r.u8()? {
+        0 => (false, false),
+        1 => (true, false),
+        3 => (true, true),
         _ => return Err("bad compilation mode in the artifact".into()),
     };
     let wasm = r.bytes()?;
@@ -465,6 +478,7 @@ fn read_rest<'a>(mut r: Reader<'a>, src: Source<'a>) -> Result<Artifact<'a>, Str
     Ok(Artifact {
         wasm,
         lazy,
+        long_run,
         functions: funcs,
         trampolines,
         wasm_kept: src.kept(wasm),
@@ -578,8 +592,9 @@ mod tests {
             None,
             Some(f(false, true)),
         ];
-        let bytes = super::serialize("fp", b"\0asm\x01\0\0\0", true, &funcs, &[]).unwrap();
+        let bytes = super::serialize("fp", b"\0asm\x01\0\0\0", true, false, &funcs, &[]).unwrap();
         let artifact = super::deserialize(&bytes, "fp").unwrap();
+        assert!(artifact.lazy && !artifact.long_run);
         let tiers: Vec<_> = artifact
             .functions
             .iter()
@@ -619,11 +634,12 @@ mod tests {
             final_tier: false,
         };
         let wasm = b"\0asm\x01\0\0\0";
-        let bytes = super::serialize("fp", wasm, true, &[Some(f)], &[]).unwrap();
+        let bytes = super::serialize("fp", wasm, true, true, &[Some(f)], &[]).unwrap();
         let copied = super::deserialize(&bytes, "fp").unwrap();
         let backing: super::Backing = std::sync::Arc::new(bytes.clone());
         let kept = super::deserialize_shared(&backing, "fp").unwrap();
         for a in [&copied, &kept] {
+            assert!(a.lazy && a.long_run);
             assert_eq!(&*a.wasm_bytes(), wasm);
             let f = a.functions[0].as_ref().unwrap();
             assert_eq!(*f.code, [0x90, 0x90, 0x90, 0x90, 0xc3]);

@@ -60,6 +60,11 @@ const FAILED: u8 = 3;
 /// earlier when someone waits.
 const BATCH_BYTES: usize = 64 * 1024;
 const BATCH_FUNCS: usize = 32;
+/// Compile time after which a background batch is placed however small:
+/// what a short run compiled ahead is then in use, and in the code cache
+/// entry, instead of lost with a batch of large functions that the run
+/// ended before (so runs of a module of many such functions converge).
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 /// Bodies of at most this many bytes are small enough to fill a page with.
 const SMALL_BODY: usize = 256;
 /// Function bodies over this many bytes are not compiled quickly: their
@@ -215,6 +220,9 @@ pub struct LazyCode {
     /// [`start_background`]); cleared when a call finds a function not
     /// compiled, or when they start on it.
     deferred: std::sync::atomic::AtomicBool,
+    /// Nanoseconds calls have spent waiting for their callees' compilation
+    /// (compiling them or waiting for another thread to).
+    demand_nanos: AtomicU64,
     /// Whether the final tier's code is in the slots.
     final_placed: std::sync::atomic::AtomicBool,
     /// The final tier's machine code, by defined index, kept (when asked:
@@ -315,6 +323,7 @@ impl LazyCode {
             final_tier: std::sync::atomic::AtomicBool::new(false),
             background: std::sync::atomic::AtomicBool::new(false),
             deferred: std::sync::atomic::AtomicBool::new(false),
+            demand_nanos: AtomicU64::new(0),
             final_placed: std::sync::atomic::AtomicBool::new(false),
             final_code: Mutex::new(if keep_final {
                 vec![None; n]
@@ -417,6 +426,13 @@ impl LazyCode {
     /// quick: it does not count).
     pub fn heat(&self, index: DefinedFuncIndex) -> u64 {
         self.heat[index.index()].load(Ordering::Relaxed)
+    }
+
+    /// How long calls have waited for their callees to be compiled, in
+    /// all: a run's length less this is about what a run with all its code
+    /// ready takes.
+    pub fn demand_time(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.demand_nanos.load(Ordering::Relaxed))
     }
 
     /// Whether some slot holds quick code still to be replaced.
@@ -1103,6 +1119,15 @@ pub fn code(module: &Arc<CompiledModule>, index: DefinedFuncIndex) -> Result<*co
         return Ok(ptr);
     }
     lazy.demanded.fetch_add(1, Ordering::Relaxed);
+    // Time a call spends on its callee's compilation, however it ends.
+    struct Waited<'a>(&'a LazyCode, std::time::Instant);
+    impl Drop for Waited<'_> {
+        fn drop(&mut self) {
+            let nanos = u64::try_from(self.1.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.0.demand_nanos.fetch_add(nanos, Ordering::Relaxed);
+        }
+    }
+    let _waited = Waited(lazy, std::time::Instant::now());
     lazy.hint_callees(i);
     // The program has gone beyond the code it started with: background
     // threads start on it now.
@@ -1418,6 +1443,7 @@ impl Service {
                     // holds a hint: the caller that hinted it is about to
                     // call it.
                     let hinted = std::cell::Cell::new(false);
+                    let started = std::time::Instant::now();
                     let exhausted = !lazy.compile_batch(
                         &module,
                         &mut scratch,
@@ -1431,6 +1457,7 @@ impl Service {
                         },
                         || {
                             hinted.get()
+                                || started.elapsed() >= BATCH_TIME
                                 || lazy.waiters.load(Ordering::SeqCst) > 0
                                 || self.urgent_pending.load(Ordering::SeqCst) > 0
                                 // Hot quick code is replaced first.

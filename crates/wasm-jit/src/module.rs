@@ -27,6 +27,9 @@ struct ModuleInner {
     /// how much code the entry there holds ([`code_score`]: lazy
     /// compilation adds more, which `write_cache` saves).
     cache: Option<(std::path::PathBuf, std::sync::atomic::AtomicUsize)>,
+    /// When the module was loaded: how long a run has gone on, for the
+    /// cache entry's `long_run` flag.
+    loaded: std::time::Instant,
 }
 
 impl Drop for ModuleInner {
@@ -80,10 +83,25 @@ impl ModuleInner {
             return;
         }
         let trampolines = self.engine.saved_trampolines(&self.compiled.info);
+        // A run that would have gone on for three quarters of the
+        // background delay or more with its code ready (its length less
+        // what its calls waited for compilation) gains from compiling
+        // ahead: the next one, likely as long, starts at once, and so
+        // converges on eager code even when it ends about when the delay
+        // would. (Shorter runs are left alone: compiling beside them slows
+        // them, on a core shared with the run, for more runs than the
+        // final tier would pay back.)
+        let waited = self
+            .compiled
+            .lazy()
+            .map_or(Default::default(), |l| l.demand_time());
+        let long_run = self.loaded.elapsed().saturating_sub(waited)
+            >= self.engine.config().background_delay / 4 * 3;
         let Ok(artifact) = wasm_jit_backend::artifact::serialize(
             &self.engine.fingerprint(),
             &self.wasm,
             lazy,
+            long_run,
             &functions,
             &trampolines,
         ) else {
@@ -228,6 +246,7 @@ pub(crate) fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
         &engine.fingerprint(),
         &binary,
         false,
+        false,
         &functions,
         &trampolines,
     )
@@ -313,7 +332,7 @@ impl Module {
             name.map(str::to_string),
         )
         .map_err(|e| load_error(engine, e))?;
-        Ok(Module::assemble(engine, compiled, wasm, cache, 0))
+        Ok(Module::assemble(engine, compiled, wasm, cache, 0, false))
     }
 
     /// `cached`: the module has a cache entry to keep up to date.
@@ -350,6 +369,7 @@ impl Module {
         wasm: SharedBytes,
         cache: Option<std::path::PathBuf>,
         cached: usize,
+        long_run: bool,
     ) -> Module {
         let compiled = Arc::new(compiled);
         if engine.config().background_compilation {
@@ -358,14 +378,12 @@ impl Module {
             // later, or when a call finds a function not compiled. Quick
             // code loaded from the cache is replaced at once, hottest first,
             // and the entry rewritten with what was replaced (so repeated
-            // short runs converge on optimised code). So does the final
-            // tier of a cache entry that holds every function but not yet
-            // as eager code: earlier runs were long enough to compile the
-            // whole module, and runs as long as those would otherwise end
-            // before the delay, and never converge.
+            // short runs converge on optimised code). So is an entry
+            // saved by a long run (`long_run`): runs as long, which could
+            // end about when the delay does, would otherwise never
+            // converge on eager code.
             let quick_loaded = compiled.lazy().is_some_and(|l| l.upgrades_pending());
-            let final_pending = cache.is_some() && compiled.lazy().is_some_and(|l| l.complete());
-            let after = (cached > 0 && !quick_loaded && !final_pending)
+            let after = (cached > 0 && !quick_loaded && !long_run)
                 .then_some(engine.config().background_delay);
             wasm_jit_backend::lazy::start_background(&compiled, after);
         }
@@ -374,6 +392,7 @@ impl Module {
             compiled,
             wasm,
             cache: cache.map(|p| (p, cached.into())),
+            loaded: std::time::Instant::now(),
         }))
     }
 
@@ -389,6 +408,7 @@ impl Module {
             &fingerprint,
             &self.0.wasm,
             self.0.lazy(),
+            false,
             &self.0.compiled.functions(),
             &self.0.engine.saved_trampolines(&self.0.compiled.info),
         )
@@ -529,6 +549,7 @@ impl Module {
             wasm,
             cache.map(Path::to_path_buf),
             present,
+            artifact.long_run && cache.is_some(),
         ))
     }
 
