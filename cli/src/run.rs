@@ -33,8 +33,8 @@ pub struct RunCommand {
     /// under module name NAME.
     #[arg(long = "preload", value_name = "NAME=PATH")]
     preloads: Vec<String>,
-    /// Stop the guest after this much wall-clock time (e.g. 500ms, 2s, 1m).
-    /// Same as -W timeout=DURATION.
+    /// Stop the guest after this much wall-clock time, compiling included
+    /// (e.g. 500ms, 2s, 1m). Same as -W timeout=DURATION.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
     /// Largest size any linear memory may grow to (e.g. 65536, 64KiB, 16MiB, 1GiB);
@@ -244,6 +244,8 @@ impl RunCommand {
 
     pub fn execute(mut self) -> Result<ExitCode> {
         let mut wasi_options = self.resolve_options()?;
+        // The timeout covers the whole run, compilation included.
+        let watchdog = self.timeout.map(Watchdog::start).transpose()?;
         let mut config = Config::new();
         self.codegen.apply(&mut config, true)?;
         if self.explicit_bounds_checks {
@@ -275,7 +277,15 @@ impl RunCommand {
             config.max_memory_pages(bytes / 65536);
         }
         let engine = Engine::new(&config)?;
-        let module = load(&engine, self.module_path(), self.allow_precompiled)?;
+        let module = load(&engine, self.module_path(), self.allow_precompiled).map_err(|e| {
+            match self.timeout {
+                Some(t) if format!("{e:#}").contains("compilation ran past its deadline") => e
+                    .context(format!(
+                        "the module did not compile within the timeout of {t:?}"
+                    )),
+                _ => e,
+            }
+        })?;
 
         let mut linker: Linker<Host> = Linker::new(&engine);
         wasm_jit_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
@@ -292,16 +302,15 @@ impl RunCommand {
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
         }
-        if let Some(timeout) = self.timeout {
+        if let Some(watchdog) = &watchdog {
             store.set_epoch_deadline(1);
-            let engine = engine.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(timeout);
-                engine.increment_epoch();
-            });
+            watchdog.running(&engine);
         }
 
         let result = self.run(&engine, &module, &mut linker, &mut store, &wasi_options);
+        if let Some(watchdog) = &watchdog {
+            watchdog.done();
+        }
         // Lazily compiled functions join the cache entry for the next run.
         module.write_cache();
         // The process exits next: unmapping the module's code and freeing
@@ -511,6 +520,105 @@ impl RunCommand {
                 },
             },
         }
+    }
+}
+
+/// `--timeout` for the whole run: at the deadline it interrupts the guest
+/// (an epoch tick, again every few milliseconds, for stores made later),
+/// and if the run has not ended [`Watchdog::GRACE`] later (compiling a
+/// large function, which nothing interrupts, or in a host call that does
+/// not return), it ends the process with the error the run would give.
+struct Watchdog {
+    state: Arc<WatchState>,
+}
+
+struct WatchState {
+    /// [`Watchdog::COMPILING`], [`Watchdog::RUNNING`] or [`Watchdog::DONE`].
+    phase: std::sync::atomic::AtomicU8,
+    /// The engine whose epoch stops the guest, once there is a guest.
+    engine: std::sync::OnceLock<Engine>,
+}
+
+impl Watchdog {
+    const COMPILING: u8 = 0;
+    const RUNNING: u8 = 1;
+    const DONE: u8 = 2;
+    /// How long a run may take to stop once interrupted.
+    const GRACE: Duration = Duration::from_millis(250);
+
+    fn start(timeout: Duration) -> Result<Watchdog> {
+        use std::sync::atomic::Ordering;
+        let state = Arc::new(WatchState {
+            phase: Watchdog::COMPILING.into(),
+            engine: std::sync::OnceLock::new(),
+        });
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        let watched = state.clone();
+        let watch = move || {
+            // A timeout past any representable time never comes.
+            let Some(deadline) = deadline else { return };
+            std::thread::sleep(deadline.saturating_duration_since(std::time::Instant::now()));
+            let give_up = std::time::Instant::now() + Watchdog::GRACE;
+            loop {
+                if watched.phase.load(Ordering::Acquire) == Watchdog::DONE {
+                    return;
+                }
+                if let Some(engine) = watched.engine.get() {
+                    engine.increment_epoch();
+                }
+                if std::time::Instant::now() >= give_up {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let (what, status) = match watched.phase.load(Ordering::Acquire) {
+                Watchdog::DONE => return,
+                Watchdog::RUNNING => (
+                    anyhow!(
+                        "it did not stop within {:?} of being interrupted (it was compiling a \
+                         function it called, or in a host call that does not return)",
+                        Watchdog::GRACE
+                    )
+                    .context(format!(
+                        "the guest ran longer than the timeout of {timeout:?}"
+                    )),
+                    crate::TRAP_EXIT,
+                ),
+                _ => (
+                    anyhow!(
+                        "compilation ran past its deadline (a single function can take \
+                         long to compile, and nothing interrupts it)"
+                    )
+                    .context(format!(
+                        "the module did not compile within the timeout of {timeout:?}"
+                    )),
+                    1,
+                ),
+            };
+            let _ = std::io::stdout().flush();
+            eprintln!("{}", crate::report(&what));
+            std::process::exit(status.into());
+        };
+        std::thread::Builder::new()
+            .name("wasm-jit-timeout".into())
+            .spawn(watch)
+            .context("cannot start the thread that keeps --timeout")?;
+        Ok(Watchdog { state })
+    }
+
+    /// The guest is about to run in a store of `engine`.
+    fn running(&self, engine: &Engine) {
+        let _ = self.state.engine.set(engine.clone());
+        self.state
+            .phase
+            .store(Watchdog::RUNNING, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The run has ended: nothing is stopped from now on.
+    fn done(&self) {
+        self.state
+            .phase
+            .store(Watchdog::DONE, std::sync::atomic::Ordering::Release);
     }
 }
 

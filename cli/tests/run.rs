@@ -711,6 +711,62 @@ fn wasmtime_style_command_lines() {
     ]);
     assert_trap(&o, "interrupted");
 
+    // The timeout covers compiling too, even of one function that takes
+    // far longer than it to compile (50,000 values live across a call take
+    // the register allocator many seconds): the run ends at the timeout
+    // (plus a grace period), with an error that says so, whether the
+    // function is compiled before the guest starts or when it is called.
+    let n = 49_990;
+    let mut wat =
+        String::from("(module (memory 8) (func $f (export \"f\") (param i32) (result i32) (local");
+    wat.push_str(&" i64".repeat(n - 1));
+    wat.push(')');
+    for i in 1..n {
+        wat.push_str(&format!(
+            " (local.set {i} (i64.load offset={} (i32.const 0)))",
+            i * 8
+        ));
+    }
+    wat.push_str(
+        " (if (local.get 0) (then (drop (call $f (i32.sub (local.get 0) (i32.const 1))))))",
+    );
+    wat.push_str(" (local.get 1)");
+    for i in 2..n {
+        wat.push_str(&format!(" (local.get {i}) i64.add"));
+    }
+    wat.push_str(" i32.wrap_i64))");
+    let slow = dir.join("slow.wat");
+    std::fs::write(&slow, wat).unwrap();
+    for (mode, expected, status) in [
+        (
+            "lazy=n",
+            "the module did not compile within the timeout of 100ms",
+            1,
+        ),
+        (
+            "lazy=y",
+            "the guest ran longer than the timeout of 100ms",
+            134,
+        ),
+    ] {
+        let o = wasm_jit(&[
+            "run",
+            "-C",
+            "cache=n",
+            "-C",
+            mode,
+            "--timeout",
+            "100ms",
+            "--invoke",
+            "f",
+            slow.to_str().unwrap(),
+            "0",
+        ]);
+        assert_eq!(o.status.code(), Some(status), "{mode}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{mode}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{mode}: {}", stdout(&o));
+    }
+
     // -W max-memory-size caps growth: memory.grow returns -1 past it.
     let grow = dir.join("grow.wat");
     std::fs::write(

@@ -395,7 +395,10 @@ impl CodeMemory {
             .map_err(|e| format!("cannot map code memory: {e}"))?;
         let base = map.as_ptr() as usize;
         write_linked(&mut map, base, funcs, &starts, |index| {
-            index_of(index).map(|i| base + starts[i] as usize)
+            // (A loaded artifact's relocation may name any index.)
+            index_of(index)
+                .and_then(|i| starts.get(i))
+                .map(|&start| base + start as usize)
         })?;
         let mmap = map
             .make_exec()
@@ -424,5 +427,38 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         unregister(self.mmap.as_ptr() as usize);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{CompiledFunction, Relocation};
+    use cranelift_codegen::binemit::Reloc;
+
+    /// A call to a function index past the ones given (as a damaged
+    /// artifact or cache entry may hold) is an error, not a panic.
+    #[test]
+    fn a_call_to_a_function_not_given_is_an_error() {
+        let f = CompiledFunction {
+            // call rel32; ret
+            code: vec![0xe8, 0, 0, 0, 0, 0xc3].into(),
+            relocs: vec![Relocation {
+                offset: 1,
+                kind: Reloc::X86CallPCRel4,
+                target: RelocTarget::Func(1 << 25),
+                addend: -4,
+            }],
+            traps: Default::default(),
+            wasm_index: Some(0),
+            srclocs: Default::default(),
+            exceptions: Vec::new(),
+            quick: false,
+            final_tier: false,
+        };
+        let Err(err) = CodeMemory::new(&[f], |i| Some(i as usize), Arc::default()) else {
+            panic!("a call to a function not given was linked");
+        };
+        assert!(err.contains("unknown function 33554432"), "{err}");
     }
 }
