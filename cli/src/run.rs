@@ -116,7 +116,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration `{s}`"))
 }
 
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
@@ -277,15 +277,7 @@ impl RunCommand {
             config.max_memory_pages(bytes / 65536);
         }
         let engine = Engine::new(&config)?;
-        let module = load(&engine, self.module_path(), self.allow_precompiled).map_err(|e| {
-            match self.timeout {
-                Some(t) if format!("{e:#}").contains("compilation ran past its deadline") => e
-                    .context(format!(
-                        "the module did not compile within the timeout of {t:?}"
-                    )),
-                _ => e,
-            }
-        })?;
+        let module = self.load_timed(&engine, self.module_path())?;
 
         let mut linker: Linker<Host> = Linker::new(&engine);
         wasm_jit_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
@@ -293,7 +285,7 @@ impl RunCommand {
             wasm_jit_wasi::add_preview0_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
         }
         let host = Host {
-            wasi: self.wasi_ctx(&wasi_options)?,
+            wasi: self.wasi_ctx(&wasi_options, watchdog.as_ref().and_then(|w| w.deadline))?,
             limits: std::mem::take(&mut wasi_options.limits).build(),
             threads: None,
         };
@@ -307,10 +299,15 @@ impl RunCommand {
             watchdog.running(&engine);
         }
 
-        let result = self.run(&engine, &module, &mut linker, &mut store, &wasi_options);
-        if let Some(watchdog) = &watchdog {
-            watchdog.done();
-        }
+        let result = self.run(
+            &engine,
+            &module,
+            &mut linker,
+            &mut store,
+            &wasi_options,
+            watchdog.as_ref(),
+        );
+        drop(watchdog);
         // Lazily compiled functions join the cache entry for the next run.
         module.write_cache();
         // The process exits next: unmapping the module's code and freeing
@@ -372,7 +369,12 @@ impl RunCommand {
         &self.module_and_args[1..]
     }
 
-    fn wasi_ctx(&self, options: &WasiOptions) -> Result<WasiCtx> {
+    /// `deadline`: `--timeout`'s, which WASI calls that wait stop at too.
+    fn wasi_ctx(
+        &self,
+        options: &WasiOptions,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<WasiCtx> {
         // As in Wasmtime: the module's file name, not its whole path.
         let path = self.module_path();
         let name = self.argv0.clone().unwrap_or_else(|| {
@@ -399,9 +401,8 @@ impl RunCommand {
         if stderr {
             b.inherit_stderr();
         }
-        if let Some(timeout) = self.timeout {
-            // WASI calls that wait stop at the timeout too.
-            b.deadline(std::time::Instant::now() + timeout);
+        if let Some(deadline) = deadline {
+            b.deadline(deadline);
         }
         if options.inherit_env {
             b.inherit_env();
@@ -426,6 +427,16 @@ impl RunCommand {
         Ok(b.build())
     }
 
+    /// [`load`], whose compilation past `--timeout` says so.
+    fn load_timed(&self, engine: &Engine, path: &Path) -> Result<Module> {
+        load(engine, path, self.allow_precompiled).map_err(|e| match self.timeout {
+            Some(t) if format!("{e:#}").contains("compilation ran past its deadline") => e.context(
+                format!("the module was not ready within the timeout of {t:?}"),
+            ),
+            _ => e,
+        })
+    }
+
     fn run(
         &self,
         engine: &Engine,
@@ -433,6 +444,7 @@ impl RunCommand {
         linker: &mut Linker<Host>,
         store: &mut Store<Host>,
         wasi_options: &WasiOptions,
+        watchdog: Option<&Watchdog>,
     ) -> Result<()> {
         // Each thread instantiates the module in a store of its own, which
         // a preloaded instance (of the first store) cannot join.
@@ -443,7 +455,13 @@ impl RunCommand {
             let (name, path) = p
                 .split_once('=')
                 .ok_or_else(|| anyhow!("invalid --preload `{p}`: expected NAME=PATH"))?;
-            let m = load(engine, Path::new(path), self.allow_precompiled)?;
+            if let Some(w) = watchdog {
+                w.loading();
+            }
+            let m = self.load_timed(engine, Path::new(path))?;
+            if let Some(w) = watchdog {
+                w.running(engine);
+            }
             let instance = linker
                 .instantiate(&mut *store, &m)
                 .with_context(|| format!("failed to instantiate `{path}`"))?;
@@ -523,33 +541,43 @@ impl RunCommand {
     }
 }
 
-/// `--timeout` for the whole run: at the deadline it interrupts the guest
-/// (an epoch tick, again every few milliseconds, for stores made later),
-/// and if the run has not ended [`Watchdog::GRACE`] later (compiling a
-/// large function, which nothing interrupts, or in a host call that does
-/// not return), it ends the process with the error the run would give.
+/// `--timeout` for the whole run, counted from when `run` starts (reading
+/// and compiling the module included): at the deadline it interrupts the
+/// guest (an epoch tick, again every few milliseconds, for stores made
+/// later), and if the run has not ended [`Watchdog::GRACE`] later
+/// (compiling a large function, which nothing interrupts, or in a host
+/// call that does not return), it ends the process with the error the run
+/// would give. Dropping it (every way out of `execute`) disarms it.
 struct Watchdog {
     state: Arc<WatchState>,
+    /// The deadline (`None`: past any representable time).
+    deadline: Option<std::time::Instant>,
 }
 
 struct WatchState {
-    /// [`Watchdog::COMPILING`], [`Watchdog::RUNNING`] or [`Watchdog::DONE`].
+    /// One of [`Watchdog::LOADING`], [`Watchdog::RUNNING`],
+    /// [`Watchdog::DONE`] or [`Watchdog::EXITING`] (the watchdog ends the
+    /// process: the main thread waits for that rather than report too).
     phase: std::sync::atomic::AtomicU8,
     /// The engine whose epoch stops the guest, once there is a guest.
     engine: std::sync::OnceLock<Engine>,
 }
 
 impl Watchdog {
-    const COMPILING: u8 = 0;
+    const LOADING: u8 = 0;
     const RUNNING: u8 = 1;
     const DONE: u8 = 2;
+    const EXITING: u8 = 3;
     /// How long a run may take to stop once interrupted.
     const GRACE: Duration = Duration::from_millis(250);
+    /// How long the watchdog waits for its message to be written (standard
+    /// error may be a full pipe, or locked by a guest's blocked write).
+    const REPORT_WAIT: Duration = Duration::from_millis(50);
 
     fn start(timeout: Duration) -> Result<Watchdog> {
         use std::sync::atomic::Ordering;
         let state = Arc::new(WatchState {
-            phase: Watchdog::COMPILING.into(),
+            phase: Watchdog::LOADING.into(),
             engine: std::sync::OnceLock::new(),
         });
         let deadline = std::time::Instant::now().checked_add(timeout);
@@ -571,9 +599,27 @@ impl Watchdog {
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            let (what, status) = match watched.phase.load(Ordering::Acquire) {
-                Watchdog::DONE => return,
-                Watchdog::RUNNING => (
+            // Claimed, so that the main thread does not report as well.
+            let phase = loop {
+                let phase = watched.phase.load(Ordering::Acquire);
+                if phase == Watchdog::DONE {
+                    return;
+                }
+                if watched
+                    .phase
+                    .compare_exchange(
+                        phase,
+                        Watchdog::EXITING,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
+                    .is_ok()
+                {
+                    break phase;
+                }
+            };
+            let (what, status) = if phase == Watchdog::RUNNING {
+                (
                     anyhow!(
                         "it did not stop within {:?} of being interrupted (it was compiling a \
                          function it called, or in a host call that does not return)",
@@ -583,42 +629,77 @@ impl Watchdog {
                         "the guest ran longer than the timeout of {timeout:?}"
                     )),
                     crate::TRAP_EXIT,
-                ),
-                _ => (
+                )
+            } else {
+                (
                     anyhow!(
-                        "compilation ran past its deadline (a single function can take \
-                         long to compile, and nothing interrupts it)"
+                        "still reading or compiling it (nothing interrupts the compilation of \
+                         a single function)"
                     )
                     .context(format!(
-                        "the module did not compile within the timeout of {timeout:?}"
+                        "the module was not ready within the timeout of {timeout:?}"
                     )),
                     1,
-                ),
+                )
             };
-            let _ = std::io::stdout().flush();
-            eprintln!("{}", crate::report(&what));
+            // Written by another thread, waited for a while only: a write
+            // to standard error may block.
+            let report = crate::report(&what);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _ = std::thread::Builder::new().spawn(move || {
+                eprintln!("{report}");
+                let _ = tx.send(());
+            });
+            let _ = rx.recv_timeout(Watchdog::REPORT_WAIT);
             std::process::exit(status.into());
         };
         std::thread::Builder::new()
             .name("wasm-jit-timeout".into())
             .spawn(watch)
             .context("cannot start the thread that keeps --timeout")?;
-        Ok(Watchdog { state })
+        Ok(Watchdog { state, deadline })
+    }
+
+    /// Moves to `phase`, unless the watchdog is ending the process, which
+    /// this thread then leaves it to.
+    fn enter(&self, phase: u8) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let now = self.state.phase.load(Ordering::Acquire);
+            if now == Watchdog::EXITING {
+                loop {
+                    std::thread::park();
+                }
+            }
+            if now == Watchdog::DONE
+                || self
+                    .state
+                    .phase
+                    .compare_exchange(now, phase, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                return;
+            }
+        }
     }
 
     /// The guest is about to run in a store of `engine`.
     fn running(&self, engine: &Engine) {
         let _ = self.state.engine.set(engine.clone());
-        self.state
-            .phase
-            .store(Watchdog::RUNNING, std::sync::atomic::Ordering::Release);
+        self.enter(Watchdog::RUNNING);
     }
 
+    /// Another module is read and compiled (a `--preload`), after which
+    /// the guest runs again.
+    fn loading(&self) {
+        self.enter(Watchdog::LOADING);
+    }
+}
+
+impl Drop for Watchdog {
     /// The run has ended: nothing is stopped from now on.
-    fn done(&self) {
-        self.state
-            .phase
-            .store(Watchdog::DONE, std::sync::atomic::Ordering::Release);
+    fn drop(&mut self) {
+        self.enter(Watchdog::DONE);
     }
 }
 

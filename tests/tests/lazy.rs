@@ -573,8 +573,8 @@ fn cached_modules_compile_ahead_only_when_needed() {
     wait_for_final_tier(&module);
     // (Dropping the module writes its cache entry.)
     drop(module);
-    // An entry saved by a long run (here: one past half its engine's
-    // delay) compiles ahead at once, whatever the delay: runs as long
+    // An entry saved by a long run (here: one past three quarters of its
+    // engine's delay) compiles ahead at once, whatever the delay: runs as long
     // converge on eager code even if they end about when the delay does.
     cache_only_fib(&dir);
     let mut config = Config::new();

@@ -593,7 +593,10 @@ impl Config {
     }
 
     /// Meter execution: every Wasm operator costs one unit of the store's
-    /// fuel ([`Store::set_fuel`](crate::Store::set_fuel)); when it runs out,
+    /// fuel ([`Store::set_fuel`](crate::Store::set_fuel)), except those
+    /// that only shape control flow or the operand stack (`nop`, `drop`,
+    /// `block`, `loop`, `else`, `end`, legacy `try`/`catch`/`delegate`);
+    /// once none is left (checked at function entries and loop headers),
     /// Wasm traps with `OutOfFuel`. A store starts with no fuel.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.consume_fuel = enable;

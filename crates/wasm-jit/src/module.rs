@@ -30,6 +30,10 @@ struct ModuleInner {
     /// When the module was loaded: how long a run has gone on, for the
     /// cache entry's `long_run` flag.
     loaded: std::time::Instant,
+    /// The cache entry it was loaded from says `long_run` (until this run
+    /// writes it): a short run then writes it again, once, to say it no
+    /// longer is, even if it compiled nothing.
+    loaded_long: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for ModuleInner {
@@ -63,10 +67,13 @@ impl ModuleInner {
             Some(lazy) => match lazy.final_functions() {
                 Some(finals) => (false, finals.into_iter().map(Some).collect()),
                 None => {
-                    // Nothing compiled since the entry was loaded.
+                    // Nothing compiled since the entry was loaded (and,
+                    // if it says `long_run`, this run was long too).
+                    let flag_holds = !self.loaded_long.load(Ordering::Relaxed) || self.long_run();
                     if lazy.compilations() == 0
                         && lazy.upgraded() == 0
                         && lazy.final_compilations() == 0
+                        && flag_holds
                     {
                         return;
                     }
@@ -79,24 +86,13 @@ impl ModuleInner {
             },
         };
         let compiled = code_score(&functions);
-        if compiled <= saved.load(Ordering::Relaxed) {
+        let long_run = lazy && self.long_run();
+        // (A short run after a long one says so, once.)
+        let flag_stale = lazy && self.loaded_long.load(Ordering::Relaxed) && !long_run;
+        if compiled <= saved.load(Ordering::Relaxed) && !flag_stale {
             return;
         }
         let trampolines = self.engine.saved_trampolines(&self.compiled.info);
-        // A run that would have gone on for three quarters of the
-        // background delay or more with its code ready (its length less
-        // what its calls waited for compilation) gains from compiling
-        // ahead: the next one, likely as long, starts at once, and so
-        // converges on eager code even when it ends about when the delay
-        // would. (Shorter runs are left alone: compiling beside them slows
-        // them, on a core shared with the run, for more runs than the
-        // final tier would pay back.)
-        let waited = self
-            .compiled
-            .lazy()
-            .map_or(Default::default(), |l| l.demand_time());
-        let long_run = self.loaded.elapsed().saturating_sub(waited)
-            >= self.engine.config().background_delay / 4 * 3;
         let Ok(artifact) = wasm_jit_backend::artifact::serialize(
             &self.engine.fingerprint(),
             &self.wasm,
@@ -109,7 +105,25 @@ impl ModuleInner {
         };
         if crate::cache::write(path, &artifact, self.engine.config().cache_size_limit) {
             saved.store(compiled, Ordering::Relaxed);
+            self.loaded_long.store(long_run, Ordering::Relaxed);
         }
+    }
+
+    /// Whether this run would have gone on for three quarters of the
+    /// background delay or more with its code ready (its length less what
+    /// its calls waited for compilation): such a run gains from compiling
+    /// ahead, and the next one, likely as long, starts at once
+    /// (`Artifact::long_run`), so that it converges on eager code even
+    /// when it ends about when the delay would. (Shorter runs are left
+    /// alone: compiling beside them slows them, on a core shared with the
+    /// run, for more runs than the final tier would pay back.)
+    fn long_run(&self) -> bool {
+        let waited = self
+            .compiled
+            .lazy()
+            .map_or(Default::default(), |l| l.demand_time());
+        self.loaded.elapsed().saturating_sub(waited)
+            >= self.engine.config().background_delay / 4 * 3
     }
 }
 
@@ -345,9 +359,10 @@ impl Module {
             parallel: config.parallel_compilation,
             lazy,
             keep_final_tier: lazy && cached,
+            // (A time past any representable one is none.)
             deadline: config
                 .max_compile_time
-                .map(|d| std::time::Instant::now() + d),
+                .and_then(|d| std::time::Instant::now().checked_add(d)),
             far_calls_above: config.far_calls_above,
             background: config.background_compilation,
             quick_tier_from: match config.first_tier {
@@ -393,6 +408,7 @@ impl Module {
             wasm,
             cache: cache.map(|p| (p, cached.into())),
             loaded: std::time::Instant::now(),
+            loaded_long: long_run.into(),
         }))
     }
 

@@ -323,8 +323,10 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         let mut vals = [Val::I32(0); MAX_TYPED];
         params.into_vals(&mut vals[..P::LEN]);
         let mut raw = [ValRaw::default(); MAX_TYPED];
-        for (slot, v) in raw.iter_mut().zip(&vals[..P::LEN]) {
+        for v in &vals[..P::LEN] {
             v.check_store(s, "an argument")?;
+        }
+        for (slot, v) in raw.iter_mut().zip(&vals[..P::LEN]) {
             *slot = v.to_raw(s);
         }
         let trampoline = self.trampoline;
