@@ -59,6 +59,10 @@ impl ModuleInner {
         let Some((path, saved)) = &self.cache else {
             return;
         };
+        let ran_long = self.long_run();
+        // A short run after a long one says so, once, even having compiled
+        // nothing.
+        let flag_stale = self.loaded_long.load(Ordering::Relaxed) && !ran_long;
         let (lazy, functions) = match self.compiled.lazy() {
             None => (false, self.compiled.functions()),
             // Once background compilation has finished, the final tier is
@@ -67,13 +71,11 @@ impl ModuleInner {
             Some(lazy) => match lazy.final_functions() {
                 Some(finals) => (false, finals.into_iter().map(Some).collect()),
                 None => {
-                    // Nothing compiled since the entry was loaded (and,
-                    // if it says `long_run`, this run was long too).
-                    let flag_holds = !self.loaded_long.load(Ordering::Relaxed) || self.long_run();
+                    // Nothing compiled since the entry was loaded.
                     if lazy.compilations() == 0
                         && lazy.upgraded() == 0
                         && lazy.final_compilations() == 0
-                        && flag_holds
+                        && !flag_stale
                     {
                         return;
                     }
@@ -86,10 +88,8 @@ impl ModuleInner {
             },
         };
         let compiled = code_score(&functions);
-        let long_run = lazy && self.long_run();
-        // (A short run after a long one says so, once.)
-        let flag_stale = lazy && self.loaded_long.load(Ordering::Relaxed) && !long_run;
-        if compiled <= saved.load(Ordering::Relaxed) && !flag_stale {
+        let long_run = lazy && ran_long;
+        if compiled <= saved.load(Ordering::Relaxed) && !(lazy && flag_stale) {
             return;
         }
         let trampolines = self.engine.saved_trampolines(&self.compiled.info);
