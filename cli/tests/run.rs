@@ -1056,7 +1056,8 @@ fn precompiled_modules() {
 }
 
 /// `run` keeps compiled code (`-C cache=y`, the default; `-C cache-dir`):
-/// the next run loads it; a corrupt entry is ignored and rewritten;
+/// the next run loads it; a corrupt entry (cut short, or with a bit
+/// flipped) is ignored and rewritten;
 /// `-C cache=n` writes nothing.
 #[test]
 fn the_code_cache_is_used_and_survives_corruption() {
@@ -1098,6 +1099,15 @@ fn the_code_cache_is_used_and_survives_corruption() {
         std::fs::write(entry, &good[..good.len() / 3]).unwrap();
         assert_eq!(stdout(&run("fib", &["20"])), "6765\n");
         assert_eq!(std::fs::read(entry).unwrap(), good, "{lazy}");
+        // So does one flipped bit anywhere, machine code included (the
+        // checksum), which would otherwise run.
+        for at in [good.len() / 2, good.len() * 3 / 4, good.len() - 40] {
+            let mut damaged = good.clone();
+            damaged[at] ^= 0x10;
+            std::fs::write(entry, &damaged).unwrap();
+            assert_eq!(stdout(&run("fib", &["20"])), "6765\n", "{lazy} {at}");
+            assert_eq!(std::fs::read(entry).unwrap(), good, "{lazy} {at}");
+        }
         // A different trap location still reports correctly from cached
         // code (lazily: compiled now, beside the cached functions).
         assert_trap(&run("div", &["1", "0"]), "integer divide by zero");

@@ -113,6 +113,38 @@ fn other_configurations_and_damaged_artifacts_are_refused() {
             "{cut}: {msg}"
         );
     }
+    // Damage anywhere (one bit of each byte in turn, the machine code
+    // included) is refused before any code is placed: after the magic and
+    // the engine's fingerprint (a u32 length and the text), as damage.
+    let header = 20 + u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as usize;
+    let mut checksums = 0;
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 1 << (at % 8);
+        // SAFETY: refused before anything runs.
+        let err = unsafe { Module::deserialize(&engine, &damaged) }.unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.starts_with("cannot load the compiled module: "),
+            "{at}: {msg}"
+        );
+        if at >= header {
+            assert!(
+                msg.contains("damaged (its checksum does not match)")
+                    || msg.contains("truncated")
+                    || msg.contains("in the artifact"),
+                "{at}: {msg}"
+            );
+        }
+        checksums += msg.contains("checksum") as usize;
+    }
+    // Many bytes (the code, the Wasm, trap tables) only the checksum
+    // catches: about half of this artifact's.
+    assert!(
+        checksums > bytes.len() / 3,
+        "{checksums} of {}",
+        bytes.len()
+    );
     let mut longer = bytes.clone();
     longer.push(0);
     // SAFETY: refused before anything runs.

@@ -29,7 +29,7 @@ pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
     };
     format!("{first_tier:?}").hash(&mut h);
     let settings = h.finish();
-    let (a, b) = bytes_hash(wasm);
+    let (a, b) = wasm_jit_backend::artifact::bytes_hash(wasm);
     format!("{:016x}{:016x}.{ENTRY}", a ^ settings, b)
 }
 
@@ -165,54 +165,9 @@ fn kind(path: &Path) -> Option<Kind> {
     (parts.clone().count() == 3 && parts.all(numeric)).then_some(Kind::Temporary)
 }
 
-/// A 128-bit hash of `bytes` at several GB/s (a warm start hashes the
-/// whole module): two multiply-rotate lanes over 8-byte words, finished
-/// with a 64-bit avalanche mix. Not cryptographic.
-fn bytes_hash(bytes: &[u8]) -> (u64, u64) {
-    const K1: u64 = 0x9e37_79b9_7f4a_7c15;
-    const K2: u64 = 0xc2b2_ae3d_27d4_eb4f;
-    let mix = |mut x: u64| {
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^ (x >> 33)
-    };
-    let (mut a, mut b) = (K2 ^ bytes.len() as u64, K1);
-    let mut step = |w: u64| {
-        a = (a ^ w).wrapping_mul(K1).rotate_left(29);
-        b = (b.rotate_left(31) ^ w).wrapping_mul(K2);
-    };
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        step(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-    }
-    let mut tail = [0u8; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    step(u64::from_le_bytes(tail));
-    (mix(a ^ b.rotate_left(17)), mix(b ^ a.rotate_left(41)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Cache names tell apart modules that differ in one bit, or only in
-    /// trailing zero bytes.
-    #[test]
-    fn bytes_hash_separates_near_inputs() {
-        let mut seen = std::collections::HashSet::new();
-        let base: Vec<u8> = (0..61u8).collect();
-        assert!(seen.insert(bytes_hash(&base)));
-        for bit in 0..base.len() * 8 {
-            let mut b = base.clone();
-            b[bit / 8] ^= 1 << (bit % 8);
-            assert!(seen.insert(bytes_hash(&b)), "bit {bit}");
-        }
-        for len in 0..=24 {
-            assert!(seen.insert(bytes_hash(&vec![0; len])), "{len} zeros");
-        }
-    }
 
     /// Over the limit, entries go least recently used first down to three
     /// quarters of it, the one just written stays, abandoned temporary

@@ -616,8 +616,9 @@ impl Config {
     /// Keeps compiled modules in `dir` (off by default): compiling a module
     /// this engine compiled before, with the same settings, loads the saved
     /// code instead. Entries are written atomically; one that is truncated,
-    /// corrupt or for other bytes is ignored and rewritten. The directory is
-    /// trusted like the engine itself: its code runs as is. With
+    /// damaged (entries carry a checksum) or for other bytes is ignored and
+    /// rewritten. The directory is still trusted like the engine itself:
+    /// anyone who can write to it can write code that runs. With
     /// lazy compilation (a module [`CompilationMode::Lazy`] or `Auto`
     /// compiles lazily) an entry holds the functions compiled so
     /// far, and is updated by [`Module::write_cache`](crate::Module::write_cache)

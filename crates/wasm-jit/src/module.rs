@@ -495,12 +495,14 @@ impl Module {
 
     /// Loads a module serialized by [`Module::serialize`], without
     /// compiling it. An artifact from another engine build or version,
-    /// target or configuration, or a truncated one, is refused with an error.
+    /// target or configuration, or a truncated or damaged one (artifacts
+    /// carry a checksum), is refused with an error.
     ///
     /// # Safety
-    /// The bytes are trusted: only their header and structure are checked,
-    /// not the machine code they hold, which runs as is. Pass only
-    /// artifacts this engine wrote (or that come from where you trust).
+    /// The bytes are trusted: only their header, structure and checksum
+    /// are checked, not the machine code they hold, which runs as is (a
+    /// checksum is no proof against whoever wrote it). Pass only artifacts
+    /// this engine wrote (or that come from where you trust).
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         // SAFETY: the caller's contract.
         unsafe { Module::load_artifact(engine, ArtifactBytes::Copied(bytes.as_ref()), None, None) }
