@@ -23,8 +23,11 @@ pub struct WastCommand {
     /// Wasm option KEY=VALUE, as `run` takes them, applied on top of each
     /// file's feature set: a feature toggle such as `threads=y`,
     /// `gc=y`, `custom-page-sizes=y` (see `-W help`),
-    /// `relaxed-simd-deterministic=y|n`, `nan-canonicalization=y|n`.
-    /// Several may be given at once, separated by commas.
+    /// `relaxed-simd-deterministic=y|n`, `nan-canonicalization=y|n`, and
+    /// `timeout=DURATION` (e.g. 500ms, 2s: each directive, a module's
+    /// compilation and instantiation or a call, fails once it has run that
+    /// long, and the script goes on; by default directives run until they
+    /// end). Several may be given at once, separated by commas.
     #[arg(short = 'W', long = "wasm", value_name = "KEY=VALUE")]
     wasm: Vec<String>,
     /// Script files.
@@ -46,7 +49,19 @@ impl WastCommand {
         // A closed standard output (`| head`) is an error, not a panic.
         let mut out = std::io::stdout().lock();
         const WRITE: &str = "cannot write the report";
-        let wasm = crate::codegen::split_list(&self.wasm);
+        let mut wasm = crate::codegen::split_list(&self.wasm);
+        // `timeout` is this command's; the rest are engine options.
+        let mut timeout = None;
+        wasm.retain(|opt| match crate::codegen::key_value(opt) {
+            ("timeout", value) => {
+                timeout = Some(value.to_string());
+                false
+            }
+            _ => true,
+        });
+        let timeout = timeout
+            .map(|v| crate::run::parse_duration(&v).map_err(|e| anyhow::anyhow!("-W timeout: {e}")))
+            .transpose()?;
         // Checked once, before any file runs.
         crate::codegen::apply_wasm_options(
             &wasm,
@@ -60,7 +75,7 @@ impl WastCommand {
                 features.unwrap_or_else(|| wasm_jit_wast::features_for_path(file));
             crate::codegen::apply_wasm_options(&wasm, &mut file_features, &mut config, false)?;
             config.wasm_features(file_features);
-            match wasm_jit_wast::run_file_with_config(file, config) {
+            match wasm_jit_wast::run_file_with_timeout(file, config, timeout) {
                 Ok(report) => {
                     writeln!(
                         out,

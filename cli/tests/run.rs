@@ -388,6 +388,31 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
         assert_eq!(stderr(&o), format!("Error: {error}\n"));
     }
 
+    // `-W timeout`: a call or a start function that never ends fails once
+    // it has run that long, and the script goes on.
+    let spin = dir.join("spin.wast");
+    std::fs::write(
+        &spin,
+        r#"(module (func (export "spin") (loop $l (br $l)))
+                   (func (export "one") (result i32) (i32.const 1)))
+           (assert_return (invoke "spin"))
+           (assert_return (invoke "one") (i32.const 1))
+           (module (func $s (loop $l (br $l))) (start $s))"#,
+    )
+    .unwrap();
+    let o = wasm_jit(&["wast", "-W", "timeout=100ms", spin.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("spin.wast: 2 passed, 2 failed"), "{out}");
+    assert_eq!(
+        out.matches("ran longer than the timeout of 100ms").count(),
+        2,
+        "{out}"
+    );
+    let o = wasm_jit(&["wast", "-W", "timeout=soon", add128]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "Error: -W timeout: invalid duration `soon`\n");
+
     // A report written to a full device is an error, not a panic.
     let o = wasm_jit_to_full_stdout(&["wast", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use wasm_jit::{
@@ -174,16 +175,65 @@ fn script_buffer(text: &str) -> Result<ParseBuffer<'_>> {
 }
 
 /// Runs a script given as text with an engine built from `config`.
-pub fn run_text_with_config(text: &str, mut config: Config) -> Result<Report> {
+pub fn run_text_with_config(text: &str, config: Config) -> Result<Report> {
+    run_text_with_timeout(text, config, None)
+}
+
+/// As [`run_file_with_config`], with each directive (a module's
+/// compilation and instantiation, a call) stopped once it has run for
+/// `timeout` (at most a quarter more): it fails, and the script goes on.
+pub fn run_file_with_timeout(
+    path: &Path,
+    config: Config,
+    timeout: Option<Duration>,
+) -> Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    run_text_with_timeout(&text, config, timeout)
+}
+
+/// Epoch ticks per timeout: a directive is interrupted once it has seen
+/// one more than this many, so between one and one and a quarter timeouts
+/// after it started.
+const TICKS_PER_TIMEOUT: u32 = 4;
+
+/// As [`run_text_with_config`], with [`run_file_with_timeout`]'s timeout.
+pub fn run_text_with_timeout(
+    text: &str,
+    mut config: Config,
+    timeout: Option<Duration>,
+) -> Result<Report> {
     let buf = script_buffer(text)?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| anyhow!("{e}"))?;
     // Files run in parallel already; one thread per compilation avoids
     // oversubscribing the machine.
     config.parallel_compilation(false);
+    if timeout.is_some() {
+        config.epoch_interruption(true);
+        config.max_compile_time(timeout);
+    }
     let engine = Engine::new(&config)?;
-    let mut runner = Runner::new(&engine)?;
+    let mut runner = Runner::new(&engine, timeout)?;
     let mut report = Report::default();
+    let Some(timeout) = timeout else {
+        run_directives(&mut runner, wast.directives, text, &mut report);
+        return Ok(report);
+    };
+    // The clock: ticks the engine's epoch until the script is done.
+    let (done, stop) = std::sync::mpsc::channel::<()>();
+    let tick = (timeout / TICKS_PER_TIMEOUT).max(Duration::from_millis(1));
+    let clock_engine = engine.clone();
+    let clock = std::thread::Builder::new()
+        .name("wast timeout".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(tick) {
+                clock_engine.increment_epoch();
+            }
+        })
+        .context("cannot start the thread that keeps the timeout")?;
     run_directives(&mut runner, wast.directives, text, &mut report);
+    drop(done);
+    let _ = clock.join();
     Ok(report)
 }
 
@@ -335,6 +385,8 @@ struct Runner {
     /// script (`(thread $T (shared (module $M)) ...)`), by the instance's
     /// name, for `register`.
     shared: HashMap<String, Vec<(String, Extern)>>,
+    /// How long each directive may run (`run_text_with_timeout`).
+    timeout: Option<Duration>,
 }
 
 fn quote_name(q: &QuoteWat<'_>) -> Option<String> {
@@ -353,7 +405,7 @@ fn matches_message(actual: &str, expected: &str) -> bool {
 }
 
 impl Runner {
-    fn new(engine: &Engine) -> Result<Runner> {
+    fn new(engine: &Engine, timeout: Option<Duration>) -> Result<Runner> {
         let mut store = Store::new(engine, ());
         let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
@@ -367,6 +419,7 @@ impl Runner {
             definitions: HashMap::new(),
             last_definition: None,
             shared: HashMap::new(),
+            timeout,
         })
     }
 
@@ -398,6 +451,7 @@ impl Runner {
             shared.push((id.name().to_string(), exports));
         }
         let engine = self.engine.clone();
+        let timeout = self.timeout;
         let name = thread.name.name().to_string();
         // The script's module definitions are the thread's too.
         let definitions = (self.definitions.clone(), self.last_definition.clone());
@@ -408,7 +462,7 @@ impl Runner {
             .stack_size(8 << 20)
             .spawn_scoped(scope, move || {
                 let mut report = Report::default();
-                match Runner::new(&engine).and_then(|mut runner| {
+                match Runner::new(&engine, timeout).and_then(|mut runner| {
                     (runner.definitions, runner.last_definition) = definitions;
                     for (module, exports) in shared {
                         for (name, item) in &exports {
@@ -469,6 +523,21 @@ impl Runner {
     }
 
     fn directive(&mut self, directive: WastDirective<'_>) -> Result<()> {
+        let Some(timeout) = self.timeout else {
+            return self.run_directive(directive);
+        };
+        self.store
+            .set_epoch_deadline(u64::from(TICKS_PER_TIMEOUT) + 1);
+        self.run_directive(directive).map_err(|e| {
+            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                e.context(format!("ran longer than the timeout of {timeout:?}"))
+            } else {
+                e
+            }
+        })
+    }
+
+    fn run_directive(&mut self, directive: WastDirective<'_>) -> Result<()> {
         match directive {
             WastDirective::Module(mut q) => {
                 let name = quote_name(&q);
