@@ -3,8 +3,9 @@
 //! and source locations, behind a header that names the engine version, the
 //! target and every setting that changes code. Eagerly compiled code has
 //! every function; lazily compiled code (whose calls go through code slots)
-//! has those compiled so far. Loading checks the header and the structure,
-//! never the code: an artifact is trusted input.
+//! has those compiled so far. Loading checks the header, a checksum of the
+//! whole and the structure, never what the code does: an artifact is
+//! trusted input.
 //!
 //! The trampolines between the host's calling convention and Wasm's for
 //! the function types of the module's imports and exports follow, so that
@@ -32,11 +33,16 @@
 //! Integers are little-endian; `str` and `bytes` are a u32 length and the bytes.
 //! The format version is the magic's last byte (`1`–`9`, then `A`).
 //!
-//! The checksum catches damage (a disk error, a bit flipped in a copy, a
-//! cache entry written over in part by some other program) before any of
-//! the code is placed, so a damaged code cache entry is compiled again
-//! rather than run. It is no defence against a forger, who can write a
-//! checksum too: artifacts stay trusted input.
+//! The checksum, checked right after the magic (so that damage to the
+//! header is not taken for another engine's fingerprint), catches damage
+//! present when an artifact is loaded (a disk error, a bit flipped in a
+//! copy, a file cut short or written over in part) before anything in it
+//! is used, so a damaged code cache entry is compiled again rather than
+//! run. A file written over in place after it was loaded is another
+//! matter: code placed late (final-tier code whose callees were missing)
+//! is read from the mapping then; this crate only ever replaces cache
+//! entries by renaming. Nor is a checksum a defence against a forger, who
+//! can write one too: artifacts stay trusted input.
 
 use cranelift_codegen::binemit::Reloc;
 
@@ -358,8 +364,9 @@ pub fn deserialize<'a>(bytes: &'a [u8], fingerprint: &str) -> Result<Artifact<'a
 }
 
 /// As [`deserialize`], for an artifact in `backing`, which the functions'
-/// code keeps instead of copying it (a mapped file: what is not placed,
-/// or placed late, is never read, nor copied to the heap).
+/// code keeps instead of copying it (a mapped file: each byte is read by
+/// the checksum, but what is not placed, or placed late, is not copied to
+/// the heap, nor kept in memory once the kernel needs the page).
 pub fn deserialize_shared<'a>(
     backing: &'a Backing,
     fingerprint: &str,
@@ -407,6 +414,19 @@ fn deserialize_from<'a>(src: Source<'a>, fingerprint: &str) -> Result<Artifact<'
         }
         return Err("not a wasm-jit compiled module".into());
     }
+    // Before anything else is read: damage anywhere, the header included,
+    // is reported as such.
+    let Some(body) = bytes.len().checked_sub(16).filter(|&n| n >= MAGIC.len()) else {
+        return Err("the artifact is truncated".into());
+    };
+    let mut sum = Reader(&bytes[body..]);
+    if bytes_hash(&bytes[..body]) != (sum.u64()?, sum.u64()?) {
+        return Err(
+            "the artifact is damaged or cut short (its checksum does not match): compile it again"
+                .into(),
+        );
+    }
+    r.0 = &bytes[MAGIC.len()..body];
     let theirs = r.bytes()?;
     if theirs != fingerprint.as_bytes() {
         let theirs = String::from_utf8_lossy(theirs);
@@ -528,14 +548,9 @@ fn read_rest<'a>(mut r: Reader<'a>, src: Source<'a>) -> Result<Artifact<'a>, Str
             code: read_function(&mut r, src)?,
         });
     }
-    let (a, b) = (r.u64()?, r.u64()?);
+    // `r` ends where the checksum (checked first) starts.
     if !r.0.is_empty() {
         return Err("trailing bytes after the artifact".into());
-    }
-    // Checked last, so that a cut or lengthened artifact is named as such;
-    // nothing of it has been placed yet.
-    if bytes_hash(&src.all[..src.all.len() - 16]) != (a, b) {
-        return Err("the artifact is damaged (its checksum does not match)".into());
     }
     Ok(Artifact {
         wasm,

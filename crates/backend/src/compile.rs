@@ -54,8 +54,9 @@ pub struct Relocation {
 pub type Backing = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
 /// Bytes of machine code or of a module's Wasm: made here, or part of an
-/// artifact loaded without copying them (code is read once, when placed,
-/// and again only to save it). Cheap to clone.
+/// artifact loaded without copying them (code is read when the artifact's
+/// checksum is checked, when it is placed, and again only to save it).
+/// Cheap to clone.
 #[derive(Clone)]
 pub enum SharedBytes {
     /// Made here (or copied from an artifact).
