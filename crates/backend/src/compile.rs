@@ -402,7 +402,20 @@ pub struct Compiler {
     /// This is another compiler's [`Compiler::quick`]: its code counts its
     /// own heat (see [`TranslationEnv::count_heat`]).
     is_quick: bool,
+    /// For functions whose locals are crowded
+    /// (see [`wasm_jit_frontend::translate::translate_function`]): the same target
+    /// and settings but `opt_level=none` (`None` if `isa` is that
+    /// already), made when first needed from the builder and settings
+    /// kept here.
+    plain: Option<PlainIsa>,
 }
+
+/// What [`Compiler::plain`] is made from, and once made, it.
+type PlainIsa = (
+    cranelift_codegen::isa::Builder,
+    settings::Flags,
+    std::sync::OnceLock<Result<OwnedTargetIsa, String>>,
+);
 
 impl std::fmt::Debug for Compiler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -516,9 +529,18 @@ impl Compiler {
         for (name, value) in isa_settings {
             apply(&mut isa_builder, name, value).map_err(|e| describe(name, value, e))?;
         }
+        let plain_flags = match settings::Flags::new(flags.clone()).opt_level() {
+            settings::OptLevel::None => None,
+            _ => {
+                let mut plain = flags.clone();
+                set(&mut plain, "opt_level", "none")?;
+                Some(settings::Flags::new(plain))
+            }
+        };
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())?;
+        let plain = plain_flags.map(|f| (isa_builder, f, std::sync::OnceLock::new()));
         let flag = |name: &str| {
             isa.isa_flags()
                 .iter()
@@ -552,6 +574,7 @@ impl Compiler {
             runs_here,
             quick,
             is_quick: false,
+            plain,
         })
     }
 
@@ -644,8 +667,19 @@ impl Compiler {
         ctx: &mut Context,
         wasm_index: Option<u32>,
     ) -> Result<CompiledFunction, FrontendError> {
+        self.finish_with(ctx, wasm_index, &*self.isa)
+    }
+
+    /// [`Compiler::finish`] with `isa` (this compiler's, or its
+    /// [`Compiler::plain`] one).
+    fn finish_with(
+        &self,
+        ctx: &mut Context,
+        wasm_index: Option<u32>,
+        isa: &dyn cranelift_codegen::isa::TargetIsa,
+    ) -> Result<CompiledFunction, FrontendError> {
         let compiled = ctx
-            .compile(&*self.isa, &mut ControlPlane::default())
+            .compile(isa, &mut ControlPlane::default())
             .map_err(|e| FrontendError::Codegen(format!("{:?}", e.inner)))?;
         let buffer = &compiled.buffer;
         // The single-pass allocator gives every spilled value a slot of its
@@ -803,29 +837,73 @@ impl Compiler {
         input: FunctionInput<'_>,
         scratch: &mut Scratch,
     ) -> Result<CompiledFunction, FrontendError> {
-        let mut validator = input
-            .validator
-            .into_validator(std::mem::take(&mut scratch.validator));
+        // Translated again with its locals in a stack slot if they are
+        // crowded (`Ok(None)`), and then compiled without optimisation.
+        let again = wasmparser::FuncToValidate {
+            resources: input.validator.resources.clone(),
+            index: input.validator.index,
+            ty: input.validator.ty,
+            features: input.validator.features,
+        };
+        let (index, body) = (input.index, &input.body);
+        let mut func = self.translate(env, index, body, input.validator, false, scratch)?;
+        let crowded = func.is_none();
+        if crowded {
+            func = self.translate(env, index, body, again, true, scratch)?;
+        }
+        let Some(func) = func else {
+            return Err(FrontendError::Codegen(
+                "internal error: a function's locals stayed crowded in memory".into(),
+            ));
+        };
+        scratch.context.clear();
+        scratch.context.func = func;
+        match crowded.then(|| self.plain()).flatten() {
+            Some(plain) => self.finish_with(&mut scratch.context, Some(index.0), plain),
+            None => self.finish(&mut scratch.context, Some(index.0)),
+        }
+    }
+
+    /// Validates and translates function `index`'s body with `validator`, its locals
+    /// in a stack slot or not (see `translate_function`).
+    fn translate(
+        &self,
+        env: &TranslationEnv<'_>,
+        index: wasm_jit_frontend::FuncIndex,
+        body: &wasmparser::FunctionBody<'_>,
+        validator: wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
+        locals_in_slot: bool,
+        scratch: &mut Scratch,
+    ) -> Result<Option<ir::Function>, FrontendError> {
+        let mut validator = validator.into_validator(std::mem::take(&mut scratch.validator));
         let result = translate_function(
             env,
-            input.index,
-            &input.body,
+            index,
+            body,
+            locals_in_slot,
             &mut validator,
             &mut scratch.builder,
         );
         scratch.validator = validator.into_allocations();
-        let func = match result {
-            Ok(f) => f,
-            Err(e) => {
-                // A translation that stopped midway leaves the builder
-                // context dirty; start the next function from a clean one.
-                scratch.builder = FunctionBuilderContext::new();
-                return Err(e);
-            }
-        };
-        scratch.context.clear();
-        scratch.context.func = func;
-        self.finish(&mut scratch.context, Some(input.index.0))
+        if result.is_err() {
+            // A translation that stopped midway leaves the builder
+            // context dirty; start the next function from a clean one.
+            scratch.builder = FunctionBuilderContext::new();
+        }
+        result
+    }
+
+    /// This compiler's target and settings with `opt_level=none`, for
+    /// functions whose locals are crowded; `None` when this compiler does
+    /// not optimise anyway.
+    fn plain(&self) -> Option<&dyn cranelift_codegen::isa::TargetIsa> {
+        let (builder, flags, isa) = self.plain.as_ref()?;
+        // The same builder and settings as `isa`'s but one, which Cranelift
+        // accepted for `isa`: made once, or optimised code it is.
+        isa.get_or_init(|| builder.finish(flags.clone()).map_err(|e| e.to_string()))
+            .as_ref()
+            .ok()
+            .map(|isa| &**isa)
     }
 
     /// Compiles every function body, in parallel when `parallel` is set.

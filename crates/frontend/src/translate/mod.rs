@@ -88,6 +88,10 @@ pub mod limits {
 /// optimised entry as an argument.
 pub const MAX_OSR_LOCALS: usize = 512;
 
+/// Most locals live at once (by `variables::crowded`'s count) in a function
+/// whose locals are SSA variables and which is compiled optimised.
+pub const MAX_LIVE_LOCALS: usize = 1000;
+
 /// Quick first-tier code asks for on-stack replacement
 /// ([`Builtin::OsrCode`](crate::vmoffsets::Builtin)) each time its heat
 /// counter, counted at a loop header, reaches a multiple of this.
@@ -156,6 +160,21 @@ impl Frame {
     }
 }
 
+/// Where a local lives.
+#[derive(Clone, Copy)]
+enum Local {
+    /// An SSA variable.
+    Var(Variable),
+    /// At `offset` from `base`, the address of the function's locals slot
+    /// (in a function whose locals are crowded, `variables::crowded`), as a
+    /// value of type `ty`.
+    Slot {
+        base: Value,
+        offset: i32,
+        ty: ir::Type,
+    },
+}
+
 struct FuncTranslator<'a, 'f> {
     env: &'a TranslationEnv<'a>,
     builder: FunctionBuilder<'f>,
@@ -165,7 +184,13 @@ struct FuncTranslator<'a, 'f> {
     reachable: bool,
     /// Nesting depth of blocks opened in unreachable code (not translated).
     dead_depth: u32,
-    locals: Vec<Variable>,
+    locals: Vec<Local>,
+    /// For a function with more than [`MAX_LIVE_LOCALS`] locals in SSA
+    /// variables: each local's first and last use (byte offsets); else
+    /// empty.
+    spans: Vec<(u32, u32)>,
+    /// The byte offset of the operator being translated.
+    at: u32,
     sigs: HashMap<TypeIndex, ir::SigRef>,
     funcs: HashMap<FuncIndex, ir::FuncRef>,
     /// The function being translated (a call to itself is always direct).
@@ -203,9 +228,10 @@ pub fn translate_function(
     env: &TranslationEnv<'_>,
     index: FuncIndex,
     body: &FunctionBody<'_>,
+    locals_in_slot: bool,
     validator: &mut FuncValidator<ValidatorResources>,
     fctx: &mut FunctionBuilderContext,
-) -> Result<ir::Function, FrontendError> {
+) -> Result<Option<ir::Function>, FrontendError> {
     let ty = env.info.func_type(index);
     let (sig, osr_locals) = match env.osr_entry {
         Some(_) => {
@@ -246,6 +272,8 @@ pub fn translate_function(
         reachable: true,
         dead_depth: 0,
         locals: Vec::new(),
+        spans: Vec::new(),
+        at: 0,
         sigs: HashMap::new(),
         funcs: HashMap::new(),
         index,
@@ -262,21 +290,40 @@ pub fn translate_function(
     let mut notes = UnsupportedNotes::default();
     let mut limit: Option<FrontendError> = None;
 
-    for (i, wt) in ty.params().iter().enumerate() {
-        let var = t.builder.declare_var(clif_type(*wt, env.pointer_type()));
-        t.builder.def_var(var, params[2 + i]);
-        t.locals.push(var);
-    }
     let pointer_type = env.pointer_type();
+    // Asked to (the locals are crowded), their places in a stack slot
+    // (zeroed now); otherwise empty: SSA variables.
+    let in_slot = if locals_in_slot {
+        t.slot_locals(ty, body)
+    } else {
+        Vec::new()
+    };
+    for (i, wt) in ty.params().iter().enumerate() {
+        let local = t.new_local(
+            in_slot.get(i).copied().flatten(),
+            clif_type(*wt, pointer_type),
+        );
+        t.local_set(local, params[2 + i]);
+        t.locals.push(local);
+    }
     let mut reader = read_locals(body, validator, &mut notes, |count, wt| {
         let clif = clif_type(wt, pointer_type);
         for _ in 0..count {
-            let var = t.builder.declare_var(clif);
-            let zero = t.zero(wt);
-            t.builder.def_var(var, zero);
-            t.locals.push(var);
+            let local = t.new_local(in_slot.get(t.locals.len()).copied().flatten(), clif);
+            // A slot's locals start at zero: the slot is zeroed.
+            if let Local::Var(var) = local {
+                let zero = t.zero(wt);
+                t.builder.def_var(var, zero);
+            }
+            t.locals.push(local);
         }
     })?;
+
+    // With many locals in SSA variables, where each is used first and
+    // last, to tell whether they are crowded.
+    if in_slot.is_empty() && t.locals.len() > MAX_LIVE_LOCALS {
+        t.spans = vec![(u32::MAX, 0); t.locals.len()];
+    }
 
     // The body is a block whose end returns.
     let results: Vec<WasmType> = ty.results().to_vec();
@@ -324,6 +371,7 @@ pub fn translate_function(
         }
         // Source locations are module byte offsets, for backtraces.
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
+        t.at = offset as u32;
         match t.op(op) {
             Ok(()) => {}
             Err(e @ FrontendError::Unsupported(_)) => notes.add_error(e),
@@ -360,7 +408,10 @@ pub fn translate_function(
     }
     t.builder.seal_all_blocks();
     t.builder.finalize(env.frontend_config);
-    Ok(func)
+    if variables::crowded(&t.spans) {
+        return Ok(None);
+    }
+    Ok(Some(func))
 }
 
 /// What validating a body without translating it found.

@@ -104,8 +104,8 @@ impl FuncTranslator<'_, '_> {
         if locals.len() != self.locals.len() {
             return Err(unsupported("on-stack replacement of this loop"));
         }
-        for (&var, &v) in self.locals.iter().zip(locals) {
-            self.builder.def_var(var, v);
+        for (local, &v) in self.locals.clone().into_iter().zip(locals) {
+            self.local_set(local, v);
         }
         let header = self.builder.create_block();
         self.builder.ins().jump(header, &[]);
@@ -175,7 +175,8 @@ impl FuncTranslator<'_, '_> {
         let sig = self.builder.import_signature(sig);
         let mut args = vec![self.vmctx, self.vmctx];
         for i in 0..self.locals.len() {
-            args.push(self.builder.use_var(self.locals[i]));
+            let v = self.local_get(self.locals[i]);
+            args.push(v);
         }
         self.builder.ins().return_call_indirect(sig, code, &args);
 
