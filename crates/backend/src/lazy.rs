@@ -835,7 +835,12 @@ impl LazyCode {
     /// that of eager compilation. Code already running, and `VMFuncRef`s
     /// holding the first code, stay valid (that code is kept until the
     /// module drops) and reach the new code through the slots.
-    fn final_tier(&self, module: &CompiledModule, scratch: &mut Scratch) {
+    fn final_tier(
+        &self,
+        module: &CompiledModule,
+        scratch: &mut Scratch,
+        wanted: impl Fn() -> bool,
+    ) {
         let n = self.states.len();
         if n == 0
             || self.ready_count.load(Ordering::Acquire) < n
@@ -852,6 +857,11 @@ impl LazyCode {
         };
         let mut funcs = vec![None; n];
         for i in order {
+            // A module nobody holds any more is not compiled on (its
+            // batches stop at once too: `next_job` skips it).
+            if !wanted() {
+                return;
+            }
             // A call running long in quick code does not wait for the
             // whole module.
             while self.compile_osr_request(module, scratch) {}
@@ -1467,7 +1477,8 @@ impl Service {
                     );
                     lazy.finish(&module, batch);
                     if exhausted {
-                        lazy.final_tier(&module, &mut scratch);
+                        // Held by this job alone: dropped by its owners.
+                        lazy.final_tier(&module, &mut scratch, || Arc::strong_count(&module) > 1);
                         let mut jobs = lock(&self.jobs);
                         // An entry asked for since (`osr_code` queues it
                         // before it takes `jobs`) keeps the module here.
@@ -1759,7 +1770,14 @@ mod tests {
         let loaded = whole.lazy().unwrap();
         assert!(!loaded.code_if_ready(DefinedFuncIndex(0)).is_null());
         assert!(loaded.complete());
-        loaded.final_tier(&whole, &mut Scratch::default());
+        // Not wanted any more: nothing is compiled, and the first tier
+        // stays.
+        let unwanted = load(None);
+        let dropped = unwanted.lazy().unwrap();
+        dropped.final_tier(&unwanted, &mut Scratch::default(), || false);
+        assert!(!dropped.final_tier_placed());
+        assert_eq!(dropped.final_compilations(), 0);
+        loaded.final_tier(&whole, &mut Scratch::default(), || true);
         assert!(loaded.final_tier_placed());
         assert_eq!(loaded.final_compilations(), 3);
         let finals = loaded.final_functions().expect("complete");
