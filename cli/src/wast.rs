@@ -24,10 +24,10 @@ pub struct WastCommand {
     /// file's feature set: a feature toggle such as `threads=y`,
     /// `gc=y`, `custom-page-sizes=y` (see `-W help`),
     /// `relaxed-simd-deterministic=y|n`, `nan-canonicalization=y|n`, and
-    /// `timeout=DURATION` (e.g. 500ms, 2s: each directive, a module's
-    /// compilation and instantiation or a call, fails once it has run that
-    /// long, and the script goes on; by default directives run until they
-    /// end). Several may be given at once, separated by commas.
+    /// `timeout=DURATION` (e.g. 500ms, 2s: each directive, a call or a
+    /// module's start function, fails once it has run that long, and the
+    /// script goes on; a module's compilation has the same deadline of its
+    /// own; by default directives run until they end). Several may be given at once, separated by commas.
     #[arg(short = 'W', long = "wasm", value_name = "KEY=VALUE")]
     wasm: Vec<String>,
     /// Script files.

@@ -397,16 +397,19 @@ fn wast_reports_per_file_and_fails_on_a_failed_assertion() {
                    (func (export "one") (result i32) (i32.const 1)))
            (assert_return (invoke "spin"))
            (assert_return (invoke "one") (i32.const 1))
-           (module (func $s (loop $l (br $l))) (start $s))"#,
+           (module (func $s (loop $l (br $l))) (start $s))
+           (module (func (export "spin") (loop $l (br $l))))
+           (assert_trap (invoke "spin") "unreachable")"#,
     )
     .unwrap();
     let o = wasm_jit(&["wast", "-W", "timeout=100ms", spin.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(out.contains("spin.wast: 2 passed, 2 failed"), "{out}");
+    assert!(out.contains("spin.wast: 3 passed, 3 failed"), "{out}");
+    // An assertion that expected another trap names the timeout too.
     assert_eq!(
         out.matches("ran longer than the timeout of 100ms").count(),
-        2,
+        3,
         "{out}"
     );
     let o = wasm_jit(&["wast", "-W", "timeout=soon", add128]);

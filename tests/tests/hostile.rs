@@ -304,15 +304,15 @@ fn crowded_expected(n: usize, depth: i32, seed: i64) -> i64 {
     sum + rest
 }
 
-/// A function with more than 1,000 locals live at once keeps them in a
+/// A function with more than 4,000 locals live at once keeps them in a
 /// stack slot and is compiled without optimisation (otherwise its register
-/// allocation takes time quadratic in their number: 30 s for 50,000):
+/// allocation takes time quadratic in their number: 15 s for 50,000):
 /// same answers as in registers, every local zero at each call, in every
 /// compilation mode, and just under the limit, in registers.
 #[test]
 fn functions_with_crowded_locals_give_the_same_answers() {
     use wasm_jit::{CompilationMode, FirstTier};
-    for n in [990, 1200] {
+    for n in [3990, 4200] {
         let wat = crowded_wat(n);
         for mode in ["eager", "lazy", "quick"] {
             let mut config = Config::new();

@@ -179,9 +179,11 @@ pub fn run_text_with_config(text: &str, config: Config) -> Result<Report> {
     run_text_with_timeout(text, config, None)
 }
 
-/// As [`run_file_with_config`], with each directive (a module's
-/// compilation and instantiation, a call) stopped once it has run for
-/// `timeout` (at most a quarter more): it fails, and the script goes on.
+/// As [`run_file_with_config`], with each directive (a call, a module's
+/// start function) stopped once it has run for `timeout` (a quarter more
+/// at most, and 5 ms at least): it fails, and the script goes on. A
+/// module's compilation has a deadline of its own, `timeout` too, checked
+/// between functions.
 pub fn run_file_with_timeout(
     path: &Path,
     config: Config,
@@ -528,8 +530,12 @@ impl Runner {
         };
         self.store
             .set_epoch_deadline(u64::from(TICKS_PER_TIMEOUT) + 1);
+        let started = std::time::Instant::now();
+        // Whatever the failure says (an assertion's expected trap, a
+        // compilation past its deadline), one that came after the timeout
+        // names it.
         self.run_directive(directive).map_err(|e| {
-            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) || started.elapsed() >= timeout {
                 e.context(format!("ran longer than the timeout of {timeout:?}"))
             } else {
                 e
