@@ -818,7 +818,8 @@ fn memory_image(info: &ModuleInfo) -> Option<(MemoryImage, Vec<bool>)> {
 pub struct Trampolines {
     array: Mutex<HashMap<FuncType, PlacedTrampoline>>,
     host: Mutex<HashMap<FuncType, PlacedTrampoline>>,
-    /// How many were compiled (rather than loaded).
+    /// How many were compiled (rather than loaded; a trampoline two threads
+    /// needed at once may be compiled twice).
     compilations: std::sync::atomic::AtomicUsize,
 }
 
@@ -903,10 +904,13 @@ impl Trampolines {
         ty: &FuncType,
         read: impl FnOnce(&PlacedTrampoline) -> R,
     ) -> Result<R, String> {
-        let mut map = lock(self.map(kind));
-        if let Some(t) = map.get(ty) {
+        if let Some(t) = lock(self.map(kind)).get(ty) {
             return Ok(read(t));
         }
+        // Compiled and placed without the lock, so that threads meeting
+        // other new types do not wait for this one. Two threads meeting
+        // this type at once may both compile it: the first to put its
+        // trampoline in the map wins, and the other's is dropped unused.
         let f = self.compile(kind, compiler, ty)?;
         let memory = CodeMemory::new(std::slice::from_ref(&f), |_| None, Arc::default())?;
         let t = PlacedTrampoline {
@@ -914,9 +918,8 @@ impl Trampolines {
             index: 0,
             compiled: f,
         };
-        let r = read(&t);
-        map.insert(ty.clone(), t);
-        Ok(r)
+        let mut map = lock(self.map(kind));
+        Ok(read(map.entry(ty.clone()).or_insert(t)))
     }
 
     /// The trampoline of `kind` for `ty`, to save with a module: this
