@@ -27,7 +27,8 @@ pub struct WastCommand {
     /// `timeout=DURATION` (e.g. 500ms, 2s: each directive, a call or a
     /// module's start function, fails once it has run that long, and the
     /// script goes on; a module's compilation has the same deadline of its
-    /// own; by default directives run until they end). Several may be given at once, separated by commas.
+    /// own; by default directives run until they end). Several may be
+    /// given at once, separated by commas.
     #[arg(short = 'W', long = "wasm", value_name = "KEY=VALUE")]
     wasm: Vec<String>,
     /// Script files.

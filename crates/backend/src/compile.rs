@@ -410,6 +410,19 @@ pub struct Compiler {
     plain: Option<PlainIsa>,
 }
 
+/// A validator for the same body as `v`, to validate it again (the
+/// translation consumes one).
+fn validator_copy(
+    v: &wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
+) -> wasmparser::FuncToValidate<wasmparser::ValidatorResources> {
+    wasmparser::FuncToValidate {
+        resources: v.resources.clone(),
+        index: v.index,
+        ty: v.ty,
+        features: v.features,
+    }
+}
+
 /// What [`Compiler::plain`] is made from, and once made, it.
 type PlainIsa = (
     cranelift_codegen::isa::Builder,
@@ -798,12 +811,7 @@ impl Compiler {
         }
         let index = input.index.0;
         let body = input.body.clone();
-        let again = wasmparser::FuncToValidate {
-            resources: input.validator.resources.clone(),
-            index: input.validator.index,
-            ty: input.validator.ty,
-            features: input.validator.features,
-        };
+        let again = validator_copy(&input.validator);
         // A bug of the translator or of Cranelift that a module reaches
         // refuses the module rather than bringing down the embedder.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -839,12 +847,7 @@ impl Compiler {
     ) -> Result<CompiledFunction, FrontendError> {
         // Translated again with its locals in a stack slot if they are
         // crowded (`Ok(None)`), and then compiled without optimisation.
-        let again = wasmparser::FuncToValidate {
-            resources: input.validator.resources.clone(),
-            index: input.validator.index,
-            ty: input.validator.ty,
-            features: input.validator.features,
-        };
+        let again = validator_copy(&input.validator);
         let (index, body) = (input.index, &input.body);
         let mut func = self.translate(env, index, body, input.validator, false, scratch)?;
         let crowded = func.is_none();

@@ -40,20 +40,8 @@ pub(super) fn local_types(
     ty: &FuncType,
     body: &FunctionBody<'_>,
 ) -> Result<Vec<WasmType>, FrontendError> {
-    let too_many = || unsupported("on-stack replacement (too many locals)");
-    let mut types = ty.params().to_vec();
-    if types.len() > MAX_OSR_LOCALS {
-        return Err(too_many());
-    }
-    let mut locals = body.get_locals_reader()?;
-    for _ in 0..locals.get_count() {
-        let (count, vt) = locals.read()?;
-        if types.len() + count as usize > MAX_OSR_LOCALS {
-            return Err(too_many());
-        }
-        let wt = WasmType::from_wasmparser(vt)?;
-        types.extend(std::iter::repeat_n(wt, count as usize));
-    }
+    let types = super::variables::local_types(ty, body, MAX_OSR_LOCALS)?
+        .ok_or_else(|| unsupported("on-stack replacement (too many locals)"))?;
     if types
         .iter()
         .any(|wt| matches!(wt, WasmType::Ref(r) if r.heap.is_exn()))

@@ -7,6 +7,7 @@ use cranelift_codegen::ir::{
 use wasmparser::FunctionBody;
 
 use super::{FuncTranslator, Local, MAX_LIVE_LOCALS, Translated, clif_type};
+use crate::error::FrontendError;
 use crate::index::GlobalIndex;
 use crate::types::{FuncType, WasmType};
 
@@ -92,7 +93,7 @@ impl FuncTranslator<'_, '_> {
         ty: &FuncType,
         body: &FunctionBody<'_>,
     ) -> Vec<Option<(Value, i32)>> {
-        let Some(types) = local_types(ty, body) else {
+        let Ok(Some(types)) = local_types(ty, body, MAX_LOCALS + ty.params().len()) else {
             return Vec::new();
         };
         // Vectors first, so that each is aligned to 16 bytes, then the
@@ -199,20 +200,27 @@ pub(super) fn crowded(spans: &[(u32, u32)]) -> bool {
 const MAX_LOCALS: usize = 50_000;
 
 /// The types of the locals of a function of type `ty` with `body`,
-/// parameters first; `None` if the body's locals cannot be read, or are
-/// more than any valid function has.
-fn local_types(ty: &FuncType, body: &FunctionBody<'_>) -> Option<Vec<WasmType>> {
+/// parameters first; `None` if they are more than `max` (read no further,
+/// so a corrupt count allocates nothing).
+pub(super) fn local_types(
+    ty: &FuncType,
+    body: &FunctionBody<'_>,
+    max: usize,
+) -> Result<Option<Vec<WasmType>>, FrontendError> {
     let mut types = ty.params().to_vec();
-    let mut locals = body.get_locals_reader().ok()?;
+    if types.len() > max {
+        return Ok(None);
+    }
+    let mut locals = body.get_locals_reader()?;
     for _ in 0..locals.get_count() {
-        let (count, vt) = locals.read().ok()?;
-        if types.len() + count as usize > MAX_LOCALS + ty.params().len() {
-            return None;
+        let (count, vt) = locals.read()?;
+        if types.len() + count as usize > max {
+            return Ok(None);
         }
-        let wt = WasmType::from_wasmparser(vt).ok()?;
+        let wt = WasmType::from_wasmparser(vt)?;
         types.extend(std::iter::repeat_n(wt, count as usize));
     }
-    Some(types)
+    Ok(Some(types))
 }
 
 #[cfg(test)]
